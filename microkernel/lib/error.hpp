@@ -21,6 +21,7 @@ enum class Error : int {
     NotFound,         // the thing asked for does not exist
     OutOfMemory,      // no free memory left to satisfy the request
     Unsupported,      // valid, but Herald does not handle it
+    AlreadyMapped,    // a virtual range overlaps one that is already mapped
 };
 
 constexpr const char* error_name(Error error)
@@ -37,6 +38,7 @@ constexpr const char* error_name(Error error)
     case Error::NotFound: return "not found";
     case Error::OutOfMemory: return "out of memory";
     case Error::Unsupported: return "unsupported";
+    case Error::AlreadyMapped: return "already mapped";
     }
     return "unknown error";
 }

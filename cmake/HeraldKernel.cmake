@@ -1,0 +1,95 @@
+# How Herald's ring-0 and ring-3 code is compiled and linked.
+#
+# One CMake build holds both the cross targets (bare x86-64, compiled by
+# Clang with --target) and the host tests (compiled by the same Clang for the
+# host). Cross targets are OBJECT libraries; images are linked by ld.lld
+# through custom commands, because CMake's executable rules would use the
+# host's linker driver.
+
+find_program(HERALD_LLD ld.lld REQUIRED)
+find_program(HERALD_NM llvm-nm REQUIRED)
+find_program(HERALD_OBJCOPY llvm-objcopy REQUIRED)
+
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-resource-dir
+    OUTPUT_VARIABLE HERALD_CLANG_RESOURCE_DIR OUTPUT_STRIP_TRAILING_WHITESPACE)
+
+# Freestanding bare-metal code. Why each flag:
+#   -mno-red-zone        interrupts push onto the interrupted stack; the 128
+#                        bytes below RSP are not ours to keep (seed: "Stack
+#                        frame and the red zone")
+#   -mgeneral-regs-only  the kernel must not touch FPU/SSE state it does not save
+#   -fno-omit-frame-pointer  panic backtraces walk the RBP chain, and
+#   -fno-optimize-sibling-calls  keeps tail callers in it
+#   -nostdinc + clang's resource dir: only freestanding C headers (stdint.h,
+#                        stddef.h); Debian's libstdc++ headers need glibc
+set(HERALD_CROSS_COMMON_FLAGS
+    --target=x86_64-unknown-none-elf
+    -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics
+    -fno-stack-protector -fno-pic -fno-pie -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+    -mno-red-zone -fno-builtin -nostdinc -isystem ${HERALD_CLANG_RESOURCE_DIR}/include
+    -g -O2 -Wall -Wextra)
+set(HERALD_KERNEL_FLAGS ${HERALD_CROSS_COMMON_FLAGS} -mgeneral-regs-only)
+if(HERALD_WERROR)
+    list(APPEND HERALD_KERNEL_FLAGS -Werror)
+endif()
+
+# An OBJECT library of kernel code.
+function(herald_kernel_objects name)
+    add_library(${name} OBJECT ${ARGN})
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+    target_compile_options(${name} PRIVATE
+        $<$<COMPILE_LANGUAGE:CXX>:${HERALD_KERNEL_FLAGS}>)
+    set_target_properties(${name} PROPERTIES CXX_STANDARD 20)
+endfunction()
+
+# Links a kernel image from object libraries, in two passes so that the
+# image carries its own symbol table (docs/debugging.md):
+#   1. link with an empty .ksyms section
+#   2. llvm-nm | mksymtab -> the symbol table blob, wrapped in an object
+#   3. link again with it; .ksyms is last, so no other address moves
+# Produces NAME.elf (ELF64: GRUB, GDB) and NAME32.elf (the same image as
+# ELF32, for QEMU's Multiboot loader, which refuses 64-bit ELF files).
+function(herald_kernel_image name)
+    set(dir ${CMAKE_CURRENT_BINARY_DIR})
+    set(script ${PROJECT_SOURCE_DIR}/microkernel/arch/x86_64/kernel.ld)
+    set(objects)
+    foreach(lib ${ARGN})
+        list(APPEND objects $<TARGET_OBJECTS:${lib}>)
+    endforeach()
+    set(link_flags -T ${script} -nostdlib -static -z max-page-size=0x1000 --no-relax --build-id=none)
+
+    add_custom_command(OUTPUT ${dir}/${name}.elf ${dir}/${name}32.elf ${dir}/${name}.ksyms
+        COMMAND ${CMAKE_COMMAND} -E touch ${dir}/${name}.empty-ksyms
+        COMMAND ${HERALD_OBJCOPY} -I binary -O elf64-x86-64 --rename-section=.data=.ksyms,alloc,load,readonly,data,contents
+                ${dir}/${name}.empty-ksyms ${dir}/${name}.empty-ksyms.o
+        COMMAND ${HERALD_LLD} ${link_flags} -o ${dir}/${name}-stage1.elf ${objects} ${dir}/${name}.empty-ksyms.o
+        COMMAND sh -c "\"$0\" -n -C -S --defined-only \"$1\" > \"$2\"" ${HERALD_NM} ${dir}/${name}-stage1.elf ${dir}/${name}.nm
+        COMMAND $<TARGET_FILE:mksymtab> ${dir}/${name}.nm ${dir}/${name}.ksyms
+        COMMAND ${HERALD_OBJCOPY} -I binary -O elf64-x86-64 --rename-section=.data=.ksyms,alloc,load,readonly,data,contents
+                ${dir}/${name}.ksyms ${dir}/${name}.ksyms.o
+        COMMAND ${HERALD_LLD} ${link_flags} -o ${dir}/${name}.elf ${objects} ${dir}/${name}.ksyms.o
+        COMMAND ${HERALD_OBJCOPY} -O elf32-i386 ${dir}/${name}.elf ${dir}/${name}32.elf
+        DEPENDS ${objects} ${script} mksymtab
+        COMMAND_EXPAND_LISTS
+        VERBATIM
+        COMMENT "Linking kernel image ${name}.elf (two passes, with embedded symbols)")
+    add_custom_target(${name} ALL DEPENDS ${dir}/${name}.elf ${dir}/${name}32.elf)
+endfunction()
+
+# A bootable GRUB ISO (Multiboot2; BIOS and UEFI) holding KERNEL_TARGET's
+# image and the boot archive.
+function(herald_iso name kernel_target)
+    set(dir ${CMAKE_CURRENT_BINARY_DIR}/${name}.root)
+    set(kernel ${CMAKE_CURRENT_BINARY_DIR}/${kernel_target}.elf)
+    find_program(HERALD_GRUB_MKRESCUE grub-mkrescue REQUIRED)
+    add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}/boot/grub
+        COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/boot/grub.cfg ${dir}/boot/grub/grub.cfg
+        COMMAND ${CMAKE_COMMAND} -E copy ${kernel} ${dir}/boot/herald.elf
+        COMMAND ${CMAKE_COMMAND} -E copy ${HERALD_ARCHIVE} ${dir}/boot/herald.archive
+        COMMAND ${HERALD_GRUB_MKRESCUE} --quiet -o ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso ${dir}
+        DEPENDS ${kernel} ${PROJECT_SOURCE_DIR}/boot/grub.cfg ${HERALD_ARCHIVE} ${kernel_target}
+        VERBATIM
+        COMMENT "Making GRUB ISO ${name}.iso")
+    add_custom_target(${name}-iso ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso)
+endfunction()

@@ -1,0 +1,87 @@
+#include "gdt.hpp"
+
+#include "cpu.hpp"
+
+#include "../../lib/assert.hpp"
+
+namespace herald::x86 {
+
+namespace {
+
+// Descriptor bits (SDM Vol. 3A §3.4.5): present, DPL, S (code/data), type.
+constexpr u64 kPresent = 1ull << 47;
+constexpr u64 kUserDpl = 3ull << 45;
+constexpr u64 kCodeOrData = 1ull << 44;
+constexpr u64 kExecutable = 1ull << 43;
+constexpr u64 kReadWrite = 1ull << 41;
+constexpr u64 kLongMode = 1ull << 53;
+constexpr u64 kAvailableTss = 0x9ull << 40;
+
+constexpr u64 kKernelCode = kPresent | kCodeOrData | kExecutable | kReadWrite | kLongMode;
+constexpr u64 kKernelData = kPresent | kCodeOrData | kReadWrite;
+constexpr u64 kUserCode = kKernelCode | kUserDpl;
+constexpr u64 kUserData = kKernelData | kUserDpl;
+
+constexpr usize kFixedEntries = kFirstTssSelector / 8;
+constexpr usize kEntriesPerTss = 2; // a 64-bit TSS descriptor is 16 bytes
+constexpr usize kGdtEntries = kFixedEntries + kEntriesPerTss * kMaxCpus;
+static_assert(kGdtEntries * 8 <= 65536, "the GDT limit is 16 bits");
+
+alignas(16) u64 g_gdt[kGdtEntries];
+TaskStateSegment g_tss[kMaxCpus];
+
+void write_tss_descriptor(usize cpu_index)
+{
+    u64 base = reinterpret_cast<u64>(&g_tss[cpu_index]);
+    u64 limit = sizeof(TaskStateSegment) - 1;
+    usize slot = kFixedEntries + kEntriesPerTss * cpu_index;
+    g_gdt[slot] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | kAvailableTss | kPresent
+        | ((base >> 24) & 0xFF) << 56;
+    g_gdt[slot + 1] = base >> 32;
+}
+
+void load(const DescriptorTablePointer& pointer)
+{
+    // Reload every segment register: CS through a far return, because long
+    // mode has no far jump with an immediate selector.
+    asm volatile(
+        "lgdt %0\n"
+        "mov %1, %%ds\n"
+        "mov %1, %%es\n"
+        "mov %1, %%ss\n"
+        "pushq %2\n"
+        "leaq 1f(%%rip), %%rax\n"
+        "pushq %%rax\n"
+        "lretq\n"
+        "1:\n"
+        :
+        : "m"(pointer), "r"(static_cast<u64>(kKernelDataSelector)), "i"(kKernelCodeSelector)
+        : "rax", "memory");
+}
+
+} // namespace
+
+void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks)
+{
+    HERALD_ASSERT(cpu_index < kMaxCpus);
+    g_gdt[0] = 0;
+    g_gdt[kKernelCodeSelector / 8] = kKernelCode;
+    g_gdt[kKernelDataSelector / 8] = kKernelData;
+    g_gdt[(kUserDataSelector & ~3) / 8] = kUserData;
+    g_gdt[(kUserCodeSelector & ~3) / 8] = kUserCode;
+
+    TaskStateSegment& tss = g_tss[cpu_index];
+    tss.io_map_base = sizeof(TaskStateSegment);
+    for (usize i = 0; i < kInterruptStackCount; ++i)
+        tss.ist[i] = stacks.top[i];
+    write_tss_descriptor(cpu_index);
+
+    DescriptorTablePointer pointer { static_cast<u16>(sizeof(g_gdt) - 1), reinterpret_cast<u64>(g_gdt) };
+    load(pointer);
+    u16 tss_selector = static_cast<u16>(kFirstTssSelector + 16 * cpu_index);
+    asm volatile("ltr %0" : : "r"(tss_selector));
+}
+
+TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index]; }
+
+} // namespace herald::x86

@@ -1,0 +1,60 @@
+// The Global Descriptor Table and the per-CPU Task State Segments.
+//
+// Long mode ignores segment bases and limits, but the GDT still decides the
+// privilege level (ring 0 or 3) of code and stack, and holds the TSS that
+// tells the CPU which stack to use when an interrupt arrives from ring 3
+// (RSP0) or needs a known-good stack (IST, SDM Vol. 3A §6.14.5).
+//
+// The seed used one TSS for everything. That breaks as soon as two threads
+// run on two CPUs at once, because each needs its own RSP0, so Herald keeps
+// one TSS per CPU. The GDT has room for kMaxCpus of them.
+#pragma once
+
+#include "../../lib/types.hpp"
+
+namespace herald::x86 {
+
+inline constexpr usize kMaxCpus = 256;
+
+// Selector values. The order kernel code, kernel data, user data, user code
+// is what SYSRET requires: it loads SS = STAR[63:48] + 8 and CS = STAR[63:48]
+// + 16 (SDM Vol. 2B, SYSRET), so user data must sit just below user code.
+inline constexpr u16 kKernelCodeSelector = 0x08;
+inline constexpr u16 kKernelDataSelector = 0x10;
+inline constexpr u16 kUserDataSelector = 0x18 | 3;
+inline constexpr u16 kUserCodeSelector = 0x20 | 3;
+inline constexpr u16 kFirstTssSelector = 0x28;
+
+// Interrupt Stack Table slots (1-based, as the IDT gate names them).
+enum class InterruptStack : u8 {
+    None = 0,
+    DoubleFault = 1,
+    Nmi = 2,
+    MachineCheck = 3,
+};
+inline constexpr usize kInterruptStackCount = 3;
+inline constexpr usize kInterruptStackSize = 16 * 1024;
+
+struct [[gnu::packed]] TaskStateSegment {
+    u32 reserved0;
+    u64 rsp[3];     // rsp[0] = RSP0: the stack for entries from ring 3
+    u64 reserved1;
+    u64 ist[7];     // ist[n-1] = IST n
+    u64 reserved2;
+    u16 reserved3;
+    u16 io_map_base; // past the limit: no I/O permission bitmap yet
+};
+static_assert(sizeof(TaskStateSegment) == 104, "SDM Vol. 3A Figure 8-11: the 64-bit TSS is 104 bytes");
+
+// The top of each IST stack of one CPU (index = slot - 1).
+struct InterruptStackTops {
+    u64 top[kInterruptStackCount];
+};
+
+// Builds the GDT (shared by all CPUs) and loads it on this CPU, then loads
+// the TSS of `cpu_index` with its interrupt stacks.
+void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks);
+
+TaskStateSegment& tss_of(usize cpu_index);
+
+} // namespace herald::x86

@@ -1,0 +1,108 @@
+#include "idt.hpp"
+
+#include "../../panic.hpp"
+#include "cpu.hpp"
+#include "gdt.hpp"
+#include "interrupt_frame.hpp"
+
+extern "C" const herald::u64 exception_entry_points[herald::x86::kExceptionVectors];
+
+namespace herald::x86 {
+
+namespace {
+
+struct [[gnu::packed]] GateDescriptor {
+    u16 offset_low;
+    u16 selector;
+    u8 ist;
+    u8 type_attributes;
+    u16 offset_middle;
+    u32 offset_high;
+    u32 reserved;
+};
+static_assert(sizeof(GateDescriptor) == 16, "SDM Vol. 3A Figure 6-8");
+
+// Present, DPL 0, 64-bit interrupt gate (interrupts off on entry). DPL 0
+// means ring 3 cannot raise these vectors with INT n: it gets #GP instead.
+// (The seed used DPL 3 for every gate; that lets user code fake exceptions.)
+constexpr u8 kKernelInterruptGate = 0x8E;
+
+constexpr u64 kVectorNmi = 2;
+constexpr u64 kVectorDoubleFault = 8;
+constexpr u64 kVectorMachineCheck = 18;
+
+alignas(16) GateDescriptor g_idt[256];
+
+InterruptStack stack_for(u64 vector)
+{
+    switch (vector) {
+    case kVectorDoubleFault: return InterruptStack::DoubleFault;
+    case kVectorNmi: return InterruptStack::Nmi;
+    case kVectorMachineCheck: return InterruptStack::MachineCheck;
+    default: return InterruptStack::None;
+    }
+}
+
+void set_gate(u64 vector, u64 handler, InterruptStack stack)
+{
+    g_idt[vector] = GateDescriptor {
+        static_cast<u16>(handler & 0xFFFF),
+        kKernelCodeSelector,
+        static_cast<u8>(stack),
+        kKernelInterruptGate,
+        static_cast<u16>((handler >> 16) & 0xFFFF),
+        static_cast<u32>(handler >> 32),
+        0,
+    };
+}
+
+struct ExceptionDescription {
+    const char* mnemonic;
+    const char* name;
+};
+
+// SDM Vol. 3A Table 6-1.
+constexpr ExceptionDescription kExceptions[kExceptionVectors] = {
+    { "#DE", "divide error" }, { "#DB", "debug" }, { "NMI", "non-maskable interrupt" },
+    { "#BP", "breakpoint" }, { "#OF", "overflow" }, { "#BR", "bound range exceeded" },
+    { "#UD", "invalid opcode" }, { "#NM", "device not available" }, { "#DF", "double fault" },
+    { "#09", "coprocessor segment overrun" }, { "#TS", "invalid TSS" },
+    { "#NP", "segment not present" }, { "#SS", "stack-segment fault" },
+    { "#GP", "general protection" }, { "#PF", "page fault" }, { "#15", "reserved" },
+    { "#MF", "x87 floating-point error" }, { "#AC", "alignment check" },
+    { "#MC", "machine check" }, { "#XM", "SIMD floating-point exception" },
+    { "#VE", "virtualization exception" }, { "#CP", "control protection" },
+    { "#22", "reserved" }, { "#23", "reserved" }, { "#24", "reserved" }, { "#25", "reserved" },
+    { "#26", "reserved" }, { "#27", "reserved" }, { "#HV", "hypervisor injection" },
+    { "#VC", "VMM communication" }, { "#SX", "security exception" }, { "#31", "reserved" },
+};
+
+} // namespace
+
+void install_idt()
+{
+    for (u64 vector = 0; vector < kExceptionVectors; ++vector)
+        set_gate(vector, exception_entry_points[vector], stack_for(vector));
+    DescriptorTablePointer pointer { static_cast<u16>(sizeof(g_idt) - 1), reinterpret_cast<u64>(g_idt) };
+    asm volatile("lidt %0" : : "m"(pointer));
+}
+
+const char* exception_mnemonic(u64 vector)
+{
+    return vector < kExceptionVectors ? kExceptions[vector].mnemonic : "IRQ";
+}
+
+const char* exception_name(u64 vector)
+{
+    return vector < kExceptionVectors ? kExceptions[vector].name : "interrupt";
+}
+
+} // namespace herald::x86
+
+// Called from interrupt_entry.asm with the saved registers. Every exception
+// is a kernel bug for now: no ring-3 code runs yet (user faults will kill
+// only their task once tasks exist).
+extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
+{
+    herald::panic_from_exception(*frame);
+}

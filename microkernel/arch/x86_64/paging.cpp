@@ -1,0 +1,121 @@
+#include "paging.hpp"
+
+#include "../../mm/layout.hpp"
+#include "cpu.hpp"
+
+extern "C" const char __kernel_start[];
+extern "C" const char __rodata_start[];
+extern "C" const char __data_start[];
+extern "C" const char __ksyms_start[];
+extern "C" const char __kernel_end[];
+
+namespace herald::x86 {
+
+namespace {
+
+// Page tables come from the boot frame allocator and are reached through
+// the identity map of the kernel region, which both the boot tables and the
+// final tables provide.
+class IdentityTableMemory final : public TableMemory {
+public:
+    explicit IdentityTableMemory(BootFrameAllocator& frames) : m_frames(frames) { }
+
+    Optional<PhysicalAddress> allocate_table() override
+    {
+        auto frame = m_frames.allocate_frame();
+        if (frame)
+            __builtin_memset(reinterpret_cast<void*>(frame->get()), 0, layout::kPageSize);
+        return frame;
+    }
+    u64* table_at(PhysicalAddress table) override { return reinterpret_cast<u64*>(table.get()); }
+
+private:
+    BootFrameAllocator& m_frames;
+};
+
+u64 address_of(const char* symbol) { return reinterpret_cast<u64>(symbol); }
+
+alignas(PageTableBuilder) unsigned char g_builder_storage[sizeof(PageTableBuilder)];
+alignas(IdentityTableMemory) unsigned char g_table_memory_storage[sizeof(IdentityTableMemory)];
+alignas(BootFrameAllocator) unsigned char g_frames_storage[sizeof(BootFrameAllocator)];
+PageTableBuilder* g_builder;
+bool g_enabled;
+PhysicalRangeSet g_physmap_ranges;
+
+ErrorOr<void> map_identity(PageTableBuilder& builder, u64 start, u64 end, PageFlags flags)
+{
+    if (end <= start)
+        return {};
+    return builder.map(VirtualAddress(start), PhysicalAddress(start), end - start, flags);
+}
+
+ErrorOr<void> map_kernel_region(PageTableBuilder& builder)
+{
+    constexpr PageFlags kText { .writable = false, .user = false, .executable = true, .global = true };
+    constexpr PageFlags kReadOnly { .writable = false, .user = false, .executable = false, .global = true };
+    constexpr PageFlags kReadWrite { .writable = true, .user = false, .executable = false, .global = true };
+
+    HERALD_TRY(map_identity(builder, layout::kPageSize, address_of(__kernel_start), kReadWrite));
+    HERALD_TRY(map_identity(builder, address_of(__kernel_start), address_of(__rodata_start), kText));
+    HERALD_TRY(map_identity(builder, address_of(__rodata_start), address_of(__data_start), kReadOnly));
+    HERALD_TRY(map_identity(builder, address_of(__data_start), address_of(__ksyms_start), kReadWrite));
+    HERALD_TRY(map_identity(builder, address_of(__ksyms_start), address_of(__kernel_end), kReadOnly));
+    return map_identity(builder, address_of(__kernel_end), layout::kKernelRegionEnd, kReadWrite);
+}
+
+ErrorOr<void> map_physmap(PageTableBuilder& builder, const MemoryInventory& inventory)
+{
+    constexpr PageFlags kPhysmap { .writable = true, .user = false, .executable = false, .global = true };
+    g_physmap_ranges.clear();
+    for (const PhysicalRange& range : inventory.ram())
+        HERALD_TRY(g_physmap_ranges.add(range));
+    HERALD_TRY(g_physmap_ranges.add(PhysicalRange { PhysicalAddress(0), layout::kLowMemoryEnd }));
+    for (const PhysicalRange& range : g_physmap_ranges) {
+        VirtualAddress where(layout::physmap_address(range.base.get()));
+        HERALD_TRY(builder.map(where, range.base, range.length, kPhysmap));
+    }
+    return {};
+}
+
+void enable_protection(const CpuFeatures& features)
+{
+    if (features.nx)
+        wrmsr(kMsrEfer, rdmsr(kMsrEfer) | kEferNxe); // before any NX entry is live
+    u64 cr4 = read_cr4() | kCr4Pge;
+    if (features.smep)
+        cr4 |= kCr4Smep;
+    if (features.smap)
+        cr4 |= kCr4Smap;
+    write_cr4(cr4);
+    write_cr0(read_cr0() | kCr0WriteProtect);
+}
+
+} // namespace
+
+ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const CpuFeatures& features)
+{
+    auto* frames = new (g_frames_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kKernelRegionEnd));
+    auto* memory = new (g_table_memory_storage) IdentityTableMemory(*frames);
+    PageTableBuilder::Options options { .nx_supported = features.nx, .allow_1g_pages = features.page_1g };
+    auto* builder = new (g_builder_storage) PageTableBuilder(*memory, options);
+
+    HERALD_TRY(builder->create_root());
+    HERALD_TRY(map_kernel_region(*builder));
+    HERALD_TRY(map_physmap(*builder, inventory));
+
+    enable_protection(features);
+    write_cr3(builder->root().get());
+    g_builder = builder;
+    g_enabled = true;
+    return PagingSummary { builder->root(), builder->tables_allocated(), features.nx, features.smep, features.smap };
+}
+
+const PageTableBuilder& kernel_page_tables()
+{
+    HERALD_ASSERT(g_builder);
+    return *g_builder;
+}
+
+bool kernel_paging_enabled() { return g_enabled; }
+
+} // namespace herald::x86

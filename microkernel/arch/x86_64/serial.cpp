@@ -1,0 +1,73 @@
+#include "serial.hpp"
+
+#include "cpu.hpp"
+
+namespace herald::serial {
+
+namespace {
+
+// PC COM1 and the 16550 register layout (PC16550D datasheet, Table 2).
+constexpr u16 kCom1 = 0x3F8;
+constexpr u16 kData = kCom1 + 0;
+constexpr u16 kInterruptEnable = kCom1 + 1;
+constexpr u16 kDivisorLow = kCom1 + 0;   // while DLAB is set
+constexpr u16 kDivisorHigh = kCom1 + 1;  // while DLAB is set
+constexpr u16 kFifoControl = kCom1 + 2;
+constexpr u16 kLineControl = kCom1 + 3;
+constexpr u16 kModemControl = kCom1 + 4;
+constexpr u16 kLineStatus = kCom1 + 5;
+
+constexpr u8 kLineControlDlab = 0x80;
+constexpr u8 kLineControl8N1 = 0x03;
+constexpr u8 kFifoEnableAndClear = 0xC7;
+constexpr u8 kModemDtrRtsOut2 = 0x0B;
+constexpr u8 kLineStatusTxEmpty = 0x20;
+constexpr u16 kDivisor115200 = 1; // 115200 baud from the 1.8432 MHz clock
+
+// A real UART that is absent reads as 0xFF forever; bound the wait so a
+// missing port slows logging down instead of hanging the kernel.
+constexpr int kTransmitSpinLimit = 100000;
+
+class SerialSink final : public FormatSink {
+public:
+    void write(const char* chars, usize length) override { serial::write(chars, length); }
+    using FormatSink::write;
+};
+
+SerialSink g_sink;
+
+void put(char c)
+{
+    for (int spin = 0; spin < kTransmitSpinLimit; ++spin) {
+        if (x86::inb(kLineStatus) & kLineStatusTxEmpty)
+            break;
+        x86::pause();
+    }
+    x86::outb(kData, static_cast<u8>(c));
+}
+
+} // namespace
+
+void init()
+{
+    x86::outb(kInterruptEnable, 0);
+    x86::outb(kLineControl, kLineControlDlab);
+    x86::outb(kDivisorLow, kDivisor115200 & 0xFF);
+    x86::outb(kDivisorHigh, kDivisor115200 >> 8);
+    x86::outb(kLineControl, kLineControl8N1);
+    x86::outb(kFifoControl, kFifoEnableAndClear);
+    x86::outb(kModemControl, kModemDtrRtsOut2);
+}
+
+void write(const char* chars, usize length)
+{
+    for (usize i = 0; i < length; ++i) {
+        if (chars[i] == '\n')
+            put('\r');
+        put(chars[i]);
+    }
+}
+
+FormatSink& sink() { return g_sink; }
+
+} // namespace herald::serial

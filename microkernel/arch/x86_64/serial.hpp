@@ -1,0 +1,14 @@
+// The kernel log on COM1 (a 16550 UART). Until the console server exists
+// this is the only output; the panic path uses it too, so it must work from
+// any context without allocating or taking a lock that might be held.
+#pragma once
+
+#include "../../lib/format.hpp"
+
+namespace herald::serial {
+
+void init();
+void write(const char* chars, usize length);
+FormatSink& sink();
+
+} // namespace herald::serial

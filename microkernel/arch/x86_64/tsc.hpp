@@ -1,0 +1,23 @@
+// The time-stamp counter as Herald's clock: calibrated once at boot against
+// the PIT, whose input clock is fixed by the PC platform.
+#pragma once
+
+#include "../../lib/optional.hpp"
+#include "../../lib/types.hpp"
+
+namespace herald::tsc {
+
+// Measures the TSC rate. Returns false (and the clock stays uncalibrated)
+// when the PIT does not answer, for example on a machine without one.
+bool calibrate();
+
+// TSC ticks per millisecond, once calibrated.
+Optional<u64> ticks_per_ms();
+
+// TSC value read by boot/entry.asm at the kernel's first instructions.
+u64 boot_timestamp();
+
+// Milliseconds since boot_timestamp(), or nullopt before calibration.
+Optional<u64> ms_since_boot();
+
+} // namespace herald::tsc

@@ -1,0 +1,210 @@
+// kernel_main: the C++ half of boot, entered from boot/entry.asm in long mode
+// with the boot tables live. Each step below is one concept with its own
+// file; the order matters and is explained in docs/boot.md.
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/idt.hpp"
+#include "arch/x86_64/serial.hpp"
+#include "arch/x86_64/tsc.hpp"
+#include "boot/multiboot1.hpp"
+#include "boot/multiboot2.hpp"
+#include "boot/rsdp.hpp"
+#include "kernel.hpp"
+#include "log.hpp"
+#include "mm/layout.hpp"
+#include "mm/physical_access.hpp"
+#include "panic.hpp"
+
+extern "C" const char __kernel_start[];
+extern "C" const char __kernel_end[];
+extern "C" void (*const __init_array_start[])();
+extern "C" void (*const __init_array_end[])();
+
+namespace herald {
+
+namespace {
+
+constexpr u32 kMultiboot1Magic = 0x2BADB002; // Multiboot 0.6.96 §3.2
+constexpr u32 kMultiboot2Magic = 0x36D76289; // Multiboot2 §3.3
+// A Multiboot2 information block larger than this is not believed.
+constexpr u32 kMaxMultiboot2InfoSize = 1 * MiB;
+
+BootInfo g_boot_info;
+MemoryInventory g_inventory;
+x86::CpuFeatures g_features;
+x86::PagingSummary g_paging;
+KernelPhysicalReader g_physical;
+
+// Until tasks exist the boot CPU's interrupt stacks are static; the SMP
+// bring-up gives every other CPU its own.
+constexpr usize kBootCpu = 0;
+alignas(16) u8 g_boot_cpu_interrupt_stacks[x86::kInterruptStackCount][x86::kInterruptStackSize];
+
+[[noreturn]] void boot_failed(StringView what, Error error)
+{
+    klog("herald: boot failed: {}: {}", what, error_name(error));
+    x86::halt_forever();
+}
+
+void run_global_constructors()
+{
+    for (auto* constructor = __init_array_start; constructor != __init_array_end; ++constructor)
+        (*constructor)();
+}
+
+void load_descriptor_tables()
+{
+    x86::InterruptStackTops stacks {};
+    for (usize i = 0; i < x86::kInterruptStackCount; ++i)
+        stacks.top[i] = reinterpret_cast<u64>(&g_boot_cpu_interrupt_stacks[i][x86::kInterruptStackSize]);
+    x86::load_gdt_and_tss(kBootCpu, stacks);
+    x86::install_idt();
+}
+
+void log_cpu()
+{
+    const x86::CpuFeatures& f = g_features;
+    klog("herald: cpu: {} \"{}\"", f.vendor, StringView::from_bounded(f.brand, sizeof(f.brand)));
+    klog("herald: cpu features: nx={} smep={} smap={} 1g-pages={} pcid={} xsave={} x2apic={} invariant-tsc={} "
+         "hypervisor={}",
+        f.nx, f.smep, f.smap, f.page_1g, f.pcid, f.xsave, f.x2apic, f.invariant_tsc, f.hypervisor);
+}
+
+void parse_boot_info(u32 magic, u32 info_address)
+{
+    if (magic == kMultiboot2Magic) {
+        auto size = g_physical.read(PhysicalAddress(info_address), sizeof(u32));
+        if (!size)
+            boot_failed("Multiboot2 information unreadable", Error::OutOfRange);
+        u32 total_size = size->read<u32>(0).value();
+        if (total_size > kMaxMultiboot2InfoSize)
+            boot_failed("Multiboot2 information too large", Error::BadLength);
+        auto block = g_physical.read(PhysicalAddress(info_address), total_size);
+        if (!block)
+            boot_failed("Multiboot2 information unreadable", Error::OutOfRange);
+        auto result = parse_multiboot2(*block, g_boot_info);
+        if (result.is_error())
+            boot_failed("cannot use the Multiboot2 information", result.error());
+    } else {
+        auto result = parse_multiboot1(g_physical, PhysicalAddress(info_address), g_boot_info);
+        if (result.is_error())
+            boot_failed("cannot use the Multiboot information", result.error());
+    }
+    if (g_boot_info.memory_truncated)
+        klog("herald: warning: the memory map has more than {} entries; the rest is ignored",
+            BootInfo::kMaxMemoryRegions);
+    if (!g_boot_info.acpi)
+        g_boot_info.acpi = find_rsdp(g_physical);
+}
+
+const char* memory_type_name(MemoryType type)
+{
+    switch (type) {
+    case MemoryType::Usable: return "usable";
+    case MemoryType::Reserved: return "reserved";
+    case MemoryType::AcpiReclaimable: return "ACPI reclaimable";
+    case MemoryType::AcpiNvs: return "ACPI NVS";
+    case MemoryType::BadMemory: return "bad memory";
+    }
+    return "unknown";
+}
+
+void log_boot_info()
+{
+    const BootInfo& info = g_boot_info;
+    klog("herald: booted by {} via {}", info.loader_name_view().is_empty() ? StringView("an unnamed loader") : info.loader_name_view(),
+        info.protocol == BootProtocol::Multiboot2 ? "Multiboot2" : "Multiboot");
+    klog("herald: command line \"{}\"", info.command_line_view());
+    for (usize i = 0; i < info.memory_count; ++i) {
+        const MemoryRegion& region = info.memory[i];
+        klog("herald: memory map {:#014x}-{:#014x} {}", region.base.get(), region.base.get() + region.length,
+            memory_type_name(region.type));
+    }
+    for (usize i = 0; i < info.module_count; ++i) {
+        const BootModule& module = info.modules[i];
+        klog("herald: module {} \"{}\" {} bytes at {:#x}", i, module.name_view().basename(),
+            module.end - module.start, module.start.get());
+    }
+    if (info.acpi) {
+        klog("herald: ACPI RSDP revision {} oem \"{}\" rsdt={:#x} xsdt={:#x}", info.acpi->revision,
+            StringView::from_bounded(info.acpi->oem_id, sizeof(info.acpi->oem_id)), info.acpi->rsdt_address,
+            info.acpi->xsdt_address);
+    } else {
+        klog("herald: ACPI RSDP not found (no tag, nothing in the BIOS areas)");
+    }
+}
+
+void take_memory_inventory()
+{
+    // What the kernel itself occupies must never be handed out: low memory
+    // (firmware structures, later the AP trampoline), the image, the modules.
+    PhysicalRange reserved[2 + BootInfo::kMaxModules];
+    usize count = 0;
+    reserved[count++] = { PhysicalAddress(0), layout::kLowMemoryEnd };
+    u64 image_start = reinterpret_cast<u64>(__kernel_start);
+    reserved[count++] = { PhysicalAddress(image_start), reinterpret_cast<u64>(__kernel_end) - image_start };
+    for (usize i = 0; i < g_boot_info.module_count; ++i) {
+        const BootModule& module = g_boot_info.modules[i];
+        reserved[count++] = { module.start, module.end - module.start };
+    }
+    auto result = MemoryInventory::build(g_inventory, g_boot_info.memory, g_boot_info.memory_count, reserved, count);
+    if (result.is_error())
+        boot_failed("cannot make sense of the memory map", result.error());
+    if (g_inventory.usable_bytes() == 0)
+        boot_failed("the memory map lists no usable memory", Error::NotFound);
+    klog("herald: memory {} MiB usable", g_inventory.usable_bytes() / MiB);
+}
+
+void enable_paging()
+{
+    auto result = x86::enable_kernel_paging(g_inventory, g_features);
+    if (result.is_error())
+        boot_failed("cannot build the kernel page tables", result.error());
+    g_paging = result.release_value();
+    physical_access_use_physmap(g_inventory.ram());
+    klog("herald: page tables: {} KiB, physmap at {:#x}, nx={} wp=true smep={} smap={}",
+        g_paging.tables * layout::kPageSize / KiB, layout::kPhysmapBase, g_paging.nx, g_paging.smep, g_paging.smap);
+    klog("herald: memory {} KiB free for allocation", g_inventory.free_bytes() / KiB);
+}
+
+void calibrate_clock()
+{
+    if (!tsc::calibrate()) {
+        klog("herald: warning: the PIT did not answer; boot time is unknown");
+        return;
+    }
+    klog("herald: tsc {} kHz", *tsc::ticks_per_ms());
+}
+
+} // namespace
+
+const BootInfo& boot_info() { return g_boot_info; }
+const MemoryInventory& memory_inventory() { return g_inventory; }
+const x86::CpuFeatures& cpu_features() { return g_features; }
+const x86::PagingSummary& paging_summary() { return g_paging; }
+
+} // namespace herald
+
+extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_address)
+{
+    using namespace herald;
+    serial::init();
+    run_global_constructors();
+    klog("");
+    klog("herald: Herald microkernel (x86-64) starting");
+    g_features = x86::detect_cpu_features();
+    load_descriptor_tables();
+    log_cpu();
+    if (magic != kMultiboot1Magic && magic != kMultiboot2Magic)
+        boot_failed("unknown boot protocol", Error::BadMagic);
+    parse_boot_info(magic, info_address);
+    log_boot_info();
+    take_memory_inventory();
+    enable_paging();
+    calibrate_clock();
+    if (auto ms = tsc::ms_since_boot())
+        klog("herald: kernel ready in {} ms", *ms);
+    else
+        klog("herald: kernel ready (boot time unknown)");
+    after_boot();
+}

@@ -1,0 +1,41 @@
+#include "physical_access.hpp"
+
+#include "layout.hpp"
+
+namespace herald {
+
+namespace {
+
+const PhysicalRangeSet* g_physmap_ram;
+
+bool fits_below(u64 address, usize length, u64 limit) { return address <= limit && length <= limit - address; }
+
+bool inside_one_range(const PhysicalRangeSet& ranges, u64 address, usize length)
+{
+    for (const PhysicalRange& range : ranges) {
+        u64 start = range.base.get();
+        if (address >= start && fits_below(address - start, length, range.length))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+void physical_access_use_physmap(const PhysicalRangeSet& ram) { g_physmap_ram = &ram; }
+
+Optional<ByteReader> KernelPhysicalReader::read(PhysicalAddress address, usize length) const
+{
+    u64 start = address.get();
+    if (!g_physmap_ram) {
+        if (!fits_below(start, length, layout::kBootIdentityMapEnd))
+            return nullopt;
+        return ByteReader(reinterpret_cast<const u8*>(start), length);
+    }
+    bool in_low_memory = fits_below(start, length, layout::kLowMemoryEnd);
+    if (!in_low_memory && !inside_one_range(*g_physmap_ram, start, length))
+        return nullopt;
+    return ByteReader(reinterpret_cast<const u8*>(layout::physmap_address(start)), length);
+}
+
+} // namespace herald

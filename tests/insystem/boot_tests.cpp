@@ -1,0 +1,210 @@
+// Self-tests of what the boot work set up: boot information, memory
+// inventory, page tables, descriptor tables, the clock and the symbol table.
+#include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/gdt.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
+#include "microkernel/debug/kernel_symbols.hpp"
+#include "microkernel/kernel.hpp"
+#include "microkernel/mm/layout.hpp"
+#include "microkernel/mm/physical_access.hpp"
+#include "microkernel/panic.hpp"
+#include "selftest.hpp"
+
+using namespace herald;
+
+extern "C" const char __kernel_start[];
+extern "C" const char __rodata_start[];
+extern "C" const char __data_start[];
+extern "C" const char __kernel_end[];
+
+namespace {
+
+Optional<Translation> translate(u64 address) { return x86::kernel_page_tables().translate(VirtualAddress(address)); }
+
+u64 address_of(const void* p) { return reinterpret_cast<u64>(p); }
+
+constexpr char kArchiveMagic[] = "HERALDAR"; // the placeholder archive CMake writes
+
+volatile u64 g_probe = 0x1234'5678'9abc'def0;
+const u64 g_constant = 42;
+
+} // namespace
+
+HERALD_SELFTEST(boot_info_has_a_memory_map)
+{
+    EXPECT(boot_info().memory_count > 0);
+    EXPECT(memory_inventory().usable_bytes() >= 16 * MiB);
+    EXPECT(memory_inventory().free_bytes() < memory_inventory().usable_bytes());
+}
+
+HERALD_SELFTEST(boot_module_is_the_archive)
+{
+    const BootInfo& info = boot_info();
+    EXPECT_EQ(info.module_count, 1u);
+    if (info.module_count < 1)
+        return;
+    const BootModule& module = info.modules[0];
+    EXPECT(module.name_view().basename() == "herald.archive");
+    EXPECT(module.end > module.start);
+    EXPECT(module.start.is_aligned_to(layout::kPageSize)); // both headers ask for page alignment
+    auto bytes = KernelPhysicalReader().read(module.start, sizeof(kArchiveMagic) - 1);
+    EXPECT(bytes.has_value());
+    if (bytes)
+        EXPECT(bytes->starts_with(kArchiveMagic, sizeof(kArchiveMagic) - 1));
+}
+
+HERALD_SELFTEST(memory_inventory_keeps_kernel_and_modules_out_of_free_memory)
+{
+    const MemoryInventory& inventory = memory_inventory();
+    EXPECT(inventory.usable().contains(PhysicalAddress(address_of(__kernel_start))));
+    EXPECT(!inventory.free().contains(PhysicalAddress(address_of(__kernel_start))));
+    EXPECT(!inventory.free().contains(PhysicalAddress(address_of(__kernel_end) - 1)));
+    EXPECT(!inventory.free().contains(PhysicalAddress(0)));
+    for (usize i = 0; i < boot_info().module_count; ++i)
+        EXPECT(!inventory.free().contains(boot_info().modules[i].start));
+    EXPECT(!inventory.free().contains(paging_summary().root));
+}
+
+HERALD_SELFTEST(acpi_root_points_at_a_real_table)
+{
+    const auto& acpi = boot_info().acpi;
+    EXPECT(acpi.has_value());
+    if (!acpi)
+        return;
+    u64 table = acpi->revision >= 2 && acpi->xsdt_address ? acpi->xsdt_address : acpi->rsdt_address;
+    const char* signature = acpi->revision >= 2 && acpi->xsdt_address ? "XSDT" : "RSDT";
+    auto header = KernelPhysicalReader().read(PhysicalAddress(table), 36);
+    EXPECT(header.has_value());
+    if (header)
+        EXPECT(header->starts_with(signature, 4));
+}
+
+HERALD_SELFTEST(kernel_text_is_read_only_and_executable)
+{
+    auto text = translate(address_of(reinterpret_cast<const void*>(&translate)));
+    EXPECT(text.has_value());
+    if (!text)
+        return;
+    EXPECT(!text->flags.writable);
+    EXPECT(text->flags.executable);
+    EXPECT(!text->flags.user);
+    EXPECT_EQ(text->page_size, layout::kPageSize);
+}
+
+HERALD_SELFTEST(kernel_data_is_not_executable)
+{
+    auto data = translate(address_of(const_cast<u64*>(&g_probe)));
+    auto rodata = translate(address_of(&g_constant));
+    EXPECT(data.has_value() && rodata.has_value());
+    if (!data || !rodata)
+        return;
+    EXPECT(data->flags.writable);
+    EXPECT(!rodata->flags.writable);
+    if (cpu_features().nx) {
+        EXPECT(!data->flags.executable);
+        EXPECT(!rodata->flags.executable);
+    }
+}
+
+HERALD_SELFTEST(null_page_is_not_mapped)
+{
+    EXPECT(!translate(0).has_value());
+    EXPECT(!translate(layout::kPageSize - 1).has_value());
+    EXPECT(translate(layout::kPageSize).has_value());
+}
+
+HERALD_SELFTEST(kernel_region_is_identity_mapped_and_supervisor_only)
+{
+    for (u64 address = layout::kPageSize; address < layout::kKernelRegionEnd; address += 1 * MiB) {
+        auto translation = translate(address);
+        EXPECT(translation.has_value());
+        if (!translation)
+            return;
+        EXPECT_EQ(translation->physical.get(), address);
+        EXPECT(!translation->flags.user);
+    }
+    EXPECT(!translate(layout::kKernelRegionEnd).has_value());
+}
+
+HERALD_SELFTEST(physmap_shows_the_same_memory)
+{
+    u64 physical = address_of(const_cast<u64*>(&g_probe));
+    auto* alias = reinterpret_cast<volatile u64*>(layout::physmap_address(physical));
+    EXPECT_EQ(*alias, g_probe);
+    g_probe = 0x0ddba11;
+    EXPECT_EQ(*alias, 0x0ddba11u);
+    for (const PhysicalRange& range : memory_inventory().ram()) {
+        auto last = translate(layout::physmap_address(range.end().get() - 1));
+        EXPECT(last.has_value());
+        if (last)
+            EXPECT(!last->flags.user);
+    }
+}
+
+HERALD_SELFTEST(protection_bits_match_the_cpu)
+{
+    EXPECT(x86::read_cr0() & x86::kCr0WriteProtect);
+    EXPECT_EQ((x86::read_cr4() & x86::kCr4Smep) != 0, cpu_features().smep);
+    EXPECT_EQ((x86::read_cr4() & x86::kCr4Smap) != 0, cpu_features().smap);
+    EXPECT_EQ((x86::rdmsr(x86::kMsrEfer) & x86::kEferNxe) != 0, cpu_features().nx);
+    EXPECT_EQ(x86::read_cr3() & ~0xFFFull, paging_summary().root.get());
+}
+
+HERALD_SELFTEST(descriptor_tables_are_loaded)
+{
+    x86::DescriptorTablePointer gdt {}, idt {};
+    u16 task_register = 0;
+    asm volatile("sgdt %0" : "=m"(gdt));
+    asm volatile("sidt %0" : "=m"(idt));
+    asm volatile("str %0" : "=r"(task_register));
+    EXPECT_EQ(idt.limit, 256u * 16 - 1);
+    EXPECT(gdt.limit >= x86::kFirstTssSelector + 16 * x86::kMaxCpus - 1);
+    EXPECT_EQ(task_register, x86::kFirstTssSelector);
+    EXPECT(x86::tss_of(0).ist[0] != 0);
+}
+
+HERALD_SELFTEST(tsc_is_calibrated)
+{
+    auto rate = tsc::ticks_per_ms();
+    EXPECT(rate.has_value());
+    if (rate)
+        EXPECT(*rate > 10'000); // a TSC slower than 10 MHz would be a bug
+    EXPECT(tsc::boot_timestamp() != 0);
+    EXPECT(tsc::ms_since_boot().has_value());
+}
+
+HERALD_SELFTEST(symbol_table_names_kernel_functions)
+{
+    EXPECT(kernel_symbol_count() > 50);
+    char text[128];
+    BufferSink sink(text, sizeof(text));
+    print_symbolized(sink, address_of(reinterpret_cast<const void*>(&herald::boot_info)) + 1);
+    StringView expected = "herald::boot_info()+0x1";
+    StringView printed = sink.view();
+    bool found = false;
+    for (usize i = 0; i + expected.length() <= printed.length(); ++i)
+        found = found || printed.substring(i, expected.length()) == expected;
+    EXPECT(found);
+}
+
+// ---- deliberate faults: run only by name, each must end in a panic report ----
+
+[[gnu::noinline]] static void write_through_null_pointer()
+{
+    *reinterpret_cast<volatile u64*>(8) = 1;
+}
+
+HERALD_SELFTEST(fault_page_fault)
+{
+    write_through_null_pointer();
+}
+
+HERALD_SELFTEST(fault_invalid_opcode)
+{
+    asm volatile("ud2");
+}
+
+HERALD_SELFTEST(fault_kernel_panic)
+{
+    panic("deliberate panic from {}", "fault_kernel_panic");
+}

@@ -1,0 +1,74 @@
+// The test image's after_boot(): runs every self-test case and reports.
+#include "microkernel/arch/x86_64/qemu_exit.hpp"
+#include "microkernel/boot/command_line.hpp"
+#include "microkernel/kernel.hpp"
+#include "microkernel/log.hpp"
+#include "microkernel/panic.hpp"
+#include "selftest.hpp"
+
+extern "C" const herald::selftest::Case __selftests_start[];
+extern "C" const herald::selftest::Case __selftests_end[];
+
+namespace herald {
+
+namespace selftest {
+
+namespace {
+
+usize g_failures_in_case;
+
+bool is_deliberate_fault(StringView name) { return name.starts_with("fault_"); }
+
+bool selected(StringView name, const Optional<StringView>& only)
+{
+    if (only && !only->is_empty() && *only != "all")
+        return name == *only;
+    return !is_deliberate_fault(name);
+}
+
+} // namespace
+
+void record_failure(const char* file, int line, const char* expression)
+{
+    ++g_failures_in_case;
+    klog("    FAILED at {}:{}: {}", file, line, expression);
+}
+
+void record_failure_values(const char* file, int line, const char* expression, u64 actual, u64 expected)
+{
+    ++g_failures_in_case;
+    klog("    FAILED at {}:{}: {} (actual {:#x}, expected {:#x})", file, line, expression, actual, expected);
+}
+
+} // namespace selftest
+
+void after_boot()
+{
+    using namespace selftest;
+    set_panic_action(PanicAction::ExitQemu); // a crash must end the run as a failure
+    Optional<StringView> only = command_line_value(boot_info().command_line_view(), "test");
+    usize passed = 0;
+    usize failed = 0;
+    for (const Case* test = __selftests_start; test != __selftests_end; ++test) {
+        if (!selected(test->name, only))
+            continue;
+        g_failures_in_case = 0;
+        klog("selftest: {} ...", test->name);
+        test->run();
+        if (g_failures_in_case == 0) {
+            ++passed;
+            klog("selftest: {} ok", test->name);
+        } else {
+            ++failed;
+            klog("selftest: {} FAILED", test->name);
+        }
+    }
+    if (passed + failed == 0) {
+        klog("selftest: no test matches \"{}\"", only ? *only : StringView());
+        ++failed;
+    }
+    klog("selftest: {} passed, {} failed", passed, failed);
+    x86::qemu_exit(failed == 0 ? x86::QemuExitCode::Success : x86::QemuExitCode::Failure);
+}
+
+} // namespace herald

@@ -1,0 +1,51 @@
+// In-system self-tests: test cases that run inside the booted test image
+// (herald-test.elf) against the real kernel on real (emulated) hardware.
+//
+//   HERALD_SELFTEST(paging_maps_kernel_text_read_only) {
+//       EXPECT(translation.has_value());
+//       EXPECT_EQ(translation->page_size, 4096u);
+//   }
+//
+// Each case is placed in the .herald_selftests section, so defining it is
+// enough to run it. The runner prints one line per case and ends with
+// "N passed, N failed", then ends QEMU through isa-debug-exit (docs/testing.md).
+// Cases whose name starts with "fault_" deliberately crash the kernel; they
+// run only when named on the command line (test=NAME).
+#pragma once
+
+#include "microkernel/lib/format.hpp"
+#include "microkernel/lib/types.hpp"
+
+namespace herald::selftest {
+
+struct Case {
+    const char* name;
+    void (*run)();
+};
+
+// Records a failed expectation (and keeps going, like Catch2's CHECK).
+void record_failure(const char* file, int line, const char* expression);
+void record_failure_values(const char* file, int line, const char* expression, u64 actual, u64 expected);
+
+} // namespace herald::selftest
+
+#define HERALD_SELFTEST(name)                                                                    \
+    static void selftest_##name();                                                               \
+    [[gnu::used, gnu::section(".herald_selftests")]] static const ::herald::selftest::Case       \
+        selftest_case_##name { #name, selftest_##name };                                         \
+    static void selftest_##name()
+
+#define EXPECT(expr)                                                          \
+    do {                                                                      \
+        if (!(expr))                                                          \
+            ::herald::selftest::record_failure(__FILE__, __LINE__, #expr);    \
+    } while (0)
+
+#define EXPECT_EQ(actual, expected)                                                             \
+    do {                                                                                        \
+        auto _actual = (actual);                                                                \
+        auto _expected = (expected);                                                            \
+        if (!(_actual == _expected))                                                            \
+            ::herald::selftest::record_failure_values(__FILE__, __LINE__, #actual " == " #expected, \
+                static_cast<::herald::u64>(_actual), static_cast<::herald::u64>(_expected));    \
+    } while (0)
