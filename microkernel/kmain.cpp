@@ -161,7 +161,7 @@ void enable_paging()
     if (result.is_error())
         boot_failed("cannot build the kernel page tables", result.error());
     g_paging = result.release_value();
-    physical_access_use_physmap(g_inventory.ram());
+    physical_access_use_physmap(g_inventory.ram(), g_boot_info);
     klog("herald: page tables: {} KiB, physmap at {:#x}, nx={} wp=true smep={} smap={}",
         g_paging.tables * layout::kPageSize / KiB, layout::kPhysmapBase, g_paging.nx, g_paging.smep, g_paging.smap);
     klog("herald: memory {} KiB free for allocation", g_inventory.free_bytes() / KiB);

@@ -99,10 +99,14 @@ void panic_from_exception(const x86::InterruptFrame& frame)
 
 void panic_with_message(StringView message)
 {
+    // Registers as they are on entry here (caller-saved ones may already
+    // have been reused on the way); RIP is the call site of the panic.
+    x86::InterruptFrame frame {};
+    x86::capture_registers(frame);
+    frame.rip = reinterpret_cast<u64>(__builtin_return_address(0));
     guard_against_nested_panic();
     print_header(message);
-    format(out(), "  CR0={:016x} CR2={:016x} CR3={:016x} CR4={:016x}\n", x86::read_cr0(), x86::read_cr2(),
-        x86::read_cr3(), x86::read_cr4());
+    print_registers(frame);
     finish(reinterpret_cast<u64>(__builtin_frame_address(0)));
 }
 

@@ -1,5 +1,6 @@
 #include "physical_access.hpp"
 
+#include "../arch/x86_64/paging.hpp"
 #include "layout.hpp"
 
 namespace herald {
@@ -7,6 +8,7 @@ namespace herald {
 namespace {
 
 const PhysicalRangeSet* g_physmap_ram;
+const BootInfo* g_firmware_map;
 
 bool fits_below(u64 address, usize length, u64 limit) { return address <= limit && length <= limit - address; }
 
@@ -20,9 +22,24 @@ bool inside_one_range(const PhysicalRangeSet& ranges, u64 address, usize length)
     return false;
 }
 
+bool inside_one_firmware_region(const BootInfo& info, u64 address, usize length)
+{
+    for (usize i = 0; i < info.memory_count; ++i) {
+        const MemoryRegion& region = info.memory[i];
+        u64 start = region.base.get();
+        if (address >= start && fits_below(address - start, length, region.length))
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
-void physical_access_use_physmap(const PhysicalRangeSet& ram) { g_physmap_ram = &ram; }
+void physical_access_use_physmap(const PhysicalRangeSet& ram, const BootInfo& info)
+{
+    g_physmap_ram = &ram;
+    g_firmware_map = &info;
+}
 
 Optional<ByteReader> KernelPhysicalReader::read(PhysicalAddress address, usize length) const
 {
@@ -33,8 +50,12 @@ Optional<ByteReader> KernelPhysicalReader::read(PhysicalAddress address, usize l
         return ByteReader(reinterpret_cast<const u8*>(start), length);
     }
     bool in_low_memory = fits_below(start, length, layout::kLowMemoryEnd);
-    if (!in_low_memory && !inside_one_range(*g_physmap_ram, start, length))
-        return nullopt;
+    if (!in_low_memory && !inside_one_range(*g_physmap_ram, start, length)) {
+        if (!inside_one_firmware_region(*g_firmware_map, start, length))
+            return nullopt;
+        if (x86::map_into_physmap_read_only(address, length).is_error())
+            return nullopt;
+    }
     return ByteReader(reinterpret_cast<const u8*>(layout::physmap_address(start)), length);
 }
 

@@ -2,8 +2,10 @@
 //
 // Before the final page tables, the boot tables identity-map the first
 // 4 GiB; afterwards every byte of RAM (and the low 1 MiB) is reachable at
-// layout::kPhysmapBase + address. KernelPhysicalReader picks whichever is
-// live and refuses anything outside it, so firmware pointers cannot fault.
+// layout::kPhysmapBase + address. Firmware tables in memory the firmware map
+// calls reserved (SeaBIOS keeps ACPI there) are added to the physmap
+// read-only on first use. Anything else, such as a pointer into a hole or
+// into device memory, is refused: firmware pointers cannot fault the kernel.
 #pragma once
 
 #include "../boot/physical_reader.hpp"
@@ -16,7 +18,8 @@ public:
     Optional<ByteReader> read(PhysicalAddress address, usize length) const override;
 };
 
-// Called once the final tables are live; `ram` is what the physmap covers.
-void physical_access_use_physmap(const PhysicalRangeSet& ram);
+// Called once the final tables are live; `ram` is what the physmap covers,
+// `info` lists the firmware regions that may be mapped on demand.
+void physical_access_use_physmap(const PhysicalRangeSet& ram, const BootInfo& info);
 
 } // namespace herald

@@ -18,4 +18,30 @@ struct InterruptFrame {
 };
 static_assert(sizeof(InterruptFrame) == 22 * 8, "must match interrupt_entry.asm");
 
+// Fills `frame` with the current register values, for reports that do not
+// come from an exception (panic()). Always inlined, so RSP and RBP are the
+// caller's own.
+[[gnu::always_inline]] inline void capture_registers(InterruptFrame& frame)
+{
+    asm volatile("mov %%rax, %0" : "=m"(frame.rax));
+    asm volatile("mov %%rbx, %0" : "=m"(frame.rbx));
+    asm volatile("mov %%rcx, %0" : "=m"(frame.rcx));
+    asm volatile("mov %%rdx, %0" : "=m"(frame.rdx));
+    asm volatile("mov %%rsi, %0" : "=m"(frame.rsi));
+    asm volatile("mov %%rdi, %0" : "=m"(frame.rdi));
+    asm volatile("mov %%rbp, %0" : "=m"(frame.rbp));
+    asm volatile("mov %%rsp, %0" : "=m"(frame.rsp));
+    asm volatile("mov %%r8, %0" : "=m"(frame.r8));
+    asm volatile("mov %%r9, %0" : "=m"(frame.r9));
+    asm volatile("mov %%r10, %0" : "=m"(frame.r10));
+    asm volatile("mov %%r11, %0" : "=m"(frame.r11));
+    asm volatile("mov %%r12, %0" : "=m"(frame.r12));
+    asm volatile("mov %%r13, %0" : "=m"(frame.r13));
+    asm volatile("mov %%r14, %0" : "=m"(frame.r14));
+    asm volatile("mov %%r15, %0" : "=m"(frame.r15));
+    asm volatile("mov %%cs, %0" : "=r"(frame.cs));
+    asm volatile("mov %%ss, %0" : "=r"(frame.ss));
+    asm volatile("pushfq; popq %0" : "=r"(frame.rflags));
+}
+
 } // namespace herald::x86

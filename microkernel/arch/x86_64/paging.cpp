@@ -110,6 +110,26 @@ ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const Cp
     return PagingSummary { builder->root(), builder->tables_allocated(), features.nx, features.smep, features.smap };
 }
 
+ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
+{
+    constexpr PageFlags kFirmware { .writable = false, .user = false, .executable = false, .global = true };
+    HERALD_ASSERT(g_builder);
+    u64 first = align_down(base.get(), layout::kPageSize);
+    u64 end = base.get() + length;
+    if (end < base.get() || !align_up(end, layout::kPageSize, end))
+        return Error::OutOfRange;
+    for (u64 page = first; page < end; page += layout::kPageSize) {
+        VirtualAddress where(layout::physmap_address(page));
+        if (g_builder->translate(where))
+            continue;
+        HERALD_TRY(g_builder->map(where, PhysicalAddress(page), layout::kPageSize, kFirmware));
+        // A new entry replaces a not-present one, which the TLB never caches,
+        // but paging-structure caches may hold the level above: flush anyway.
+        asm volatile("invlpg (%0)" : : "r"(where.get()) : "memory");
+    }
+    return {};
+}
+
 const PageTableBuilder& kernel_page_tables()
 {
     HERALD_ASSERT(g_builder);

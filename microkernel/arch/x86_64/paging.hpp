@@ -29,6 +29,12 @@ struct PagingSummary {
 // them and sets the protection bits. The boot tables are abandoned.
 ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const CpuFeatures& features);
 
+// Adds [base, base + length) to the physmap read-only and non-executable,
+// page by page, leaving pages that are already mapped as they are. For
+// firmware tables (ACPI) that firmware keeps in "reserved" memory, which the
+// physmap does not cover from the start.
+ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length);
+
 // The kernel's tables, for code that needs to look a mapping up (tests).
 const PageTableBuilder& kernel_page_tables();
 

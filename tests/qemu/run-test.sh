@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Runs one in-system test: boots Herald in QEMU with its serial port going to
+# a log file, waits for QEMU to end (or for a line that means "far enough"),
+# then checks the exit status and the log. See docs/testing.md.
+#
+#   run-test.sh --name NAME --log-dir DIR [--timeout S]
+#       [--expect-exit pass|fail|stopped] [--stop-on REGEX]
+#       [--expect REGEX]... [--reject REGEX]...
+#       --boot qboot|iso|uefi [--kernel F] [--iso F] [--archive F]
+#       [--smp N] [--mem SIZE] [--append TEXT] [-- EXTRA-QEMU-ARGS...]
+#
+# Exit statuses of QEMU that mean something (microkernel/arch/x86_64/qemu_exit.hpp):
+#   33  the guest wrote 0x10 to isa-debug-exit: tests passed
+#   35  the guest wrote 0x11: tests failed, or the kernel panicked
+# Anything else (0: QEMU quit or the guest reset with -no-reboot, 1: QEMU
+# error, 124: timeout) is a failure.
+set -uo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../../tools/qemu.sh"
+
+name="" log_dir="" timeout=60 expect_exit=pass stop_on=""
+expects=() rejects=() extra=()
+Q_BOOT=qboot Q_KERNEL="" Q_ISO="" Q_ARCHIVE="" Q_SMP=1 Q_MEM=256M Q_APPEND=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --name) name="$2"; shift 2 ;;
+        --log-dir) log_dir="$2"; shift 2 ;;
+        --timeout) timeout="$2"; shift 2 ;;
+        --expect-exit) expect_exit="$2"; shift 2 ;;
+        --stop-on) stop_on="$2"; shift 2 ;;
+        --expect) expects+=("$2"); shift 2 ;;
+        --reject) rejects+=("$2"); shift 2 ;;
+        --boot) Q_BOOT="$2"; shift 2 ;;
+        --kernel) Q_KERNEL="$2"; shift 2 ;;
+        --iso) Q_ISO="$2"; shift 2 ;;
+        --archive) Q_ARCHIVE="$2"; shift 2 ;;
+        --smp) Q_SMP="$2"; shift 2 ;;
+        --mem) Q_MEM="$2"; shift 2 ;;
+        --append) Q_APPEND="$2"; shift 2 ;;
+        --) shift; extra=("$@"); break ;;
+        *) echo "run-test.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+[ -n "$name" ] && [ -n "$log_dir" ] || { echo "run-test.sh: --name and --log-dir are required" >&2; exit 2; }
+
+mkdir -p "$log_dir"
+log="$log_dir/$name.log"
+raw="$log_dir/$name.serial"   # as QEMU wrote it, with the UART's CR LF line ends
+: >"$raw"
+Q_ACCEL="$(herald_resolve_accel "${HERALD_TEST_ACCEL:-tcg}")" || exit 2
+Q_SERIAL="file:$raw"
+herald_qemu_command || exit 2
+cmd=("${HERALD_QEMU_CMD[@]}" -monitor none "${extra[@]}")
+echo "run: ${cmd[*]}" >"$log.cmd"
+
+start=$(date +%s.%N)
+"${cmd[@]}" </dev/null >"$log.qemu" 2>&1 &
+qemu=$!
+
+# Wait for QEMU to exit, for the stop line, or for the deadline.
+status="" deadline=$(( $(date +%s) + timeout ))
+while :; do
+    if ! kill -0 "$qemu" 2>/dev/null; then
+        wait "$qemu"; status=$?
+        break
+    fi
+    if [ -n "$stop_on" ] && grep -Eq -- "$stop_on" "$raw"; then
+        kill "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null
+        status=stopped
+        break
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        kill -9 "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null
+        status=timeout
+        break
+    fi
+    sleep 0.05
+done
+tr -d '\r' <"$raw" >"$log" && rm -f "$raw"
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+problems=()
+case "$expect_exit:$status" in
+    pass:33|fail:35|stopped:stopped) ;;
+    *:timeout) problems+=("no result within ${timeout} s (QEMU killed)") ;;
+    *:stopped) problems+=("stopped on '$stop_on' but expected QEMU to exit ($expect_exit)") ;;
+    *) problems+=("QEMU exited with status $status; expected $expect_exit (pass=33, fail=35)") ;;
+esac
+for pattern in "${expects[@]}"; do
+    grep -Eq -- "$pattern" "$log" || problems+=("missing from the log: /$pattern/")
+done
+for pattern in "${rejects[@]}"; do
+    grep -Eq -- "$pattern" "$log" && problems+=("found in the log but must not be: /$pattern/")
+done
+
+if [ ${#problems[@]} -eq 0 ]; then
+    echo "PASS $name (${elapsed} s, ${Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
+    exit 0
+fi
+echo "FAIL $name (${elapsed} s, ${Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
+printf '  - %s\n' "${problems[@]}"
+echo "  command: $(cat "$log.cmd")"
+[ -s "$log.qemu" ] && { echo "  QEMU said:"; sed 's/^/    /' "$log.qemu" | tail -20; }
+echo "  serial log (kept in $log), last 80 lines:"
+tail -80 "$log" | sed 's/^/    /'
+exit 1

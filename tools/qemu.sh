@@ -1,0 +1,59 @@
+# Bash library: how Herald is booted in QEMU. Sourced by ./herald and by the
+# in-system test harness (tests/qemu/run-test.sh) so that both use the same
+# command line. Documented in docs/boot.md and docs/testing.md.
+
+HERALD_QBOOT=/usr/share/qemu/qboot.rom
+HERALD_OVMF=/usr/share/ovmf/OVMF.fd
+
+# True when KVM can actually be used: /dev/kvm opens read-write and QEMU
+# manages to create a VM with it (nested setups sometimes fail only there).
+herald_kvm_works() {
+    [ -e /dev/kvm ] || return 1
+    ( exec 3<>/dev/kvm ) 2>/dev/null || return 1
+    echo quit | timeout 10 qemu-system-x86_64 -accel kvm -machine none -nodefaults -display none \
+        -monitor stdio >/dev/null 2>&1
+}
+
+# herald_resolve_accel auto|kvm|tcg -> prints kvm or tcg
+herald_resolve_accel() {
+    case "$1" in
+        kvm|tcg) echo "$1" ;;
+        auto|"") if herald_kvm_works; then echo kvm; else echo tcg; fi ;;
+        *) echo "herald: unknown accelerator '$1' (use kvm or tcg)" >&2; return 1 ;;
+    esac
+}
+
+# herald_qemu_command sets the array HERALD_QEMU_CMD from these variables:
+#   Q_BOOT    qboot (QEMU direct boot, Multiboot v1) | iso (GRUB, SeaBIOS) | uefi (GRUB, OVMF)
+#   Q_KERNEL  the 32-bit ELF image (qboot path)
+#   Q_ISO     the GRUB ISO (iso and uefi paths)
+#   Q_ARCHIVE the boot archive (qboot path; the ISO carries its own)
+#   Q_SMP Q_MEM Q_ACCEL Q_APPEND
+#   Q_SERIAL  QEMU -serial argument (mon:stdio for people, file:LOG for tests)
+herald_qemu_command() {
+    HERALD_QEMU_CMD=(qemu-system-x86_64 -machine q35 -smp "$Q_SMP" -m "$Q_MEM"
+        -display none -no-reboot -serial "$Q_SERIAL"
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+    if [ "$Q_ACCEL" = kvm ]; then
+        HERALD_QEMU_CMD+=(-accel kvm -cpu host)
+    else
+        HERALD_QEMU_CMD+=(-accel tcg -cpu max)
+    fi
+    case "$Q_BOOT" in
+        qboot)
+            HERALD_QEMU_CMD+=(-bios "$HERALD_QBOOT" -kernel "$Q_KERNEL" -initrd "$Q_ARCHIVE")
+            [ -n "$Q_APPEND" ] && HERALD_QEMU_CMD+=(-append "$Q_APPEND")
+            ;;
+        iso)
+            HERALD_QEMU_CMD+=(-cdrom "$Q_ISO" -boot d)
+            ;;
+        uefi)
+            HERALD_QEMU_CMD+=(-bios "$HERALD_OVMF" -cdrom "$Q_ISO" -boot d)
+            ;;
+        *) echo "herald: unknown boot path '$Q_BOOT'" >&2; return 1 ;;
+    esac
+    if [ "$Q_BOOT" != qboot ] && [ -n "$Q_APPEND" ]; then
+        echo "herald: note: a command line cannot be passed through the ISO (boot/grub.cfg fixes it)" >&2
+    fi
+    return 0
+}
