@@ -25,6 +25,7 @@ herald_resolve_accel() {
 
 # herald_qemu_command sets the array HERALD_QEMU_CMD from these variables:
 #   Q_BOOT    qboot (QEMU direct boot, Multiboot v1) | iso (GRUB, SeaBIOS) | uefi (GRUB, OVMF)
+#             | seabios (QEMU direct boot under SeaBIOS: slower, but it has an MP table)
 #   Q_KERNEL  the 32-bit ELF image (qboot path)
 #   Q_ISO     the GRUB ISO (iso and uefi paths)
 #   Q_ARCHIVE the boot archive (qboot path; the ISO carries its own)
@@ -44,6 +45,10 @@ herald_qemu_command() {
             HERALD_QEMU_CMD+=(-bios "$HERALD_QBOOT" -kernel "$Q_KERNEL" -initrd "$Q_ARCHIVE")
             [ -n "$Q_APPEND" ] && HERALD_QEMU_CMD+=(-append "$Q_APPEND")
             ;;
+        seabios)
+            HERALD_QEMU_CMD+=(-kernel "$Q_KERNEL" -initrd "$Q_ARCHIVE")
+            [ -n "$Q_APPEND" ] && HERALD_QEMU_CMD+=(-append "$Q_APPEND")
+            ;;
         iso)
             HERALD_QEMU_CMD+=(-cdrom "$Q_ISO" -boot d)
             ;;
@@ -52,7 +57,7 @@ herald_qemu_command() {
             ;;
         *) echo "herald: unknown boot path '$Q_BOOT'" >&2; return 1 ;;
     esac
-    if [ "$Q_BOOT" != qboot ] && [ -n "$Q_APPEND" ]; then
+    if [ "$Q_BOOT" != qboot ] && [ "$Q_BOOT" != seabios ] && [ -n "$Q_APPEND" ]; then
         echo "herald: note: a command line cannot be passed through the ISO (boot/grub.cfg fixes it)" >&2
     fi
     return 0

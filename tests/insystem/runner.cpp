@@ -17,13 +17,15 @@ namespace {
 
 usize g_failures_in_case;
 
-bool is_deliberate_fault(StringView name) { return name.starts_with("fault_"); }
+// "fault_" cases crash on purpose; "tool_" cases are utilities, not tests
+// (tool_dump_firmware_tables). Both run only when named.
+bool runs_only_by_name(StringView name) { return name.starts_with("fault_") || name.starts_with("tool_"); }
 
 bool selected(StringView name, const Optional<StringView>& only)
 {
     if (only && !only->is_empty() && *only != "all")
         return name == *only;
-    return !is_deliberate_fault(name);
+    return !runs_only_by_name(name);
 }
 
 } // namespace
