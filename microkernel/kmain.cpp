@@ -11,6 +11,7 @@
 #include "boot/rsdp.hpp"
 #include "kernel.hpp"
 #include "log.hpp"
+#include "mm/kernel_memory.hpp"
 #include "mm/layout.hpp"
 #include "mm/physical_access.hpp"
 #include "panic.hpp"
@@ -153,6 +154,7 @@ void take_memory_inventory()
     if (g_inventory.usable_bytes() == 0)
         boot_failed("the memory map lists no usable memory", Error::NotFound);
     klog("herald: memory {} MiB usable", g_inventory.usable_bytes() / MiB);
+    kernel_memory_init(g_inventory);
 }
 
 void enable_paging()

@@ -169,6 +169,28 @@ Optional<PhysicalAddress> PhysicalRangeSet::take_lowest_page_below(PhysicalAddre
     return page;
 }
 
+Optional<PhysicalAddress> PhysicalRangeSet::take_lowest_run_below(PhysicalAddress limit, usize pages)
+{
+    if (pages == 0 || pages > kPhysicalAddressLimit / kPageSize)
+        return nullopt;
+    u64 bytes = pages * kPageSize;
+    for (usize i = 0; i < m_count; ++i) {
+        PhysicalRange& range = m_ranges[i];
+        HERALD_ASSERT(range.base.is_aligned_to(kPageSize));
+        if (range.base >= limit || limit - range.base < bytes)
+            return nullopt; // ranges are sorted: every later one starts higher
+        if (range.length < bytes)
+            continue;
+        PhysicalAddress run = range.base;
+        if (range.length == bytes)
+            (void)replace(i, i + 1, nullptr, 0);
+        else
+            range = { run.offset(bytes), range.length - bytes };
+        return run;
+    }
+    return nullopt;
+}
+
 ErrorOr<void> MemoryInventory::build(MemoryInventory& out, const MemoryRegion* map, usize map_count,
     const PhysicalRange* kernel_reserved, usize reserved_count)
 {
@@ -234,6 +256,14 @@ PhysicalAddress MemoryInventory::highest_ram_end() const
     if (m_ram.count() == 0)
         return PhysicalAddress(0);
     return m_ram[m_ram.count() - 1].end();
+}
+
+Optional<PhysicalAddress> BootFrameAllocator::allocate_contiguous(usize pages)
+{
+    auto run = m_inventory.take_free_run_below(m_limit, pages);
+    if (run.has_value())
+        m_frames_allocated += pages;
+    return run;
 }
 
 Optional<PhysicalAddress> BootFrameAllocator::allocate_frame()

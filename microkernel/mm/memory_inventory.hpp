@@ -75,6 +75,11 @@ public:
     // Never splits a range, so it cannot fail for lack of slots.
     Optional<PhysicalAddress> take_lowest_page_below(PhysicalAddress limit);
 
+    // Removes and returns the lowest run of `pages` contiguous pages that
+    // lies entirely below `limit`, taken from the start of the first range
+    // long enough. Like take_lowest_page_below, it never splits a range.
+    Optional<PhysicalAddress> take_lowest_run_below(PhysicalAddress limit, usize pages);
+
 private:
     ErrorOr<void> replace(usize first, usize last, const PhysicalRange* pieces, usize piece_count);
 
@@ -99,6 +104,10 @@ public:
 
     // For the BootFrameAllocator: takes one page out of the free list.
     Optional<PhysicalAddress> take_free_page_below(PhysicalAddress limit) { return m_free.take_lowest_page_below(limit); }
+    Optional<PhysicalAddress> take_free_run_below(PhysicalAddress limit, usize pages)
+    {
+        return m_free.take_lowest_run_below(limit, pages);
+    }
 
 private:
     ErrorOr<void> build_usable(const MemoryRegion* map, usize map_count);
@@ -125,6 +134,8 @@ public:
     BootFrameAllocator(MemoryInventory& inventory, PhysicalAddress limit) : m_inventory(inventory), m_limit(limit) { }
 
     Optional<PhysicalAddress> allocate_frame();
+    // `pages` physically contiguous frames (kernel stacks, per-CPU areas).
+    Optional<PhysicalAddress> allocate_contiguous(usize pages);
     usize frames_allocated() const { return m_frames_allocated; }
     PhysicalAddress limit() const { return m_limit; }
 

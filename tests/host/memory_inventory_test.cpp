@@ -378,3 +378,20 @@ TEST_CASE("inventory matches a page-granular bitmap model on random maps")
         REQUIRE(pages_of(inventory->free()) == free_page);
     }
 }
+
+TEST_CASE("boot frame allocator hands out contiguous runs from the first range long enough")
+{
+    // Free: [1 MiB, 1 MiB + 8 KiB) and [2 MiB, 3 MiB); limit 2 MiB + 64 KiB.
+    auto inventory = build_ok({ region(0x100000, 0x2000, MemoryType::Usable), region(0x200000, 1 * MiB, MemoryType::Usable) });
+    BootFrameAllocator allocator(*inventory, PhysicalAddress(2 * MiB + 64 * KiB));
+    CHECK(allocator.allocate_contiguous(2).value_or(PhysicalAddress(1)) == PhysicalAddress(0x100000));
+    CHECK(allocator.allocate_contiguous(4).value_or(PhysicalAddress(1)) == PhysicalAddress(0x200000));
+    CHECK(allocator.allocate_contiguous(4).value_or(PhysicalAddress(1)) == PhysicalAddress(0x204000));
+    // 8 pages would end past the limit (0x208000 + 32 KiB = 0x210000 is fine; 9 is not).
+    CHECK_FALSE(allocator.allocate_contiguous(9).has_value());
+    CHECK(allocator.allocate_contiguous(8).value_or(PhysicalAddress(1)) == PhysicalAddress(0x208000));
+    CHECK_FALSE(allocator.allocate_contiguous(1).has_value());
+    CHECK_FALSE(allocator.allocate_contiguous(0).has_value());
+    CHECK(allocator.frames_allocated() == 18);
+    CHECK(inventory->free_bytes() == 1 * MiB - 16 * 4 * KiB);
+}

@@ -67,6 +67,10 @@ inline u64 read_rflags()
 
 inline void halt() { asm volatile("hlt"); }
 inline void disable_interrupts() { asm volatile("cli" ::: "memory"); }
+inline void enable_interrupts() { asm volatile("sti" ::: "memory"); }
+// STI takes effect after the next instruction, so "sti; hlt" cannot miss a
+// wake-up interrupt between the two (SDM Vol. 2B, STI).
+inline void enable_interrupts_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
 inline void pause() { asm volatile("pause"); }
 
 [[noreturn]] inline void halt_forever()
@@ -82,6 +86,8 @@ struct [[gnu::packed]] DescriptorTablePointer {
     u64 base;
 };
 
+inline constexpr u64 kRflagsInterruptEnable = 1ull << 9;
+
 // Control-register and MSR bits Herald sets (SDM Vol. 3A §2.5, §2.2.1).
 inline constexpr u64 kCr0WriteProtect = 1ull << 16;
 inline constexpr u64 kCr4Pge = 1ull << 7;
@@ -89,5 +95,8 @@ inline constexpr u64 kCr4Smep = 1ull << 20;
 inline constexpr u64 kCr4Smap = 1ull << 21;
 inline constexpr u32 kMsrEfer = 0xC0000080;
 inline constexpr u64 kEferNxe = 1ull << 11;
+inline constexpr u32 kMsrGsBase = 0xC0000101;
+inline constexpr u32 kMsrKernelGsBase = 0xC0000102;
+inline constexpr u32 kMsrApicBase = 0x1B;
 
 } // namespace herald::x86

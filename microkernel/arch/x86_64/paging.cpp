@@ -1,5 +1,6 @@
 #include "paging.hpp"
 
+#include "../../mm/kernel_memory.hpp"
 #include "../../mm/layout.hpp"
 #include "cpu.hpp"
 
@@ -13,31 +14,19 @@ namespace herald::x86 {
 
 namespace {
 
-// Page tables come from the boot frame allocator and are reached through
-// the identity map of the kernel region, which both the boot tables and the
+// Page tables are kernel memory (mm/kernel_memory.hpp), reached through the
+// identity map of the kernel region, which both the boot tables and the
 // final tables provide.
 class IdentityTableMemory final : public TableMemory {
 public:
-    explicit IdentityTableMemory(BootFrameAllocator& frames) : m_frames(frames) { }
-
-    Optional<PhysicalAddress> allocate_table() override
-    {
-        auto frame = m_frames.allocate_frame();
-        if (frame)
-            __builtin_memset(reinterpret_cast<void*>(frame->get()), 0, layout::kPageSize);
-        return frame;
-    }
+    Optional<PhysicalAddress> allocate_table() override { return allocate_kernel_frame(); }
     u64* table_at(PhysicalAddress table) override { return reinterpret_cast<u64*>(table.get()); }
-
-private:
-    BootFrameAllocator& m_frames;
 };
 
 u64 address_of(const char* symbol) { return reinterpret_cast<u64>(symbol); }
 
 alignas(PageTableBuilder) unsigned char g_builder_storage[sizeof(PageTableBuilder)];
 alignas(IdentityTableMemory) unsigned char g_table_memory_storage[sizeof(IdentityTableMemory)];
-alignas(BootFrameAllocator) unsigned char g_frames_storage[sizeof(BootFrameAllocator)];
 PageTableBuilder* g_builder;
 bool g_enabled;
 PhysicalRangeSet g_physmap_ranges;
@@ -94,8 +83,7 @@ void enable_protection(const CpuFeatures& features)
 
 ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const CpuFeatures& features)
 {
-    auto* frames = new (g_frames_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kKernelRegionEnd));
-    auto* memory = new (g_table_memory_storage) IdentityTableMemory(*frames);
+    auto* memory = new (g_table_memory_storage) IdentityTableMemory();
     PageTableBuilder::Options options { .nx_supported = features.nx, .allow_1g_pages = features.page_1g };
     auto* builder = new (g_builder_storage) PageTableBuilder(*memory, options);
 

@@ -2,6 +2,12 @@
 
 #include "cpu.hpp"
 
+#include "../../log.hpp"
+
+namespace herald {
+SpinLock g_log_lock;
+}
+
 namespace herald::serial {
 
 namespace {

@@ -1,0 +1,58 @@
+#include "kernel_memory.hpp"
+
+#include "../sync/spinlock.hpp"
+#include "layout.hpp"
+
+namespace herald {
+
+namespace {
+
+SpinLock g_lock;
+alignas(BootFrameAllocator) unsigned char g_allocator_storage[sizeof(BootFrameAllocator)];
+BootFrameAllocator* g_allocator;
+
+u8* zeroed(PhysicalAddress address, usize pages)
+{
+    auto* pointer = reinterpret_cast<u8*>(address.get());
+    __builtin_memset(pointer, 0, pages * layout::kPageSize);
+    return pointer;
+}
+
+} // namespace
+
+void kernel_memory_init(MemoryInventory& inventory)
+{
+    g_allocator = new (g_allocator_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kKernelRegionEnd));
+}
+
+Optional<PhysicalAddress> allocate_kernel_frame()
+{
+    Optional<PhysicalAddress> frame;
+    {
+        SpinLockGuard guard(g_lock);
+        HERALD_ASSERT(g_allocator);
+        frame = g_allocator->allocate_frame();
+    }
+    if (frame)
+        zeroed(*frame, 1);
+    return frame;
+}
+
+u8* allocate_kernel_pages(usize pages)
+{
+    Optional<PhysicalAddress> run;
+    {
+        SpinLockGuard guard(g_lock);
+        HERALD_ASSERT(g_allocator);
+        run = g_allocator->allocate_contiguous(pages);
+    }
+    return run ? zeroed(*run, pages) : nullptr;
+}
+
+usize kernel_pages_allocated()
+{
+    SpinLockGuard guard(g_lock);
+    return g_allocator ? g_allocator->frames_allocated() : 0;
+}
+
+} // namespace herald
