@@ -199,6 +199,38 @@ long_mode_entry:
     hlt
     jmp .hang
 
+; Application processors arrive here from boot/ap_trampoline.asm, in 64-bit
+; mode on the boot page tables, with EBX = the trampoline's linear address.
+TRAMPOLINE_PARAMETERS       equ 0xFC0
+TRAMPOLINE_STACK_TOP        equ 16
+TRAMPOLINE_PROCESSOR        equ 24
+extern ap_main
+global ap_long_mode_entry
+ap_long_mode_entry:
+    mov ax, BOOT_DATA
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor ax, ax
+    mov fs, ax
+    mov gs, ax
+    mov rsp, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_STACK_TOP]
+    mov rdi, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_PROCESSOR]
+    xor ebp, ebp
+    call ap_main
+.hang:
+    cli
+    hlt
+    jmp .hang
+
+; The trampoline itself, copied below 1 MiB at run time (smp_boot.cpp).
+section .rodata
+global ap_trampoline_start
+global ap_trampoline_end
+ap_trampoline_start:
+    incbin "ap_trampoline.bin"
+ap_trampoline_end:
+
 section .boot.rodata progbits alloc noexec nowrite align=16
 msg_no_cpuid:     db "herald: boot failed: this CPU has no CPUID instruction; Herald needs an x86-64 CPU", 13, 10, 0
 msg_no_long_mode: db "herald: boot failed: this CPU has no 64-bit long mode; Herald needs an x86-64 CPU", 13, 10, 0
@@ -227,6 +259,7 @@ align 4096
 boot_pml4:  resb 4096
 boot_pdpt:  resb 4096
 boot_pd:    resb 4096 * BOOT_MAP_DIRECTORIES
+global boot_pml4
 global boot_stack_bottom
 global boot_stack_top
 boot_stack_bottom:

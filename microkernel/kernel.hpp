@@ -2,6 +2,7 @@
 // (and for the in-system tests, which check it against the machine).
 #pragma once
 
+#include "acpi/platform_topology.hpp"
 #include "arch/x86_64/cpu_features.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "boot/boot_info.hpp"
@@ -13,6 +14,7 @@ const BootInfo& boot_info();
 const MemoryInventory& memory_inventory();
 const x86::CpuFeatures& cpu_features();
 const x86::PagingSummary& paging_summary();
+const PlatformTopology& platform_topology();
 
 // What runs once the kernel is ready. The normal image idles for now (tasks
 // and servers come with later work); the test image runs the self-tests.

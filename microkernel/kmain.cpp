@@ -1,11 +1,22 @@
 // kernel_main: the C++ half of boot, entered from boot/entry.asm in long mode
 // with the boot tables live. Each step below is one concept with its own
 // file; the order matters and is explained in docs/boot.md.
+#include "acpi/acpi_tables.hpp"
+#include "acpi/madt.hpp"
+#include "acpi/mp_table.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/interrupt_frame.hpp"
+#include "arch/x86_64/ioapic.hpp"
+#include "arch/x86_64/lapic.hpp"
+#include "arch/x86_64/legacy_pic.hpp"
+#include "arch/x86_64/smp_boot.hpp"
+#include "arch/x86_64/vectors.hpp"
+#include "smp/processor.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/tsc.hpp"
+#include "boot/command_line.hpp"
 #include "boot/multiboot1.hpp"
 #include "boot/multiboot2.hpp"
 #include "boot/rsdp.hpp"
@@ -34,6 +45,7 @@ BootInfo g_boot_info;
 MemoryInventory g_inventory;
 x86::CpuFeatures g_features;
 x86::PagingSummary g_paging;
+PlatformTopology g_topology;
 KernelPhysicalReader g_physical;
 
 // Until tasks exist the boot CPU's interrupt stacks are static; the SMP
@@ -178,9 +190,71 @@ void calibrate_clock()
     klog("herald: tsc {} kHz", *tsc::ticks_per_ms());
 }
 
+// CPUs and interrupt controllers: the ACPI MADT first, the seed's MP table
+// as the fallback (ACPI-less or broken firmware).
+void discover_platform()
+{
+    auto acpi_option = command_line_value(g_boot_info.command_line_view(), "acpi");
+    bool acpi_off = acpi_option && *acpi_option == "off";
+    if (acpi_off)
+        klog("smp: acpi=off on the command line: using the MP table");
+    if (g_boot_info.acpi && !acpi_off) {
+        auto madt = find_table(g_physical, *g_boot_info.acpi, "APIC");
+        if (!madt.is_error()) {
+            auto parsed = parse_madt(madt.value().bytes, g_topology);
+            if (!parsed.is_error())
+                return;
+            klog("smp: the ACPI MADT is unusable ({}); trying the MP table", error_name(parsed.error()));
+        } else {
+            klog("smp: no usable ACPI MADT ({}); trying the MP table", error_name(madt.error()));
+        }
+    }
+    g_topology = PlatformTopology {};
+    if (auto pointer = find_mp_floating_pointer(g_physical)) {
+        auto table = read_mp_config_table(g_physical, *pointer);
+        if (!table.is_error() && !parse_mp_config_table(table.value(), g_topology).is_error())
+            return;
+        klog("smp: the MP table is unusable");
+    }
+    g_topology = PlatformTopology {};
+    klog("smp: no CPU tables; running on the boot CPU only");
+}
+
+const char* topology_source()
+{
+    switch (g_topology.source) {
+    case PlatformTopology::Source::Acpi: return "ACPI MADT";
+    case PlatformTopology::Source::MpTable: return "MP table";
+    case PlatformTopology::Source::None: return "no table";
+    }
+    return "?";
+}
+
+void count_ping(x86::InterruptFrame&) { __atomic_add_fetch(&this_processor().ping_count, 1, __ATOMIC_RELAXED); }
+
+void bring_up_processors()
+{
+    discover_platform();
+    x86::mask_legacy_pic();
+    u64 lapic_base = g_topology.local_apic_address ? g_topology.local_apic_address
+                                                   : x86::rdmsr(x86::kMsrApicBase) & ~0xFFFull;
+    x86::lapic::init_boot_cpu(PhysicalAddress(lapic_base), g_features.x2apic);
+    x86::lapic::init_this_cpu();
+    x86::init_boot_processor();
+    x86::ioapic::init(g_topology);
+    x86::lapic::calibrate_timer();
+    x86::set_interrupt_handler(x86::kVectorPingIpi, count_ping);
+    klog("smp: {} CPUs listed in the {}, {} I/O APIC inputs, local APIC in {} mode, timer {} ticks/ms",
+        g_topology.cpu_count, topology_source(), x86::ioapic::input_count(),
+        x86::lapic::x2apic_mode() ? "x2APIC" : "xAPIC", x86::lapic::timer_ticks_per_ms());
+    x86::SmpResult result = x86::start_application_processors(g_topology, g_boot_info);
+    klog("smp: {}/{} CPUs online", result.online, result.found);
+}
+
 } // namespace
 
 const BootInfo& boot_info() { return g_boot_info; }
+const PlatformTopology& platform_topology() { return g_topology; }
 const MemoryInventory& memory_inventory() { return g_inventory; }
 const x86::CpuFeatures& cpu_features() { return g_features; }
 const x86::PagingSummary& paging_summary() { return g_paging; }
@@ -204,6 +278,7 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     take_memory_inventory();
     enable_paging();
     calibrate_clock();
+    bring_up_processors();
     if (auto ms = tsc::ms_since_boot())
         klog("herald: kernel ready in {} ms", *ms);
     else

@@ -22,6 +22,7 @@ enum class Error : int {
     OutOfMemory,      // no free memory left to satisfy the request
     Unsupported,      // valid, but Herald does not handle it
     AlreadyMapped,    // a virtual range overlaps one that is already mapped
+    Duplicate,        // an identifier that must be unique appears twice
 };
 
 constexpr const char* error_name(Error error)
@@ -39,6 +40,7 @@ constexpr const char* error_name(Error error)
     case Error::OutOfMemory: return "out of memory";
     case Error::Unsupported: return "unsupported";
     case Error::AlreadyMapped: return "already mapped";
+    case Error::Duplicate: return "duplicate";
     }
     return "unknown error";
 }

@@ -1,11 +1,16 @@
 #include "idt.hpp"
 
+#include "../../lib/assert.hpp"
 #include "../../panic.hpp"
 #include "cpu.hpp"
 #include "gdt.hpp"
 #include "interrupt_frame.hpp"
+#include "lapic.hpp"
+#include "vectors.hpp"
 
-extern "C" const herald::u64 exception_entry_points[herald::x86::kExceptionVectors];
+#include "../../log.hpp"
+
+extern "C" const herald::u64 interrupt_entry_points[herald::x86::kVectorCount];
 
 namespace herald::x86 {
 
@@ -31,7 +36,8 @@ constexpr u64 kVectorNmi = 2;
 constexpr u64 kVectorDoubleFault = 8;
 constexpr u64 kVectorMachineCheck = 18;
 
-alignas(16) GateDescriptor g_idt[256];
+alignas(16) GateDescriptor g_idt[kVectorCount];
+InterruptHandler g_handlers[kVectorCount];
 
 InterruptStack stack_for(u64 vector)
 {
@@ -81,10 +87,21 @@ constexpr ExceptionDescription kExceptions[kExceptionVectors] = {
 
 void install_idt()
 {
-    for (u64 vector = 0; vector < kExceptionVectors; ++vector)
-        set_gate(vector, exception_entry_points[vector], stack_for(vector));
+    for (u64 vector = 0; vector < kVectorCount; ++vector)
+        set_gate(vector, interrupt_entry_points[vector], stack_for(vector));
+    load_idt();
+}
+
+void load_idt()
+{
     DescriptorTablePointer pointer { static_cast<u16>(sizeof(g_idt) - 1), reinterpret_cast<u64>(g_idt) };
     asm volatile("lidt %0" : : "m"(pointer));
+}
+
+void set_interrupt_handler(u8 vector, InterruptHandler handler)
+{
+    HERALD_ASSERT(vector >= kExceptionVectors);
+    __atomic_store_n(&g_handlers[vector], handler, __ATOMIC_RELEASE);
 }
 
 const char* exception_mnemonic(u64 vector)
@@ -99,10 +116,29 @@ const char* exception_name(u64 vector)
 
 } // namespace herald::x86
 
-// Called from interrupt_entry.asm with the saved registers. Every exception
-// is a kernel bug for now: no ring-3 code runs yet (user faults will kill
-// only their task once tasks exist).
+namespace {
+
+void handle_device_interrupt(herald::x86::InterruptFrame& frame)
+{
+    using namespace herald::x86;
+    if (frame.vector == kVectorSpurious)
+        return; // SDM Vol. 3A §11.9: no EOI for the spurious vector
+    InterruptHandler handler = __atomic_load_n(&g_handlers[frame.vector], __ATOMIC_ACQUIRE);
+    if (handler)
+        handler(frame);
+    else
+        herald::klog("herald: warning: unexpected interrupt on vector {}", frame.vector);
+    lapic::end_of_interrupt();
+}
+
+} // namespace
+
+// Called from interrupt_entry.asm with the saved registers. An exception is
+// a kernel bug for now: no ring-3 code runs yet (user faults will kill only
+// their task once tasks exist).
 extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
 {
-    herald::panic_from_exception(*frame);
+    if (frame->vector < herald::x86::kExceptionVectors)
+        herald::panic_from_exception(*frame);
+    handle_device_interrupt(*frame);
 }

@@ -6,11 +6,21 @@
 namespace herald::x86 {
 
 inline constexpr usize kExceptionVectors = 32;
+inline constexpr usize kVectorCount = 256;
 
-// Routes the 32 exception vectors to the panic report and loads the IDT on
-// this CPU. #DF, NMI and #MC run on their own IST stacks, so a kernel stack
-// overflow still produces a report instead of a triple fault.
+struct InterruptFrame;
+using InterruptHandler = void (*)(InterruptFrame& frame);
+
+// Fills the IDT (once) and loads it on this CPU. Exceptions go to the panic
+// report; #DF, NMI and #MC run on their own IST stacks, so a kernel stack
+// overflow still produces a report instead of a triple fault. Other vectors
+// go to the handler registered for them.
 void install_idt();
+void load_idt();
+
+// Registers the handler of an interrupt vector (>= 32). The handler runs
+// with interrupts disabled; the local APIC's EOI is sent after it returns.
+void set_interrupt_handler(u8 vector, InterruptHandler handler);
 
 // Short mnemonic and name of an exception vector ("#PF", "page fault").
 const char* exception_mnemonic(u64 vector);

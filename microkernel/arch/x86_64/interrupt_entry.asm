@@ -1,12 +1,14 @@
-; Entry stubs for the 32 exception vectors (SDM Vol. 3A §6.15).
+; Entry stubs for all 256 vectors: the 32 exceptions (SDM Vol. 3A §6.15)
+; and the interrupts Herald uses (vectors.hpp).
 ;
 ; Each stub makes the stack look the same whatever the vector: it pushes a
 ; zero where the CPU pushes no error code, then the vector number, then every
 ; general register, and hands the resulting InterruptFrame
 ; (interrupt_frame.hpp) to handle_interrupt() in C++.
 ;
-; No SWAPGS yet: nothing runs in ring 3 and GS is not used for per-CPU data
-; until the SMP work adds both together.
+; GS holds the per-CPU pointer in ring 0 (smp/cpu.hpp). An interrupt from
+; ring 3 arrives with the user's GS, so the stub swaps it in with SWAPGS, and
+; swaps back before returning there.
 
 bits 64
 section .text
@@ -14,14 +16,14 @@ section .text
 extern handle_interrupt
 
 %macro EXCEPTION_WITHOUT_ERROR_CODE 1
-exception_%1:
+vector_%1:
     push 0
     push %1
     jmp interrupt_common
 %endmacro
 
 %macro EXCEPTION_WITH_ERROR_CODE 1
-exception_%1:
+vector_%1:
     push %1
     jmp interrupt_common
 %endmacro
@@ -29,7 +31,7 @@ exception_%1:
 ; Vectors with an error code: #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14,
 ; #AC 17, #CP 21, #VC 29, #SX 30 (SDM Vol. 3A Table 6-1).
 %assign vector 0
-%rep 32
+%rep 256
 %if vector = 8 || vector = 10 || vector = 11 || vector = 12 || vector = 13 || vector = 14 || vector = 17 || vector = 21 || vector = 29 || vector = 30
     EXCEPTION_WITH_ERROR_CODE vector
 %else
@@ -38,7 +40,13 @@ exception_%1:
 %assign vector vector + 1
 %endrep
 
+FRAME_CS_BEFORE_REGISTERS equ 24       ; vector, error code, RIP, then CS
+
 interrupt_common:
+    test qword [rsp + FRAME_CS_BEFORE_REGISTERS], 3
+    jz .from_kernel
+    swapgs
+.from_kernel:
     push rax
     push rbx
     push rcx
@@ -72,14 +80,18 @@ interrupt_common:
     pop rcx
     pop rbx
     pop rax
+    test qword [rsp + FRAME_CS_BEFORE_REGISTERS], 3
+    jz .to_kernel
+    swapgs
+.to_kernel:
     add rsp, 16                 ; vector and error code
     iretq
 
 section .rodata
-global exception_entry_points
-exception_entry_points:
+global interrupt_entry_points
+interrupt_entry_points:
 %assign vector 0
-%rep 32
-    dq exception_ %+ vector
+%rep 256
+    dq vector_ %+ vector
 %assign vector vector + 1
 %endrep

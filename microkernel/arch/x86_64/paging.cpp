@@ -4,6 +4,8 @@
 #include "../../mm/layout.hpp"
 #include "cpu.hpp"
 
+#include "../../sync/spinlock.hpp"
+
 extern "C" const char __kernel_start[];
 extern "C" const char __rodata_start[];
 extern "C" const char __data_start[];
@@ -30,6 +32,7 @@ alignas(IdentityTableMemory) unsigned char g_table_memory_storage[sizeof(Identit
 PageTableBuilder* g_builder;
 bool g_enabled;
 PhysicalRangeSet g_physmap_ranges;
+CpuFeatures g_features;
 
 ErrorOr<void> map_identity(PageTableBuilder& builder, u64 start, u64 end, PageFlags flags)
 {
@@ -91,6 +94,7 @@ ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const Cp
     HERALD_TRY(map_kernel_region(*builder));
     HERALD_TRY(map_physmap(*builder, inventory));
 
+    g_features = features;
     enable_protection(features);
     write_cr3(builder->root().get());
     g_builder = builder;
@@ -98,9 +102,12 @@ ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const Cp
     return PagingSummary { builder->root(), builder->tables_allocated(), features.nx, features.smep, features.smap };
 }
 
-ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
+namespace {
+
+// Maps every page of [base, base + length) at its physmap address that is
+// not mapped yet.
+ErrorOr<void> map_into_physmap(PhysicalAddress base, u64 length, PageFlags flags)
 {
-    constexpr PageFlags kFirmware { .writable = false, .user = false, .executable = false, .global = true };
     HERALD_ASSERT(g_builder);
     u64 first = align_down(base.get(), layout::kPageSize);
     u64 end = base.get() + length;
@@ -110,12 +117,40 @@ ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
         VirtualAddress where(layout::physmap_address(page));
         if (g_builder->translate(where))
             continue;
-        HERALD_TRY(g_builder->map(where, PhysicalAddress(page), layout::kPageSize, kFirmware));
+        HERALD_TRY(g_builder->map(where, PhysicalAddress(page), layout::kPageSize, flags));
         // A new entry replaces a not-present one, which the TLB never caches,
         // but paging-structure caches may hold the level above: flush anyway.
         asm volatile("invlpg (%0)" : : "r"(where.get()) : "memory");
     }
     return {};
+}
+
+SpinLock g_map_lock;
+
+} // namespace
+
+ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
+{
+    constexpr PageFlags kFirmware { .writable = false, .user = false, .executable = false, .global = true };
+    SpinLockGuard guard(g_map_lock);
+    return map_into_physmap(base, length, kFirmware);
+}
+
+ErrorOr<VirtualAddress> map_device_memory(PhysicalAddress base, u64 length)
+{
+    constexpr PageFlags kDevice {
+        .writable = true, .user = false, .executable = false, .global = true, .cache_disable = true
+    };
+    SpinLockGuard guard(g_map_lock);
+    HERALD_TRY(map_into_physmap(base, length, kDevice));
+    return VirtualAddress(layout::physmap_address(base.get()));
+}
+
+void enable_kernel_paging_on_this_cpu()
+{
+    HERALD_ASSERT(g_builder);
+    enable_protection(g_features);
+    write_cr3(g_builder->root().get());
 }
 
 const PageTableBuilder& kernel_page_tables()

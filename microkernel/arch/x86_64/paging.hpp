@@ -35,8 +35,16 @@ ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const Cp
 // physmap does not cover from the start.
 ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length);
 
+// Maps device registers (MMIO) into the physmap, uncached, read-write,
+// non-executable, and returns where they are.
+ErrorOr<VirtualAddress> map_device_memory(PhysicalAddress base, u64 length);
+
 // The kernel's tables, for code that needs to look a mapping up (tests).
 const PageTableBuilder& kernel_page_tables();
+
+// On an application processor: the same protection bits and tables as the
+// boot CPU got from enable_kernel_paging().
+void enable_kernel_paging_on_this_cpu();
 
 // True once enable_kernel_paging() has switched CR3.
 bool kernel_paging_enabled();

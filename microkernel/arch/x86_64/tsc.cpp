@@ -2,6 +2,8 @@
 
 #include "cpu.hpp"
 
+#include "../../lib/assert.hpp"
+
 extern "C" herald::u64 boot_tsc; // boot/entry.asm
 
 namespace herald::tsc {
@@ -67,6 +69,15 @@ Optional<u64> ms_since_boot()
     if (!g_ticks_per_ms)
         return nullopt;
     return (x86::rdtsc() - boot_tsc) / *g_ticks_per_ms;
+}
+
+void delay_us(u64 microseconds)
+{
+    HERALD_ASSERT(g_ticks_per_ms.has_value());
+    u64 ticks = *g_ticks_per_ms * microseconds / 1000;
+    u64 start = x86::rdtsc();
+    while (x86::rdtsc() - start < ticks)
+        x86::pause();
 }
 
 } // namespace herald::tsc

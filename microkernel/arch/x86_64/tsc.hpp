@@ -20,4 +20,7 @@ u64 boot_timestamp();
 // Milliseconds since boot_timestamp(), or nullopt before calibration.
 Optional<u64> ms_since_boot();
 
+// Busy-waits at least `microseconds` (needs calibration).
+void delay_us(u64 microseconds);
+
 } // namespace herald::tsc

@@ -1,0 +1,44 @@
+// Processor: what the kernel keeps per CPU, reached through GS.
+//
+// Each CPU's GS base points at its own Processor, so `this_processor()` is
+// one instruction and needs no lock. The first fields sit at fixed offsets
+// because assembly (the syscall entry, later) reads them through %gs.
+#pragma once
+
+#include "../arch/x86_64/gdt.hpp"
+#include "../lib/types.hpp"
+
+namespace herald {
+
+struct Processor {
+    Processor* self;             // %gs:0
+    u64 kernel_stack_top;        // %gs:8
+    u64 user_stack_scratch;      // %gs:16
+
+    u32 index;                   // 0 = the boot CPU; dense, in start order
+    u32 apic_id;
+    bool started;                // set by the AP at its first C++ instruction
+    bool online;                 // set once the AP has finished its setup
+    x86::InterruptStackTops interrupt_stacks;
+    u64 ping_count;              // IPIs of kVectorPingIpi received (tests, benchmarks)
+};
+static_assert(__builtin_offsetof(Processor, self) == 0);
+static_assert(__builtin_offsetof(Processor, kernel_stack_top) == 8);
+
+inline Processor& this_processor()
+{
+    Processor* processor;
+    asm volatile("mov %%gs:0, %0" : "=r"(processor));
+    return *processor;
+}
+
+// CPUs that came online, the boot CPU first. Stable once SMP bring-up ends.
+usize processor_count();
+Processor& processor(usize index);
+
+// Makes `processor` this CPU's (sets the GS base) and records it.
+void install_processor(Processor& processor);
+// Adds a CPU that is online to the table; its index must be the next one.
+void register_processor(Processor& processor);
+
+} // namespace herald

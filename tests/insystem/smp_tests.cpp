@@ -1,0 +1,63 @@
+// Self-tests of SMP bring-up: every CPU the firmware lists is online, runs
+// on its own stacks and TSS, and answers interrupts from other CPUs.
+#include "microkernel/arch/x86_64/gdt.hpp"
+#include "microkernel/arch/x86_64/lapic.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
+#include "microkernel/arch/x86_64/vectors.hpp"
+#include "microkernel/kernel.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "selftest.hpp"
+
+using namespace herald;
+
+HERALD_SELFTEST(every_listed_cpu_is_online)
+{
+    usize enabled = 0;
+    for (usize i = 0; i < platform_topology().cpu_count; ++i)
+        enabled += platform_topology().cpus[i].enabled ? 1 : 0;
+    EXPECT_EQ(processor_count(), enabled > 0 ? enabled : 1);
+    for (usize i = 0; i < processor_count(); ++i) {
+        EXPECT_EQ(processor(i).index, i);
+        EXPECT(processor(i).online);
+    }
+}
+
+HERALD_SELFTEST(boot_cpu_is_processor_zero)
+{
+    EXPECT_EQ(this_processor().index, 0u);
+    EXPECT_EQ(this_processor().apic_id, x86::lapic::id());
+    EXPECT(&this_processor() == &processor(0));
+}
+
+HERALD_SELFTEST(cpus_have_distinct_ids_stacks_and_interrupt_stacks)
+{
+    for (usize i = 0; i < processor_count(); ++i) {
+        for (usize j = i + 1; j < processor_count(); ++j) {
+            EXPECT(processor(i).apic_id != processor(j).apic_id);
+            EXPECT(processor(i).kernel_stack_top != processor(j).kernel_stack_top);
+            EXPECT(processor(i).interrupt_stacks.top[0] != processor(j).interrupt_stacks.top[0]);
+        }
+        for (usize k = 0; k < x86::kInterruptStackCount; ++k) {
+            EXPECT(processor(i).interrupt_stacks.top[k] != 0);
+            EXPECT_EQ(x86::tss_of(i).ist[k], processor(i).interrupt_stacks.top[k]);
+        }
+    }
+}
+
+HERALD_SELFTEST(every_other_cpu_answers_an_ipi)
+{
+    constexpr u64 kTimeoutUs = 1'000'000;
+    for (usize i = 0; i < processor_count(); ++i) {
+        Processor& target = processor(i);
+        if (&target == &this_processor())
+            continue;
+        u64 before = __atomic_load_n(&target.ping_count, __ATOMIC_ACQUIRE);
+        x86::lapic::send_ipi(target.apic_id, x86::kVectorPingIpi);
+        u64 waited = 0;
+        while (__atomic_load_n(&target.ping_count, __ATOMIC_ACQUIRE) == before && waited < kTimeoutUs) {
+            tsc::delay_us(10);
+            waited += 10;
+        }
+        EXPECT_EQ(__atomic_load_n(&target.ping_count, __ATOMIC_ACQUIRE), before + 1);
+    }
+}
