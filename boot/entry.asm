@@ -260,6 +260,10 @@ boot_pml4:  resb 4096
 boot_pdpt:  resb 4096
 boot_pd:    resb 4096 * BOOT_MAP_DIRECTORIES
 global boot_pml4
+
+; The boot CPU's stack has a page of its own below it that is left unmapped
+; (kernel.ld, paging.cpp), so an overflow faults instead of overwriting data.
+section .boot_stack nobits alloc write align=4096
 global boot_stack_bottom
 global boot_stack_top
 boot_stack_bottom:

@@ -56,7 +56,7 @@ alignas(16) u8 g_boot_cpu_interrupt_stacks[x86::kInterruptStackCount][x86::kInte
 [[noreturn]] void boot_failed(StringView what, Error error)
 {
     klog("herald: boot failed: {}: {}", what, error_name(error));
-    x86::halt_forever();
+    stop_after_failure();
 }
 
 void run_global_constructors()

@@ -14,22 +14,20 @@ namespace {
 PanicAction g_action = PanicAction::Halt;
 bool g_panicking = false;
 
-FormatSink& out() { return serial::sink(); }
-
 // The local APIC id of this CPU (CPUID.1:EBX[31:24]); it works before any
 // per-CPU data exists, which is exactly when early panics happen.
 u32 current_apic_id() { return x86::cpuid(1).ebx >> 24; }
 
-void print_header(StringView reason)
+void print_header(FormatSink& out, StringView reason)
 {
-    format(out(), "\nPANIC on CPU {} (APIC id {}): {}\n", 0, current_apic_id(), reason);
+    format(out, "\nPANIC on CPU {} (APIC id {}): {}\n", 0, current_apic_id(), reason);
 }
 
-void print_page_fault_details(const x86::InterruptFrame& frame)
+void print_page_fault_details(FormatSink& out, const x86::InterruptFrame& frame)
 {
     // Page-fault error code bits (SDM Vol. 3A §4.7, Figure 4-12).
     u64 code = frame.error_code;
-    format(out(), "  page fault: {} access, {}, {} mode{}{}\n",
+    format(out, "  page fault: {} access, {}, {} mode{}{}\n",
         (code & 0x10) ? "instruction fetch" : ((code & 2) ? "write" : "read"),
         (code & 1) ? "protection violation" : "page not present",
         (code & 4) ? "user" : "supervisor",
@@ -37,31 +35,28 @@ void print_page_fault_details(const x86::InterruptFrame& frame)
         (code & 0x20) ? ", protection key" : "");
 }
 
-void print_registers(const x86::InterruptFrame& f)
+void print_registers(FormatSink& out, const x86::InterruptFrame& f)
 {
-    format(out(), "  RIP=");
-    print_symbolized(out(), f.rip);
-    format(out(), "\n  RSP={:016x} RBP={:016x} RFLAGS={:016x}\n", f.rsp, f.rbp, f.rflags);
-    format(out(), "  RAX={:016x} RBX={:016x} RCX={:016x}\n", f.rax, f.rbx, f.rcx);
-    format(out(), "  RDX={:016x} RSI={:016x} RDI={:016x}\n", f.rdx, f.rsi, f.rdi);
-    format(out(), "  R8 ={:016x} R9 ={:016x} R10={:016x}\n", f.r8, f.r9, f.r10);
-    format(out(), "  R11={:016x} R12={:016x} R13={:016x}\n", f.r11, f.r12, f.r13);
-    format(out(), "  R14={:016x} R15={:016x}\n", f.r14, f.r15);
-    format(out(), "  CS={:04x} SS={:04x} CR0={:016x} CR2={:016x}\n", f.cs, f.ss, x86::read_cr0(), x86::read_cr2());
-    format(out(), "  CR3={:016x} CR4={:016x}\n", x86::read_cr3(), x86::read_cr4());
+    format(out, "  RIP=");
+    print_symbolized(out, f.rip);
+    format(out, "\n  RSP={:016x} RBP={:016x} RFLAGS={:016x}\n", f.rsp, f.rbp, f.rflags);
+    format(out, "  RAX={:016x} RBX={:016x} RCX={:016x}\n", f.rax, f.rbx, f.rcx);
+    format(out, "  RDX={:016x} RSI={:016x} RDI={:016x}\n", f.rdx, f.rsi, f.rdi);
+    format(out, "  R8 ={:016x} R9 ={:016x} R10={:016x}\n", f.r8, f.r9, f.r10);
+    format(out, "  R11={:016x} R12={:016x} R13={:016x}\n", f.r11, f.r12, f.r13);
+    format(out, "  R14={:016x} R15={:016x}\n", f.r14, f.r15);
+    format(out, "  CS={:04x} SS={:04x} CR0={:016x} CR2={:016x}\n", f.cs, f.ss, x86::read_cr0(), x86::read_cr2());
+    format(out, "  CR3={:016x} CR4={:016x}\n", x86::read_cr3(), x86::read_cr4());
 }
 
-[[noreturn]] void finish(u64 frame_pointer)
+[[noreturn]] void finish(FormatSink& out, u64 frame_pointer)
 {
-    format(out(), "  task: none (boot thread; tasks do not exist yet)\n");
-    format(out(), "  backtrace ({} kernel symbols):\n", kernel_symbol_count());
-    print_backtrace(out(), frame_pointer);
-    if (g_action == PanicAction::ExitQemu) {
-        format(out(), "end of panic report: exiting QEMU with the failure code\n");
-        x86::qemu_exit(x86::QemuExitCode::Failure);
-    }
-    format(out(), "end of panic report: CPU halted\n");
-    x86::halt_forever();
+    format(out, "  task: none (boot thread; tasks do not exist yet)\n");
+    format(out, "  backtrace ({} kernel symbols):\n", kernel_symbol_count());
+    print_backtrace(out, frame_pointer);
+    format(out, "end of panic report: {}\n",
+        g_action == PanicAction::ExitQemu ? "exiting QEMU with the failure code" : "CPU halted");
+    stop_after_failure();
 }
 
 // A fault while printing a report must not recurse forever.
@@ -70,9 +65,7 @@ void guard_against_nested_panic()
     x86::disable_interrupts();
     if (__atomic_exchange_n(&g_panicking, true, __ATOMIC_SEQ_CST)) {
         serial::write("\nPANIC while panicking: halting\n", 32);
-        if (g_action == PanicAction::ExitQemu)
-            x86::qemu_exit(x86::QemuExitCode::Failure);
-        x86::halt_forever();
+        stop_after_failure();
     }
 }
 
@@ -80,21 +73,31 @@ void guard_against_nested_panic()
 
 void set_panic_action(PanicAction action) { g_action = action; }
 
+void stop_after_failure()
+{
+    if (g_action == PanicAction::ExitQemu)
+        x86::qemu_exit(x86::QemuExitCode::Failure);
+    x86::halt_forever();
+}
+
 void panic_from_exception(const x86::InterruptFrame& frame)
 {
     guard_against_nested_panic();
+    // On this stack on purpose: a global sink may sit in data that a stack
+    // overflow has just overwritten.
+    serial::SerialSink out;
     char reason[96];
     BufferSink sink(reason, sizeof(reason));
     format(sink, "{} {} (vector {}) in {} mode, error code {:#x}", x86::exception_mnemonic(frame.vector),
         x86::exception_name(frame.vector), frame.vector, frame.from_user_mode() ? "user" : "kernel",
         frame.error_code);
-    print_header(sink.view());
+    print_header(out, sink.view());
     if (frame.vector == 14)
-        print_page_fault_details(frame);
-    print_registers(frame);
+        print_page_fault_details(out, frame);
+    print_registers(out, frame);
     // Start the walk at the interrupted function's frame, so the faulting
-    // function itself is the first line after RIP.
-    finish(frame.rbp);
+    // function's caller is the first line after RIP.
+    finish(out, frame.rbp);
 }
 
 void panic_with_message(StringView message)
@@ -105,9 +108,10 @@ void panic_with_message(StringView message)
     x86::capture_registers(frame);
     frame.rip = reinterpret_cast<u64>(__builtin_return_address(0));
     guard_against_nested_panic();
-    print_header(message);
-    print_registers(frame);
-    finish(reinterpret_cast<u64>(__builtin_frame_address(0)));
+    serial::SerialSink out;
+    print_header(out, message);
+    print_registers(out, frame);
+    finish(out, reinterpret_cast<u64>(__builtin_frame_address(0)));
 }
 
 [[noreturn]] void assertion_failed(const char* expression, const char* file, int line)

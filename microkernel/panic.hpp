@@ -31,4 +31,7 @@ template<typename... Args>
 enum class PanicAction { Halt, ExitQemu };
 void set_panic_action(PanicAction action);
 
+// Ends a failed boot or a panic the way set_panic_action() says.
+[[noreturn]] void stop_after_failure();
+
 } // namespace herald

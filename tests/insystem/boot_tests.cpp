@@ -204,6 +204,23 @@ HERALD_SELFTEST(fault_invalid_opcode)
     asm volatile("ud2");
 }
 
+// Recurses until the stack runs into its guard page. The #PF cannot be
+// delivered on the overflowed stack, so the CPU raises #DF, which runs on
+// its own IST stack and reports.
+[[gnu::noinline]] static u64 recurse_forever(u64 depth)
+{
+    volatile u8 frame[512];
+    frame[0] = static_cast<u8>(depth);
+    if (depth == ~0ull) // never true; keeps the compiler from calling this an infinite loop
+        return frame[0];
+    return recurse_forever(depth + 1) + frame[0];
+}
+
+HERALD_SELFTEST(fault_stack_overflow)
+{
+    EXPECT(recurse_forever(0) != 0);
+}
+
 HERALD_SELFTEST(fault_kernel_panic)
 {
     panic("deliberate panic from {}", "fault_kernel_panic");

@@ -17,6 +17,12 @@ namespace {
 
 usize g_failures_in_case;
 
+// The test image ends QEMU on any failure, from the very start of boot: a
+// boot that fails early must end the run as a failure, not as a timeout.
+struct ExitQemuOnFailure {
+    ExitQemuOnFailure() { set_panic_action(PanicAction::ExitQemu); }
+} g_exit_qemu_on_failure;
+
 // "fault_" cases crash on purpose; "tool_" cases are utilities, not tests
 // (tool_dump_firmware_tables). Both run only when named.
 bool runs_only_by_name(StringView name) { return name.starts_with("fault_") || name.starts_with("tool_"); }
@@ -47,7 +53,6 @@ void record_failure_values(const char* file, int line, const char* expression, u
 void after_boot()
 {
     using namespace selftest;
-    set_panic_action(PanicAction::ExitQemu); // a crash must end the run as a failure
     Optional<StringView> only = command_line_value(boot_info().command_line_view(), "test");
     usize passed = 0;
     usize failed = 0;

@@ -9,6 +9,7 @@
 extern "C" const char __kernel_start[];
 extern "C" const char __rodata_start[];
 extern "C" const char __data_start[];
+extern "C" const char __boot_stack_guard[];
 extern "C" const char __ksyms_start[];
 extern "C" const char __kernel_end[];
 
@@ -50,7 +51,9 @@ ErrorOr<void> map_kernel_region(PageTableBuilder& builder)
     HERALD_TRY(map_identity(builder, layout::kPageSize, address_of(__kernel_start), kReadWrite));
     HERALD_TRY(map_identity(builder, address_of(__kernel_start), address_of(__rodata_start), kText));
     HERALD_TRY(map_identity(builder, address_of(__rodata_start), address_of(__data_start), kReadOnly));
-    HERALD_TRY(map_identity(builder, address_of(__data_start), address_of(__ksyms_start), kReadWrite));
+    HERALD_TRY(map_identity(builder, address_of(__data_start), address_of(__boot_stack_guard), kReadWrite));
+    // The page at __boot_stack_guard stays unmapped.
+    HERALD_TRY(map_identity(builder, address_of(__boot_stack_guard) + layout::kPageSize, address_of(__ksyms_start), kReadWrite));
     HERALD_TRY(map_identity(builder, address_of(__ksyms_start), address_of(__kernel_end), kReadOnly));
     return map_identity(builder, address_of(__kernel_end), layout::kKernelRegionEnd, kReadWrite);
 }

@@ -38,12 +38,6 @@ constexpr int kTransmitFifoSize = 16;
 // missing port slows logging down instead of hanging the kernel.
 constexpr int kTransmitSpinLimit = 100000;
 
-class SerialSink final : public FormatSink {
-public:
-    void write(const char* chars, usize length) override { serial::write(chars, length); }
-    using FormatSink::write;
-};
-
 SerialSink g_sink;
 int g_fifo_room = 0;
 

@@ -11,4 +11,12 @@ void init();
 void write(const char* chars, usize length);
 FormatSink& sink();
 
+// A sink with no state: the panic path makes its own on the stack, so a
+// report still comes out when a stack overflow has trashed kernel data.
+class SerialSink final : public FormatSink {
+public:
+    void write(const char* chars, usize length) override { serial::write(chars, length); }
+    using FormatSink::write;
+};
+
 } // namespace herald::serial
