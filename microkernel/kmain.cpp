@@ -183,11 +183,11 @@ void enable_paging()
 
 void calibrate_clock()
 {
-    if (!tsc::calibrate()) {
-        klog("herald: warning: the PIT did not answer; boot time is unknown");
-        return;
-    }
-    klog("herald: tsc {} kHz", *tsc::ticks_per_ms());
+    // The scheduler tick and every timeout are measured with the TSC.
+    if (!tsc::calibrate())
+        boot_failed("cannot measure time: the PIT does not answer and CPUID gives no TSC frequency",
+            Error::Unsupported);
+    klog("herald: tsc {} kHz (from the {})", *tsc::ticks_per_ms(), tsc::calibration_source());
 }
 
 // CPUs and interrupt controllers: the ACPI MADT first, the seed's MP table
@@ -279,9 +279,6 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     enable_paging();
     calibrate_clock();
     bring_up_processors();
-    if (auto ms = tsc::ms_since_boot())
-        klog("herald: kernel ready in {} ms", *ms);
-    else
-        klog("herald: kernel ready (boot time unknown)");
+    klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
     after_boot();
 }

@@ -22,10 +22,23 @@ bool inside_one_range(const PhysicalRangeSet& ranges, u64 address, usize length)
     return false;
 }
 
+// Firmware tables are small; a request for more is a corrupt pointer or
+// length, and mapping it could pull device memory into the physmap.
+constexpr usize kMaxFirmwareRead = 64 * KiB;
+
+bool may_hold_firmware_tables(MemoryType type)
+{
+    return type == MemoryType::Reserved || type == MemoryType::AcpiReclaimable || type == MemoryType::AcpiNvs;
+}
+
 bool inside_one_firmware_region(const BootInfo& info, u64 address, usize length)
 {
+    if (length > kMaxFirmwareRead)
+        return false;
     for (usize i = 0; i < info.memory_count; ++i) {
         const MemoryRegion& region = info.memory[i];
+        if (!may_hold_firmware_tables(region.type))
+            continue;
         u64 start = region.base.get();
         if (address >= start && fits_below(address - start, length, region.length))
             return true;

@@ -3,8 +3,8 @@
 // Before the final page tables, the boot tables identity-map the first
 // 4 GiB; afterwards every byte of RAM (and the low 1 MiB) is reachable at
 // layout::kPhysmapBase + address. Firmware tables in memory the firmware map
-// calls reserved (SeaBIOS keeps ACPI there) are added to the physmap
-// read-only on first use. Anything else, such as a pointer into a hole or
+// calls reserved or ACPI (SeaBIOS keeps ACPI in "reserved") are added to the
+// physmap read-only and uncached on first use, at most 64 KiB per read. Anything else, such as a pointer into a hole or
 // into device memory, is refused: firmware pointers cannot fault the kernel.
 #pragma once
 

@@ -134,7 +134,11 @@ SpinLock g_map_lock;
 
 ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
 {
-    constexpr PageFlags kFirmware { .writable = false, .user = false, .executable = false, .global = true };
+    // Uncached: "reserved" memory may turn out to be device registers, which
+    // must never be cached (and firmware tables are read once).
+    constexpr PageFlags kFirmware {
+        .writable = false, .user = false, .executable = false, .global = true, .cache_disable = true
+    };
     SpinLockGuard guard(g_map_lock);
     return map_into_physmap(base, length, kFirmware);
 }

@@ -26,6 +26,8 @@ constexpr u16 kLineStatus = kCom1 + 5;
 constexpr u8 kLineControlDlab = 0x80;
 constexpr u8 kLineControl8N1 = 0x03;
 constexpr u8 kFifoEnableAndClear = 0xC7;
+constexpr u16 kInterruptIdentification = kCom1 + 2; // read; FCR when written
+constexpr u8 kFifoEnabledBits = 0xC0;               // IIR[7:6] = 11: 16550A FIFO works
 constexpr u8 kModemDtrRtsOut2 = 0x0B;
 constexpr u8 kLineStatusTxEmpty = 0x20;
 constexpr u16 kDivisor115200 = 1; // 115200 baud from the 1.8432 MHz clock
@@ -40,6 +42,8 @@ constexpr int kTransmitSpinLimit = 100000;
 
 SerialSink g_sink;
 int g_fifo_room = 0;
+// 16 on a 16550A, 1 on an 8250/16450 or a 16550 with the broken FIFO.
+int g_fifo_size = 1;
 
 void put(char c)
 {
@@ -49,7 +53,7 @@ void put(char c)
                 break;
             x86::pause();
         }
-        g_fifo_room = kTransmitFifoSize;
+        g_fifo_room = g_fifo_size;
     }
     --g_fifo_room;
     x86::outb(kData, static_cast<u8>(c));
@@ -65,6 +69,9 @@ void init()
     x86::outb(kDivisorHigh, kDivisor115200 >> 8);
     x86::outb(kLineControl, kLineControl8N1);
     x86::outb(kFifoControl, kFifoEnableAndClear);
+    bool fifo = (x86::inb(kInterruptIdentification) & kFifoEnabledBits) == kFifoEnabledBits;
+    g_fifo_size = fifo ? kTransmitFifoSize : 1;
+    g_fifo_room = 0;
     x86::outb(kModemControl, kModemDtrRtsOut2);
 }
 

@@ -24,10 +24,15 @@ constexpr u8 kChannel2OneShot = 0b10'11'000'0;
 
 constexpr u64 kCalibrationMs = 10;
 // A PIT that never fires must not hang boot: give up after this many TSC
-// ticks (several seconds even on a 10 GHz counter).
-constexpr u64 kGiveUpTicks = 50'000'000'000ull;
+// ticks (0.4 s at 10 GHz; a 10 ms count takes far fewer on any real CPU).
+constexpr u64 kGiveUpTicks = 4'000'000'000ull;
+// Plausible TSC rates. Anything outside means the PIT lied (for example a
+// machine without one, where port 0x61 reads as a constant).
+constexpr u64 kMinTicksPerMs = 100'000;       // 100 MHz
+constexpr u64 kMaxTicksPerMs = 20'000'000;    // 20 GHz
 
 Optional<u64> g_ticks_per_ms;
+const char* g_source = "none";
 
 Optional<u64> measure_ticks(u64 milliseconds)
 {
@@ -37,28 +42,65 @@ Optional<u64> measure_ticks(u64 milliseconds)
     x86::outb(kPitCommand, kChannel2OneShot);
     x86::outb(kPitChannel2Data, static_cast<u8>(count & 0xFF));
     x86::outb(kPitChannel2Data, static_cast<u8>(count >> 8));
-    // Raising the gate starts the count.
+    // Raising the gate starts the count; in mode 0 the output stays low
+    // until the count runs out. An output that is already high means there
+    // is no PIT answering here.
     x86::outb(kSpeakerControl, static_cast<u8>((control & ~kSpeakerEnable) | kSpeakerGate));
     u64 start = x86::rdtsc();
+    if (x86::inb(kSpeakerControl) & kChannel2Output)
+        return nullopt;
     while (!(x86::inb(kSpeakerControl) & kChannel2Output)) {
-        if (x86::rdtsc() - start > kGiveUpTicks)
+        if (x86::rdtsc() - start > kGiveUpTicks) {
+            x86::outb(kSpeakerControl, control);
             return nullopt;
+        }
     }
     u64 elapsed = x86::rdtsc() - start;
     x86::outb(kSpeakerControl, control);
     return elapsed;
 }
 
+
+// CPUID leaf 0x15 (TSC/crystal ratio and crystal Hz) or leaf 0x16 (base
+// MHz), SDM Vol. 2A CPUID: exact where the CPU reports them.
+Optional<u64> ticks_per_ms_from_cpuid()
+{
+    u32 max_leaf = x86::cpuid(0).eax;
+    if (max_leaf >= 0x15) {
+        auto leaf = x86::cpuid(0x15);
+        if (leaf.eax && leaf.ebx && leaf.ecx)
+            return static_cast<u64>(leaf.ecx) * leaf.ebx / leaf.eax / 1000;
+    }
+    if (max_leaf >= 0x16) {
+        u32 base_mhz = x86::cpuid(0x16).eax & 0xFFFF;
+        if (base_mhz)
+            return static_cast<u64>(base_mhz) * 1000;
+    }
+    return nullopt;
+}
+
+bool plausible(u64 ticks_per_ms) { return ticks_per_ms >= kMinTicksPerMs && ticks_per_ms <= kMaxTicksPerMs; }
+
 } // namespace
 
 bool calibrate()
 {
-    auto ticks = measure_ticks(kCalibrationMs);
-    if (!ticks || *ticks < kCalibrationMs)
-        return false;
-    g_ticks_per_ms = *ticks / kCalibrationMs;
-    return true;
+    if (auto ticks = measure_ticks(kCalibrationMs); ticks && plausible(*ticks / kCalibrationMs)) {
+        g_ticks_per_ms = *ticks / kCalibrationMs;
+        g_source = "PIT";
+        return true;
+    }
+    if (auto ticks = ticks_per_ms_from_cpuid(); ticks && plausible(*ticks)) {
+        g_ticks_per_ms = *ticks;
+        g_source = "CPUID";
+        return true;
+    }
+    return false;
 }
+
+const char* calibration_source() { return g_source; }
+
+
 
 Optional<u64> ticks_per_ms() { return g_ticks_per_ms; }
 

@@ -7,9 +7,12 @@
 
 namespace herald::tsc {
 
-// Measures the TSC rate. Returns false (and the clock stays uncalibrated)
-// when the PIT does not answer, for example on a machine without one.
+// Measures the TSC rate against PIT channel 2, or takes it from CPUID when
+// the PIT does not answer (or answers nonsense). Returns false, and the
+// clock stays uncalibrated, when neither works.
 bool calibrate();
+// "PIT" or "CPUID": where the rate came from.
+const char* calibration_source();
 
 // TSC ticks per millisecond, once calibrated.
 Optional<u64> ticks_per_ms();
