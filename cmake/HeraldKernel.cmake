@@ -47,6 +47,7 @@ endfunction()
 #   1. link with an empty .ksyms section
 #   2. llvm-nm | mksymtab -> the symbol table blob, wrapped in an object
 #   3. link again with it; .ksyms is last, so no other address moves
+#      (tools/check-link-passes.sh fails the build if one does)
 # Produces NAME.elf (ELF64: GRUB, GDB) and NAME32.elf (the same image as
 # ELF32, for QEMU's Multiboot loader, which refuses 64-bit ELF files).
 function(herald_kernel_image name)
@@ -68,8 +69,9 @@ function(herald_kernel_image name)
         COMMAND ${HERALD_OBJCOPY} -I binary -O elf64-x86-64 --rename-section=.data=.ksyms,alloc,load,readonly,data,contents
                 ${dir}/${name}.ksyms ${dir}/${name}.ksyms.o
         COMMAND ${HERALD_LLD} ${link_flags} -o ${dir}/${name}.elf ${objects} ${dir}/${name}.ksyms.o
+        COMMAND ${PROJECT_SOURCE_DIR}/tools/check-link-passes.sh ${HERALD_NM} ${dir}/${name}-stage1.elf ${dir}/${name}.elf
         COMMAND ${HERALD_OBJCOPY} -O elf32-i386 ${dir}/${name}.elf ${dir}/${name}32.elf
-        DEPENDS ${objects} ${script} mksymtab
+        DEPENDS ${objects} ${script} mksymtab ${PROJECT_SOURCE_DIR}/tools/check-link-passes.sh
         COMMAND_EXPAND_LISTS
         VERBATIM
         COMMENT "Linking kernel image ${name}.elf (two passes, with embedded symbols)")

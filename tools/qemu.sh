@@ -17,7 +17,11 @@ herald_kvm_works() {
 # herald_resolve_accel auto|kvm|tcg -> prints kvm or tcg
 herald_resolve_accel() {
     case "$1" in
-        kvm|tcg) echo "$1" ;;
+        tcg) echo tcg ;;
+        kvm)
+            if herald_kvm_works; then echo kvm
+            else echo "herald: KVM was asked for, but /dev/kvm is missing or QEMU cannot use it" >&2; return 1
+            fi ;;
         auto|"") if herald_kvm_works; then echo kvm; else echo tcg; fi ;;
         *) echo "herald: unknown accelerator '$1' (use kvm or tcg)" >&2; return 1 ;;
     esac

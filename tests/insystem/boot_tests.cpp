@@ -5,6 +5,7 @@
 #include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/debug/kernel_symbols.hpp"
 #include "microkernel/kernel.hpp"
+#include "microkernel/log.hpp"
 #include "microkernel/mm/layout.hpp"
 #include "microkernel/mm/physical_access.hpp"
 #include "microkernel/panic.hpp"
@@ -139,6 +140,27 @@ HERALD_SELFTEST(physmap_shows_the_same_memory)
         if (last)
             EXPECT(!last->flags.user);
     }
+}
+
+// Writes and reads back the first and last free page of the highest free
+// range through the physmap: on a machine with RAM above 4 GiB this is memory
+// no 32-bit pointer can reach, so only the physmap makes it usable.
+HERALD_SELFTEST(highest_free_memory_works_through_the_physmap)
+{
+    const PhysicalRangeSet& free = memory_inventory().free();
+    EXPECT(free.count() > 0);
+    if (free.count() == 0)
+        return;
+    const PhysicalRange& highest = free[free.count() - 1];
+    u64 pages[] = { highest.base.get(), highest.end().get() - layout::kPageSize };
+    for (u64 page : pages) {
+        auto* word = reinterpret_cast<volatile u64*>(layout::physmap_address(page));
+        u64 pattern = 0x5eed'0000'0000'0000ull ^ page;
+        *word = pattern;
+        EXPECT_EQ(*word, pattern);
+        *word = 0;
+    }
+    klog("selftest: physmap round trip at physical {:#x}", pages[1]);
 }
 
 HERALD_SELFTEST(protection_bits_match_the_cpu)
