@@ -107,6 +107,18 @@ HERALD_SELFTEST(kernel_data_is_not_executable)
     }
 }
 
+HERALD_SELFTEST(physmap_alias_of_the_kernel_image_is_read_only)
+{
+    auto text = translate(layout::physmap_address(address_of(reinterpret_cast<const void*>(&translate))));
+    auto data = translate(layout::physmap_address(address_of(const_cast<u64*>(&g_probe))));
+    EXPECT(text.has_value() && data.has_value());
+    if (text && data) {
+        EXPECT(!text->flags.writable);
+        EXPECT(!data->flags.writable);
+        EXPECT(!cpu_features().nx || !text->flags.executable);
+    }
+}
+
 HERALD_SELFTEST(null_page_is_not_mapped)
 {
     EXPECT(!translate(0).has_value());
@@ -132,7 +144,7 @@ HERALD_SELFTEST(physmap_shows_the_same_memory)
     u64 physical = address_of(const_cast<u64*>(&g_probe));
     auto* alias = reinterpret_cast<volatile u64*>(layout::physmap_address(physical));
     EXPECT_EQ(*alias, g_probe);
-    g_probe = 0x0ddba11;
+    g_probe = 0x0ddba11; // a write through the identity map shows in the alias
     EXPECT_EQ(*alias, 0x0ddba11u);
     for (const PhysicalRange& range : memory_inventory().ram()) {
         auto last = translate(layout::physmap_address(range.end().get() - 1));

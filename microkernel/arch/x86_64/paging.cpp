@@ -61,15 +61,20 @@ ErrorOr<void> map_kernel_region(PageTableBuilder& builder)
 ErrorOr<void> map_physmap(PageTableBuilder& builder, const MemoryInventory& inventory)
 {
     constexpr PageFlags kPhysmap { .writable = true, .user = false, .executable = false, .global = true };
+    constexpr PageFlags kImageAlias { .writable = false, .user = false, .executable = false, .global = true };
     g_physmap_ranges.clear();
     for (const PhysicalRange& range : inventory.ram())
         HERALD_TRY(g_physmap_ranges.add(range));
     HERALD_TRY(g_physmap_ranges.add(PhysicalRange { PhysicalAddress(0), layout::kLowMemoryEnd }));
-    for (const PhysicalRange& range : g_physmap_ranges) {
-        VirtualAddress where(layout::physmap_address(range.base.get()));
-        HERALD_TRY(builder.map(where, range.base, range.length, kPhysmap));
-    }
-    return {};
+    // The image's own alias is read-only: a writable second view of kernel
+    // text would undo W^X of the identity mapping.
+    PhysicalRange image { PhysicalAddress(address_of(__kernel_start)), address_of(__kernel_end) - address_of(__kernel_start) };
+    static PhysicalRangeSet writable; // 4 KiB: not on the boot stack
+    writable = g_physmap_ranges;
+    HERALD_TRY(writable.remove(image));
+    for (const PhysicalRange& range : writable)
+        HERALD_TRY(builder.map(VirtualAddress(layout::physmap_address(range.base.get())), range.base, range.length, kPhysmap));
+    return builder.map(VirtualAddress(layout::physmap_address(image.base.get())), image.base, image.length, kImageAlias);
 }
 
 void enable_protection(const CpuFeatures& features)
