@@ -91,4 +91,6 @@ parameter_long_mode_target  equ 0      ; m16:32 far pointer: offset, then select
 parameter_boot_cr3          equ 8
 parameter_stack_top         equ 16
 parameter_processor         equ 24
+parameter_final_cr3         equ 32      ; read by ap_long_mode_entry (entry.asm)
+parameter_efer_bits         equ 40      ; likewise
     times 64 db 0

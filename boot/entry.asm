@@ -201,9 +201,14 @@ long_mode_entry:
 
 ; Application processors arrive here from boot/ap_trampoline.asm, in 64-bit
 ; mode on the boot page tables, with EBX = the trampoline's linear address.
+; They switch to the kernel's final tables before touching their stack, which
+; may lie where only those tables reach (mm/kernel_memory.hpp); EFER.NXE goes
+; first, since the final tables use the NX bit.
 TRAMPOLINE_PARAMETERS       equ 0xFC0
 TRAMPOLINE_STACK_TOP        equ 16
 TRAMPOLINE_PROCESSOR        equ 24
+TRAMPOLINE_FINAL_CR3        equ 32
+TRAMPOLINE_EFER_BITS        equ 40
 extern ap_main
 global ap_long_mode_entry
 ap_long_mode_entry:
@@ -214,6 +219,12 @@ ap_long_mode_entry:
     xor ax, ax
     mov fs, ax
     mov gs, ax
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_EFER_BITS]
+    wrmsr
+    mov rax, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_FINAL_CR3]
+    mov cr3, rax
     mov rsp, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_STACK_TOP]
     mov rdi, [rbx + TRAMPOLINE_PARAMETERS + TRAMPOLINE_PROCESSOR]
     xor ebp, ebp

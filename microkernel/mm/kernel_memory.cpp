@@ -1,5 +1,6 @@
 #include "kernel_memory.hpp"
 
+#include "../arch/x86_64/paging.hpp"
 #include "../sync/spinlock.hpp"
 #include "layout.hpp"
 
@@ -13,16 +14,23 @@ BootFrameAllocator* g_allocator;
 
 u8* zeroed(PhysicalAddress address, usize pages)
 {
-    auto* pointer = reinterpret_cast<u8*>(address.get());
+    u8* pointer = kernel_pointer(address);
     __builtin_memset(pointer, 0, pages * layout::kPageSize);
     return pointer;
 }
 
 } // namespace
 
+u8* kernel_pointer(PhysicalAddress page)
+{
+    if (page.get() < layout::kKernelRegionEnd || !x86::kernel_paging_enabled())
+        return reinterpret_cast<u8*>(page.get());
+    return reinterpret_cast<u8*>(layout::physmap_address(page.get()));
+}
+
 void kernel_memory_init(MemoryInventory& inventory)
 {
-    g_allocator = new (g_allocator_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kKernelRegionEnd));
+    g_allocator = new (g_allocator_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kBootIdentityMapEnd));
 }
 
 Optional<PhysicalAddress> allocate_kernel_frame()

@@ -17,19 +17,19 @@ namespace herald::x86 {
 
 namespace {
 
-// Page tables are kernel memory (mm/kernel_memory.hpp), reached through the
-// identity map of the kernel region, which both the boot tables and the
-// final tables provide.
-class IdentityTableMemory final : public TableMemory {
+// Page tables are kernel memory (mm/kernel_memory.hpp), reached the way
+// kernel_pointer() says: usually through the identity map of the kernel
+// region, which both the boot tables and the final tables provide.
+class KernelTableMemory final : public TableMemory {
 public:
     Optional<PhysicalAddress> allocate_table() override { return allocate_kernel_frame(); }
-    u64* table_at(PhysicalAddress table) override { return reinterpret_cast<u64*>(table.get()); }
+    u64* table_at(PhysicalAddress table) override { return reinterpret_cast<u64*>(kernel_pointer(table)); }
 };
 
 u64 address_of(const char* symbol) { return reinterpret_cast<u64>(symbol); }
 
 alignas(PageTableBuilder) unsigned char g_builder_storage[sizeof(PageTableBuilder)];
-alignas(IdentityTableMemory) unsigned char g_table_memory_storage[sizeof(IdentityTableMemory)];
+alignas(KernelTableMemory) unsigned char g_table_memory_storage[sizeof(KernelTableMemory)];
 PageTableBuilder* g_builder;
 bool g_enabled;
 PhysicalRangeSet g_physmap_ranges;
@@ -94,7 +94,7 @@ void enable_protection(const CpuFeatures& features)
 
 ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const CpuFeatures& features)
 {
-    auto* memory = new (g_table_memory_storage) IdentityTableMemory();
+    auto* memory = new (g_table_memory_storage) KernelTableMemory();
     PageTableBuilder::Options options { .nx_supported = features.nx, .allow_1g_pages = features.page_1g };
     auto* builder = new (g_builder_storage) PageTableBuilder(*memory, options);
 

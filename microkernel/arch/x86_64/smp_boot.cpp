@@ -30,10 +30,14 @@ struct [[gnu::packed]] TrampolineParameters {
     u64 boot_cr3;
     u64 stack_top;
     u64 processor;
+    u64 final_cr3;
+    u64 efer_bits;
 };
 static_assert(__builtin_offsetof(TrampolineParameters, boot_cr3) == 8, "ap_trampoline.asm: parameter_boot_cr3");
 static_assert(__builtin_offsetof(TrampolineParameters, stack_top) == 16, "ap_trampoline.asm: parameter_stack_top");
 static_assert(__builtin_offsetof(TrampolineParameters, processor) == 24, "ap_trampoline.asm: parameter_processor");
+static_assert(__builtin_offsetof(TrampolineParameters, final_cr3) == 32, "entry.asm: TRAMPOLINE_FINAL_CR3");
+static_assert(__builtin_offsetof(TrampolineParameters, efer_bits) == 40, "entry.asm: TRAMPOLINE_EFER_BITS");
 constexpr u16 kTrampolineCode64Selector = 0x18;
 
 // The STARTUP message can only name a page below 1 MiB. Low memory that the
@@ -115,7 +119,8 @@ bool wait_for(const bool& flag, u64 timeout_us)
 
 bool start_one(Processor& processor, u64 trampoline_page)
 {
-    auto* parameters = reinterpret_cast<volatile TrampolineParameters*>(trampoline_page + kTrampolineParameters);
+    auto* parameters = reinterpret_cast<volatile TrampolineParameters*>(
+        layout::physmap_address(trampoline_page) + kTrampolineParameters);
     parameters->stack_top = processor.kernel_stack_top;
     parameters->processor = reinterpret_cast<u64>(&processor);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -142,11 +147,14 @@ void prepare_trampoline(u64 page)
 {
     usize size = static_cast<usize>(ap_trampoline_end - ap_trampoline_start);
     HERALD_ASSERT(size <= layout::kPageSize);
-    __builtin_memcpy(reinterpret_cast<void*>(page), ap_trampoline_start, size);
-    auto* parameters = reinterpret_cast<volatile TrampolineParameters*>(page + kTrampolineParameters);
+    u8* where = reinterpret_cast<u8*>(layout::physmap_address(page));
+    __builtin_memcpy(where, ap_trampoline_start, size);
+    auto* parameters = reinterpret_cast<volatile TrampolineParameters*>(where + kTrampolineParameters);
     parameters->long_mode_target_offset = static_cast<u32>(reinterpret_cast<u64>(ap_long_mode_entry));
     parameters->long_mode_target_selector = kTrampolineCode64Selector;
     parameters->boot_cr3 = reinterpret_cast<u64>(boot_pml4);
+    parameters->final_cr3 = read_cr3();
+    parameters->efer_bits = rdmsr(kMsrEfer) & kEferNxe;
 }
 
 // What every CPU does to join: protections and final tables, descriptor
