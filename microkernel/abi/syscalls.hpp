@@ -1,0 +1,51 @@
+// The system-call ABI, shared by the kernel and user space (docs/syscalls.md).
+//
+// A user thread executes SYSCALL with
+//   RAX = system-call number (SyscallNumber)
+//   RDI, RSI, RDX, R10, R8, R9 = arguments 1-6 (R10 instead of RCX, which
+//   SYSCALL overwrites with the return address; R11 gets RFLAGS)
+// and gets back
+//   RAX = result: >= 0 on success, a negative SyscallError on failure.
+// RCX and R11 are clobbered; every other register is preserved.
+// Every argument is untrusted: a bad number, pointer, length or value gives
+// an error, never a crash of the kernel.
+#pragma once
+
+#include <stdint.h>
+
+namespace herald::abi {
+
+enum class SyscallNumber : uint64_t {
+    DebugWrite = 0,  // (const char* text, size_t length) -> length written
+    Yield = 1,       // () -> 0
+    Sleep = 2,       // (uint64_t milliseconds) -> 0
+    Exit = 3,        // (int64_t status) -> does not return
+    SelfInfo = 4,    // (SelfInfo* out) -> 0
+    Count
+};
+
+enum class SyscallError : int64_t {
+    BadNumber = -1,   // no such system call
+    BadAddress = -2,  // a pointer is not inside the caller's user memory, or faults
+    BadLength = -3,   // a length is too large
+    BadArgument = -4, // some other argument is out of range
+};
+
+// Largest single DebugWrite (it goes to the kernel log as one line).
+inline constexpr uint64_t kMaxDebugWrite = 4096;
+// Longest Sleep: one day; more is surely a bug in the caller.
+inline constexpr uint64_t kMaxSleepMs = 24ull * 60 * 60 * 1000;
+
+struct SelfInfo {
+    uint64_t task_id;
+    uint64_t thread_id;
+    uint64_t cpu_index;
+    uint64_t cpu_count;
+};
+
+// The user half of the address space: programs are linked at kUserCodeBase
+// (seed: 0x08000000) and may use memory up to kUserSpaceEnd.
+inline constexpr uint64_t kUserCodeBase = 0x0800'0000;
+inline constexpr uint64_t kUserSpaceEnd = 0x40'0000'0000; // the physmap starts here (microkernel/mm/layout.hpp)
+
+} // namespace herald::abi
