@@ -5,6 +5,10 @@
 #include "acpi/madt.hpp"
 #include "acpi/mp_table.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/fpu.hpp"
+#include "arch/x86_64/user_copy.hpp"
+#include "sched/scheduler.hpp"
+#include "syscall/syscalls.hpp"
 #include "arch/x86_64/interrupt_frame.hpp"
 #include "arch/x86_64/ioapic.hpp"
 #include "arch/x86_64/lapic.hpp"
@@ -244,6 +248,10 @@ void bring_up_processors()
     x86::ioapic::init(g_topology);
     x86::lapic::calibrate_timer();
     x86::set_interrupt_handler(x86::kVectorPingIpi, count_ping);
+    x86::fpu::init_this_cpu();
+    syscalls_init_this_cpu();
+    x86::user_copy_init(g_features.smap);
+    scheduler_start_boot_cpu(); // before the APs, whose idle loops schedule
     klog("smp: {} CPUs listed in the {}, {} I/O APIC inputs, local APIC in {} mode, timer {} ticks/ms",
         g_topology.cpu_count, topology_source(), x86::ioapic::input_count(),
         x86::lapic::x2apic_mode() ? "x2APIC" : "xAPIC", x86::lapic::timer_ticks_per_ms());
@@ -280,5 +288,6 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     calibrate_clock();
     bring_up_processors();
     klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
+    x86::enable_interrupts(); // the boot thread is a thread like any other now
     after_boot();
 }

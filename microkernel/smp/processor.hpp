@@ -7,6 +7,9 @@
 
 #include "../arch/x86_64/gdt.hpp"
 #include "../lib/types.hpp"
+#include "../sched/run_queue.hpp"
+#include "../sync/spinlock.hpp"
+#include "../task/thread.hpp"
 
 namespace herald {
 
@@ -21,6 +24,21 @@ struct Processor {
     bool online;                 // set once the AP has finished its setup
     x86::InterruptStackTops interrupt_stacks;
     u64 ping_count;              // IPIs of kVectorPingIpi received (tests, benchmarks)
+
+    // The scheduler's per-CPU state (sched/scheduler.cpp). run_lock guards
+    // run_queue; the rest is only touched by this CPU with interrupts off.
+    SpinLock run_lock;
+    RunQueue<Thread> run_queue;
+    Thread* current;
+    Thread* idle_thread;
+    Thread* previous;            // the thread being switched away from
+    Thread* sleepers;            // sorted by wake time
+    u64 ticks;
+    u32 slice_left;
+    bool need_resched;
+    bool scheduler_running;
+    u64 reschedule_ipis;         // received
+    u64 steals;                  // threads taken from other CPUs
 };
 static_assert(__builtin_offsetof(Processor, self) == 0);
 static_assert(__builtin_offsetof(Processor, kernel_stack_top) == 8);

@@ -31,6 +31,18 @@ public:
             x86::enable_interrupts();
     }
 
+    // Like lock(), but gives up at once when another CPU holds it.
+    [[nodiscard]] bool try_lock(bool& interrupts_were_enabled)
+    {
+        interrupts_were_enabled = x86::read_rflags() & x86::kRflagsInterruptEnable;
+        x86::disable_interrupts();
+        if (!__atomic_exchange_n(&m_locked, true, __ATOMIC_ACQUIRE))
+            return true;
+        if (interrupts_were_enabled)
+            x86::enable_interrupts();
+        return false;
+    }
+
     bool is_locked() const { return __atomic_load_n(&m_locked, __ATOMIC_RELAXED); }
 
 private:

@@ -2,6 +2,9 @@
 
 #include "../../lib/assert.hpp"
 #include "../../panic.hpp"
+#include "../../sched/scheduler.hpp"
+#include "../../task/user_faults.hpp"
+#include "user_copy.hpp"
 #include "cpu.hpp"
 #include "gdt.hpp"
 #include "interrupt_frame.hpp"
@@ -129,16 +132,23 @@ void handle_device_interrupt(herald::x86::InterruptFrame& frame)
     else
         herald::klog("herald: warning: unexpected interrupt on vector {}", frame.vector);
     lapic::end_of_interrupt();
+    // After the EOI: a switch may not come back here for a long time.
+    herald::scheduler_on_interrupt_exit();
 }
 
 } // namespace
 
-// Called from interrupt_entry.asm with the saved registers. An exception is
-// a kernel bug for now: no ring-3 code runs yet (user faults will kill only
-// their task once tasks exist).
+// Called from interrupt_entry.asm with the saved registers. An exception in
+// ring 3 ends only the task that caused it (user_faults.cpp); in ring 0 it is
+// a kernel bug, unless it happened while copying from or to user memory.
 extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
 {
-    if (frame->vector < herald::x86::kExceptionVectors)
+    if (frame->vector < herald::x86::kExceptionVectors) {
+        if (frame->from_user_mode())
+            herald::handle_user_fault(*frame);
+        if (herald::x86::recover_from_user_copy_fault(*frame))
+            return;
         herald::panic_from_exception(*frame);
+    }
     handle_device_interrupt(*frame);
 }

@@ -65,6 +65,10 @@ interrupt_common:
     cld                         ; the C++ ABI expects DF clear
     mov rdi, rsp                ; InterruptFrame*; RSP is 16-byte aligned here:
     call handle_interrupt       ; the CPU aligned it, then 22 pushes of 8 bytes
+; Also the way into a new thread (context_switch.asm) and back from a system
+; call that cannot use SYSRET: RSP points at an InterruptFrame.
+global interrupt_return
+interrupt_return:
     pop r15
     pop r14
     pop r13

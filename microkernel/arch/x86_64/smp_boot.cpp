@@ -4,7 +4,10 @@
 #include "../../mm/kernel_memory.hpp"
 #include "../../mm/layout.hpp"
 #include "../../smp/processor.hpp"
+#include "../../sched/scheduler.hpp"
+#include "../../syscall/syscalls.hpp"
 #include "cpu.hpp"
+#include "fpu.hpp"
 #include "gdt.hpp"
 #include "idt.hpp"
 #include "lapic.hpp"
@@ -166,6 +169,8 @@ void join(Processor& processor)
     load_idt();
     install_processor(processor);
     lapic::init_this_cpu();
+    fpu::init_this_cpu();
+    syscalls_init_this_cpu();
 }
 
 } // namespace
@@ -230,6 +235,5 @@ extern "C" [[noreturn]] void ap_main(herald::Processor* processor)
     __atomic_store_n(&processor->started, true, __ATOMIC_RELEASE);
     x86::join(*processor);
     __atomic_store_n(&processor->online, true, __ATOMIC_RELEASE);
-    for (;;)
-        x86::enable_interrupts_and_halt();
+    scheduler_start_application_cpu();
 }

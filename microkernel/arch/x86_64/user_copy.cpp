@@ -1,0 +1,69 @@
+#include "user_copy.hpp"
+
+#include "../../abi/syscalls.hpp"
+#include "interrupt_frame.hpp"
+
+extern "C" bool user_copy_bytes(void* destination, const void* source, herald::u64 length);
+extern "C" const char user_copy_fixup[];
+extern "C" const char user_copy_end[];
+
+namespace herald::x86 {
+
+namespace {
+
+constexpr u64 kVectorGeneralProtection = 13;
+constexpr u64 kVectorPageFault = 14;
+bool g_smap;
+
+// SMAP: user pages are off limits to ring 0 unless RFLAGS.AC is set.
+class UserAccessWindow {
+public:
+    UserAccessWindow()
+    {
+        if (g_smap)
+            asm volatile("stac" ::: "memory");
+    }
+    ~UserAccessWindow()
+    {
+        if (g_smap)
+            asm volatile("clac" ::: "memory");
+    }
+};
+
+} // namespace
+
+void user_copy_init(bool smap) { g_smap = smap; }
+
+bool is_user_range(u64 address, u64 length)
+{
+    return address >= abi::kUserCodeBase && address <= abi::kUserSpaceEnd
+        && length <= abi::kUserSpaceEnd - address;
+}
+
+bool copy_from_user(void* kernel_destination, u64 user_source, u64 length)
+{
+    if (!is_user_range(user_source, length))
+        return false;
+    UserAccessWindow window;
+    return user_copy_bytes(kernel_destination, reinterpret_cast<const void*>(user_source), length);
+}
+
+bool copy_to_user(u64 user_destination, const void* kernel_source, u64 length)
+{
+    if (!is_user_range(user_destination, length))
+        return false;
+    UserAccessWindow window;
+    return user_copy_bytes(reinterpret_cast<void*>(user_destination), kernel_source, length);
+}
+
+bool recover_from_user_copy_fault(InterruptFrame& frame)
+{
+    u64 start = reinterpret_cast<u64>(&user_copy_bytes);
+    bool inside = frame.rip >= start && frame.rip < reinterpret_cast<u64>(user_copy_fixup);
+    if (!inside || (frame.vector != kVectorPageFault && frame.vector != kVectorGeneralProtection))
+        return false;
+    frame.rip = reinterpret_cast<u64>(user_copy_fixup);
+    return true;
+}
+
+} // namespace herald::x86

@@ -1,0 +1,192 @@
+#include "address_space.hpp"
+
+#include "../abi/syscalls.hpp"
+#include "../arch/x86_64/paging.hpp"
+#include "../kernel.hpp"
+#include "../sync/spinlock.hpp"
+#include "kernel_memory.hpp"
+#include "kernel_pool.hpp"
+#include "layout.hpp"
+
+namespace herald {
+
+namespace {
+
+using namespace PageTableEntryBits;
+
+class UserTableMemory final : public TableMemory {
+public:
+    Optional<PhysicalAddress> allocate_table() override { return allocate_user_frame(); }
+    u64* table_at(PhysicalAddress table) override
+    {
+        return reinterpret_cast<u64*>(layout::physmap_address(table.get()));
+    }
+};
+
+UserTableMemory g_table_memory;
+KernelPool<AddressSpace> g_pool;
+
+// Index of the first page-directory entry that belongs to user space: the
+// seed's "Page Directory entry #64" (0x08000000 / 2 MiB).
+constexpr usize kFirstUserDirectoryEntry = abi::kUserCodeBase / kPageSize2MiB;
+// PDPT entries from here on are the physmap (0x4000000000 / 1 GiB = 256).
+constexpr usize kFirstPhysmapDirectoryPointer = layout::kPhysmapBase / kPageSize1GiB;
+
+u64* table(u64 entry) { return reinterpret_cast<u64*>(layout::physmap_address(entry & AddressMask)); }
+
+// Frees the frames of every user leaf below `entries` (a table at `level`,
+// 1 = page table) and the tables themselves.
+void free_user_tables(u64* entries, int level, usize first, usize last)
+{
+    for (usize i = first; i < last; ++i) {
+        u64 entry = entries[i];
+        if (!(entry & Present))
+            continue;
+        if (level > 1 && !(entry & PageSize)) {
+            free_user_tables(table(entry), level - 1, 0, kPageTableEntries);
+            free_user_frame(PhysicalAddress(entry & AddressMask));
+        } else if (level == 1) {
+            free_user_frame(PhysicalAddress(entry & AddressMask));
+        }
+        entries[i] = 0;
+    }
+}
+
+SpinLock g_frames_lock;
+u64 g_free_frames;       // physical address of the first free frame, 0 = none
+usize g_frames_in_use;
+
+} // namespace
+
+Optional<PhysicalAddress> allocate_user_frame()
+{
+    PhysicalAddress frame;
+    {
+        SpinLockGuard guard(g_frames_lock);
+        if (g_free_frames) {
+            frame = PhysicalAddress(g_free_frames);
+            g_free_frames = *reinterpret_cast<u64*>(layout::physmap_address(g_free_frames));
+        } else {
+            auto fresh = allocate_kernel_frame();
+            if (!fresh)
+                return nullopt;
+            frame = *fresh;
+        }
+        ++g_frames_in_use;
+    }
+    __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
+    return frame;
+}
+
+void free_user_frame(PhysicalAddress frame)
+{
+    SpinLockGuard guard(g_frames_lock);
+    *reinterpret_cast<u64*>(layout::physmap_address(frame.get())) = g_free_frames;
+    g_free_frames = frame.get();
+    --g_frames_in_use;
+}
+
+usize user_frames_in_use()
+{
+    SpinLockGuard guard(g_frames_lock);
+    return g_frames_in_use;
+}
+
+ErrorOr<AddressSpace*> AddressSpace::create()
+{
+    void* storage = g_pool.allocate_storage();
+    if (!storage)
+        return Error::OutOfMemory;
+    PageTableBuilder::Options options { .nx_supported = cpu_features().nx, .allow_1g_pages = false };
+    auto* space = new (storage) AddressSpace(g_table_memory, options);
+    if (auto result = space->m_builder.create_root(); result.is_error()) {
+        g_pool.free_storage(storage);
+        return result.error();
+    }
+    if (auto result = space->share_kernel_entries(); result.is_error()) {
+        space->destroy();
+        return result.error();
+    }
+    return space;
+}
+
+// PML4[0] -> own PDPT: entry 0 -> own PD (kernel entries 0..63 copied),
+// entries 256.. (the physmap) copied.
+ErrorOr<void> AddressSpace::share_kernel_entries()
+{
+    u64* kernel_pml4 = reinterpret_cast<u64*>(kernel_pointer(x86::kernel_page_tables().root()));
+    u64* kernel_pdpt = reinterpret_cast<u64*>(kernel_pointer(PhysicalAddress(kernel_pml4[0] & AddressMask)));
+    u64* kernel_pd = reinterpret_cast<u64*>(kernel_pointer(PhysicalAddress(kernel_pdpt[0] & AddressMask)));
+
+    auto pdpt = allocate_user_frame();
+    auto pd = allocate_user_frame();
+    if (!pdpt || !pd)
+        return Error::OutOfMemory;
+    u64* own_pml4 = table(root().get());
+    u64* own_pdpt = table(pdpt->get());
+    u64* own_pd = table(pd->get());
+    for (usize i = 0; i < kFirstUserDirectoryEntry; ++i)
+        own_pd[i] = kernel_pd[i];
+    for (usize i = kFirstPhysmapDirectoryPointer; i < kPageTableEntries; ++i)
+        own_pdpt[i] = kernel_pdpt[i];
+    own_pdpt[0] = pd->get() | Present | Writable | User;
+    own_pml4[0] = pdpt->get() | Present | Writable | User;
+    return {};
+}
+
+void AddressSpace::destroy()
+{
+    u64* pml4 = table(root().get());
+    if (pml4[0] & Present) {
+        u64* pdpt = table(pml4[0]);
+        if (pdpt[0] & Present) {
+            u64* pd = table(pdpt[0]);
+            free_user_tables(pd, 2, kFirstUserDirectoryEntry, kPageTableEntries);
+            free_user_frame(PhysicalAddress(pdpt[0] & AddressMask));
+        }
+        free_user_tables(pdpt, 3, 1, kFirstPhysmapDirectoryPointer);
+        free_user_frame(PhysicalAddress(pml4[0] & AddressMask));
+    }
+    free_user_frame(root());
+    this->~AddressSpace();
+    g_pool.free_storage(this);
+}
+
+ErrorOr<void> AddressSpace::map_anonymous(VirtualAddress base, usize pages, PageFlags flags)
+{
+    if (!base.is_aligned_to(layout::kPageSize) || base.get() < abi::kUserCodeBase || pages == 0
+        || pages > (abi::kUserSpaceEnd - base.get()) / layout::kPageSize)
+        return Error::OutOfRange;
+    flags.user = true;
+    for (usize i = 0; i < pages; ++i) {
+        auto frame = allocate_user_frame();
+        if (!frame)
+            return Error::OutOfMemory;
+        auto result = m_builder.map(base.offset(i * layout::kPageSize), *frame, layout::kPageSize, flags);
+        if (result.is_error()) {
+            free_user_frame(*frame);
+            return result.error();
+        }
+        ++m_user_pages;
+    }
+    return {};
+}
+
+ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)
+{
+    while (length > 0) {
+        auto translation = m_builder.translate(destination);
+        if (!translation || !translation->flags.user)
+            return Error::OutOfRange;
+        u64 offset = destination.get() & (layout::kPageSize - 1);
+        usize chunk = min<u64>(length, layout::kPageSize - offset);
+        u8* target = reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
+        __builtin_memcpy(target, source, chunk);
+        destination = destination.offset(chunk);
+        source += chunk;
+        length -= chunk;
+    }
+    return {};
+}
+
+} // namespace herald

@@ -1,0 +1,336 @@
+#include "scheduler.hpp"
+
+#include "../arch/x86_64/cpu.hpp"
+#include "../arch/x86_64/fpu.hpp"
+#include "../arch/x86_64/gdt.hpp"
+#include "../arch/x86_64/idt.hpp"
+#include "../arch/x86_64/lapic.hpp"
+#include "../arch/x86_64/tsc.hpp"
+#include "../arch/x86_64/vectors.hpp"
+#include "../lib/assert.hpp"
+#include "../log.hpp"
+#include "../panic.hpp"
+#include "../smp/processor.hpp"
+#include "../task/task.hpp"
+
+extern "C" void switch_context(herald::u64* save_rsp, herald::u64 next_rsp); // context_switch.asm
+extern "C" void scheduler_finish_switch();
+
+namespace herald {
+
+namespace {
+
+// The interrupted context of a CPU, while interrupts are off.
+class InterruptsOff {
+public:
+    InterruptsOff() : m_were_enabled(x86::read_rflags() & x86::kRflagsInterruptEnable) { x86::disable_interrupts(); }
+    ~InterruptsOff()
+    {
+        if (m_were_enabled)
+            x86::enable_interrupts();
+    }
+
+private:
+    bool m_were_enabled;
+};
+
+usize load_of(Processor& cpu)
+{
+    bool busy = cpu.current && !cpu.current->is_idle;
+    return cpu.run_queue.size() + (busy ? 1 : 0); // a racy read is fine for placement
+}
+
+usize least_loaded_cpu()
+{
+    usize best = this_processor().index;
+    usize best_load = ~usize(0);
+    for (usize i = 0; i < processor_count(); ++i) {
+        Processor& cpu = processor(i);
+        if (!cpu.scheduler_running)
+            continue;
+        usize load = load_of(cpu);
+        if (load < best_load) {
+            best = i;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+Thread* pop_own(Processor& cpu)
+{
+    SpinLockGuard guard(cpu.run_lock);
+    return cpu.run_queue.pop_front();
+}
+
+// Takes the most recently queued thread of the CPU with the longest queue.
+// try_lock only: two idle CPUs stealing from each other must not deadlock.
+Thread* steal(Processor& self)
+{
+    Processor* victim = nullptr;
+    usize longest = 0;
+    for (usize i = 0; i < processor_count(); ++i) {
+        Processor& cpu = processor(i);
+        usize waiting = cpu.run_queue.size();
+        if (&cpu != &self && waiting > longest) {
+            victim = &cpu;
+            longest = waiting;
+        }
+    }
+    if (!victim)
+        return nullptr;
+    bool interrupts;
+    if (!victim->run_lock.try_lock(interrupts))
+        return nullptr;
+    Thread* thread = victim->run_queue.pop_back();
+    victim->run_lock.unlock(interrupts);
+    if (thread)
+        ++self.steals;
+    return thread;
+}
+
+void switch_address_space(Thread& next)
+{
+    u64 root = next.task->root.get();
+    if ((x86::read_cr3() & ~0xFFFull) != root)
+        x86::write_cr3(root);
+}
+
+void switch_to(Processor& cpu, Thread& previous, Thread& next)
+{
+    next.state = ThreadState::Running;
+    __atomic_store_n(&next.on_cpu, true, __ATOMIC_RELAXED);
+    if (next.has_run && next.cpu != cpu.index)
+        ++next.migrations;
+    next.cpu = cpu.index;
+    next.has_run = true;
+    ++next.context_switches;
+    cpu.previous = &previous;
+    cpu.current = &next;
+    cpu.slice_left = kSliceTicks;
+    // Ring-3 entries (interrupts through the TSS, SYSCALL through %gs:8)
+    // must land on the next thread's own kernel stack.
+    x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
+    cpu.kernel_stack_top = next.kernel_stack_top;
+    switch_address_space(next);
+    if (previous.fpu_state)
+        x86::fpu::save(previous.fpu_state);
+    if (next.fpu_state)
+        x86::fpu::restore(next.fpu_state);
+    switch_context(&previous.saved_rsp, next.saved_rsp);
+    // Back on `previous`, possibly much later and on another CPU.
+    scheduler_finish_switch();
+}
+
+// Picks what runs next on this CPU and switches to it. Interrupts are off.
+void schedule()
+{
+    Processor& cpu = this_processor();
+    Thread& previous = *cpu.current;
+    Thread* next = pop_own(cpu);
+    if (!next)
+        next = steal(cpu);
+    if (!next) {
+        if (previous.state == ThreadState::Running && !previous.is_idle) {
+            cpu.slice_left = kSliceTicks; // nobody else wants this CPU
+            return;
+        }
+        next = cpu.idle_thread;
+    }
+    if (next == &previous)
+        return;
+    if (previous.state == ThreadState::Running)
+        previous.state = ThreadState::Runnable;
+    switch_to(cpu, previous, *next);
+}
+
+void wake_sleepers(Processor& cpu)
+{
+    u64 now = x86::rdtsc();
+    while (cpu.sleepers && cpu.sleepers->wake_at <= now) {
+        Thread* thread = cpu.sleepers;
+        cpu.sleepers = thread->sleep_next;
+        thread->sleep_next = nullptr;
+        thread->state = ThreadState::Runnable;
+        SpinLockGuard guard(cpu.run_lock);
+        cpu.run_queue.push_back(*thread);
+        cpu.need_resched = true;
+    }
+}
+
+void on_timer(x86::InterruptFrame&)
+{
+    Processor& cpu = this_processor();
+    if (!cpu.scheduler_running)
+        return;
+    ++cpu.ticks;
+    ++cpu.current->runtime_ticks;
+    wake_sleepers(cpu);
+    if (cpu.current->is_idle) {
+        cpu.need_resched = true; // look for work, stealing included
+    } else if (--cpu.slice_left == 0) {
+        if (!cpu.run_queue.is_empty())
+            cpu.need_resched = true;
+        else
+            cpu.slice_left = kSliceTicks;
+    }
+}
+
+void on_reschedule_ipi(x86::InterruptFrame&)
+{
+    Processor& cpu = this_processor();
+    ++cpu.reschedule_ipis;
+    cpu.need_resched = true;
+}
+
+[[noreturn]] void idle_loop(u64)
+{
+    for (;;) {
+        x86::disable_interrupts();
+        Processor& cpu = this_processor();
+        if (!cpu.run_queue.is_empty())
+            schedule();
+        // STI takes effect after HLT has started, so an IPI that arrives
+        // between the check and HLT still wakes this CPU.
+        x86::enable_interrupts_and_halt();
+    }
+}
+
+Thread* make_idle_thread()
+{
+    auto thread = create_kernel_thread("idle", idle_loop, 0);
+    if (thread.is_error())
+        panic("cannot create an idle thread: {}", error_name(thread.error()));
+    thread.value()->is_idle = true;
+    return thread.value();
+}
+
+// The thread object for a context that is already running (the boot
+// thread, an AP's first context): it has no initial frame to build.
+Thread* adopt_current_context(StringView name, bool idle)
+{
+    auto thread = create_thread_for_running_context(name);
+    if (thread.is_error())
+        panic("cannot create the thread of the running context: {}", error_name(thread.error()));
+    Thread* self = thread.value();
+    self->is_idle = idle;
+    self->state = ThreadState::Running;
+    self->on_cpu = true;
+    self->has_run = true;
+    self->cpu = this_processor().index;
+    return self;
+}
+
+void start_this_cpu(Thread* current, Thread* idle)
+{
+    Processor& cpu = this_processor();
+    cpu.current = current;
+    cpu.idle_thread = idle;
+    cpu.slice_left = kSliceTicks;
+    __atomic_store_n(&cpu.scheduler_running, true, __ATOMIC_RELEASE);
+    x86::lapic::start_periodic_timer(kTickMs);
+}
+
+} // namespace
+
+extern "C" void scheduler_finish_switch()
+{
+    Processor& cpu = this_processor();
+    Thread* previous = cpu.previous;
+    cpu.previous = nullptr;
+    if (!previous)
+        return;
+    __atomic_store_n(&previous->on_cpu, false, __ATOMIC_RELEASE);
+    switch (previous->state) {
+    case ThreadState::Runnable:
+        if (!previous->is_idle) {
+            SpinLockGuard guard(cpu.run_lock);
+            cpu.run_queue.push_back(*previous);
+        }
+        break;
+    case ThreadState::Dead:
+        release_thread(*previous);
+        break;
+    case ThreadState::Sleeping:
+    case ThreadState::Running:
+        break;
+    }
+}
+
+void scheduler_start_boot_cpu()
+{
+    tasks_init();
+    x86::set_interrupt_handler(x86::kVectorTimer, on_timer);
+    x86::set_interrupt_handler(x86::kVectorReschedule, on_reschedule_ipi);
+    Thread* boot = adopt_current_context("boot", false);
+    start_this_cpu(boot, make_idle_thread());
+}
+
+void scheduler_start_application_cpu()
+{
+    Thread* idle = adopt_current_context("idle", true);
+    start_this_cpu(idle, idle);
+    idle_loop(0);
+}
+
+Thread& current_thread() { return *this_processor().current; }
+
+void scheduler_enqueue_on(Thread& thread, usize cpu_index)
+{
+    // A thread still being switched away from on some CPU must not start
+    // elsewhere on the same stack.
+    while (__atomic_load_n(&thread.on_cpu, __ATOMIC_ACQUIRE))
+        x86::pause();
+    Processor& target = processor(cpu_index);
+    thread.state = ThreadState::Runnable;
+    bool target_idle;
+    {
+        SpinLockGuard guard(target.run_lock);
+        target.run_queue.push_back(thread);
+        target_idle = target.current == nullptr || target.current->is_idle;
+    }
+    if (&target != &this_processor() && target_idle)
+        x86::lapic::send_ipi(target.apic_id, x86::kVectorReschedule);
+}
+
+void scheduler_enqueue(Thread& thread) { scheduler_enqueue_on(thread, least_loaded_cpu()); }
+
+void scheduler_yield()
+{
+    InterruptsOff off;
+    schedule();
+}
+
+void scheduler_sleep_ms(u64 milliseconds)
+{
+    InterruptsOff off;
+    Processor& cpu = this_processor();
+    Thread& self = *cpu.current;
+    self.wake_at = x86::rdtsc() + milliseconds * tsc::ticks_per_ms().value();
+    Thread** link = &cpu.sleepers;
+    while (*link && (*link)->wake_at <= self.wake_at)
+        link = &(*link)->sleep_next;
+    self.sleep_next = *link;
+    *link = &self;
+    self.state = ThreadState::Sleeping;
+    schedule();
+}
+
+void scheduler_exit_current()
+{
+    x86::disable_interrupts();
+    current_thread().state = ThreadState::Dead;
+    schedule();
+    panic("a dead thread was scheduled again");
+}
+
+void scheduler_on_interrupt_exit()
+{
+    Processor& cpu = this_processor();
+    if (!cpu.need_resched || !cpu.scheduler_running || cpu.previous)
+        return;
+    cpu.need_resched = false;
+    schedule();
+}
+
+} // namespace herald

@@ -1,0 +1,46 @@
+// The scheduler: per-CPU run queues, round robin within a CPU, threads stay
+// on their CPU, idle CPUs steal work and sleep in HLT until an IPI or tick.
+//
+// Policy (docs/scheduler.md):
+//  - The timer ticks every kTickMs on every CPU. A thread runs for a slice of
+//    kSliceTicks ticks; then, if another thread waits in the same CPU's
+//    queue, it goes to the back of that queue. If nobody waits it simply
+//    keeps running, on the same CPU: the seed's round robin moved every task
+//    to another CPU at each tick, throwing away its caches.
+//  - A new or woken thread is queued on the least loaded CPU (queued plus
+//    running threads), and if that CPU is idle it gets a reschedule IPI right
+//    away instead of waiting for its next tick (the seed's "for another day").
+//  - A CPU whose queue is empty takes the most recently queued thread of the
+//    CPU with the longest queue (work stealing).
+//  - No priorities yet: every thread has the same weight.
+#pragma once
+
+#include "../lib/types.hpp"
+#include "../task/thread.hpp"
+
+namespace herald {
+
+inline constexpr u64 kTickMs = 10;
+inline constexpr u32 kSliceTicks = 2;
+
+// On the boot CPU: the current context becomes the thread "boot"; creates
+// this CPU's idle thread and starts its timer.
+void scheduler_start_boot_cpu();
+// On an application processor: its current context becomes its idle thread.
+[[noreturn]] void scheduler_start_application_cpu();
+
+Thread& current_thread();
+
+// Makes a new (or woken) thread runnable on the least loaded CPU.
+void scheduler_enqueue(Thread& thread);
+// Same, on a chosen CPU.
+void scheduler_enqueue_on(Thread& thread, usize cpu_index);
+
+void scheduler_yield();
+void scheduler_sleep_ms(u64 milliseconds);
+[[noreturn]] void scheduler_exit_current();
+
+// Runs from the interrupt entry once the interrupt is acknowledged.
+void scheduler_on_interrupt_exit();
+
+} // namespace herald

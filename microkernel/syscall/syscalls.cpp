@@ -1,0 +1,102 @@
+// The system calls themselves. Each handler takes the raw argument
+// registers, checks every one of them, and returns a value or a negative
+// SyscallError; none of them can be made to crash the kernel.
+#include "syscalls.hpp"
+
+#include "../abi/syscalls.hpp"
+#include "../arch/x86_64/cpu.hpp"
+#include "../arch/x86_64/gdt.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/user_copy.hpp"
+#include "../log.hpp"
+#include "../sched/scheduler.hpp"
+#include "../smp/processor.hpp"
+#include "../task/task.hpp"
+
+extern "C" void syscall_entry(); // arch/x86_64/syscall_entry.asm
+
+namespace herald {
+
+namespace {
+
+using abi::SyscallError;
+using abi::SyscallNumber;
+
+constexpr u32 kMsrStar = 0xC0000081;
+constexpr u32 kMsrLstar = 0xC0000082;
+constexpr u32 kMsrFmask = 0xC0000084;
+constexpr u64 kEferSyscallEnable = 1ull << 0;
+// Cleared on entry: IF (no interrupts until the kernel stack is set up),
+// DF (the C++ ABI expects it clear), TF and AC (SMAP must not be bypassed).
+constexpr u64 kFmask = (1ull << 9) | (1ull << 10) | (1ull << 8) | (1ull << 18);
+
+i64 error(SyscallError e) { return static_cast<i64>(e); }
+
+i64 sys_debug_write(u64 text, u64 length)
+{
+    if (length > abi::kMaxDebugWrite)
+        return error(SyscallError::BadLength);
+    char buffer[abi::kMaxDebugWrite];
+    if (!x86::copy_from_user(buffer, text, length))
+        return error(SyscallError::BadAddress);
+    Task& task = *current_thread().task;
+    klog("[{} {}] {}", task.id, task.name_view(), StringView(buffer, length));
+    return static_cast<i64>(length);
+}
+
+i64 sys_sleep(u64 milliseconds)
+{
+    if (milliseconds > abi::kMaxSleepMs)
+        return error(SyscallError::BadArgument);
+    scheduler_sleep_ms(milliseconds);
+    return 0;
+}
+
+i64 sys_self_info(u64 out)
+{
+    Thread& thread = current_thread();
+    abi::SelfInfo info { thread.task->id, thread.id, this_processor().index, processor_count() };
+    if (!x86::copy_to_user(out, &info, sizeof(info)))
+        return error(SyscallError::BadAddress);
+    return 0;
+}
+
+i64 dispatch(const x86::InterruptFrame& frame)
+{
+    switch (static_cast<SyscallNumber>(frame.rax)) {
+    case SyscallNumber::DebugWrite: return sys_debug_write(frame.rdi, frame.rsi);
+    case SyscallNumber::Yield: scheduler_yield(); return 0;
+    case SyscallNumber::Sleep: return sys_sleep(frame.rdi);
+    case SyscallNumber::Exit: exit_current_task(static_cast<i64>(frame.rdi), false);
+    case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
+    case SyscallNumber::Count: break;
+    }
+    return error(SyscallError::BadNumber);
+}
+
+} // namespace
+
+void syscalls_init_this_cpu()
+{
+    // SYSCALL loads CS = STAR[47:32] and SS = +8; SYSRET loads SS =
+    // STAR[63:48] + 8 and CS = +16 (with RPL 3): gdt.hpp orders the GDT so.
+    u64 star = (static_cast<u64>(x86::kKernelDataSelector) << 48) | (static_cast<u64>(x86::kKernelCodeSelector) << 32);
+    x86::wrmsr(kMsrStar, star);
+    x86::wrmsr(kMsrLstar, reinterpret_cast<u64>(&syscall_entry));
+    x86::wrmsr(kMsrFmask, kFmask);
+    x86::wrmsr(x86::kMsrEfer, x86::rdmsr(x86::kMsrEfer) | kEferSyscallEnable);
+}
+
+} // namespace herald
+
+extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
+{
+    using namespace herald;
+    frame->rax = static_cast<u64>(dispatch(*frame));
+    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
+    // stack (SDM Vol. 2B, SYSRET): never let that happen.
+    if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {
+        klog("herald: task {} killed: system call returning to a bad RIP {:#x}", current_thread().task->id, frame->rip);
+        exit_current_task(-1, true);
+    }
+}

@@ -1,0 +1,232 @@
+#include "task.hpp"
+
+#include "../arch/x86_64/fpu.hpp"
+#include "../arch/x86_64/gdt.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/paging.hpp"
+#include "../boot/boot_info.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/kernel_pool.hpp"
+#include "../sched/scheduler.hpp"
+#include "../sync/spinlock.hpp"
+
+extern "C" void thread_start(); // arch/x86_64/context_switch.asm
+
+namespace herald {
+
+namespace {
+
+// Seed, "Creating a new task": RFLAGS 0x200202 = ID (bit 21, CPUID allowed),
+// IF (bit 9, interrupts on) and bit 1, which is always set.
+constexpr u64 kInitialRflags = 0x200202;
+
+struct KernelStack {
+    u8 bytes[kKernelStackSize];
+};
+
+KernelPool<Thread> g_threads;
+KernelPool<Task> g_tasks;
+KernelPool<KernelStack, sizeof(KernelStack), 4096> g_stacks;
+KernelPool<u8, 4096, 64> g_fpu_areas; // XSAVE needs 64-byte alignment
+
+SpinLock g_table_lock;
+Task* g_table[kMaxTasks];
+u64 g_next_task_id = 1;
+u64 g_next_thread_id = 1;
+Task g_kernel_task;
+
+// The callee-saved registers switch_context pops, then its return address.
+struct SwitchFrame {
+    u64 r15, r14, r13, r12, rbx, rbp;
+    u64 return_address;
+};
+
+// Builds the new thread's kernel stack so that switch_context "returns" to
+// thread_start, which then IRETs through the seed's initial frame.
+void build_initial_stack(Thread& thread, u64 rip, u16 cs, u64 rsp, u16 ss, u64 parameter)
+{
+    u64 top = thread.kernel_stack_top;
+    auto* frame = reinterpret_cast<x86::InterruptFrame*>(top - sizeof(x86::InterruptFrame));
+    *frame = x86::InterruptFrame {};
+    frame->rip = rip;
+    frame->cs = cs;
+    frame->rflags = kInitialRflags;
+    frame->rsp = rsp;
+    frame->ss = ss;
+    frame->rdx = parameter; // seed: "RDX: Parameter to pass to thread on load"
+    auto* switch_frame = reinterpret_cast<SwitchFrame*>(reinterpret_cast<u64>(frame) - sizeof(SwitchFrame));
+    *switch_frame = SwitchFrame {};
+    switch_frame->return_address = reinterpret_cast<u64>(&thread_start);
+    thread.saved_rsp = reinterpret_cast<u64>(switch_frame);
+}
+
+ErrorOr<Thread*> new_thread(Task& task, StringView name)
+{
+    void* storage = g_threads.allocate_storage();
+    void* stack = g_stacks.allocate_storage();
+    if (!storage || !stack) {
+        if (storage)
+            g_threads.free_storage(storage);
+        if (stack)
+            g_stacks.free_storage(stack);
+        return Error::OutOfMemory;
+    }
+    auto* thread = new (storage) Thread {};
+    thread->task = &task;
+    thread->kernel_stack = static_cast<u8*>(stack);
+    thread->kernel_stack_top = reinterpret_cast<u64>(stack) + kKernelStackSize;
+    copy_truncated(thread->name, sizeof(thread->name), name);
+    {
+        SpinLockGuard guard(g_table_lock);
+        thread->id = g_next_thread_id++;
+        ++task.live_threads;
+    }
+    return thread;
+}
+
+SpinLock g_exit_lock;
+TaskExit g_exits[kExitRecords];
+usize g_next_exit;
+
+} // namespace
+
+ErrorOr<Thread*> create_thread_for_running_context(StringView name)
+{
+    void* storage = g_threads.allocate_storage();
+    if (!storage)
+        return Error::OutOfMemory;
+    auto* thread = new (storage) Thread {};
+    thread->task = &g_kernel_task;
+    copy_truncated(thread->name, sizeof(thread->name), name);
+    SpinLockGuard guard(g_table_lock);
+    thread->id = g_next_thread_id++;
+    ++g_kernel_task.live_threads;
+    return thread;
+}
+
+Optional<TaskExit> find_exit(u64 task_id)
+{
+    SpinLockGuard guard(g_exit_lock);
+    for (const TaskExit& exit : g_exits) {
+        if (exit.task_id == task_id && task_id != 0)
+            return exit;
+    }
+    return nullopt;
+}
+
+void exit_current_task(i64 status, bool killed)
+{
+    Thread& thread = current_thread();
+    Task& task = *thread.task;
+    HERALD_ASSERT(&task != &g_kernel_task);
+    task.state = killed ? TaskState::Killed : TaskState::Exited;
+    task.exit_status = status;
+    {
+        SpinLockGuard guard(g_exit_lock);
+        TaskExit& record = g_exits[g_next_exit++ % kExitRecords];
+        record = TaskExit { task.id, status, killed, {} };
+        copy_truncated(record.name, sizeof(record.name), task.name_view());
+    }
+    scheduler_exit_current();
+}
+
+void tasks_init()
+{
+    g_kernel_task.id = 0;
+    copy_truncated(g_kernel_task.name, sizeof(g_kernel_task.name), "kernel");
+    g_kernel_task.root = x86::kernel_page_tables().root();
+    g_table[0] = &g_kernel_task;
+}
+
+Task& kernel_task() { return g_kernel_task; }
+
+ErrorOr<Thread*> create_kernel_thread(StringView name, void (*entry)(u64), u64 parameter)
+{
+    Thread* thread = HERALD_TRY(new_thread(g_kernel_task, name));
+    build_initial_stack(*thread, reinterpret_cast<u64>(entry), x86::kKernelCodeSelector, thread->kernel_stack_top,
+        x86::kKernelDataSelector, parameter);
+    return thread;
+}
+
+ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
+{
+    void* storage = g_tasks.allocate_storage();
+    if (!storage)
+        return Error::OutOfMemory;
+    auto* task = new (storage) Task {};
+    copy_truncated(task->name, sizeof(task->name), name);
+    task->address_space = address_space;
+    task->root = address_space->root();
+    SpinLockGuard guard(g_table_lock);
+    for (usize slot = 1; slot < kMaxTasks; ++slot) {
+        if (!g_table[slot]) {
+            task->id = g_next_task_id++;
+            g_table[slot] = task;
+            return task;
+        }
+    }
+    g_tasks.free_storage(storage);
+    return Error::TooMany;
+}
+
+ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u64 parameter)
+{
+    Thread* thread = HERALD_TRY(new_thread(task, task.name_view()));
+    thread->is_user = true;
+    thread->fpu_state = static_cast<u8*>(g_fpu_areas.allocate_storage());
+    if (!thread->fpu_state) {
+        release_thread(*thread);
+        return Error::OutOfMemory;
+    }
+    x86::fpu::init_state(thread->fpu_state);
+    build_initial_stack(*thread, entry, x86::kUserCodeSelector, user_stack_top, x86::kUserDataSelector, parameter);
+    if (!task.main_thread)
+        task.main_thread = thread;
+    return thread;
+}
+
+void release_thread(Thread& thread)
+{
+    Task& task = *thread.task;
+    bool last = false;
+    {
+        SpinLockGuard guard(g_table_lock);
+        last = --task.live_threads == 0 && &task != &g_kernel_task;
+        if (last) {
+            for (usize slot = 1; slot < kMaxTasks; ++slot) {
+                if (g_table[slot] == &task)
+                    g_table[slot] = nullptr;
+            }
+        }
+    }
+    if (thread.fpu_state)
+        g_fpu_areas.free_storage(thread.fpu_state);
+    g_stacks.free_storage(thread.kernel_stack);
+    g_threads.free_storage(&thread);
+    if (last) {
+        if (task.address_space)
+            task.address_space->destroy();
+        g_tasks.free_storage(&task);
+    }
+}
+
+usize live_task_count()
+{
+    SpinLockGuard guard(g_table_lock);
+    usize count = 0;
+    for (Task* task : g_table)
+        count += task ? 1 : 0;
+    return count;
+}
+
+Task* find_task(u64 id)
+{
+    SpinLockGuard guard(g_table_lock);
+    for (Task* task : g_table) {
+        if (task && task->id == id)
+            return task;
+    }
+    return nullptr;
+}
+
+} // namespace herald

@@ -1,0 +1,74 @@
+// Task: an address space and the threads that run in it (a process).
+//
+// The kernel's task list (seed: "The global task list") is a fixed table of
+// slots; a task's id is unique for the life of the system. Kernel threads
+// belong to the kernel task (id 0), which uses the kernel's page tables.
+#pragma once
+
+#include "../lib/address.hpp"
+#include "../lib/error.hpp"
+#include "../lib/optional.hpp"
+#include "../lib/string_view.hpp"
+#include "../lib/types.hpp"
+#include "thread.hpp"
+
+namespace herald {
+
+class AddressSpace;
+
+enum class TaskState : u8 { Alive, Exited, Killed };
+
+struct Task {
+    u64 id { 0 };
+    char name[32] {};
+    TaskState state { TaskState::Alive };
+    i64 exit_status { 0 };
+    AddressSpace* address_space { nullptr }; // null: the kernel task
+    PhysicalAddress root;                    // seed: the PML4 base
+    u32 live_threads { 0 };
+    Thread* main_thread { nullptr };
+    StringView name_view() const { return StringView::from_bounded(name, sizeof(name)); }
+};
+
+inline constexpr usize kMaxTasks = 1024;
+inline constexpr usize kKernelStackSize = 16 * 1024;
+
+void tasks_init();
+Task& kernel_task();
+
+// A kernel thread running entry(parameter) in ring 0 (the seed's "kernel
+// task": same code segment as the kernel, its own stack). Not yet queued.
+ErrorOr<Thread*> create_kernel_thread(StringView name, void (*entry)(u64), u64 parameter);
+
+// The Thread object for a context that already runs on its own stack (the
+// boot CPU's boot thread, an AP's idle loop): no stack, no initial frame.
+ErrorOr<Thread*> create_thread_for_running_context(StringView name);
+
+// A task with its own address space and one ring-3 thread that starts at
+// `entry` with `parameter` in RDX (seed) and RSP = `user_stack_top`.
+ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u64 parameter);
+ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space);
+
+// Called by the scheduler once a dead thread is off its CPU.
+void release_thread(Thread& thread);
+
+// How a task ended, kept for the last kExitRecords tasks (tests, and later
+// the loader's wait()).
+struct TaskExit {
+    u64 task_id { 0 };
+    i64 status { 0 };
+    bool killed { false };
+    char name[32] {};
+};
+inline constexpr usize kExitRecords = 64;
+Optional<TaskExit> find_exit(u64 task_id);
+
+// Ends the current thread's task (its only thread) in ring 3's name:
+// `status` for exit(), or killed with the reason already logged.
+[[noreturn]] void exit_current_task(i64 status, bool killed);
+
+// Counts for tests and `ps`.
+usize live_task_count();
+Task* find_task(u64 id);
+
+} // namespace herald

@@ -1,0 +1,55 @@
+// Thread: one flow of execution, the unit the scheduler runs.
+//
+// The seed's task list kept, per task, "the adress of the PML4 base for the
+// task and the value of the Ring0 RSP". Herald splits that in two: the PML4
+// belongs to the Task (task.hpp, shared by its threads), and each Thread
+// keeps its saved ring-0 RSP, its own kernel stack, its FPU/SSE/AVX state and
+// its scheduling state. Registers of a thread that is not running live on its
+// kernel stack, pushed by the interrupt or system-call entry and by
+// switch_context (arch/x86_64/context_switch.asm).
+#pragma once
+
+#include "../lib/types.hpp"
+
+namespace herald {
+
+struct Task;
+
+enum class ThreadState : u8 {
+    Runnable, // in a run queue, or about to be
+    Running,  // on a CPU now
+    Sleeping, // waiting for its wake-up time
+    Dead,     // exited; its stack is freed after the switch away from it
+};
+
+struct Thread {
+    u64 saved_rsp { 0 };          // seed: the saved ring-0 RSP (context_switch.asm reads offset 0)
+    Task* task { nullptr };
+    u64 id { 0 };
+    ThreadState state { ThreadState::Runnable };
+    bool is_user { false };
+    bool is_idle { false };
+    // True from the moment a CPU switches to the thread until that CPU has
+    // finished switching away: another CPU must not run it before then.
+    bool on_cpu { false };
+
+    u8* kernel_stack { nullptr };
+    u64 kernel_stack_top { 0 };
+    u8* fpu_state { nullptr };    // XSAVE/FXSAVE area; user threads only
+
+    // Run-queue links (sched/run_queue.hpp).
+    Thread* queue_next { nullptr };
+    Thread* queue_prev { nullptr };
+    // Sleep-list link (per CPU, sorted by wake time).
+    Thread* sleep_next { nullptr };
+    u64 wake_at { 0 };            // TSC value
+
+    u32 cpu { 0 };                // where it runs or last ran
+    bool has_run { false };
+    u64 migrations { 0 };         // times it ran on a different CPU than before
+    u64 context_switches { 0 };
+    u64 runtime_ticks { 0 };
+    char name[32] {};
+};
+
+} // namespace herald

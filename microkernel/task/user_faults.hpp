@@ -1,0 +1,16 @@
+// What happens when ring-3 code faults.
+#pragma once
+
+namespace herald {
+
+namespace x86 {
+struct InterruptFrame;
+}
+
+// Every exception raised by ring-3 code ends up here. A page fault first
+// goes to the pager hook (the memory server takes it over later); anything
+// it does not resolve kills the faulting task, with one line on the log
+// naming task, CPU, vector, RIP and address. The rest of the system goes on.
+void handle_user_fault(x86::InterruptFrame& frame);
+
+} // namespace herald
