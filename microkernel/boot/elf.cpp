@@ -113,7 +113,9 @@ ErrorOr<void> check_load_segment(const ProgramHeader& header, usize file_size, u
 {
     if (header.filesz > header.memsz)
         return Error::BadLength;
-    if (header.offset > file_size || header.filesz > file_size - header.offset)
+    // A segment with no file bytes (all .bss) reads nothing, wherever its
+    // p_offset points: strip tools may leave it past the end of the file.
+    if (header.filesz > 0 && (header.offset > file_size || header.filesz > file_size - header.offset))
         return Error::Truncated;
     // gABI: 0 and 1 mean no alignment; otherwise a positive, integral power
     // of 2 with p_vaddr congruent to p_offset modulo it.

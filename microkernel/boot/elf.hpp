@@ -8,7 +8,7 @@
 //   - ELFCLASS64, little-endian, EV_CURRENT, ET_EXEC, EM_X86_64
 //   - e_ehsize 64, e_phentsize 56, the program header table inside the file
 //   - 1 to kMaxSegments PT_LOAD segments, each with p_filesz <= p_memsz,
-//     its file bytes inside the file, [p_vaddr, p_vaddr + p_memsz) inside
+//     its file bytes (if any) inside the file, [p_vaddr, p_vaddr + p_memsz) inside
 //     [user_base, user_end), p_align 0, 1 or a power of two with
 //     p_vaddr == p_offset (mod p_align), in ascending order of p_vaddr
 //     and not sharing a 4 KiB page with the previous segment

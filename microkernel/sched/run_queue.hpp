@@ -17,6 +17,7 @@ public:
     bool is_empty() const { return m_head == nullptr; }
     usize size() const { return m_size; }
     T* front() const { return m_head; }
+    T* back() const { return m_tail; }
 
     void push_back(T& item)
     {

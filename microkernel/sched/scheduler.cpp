@@ -82,7 +82,11 @@ Thread* steal(Processor& self)
     bool interrupts;
     if (!victim->run_lock.try_lock(interrupts))
         return nullptr;
-    Thread* thread = victim->run_queue.pop_back();
+    Thread* thread = victim->run_queue.back();
+    while (thread && thread->pinned)
+        thread = thread->queue_prev;
+    if (thread)
+        victim->run_queue.remove(*thread);
     victim->run_lock.unlock(interrupts);
     if (thread)
         ++self.steals;
@@ -275,7 +279,9 @@ void scheduler_start_application_cpu()
 
 Thread& current_thread() { return *this_processor().current; }
 
-void scheduler_enqueue_on(Thread& thread, usize cpu_index)
+namespace {
+
+void enqueue(Thread& thread, usize cpu_index)
 {
     // A thread still being switched away from on some CPU must not start
     // elsewhere on the same stack.
@@ -293,7 +299,19 @@ void scheduler_enqueue_on(Thread& thread, usize cpu_index)
         x86::lapic::send_ipi(target.apic_id, x86::kVectorReschedule);
 }
 
-void scheduler_enqueue(Thread& thread) { scheduler_enqueue_on(thread, least_loaded_cpu()); }
+} // namespace
+
+void scheduler_enqueue_on(Thread& thread, usize cpu_index)
+{
+    thread.pinned = true;
+    enqueue(thread, cpu_index);
+}
+
+void scheduler_enqueue(Thread& thread)
+{
+    thread.pinned = false;
+    enqueue(thread, least_loaded_cpu());
+}
 
 void scheduler_yield()
 {

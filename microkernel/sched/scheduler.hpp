@@ -11,7 +11,8 @@
 //    running threads), and if that CPU is idle it gets a reschedule IPI right
 //    away instead of waiting for its next tick (the seed's "for another day").
 //  - A CPU whose queue is empty takes the most recently queued thread of the
-//    CPU with the longest queue (work stealing).
+//    CPU with the longest queue (work stealing), unless that thread was
+//    pinned to its CPU.
 //  - No priorities yet: every thread has the same weight.
 #pragma once
 
@@ -33,7 +34,7 @@ Thread& current_thread();
 
 // Makes a new (or woken) thread runnable on the least loaded CPU.
 void scheduler_enqueue(Thread& thread);
-// Same, on a chosen CPU.
+// On a chosen CPU, for good: the thread is pinned there (never stolen).
 void scheduler_enqueue_on(Thread& thread, usize cpu_index);
 
 void scheduler_yield();

@@ -54,6 +54,7 @@ void build_initial_stack(Thread& thread, u64 rip, u16 cs, u64 rsp, u16 ss, u64 p
     frame->rsp = rsp;
     frame->ss = ss;
     frame->rdx = parameter; // seed: "RDX: Parameter to pass to thread on load"
+    frame->rdi = parameter; // and the first C++ argument, for kernel threads' entry(parameter)
     auto* switch_frame = reinterpret_cast<SwitchFrame*>(reinterpret_cast<u64>(frame) - sizeof(SwitchFrame));
     *switch_frame = SwitchFrame {};
     switch_frame->return_address = reinterpret_cast<u64>(&thread_start);
@@ -201,7 +202,8 @@ void release_thread(Thread& thread)
     }
     if (thread.fpu_state)
         g_fpu_areas.free_storage(thread.fpu_state);
-    g_stacks.free_storage(thread.kernel_stack);
+    if (thread.kernel_stack) // adopted contexts run on a stack of their own
+        g_stacks.free_storage(thread.kernel_stack);
     g_threads.free_storage(&thread);
     if (last) {
         if (task.address_space)
@@ -209,6 +211,8 @@ void release_thread(Thread& thread)
         g_tasks.free_storage(&task);
     }
 }
+
+usize threads_in_use() { return g_threads.in_use(); }
 
 usize live_task_count()
 {

@@ -69,6 +69,7 @@ Optional<TaskExit> find_exit(u64 task_id);
 
 // Counts for tests and `ps`.
 usize live_task_count();
+usize threads_in_use();
 Task* find_task(u64 id);
 
 } // namespace herald

@@ -32,6 +32,8 @@ struct Thread {
     // True from the moment a CPU switches to the thread until that CPU has
     // finished switching away: another CPU must not run it before then.
     bool on_cpu { false };
+    // Placed on a CPU on purpose (scheduler_enqueue_on): never stolen.
+    bool pinned { false };
 
     u8* kernel_stack { nullptr };
     u64 kernel_stack_top { 0 };

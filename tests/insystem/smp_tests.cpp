@@ -29,12 +29,12 @@ HERALD_SELFTEST(boot_cpu_is_processor_zero)
     EXPECT(&this_processor() == &processor(0));
 }
 
-HERALD_SELFTEST(cpus_have_distinct_ids_stacks_and_interrupt_stacks)
+HERALD_SELFTEST(cpus_have_distinct_ids_idle_threads_and_interrupt_stacks)
 {
     for (usize i = 0; i < processor_count(); ++i) {
         for (usize j = i + 1; j < processor_count(); ++j) {
             EXPECT(processor(i).apic_id != processor(j).apic_id);
-            EXPECT(processor(i).kernel_stack_top != processor(j).kernel_stack_top);
+            EXPECT(processor(i).idle_thread != processor(j).idle_thread);
             EXPECT(processor(i).interrupt_stacks.top[0] != processor(j).interrupt_stacks.top[0]);
         }
         for (usize k = 0; k < x86::kInterruptStackCount; ++k) {

@@ -1,0 +1,127 @@
+# How Herald's ring-3 programs are compiled, linked and embedded in a kernel
+# image (for now the test image; later the boot archive).
+#
+#   herald_add_user_program(hello SOURCES programs/hello.cpp)
+#       -> ${CMAKE_CURRENT_BINARY_DIR}/hello.elf and a target `hello` (ALL)
+#   herald_embed_user_programs(herald_selftests hello spin)
+#       -> the programs' ELF files inside that kernel object library, found
+#          through microkernel/boot/embedded_programs.hpp
+#
+# Needs cmake/HeraldKernel.cmake first (the cross flags, ld.lld).
+
+# The kernel's cross flags, except -mgeneral-regs-only: user code may use
+# SSE (the kernel saves user FPU state). -mno-red-zone stays: harmless in
+# ring 3, where interrupts switch to the kernel stack.
+set(HERALD_USER_FLAGS ${HERALD_CROSS_COMMON_FLAGS})
+if(HERALD_WERROR)
+    list(APPEND HERALD_USER_FLAGS -Werror)
+endif()
+set(HERALD_USER_LINKER_SCRIPT ${PROJECT_SOURCE_DIR}/user/runtime/user.ld)
+
+# An OBJECT library of user code (C++20 and NASM elf64 sources).
+function(herald_user_objects name)
+    add_library(${name} OBJECT ${ARGN})
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+    target_compile_options(${name} PRIVATE
+        $<$<COMPILE_LANGUAGE:CXX>:${HERALD_USER_FLAGS}>)
+    set_target_properties(${name} PROPERTIES CXX_STANDARD 20)
+endfunction()
+
+# The runtime every program links with: _start and the memory functions.
+# Defined once, by the first herald_add_user_program().
+function(herald_user_runtime)
+    if(NOT TARGET herald_user_runtime)
+        herald_user_objects(herald_user_runtime
+            ${PROJECT_SOURCE_DIR}/user/runtime/start.asm
+            ${PROJECT_SOURCE_DIR}/user/runtime/runtime.cpp)
+    endif()
+endfunction()
+
+# herald_add_user_program(NAME SOURCES source...)  (SOURCES may be omitted)
+# Links a static ELF64 executable at abi::kUserCodeBase with
+# user/runtime/user.ld: NAME.elf in the current binary directory, target NAME.
+# The ELF's path is the target's HERALD_USER_ELF property, and every program
+# is listed in the global property HERALD_USER_PROGRAMS.
+function(herald_add_user_program name)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES")
+    set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
+    if(NOT sources)
+        message(FATAL_ERROR "herald_add_user_program(${name}): no sources")
+    endif()
+    herald_user_runtime()
+    herald_user_objects(${name}_objects ${sources})
+
+    set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
+    set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)
+    add_custom_command(OUTPUT ${elf}
+        COMMAND ${HERALD_LLD} -T ${HERALD_USER_LINKER_SCRIPT} -static -nostdlib
+                -z max-page-size=0x1000 -z noexecstack --build-id=none --no-dynamic-linker
+                -o ${elf} ${objects}
+        DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT}
+        COMMAND_EXPAND_LISTS
+        VERBATIM
+        COMMENT "Linking user program ${name}.elf")
+    add_custom_target(${name} ALL DEPENDS ${elf})
+    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf})
+    set_property(GLOBAL APPEND PROPERTY HERALD_USER_PROGRAMS ${name})
+endfunction()
+
+# herald_embed_user_programs(TARGET_OBJECT_LIBRARY [PROGRAM...])
+# Adds to a kernel object library a generated NASM file that incbins each
+# program's ELF into .rodata, with the table microkernel/boot/
+# embedded_programs.hpp reads:
+#   herald_embedded_programs       EmbeddedProgram[] { name, start, end }
+#   herald_embedded_program_count  u64
+# With no programs the table is empty (an image without the table at all
+# also links: the header declares both symbols weak). A program that changes
+# reassembles the file (OBJECT_DEPENDS) and so relinks the image.
+function(herald_embed_user_programs target)
+    set(asm ${CMAKE_CURRENT_BINARY_DIR}/${target}_embedded_programs.asm)
+    set(blobs "")
+    set(names "")
+    set(table "")
+    set(elfs "")
+    set(index 0)
+    foreach(program ${ARGN})
+        if(NOT TARGET ${program})
+            message(FATAL_ERROR "herald_embed_user_programs(${target}): ${program} is not a target; "
+                "define it with herald_add_user_program() first (add_subdirectory(user) before the kernel images)")
+        endif()
+        get_target_property(elf ${program} HERALD_USER_ELF)
+        if(NOT elf)
+            message(FATAL_ERROR "herald_embed_user_programs(${target}): ${program} is not a user program")
+        endif()
+        list(APPEND elfs ${elf})
+        string(APPEND blobs
+            "align 16, db 0\n"
+            "herald_program_${index}_start:\n"
+            "    incbin \"${elf}\"\n"
+            "herald_program_${index}_end:\n")
+        string(APPEND names "herald_program_${index}_name: db \"${program}\", 0\n")
+        string(APPEND table "    dq herald_program_${index}_name, herald_program_${index}_start, herald_program_${index}_end\n")
+        math(EXPR index "${index} + 1")
+    endforeach()
+
+    # Rewritten only when the text changes, so reconfiguring rebuilds nothing.
+    file(CONFIGURE OUTPUT ${asm} @ONLY CONTENT
+"; Generated by herald_embed_user_programs() in cmake/HeraldUser.cmake for
+; ${target}: do not edit. Read through microkernel/boot/embedded_programs.hpp.
+bits 64
+
+section .rodata progbits alloc noexec nowrite align=16
+${blobs}
+${names}
+align 8, db 0
+global herald_embedded_programs:data
+herald_embedded_programs:
+${table}
+global herald_embedded_program_count:data
+herald_embedded_program_count:
+    dq ${index}
+")
+    target_sources(${target} PRIVATE ${asm})
+    if(elfs)
+        set_source_files_properties(${asm} TARGET_DIRECTORY ${target} PROPERTIES OBJECT_DEPENDS "${elfs}")
+        add_dependencies(${target} ${ARGN})
+    endif()
+endfunction()

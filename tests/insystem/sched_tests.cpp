@@ -1,0 +1,220 @@
+// Self-tests of threads and the scheduler, with kernel threads: placement,
+// sleeping, yielding, CPUs keeping their threads, waking parked CPUs by IPI,
+// and reclaiming what exited threads held.
+#include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
+#include "microkernel/sched/scheduler.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "microkernel/task/task.hpp"
+#include "selftest.hpp"
+
+using namespace herald;
+
+namespace {
+
+// Polls `done` (sleeping between looks) for at most `timeout_ms`.
+bool wait_until(const u64& done, u64 expected, u64 timeout_ms)
+{
+    for (u64 waited = 0; waited < timeout_ms; waited += kTickMs) {
+        if (__atomic_load_n(&done, __ATOMIC_ACQUIRE) >= expected)
+            return true;
+        scheduler_sleep_ms(kTickMs);
+    }
+    return __atomic_load_n(&done, __ATOMIC_ACQUIRE) >= expected;
+}
+
+Thread* spawn(StringView name, void (*entry)(u64), u64 parameter)
+{
+    auto thread = create_kernel_thread(name, entry, parameter);
+    return thread.is_error() ? nullptr : thread.value();
+}
+
+// ---- every CPU runs what is queued on it ----
+u64 g_ran_on[x86::kMaxCpus];
+u64 g_finished;
+
+void record_cpu(u64 slot)
+{
+    __atomic_store_n(&g_ran_on[slot], this_processor().index + 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&g_finished, 1, __ATOMIC_ACQ_REL);
+    scheduler_exit_current();
+}
+
+} // namespace
+
+HERALD_SELFTEST(a_thread_queued_on_a_cpu_runs_there)
+{
+    g_finished = 0;
+    for (usize i = 0; i < processor_count(); ++i) {
+        g_ran_on[i] = 0;
+        Thread* thread = spawn("on-cpu", record_cpu, i);
+        EXPECT(thread != nullptr);
+        if (thread)
+            scheduler_enqueue_on(*thread, i);
+    }
+    EXPECT(wait_until(g_finished, processor_count(), 2000));
+    for (usize i = 0; i < processor_count(); ++i)
+        EXPECT_EQ(g_ran_on[i], i + 1);
+}
+
+namespace {
+u64 g_slept_us;
+u64 g_sleep_done;
+void sleep_30ms(u64)
+{
+    u64 start = x86::rdtsc();
+    scheduler_sleep_ms(30);
+    g_slept_us = (x86::rdtsc() - start) * 1000 / tsc::ticks_per_ms().value();
+    __atomic_store_n(&g_sleep_done, 1, __ATOMIC_RELEASE);
+    scheduler_exit_current();
+}
+} // namespace
+
+HERALD_SELFTEST(sleep_lasts_at_least_the_time_asked)
+{
+    g_sleep_done = 0;
+    Thread* thread = spawn("sleeper", sleep_30ms, 0);
+    EXPECT(thread != nullptr);
+    if (!thread)
+        return;
+    scheduler_enqueue(*thread);
+    EXPECT(wait_until(g_sleep_done, 1, 2000));
+    EXPECT(g_slept_us >= 30'000);
+    EXPECT(g_slept_us < 1'000'000);
+}
+
+namespace {
+u64 g_stop_spinning;
+u64 g_spinners_done;
+Thread* g_spinners[x86::kMaxCpus];
+u64 g_spinner_cpu[x86::kMaxCpus];
+u64 g_spinner_migrations[x86::kMaxCpus];
+
+void spin_until_stopped(u64 slot)
+{
+    while (!__atomic_load_n(&g_stop_spinning, __ATOMIC_ACQUIRE))
+        x86::pause();
+    g_spinner_cpu[slot] = this_processor().index;
+    g_spinner_migrations[slot] = current_thread().migrations;
+    __atomic_add_fetch(&g_spinners_done, 1, __ATOMIC_ACQ_REL);
+    scheduler_exit_current();
+}
+} // namespace
+
+// N busy threads on N CPUs: each keeps its CPU for the whole run (the seed's
+// round robin would have moved every one of them at every tick).
+HERALD_SELFTEST(busy_threads_keep_their_cpus)
+{
+    usize n = processor_count();
+    g_stop_spinning = 0;
+    g_spinners_done = 0;
+    for (usize i = 0; i < n; ++i) {
+        g_spinners[i] = spawn("spinner", spin_until_stopped, i);
+        EXPECT(g_spinners[i] != nullptr);
+        if (g_spinners[i])
+            scheduler_enqueue(*g_spinners[i]);
+    }
+    scheduler_sleep_ms(300);
+    __atomic_store_n(&g_stop_spinning, 1, __ATOMIC_RELEASE);
+    EXPECT(wait_until(g_spinners_done, n, 3000));
+    bool cpu_used[x86::kMaxCpus] = {};
+    for (usize i = 0; i < n; ++i) {
+        EXPECT_EQ(g_spinner_migrations[i], 0u);
+        EXPECT(!cpu_used[g_spinner_cpu[i]]);
+        cpu_used[g_spinner_cpu[i]] = true;
+    }
+}
+
+namespace {
+u64 g_woken_at;
+u64 g_woken;
+void note_wake_time(u64)
+{
+    g_woken_at = x86::rdtsc();
+    __atomic_store_n(&g_woken, 1, __ATOMIC_RELEASE);
+    scheduler_exit_current();
+}
+} // namespace
+
+// A parked CPU starts newly queued work at once, woken by the reschedule
+// IPI, not at its next timer tick.
+HERALD_SELFTEST(parked_cpu_is_woken_by_ipi)
+{
+    if (processor_count() < 2)
+        return; // nothing to park on one CPU
+    usize target = processor_count() - 1;
+    Processor& cpu = processor(target);
+    scheduler_sleep_ms(3 * kTickMs); // let it settle into its idle loop
+    EXPECT(cpu.current && cpu.current->is_idle);
+    g_woken = 0;
+    Thread* thread = spawn("wake-me", note_wake_time, 0);
+    EXPECT(thread != nullptr);
+    if (!thread)
+        return;
+    u64 ipis_before = __atomic_load_n(&cpu.reschedule_ipis, __ATOMIC_ACQUIRE);
+    u64 queued_at = x86::rdtsc();
+    scheduler_enqueue_on(*thread, target);
+    EXPECT(wait_until(g_woken, 1, 2000));
+    u64 latency_us = (g_woken_at - queued_at) * 1000 / tsc::ticks_per_ms().value();
+    EXPECT(__atomic_load_n(&cpu.reschedule_ipis, __ATOMIC_ACQUIRE) > ipis_before);
+    EXPECT(latency_us < kTickMs * 1000);
+}
+
+namespace {
+u64 g_turns[2];
+u64 g_yielders_done;
+constexpr u64 kTurns = 200;
+void take_turns(u64 me)
+{
+    for (u64 i = 0; i < kTurns; ++i) {
+        __atomic_add_fetch(&g_turns[me], 1, __ATOMIC_ACQ_REL);
+        scheduler_yield();
+    }
+    __atomic_add_fetch(&g_yielders_done, 1, __ATOMIC_ACQ_REL);
+    scheduler_exit_current();
+}
+} // namespace
+
+HERALD_SELFTEST(two_threads_yield_to_each_other_on_one_cpu)
+{
+    usize target = processor_count() - 1;
+    g_turns[0] = g_turns[1] = 0;
+    g_yielders_done = 0;
+    for (u64 me = 0; me < 2; ++me) {
+        Thread* thread = spawn("yielder", take_turns, me);
+        EXPECT(thread != nullptr);
+        if (thread)
+            scheduler_enqueue_on(*thread, target);
+    }
+    EXPECT(wait_until(g_yielders_done, 2, 5000));
+    EXPECT_EQ(g_turns[0], kTurns);
+    EXPECT_EQ(g_turns[1], kTurns);
+}
+
+namespace {
+u64 g_short_lived_done;
+void exit_at_once(u64)
+{
+    __atomic_add_fetch(&g_short_lived_done, 1, __ATOMIC_ACQ_REL);
+    scheduler_exit_current();
+}
+} // namespace
+
+HERALD_SELFTEST(exited_threads_give_back_what_they_held)
+{
+    scheduler_sleep_ms(2 * kTickMs); // let earlier tests' threads be reaped
+    usize baseline = threads_in_use();
+    constexpr u64 kRounds = 200;
+    g_short_lived_done = 0;
+    for (u64 i = 0; i < kRounds; ++i) {
+        Thread* thread = spawn("short-lived", exit_at_once, 0);
+        EXPECT(thread != nullptr);
+        if (thread)
+            scheduler_enqueue(*thread);
+        if (i % 16 == 15)
+            scheduler_sleep_ms(kTickMs);
+    }
+    EXPECT(wait_until(g_short_lived_done, kRounds, 5000));
+    scheduler_sleep_ms(3 * kTickMs); // the last ones are reaped after their switch
+    EXPECT_EQ(threads_in_use(), baseline);
+}

@@ -1,0 +1,129 @@
+// syscall_garbage: calls every system call with arguments a buggy or hostile
+// program could pass, and checks that each comes back with the right negative
+// SyscallError (microkernel/abi/syscalls.hpp) instead of crashing the kernel,
+// writing where it should not, or succeeding. A few valid calls come first, so
+// the checks cannot pass just because every call fails.
+//
+// Prints "syscall_garbage: MISMATCH <check>: got G, expected E" per wrong
+// result, then "syscall_garbage: N checks, M mismatches", and exits with M.
+#include "user/runtime/syscall.hpp"
+
+using namespace herald::user;
+using herald::abi::kMaxDebugWrite;
+using herald::abi::kMaxSleepMs;
+using herald::abi::kUserSpaceEnd;
+
+namespace {
+
+constexpr uint64_t kKernelImage = 0x100000;          // the kernel's first page: supervisor-only
+constexpr uint64_t kNonCanonical = 0x8000000000000000; // not a valid x86-64 address at all
+constexpr uint64_t kUnmapped = 0x1000;                // user half, but nothing mapped there
+
+constexpr int64_t error(SyscallError value) { return static_cast<int64_t>(value); }
+
+// A buffer that is mapped and writable, longer than the longest DebugWrite,
+// so that the over-long write can only fail for its length.
+char g_long_text[kMaxDebugWrite + 1];
+
+// In the read-only segment (non-zero, so it is not placed in .bss): the kernel
+// must not write SelfInfo here on the program's behalf.
+const SelfInfo g_read_only_info { 1, 2, 3, 4 };
+
+int g_checks = 0;
+int g_mismatches = 0;
+
+// Formats into a fixed buffer, enough for one log line.
+class Line {
+public:
+    Line& text(const char* chars)
+    {
+        while (*chars && m_length < sizeof(m_buffer))
+            m_buffer[m_length++] = *chars++;
+        return *this;
+    }
+    Line& number(int64_t value)
+    {
+        char digits[20];
+        int count = 0;
+        uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+        do {
+            digits[count++] = static_cast<char>('0' + magnitude % 10);
+            magnitude /= 10;
+        } while (magnitude != 0);
+        if (value < 0)
+            text("-");
+        while (count > 0 && m_length < sizeof(m_buffer))
+            m_buffer[m_length++] = digits[--count];
+        return *this;
+    }
+    void write() const { debug_write(m_buffer, m_length); }
+
+private:
+    char m_buffer[160];
+    size_t m_length { 0 };
+};
+
+void expect(const char* check, int64_t got, int64_t expected)
+{
+    ++g_checks;
+    if (got == expected)
+        return;
+    ++g_mismatches;
+    Line().text("syscall_garbage: MISMATCH ").text(check).text(": got ").number(got).text(", expected ").number(expected).write();
+}
+
+uint64_t address(const void* pointer) { return reinterpret_cast<uint64_t>(pointer); }
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    const uint64_t write = number_of(SyscallNumber::DebugWrite);
+    const uint64_t self = number_of(SyscallNumber::SelfInfo);
+    const char valid_text[] = "syscall_garbage: starting";
+
+    // Valid calls succeed.
+    expect("debug_write valid", debug_write(valid_text, sizeof(valid_text) - 1), sizeof(valid_text) - 1);
+    SelfInfo info {};
+    expect("self_info valid", self_info(&info), 0);
+    expect("self_info cpu_count >= 1", info.cpu_count >= 1, 1);
+    expect("yield", yield(), 0);
+    expect("sleep_ms(1)", sleep_ms(1), 0);
+
+    // No such system call. The valid DebugWrite arguments make a kernel that
+    // looks only at the low bits of RAX print something and return > 0.
+    expect("number 999", syscall2(999, address(valid_text), 4), error(SyscallError::BadNumber));
+    expect("number 2^63", syscall2(1ull << 63, address(valid_text), 4), error(SyscallError::BadNumber));
+    expect("number 2^32 + DebugWrite", syscall2((1ull << 32) | write, address(valid_text), 4), error(SyscallError::BadNumber));
+    expect("number Count", syscall0(number_of(SyscallNumber::Count)), error(SyscallError::BadNumber));
+    expect("number -1", syscall0(~0ull), error(SyscallError::BadNumber));
+
+    // DebugWrite from memory that is not the caller's.
+    expect("debug_write null", syscall2(write, 0, 5), error(SyscallError::BadAddress));
+    expect("debug_write kernel 0x100000", syscall2(write, kKernelImage, 8), error(SyscallError::BadAddress));
+    expect("debug_write non-canonical", syscall2(write, kNonCanonical, 8), error(SyscallError::BadAddress));
+    expect("debug_write unmapped 0x1000", syscall2(write, kUnmapped, 8), error(SyscallError::BadAddress));
+    expect("debug_write across kUserSpaceEnd", syscall2(write, kUserSpaceEnd - 16, 32), error(SyscallError::BadAddress));
+    expect("debug_write at 0x3FFFFFFFFFF0", syscall2(write, 0x3FFFFFFFFFF0, 32), error(SyscallError::BadAddress));
+    expect("debug_write wrapping 2^64", syscall2(write, ~0ull - 7, 32), error(SyscallError::BadAddress));
+
+    // DebugWrite longer than the kernel takes, from a valid buffer.
+    for (size_t i = 0; i < sizeof(g_long_text); ++i)
+        g_long_text[i] = 'x';
+    expect("debug_write kMaxDebugWrite + 1", syscall2(write, address(g_long_text), kMaxDebugWrite + 1), error(SyscallError::BadLength));
+
+    // SelfInfo into memory the caller may not write.
+    expect("self_info null", self_info(nullptr), error(SyscallError::BadAddress));
+    expect("self_info kernel 0x100000", syscall1(self, kKernelImage), error(SyscallError::BadAddress));
+    expect("self_info non-canonical", syscall1(self, kNonCanonical), error(SyscallError::BadAddress));
+    expect("self_info across kUserSpaceEnd", syscall1(self, kUserSpaceEnd - 8), error(SyscallError::BadAddress));
+    expect("self_info read-only data", self_info(const_cast<SelfInfo*>(&g_read_only_info)), error(SyscallError::BadAddress));
+    expect("read-only data unchanged", *static_cast<const volatile uint64_t*>(&g_read_only_info.task_id), 1);
+
+    // Sleep longer than allowed.
+    expect("sleep kMaxSleepMs + 1", sleep_ms(kMaxSleepMs + 1), error(SyscallError::BadArgument));
+    expect("sleep 2^64 - 1", sleep_ms(~0ull), error(SyscallError::BadArgument));
+
+    Line().text("syscall_garbage: ").number(g_checks).text(" checks, ").number(g_mismatches).text(" mismatches").write();
+    return g_mismatches;
+}

@@ -1,0 +1,32 @@
+; _start: where every user thread of a Herald program begins (ENTRY in
+; user/runtime/user.ld).
+;
+; The kernel enters ring 3 here with RSP at the top of the thread's stack and
+; the thread's parameter in RDX (seed); nothing else is set up. _start ends
+; the frame-pointer chain, aligns the stack as the System V psABI requires
+; at a call (RSP a multiple of 16), calls
+;     extern "C" int64_t herald_main(uint64_t parameter)
+; and passes its return value to the Exit system call. It never returns.
+bits 64
+default rel
+
+; SyscallNumber::Exit in microkernel/abi/syscalls.hpp; runtime.cpp checks
+; with a static_assert that the two agree.
+SYSCALL_EXIT equ 3
+
+section .text.start progbits alloc exec nowrite align=16
+global _start:function (_start.end - _start)
+extern herald_main
+_start:
+    xor ebp, ebp            ; no caller frame: backtraces stop here
+    and rsp, -16
+    mov rdi, rdx            ; the parameter becomes herald_main's argument
+    call herald_main
+    mov rdi, rax            ; exit status
+    mov eax, SYSCALL_EXIT
+    syscall
+    ; Exit does not return; if it ever did, fault rather than run on.
+.hang:
+    ud2
+    jmp .hang
+.end:
