@@ -81,7 +81,8 @@ void load_descriptor_tables()
 void log_cpu()
 {
     const x86::CpuFeatures& f = g_features;
-    klog("herald: cpu: {} \"{}\"", f.vendor, StringView::from_bounded(f.brand, sizeof(f.brand)));
+    klog("herald: cpu: {} \"{}\"{}{}", f.vendor, StringView::from_bounded(f.brand, sizeof(f.brand)),
+        f.hypervisor ? ", hypervisor " : "", StringView::from_bounded(f.hypervisor_vendor, sizeof(f.hypervisor_vendor)));
     klog("herald: cpu features: nx={} smep={} smap={} 1g-pages={} pcid={} xsave={} x2apic={} invariant-tsc={} "
          "hypervisor={}",
         f.nx, f.smep, f.smap, f.page_1g, f.pcid, f.xsave, f.x2apic, f.invariant_tsc, f.hypervisor);

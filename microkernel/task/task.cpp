@@ -131,6 +131,16 @@ void exit_current_task(i64 status, bool killed)
     scheduler_exit_current();
 }
 
+void request_kill(Task& task) { __atomic_store_n(&task.kill_requested, true, __ATOMIC_RELEASE); }
+
+void kill_current_task_if_requested()
+{
+    Task& task = *current_thread().task;
+    if (&task == &g_kernel_task || !__atomic_load_n(&task.kill_requested, __ATOMIC_ACQUIRE))
+        return;
+    exit_current_task(-1, true);
+}
+
 void tasks_init()
 {
     g_kernel_task.id = 0;
@@ -172,18 +182,34 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
 
 ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u64 parameter)
 {
-    Thread* thread = HERALD_TRY(new_thread(task, task.name_view()));
-    thread->is_user = true;
-    thread->fpu_state = static_cast<u8*>(g_fpu_areas.allocate_storage());
-    if (!thread->fpu_state) {
-        release_thread(*thread);
+    auto* fpu_state = static_cast<u8*>(g_fpu_areas.allocate_storage());
+    if (!fpu_state)
         return Error::OutOfMemory;
+    auto thread = new_thread(task, task.name_view());
+    if (thread.is_error()) {
+        g_fpu_areas.free_storage(fpu_state);
+        return thread.error();
     }
-    x86::fpu::init_state(thread->fpu_state);
-    build_initial_stack(*thread, entry, x86::kUserCodeSelector, user_stack_top, x86::kUserDataSelector, parameter);
+    thread.value()->is_user = true;
+    thread.value()->fpu_state = fpu_state;
+    x86::fpu::init_state(fpu_state);
+    build_initial_stack(*thread.value(), entry, x86::kUserCodeSelector, user_stack_top, x86::kUserDataSelector, parameter);
     if (!task.main_thread)
-        task.main_thread = thread;
-    return thread;
+        task.main_thread = thread.value();
+    return thread.value();
+}
+
+void discard_task(Task& task)
+{
+    {
+        SpinLockGuard guard(g_table_lock);
+        HERALD_ASSERT(task.live_threads == 0);
+        for (usize slot = 1; slot < kMaxTasks; ++slot) {
+            if (g_table[slot] == &task)
+                g_table[slot] = nullptr;
+        }
+    }
+    g_tasks.free_storage(&task);
 }
 
 void release_thread(Thread& thread)

@@ -26,6 +26,7 @@ struct Task {
     AddressSpace* address_space { nullptr }; // null: the kernel task
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
+    bool kill_requested { false };
     Thread* main_thread { nullptr };
     StringView name_view() const { return StringView::from_bounded(name, sizeof(name)); }
 };
@@ -49,6 +50,10 @@ ErrorOr<Thread*> create_thread_for_running_context(StringView name);
 ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u64 parameter);
 ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space);
 
+// Takes a task that never got a thread out of the table (a failed spawn);
+// its address space is the caller's to destroy.
+void discard_task(Task& task);
+
 // Called by the scheduler once a dead thread is off its CPU.
 void release_thread(Thread& thread);
 
@@ -66,6 +71,12 @@ Optional<TaskExit> find_exit(u64 task_id);
 // Ends the current thread's task (its only thread) in ring 3's name:
 // `status` for exit(), or killed with the reason already logged.
 [[noreturn]] void exit_current_task(i64 status, bool killed);
+
+// Asks for `task` to end: its thread is killed the next time it would
+// return to ring 3 from an interrupt (at the latest, its next timer tick).
+void request_kill(Task& task);
+// From the interrupt exit path: ends the current task if that was asked for.
+void kill_current_task_if_requested();
 
 // Counts for tests and `ps`.
 usize live_task_count();

@@ -27,6 +27,11 @@ CpuFeatures detect_cpu_features()
     f.x2apic = bit(leaf1.ecx, 21);
     f.xsave = bit(leaf1.ecx, 26);
     f.hypervisor = bit(leaf1.ecx, 31);
+    if (f.hypervisor) {
+        CpuidResult leaf = cpuid(0x40000000);
+        u32 vendor_registers[3] = { leaf.ebx, leaf.ecx, leaf.edx };
+        copy_registers(f.hypervisor_vendor, vendor_registers, 3);
+    }
 
     if (leaf0.eax >= 7) {
         CpuidResult leaf7 = cpuid(7, 0);

@@ -8,6 +8,7 @@ namespace herald::x86 {
 struct CpuFeatures {
     char vendor[13] {};
     char brand[49] {};
+    char hypervisor_vendor[13] {}; // CPUID 0x40000000, when running under one
     bool nx { false };          // 0x80000001 EDX[20]: no-execute pages
     bool page_1g { false };     // 0x80000001 EDX[26]: 1 GiB pages
     bool smep { false };        // 7.0 EBX[7]

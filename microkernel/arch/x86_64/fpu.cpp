@@ -18,7 +18,6 @@ constexpr u64 kCr4Osxsave = 1ull << 18;
 constexpr u64 kXcr0Wanted = 0b111;
 constexpr usize kMaxArea = 4096;
 constexpr usize kFxsaveAreaSize = 512;
-constexpr u32 kDefaultMxcsr = 0x1F80; // all SIMD exceptions masked
 
 bool g_xsave;
 u64 g_xcr0;
@@ -55,9 +54,10 @@ void init_this_cpu()
         if (g_xsave)
             g_size = cpuid(0xD, 0).ebx; // size for the components enabled in XCR0
         HERALD_ASSERT(g_size <= kMaxArea);
-        // Capture a clean state once, for every new thread.
-        u32 mxcsr = kDefaultMxcsr;
-        asm volatile("fninit; ldmxcsr %0" : : "m"(mxcsr));
+        // Capture a clean state once, for every new thread: FNINIT resets
+        // x87; MXCSR still has its power-on value, 0x1F80 (all SIMD
+        // exceptions masked), since nothing in ring 0 has touched it.
+        asm volatile("fninit");
         save(g_initial_state);
         g_initialized = true;
     }

@@ -3,6 +3,7 @@
 #include "../../lib/assert.hpp"
 #include "../../panic.hpp"
 #include "../../sched/scheduler.hpp"
+#include "../../task/task.hpp"
 #include "../../task/user_faults.hpp"
 #include "user_copy.hpp"
 #include "cpu.hpp"
@@ -151,4 +152,6 @@ extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
         herald::panic_from_exception(*frame);
     }
     handle_device_interrupt(*frame);
+    if (frame->from_user_mode())
+        herald::kill_current_task_if_requested();
 }

@@ -1,0 +1,66 @@
+#include "program_loader.hpp"
+
+#include "../abi/syscalls.hpp"
+#include "../boot/elf.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/layout.hpp"
+#include "../sched/scheduler.hpp"
+
+namespace herald {
+
+namespace {
+
+// The System V ABI wants RSP + 8 16-byte aligned at a function's entry;
+// _start is entered by IRET, not CALL, so the top itself is aligned.
+constexpr u64 kUserStackTop = abi::kUserSpaceEnd;
+
+ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegment& segment)
+{
+    u64 first_page = align_down(segment.virtual_address, layout::kPageSize);
+    u64 end = 0;
+    if (!align_up(segment.virtual_address + segment.memory_size, layout::kPageSize, end))
+        return Error::OutOfRange;
+    PageFlags flags { .writable = segment.writable, .user = true, .executable = segment.executable };
+    HERALD_TRY(space.map_anonymous(VirtualAddress(first_page), (end - first_page) / layout::kPageSize, flags));
+    auto bytes = file.slice(segment.file_offset, segment.file_size);
+    if (!bytes)
+        return Error::Truncated;
+    // The rest of the segment (BSS) stays as the frames came: zeroed.
+    return space.write(VirtualAddress(segment.virtual_address), bytes->data(), bytes->size());
+}
+
+ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, u64 parameter, AddressSpace& space)
+{
+    for (usize i = 0; i < image.segment_count; ++i)
+        HERALD_TRY(load_segment(space, file, image.segments[i]));
+    PageFlags stack { .writable = true, .user = true, .executable = false };
+    u64 committed = kInitialStackPages * layout::kPageSize;
+    HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
+    Task* task = HERALD_TRY(create_task(name, &space));
+    auto thread = create_user_thread(*task, image.entry, kUserStackTop, parameter);
+    if (thread.is_error())
+        discard_task(*task);
+    return thread;
+}
+
+} // namespace
+
+ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options)
+{
+    ElfImage image = HERALD_TRY(parse_elf(elf_file, abi::kUserCodeBase, kUserStackTop - kUserStackRegionSize));
+    AddressSpace* space = HERALD_TRY(AddressSpace::create());
+    auto thread = build(name, elf_file, image, options.parameter, *space);
+    if (thread.is_error()) {
+        // Nothing of the task runs yet: what was built goes back.
+        space->destroy();
+        return thread.error();
+    }
+    u64 task_id = thread.value()->task->id;
+    if (options.cpu)
+        scheduler_enqueue_on(*thread.value(), *options.cpu);
+    else
+        scheduler_enqueue(*thread.value());
+    return task_id;
+}
+
+} // namespace herald

@@ -1,0 +1,29 @@
+// Starting a ring-3 program from an ELF64 file in kernel memory.
+//
+// The loader server (a later issue) does this for every program but the
+// first few; the kernel keeps this small loader for the bootstrap programs
+// and for the in-system tests. Each program gets its own address space:
+// its segments at their link addresses (0x08000000 and up), a 20 MiB stack
+// region at the top of user space with its top 4 pages committed (seed),
+// and one thread that starts at the ELF entry point with the parameter in
+// RDX (seed).
+#pragma once
+
+#include "../lib/bytes.hpp"
+#include "../lib/error.hpp"
+#include "../lib/optional.hpp"
+#include "../lib/string_view.hpp"
+#include "task.hpp"
+
+namespace herald {
+
+struct SpawnOptions {
+    u64 parameter { 0 };
+    Optional<usize> cpu; // pin to this CPU; otherwise the least loaded one
+};
+
+// Returns the new task's id. Not a Task*: the task may run, end and be
+// freed before the caller looks at it.
+ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options);
+
+} // namespace herald

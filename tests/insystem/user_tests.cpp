@@ -1,0 +1,133 @@
+// Self-tests of ring 3: programs from tests/../user/programs run in their own
+// address spaces; faults kill only the faulting task; bad system-call
+// arguments get error codes; busy user tasks keep their CPUs; what a task
+// held comes back when it ends.
+#include "microkernel/boot/embedded_programs.hpp"
+#include "microkernel/mm/address_space.hpp"
+#include "microkernel/sched/scheduler.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "microkernel/task/program_loader.hpp"
+#include "microkernel/task/task.hpp"
+#include "selftest.hpp"
+
+using namespace herald;
+
+namespace {
+
+// The new task's id, or 0 when it could not be started.
+u64 spawn(const char* name, SpawnOptions options = {})
+{
+    auto program = find_embedded_program(name);
+    EXPECT(program.has_value());
+    if (!program)
+        return 0;
+    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
+    EXPECT(!task.is_error());
+    return task.is_error() ? 0 : task.value();
+}
+
+void kill(u64 task_id)
+{
+    if (Task* task = find_task(task_id))
+        request_kill(*task);
+}
+
+Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 5000)
+{
+    for (u64 waited = 0; waited <= timeout_ms; waited += kTickMs) {
+        if (auto exit = find_exit(task_id))
+            return exit;
+        scheduler_sleep_ms(kTickMs);
+    }
+    return nullopt;
+}
+
+} // namespace
+
+HERALD_SELFTEST(hello_runs_in_ring_3_and_exits)
+{
+    u64 task = spawn("hello");
+    if (!task)
+        return;
+    auto exit = wait_for_exit(task);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(!exit->killed);
+        EXPECT_EQ(exit->status, 0);
+    }
+}
+
+HERALD_SELFTEST(each_user_fault_kills_only_its_task)
+{
+    u64 canary_id = spawn("spin");
+    if (!canary_id)
+        return;
+    const char* faulting[] = { "fault_gp", "fault_ud", "fault_de", "fault_pf", "fault_kernel_read", "fault_hlt" };
+    for (const char* name : faulting) {
+        u64 task = spawn(name);
+        if (!task)
+            continue;
+        auto exit = wait_for_exit(task);
+        EXPECT(exit.has_value());
+        if (exit)
+            EXPECT(exit->killed);
+    }
+    EXPECT(find_task(canary_id) != nullptr);     // the rest keeps running
+    EXPECT(!find_exit(canary_id).has_value());
+    kill(canary_id);
+    auto exit = wait_for_exit(canary_id);
+    EXPECT(exit.has_value() && exit->killed);
+}
+
+HERALD_SELFTEST(bad_system_call_arguments_get_error_codes)
+{
+    u64 task = spawn("syscall_garbage");
+    if (!task)
+        return;
+    auto exit = wait_for_exit(task);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(!exit->killed);
+        EXPECT_EQ(exit->status, 0); // the number of answers that were not the expected error
+    }
+}
+
+HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
+{
+    usize n = processor_count();
+    u64 tasks[x86::kMaxCpus] = {};
+    for (usize i = 0; i < n; ++i)
+        tasks[i] = spawn("spin");
+    scheduler_sleep_ms(300);
+    bool cpu_used[x86::kMaxCpus] = {};
+    for (usize i = 0; i < n; ++i) {
+        Task* task = find_task(tasks[i]); // spin never ends by itself
+        EXPECT(task != nullptr);
+        if (!task)
+            continue;
+        Thread* thread = task->main_thread;
+        EXPECT(thread->has_run);
+        EXPECT_EQ(thread->migrations, 0u);
+        EXPECT(!cpu_used[thread->cpu]);
+        cpu_used[thread->cpu] = true;
+    }
+    for (usize i = 0; i < n; ++i) {
+        kill(tasks[i]);
+        EXPECT(wait_for_exit(tasks[i]).has_value());
+    }
+}
+
+HERALD_SELFTEST(ended_tasks_give_back_their_memory)
+{
+    scheduler_sleep_ms(3 * kTickMs);
+    usize frames = user_frames_in_use();
+    usize threads = threads_in_use();
+    for (int i = 0; i < 20; ++i) {
+        u64 task = spawn(i % 2 ? "hello" : "fault_pf");
+        if (task)
+            EXPECT(wait_for_exit(task).has_value());
+    }
+    scheduler_sleep_ms(3 * kTickMs); // the last one is reaped after its switch
+    EXPECT_EQ(user_frames_in_use(), frames);
+    EXPECT_EQ(threads_in_use(), threads);
+}
