@@ -6,6 +6,9 @@
 #include "arch/x86_64/qemu_exit.hpp"
 #include "arch/x86_64/serial.hpp"
 #include "debug/kernel_symbols.hpp"
+#include "mm/layout.hpp"
+#include "smp/processor.hpp"
+#include "task/task.hpp"
 
 namespace herald {
 
@@ -18,9 +21,22 @@ bool g_panicking = false;
 // per-CPU data exists, which is exactly when early panics happen.
 u32 current_apic_id() { return x86::cpuid(1).ebx >> 24; }
 
+// The per-CPU data, if GS holds it: a panic can come before SMP bring-up,
+// or at a moment when GS is the user's.
+const Processor* processor_from_gs()
+{
+    u64 gs_base = x86::rdmsr(x86::kMsrGsBase);
+    if (gs_base < layout::kLowMemoryEnd || gs_base >= layout::kKernelRegionEnd + layout::kPhysmapBase)
+        return nullptr;
+    return reinterpret_cast<const Processor*>(gs_base);
+}
+
 void print_header(FormatSink& out, StringView reason)
 {
-    format(out, "\nPANIC on CPU {} (APIC id {}): {}\n", 0, current_apic_id(), reason);
+    if (const Processor* cpu = processor_from_gs())
+        format(out, "\nPANIC on CPU {} (APIC id {}): {}\n", cpu->index, current_apic_id(), reason);
+    else
+        format(out, "\nPANIC on CPU ? (APIC id {}, before per-CPU data): {}\n", current_apic_id(), reason);
 }
 
 void print_page_fault_details(FormatSink& out, const x86::InterruptFrame& frame)
@@ -49,9 +65,27 @@ void print_registers(FormatSink& out, const x86::InterruptFrame& f)
     format(out, "  CR3={:016x} CR4={:016x}\n", x86::read_cr3(), x86::read_cr4());
 }
 
+void print_current_task(FormatSink& out)
+{
+    const Processor* processor = processor_from_gs();
+    if (!processor) {
+        format(out, "  task: none (before the scheduler started)\n");
+        return;
+    }
+    const Processor& cpu = *processor;
+    const Thread* thread = cpu.current;
+    if (!thread || !thread->task) {
+        format(out, "  task: none (CPU {} has no current thread yet)\n", cpu.index);
+        return;
+    }
+    format(out, "  task: {} \"{}\", thread {} \"{}\" ({}) on CPU {}\n", thread->task->id, thread->task->name_view(),
+        thread->id, StringView::from_bounded(thread->name, sizeof(thread->name)), thread->is_user ? "user" : "kernel",
+        cpu.index);
+}
+
 [[noreturn]] void finish(FormatSink& out, u64 frame_pointer)
 {
-    format(out, "  task: none (boot thread; tasks do not exist yet)\n");
+    print_current_task(out);
     format(out, "  backtrace ({} kernel symbols):\n", kernel_symbol_count());
     print_backtrace(out, frame_pointer);
     format(out, "end of panic report: {}\n",

@@ -30,6 +30,7 @@ herald_resolve_accel() {
         tcg) echo tcg ;;
         kvm)
             if herald_kvm_works; then echo kvm
+            elif herald_kvm_is_pvm; then echo "herald: KVM was asked for, but /dev/kvm here is PVM (kvm_pvm), which cannot run Herald" >&2; return 1
             else echo "herald: KVM was asked for, but /dev/kvm is missing or QEMU cannot use it" >&2; return 1
             fi ;;
         auto|"") if herald_kvm_works; then echo kvm; else echo tcg; fi ;;

@@ -21,6 +21,7 @@ enum class SyscallNumber : uint64_t {
     Sleep = 2,       // (uint64_t milliseconds) -> 0
     Exit = 3,        // (int64_t status) -> does not return
     SelfInfo = 4,    // (SelfInfo* out) -> 0
+    Null = 5,        // () -> 0; does nothing: the cost of the system-call path itself
     Count
 };
 

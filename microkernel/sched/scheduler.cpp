@@ -267,6 +267,7 @@ void scheduler_start_boot_cpu()
     x86::set_interrupt_handler(x86::kVectorTimer, on_timer);
     x86::set_interrupt_handler(x86::kVectorReschedule, on_reschedule_ipi);
     Thread* boot = adopt_current_context("boot", false);
+    boot->pinned = true; // it runs on the boot stack of the boot CPU: it stays there
     start_this_cpu(boot, make_idle_thread());
 }
 

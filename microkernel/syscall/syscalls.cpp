@@ -69,6 +69,7 @@ i64 dispatch(const x86::InterruptFrame& frame)
     case SyscallNumber::Sleep: return sys_sleep(frame.rdi);
     case SyscallNumber::Exit: exit_current_task(static_cast<i64>(frame.rdi), false);
     case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
+    case SyscallNumber::Null: return 0;
     case SyscallNumber::Count: break;
     }
     return error(SyscallError::BadNumber);

@@ -38,17 +38,21 @@ Optional<u64> measure_ticks(u64 milliseconds)
 {
     u64 count = kPitFrequencyHz * milliseconds / 1000;
     u8 control = x86::inb(kSpeakerControl);
-    x86::outb(kSpeakerControl, static_cast<u8>((control & ~kSpeakerEnable) & ~kSpeakerGate));
+    u8 gate_low = static_cast<u8>(control & ~kSpeakerEnable & ~kSpeakerGate);
+    x86::outb(kSpeakerControl, gate_low);
     x86::outb(kPitCommand, kChannel2OneShot);
     x86::outb(kPitChannel2Data, static_cast<u8>(count & 0xFF));
     x86::outb(kPitChannel2Data, static_cast<u8>(count >> 8));
-    // Raising the gate starts the count; in mode 0 the output stays low
-    // until the count runs out. An output that is already high means there
-    // is no PIT answering here.
-    x86::outb(kSpeakerControl, static_cast<u8>((control & ~kSpeakerEnable) | kSpeakerGate));
-    u64 start = x86::rdtsc();
-    if (x86::inb(kSpeakerControl) & kChannel2Output)
+    // Mode 0 drives the output low when programmed, and with the gate low
+    // the count does not run: a high output now means no PIT answers here.
+    // (Checked before the count starts, so a slow or descheduled CPU cannot
+    // mistake a finished count for a missing PIT.)
+    if (x86::inb(kSpeakerControl) & kChannel2Output) {
+        x86::outb(kSpeakerControl, control);
         return nullopt;
+    }
+    u64 start = x86::rdtsc();
+    x86::outb(kSpeakerControl, static_cast<u8>(gate_low | kSpeakerGate)); // the count starts
     while (!(x86::inb(kSpeakerControl) & kChannel2Output)) {
         if (x86::rdtsc() - start > kGiveUpTicks) {
             x86::outb(kSpeakerControl, control);
@@ -59,7 +63,6 @@ Optional<u64> measure_ticks(u64 milliseconds)
     x86::outb(kSpeakerControl, control);
     return elapsed;
 }
-
 
 // CPUID leaf 0x15 (TSC/crystal ratio and crystal Hz) or leaf 0x16 (base
 // MHz), SDM Vol. 2A CPUID: exact where the CPU reports them.
