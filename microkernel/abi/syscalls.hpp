@@ -22,6 +22,19 @@ enum class SyscallNumber : uint64_t {
     Exit = 3,        // (int64_t status) -> does not return
     SelfInfo = 4,    // (SelfInfo* out) -> 0
     Null = 5,        // () -> 0; does nothing: the cost of the system-call path itself
+
+    // IPC (abi/ipc.hpp has the register layout).
+    EndpointCreate = 16,     // () -> handle (all rights)
+    NotificationCreate = 17, // () -> handle (all rights)
+    HandleClose = 18,        // (handle) -> 0
+    HandleMint = 19,         // (handle, rights, badge) -> new handle with fewer rights and a badge
+    SetIpcBuffer = 20,       // (address of a page of the caller's, or 0) -> 0
+    IpcSend = 21,            // (handle, message) -> 0, once a receiver took it
+    IpcReceive = 22,         // (handle) -> message, badge
+    IpcCall = 23,            // (handle, message) -> the reply
+    IpcReplyReceive = 24,    // (handle, reply message) -> the next message, badge
+    NotifySignal = 25,       // (handle, bits) -> 0
+    NotifyWait = 26,         // (handle, WaitMode, timeout ms) -> bits that were set (and are now clear)
     Count
 };
 
@@ -30,6 +43,12 @@ enum class SyscallError : int64_t {
     BadAddress = -2,  // a pointer is not inside the caller's user memory, or faults
     BadLength = -3,   // a length is too large
     BadArgument = -4, // some other argument is out of range
+    BadHandle = -5,   // not a handle of the caller, or of the wrong kind
+    NoRights = -6,    // the handle lacks the right the call needs
+    PeerGone = -7,    // the other side of the rendezvous was closed or its task died
+    TimedOut = -8,    // a wait with a timeout ran out
+    NoMemory = -9,    // the kernel could not allocate the object or the handle slot
+    NoReply = -10,    // a reply with no caller waiting for it (already answered, or gone)
 };
 
 // Largest single DebugWrite (it goes to the kernel log as one line).

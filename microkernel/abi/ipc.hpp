@@ -1,0 +1,77 @@
+// The IPC ABI, shared by the kernel and user space (docs/ipc.md).
+//
+// Objects (kernel): endpoints (synchronous rendezvous), notifications (a
+// word of bits), and the implicit reply right a server gets when it
+// receives a Call. Tasks name objects through handles: small indices into
+// their own handle table, each with rights.
+//
+// Registers for the IPC system calls (numbers in SyscallNumber):
+//   RAX  system-call number in, status out (0 or a negative SyscallError)
+//   RDI  handle in; on receive, out: the badge of the handle the message came through
+//   RSI  MessageInfo (label, payload length, flags), in and out
+//   RDX, R10, R8, R9, R12, R13, R14, R15   message words 0-7, in and out
+// So a message is a label plus kMessageWords machine words in registers, and
+// optionally up to kMaxPayload bytes copied by the kernel from the sender's
+// IPC buffer to the receiver's (a page each thread registers first).
+#pragma once
+
+#include <stdint.h>
+
+namespace herald::abi {
+
+inline constexpr uint64_t kMessageWords = 8;
+inline constexpr uint64_t kMaxPayload = 4096;
+inline constexpr uint64_t kIpcBufferSize = 4096; // one page, page-aligned
+
+// Rights on a handle.
+enum Rights : uint32_t {
+    RightSend = 1u << 0,    // send, call, signal
+    RightReceive = 1u << 1, // receive, wait
+    RightGrant = 1u << 2,   // may pass handles along with a message
+    RightsAll = RightSend | RightReceive | RightGrant,
+};
+
+// RSI, in and out. label: whatever the protocol says (bits 0-31);
+// payload_length: bytes in the IPC buffer (bits 32-44);
+// transfer_handle: word 7 carries a handle to transfer (bit 48).
+struct MessageInfo {
+    uint32_t label;
+    uint32_t payload_length;
+    bool transfer_handle;
+
+    static constexpr uint64_t kPayloadShift = 32;
+    static constexpr uint64_t kPayloadMask = 0x1FFF;
+    static constexpr uint64_t kTransferBit = 1ull << 48;
+
+    constexpr uint64_t encode() const
+    {
+        return static_cast<uint64_t>(label) | (static_cast<uint64_t>(payload_length & kPayloadMask) << kPayloadShift)
+            | (transfer_handle ? kTransferBit : 0);
+    }
+    static constexpr MessageInfo decode(uint64_t raw)
+    {
+        return MessageInfo { static_cast<uint32_t>(raw), static_cast<uint32_t>((raw >> kPayloadShift) & kPayloadMask),
+            (raw & kTransferBit) != 0 };
+    }
+    // Bits no version of the ABI uses: a message that sets them is refused.
+    static constexpr uint64_t kReservedBits = ~(0xFFFF'FFFFull | (kPayloadMask << kPayloadShift) | kTransferBit);
+};
+
+// NotifyWait modes (RSI).
+enum class WaitMode : uint64_t {
+    Poll = 0,    // return at once, with whatever bits are set (maybe none)
+    Forever = 1, // block until some bit is set
+    Timeout = 2, // block at most RDX milliseconds; SyscallError::TimedOut after
+};
+
+// Handles every task holds when it starts (docs/ipc.md). Others it gets in
+// messages or creates.
+enum WellKnownHandle : uint64_t {
+    HandleNone = 0,       // never a valid handle
+    HandleRegistry = 1,   // send: the name registry endpoint (if one exists yet)
+    HandleFirstFree = 2,
+};
+
+inline constexpr uint64_t kMaxHandles = 256; // per task
+
+} // namespace herald::abi
