@@ -71,6 +71,7 @@ i64 dispatch(const x86::InterruptFrame& frame)
     case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
     case SyscallNumber::Null: return 0;
     case SyscallNumber::Count: break;
+    default: break; // IPC calls: not implemented yet, so BadNumber
     }
     return error(SyscallError::BadNumber);
 }
