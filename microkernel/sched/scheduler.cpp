@@ -244,8 +244,11 @@ extern "C" void scheduler_finish_switch()
     cpu.previous = nullptr;
     if (!previous)
         return;
+    // Read the state before clearing on_cpu: from then on a waker on another
+    // CPU may change it (a Blocked thread becomes Runnable in its run queue).
+    ThreadState state = previous->state;
     __atomic_store_n(&previous->on_cpu, false, __ATOMIC_RELEASE);
-    switch (previous->state) {
+    switch (state) {
     case ThreadState::Runnable:
         if (!previous->is_idle) {
             SpinLockGuard guard(cpu.run_lock);
@@ -256,6 +259,7 @@ extern "C" void scheduler_finish_switch()
         release_thread(*previous);
         break;
     case ThreadState::Sleeping:
+    case ThreadState::Blocked:
     case ThreadState::Running:
         break;
     }
@@ -312,6 +316,27 @@ void scheduler_enqueue(Thread& thread)
 {
     thread.pinned = false;
     enqueue(thread, least_loaded_cpu());
+}
+
+void scheduler_wake(Thread& thread) { enqueue(thread, thread.cpu); }
+
+void scheduler_block_current()
+{
+    InterruptsOff off;
+    current_thread().state = ThreadState::Blocked;
+    schedule();
+}
+
+void scheduler_block_and_switch_to(Thread& next)
+{
+    InterruptsOff off;
+    Processor& cpu = this_processor();
+    Thread& self = *cpu.current;
+    // `next` may still be finishing its switch away on another CPU.
+    while (__atomic_load_n(&next.on_cpu, __ATOMIC_ACQUIRE))
+        x86::pause();
+    self.state = ThreadState::Blocked;
+    switch_to(cpu, self, next);
 }
 
 void scheduler_yield()

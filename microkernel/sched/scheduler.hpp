@@ -37,6 +37,14 @@ void scheduler_enqueue(Thread& thread);
 // On a chosen CPU, for good: the thread is pinned there (never stolen).
 void scheduler_enqueue_on(Thread& thread, usize cpu_index);
 
+// IPC (ipc/ipc.cpp): block the current thread until scheduler_wake(); or
+// block it and hand this CPU straight to `next` (a blocked partner that the
+// caller has just made ready), without going through any run queue.
+void scheduler_block_current();
+void scheduler_block_and_switch_to(Thread& next);
+// Makes a blocked thread runnable again, on the CPU it last ran on.
+void scheduler_wake(Thread& thread);
+
 void scheduler_yield();
 void scheduler_sleep_ms(u64 milliseconds);
 [[noreturn]] void scheduler_exit_current();

@@ -8,6 +8,7 @@
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../arch/x86_64/user_copy.hpp"
+#include "../ipc/ipc.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -61,8 +62,10 @@ i64 sys_self_info(u64 out)
     return 0;
 }
 
-i64 dispatch(const x86::InterruptFrame& frame)
+i64 dispatch(x86::InterruptFrame& frame)
 {
+    if (handle_ipc_syscall(frame.rax, frame))
+        return static_cast<i64>(frame.rax);
     switch (static_cast<SyscallNumber>(frame.rax)) {
     case SyscallNumber::DebugWrite: return sys_debug_write(frame.rdi, frame.rsi);
     case SyscallNumber::Yield: scheduler_yield(); return 0;
@@ -71,7 +74,7 @@ i64 dispatch(const x86::InterruptFrame& frame)
     case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
     case SyscallNumber::Null: return 0;
     case SyscallNumber::Count: break;
-    default: break; // IPC calls: not implemented yet, so BadNumber
+    default: break;
     }
     return error(SyscallError::BadNumber);
 }

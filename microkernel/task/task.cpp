@@ -5,6 +5,8 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../arch/x86_64/paging.hpp"
 #include "../boot/boot_info.hpp"
+#include "../ipc/handle_table.hpp"
+#include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../sched/scheduler.hpp"
@@ -28,6 +30,7 @@ KernelPool<Thread> g_threads;
 KernelPool<Task> g_tasks;
 KernelPool<KernelStack, sizeof(KernelStack), 4096> g_stacks;
 KernelPool<u8, 4096, 64> g_fpu_areas; // XSAVE needs 64-byte alignment
+KernelPool<HandleTable> g_handle_tables;
 
 SpinLock g_table_lock;
 Task* g_table[kMaxTasks];
@@ -118,6 +121,7 @@ Optional<TaskExit> find_exit(u64 task_id)
 void exit_current_task(i64 status, bool killed)
 {
     Thread& thread = current_thread();
+    ipc_thread_exiting(thread);
     Task& task = *thread.task;
     HERALD_ASSERT(&task != &g_kernel_task);
     task.state = killed ? TaskState::Killed : TaskState::Exited;
@@ -164,7 +168,13 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
     void* storage = g_tasks.allocate_storage();
     if (!storage)
         return Error::OutOfMemory;
+    void* handles = g_handle_tables.allocate_storage();
+    if (!handles) {
+        g_tasks.free_storage(storage);
+        return Error::OutOfMemory;
+    }
     auto* task = new (storage) Task {};
+    task->handles = new (handles) HandleTable();
     copy_truncated(task->name, sizeof(task->name), name);
     task->address_space = address_space;
     task->root = address_space->root();
@@ -176,6 +186,7 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
             return task;
         }
     }
+    g_handle_tables.free_storage(task->handles);
     g_tasks.free_storage(storage);
     return Error::TooMany;
 }
@@ -199,6 +210,22 @@ ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u
     return thread.value();
 }
 
+namespace {
+
+void close_all_handles(Task& task)
+{
+    if (!task.handles)
+        return;
+    {
+        SpinLockGuard guard(task.handles_lock);
+        task.handles->close_all();
+    }
+    g_handle_tables.free_storage(task.handles);
+    task.handles = nullptr;
+}
+
+} // namespace
+
 void discard_task(Task& task)
 {
     {
@@ -209,6 +236,7 @@ void discard_task(Task& task)
                 g_table[slot] = nullptr;
         }
     }
+    close_all_handles(task);
     g_tasks.free_storage(&task);
 }
 
@@ -232,6 +260,7 @@ void release_thread(Thread& thread)
         g_stacks.free_storage(thread.kernel_stack);
     g_threads.free_storage(&thread);
     if (last) {
+        close_all_handles(task);
         if (task.address_space)
             task.address_space->destroy();
         g_tasks.free_storage(&task);

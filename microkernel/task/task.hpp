@@ -10,11 +10,13 @@
 #include "../lib/optional.hpp"
 #include "../lib/string_view.hpp"
 #include "../lib/types.hpp"
+#include "../sync/spinlock.hpp"
 #include "thread.hpp"
 
 namespace herald {
 
 class AddressSpace;
+class HandleTable;
 
 enum class TaskState : u8 { Alive, Exited, Killed };
 
@@ -27,6 +29,8 @@ struct Task {
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
     bool kill_requested { false };
+    HandleTable* handles { nullptr };      // its capabilities (ipc/handle_table.hpp)
+    SpinLock handles_lock;
     Thread* main_thread { nullptr };
     StringView name_view() const { return StringView::from_bounded(name, sizeof(name)); }
 };

@@ -19,7 +19,33 @@ enum class ThreadState : u8 {
     Runnable, // in a run queue, or about to be
     Running,  // on a CPU now
     Sleeping, // waiting for its wake-up time
+    Blocked,  // waiting in IPC (ipc/), until a partner wakes it
     Dead,     // exited; its stack is freed after the switch away from it
+};
+
+namespace x86 {
+struct InterruptFrame;
+}
+class Endpoint;
+struct Thread;
+
+// A message in flight (abi/ipc.hpp): what a blocked sender carries.
+struct IpcMessage {
+    u64 info { 0 };  // abi::MessageInfo, encoded
+    u64 words[8] {};
+    u64 badge { 0 }; // of the handle it was sent through
+};
+
+// A thread's IPC state (ipc/ipc.cpp).
+struct IpcState {
+    x86::InterruptFrame* frame { nullptr }; // its system-call frame while in the kernel
+    IpcMessage outgoing;                    // while blocked sending
+    bool is_call { false };                 // blocked sender: waits for a reply afterwards
+    bool awaiting_reply { false };          // a client between its call and the reply
+    Endpoint* blocked_on { nullptr };       // the endpoint whose queue holds it
+    Thread* reply_to { nullptr };           // a server: the caller its next reply goes to
+    Thread* replier { nullptr };            // a client: the server holding its reply right
+    u64 buffer { 0 };                       // user address of its IPC buffer page, 0 = none
 };
 
 struct Thread {
@@ -51,6 +77,7 @@ struct Thread {
     u64 migrations { 0 };         // times it ran on a different CPU than before
     u64 context_switches { 0 };
     u64 runtime_ticks { 0 };
+    IpcState ipc;
     char name[32] {};
 };
 

@@ -1,0 +1,72 @@
+#include "handle_table.hpp"
+
+namespace herald {
+
+ErrorOr<u64> HandleTable::insert(KernelObject& object, u32 rights, u64 badge, u64 first_index)
+{
+    for (u64 index = max<u64>(first_index, 1); index < kCapacity; ++index) {
+        if (!m_entries[index].object) {
+            HERALD_TRY(insert_at(index, object, rights, badge));
+            return index;
+        }
+    }
+    return Error::TooMany;
+}
+
+ErrorOr<void> HandleTable::insert_at(u64 index, KernelObject& object, u32 rights, u64 badge)
+{
+    if (index == 0 || index >= kCapacity)
+        return Error::OutOfRange;
+    if (m_entries[index].object)
+        return Error::AlreadyMapped;
+    object.retain();
+    object.handle_opened(rights);
+    m_entries[index] = HandleEntry { &object, rights, badge };
+    return {};
+}
+
+Optional<HandleEntry> HandleTable::get(u64 index) const
+{
+    if (index == 0 || index >= kCapacity || !m_entries[index].object)
+        return nullopt;
+    return m_entries[index];
+}
+
+ErrorOr<HandleEntry> HandleTable::lookup(u64 index, ObjectType type, u32 rights) const
+{
+    auto entry = get(index);
+    if (!entry || entry->object->type() != type)
+        return Error::NotFound;
+    if ((entry->rights & rights) != rights)
+        return Error::Unsupported;
+    return *entry;
+}
+
+ErrorOr<void> HandleTable::close(u64 index)
+{
+    auto entry = get(index);
+    if (!entry)
+        return Error::NotFound;
+    m_entries[index] = HandleEntry {};
+    entry->object->handle_closed(entry->rights);
+    entry->object->release();
+    return {};
+}
+
+void HandleTable::close_all()
+{
+    for (u64 index = 1; index < kCapacity; ++index) {
+        if (m_entries[index].object)
+            (void)close(index);
+    }
+}
+
+usize HandleTable::count() const
+{
+    usize count = 0;
+    for (const HandleEntry& entry : m_entries)
+        count += entry.object ? 1 : 0;
+    return count;
+}
+
+} // namespace herald

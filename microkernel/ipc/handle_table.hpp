@@ -1,0 +1,47 @@
+// HandleTable: a task's capabilities. A handle is an index into this table;
+// each entry names a kernel object, the rights the holder has on it, and a
+// badge (a number the receiver sees with every message sent through that
+// handle, so a server can tell its clients apart). Index 0 is never valid.
+//
+// Not synchronized: the owning task's lock guards it. Portable.
+#pragma once
+
+#include "../lib/error.hpp"
+#include "../lib/optional.hpp"
+#include "kernel_object.hpp"
+
+namespace herald {
+
+struct HandleEntry {
+    KernelObject* object { nullptr };
+    u32 rights { 0 };
+    u64 badge { 0 };
+};
+
+class HandleTable {
+public:
+    static constexpr usize kCapacity = 256; // abi::kMaxHandles
+
+    // Installs `object` (taking a new reference) and returns its index.
+    ErrorOr<u64> insert(KernelObject& object, u32 rights, u64 badge, u64 first_index = 1);
+    // Installs at a fixed index (well-known handles); fails if taken.
+    ErrorOr<void> insert_at(u64 index, KernelObject& object, u32 rights, u64 badge);
+
+    // The entry, if `index` names one of type `type` that has all of `rights`.
+    // Distinguishes the errors: NotFound (no such handle, or wrong type) and
+    // Unsupported (rights missing).
+    ErrorOr<HandleEntry> lookup(u64 index, ObjectType type, u32 rights) const;
+    Optional<HandleEntry> get(u64 index) const;
+
+    // Removes the entry and drops its reference.
+    ErrorOr<void> close(u64 index);
+    // Closes every handle (task exit).
+    void close_all();
+
+    usize count() const;
+
+private:
+    HandleEntry m_entries[kCapacity] {};
+};
+
+} // namespace herald

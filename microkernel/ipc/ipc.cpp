@@ -1,0 +1,397 @@
+// Send, receive, call and reply-and-receive on endpoints; signal and wait on
+// notifications; creating, minting and closing handles.
+//
+// A rendezvous always copies the message straight from the sender to the
+// receiver: the label and eight words register to register (through the
+// system-call frames on their kernel stacks), the optional payload from the
+// sender's IPC buffer to the receiver's. When a call or a reply finds its
+// partner already waiting on this CPU, the kernel switches straight to it
+// (scheduler_block_and_switch_to) instead of going through a run queue; a
+// partner on another CPU is woken there, by IPI if that CPU is idle.
+#include "ipc.hpp"
+
+#include "../abi/ipc.hpp"
+#include "../abi/syscalls.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/layout.hpp"
+#include "../sched/scheduler.hpp"
+#include "../smp/processor.hpp"
+#include "../task/task.hpp"
+#include "endpoint.hpp"
+#include "handle_table.hpp"
+
+namespace herald {
+
+namespace {
+
+using abi::MessageInfo;
+using abi::SyscallError;
+using abi::SyscallNumber;
+
+constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
+
+i64 lookup_error(Error e) { return e == Error::Unsupported ? error(SyscallError::NoRights) : error(SyscallError::BadHandle); }
+
+// ---- messages in frames ----
+
+IpcMessage read_message(const x86::InterruptFrame& frame)
+{
+    return IpcMessage { frame.rsi, { frame.rdx, frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14, frame.r15 }, 0 };
+}
+
+void write_message(x86::InterruptFrame& frame, const IpcMessage& message)
+{
+    frame.rax = 0;
+    frame.rdi = message.badge;
+    frame.rsi = message.info;
+    frame.rdx = message.words[0];
+    frame.r10 = message.words[1];
+    frame.r8 = message.words[2];
+    frame.r9 = message.words[3];
+    frame.r12 = message.words[4];
+    frame.r13 = message.words[5];
+    frame.r14 = message.words[6];
+    frame.r15 = message.words[7];
+}
+
+// Copies `length` bytes between two user address spaces through the
+// physmap, page by page; the destination must be user-writable.
+bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length)
+{
+    while (length > 0) {
+        auto in = from.translate(VirtualAddress(source));
+        auto out = to.translate(VirtualAddress(destination));
+        if (!in || !out || !in->flags.user || !out->flags.user || !out->flags.writable)
+            return false;
+        u64 in_room = layout::kPageSize - (source & (layout::kPageSize - 1));
+        u64 out_room = layout::kPageSize - (destination & (layout::kPageSize - 1));
+        u64 chunk = min(length, min(in_room, out_room));
+        __builtin_memcpy(reinterpret_cast<void*>(layout::physmap_address(out->physical.get())),
+            reinterpret_cast<const void*>(layout::physmap_address(in->physical.get())), chunk);
+        source += chunk;
+        destination += chunk;
+        length -= chunk;
+    }
+    return true;
+}
+
+// What a message must satisfy before it goes anywhere.
+i64 validate(const Thread& sender, const IpcMessage& message, u32 handle_rights)
+{
+    if (message.info & MessageInfo::kReservedBits)
+        return error(SyscallError::BadArgument);
+    MessageInfo info = MessageInfo::decode(message.info);
+    if (info.payload_length > abi::kMaxPayload)
+        return error(SyscallError::BadLength);
+    if (info.payload_length > 0 && !sender.ipc.buffer)
+        return error(SyscallError::BadAddress);
+    if (info.transfer_handle) {
+        if (!(handle_rights & abi::RightGrant))
+            return error(SyscallError::NoRights);
+        SpinLockGuard guard(sender.task->handles_lock);
+        if (!sender.task->handles->get(message.words[7]))
+            return error(SyscallError::BadHandle);
+    }
+    return 0;
+}
+
+// Moves `message` from `sender` into `receiver`'s frame: registers, the
+// payload (dropped if the receiver has no IPC buffer: payload_length 0), and
+// a copy of the transferred handle (dropped if the receiver's table is full).
+void deliver(Thread& sender, Thread& receiver, IpcMessage message)
+{
+    MessageInfo info = MessageInfo::decode(message.info);
+    if (info.payload_length > 0) {
+        bool copied = receiver.ipc.buffer && sender.task->address_space && receiver.task->address_space
+            && copy_between(*sender.task->address_space, sender.ipc.buffer, *receiver.task->address_space,
+                receiver.ipc.buffer, info.payload_length);
+        if (!copied)
+            info.payload_length = 0;
+    }
+    if (info.transfer_handle) {
+        Optional<HandleEntry> entry;
+        {
+            SpinLockGuard guard(sender.task->handles_lock);
+            entry = sender.task->handles->get(message.words[7]);
+        }
+        u64 installed = entry ? grant_handle(*receiver.task, *entry->object, entry->rights, entry->badge) : 0;
+        message.words[7] = installed;
+        info.transfer_handle = installed != 0;
+    }
+    message.info = info.encode();
+    write_message(*receiver.ipc.frame, message);
+}
+
+ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
+{
+    SpinLockGuard guard(thread.task->handles_lock);
+    if (!thread.task->handles)
+        return Error::NotFound;
+    auto entry = thread.task->handles->lookup(handle, type, rights);
+    if (!entry.is_error())
+        entry.value().object->retain(); // kept alive for the length of the call
+    return entry;
+}
+
+// ---- endpoints ----
+
+// The caller blocks until `server` replies; run the server right here if it
+// last ran here (the fast path), else wake it where it was.
+void wait_for_reply_from(Thread& self, Thread& server)
+{
+    self.ipc.awaiting_reply = true;
+    self.ipc.replier = &server;
+    server.ipc.reply_to = &self;
+    if (server.cpu == this_processor().index) {
+        scheduler_block_and_switch_to(server);
+    } else {
+        scheduler_wake(server);
+        scheduler_block_current();
+    }
+}
+
+i64 send(Thread& self, u64 handle, bool is_call)
+{
+    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    IpcMessage message = read_message(*self.ipc.frame);
+    message.badge = entry.value().badge;
+    i64 status = validate(self, message, entry.value().rights);
+    if (status < 0) {
+        endpoint.release();
+        return status;
+    }
+    bool interrupts = endpoint.lock.lock();
+    if (endpoint.receive_rights == 0) {
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        return error(SyscallError::PeerGone);
+    }
+    if (Thread* receiver = endpoint.receivers.pop_front()) {
+        endpoint.lock.unlock(interrupts);
+        receiver->ipc.blocked_on = nullptr;
+        deliver(self, *receiver, message);
+        endpoint.release();
+        if (is_call) {
+            wait_for_reply_from(self, *receiver);
+            return static_cast<i64>(self.ipc.frame->rax); // the reply is in the frame
+        }
+        scheduler_wake(*receiver);
+        return 0;
+    }
+    // Nobody is receiving yet: wait in the queue with the message.
+    self.ipc.outgoing = message;
+    self.ipc.is_call = is_call;
+    self.ipc.blocked_on = &endpoint;
+    self.ipc.frame->rax = 0;
+    endpoint.senders.push_back(self);
+    self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
+    endpoint.lock.unlock(interrupts);
+    endpoint.release();
+    scheduler_block_current();
+    return static_cast<i64>(self.ipc.frame->rax);
+}
+
+// Takes the next message on `handle` into the frame, waiting if none.
+i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
+{
+    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+    if (entry.is_error()) {
+        if (wake_after_blocking)
+            scheduler_wake(*wake_after_blocking);
+        return lookup_error(entry.error());
+    }
+    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    bool interrupts = endpoint.lock.lock();
+    if (Thread* sender = endpoint.senders.pop_front()) {
+        endpoint.lock.unlock(interrupts);
+        sender->ipc.blocked_on = nullptr;
+        deliver(*sender, self, sender->ipc.outgoing);
+        endpoint.release();
+        if (sender->ipc.is_call) {
+            sender->ipc.awaiting_reply = true;
+            sender->ipc.replier = &self;
+            self.ipc.reply_to = sender;
+        } else {
+            scheduler_wake(*sender); // its send is complete
+        }
+        if (wake_after_blocking)
+            scheduler_wake(*wake_after_blocking);
+        return 0;
+    }
+    self.ipc.blocked_on = &endpoint;
+    endpoint.receivers.push_back(self);
+    self.state = ThreadState::Blocked;
+    endpoint.lock.unlock(interrupts);
+    endpoint.release();
+    if (wake_after_blocking && wake_after_blocking->cpu == this_processor().index)
+        scheduler_block_and_switch_to(*wake_after_blocking); // the reply fast path
+    else {
+        if (wake_after_blocking)
+            scheduler_wake(*wake_after_blocking);
+        scheduler_block_current();
+    }
+    return static_cast<i64>(self.ipc.frame->rax);
+}
+
+i64 reply_receive(Thread& self, u64 handle)
+{
+    Thread* caller = self.ipc.reply_to;
+    self.ipc.reply_to = nullptr;
+    if (caller) {
+        IpcMessage reply = read_message(*self.ipc.frame);
+        if (reply.info & MessageInfo::kReservedBits || MessageInfo::decode(reply.info).transfer_handle)
+            reply.info &= ~(MessageInfo::kReservedBits | MessageInfo::kTransferBit);
+        caller->ipc.awaiting_reply = false;
+        caller->ipc.replier = nullptr;
+        deliver(self, *caller, reply);
+    }
+    // The caller runs again once we wait (or right away, elsewhere).
+    return receive(self, handle, caller);
+}
+
+// ---- notifications ----
+
+i64 signal(Thread& self, u64 handle, u64 bits)
+{
+    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    auto& notification = static_cast<Notification&>(*entry.value().object);
+    {
+        SpinLockGuard guard(notification.lock);
+        notification.bits |= bits;
+        if (Thread* waiter = notification.waiters.pop_front()) {
+            u64 taken = notification.bits;
+            notification.bits = 0;
+            waiter->ipc.frame->rax = taken;
+            scheduler_wake(*waiter);
+        }
+    }
+    notification.release();
+    return 0;
+}
+
+i64 wait(Thread& self, u64 handle, u64 mode)
+{
+    if (mode != static_cast<u64>(abi::WaitMode::Poll) && mode != static_cast<u64>(abi::WaitMode::Forever))
+        return error(SyscallError::BadArgument); // WaitMode::Timeout is not implemented yet
+    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightReceive);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    auto& notification = static_cast<Notification&>(*entry.value().object);
+    bool interrupts = notification.lock.lock();
+    if (notification.bits || mode == static_cast<u64>(abi::WaitMode::Poll)) {
+        u64 taken = notification.bits;
+        notification.bits = 0;
+        notification.lock.unlock(interrupts);
+        notification.release();
+        return static_cast<i64>(taken);
+    }
+    notification.waiters.push_back(self);
+    self.state = ThreadState::Blocked;
+    notification.lock.unlock(interrupts);
+    notification.release();
+    scheduler_block_current();
+    return static_cast<i64>(self.ipc.frame->rax);
+}
+
+// ---- handles ----
+
+i64 create(Thread& self, KernelObject* object)
+{
+    if (!object)
+        return error(SyscallError::NoMemory);
+    u64 handle = grant_handle(*self.task, *object, abi::RightsAll, 0);
+    object->release(); // the handle holds it now (or nothing does)
+    return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
+}
+
+i64 close(Thread& self, u64 handle)
+{
+    SpinLockGuard guard(self.task->handles_lock);
+    return self.task->handles->close(handle).is_error() ? error(SyscallError::BadHandle) : 0;
+}
+
+// A new handle to the same object with no more rights than the original,
+// and a badge; an already-badged handle keeps its badge.
+i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
+{
+    Optional<HandleEntry> entry;
+    {
+        SpinLockGuard guard(self.task->handles_lock);
+        entry = self.task->handles->get(handle);
+    }
+    if (!entry)
+        return error(SyscallError::BadHandle);
+    if (rights & ~static_cast<u64>(abi::RightsAll) || (rights & ~static_cast<u64>(entry->rights)))
+        return error(SyscallError::NoRights);
+    u64 new_handle = grant_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
+    return new_handle ? static_cast<i64>(new_handle) : error(SyscallError::NoMemory);
+}
+
+i64 set_buffer(Thread& self, u64 address)
+{
+    if (address == 0) {
+        self.ipc.buffer = 0;
+        return 0;
+    }
+    if (address & (abi::kIpcBufferSize - 1) || !self.task->address_space)
+        return error(SyscallError::BadAddress);
+    auto page = self.task->address_space->translate(VirtualAddress(address));
+    if (!page || !page->flags.user || !page->flags.writable)
+        return error(SyscallError::BadAddress);
+    self.ipc.buffer = address;
+    return 0;
+}
+
+} // namespace
+
+u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
+{
+    SpinLockGuard guard(task.handles_lock);
+    if (!task.handles)
+        return 0;
+    if (index) {
+        auto result = task.handles->insert_at(index, object, rights, badge);
+        return result.is_error() ? 0 : index;
+    }
+    auto result = task.handles->insert(object, rights, badge, abi::HandleFirstFree);
+    return result.is_error() ? 0 : result.value();
+}
+
+void ipc_thread_exiting(Thread& thread)
+{
+    if (Thread* caller = thread.ipc.reply_to) {
+        thread.ipc.reply_to = nullptr;
+        ipc_wake_with_status(*caller, error(SyscallError::PeerGone));
+    }
+}
+
+bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)
+{
+    Thread& self = current_thread();
+    self.ipc.frame = &frame;
+    i64 result;
+    switch (static_cast<SyscallNumber>(number)) {
+    case SyscallNumber::EndpointCreate: result = create(self, Endpoint::create()); break;
+    case SyscallNumber::NotificationCreate: result = create(self, Notification::create()); break;
+    case SyscallNumber::HandleClose: result = close(self, frame.rdi); break;
+    case SyscallNumber::HandleMint: result = mint(self, frame.rdi, frame.rsi, frame.rdx); break;
+    case SyscallNumber::SetIpcBuffer: result = set_buffer(self, frame.rdi); break;
+    case SyscallNumber::IpcSend: result = send(self, frame.rdi, false); break;
+    case SyscallNumber::IpcCall: result = send(self, frame.rdi, true); break;
+    case SyscallNumber::IpcReceive: result = receive(self, frame.rdi, nullptr); break;
+    case SyscallNumber::IpcReplyReceive: result = reply_receive(self, frame.rdi); break;
+    case SyscallNumber::NotifySignal: result = signal(self, frame.rdi, frame.rsi); break;
+    case SyscallNumber::NotifyWait: result = wait(self, frame.rdi, frame.rsi); break;
+    default: return false;
+    }
+    frame.rax = static_cast<u64>(result);
+    return true;
+}
+
+} // namespace herald

@@ -1,0 +1,26 @@
+// The IPC system calls (ABI: abi/ipc.hpp; docs/ipc.md).
+#pragma once
+
+#include "../lib/types.hpp"
+
+namespace herald {
+
+namespace x86 {
+struct InterruptFrame;
+}
+struct Task;
+struct Thread;
+class KernelObject;
+
+// Handles one IPC system call; the result and any message go into `frame`.
+// Returns false for a number that is not an IPC call.
+bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame);
+
+// A thread on its way out: a caller waiting for its reply gets PeerGone.
+void ipc_thread_exiting(Thread& thread);
+
+// For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
+// Returns the handle, or 0 when the table is full.
+u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index = 0);
+
+} // namespace herald

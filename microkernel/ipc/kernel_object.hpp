@@ -1,0 +1,43 @@
+// KernelObject: what a handle points at. Reference-counted: every handle
+// and every thread blocked on the object holds a reference, and the object
+// is destroyed when the last one goes. Portable (host-tested through
+// handle_table).
+#pragma once
+
+#include "../lib/types.hpp"
+
+namespace herald {
+
+enum class ObjectType : u8 {
+    Endpoint,
+    Notification,
+};
+
+class KernelObject {
+public:
+    ObjectType type() const { return m_type; }
+
+    void retain() { __atomic_add_fetch(&m_references, 1, __ATOMIC_RELAXED); }
+    void release()
+    {
+        if (__atomic_sub_fetch(&m_references, 1, __ATOMIC_ACQ_REL) == 0)
+            destroy();
+    }
+    u32 references() const { return __atomic_load_n(&m_references, __ATOMIC_RELAXED); }
+
+    // A handle with these rights was opened on (or closed from) the object;
+    // endpoints count receive rights to know when nobody can receive anymore.
+    virtual void handle_opened(u32 /*rights*/) { }
+    virtual void handle_closed(u32 /*rights*/) { }
+
+protected:
+    explicit KernelObject(ObjectType type) : m_type(type) { }
+    ~KernelObject() = default;
+    virtual void destroy() = 0;
+
+private:
+    ObjectType m_type;
+    u32 m_references { 1 };
+};
+
+} // namespace herald

@@ -1,0 +1,75 @@
+#include "microkernel/ipc/handle_table.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace herald;
+
+namespace {
+
+class TestObject final : public KernelObject {
+public:
+    explicit TestObject(ObjectType type = ObjectType::Endpoint) : KernelObject(type) { }
+    void destroy() override { destroyed = true; }
+    void handle_opened(u32 rights) override { opened_rights += rights; }
+    void handle_closed(u32 rights) override { closed_rights += rights; }
+    bool destroyed { false };
+    u32 opened_rights { 0 };
+    u32 closed_rights { 0 };
+};
+
+constexpr u32 kSend = 1, kReceive = 2, kGrant = 4;
+
+} // namespace
+
+TEST_CASE("handles: insert, look up with rights, close", "[ipc]")
+{
+    TestObject object;
+    HandleTable table;
+    auto handle = table.insert(object, kSend | kReceive, 7);
+    REQUIRE(!handle.is_error());
+    CHECK(handle.value() == 1);
+    CHECK(object.references() == 2);
+    auto entry = table.lookup(handle.value(), ObjectType::Endpoint, kSend);
+    REQUIRE(!entry.is_error());
+    CHECK(entry.value().badge == 7);
+    CHECK(table.lookup(handle.value(), ObjectType::Endpoint, kGrant).error() == Error::Unsupported);
+    CHECK(table.lookup(handle.value(), ObjectType::Notification, kSend).error() == Error::NotFound);
+    CHECK(table.lookup(0, ObjectType::Endpoint, 0).error() == Error::NotFound);
+    CHECK(table.lookup(99, ObjectType::Endpoint, 0).error() == Error::NotFound);
+    CHECK(table.lookup(~0ull, ObjectType::Endpoint, 0).error() == Error::NotFound);
+    REQUIRE(!table.close(handle.value()).is_error());
+    CHECK(table.close(handle.value()).error() == Error::NotFound);
+    CHECK(object.references() == 1);
+    CHECK(object.opened_rights == (kSend | kReceive));
+    CHECK(object.closed_rights == (kSend | kReceive));
+    CHECK_FALSE(object.destroyed);
+    object.release();
+    CHECK(object.destroyed);
+}
+
+TEST_CASE("handles: the table fills up and says so", "[ipc]")
+{
+    TestObject object;
+    HandleTable table;
+    for (usize i = 1; i < HandleTable::kCapacity; ++i)
+        REQUIRE(!table.insert(object, kSend, 0).is_error());
+    CHECK(table.insert(object, kSend, 0).error() == Error::TooMany);
+    CHECK(table.count() == HandleTable::kCapacity - 1);
+    table.close_all();
+    CHECK(table.count() == 0);
+    CHECK(object.references() == 1);
+}
+
+TEST_CASE("handles: fixed indices", "[ipc]")
+{
+    TestObject object;
+    HandleTable table;
+    REQUIRE(!table.insert_at(1, object, kSend, 0).is_error());
+    CHECK(table.insert_at(1, object, kSend, 0).error() == Error::AlreadyMapped);
+    CHECK(table.insert_at(0, object, kSend, 0).error() == Error::OutOfRange);
+    CHECK(table.insert_at(HandleTable::kCapacity, object, kSend, 0).error() == Error::OutOfRange);
+    auto next = table.insert(object, kSend, 0, 2);
+    REQUIRE(!next.is_error());
+    CHECK(next.value() == 2);
+    table.close_all();
+}
