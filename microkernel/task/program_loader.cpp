@@ -2,6 +2,7 @@
 
 #include "../abi/syscalls.hpp"
 #include "../boot/elf.hpp"
+#include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
@@ -29,7 +30,17 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
     return space.write(VirtualAddress(segment.virtual_address), bytes->data(), bytes->size());
 }
 
-ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, u64 parameter, AddressSpace& space)
+ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
+{
+    for (const InitialHandle& handle : options.handles) {
+        if (handle.object && !grant_handle(task, *handle.object, handle.rights, handle.badge, handle.index))
+            return Error::AlreadyMapped;
+    }
+    return {};
+}
+
+ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, const SpawnOptions& options,
+    AddressSpace& space)
 {
     for (usize i = 0; i < image.segment_count; ++i)
         HERALD_TRY(load_segment(space, file, image.segments[i]));
@@ -37,7 +48,11 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
     u64 committed = kInitialStackPages * layout::kPageSize;
     HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
     Task* task = HERALD_TRY(create_task(name, &space));
-    auto thread = create_user_thread(*task, image.entry, kUserStackTop, parameter);
+    if (auto installed = install_handles(*task, options); installed.is_error()) {
+        discard_task(*task);
+        return installed.error();
+    }
+    auto thread = create_user_thread(*task, image.entry, kUserStackTop, options.parameter);
     if (thread.is_error())
         discard_task(*task);
     return thread;
@@ -49,7 +64,7 @@ ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOpti
 {
     ElfImage image = HERALD_TRY(parse_elf(elf_file, abi::kUserCodeBase, kUserStackTop - kUserStackRegionSize));
     AddressSpace* space = HERALD_TRY(AddressSpace::create());
-    auto thread = build(name, elf_file, image, options.parameter, *space);
+    auto thread = build(name, elf_file, image, options, *space);
     if (thread.is_error()) {
         // Nothing of the task runs yet: what was built goes back.
         space->destroy();

@@ -17,9 +17,21 @@
 
 namespace herald {
 
+class KernelObject;
+
+// A handle the new task holds from its start (abi::WellKnownHandle, or any
+// other index the two sides agree on).
+struct InitialHandle {
+    KernelObject* object { nullptr };
+    u32 rights { 0 };
+    u64 badge { 0 };
+    u64 index { 0 };
+};
+
 struct SpawnOptions {
     u64 parameter { 0 };
     Optional<usize> cpu; // pin to this CPU; otherwise the least loaded one
+    InitialHandle handles[4] {};
 };
 
 // Returns the new task's id. Not a Task*: the task may run, end and be
