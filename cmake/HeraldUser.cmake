@@ -37,19 +37,26 @@ function(herald_user_runtime)
     endif()
 endfunction()
 
-# herald_add_user_program(NAME SOURCES source...)  (SOURCES may be omitted)
+# herald_add_user_program(NAME SOURCES source... [LIBS library...])
+# (the SOURCES keyword may be omitted)
 # Links a static ELF64 executable at abi::kUserCodeBase with
 # user/runtime/user.ld: NAME.elf in the current binary directory, target NAME.
 # The ELF's path is the target's HERALD_USER_ELF property, and every program
 # is listed in the global property HERALD_USER_PROGRAMS.
+# LIBS: header-only (INTERFACE) libraries such as libipc, whose include
+# directories and definitions the program's sources get; nothing of theirs
+# is linked (the ELF is linked from the objects alone).
 function(herald_add_user_program name)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES;LIBS")
     set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
     if(NOT sources)
         message(FATAL_ERROR "herald_add_user_program(${name}): no sources")
     endif()
     herald_user_runtime()
     herald_user_objects(${name}_objects ${sources})
+    if(ARG_LIBS)
+        target_link_libraries(${name}_objects PRIVATE ${ARG_LIBS})
+    endif()
 
     set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
     set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)

@@ -28,8 +28,12 @@ constexpr u32 kMsrLstar = 0xC0000082;
 constexpr u32 kMsrFmask = 0xC0000084;
 constexpr u64 kEferSyscallEnable = 1ull << 0;
 // Cleared on entry: IF (no interrupts until the kernel stack is set up),
-// DF (the C++ ABI expects it clear), TF and AC (SMAP must not be bypassed).
-constexpr u64 kFmask = (1ull << 9) | (1ull << 10) | (1ull << 8) | (1ull << 18);
+// DF (the C++ ABI expects it clear), TF (no single-stepping the kernel),
+// AC (user code must not switch SMAP off for the kernel), NT (an IRETQ
+// with NT set faults) and IOPL (SDM Vol. 3A §2.3).
+constexpr u64 kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 10;
+constexpr u64 kRflagsIopl = 3ull << 12, kRflagsNt = 1ull << 14, kRflagsAc = 1ull << 18;
+constexpr u64 kFmask = kRflagsTf | kRflagsIf | kRflagsDf | kRflagsIopl | kRflagsNt | kRflagsAc;
 
 i64 error(SyscallError e) { return static_cast<i64>(e); }
 

@@ -38,11 +38,16 @@ u64 g_next_task_id = 1;
 u64 g_next_thread_id = 1;
 Task g_kernel_task;
 
-// The callee-saved registers switch_context pops, then its return address.
+// What switch_context pops: the callee-saved registers, RFLAGS, then its
+// return address.
 struct SwitchFrame {
     u64 r15, r14, r13, r12, rbx, rbp;
+    u64 rflags;
     u64 return_address;
 };
+// Interrupts off until thread_start's IRET loads the thread's own RFLAGS;
+// bit 1 is always set.
+constexpr u64 kSwitchRflags = 0x2;
 
 // Builds the new thread's kernel stack so that switch_context "returns" to
 // thread_start, which then IRETs through the seed's initial frame.
@@ -60,6 +65,7 @@ void build_initial_stack(Thread& thread, u64 rip, u16 cs, u64 rsp, u16 ss, u64 p
     frame->rdi = parameter; // and the first C++ argument, for kernel threads' entry(parameter)
     auto* switch_frame = reinterpret_cast<SwitchFrame*>(reinterpret_cast<u64>(frame) - sizeof(SwitchFrame));
     *switch_frame = SwitchFrame {};
+    switch_frame->rflags = kSwitchRflags;
     switch_frame->return_address = reinterpret_cast<u64>(&thread_start);
     thread.saved_rsp = reinterpret_cast<u64>(switch_frame);
 }

@@ -2,13 +2,15 @@
 ;
 ; void switch_context(u64* save_rsp, u64 next_rsp)
 ;
-; Pushes the callee-saved registers (System V: RBX, RBP, R12-R15) on the
-; current kernel stack, stores RSP in *save_rsp (Thread::saved_rsp, the
+; Pushes RFLAGS and the callee-saved registers (System V: RBX, RBP,
+; R12-R15) on the current kernel stack, stores RSP in *save_rsp (Thread::saved_rsp, the
 ; seed's "Ring0 RSP" of the task list), loads next_rsp and pops the next
 ; thread's callee-saved registers. The RET then continues wherever that
 ; thread called switch_context from, or, for a thread that never ran, at
 ; thread_start. Everything else the compiler may keep in registers across
-; the call is caller-saved, so these six are all that must survive.
+; the call is caller-saved, so these six are all that must survive. RFLAGS
+; is kept per thread too, so that no flag one thread had (AC, NT, ...) is
+; ever seen by another.
 
 bits 64
 section .text
@@ -18,6 +20,7 @@ extern interrupt_return
 
 global switch_context
 switch_context:
+    pushfq
     push rbp
     push rbx
     push r12
@@ -32,6 +35,7 @@ switch_context:
     pop r12
     pop rbx
     pop rbp
+    popfq
     ret
 
 ; A new thread's first instructions (its stack is built by task.cpp): let the

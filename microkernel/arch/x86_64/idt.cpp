@@ -15,6 +15,7 @@
 #include "../../log.hpp"
 
 extern "C" const herald::u64 interrupt_entry_points[herald::x86::kVectorCount];
+extern "C" const char iret_to_user[]; // interrupt_entry.asm
 
 namespace herald::x86 {
 
@@ -36,9 +37,7 @@ static_assert(sizeof(GateDescriptor) == 16, "SDM Vol. 3A Figure 6-8");
 // (The seed used DPL 3 for every gate; that lets user code fake exceptions.)
 constexpr u8 kKernelInterruptGate = 0x8E;
 
-constexpr u64 kVectorNmi = 2;
 constexpr u64 kVectorDoubleFault = 8;
-constexpr u64 kVectorMachineCheck = 18;
 
 alignas(16) GateDescriptor g_idt[kVectorCount];
 InterruptHandler g_handlers[kVectorCount];
@@ -144,8 +143,14 @@ void handle_device_interrupt(herald::x86::InterruptFrame& frame)
 // a kernel bug, unless it happened while copying from or to user memory.
 extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
 {
-    if (frame->vector < herald::x86::kExceptionVectors) {
-        if (frame->from_user_mode())
+    using namespace herald::x86;
+    if (frame->vector < kExceptionVectors) {
+        // NMI and machine checks are about the machine, not the task that
+        // happened to run: never "kill" them away.
+        bool machine_event = frame->vector == kVectorNmi || frame->vector == kVectorMachineCheck;
+        // A fault on the IRETQ into ring 3 is the user task's (its frame).
+        bool on_return_to_user = frame->rip == reinterpret_cast<herald::u64>(&iret_to_user);
+        if (!machine_event && (frame->from_user_mode() || on_return_to_user))
             herald::handle_user_fault(*frame);
         if (herald::x86::recover_from_user_copy_fault(*frame))
             return;

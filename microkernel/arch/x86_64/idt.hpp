@@ -6,6 +6,8 @@
 namespace herald::x86 {
 
 inline constexpr usize kExceptionVectors = 32;
+inline constexpr u64 kVectorNmi = 2;
+inline constexpr u64 kVectorMachineCheck = 18;
 inline constexpr usize kVectorCount = 256;
 
 struct InterruptFrame;

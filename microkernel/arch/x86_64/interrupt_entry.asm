@@ -40,13 +40,21 @@ vector_%1:
 %assign vector vector + 1
 %endrep
 
+FRAME_RIP_BEFORE_REGISTERS equ 16      ; vector, error code, then RIP
 FRAME_CS_BEFORE_REGISTERS equ 24       ; vector, error code, RIP, then CS
 
 interrupt_common:
     test qword [rsp + FRAME_CS_BEFORE_REGISTERS], 3
     jz .from_kernel
     swapgs
+    jmp .gs_ready
 .from_kernel:
+    ; A fault on the IRETQ back to ring 3 (a bad user frame) arrives "from
+    ; the kernel" but with the user's GS already swapped in: swap it back.
+    cmp qword [rsp + FRAME_RIP_BEFORE_REGISTERS], iret_to_user
+    jne .gs_ready
+    swapgs
+.gs_ready:
     push rax
     push rbx
     push rcx
@@ -63,6 +71,12 @@ interrupt_common:
     push r14
     push r15
     cld                         ; the C++ ABI expects DF clear
+    ; AC clear: ring 3 may have set it, and with AC set SMAP would not
+    ; protect user memory from the kernel. CLAC exists only with SMAP, so
+    ; the AC bit is cleared through RFLAGS instead.
+    pushfq
+    and qword [rsp], ~(1 << 18)
+    popfq
     mov rdi, rsp                ; InterruptFrame*; RSP is 16-byte aligned here:
     call handle_interrupt       ; the CPU aligned it, then 22 pushes of 8 bytes
 ; Also the way into a new thread (context_switch.asm) and back from a system
@@ -85,9 +99,13 @@ interrupt_return:
     pop rbx
     pop rax
     test qword [rsp + FRAME_CS_BEFORE_REGISTERS], 3
-    jz .to_kernel
+    jz return_to_kernel
     swapgs
-.to_kernel:
+    add rsp, 16                 ; vector and error code
+global iret_to_user
+iret_to_user:
+    iretq
+return_to_kernel:
     add rsp, 16                 ; vector and error code
     iretq
 

@@ -1,0 +1,859 @@
+// libipc (libipc/include/libipc): results, messages, typed protocols, client
+// stubs, server dispatch and the serve loop, over fake transports that stand
+// in for the kernel: one runs the server synchronously inside call(), one
+// replays a script of incoming messages, and one connects a client thread
+// to a server thread through a blocking in-process endpoint.
+#include "libipc/protocol.hpp"
+#include "libipc/protocols/echo.hpp"
+
+#include <algorithm>
+#include <array>
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using ipc::Bytes;
+using ipc::Error;
+using ipc::Message;
+using ipc::Result;
+using ipc::Shape;
+namespace echo = ipc::echo;
+
+namespace {
+
+// ---- fake transports ----
+
+// The kernel's work for one call, done synchronously: the request (with its
+// MessageInfo through RSI's encoding, as the registers carry it) and payload
+// go to the server side, `server` computes the reply there, and the reply
+// and its payload come back.
+class FakeTransport final : public ipc::Transport {
+public:
+    using Server = std::function<Message(const Message& request, uint8_t* server_payload)>;
+
+    explicit FakeTransport(Server server, ipc::Badge badge = 0) : m_server(std::move(server)), m_badge(badge) { }
+
+    Result<Message> call(ipc::Handle endpoint, const Message& message) override
+    {
+        ++calls;
+        last_endpoint = endpoint;
+        if (!m_server)
+            return Error::PeerGone;
+        uint64_t info = IPC_TRY(ipc::encode_info(message)); // the kernel sees RSI, not the struct
+        Message delivered = message;
+        IPC_TRY(ipc::decode_info(info, delivered));
+        delivered.badge = m_badge;
+        std::memcpy(server_buffer.data(), client_buffer.data(), delivered.payload_length);
+        last_request = delivered;
+
+        Message reply = m_server(delivered, server_buffer.data());
+        if (!deliver_raw_replies) {
+            // What the kernel does to a reply: no handle transfer, checked info.
+            reply.transfer_handle = false;
+            uint64_t reply_info = IPC_TRY(ipc::encode_info(reply));
+            IPC_TRY(ipc::decode_info(reply_info, reply));
+        }
+        reply.badge = 0;
+        std::memcpy(client_buffer.data(), server_buffer.data(), std::min<size_t>(reply.payload_length, ipc::kMaxPayload));
+        return reply;
+    }
+
+    uint8_t* payload() override { return client_buffer.data(); }
+
+    // Hand replies over exactly as the server made them, to see what the
+    // client makes of ones the kernel would never deliver.
+    bool deliver_raw_replies = false;
+    int calls = 0;
+    ipc::Handle last_endpoint = 0;
+    Message last_request;
+    std::array<uint8_t, ipc::kMaxPayload> client_buffer {};
+    std::array<uint8_t, ipc::kMaxPayload> server_buffer {};
+
+private:
+    Server m_server;
+    ipc::Badge m_badge;
+};
+
+// A FakeTransport::Server that runs libipc's dispatch for protocol P.
+template<typename P, typename Handler>
+FakeTransport::Server dispatching(Handler& handler)
+{
+    return [&handler](const Message& request, uint8_t* payload) {
+        Message reply;
+        ipc::dispatch<P>(request, payload, handler, reply);
+        return reply;
+    };
+}
+
+// A FakeTransport::Server that answers every request with `reply` and
+// `payload` bytes (for malformed replies).
+FakeTransport::Server answering(Message reply, std::vector<uint8_t> payload = {})
+{
+    return [reply, payload](const Message&, uint8_t* buffer) {
+        std::copy_n(payload.begin(), std::min(payload.size(), ipc::kMaxPayload), buffer);
+        return reply;
+    };
+}
+
+// The server side of a serve loop, replaying incoming messages (or errors)
+// and recording the replies.
+class ScriptedTransport final : public ipc::Transport {
+public:
+    struct Incoming {
+        Message message;
+        std::vector<uint8_t> payload;
+        std::optional<Error> error; // returned instead of the message
+    };
+
+    Result<Message> receive(ipc::Handle endpoint) override
+    {
+        ++receives;
+        CHECK(endpoint == kEndpoint);
+        return next();
+    }
+    Result<Message> reply_receive(ipc::Handle endpoint, const Message& reply) override
+    {
+        CHECK(endpoint == kEndpoint);
+        replies.push_back(reply);
+        reply_payloads.emplace_back(buffer.begin(), buffer.begin() + std::min<size_t>(reply.payload_length, buffer.size()));
+        return next();
+    }
+    uint8_t* payload() override { return buffer.data(); }
+
+    static constexpr ipc::Handle kEndpoint = 7;
+    std::deque<Incoming> script;
+    std::vector<Message> replies;
+    std::vector<std::vector<uint8_t>> reply_payloads;
+    int receives = 0;
+    std::array<uint8_t, ipc::kMaxPayload> buffer {};
+
+private:
+    Result<Message> next()
+    {
+        if (script.empty())
+            return Error::BadHandle; // the end of the script: the loop must stop
+        Incoming incoming = script.front();
+        script.pop_front();
+        if (incoming.error)
+            return *incoming.error;
+        std::copy(incoming.payload.begin(), incoming.payload.end(), buffer.begin());
+        return incoming.message;
+    }
+};
+
+// One endpoint between two threads, blocking like the kernel's: a client's
+// call waits for the server's reply; the server's receive waits for a call.
+class ThreadedEndpoint {
+public:
+    struct Side final : ipc::Transport {
+        Side(ThreadedEndpoint& endpoint, ipc::Badge badge) : endpoint(endpoint), badge(badge) { }
+
+        Result<Message> call(ipc::Handle, const Message& message) override
+        {
+            std::unique_lock lock(endpoint.m_mutex);
+            if (endpoint.m_closed)
+                return Error::PeerGone;
+            Message request = message;
+            request.badge = badge;
+            endpoint.m_request = Parcel { request, { buffer.begin(), buffer.begin() + message.payload_length } };
+            endpoint.m_changed.notify_all();
+            endpoint.m_changed.wait(lock, [&] { return endpoint.m_reply.has_value() || endpoint.m_closed; });
+            if (!endpoint.m_reply)
+                return Error::PeerGone;
+            Parcel reply = *endpoint.m_reply;
+            endpoint.m_reply.reset();
+            std::copy(reply.payload.begin(), reply.payload.end(), buffer.begin());
+            return reply.message;
+        }
+        Result<Message> receive(ipc::Handle) override
+        {
+            std::unique_lock lock(endpoint.m_mutex);
+            endpoint.m_changed.wait(lock, [&] { return endpoint.m_request.has_value() || endpoint.m_closed; });
+            if (!endpoint.m_request)
+                return Error::PeerGone;
+            Parcel request = *endpoint.m_request;
+            endpoint.m_request.reset();
+            std::copy(request.payload.begin(), request.payload.end(), buffer.begin());
+            return request.message;
+        }
+        Result<Message> reply_receive(ipc::Handle handle, const Message& reply) override
+        {
+            {
+                std::lock_guard lock(endpoint.m_mutex);
+                endpoint.m_reply = Parcel { reply, { buffer.begin(), buffer.begin() + reply.payload_length } };
+                endpoint.m_changed.notify_all();
+            }
+            return receive(handle);
+        }
+        uint8_t* payload() override { return buffer.data(); }
+
+        ThreadedEndpoint& endpoint;
+        ipc::Badge badge;
+        std::array<uint8_t, ipc::kMaxPayload> buffer {};
+    };
+
+    // The client is done: the server's next receive fails.
+    void close()
+    {
+        std::lock_guard lock(m_mutex);
+        m_closed = true;
+        m_changed.notify_all();
+    }
+
+private:
+    struct Parcel {
+        Message message;
+        std::vector<uint8_t> payload;
+    };
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::optional<Parcel> m_request;
+    std::optional<Parcel> m_reply;
+    bool m_closed = false;
+};
+
+Bytes bytes_of(const std::string& text) { return Bytes { reinterpret_cast<const uint8_t*>(text.data()), static_cast<uint32_t>(text.size()) }; }
+std::string string_of(const Bytes& bytes) { return std::string(reinterpret_cast<const char*>(bytes.data), bytes.length); }
+
+// ---- a second protocol: the other shapes, and handlers that fail ----
+
+struct Store {
+    static constexpr uint32_t label = 10;
+    struct Key {
+        uint64_t key;
+    };
+    using Request = ipc::WithBytes<Key>;
+    struct Reply {
+        uint32_t length;
+        uint32_t checksum;
+    };
+};
+
+struct Table {
+    static constexpr uint32_t label = 11;
+    struct Request {
+        static constexpr bool ipc_payload = true;
+        uint64_t values[512]; // the whole 4096-byte payload
+    };
+    struct Reply {
+        uint64_t total;
+    };
+};
+
+struct Nothing {
+    static constexpr uint32_t label = 12;
+    using Request = ipc::Empty;
+    using Reply = ipc::Empty;
+};
+
+using Storage = ipc::Protocol<Store, Table, Nothing>;
+
+constexpr Error kFull = ipc::protocol_error(3);
+
+struct StorageHandler {
+    Result<Store::Reply> handle(Store, const Store::Request& request, ipc::Badge badge)
+    {
+        last_badge = badge;
+        if (request.fixed.key == 0)
+            return Error::NotFound;
+        if (request.fixed.key == 666)
+            return kFull;
+        uint32_t checksum = 0;
+        for (uint32_t i = 0; i < request.bytes.length; ++i)
+            checksum = checksum * 31 + request.bytes.data[i];
+        return Store::Reply { request.bytes.length, checksum };
+    }
+    Result<Table::Reply> handle(Table, const Table::Request& request, ipc::Badge)
+    {
+        uint64_t total = 0;
+        for (uint64_t value : request.values)
+            total += value;
+        return Table::Reply { total };
+    }
+    Result<ipc::Empty> handle(Nothing, const ipc::Empty&, ipc::Badge)
+    {
+        ++nothings;
+        return ipc::Empty {};
+    }
+    ipc::Badge last_badge = 0;
+    int nothings = 0;
+};
+
+// An operation the echo server does not know.
+struct Shout {
+    static constexpr uint32_t label = 99;
+    struct Request {
+        uint64_t volume;
+    };
+    using Reply = ipc::Empty;
+};
+using EchoPlus = ipc::Protocol<echo::Ping, echo::Sum, echo::Reverse, Shout>;
+
+// ---- compile-time checks: what can travel, and what is a protocol ----
+
+struct Padded {
+    uint32_t a;
+    uint64_t b; // 4 bytes of padding before it
+};
+struct Floating {
+    double value;
+};
+struct NotTrivial {
+    NotTrivial(const NotTrivial&) { }
+    uint64_t value;
+};
+struct EightWords {
+    uint64_t words[8];
+};
+struct NineWords {
+    uint64_t words[9];
+};
+struct NineWordsInPayload {
+    static constexpr bool ipc_payload = true;
+    uint64_t words[9];
+};
+struct TooBigForPayload {
+    static constexpr bool ipc_payload = true;
+    uint8_t bytes[ipc::kMaxPayload + 1];
+};
+
+static_assert(ipc::shape_of<ipc::Empty>() == Shape::Words);
+static_assert(ipc::shape_of<EightWords>() == Shape::Words);
+static_assert(ipc::shape_of<NineWords>() == Shape::Invalid);
+static_assert(ipc::shape_of<NineWordsInPayload>() == Shape::Payload);
+static_assert(ipc::shape_of<Table::Request>() == Shape::Payload);
+static_assert(ipc::shape_of<TooBigForPayload>() == Shape::Invalid);
+static_assert(ipc::shape_of<Bytes>() == Shape::Bytes);
+static_assert(ipc::shape_of<Store::Request>() == Shape::WordsAndBytes);
+static_assert(ipc::shape_of<ipc::WithBytes<NineWords>>() == Shape::Invalid);
+static_assert(ipc::shape_of<Padded>() == Shape::Invalid);
+static_assert(ipc::shape_of<Floating>() == Shape::Invalid);
+static_assert(ipc::shape_of<NotTrivial>() == Shape::Invalid);
+static_assert(ipc::Encodable<echo::Ping::Request> && ipc::Encodable<echo::Sum::Reply>);
+static_assert(!ipc::Encodable<NineWords> && !ipc::Encodable<Padded>);
+static_assert(sizeof(echo::Sum::Request) <= ipc::kMessageWordBytes);
+
+struct NoReply {
+    static constexpr uint32_t label = 1;
+    struct Request {
+        uint64_t value;
+    };
+};
+struct UsesErrorLabel {
+    static constexpr uint32_t label = ipc::kErrorLabel;
+    using Request = ipc::Empty;
+    using Reply = ipc::Empty;
+};
+struct SendsTooMuch {
+    static constexpr uint32_t label = 5;
+    using Request = NineWords;
+    using Reply = ipc::Empty;
+};
+struct AlsoLabelOne {
+    static constexpr uint32_t label = 1;
+    using Request = ipc::Empty;
+    using Reply = ipc::Empty;
+};
+struct WideLabel {
+    static constexpr uint64_t label = 1; // must be uint32_t, like the ABI's
+    using Request = ipc::Empty;
+    using Reply = ipc::Empty;
+};
+
+static_assert(ipc::Operation<echo::Ping> && ipc::Operation<echo::Reverse> && ipc::Operation<Store>);
+static_assert(!ipc::Operation<NoReply>);
+static_assert(!ipc::Operation<UsesErrorLabel>);
+static_assert(!ipc::Operation<SendsTooMuch>);
+static_assert(!ipc::Operation<WideLabel>);
+static_assert(echo::Protocol::is_valid && Storage::is_valid && EchoPlus::is_valid);
+static_assert(!ipc::Protocol<echo::Ping, AlsoLabelOne>::is_valid);
+static_assert(!ipc::Protocol<echo::Ping, SendsTooMuch>::is_valid);
+static_assert(echo::Protocol::operation_count == 3);
+static_assert(echo::Protocol::contains<echo::Sum> && !echo::Protocol::contains<Shout>);
+
+// Result and Message are usable in constant expressions (the ABI's
+// MessageInfo too).
+static_assert(Result<int>(5).value() == 5);
+static_assert(Result<int>(Error::BadHandle).error() == Error::BadHandle);
+static_assert(!Result<void>().is_error());
+static_assert(ipc::encode_info(ipc::make_message(3)).value() == 3);
+static_assert(herald::abi::MessageInfo::kReservedBits == 0xFFFE'E000'0000'0000ull);
+
+Result<int> doubled(Result<int> input)
+{
+    int value = IPC_TRY(input);
+    return value * 2;
+}
+
+Result<void> checked(Result<void> input)
+{
+    IPC_TRY(input);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("libipc results hold a value or an error, and IPC_TRY propagates", "[libipc]")
+{
+    CHECK(doubled(21).value() == 42);
+    CHECK(doubled(Error::PeerGone).error() == Error::PeerGone);
+    CHECK_FALSE(checked({}).is_error());
+    CHECK(checked(Error::NoRights).error() == Error::NoRights);
+
+    Result<Message> message = ipc::make_message(9);
+    CHECK(message.has_value());
+    CHECK(message.value().label == 9);
+    message = Error::TimedOut;
+    CHECK(message.is_error());
+
+    // Kernel statuses become the same Error, and every Error has a name.
+    CHECK(ipc::error_from_status(-7) == Error::PeerGone);
+    CHECK(std::string(ipc::error_name(Error::UnknownLabel)) == "unknown label");
+    CHECK(std::string(ipc::error_name(ipc::protocol_error(2))) == "protocol error");
+    CHECK(static_cast<int64_t>(ipc::protocol_error(0)) == ipc::kFirstProtocolError);
+    CHECK(static_cast<int64_t>(kFull) == ipc::kFirstProtocolError - 3);
+}
+
+TEST_CASE("libipc MessageInfo round trips and refuses reserved bits", "[libipc]")
+{
+    using herald::abi::MessageInfo;
+    for (uint32_t label : { 0u, 1u, 0x1234'5678u, 0xFFFF'FFFEu, ipc::kErrorLabel }) {
+        for (uint32_t length : { 0u, 1u, 64u, 4095u, 4096u }) {
+            for (bool transfer : { false, true }) {
+                Message message = ipc::make_message(label);
+                message.payload_length = length;
+                message.transfer_handle = transfer;
+                auto raw = ipc::encode_info(message);
+                REQUIRE_FALSE(raw.is_error());
+                CHECK((raw.value() & MessageInfo::kReservedBits) == 0);
+                auto abi = MessageInfo::decode(raw.value());
+                CHECK(abi.label == label);
+                CHECK(abi.payload_length == length);
+                CHECK(abi.transfer_handle == transfer);
+                CHECK(abi.encode() == raw.value());
+
+                Message decoded;
+                REQUIRE_FALSE(ipc::decode_info(raw.value(), decoded).is_error());
+                CHECK(decoded.label == label);
+                CHECK(decoded.payload_length == length);
+                CHECK(decoded.transfer_handle == transfer);
+            }
+        }
+    }
+
+    // Every bit of RSI: a reserved one makes the message bad.
+    for (unsigned bit = 0; bit < 64; ++bit) {
+        uint64_t raw = 1ull << bit;
+        bool reserved = (raw & MessageInfo::kReservedBits) != 0;
+        bool expected_reserved = (bit >= 45 && bit <= 47) || bit >= 49;
+        CHECK(reserved == expected_reserved);
+        Message decoded;
+        auto result = ipc::decode_info(raw, decoded);
+        CHECK(result.is_error() == reserved);
+        if (reserved)
+            CHECK(result.error() == Error::BadMessage);
+    }
+
+    // The length field holds 13 bits, but only 0..4096 are allowed: too long
+    // is refused rather than masked into a wrong, shorter length.
+    Message too_long = ipc::make_message(1);
+    too_long.payload_length = ipc::kMaxPayload + 1;
+    CHECK(ipc::encode_info(too_long).error() == Error::BadLength);
+    too_long.payload_length = 0x2000; // would mask to 0
+    CHECK(ipc::encode_info(too_long).error() == Error::BadLength);
+    Message decoded;
+    CHECK(ipc::decode_info(MessageInfo { 1, 4097, false }.encode(), decoded).error() == Error::BadMessage);
+    CHECK(ipc::decode_info(MessageInfo { 1, 0x1FFF, false }.encode(), decoded).error() == Error::BadMessage);
+}
+
+TEST_CASE("libipc encodes and decodes every echo operation", "[libipc]")
+{
+    std::array<uint8_t, ipc::kMaxPayload> payload {};
+
+    SECTION("Ping: one word")
+    {
+        auto message = ipc::encode(echo::Ping::label, echo::Ping::Request { 0xDEAD'BEEF'0000'0001 }, payload.data());
+        REQUIRE_FALSE(message.is_error());
+        CHECK(message.value().label == echo::Ping::label);
+        CHECK(message.value().words[0] == 0xDEAD'BEEF'0000'0001);
+        for (size_t i = 1; i < ipc::kMessageWords; ++i)
+            CHECK(message.value().words[i] == 0); // nothing else leaks out
+        CHECK(message.value().payload_length == 0);
+        CHECK_FALSE(message.value().transfer_handle);
+        auto request = ipc::decode<echo::Ping::Request>(message.value(), payload.data());
+        REQUIRE_FALSE(request.is_error());
+        CHECK(request.value().value == 0xDEAD'BEEF'0000'0001);
+
+        auto reply = ipc::encode(echo::Ping::label, echo::Ping::Reply { 5 }, payload.data());
+        CHECK(ipc::decode_reply<echo::Ping>(reply.value(), payload.data()).value().value == 5);
+    }
+
+    SECTION("Sum: two words in, one out")
+    {
+        auto message = ipc::encode(echo::Sum::label, echo::Sum::Request { 3, 4 }, payload.data());
+        CHECK(message.value().words[0] == 3);
+        CHECK(message.value().words[1] == 4);
+        auto request = ipc::decode<echo::Sum::Request>(message.value(), payload.data());
+        CHECK(request.value().a == 3);
+        CHECK(request.value().b == 4);
+        auto reply = ipc::encode(echo::Sum::label, echo::Sum::Reply { 7 }, payload.data());
+        CHECK(ipc::decode_reply<echo::Sum>(reply.value(), payload.data()).value().sum == 7);
+    }
+
+    SECTION("Reverse: bytes in the payload")
+    {
+        std::string text = "hello, ring 3";
+        auto message = ipc::encode(echo::Reverse::label, bytes_of(text), payload.data());
+        REQUIRE_FALSE(message.is_error());
+        CHECK(message.value().payload_length == text.size());
+        CHECK(std::string(reinterpret_cast<const char*>(payload.data()), text.size()) == text);
+        auto request = ipc::decode<Bytes>(message.value(), payload.data());
+        REQUIRE_FALSE(request.is_error());
+        CHECK(request.value().data == payload.data()); // a view of the buffer, not a copy
+        CHECK(string_of(request.value()) == text);
+
+        auto empty = ipc::encode(echo::Reverse::label, Bytes {}, payload.data());
+        CHECK(empty.value().payload_length == 0);
+        CHECK(ipc::decode<Bytes>(empty.value(), payload.data()).value().length == 0);
+
+        std::vector<uint8_t> big(ipc::kMaxPayload + 1, 'x');
+        CHECK(ipc::encode(echo::Reverse::label, Bytes { big.data(), static_cast<uint32_t>(big.size()) }, payload.data()).error()
+            == Error::BadLength);
+        CHECK(ipc::encode(echo::Reverse::label, Bytes { nullptr, 3 }, payload.data()).error() == Error::BadArgument);
+        // No payload buffer: words still work, bytes cannot.
+        CHECK(ipc::encode(echo::Reverse::label, bytes_of(text), nullptr).error() == Error::Unsupported);
+        CHECK_FALSE(ipc::encode(echo::Ping::label, echo::Ping::Request { 1 }, nullptr).is_error());
+    }
+
+    SECTION("bytes already in the buffer are moved, not corrupted")
+    {
+        std::memcpy(payload.data(), "abcdef", 6);
+        auto message = ipc::encode(echo::Reverse::label, Bytes { payload.data() + 2, 4 }, payload.data());
+        CHECK(message.value().payload_length == 4);
+        CHECK(std::string(reinterpret_cast<const char*>(payload.data()), 4) == "cdef");
+    }
+}
+
+TEST_CASE("libipc client and server speak echo through a fake transport", "[libipc]")
+{
+    echo::Service service {};
+    FakeTransport transport(dispatching<echo::Protocol>(service), 0xB0B);
+    ipc::Client<echo::Protocol> client(transport, 5);
+
+    auto ping = client.call<echo::Ping>({ 0x1234 });
+    REQUIRE_FALSE(ping.is_error());
+    CHECK(ping.value().value == 0x1234);
+    CHECK(transport.last_endpoint == 5);
+    CHECK(transport.last_request.badge == 0xB0B);
+
+    auto sum = client.call<echo::Sum>({ 40, 2 });
+    REQUIRE_FALSE(sum.is_error());
+    CHECK(sum.value().sum == 42);
+
+    for (size_t length : { size_t(0), size_t(1), size_t(2), size_t(1000), ipc::kMaxPayload }) {
+        INFO("length " << length);
+        std::string text(length, '\0');
+        for (size_t i = 0; i < length; ++i)
+            text[i] = static_cast<char>('a' + i % 26);
+        auto reversed = client.call<echo::Reverse>(bytes_of(text));
+        REQUIRE_FALSE(reversed.is_error());
+        CHECK(reversed.value().data == (length ? transport.client_buffer.data() : nullptr));
+        CHECK(string_of(reversed.value()) == std::string(text.rbegin(), text.rend()));
+    }
+    CHECK(service.requests() == 7);
+    CHECK(transport.calls == 7);
+
+    // Too long for the payload: refused before anything is sent.
+    std::string too_long(ipc::kMaxPayload + 1, 'x');
+    CHECK(client.call<echo::Reverse>(bytes_of(too_long)).error() == Error::BadLength);
+    CHECK(transport.calls == 7);
+}
+
+TEST_CASE("libipc errors travel back as themselves", "[libipc]")
+{
+    SECTION("a handler's error")
+    {
+        echo::Service service {};
+        FakeTransport transport(dispatching<echo::Protocol>(service));
+        ipc::Client<echo::Protocol> client(transport, 1);
+        auto overflow = client.call<echo::Sum>({ ~0ull, 1 });
+        REQUIRE(overflow.is_error());
+        CHECK(overflow.error() == Error::InvalidRequest);
+        // The error reply on the wire: the label, the code, the request's label.
+        Message wire = ipc::make_error_reply(Error::InvalidRequest, echo::Sum::label);
+        CHECK(wire.label == ipc::kErrorLabel);
+        CHECK(static_cast<int64_t>(wire.words[0]) == static_cast<int64_t>(Error::InvalidRequest));
+        CHECK(wire.words[1] == echo::Sum::label);
+        // And the server keeps working after it.
+        CHECK(client.call<echo::Sum>({ 1, 1 }).value().sum == 2);
+    }
+
+    SECTION("protocol-specific errors and the other shapes")
+    {
+        StorageHandler handler;
+        FakeTransport transport(dispatching<Storage>(handler), 77);
+        ipc::Client<Storage> client(transport, 1);
+
+        std::string data = "some bytes";
+        auto stored = client.call<Store>({ { 42 }, bytes_of(data) });
+        REQUIRE_FALSE(stored.is_error());
+        CHECK(stored.value().length == data.size());
+        uint32_t checksum = 0;
+        for (char c : data)
+            checksum = checksum * 31 + static_cast<uint8_t>(c);
+        CHECK(stored.value().checksum == checksum);
+        CHECK(handler.last_badge == 77);
+        CHECK(transport.last_request.words[0] == 42);
+        CHECK(transport.last_request.payload_length == data.size());
+
+        CHECK(client.call<Store>({ { 0 }, bytes_of(data) }).error() == Error::NotFound);
+        CHECK(client.call<Store>({ { 666 }, bytes_of(data) }).error() == kFull);
+
+        Table::Request table {};
+        uint64_t expected = 0;
+        for (uint64_t i = 0; i < 512; ++i) {
+            table.values[i] = i * i;
+            expected += i * i;
+        }
+        auto total = client.call<Table>(table);
+        REQUIRE_FALSE(total.is_error());
+        CHECK(total.value().total == expected);
+        CHECK(transport.last_request.payload_length == sizeof(Table::Request));
+
+        CHECK_FALSE(client.call<Nothing>({}).is_error());
+        CHECK(handler.nothings == 1);
+    }
+
+    SECTION("an unknown label")
+    {
+        echo::Service service {};
+        FakeTransport transport(dispatching<echo::Protocol>(service));
+        ipc::Client<EchoPlus> client(transport, 1);
+        auto shout = client.call<Shout>({ 11 });
+        REQUIRE(shout.is_error());
+        CHECK(shout.error() == Error::UnknownLabel);
+        CHECK(service.requests() == 0);
+        CHECK(client.call<echo::Ping>({ 3 }).value().value == 3);
+    }
+
+    SECTION("a request that does not decode")
+    {
+        // A Ping with payload bytes attached: not the shape Ping promises.
+        echo::Service service {};
+        Message request = ipc::make_message(echo::Ping::label);
+        request.payload_length = 5;
+        Message reply;
+        std::array<uint8_t, ipc::kMaxPayload> payload {};
+        ipc::dispatch<echo::Protocol>(request, payload.data(), service, reply);
+        CHECK(ipc::decode_reply<echo::Ping>(reply, payload.data()).error() == Error::BadMessage);
+        CHECK(service.requests() == 0);
+
+        // A handle where the protocol transfers none.
+        request.payload_length = 0;
+        request.transfer_handle = true;
+        ipc::dispatch<echo::Protocol>(request, payload.data(), service, reply);
+        CHECK(ipc::decode_reply<echo::Ping>(reply, payload.data()).error() == Error::BadMessage);
+
+        // A Table whose payload is one byte short.
+        StorageHandler handler;
+        Message table = ipc::make_message(Table::label);
+        table.payload_length = sizeof(Table::Request) - 1;
+        ipc::dispatch<Storage>(table, payload.data(), handler, reply);
+        CHECK(ipc::decode_reply<Table>(reply, payload.data()).error() == Error::BadMessage);
+    }
+
+    SECTION("a transport that fails")
+    {
+        FakeTransport transport(nullptr);
+        ipc::Client<echo::Protocol> client(transport, 1);
+        CHECK(client.call<echo::Ping>({ 1 }).error() == Error::PeerGone);
+    }
+
+    SECTION("a transport without the operation")
+    {
+        struct Minimal final : ipc::Transport { } minimal;
+        ipc::Client<echo::Protocol> client(minimal, 1);
+        CHECK(client.call<echo::Ping>({ 1 }).error() == Error::Unsupported);
+        CHECK(minimal.wait(1, ipc::WaitMode::Poll).error() == Error::Unsupported);
+    }
+}
+
+TEST_CASE("libipc clients refuse malformed replies", "[libipc]")
+{
+    auto call_ping = [](FakeTransport::Server server, bool raw = false) {
+        FakeTransport transport(std::move(server));
+        transport.deliver_raw_replies = raw;
+        ipc::Client<echo::Protocol> client(transport, 1);
+        return client.call<echo::Ping>({ 1 });
+    };
+
+    Message good = ipc::make_message(echo::Ping::label);
+    good.words[0] = 1;
+    CHECK(call_ping(answering(good)).value().value == 1);
+
+    SECTION("the wrong label")
+    {
+        Message reply = good;
+        reply.label = echo::Sum::label;
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+    }
+    SECTION("payload bytes a words reply does not have")
+    {
+        Message reply = good;
+        reply.payload_length = 8;
+        CHECK(call_ping(answering(reply, std::vector<uint8_t>(8, 1))).error() == Error::BadMessage);
+    }
+    SECTION("a handle a typed reply cannot carry")
+    {
+        Message reply = good;
+        reply.transfer_handle = true;
+        CHECK(call_ping(answering(reply), true).error() == Error::BadMessage);
+    }
+    SECTION("error replies that are not well formed")
+    {
+        Message reply = ipc::make_error_reply(Error::NotFound, echo::Ping::label);
+        CHECK(call_ping(answering(reply)).error() == Error::NotFound);
+        reply.words[0] = 0; // not an error code
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+        reply.words[0] = 17;
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+        reply = ipc::make_error_reply(Error::NotFound, echo::Sum::label); // answers another request
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+        reply = ipc::make_error_reply(Error::NotFound, echo::Ping::label);
+        reply.payload_length = 4;
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+    }
+    SECTION("a payload longer than any payload")
+    {
+        // The kernel never delivers this, but the client must not trust that.
+        Message reply = ipc::make_message(echo::Reverse::label);
+        reply.payload_length = ipc::kMaxPayload + 1;
+        FakeTransport transport(answering(reply), 0);
+        transport.deliver_raw_replies = true;
+        ipc::Client<echo::Protocol> client(transport, 1);
+        CHECK(client.call<echo::Reverse>(Bytes {}).error() == Error::BadMessage);
+        transport.deliver_raw_replies = false; // through the kernel's checks instead
+        CHECK(client.call<echo::Reverse>(Bytes {}).error() == Error::BadLength);
+    }
+    SECTION("a payload struct of the wrong length")
+    {
+        Message reply = ipc::make_message(Table::label);
+        reply.payload_length = sizeof(Table::Request) + 0; // Table's reply is words, not payload
+        std::array<uint8_t, ipc::kMaxPayload> payload {};
+        CHECK(ipc::decode_reply<Table>(reply, payload.data()).error() == Error::BadMessage);
+        CHECK(ipc::decode<Table::Request>(ipc::make_message(Table::label), payload.data()).error() == Error::BadMessage);
+        Message exact = ipc::make_message(Table::label);
+        exact.payload_length = sizeof(Table::Request);
+        CHECK_FALSE(ipc::decode<Table::Request>(exact, payload.data()).is_error());
+        CHECK(ipc::decode<Table::Request>(exact, nullptr).error() == Error::BadMessage);
+    }
+}
+
+TEST_CASE("libipc serve loop answers N messages, then stops when receiving fails", "[libipc]")
+{
+    constexpr int kMessages = 50;
+    echo::Service service {};
+    ScriptedTransport transport;
+    for (int i = 0; i < kMessages; ++i) {
+        ScriptedTransport::Incoming incoming;
+        if (i % 3 == 2) {
+            incoming.message = ipc::make_message(echo::Reverse::label);
+            std::string text = "message " + std::to_string(i);
+            incoming.message.payload_length = static_cast<uint32_t>(text.size());
+            incoming.payload.assign(text.begin(), text.end());
+        } else {
+            incoming.message = ipc::make_message(i % 3 == 0 ? echo::Ping::label : echo::Sum::label);
+            incoming.message.words[0] = static_cast<uint64_t>(i);
+            incoming.message.words[1] = 1000;
+        }
+        incoming.message.badge = static_cast<uint64_t>(i);
+        transport.script.push_back(incoming);
+    }
+    // One unknown label in the middle, and one reply nobody waits for (the
+    // caller died): the loop goes on receiving after both.
+    ScriptedTransport::Incoming unknown;
+    unknown.message = ipc::make_message(1234);
+    transport.script.insert(transport.script.begin() + 10, unknown);
+    ScriptedTransport::Incoming caller_gone;
+    caller_gone.error = Error::NoReply;
+    transport.script.insert(transport.script.begin() + 20, caller_gone);
+
+    Error stopped = ipc::serve<echo::Protocol>(transport, ScriptedTransport::kEndpoint, service);
+    CHECK(stopped == Error::BadHandle);
+    CHECK(service.requests() == kMessages);
+    REQUIRE(transport.replies.size() == kMessages + 1);
+    CHECK(transport.receives == 2); // the first, and the one after NoReply
+
+    int checked = 0;
+    for (size_t r = 0, i = 0; r < transport.replies.size(); ++r) {
+        const Message& reply = transport.replies[r];
+        if (r == 10) {
+            CHECK(ipc::decode_error_reply(reply, 1234) == Error::UnknownLabel);
+            continue;
+        }
+        INFO("message " << i);
+        if (i % 3 == 0) {
+            CHECK(reply.label == echo::Ping::label);
+            CHECK(reply.words[0] == i);
+        } else if (i % 3 == 1) {
+            CHECK(reply.label == echo::Sum::label);
+            CHECK(reply.words[0] == i + 1000);
+        } else {
+            std::string text = "message " + std::to_string(i);
+            CHECK(reply.label == echo::Reverse::label);
+            CHECK(std::string(transport.reply_payloads[r].begin(), transport.reply_payloads[r].end())
+                == std::string(text.rbegin(), text.rend()));
+        }
+        ++i;
+        ++checked;
+    }
+    CHECK(checked == kMessages);
+}
+
+TEST_CASE("libipc client and serve loop on two threads", "[libipc]")
+{
+    constexpr uint64_t kCalls = 200;
+    ThreadedEndpoint endpoint;
+    ThreadedEndpoint::Side server_side(endpoint, 0);
+    ThreadedEndpoint::Side client_side(endpoint, 0xC1);
+    echo::Service service {};
+
+    Error stopped = Error::BadMessage;
+    std::thread server([&] { stopped = ipc::serve<echo::Protocol>(server_side, 1, service); });
+
+    ipc::Client<echo::Protocol> client(client_side, 1);
+    uint64_t mismatches = 0;
+    for (uint64_t i = 0; i < kCalls; ++i) {
+        switch (i % 3) {
+        case 0: {
+            auto reply = client.call<echo::Ping>({ i * 7 });
+            mismatches += reply.is_error() || reply.value().value != i * 7;
+            break;
+        }
+        case 1: {
+            auto reply = client.call<echo::Sum>({ i, i * i });
+            mismatches += reply.is_error() || reply.value().sum != i + i * i;
+            break;
+        }
+        default: {
+            std::string text(i * 13 % ipc::kMaxPayload, 'a');
+            for (size_t k = 0; k < text.size(); ++k)
+                text[k] = static_cast<char>('a' + (i + k) % 26);
+            auto reply = client.call<echo::Reverse>(bytes_of(text));
+            mismatches += reply.is_error() || string_of(reply.value()) != std::string(text.rbegin(), text.rend());
+        }
+        }
+    }
+    endpoint.close();
+    server.join();
+    CHECK(mismatches == 0);
+    CHECK(service.requests() == kCalls);
+    CHECK(stopped == Error::PeerGone);
+}
