@@ -119,9 +119,13 @@ ErrorOr<void> AddressSpace::share_kernel_entries()
     u64* kernel_pd = reinterpret_cast<u64*>(kernel_pointer(PhysicalAddress(kernel_pdpt[0] & AddressMask)));
 
     auto pdpt = allocate_user_frame();
-    auto pd = allocate_user_frame();
-    if (!pdpt || !pd)
+    if (!pdpt)
         return Error::OutOfMemory;
+    auto pd = allocate_user_frame();
+    if (!pd) {
+        free_user_frame(*pdpt);
+        return Error::OutOfMemory;
+    }
     u64* own_pml4 = table(root().get());
     u64* own_pdpt = table(pdpt->get());
     u64* own_pd = table(pd->get());

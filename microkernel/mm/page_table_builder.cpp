@@ -158,6 +158,21 @@ ErrorOr<void> PageTableBuilder::map_page(u64 virtual_address, u64 physical_addre
     return {};
 }
 
+ErrorOr<void> PageTableBuilder::prepare_tables(VirtualAddress address, int level)
+{
+    HERALD_ASSERT(m_has_root && level >= 1 && level < kRootLevel);
+    if (!is_canonical(address.get()))
+        return Error::OutOfRange;
+    u64* entries = m_memory.table_at(m_root);
+    for (int current = kRootLevel; current > level; --current) {
+        u64& entry = entries[index_at(address.get(), current)];
+        if (is_present(entry) && (entry & PageSize))
+            return {}; // a large page already maps it
+        entries = HERALD_TRY(next_table_for_mapping(entry, false));
+    }
+    return {};
+}
+
 // Follows an intermediate entry, creating the table below it if needed.
 ErrorOr<u64*> PageTableBuilder::next_table_for_mapping(u64& entry, bool user)
 {

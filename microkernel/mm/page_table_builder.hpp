@@ -110,6 +110,11 @@ public:
 
     Optional<Translation> translate(VirtualAddress address) const;
 
+    // Creates the tables above `level` for `address` (level 2: down to the
+    // page directory), unless a larger page already covers it. Lets callers
+    // make sure the upper levels exist before copying them elsewhere.
+    ErrorOr<void> prepare_tables(VirtualAddress address, int level);
+
     // Tables allocated so far, the root included.
     usize tables_allocated() const { return m_tables_allocated; }
 

@@ -148,12 +148,19 @@ void schedule()
     switch_to(cpu, previous, *next);
 }
 
+// The list is sorted by wake time, but scheduler_interrupt_sleep() may move
+// any entry's time to 0, so every entry is looked at (lists are short).
 void wake_sleepers(Processor& cpu)
 {
     u64 now = x86::rdtsc();
-    while (cpu.sleepers && cpu.sleepers->wake_at <= now) {
-        Thread* thread = cpu.sleepers;
-        cpu.sleepers = thread->sleep_next;
+    Thread** link = &cpu.sleepers;
+    while (*link) {
+        Thread* thread = *link;
+        if (__atomic_load_n(&thread->wake_at, __ATOMIC_ACQUIRE) > now) {
+            link = &thread->sleep_next;
+            continue;
+        }
+        *link = thread->sleep_next;
         thread->sleep_next = nullptr;
         thread->state = ThreadState::Runnable;
         SpinLockGuard guard(cpu.run_lock);
@@ -191,8 +198,9 @@ void on_reschedule_ipi(x86::InterruptFrame&)
 {
     for (;;) {
         x86::disable_interrupts();
-        Processor& cpu = this_processor();
-        if (!cpu.run_queue.is_empty())
+        // Again after every schedule(): work may have been queued while this
+        // CPU was busy, by a CPU that saw it as not idle and sent no IPI.
+        while (!this_processor().run_queue.is_empty())
             schedule();
         // STI takes effect after HLT has started, so an IPI that arrives
         // between the check and HLT still wakes this CPU.
@@ -337,6 +345,13 @@ void scheduler_block_and_switch_to(Thread& next)
         x86::pause();
     self.state = ThreadState::Blocked;
     switch_to(cpu, self, next);
+}
+
+void scheduler_interrupt_sleep(Thread& thread)
+{
+    // Only the wake time changes; the sleeper stays in its CPU's list, which
+    // only that CPU edits. Its next tick sees a time in the past.
+    __atomic_store_n(&thread.wake_at, 0, __ATOMIC_RELEASE);
 }
 
 void scheduler_yield()

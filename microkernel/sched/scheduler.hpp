@@ -45,6 +45,10 @@ void scheduler_block_and_switch_to(Thread& next);
 // Makes a blocked thread runnable again, on the CPU it last ran on.
 void scheduler_wake(Thread& thread);
 
+// Cuts a sleep short: the thread wakes at its CPU's next tick, as if its
+// time had come. Does nothing to a thread that is not sleeping.
+void scheduler_interrupt_sleep(Thread& thread);
+
 void scheduler_yield();
 void scheduler_sleep_ms(u64 milliseconds);
 [[noreturn]] void scheduler_exit_current();

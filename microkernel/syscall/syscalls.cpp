@@ -44,6 +44,12 @@ i64 sys_debug_write(u64 text, u64 length)
     char buffer[abi::kMaxDebugWrite];
     if (!x86::copy_from_user(buffer, text, length))
         return error(SyscallError::BadAddress);
+    // One line of the kernel log, and never a forged one: control
+    // characters (newlines included) are shown as '.'.
+    for (usize i = 0; i < length; ++i) {
+        if (static_cast<u8>(buffer[i]) < 0x20 || buffer[i] == 0x7F)
+            buffer[i] = '.';
+    }
     Task& task = *current_thread().task;
     klog("[{} {}] {}", task.id, task.name_view(), StringView(buffer, length));
     return static_cast<i64>(length);
@@ -102,6 +108,7 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
 {
     using namespace herald;
     frame->rax = static_cast<u64>(dispatch(*frame));
+    kill_current_task_if_requested();
     // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
     // stack (SDM Vol. 2B, SYSRET): never let that happen.
     if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {

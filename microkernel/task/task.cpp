@@ -49,11 +49,19 @@ struct SwitchFrame {
 // bit 1 is always set.
 constexpr u64 kSwitchRflags = 0x2;
 
+// Where a kernel thread's entry function "returns" to: the thread ends.
+[[noreturn]] void kernel_thread_returned() { scheduler_exit_current(); }
+
+// Reserved at the very top of a kernel thread's stack: the return address
+// of its entry function (kernel_thread_returned) and padding, so that the
+// entry function starts with RSP = 8 mod 16, as after a CALL (System V ABI).
+constexpr u64 kKernelEntryReserve = 16;
+
 // Builds the new thread's kernel stack so that switch_context "returns" to
 // thread_start, which then IRETs through the seed's initial frame.
 void build_initial_stack(Thread& thread, u64 rip, u16 cs, u64 rsp, u16 ss, u64 parameter)
 {
-    u64 top = thread.kernel_stack_top;
+    u64 top = thread.kernel_stack_top - kKernelEntryReserve;
     auto* frame = reinterpret_cast<x86::InterruptFrame*>(top - sizeof(x86::InterruptFrame));
     *frame = x86::InterruptFrame {};
     frame->rip = rip;
@@ -114,6 +122,16 @@ ErrorOr<Thread*> create_thread_for_running_context(StringView name)
     return thread;
 }
 
+// Published after everything the task held went back, so that whoever
+// waits for the record can count on the memory being free already.
+void record_exit(const Task& task)
+{
+    SpinLockGuard guard(g_exit_lock);
+    TaskExit& record = g_exits[g_next_exit++ % kExitRecords];
+    record = TaskExit { task.id, task.exit_status, task.state == TaskState::Killed, {} };
+    copy_truncated(record.name, sizeof(record.name), task.name_view());
+}
+
 Optional<TaskExit> find_exit(u64 task_id)
 {
     SpinLockGuard guard(g_exit_lock);
@@ -132,16 +150,22 @@ void exit_current_task(i64 status, bool killed)
     HERALD_ASSERT(&task != &g_kernel_task);
     task.state = killed ? TaskState::Killed : TaskState::Exited;
     task.exit_status = status;
-    {
-        SpinLockGuard guard(g_exit_lock);
-        TaskExit& record = g_exits[g_next_exit++ % kExitRecords];
-        record = TaskExit { task.id, status, killed, {} };
-        copy_truncated(record.name, sizeof(record.name), task.name_view());
-    }
-    scheduler_exit_current();
+    scheduler_exit_current(); // release_thread() records the exit once all is given back
 }
 
-void request_kill(Task& task) { __atomic_store_n(&task.kill_requested, true, __ATOMIC_RELEASE); }
+bool kill_task(u64 task_id)
+{
+    SpinLockGuard guard(g_table_lock); // the task cannot be freed while we hold it
+    for (Task* task : g_table) {
+        if (task && task->id == task_id && task != &g_kernel_task) {
+            __atomic_store_n(&task->kill_requested, true, __ATOMIC_RELEASE);
+            if (task->main_thread)
+                scheduler_interrupt_sleep(*task->main_thread);
+            return true;
+        }
+    }
+    return false;
+}
 
 void kill_current_task_if_requested()
 {
@@ -164,7 +188,9 @@ Task& kernel_task() { return g_kernel_task; }
 ErrorOr<Thread*> create_kernel_thread(StringView name, void (*entry)(u64), u64 parameter)
 {
     Thread* thread = HERALD_TRY(new_thread(g_kernel_task, name));
-    build_initial_stack(*thread, reinterpret_cast<u64>(entry), x86::kKernelCodeSelector, thread->kernel_stack_top,
+    u64 entry_rsp = thread->kernel_stack_top - kKernelEntryReserve + 8;
+    *reinterpret_cast<u64*>(entry_rsp) = reinterpret_cast<u64>(&kernel_thread_returned);
+    build_initial_stack(*thread, reinterpret_cast<u64>(entry), x86::kKernelCodeSelector, entry_rsp,
         x86::kKernelDataSelector, parameter);
     return thread;
 }
@@ -269,6 +295,7 @@ void release_thread(Thread& thread)
         close_all_handles(task);
         if (task.address_space)
             task.address_space->destroy();
+        record_exit(task);
         g_tasks.free_storage(&task);
     }
 }

@@ -76,9 +76,10 @@ Optional<TaskExit> find_exit(u64 task_id);
 // `status` for exit(), or killed with the reason already logged.
 [[noreturn]] void exit_current_task(i64 status, bool killed);
 
-// Asks for `task` to end: its thread is killed the next time it would
-// return to ring 3 from an interrupt (at the latest, its next timer tick).
-void request_kill(Task& task);
+// Asks for task `task_id` to end: its thread is killed the next time it
+// would return to ring 3 (from an interrupt or a system call; a sleeping
+// thread is woken for it). False if there is no such task.
+bool kill_task(u64 task_id);
 // From the interrupt exit path: ends the current task if that was asked for.
 void kill_current_task_if_requested();
 

@@ -109,8 +109,14 @@ void bench_ipi_round_trip()
         u64 before = __atomic_load_n(&g_pongs, __ATOMIC_ACQUIRE);
         u64 start = x86::rdtsc();
         x86::lapic::send_ipi(target, x86::kVectorPingIpi);
-        while (__atomic_load_n(&g_pongs, __ATOMIC_ACQUIRE) == before)
+        constexpr u64 kGiveUpCycles = 10'000'000'000ull;
+        while (__atomic_load_n(&g_pongs, __ATOMIC_ACQUIRE) == before) {
+            if (x86::rdtsc() - start > kGiveUpCycles) {
+                klog("bench: ipi_round_trip failed: no answer from CPU 1");
+                return;
+            }
             x86::pause();
+        }
         samples[round] = x86::rdtsc() - start;
     }
     sort(samples, kRounds);

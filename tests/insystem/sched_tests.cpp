@@ -192,11 +192,17 @@ HERALD_SELFTEST(parked_cpu_is_woken_by_ipi)
 namespace {
 u64 g_turns[2];
 u64 g_yielders_done;
+u64 g_out_of_turn;
 constexpr u64 kTurns = 200;
 void take_turns(u64 me)
 {
     for (u64 i = 0; i < kTurns; ++i) {
-        __atomic_add_fetch(&g_turns[me], 1, __ATOMIC_ACQ_REL);
+        u64 mine = __atomic_add_fetch(&g_turns[me], 1, __ATOMIC_ACQ_REL);
+        u64 theirs = __atomic_load_n(&g_turns[1 - me], __ATOMIC_ACQUIRE);
+        // Strict alternation once both run: a yield that did not switch
+        // would let one thread get two turns ahead.
+        if (theirs > 0 && mine > theirs + 1)
+            __atomic_add_fetch(&g_out_of_turn, 1, __ATOMIC_ACQ_REL);
         scheduler_yield();
     }
     __atomic_add_fetch(&g_yielders_done, 1, __ATOMIC_ACQ_REL);
@@ -209,6 +215,7 @@ HERALD_SELFTEST(two_threads_yield_to_each_other_on_one_cpu)
     usize target = processor_count() - 1;
     g_turns[0] = g_turns[1] = 0;
     g_yielders_done = 0;
+    g_out_of_turn = 0;
     for (u64 me = 0; me < 2; ++me) {
         Thread* thread = spawn("yielder", take_turns, me);
         EXPECT(thread != nullptr);
@@ -218,6 +225,7 @@ HERALD_SELFTEST(two_threads_yield_to_each_other_on_one_cpu)
     EXPECT(wait_until(g_yielders_done, 2, 5000));
     EXPECT_EQ(g_turns[0], kTurns);
     EXPECT_EQ(g_turns[1], kTurns);
+    EXPECT_EQ(g_out_of_turn, 0u);
 }
 
 namespace {

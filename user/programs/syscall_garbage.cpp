@@ -17,7 +17,8 @@ namespace {
 
 constexpr uint64_t kKernelImage = 0x100000;          // the kernel's first page: supervisor-only
 constexpr uint64_t kNonCanonical = 0x8000000000000000; // not a valid x86-64 address at all
-constexpr uint64_t kUnmapped = 0x1000;                // user half, but nothing mapped there
+constexpr uint64_t kUnmapped = 0x1000;                // below user space: refused by the range check
+constexpr uint64_t kUnmappedUser = 0x3F'0000'0000;    // inside user space, nothing mapped: the copy faults
 
 constexpr int64_t error(SyscallError value) { return static_cast<int64_t>(value); }
 
@@ -103,6 +104,8 @@ extern "C" int64_t herald_main(uint64_t)
     expect("debug_write kernel 0x100000", syscall2(write, kKernelImage, 8), error(SyscallError::BadAddress));
     expect("debug_write non-canonical", syscall2(write, kNonCanonical, 8), error(SyscallError::BadAddress));
     expect("debug_write unmapped 0x1000", syscall2(write, kUnmapped, 8), error(SyscallError::BadAddress));
+    expect("debug_write unmapped user 0x3f00000000", syscall2(write, kUnmappedUser, 8), error(SyscallError::BadAddress));
+    expect("self_info unmapped user 0x3f00000000", syscall1(self, kUnmappedUser), error(SyscallError::BadAddress));
     expect("debug_write across kUserSpaceEnd", syscall2(write, kUserSpaceEnd - 16, 32), error(SyscallError::BadAddress));
     expect("debug_write at 0x3FFFFFFFFFF0", syscall2(write, 0x3FFFFFFFFFF0, 32), error(SyscallError::BadAddress));
     expect("debug_write wrapping 2^64", syscall2(write, ~0ull - 7, 32), error(SyscallError::BadAddress));

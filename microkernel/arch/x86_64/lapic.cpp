@@ -45,6 +45,7 @@ constexpr u32 kDeliveryPending = 1u << 12; // xAPIC only
 constexpr int kDeliverySpinLimit = 1'000'000;
 
 bool g_x2apic;
+void send_command_with_interrupts_off(u32 apic_id, u32 command);
 volatile u32* g_xapic;
 u64 g_timer_ticks_per_ms;
 
@@ -64,6 +65,17 @@ void write(Register reg, u32 value)
 }
 
 void send_command(u32 apic_id, u32 command)
+{
+    // The two xAPIC writes must reach the same CPU's APIC in order: no
+    // interrupt, preemption or migration between them.
+    bool interrupts = read_rflags() & kRflagsInterruptEnable;
+    disable_interrupts();
+    send_command_with_interrupts_off(apic_id, command);
+    if (interrupts)
+        enable_interrupts();
+}
+
+void send_command_with_interrupts_off(u32 apic_id, u32 command)
 {
     if (g_x2apic) {
         // One 64-bit MSR; the destination is the full 32-bit x2APIC id.

@@ -101,6 +101,12 @@ ErrorOr<PagingSummary> enable_kernel_paging(MemoryInventory& inventory, const Cp
     HERALD_TRY(builder->create_root());
     HERALD_TRY(map_kernel_region(*builder));
     HERALD_TRY(map_physmap(*builder, inventory));
+    // Devices and firmware tables below 4 GiB are mapped into the physmap
+    // later (map_device_memory, map_into_physmap_read_only), and address
+    // spaces copy the physmap's top-level entries when they are made: the
+    // page directories those later mappings go into must exist from now on.
+    for (u64 gib = 0; gib < layout::kBootIdentityMapEnd / GiB; ++gib)
+        HERALD_TRY(builder->prepare_tables(VirtualAddress(layout::physmap_address(gib * GiB)), 2));
 
     g_features = features;
     enable_protection(features);

@@ -120,6 +120,15 @@ bool wait_for(const bool& flag, u64 timeout_us)
     return __atomic_load_n(&flag, __ATOMIC_ACQUIRE);
 }
 
+// A CPU that missed its deadline might still wake up later and run on the
+// parameters of the next one. INIT puts it back into wait-for-STARTUP, where
+// it stays; its Processor, stacks and table slot are never used again.
+void park(Processor& processor)
+{
+    lapic::send_init(processor.apic_id);
+    tsc::delay_us(kInitDelayUs);
+}
+
 bool start_one(Processor& processor, u64 trampoline_page)
 {
     auto* parameters = reinterpret_cast<volatile TrampolineParameters*>(
@@ -137,10 +146,12 @@ bool start_one(Processor& processor, u64 trampoline_page)
         lapic::send_startup(processor.apic_id, page_number);
     if (!wait_for(processor.started, kStartTimeoutUs)) {
         klog("smp: CPU with APIC id {} did not start; skipped", processor.apic_id);
+        park(processor);
         return false;
     }
     if (!wait_for(processor.online, kOnlineTimeoutUs)) {
         klog("smp: CPU with APIC id {} started but did not come online; skipped", processor.apic_id);
+        park(processor);
         return false;
     }
     return true;

@@ -8,15 +8,15 @@ bits 64
 section .text
 
 global user_copy_bytes
+global user_copy_access
 global user_copy_fixup
-global user_copy_end
 
 user_copy_bytes:
     mov rcx, rdx
+user_copy_access:               ; the only instruction whose faults are recovered
     rep movsb
     mov eax, 1
     ret
 user_copy_fixup:
     xor eax, eax
     ret
-user_copy_end:

@@ -1,11 +1,12 @@
 #include "user_copy.hpp"
 
 #include "../../abi/syscalls.hpp"
+#include "cpu.hpp"
 #include "interrupt_frame.hpp"
 
 extern "C" bool user_copy_bytes(void* destination, const void* source, herald::u64 length);
+extern "C" const char user_copy_access[];
 extern "C" const char user_copy_fixup[];
-extern "C" const char user_copy_end[];
 
 namespace herald::x86 {
 
@@ -58,9 +59,13 @@ bool copy_to_user(u64 user_destination, const void* kernel_source, u64 length)
 
 bool recover_from_user_copy_fault(InterruptFrame& frame)
 {
-    u64 start = reinterpret_cast<u64>(&user_copy_bytes);
-    bool inside = frame.rip >= start && frame.rip < reinterpret_cast<u64>(user_copy_fixup);
-    if (!inside || (frame.vector != kVectorPageFault && frame.vector != kVectorGeneralProtection))
+    // Only the copying instruction itself, and only on an address in the
+    // user range: a kernel pointer that faults is a kernel bug to report.
+    if (frame.rip != reinterpret_cast<u64>(user_copy_access))
+        return false;
+    if (frame.vector == kVectorPageFault && !is_user_range(read_cr2(), 1))
+        return false;
+    if (frame.vector != kVectorPageFault && frame.vector != kVectorGeneralProtection)
         return false;
     frame.rip = reinterpret_cast<u64>(user_copy_fixup);
     return true;
