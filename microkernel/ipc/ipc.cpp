@@ -265,6 +265,7 @@ i64 signal(Thread& self, u64 handle, u64 bits)
         SpinLockGuard guard(notification.lock);
         notification.bits |= bits;
         if (Thread* waiter = notification.waiters.pop_front()) {
+            waiter->ipc.waiting_on = nullptr;
             u64 taken = notification.bits;
             notification.bits = 0;
             waiter->ipc.frame->rax = taken;
@@ -292,6 +293,7 @@ i64 wait(Thread& self, u64 handle, u64 mode)
         return static_cast<i64>(taken);
     }
     notification.waiters.push_back(self);
+    self.ipc.waiting_on = &notification;
     self.state = ThreadState::Blocked;
     notification.lock.unlock(interrupts);
     notification.release();
@@ -361,6 +363,32 @@ u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 in
     }
     auto result = task.handles->insert(object, rights, badge, abi::HandleFirstFree);
     return result.is_error() ? 0 : result.value();
+}
+
+void ipc_cancel_wait(Thread& thread)
+{
+    // Under the object's lock, the queue says for certain whether the
+    // thread still waits there: a partner may have just taken it.
+    if (Endpoint* endpoint = __atomic_load_n(&thread.ipc.blocked_on, __ATOMIC_ACQUIRE)) {
+        SpinLockGuard guard(endpoint->lock);
+        RunQueue<Thread>* queues[] = { &endpoint->senders, &endpoint->receivers };
+        for (RunQueue<Thread>* queue : queues) {
+            if (queue->contains(thread)) {
+                queue->remove(thread);
+                thread.ipc.blocked_on = nullptr;
+                ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+                return;
+            }
+        }
+    }
+    if (Notification* notification = __atomic_load_n(&thread.ipc.waiting_on, __ATOMIC_ACQUIRE)) {
+        SpinLockGuard guard(notification->lock);
+        if (notification->waiters.contains(thread)) {
+            notification->waiters.remove(thread);
+            thread.ipc.waiting_on = nullptr;
+            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+        }
+    }
 }
 
 void ipc_thread_exiting(Thread& thread)

@@ -19,6 +19,11 @@ bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame);
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);
 
+// Takes a thread out of the endpoint or notification queue it waits in (if
+// any) and wakes it with PeerGone: a task being killed must not stay blocked.
+// A client waiting for a reply is left alone: it ends when the reply comes.
+void ipc_cancel_wait(Thread& thread);
+
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index = 0);

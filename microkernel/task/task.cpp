@@ -159,8 +159,10 @@ bool kill_task(u64 task_id)
     for (Task* task : g_table) {
         if (task && task->id == task_id && task != &g_kernel_task) {
             __atomic_store_n(&task->kill_requested, true, __ATOMIC_RELEASE);
-            if (task->main_thread)
+            if (task->main_thread) {
                 scheduler_interrupt_sleep(*task->main_thread);
+                ipc_cancel_wait(*task->main_thread);
+            }
             return true;
         }
     }

@@ -43,6 +43,7 @@ struct IpcState {
     bool is_call { false };                 // blocked sender: waits for a reply afterwards
     bool awaiting_reply { false };          // a client between its call and the reply
     Endpoint* blocked_on { nullptr };       // the endpoint whose queue holds it
+    class Notification* waiting_on { nullptr }; // the notification whose waiters hold it
     Thread* reply_to { nullptr };           // a server: the caller its next reply goes to
     Thread* replier { nullptr };            // a client: the server holding its reply right
     u64 buffer { 0 };                       // user address of its IPC buffer page, 0 = none

@@ -1,0 +1,136 @@
+// Self-tests of IPC between ring-3 tasks: the echo server and its clients
+// (user/programs/ipc_*), on one CPU and across CPUs, many clients against
+// one server, every bad argument, and a client whose server dies.
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/abi/syscalls.hpp"
+#include "microkernel/boot/embedded_programs.hpp"
+#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/sched/scheduler.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "microkernel/task/program_loader.hpp"
+#include "microkernel/task/task.hpp"
+#include "selftest.hpp"
+
+using namespace herald;
+
+namespace {
+
+constexpr u64 kEndpointHandle = 2; // where both sides find the endpoint
+
+u64 spawn(const char* name, SpawnOptions options)
+{
+    auto program = find_embedded_program(name);
+    EXPECT(program.has_value());
+    if (!program)
+        return 0;
+    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
+    EXPECT(!task.is_error());
+    return task.is_error() ? 0 : task.value();
+}
+
+Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 60'000)
+{
+    for (u64 waited = 0; waited <= timeout_ms; waited += kTickMs) {
+        if (auto exit = find_exit(task_id))
+            return exit;
+        scheduler_sleep_ms(kTickMs);
+    }
+    return nullopt;
+}
+
+SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, Optional<usize> cpu, u64 badge = 0)
+{
+    SpawnOptions options;
+    options.parameter = parameter;
+    options.cpu = cpu;
+    options.handles[0] = InitialHandle { &endpoint, rights, badge, kEndpointHandle };
+    return options;
+}
+
+// Starts an echo server on `server_cpu` and the named clients; returns the
+// exit statuses of the clients (which must all be 0), then stops the server.
+void run_clients(const char* client, u64 parameter, Optional<usize> server_cpu, Optional<usize>* client_cpus, usize clients)
+{
+    Endpoint* endpoint = Endpoint::create();
+    EXPECT(endpoint != nullptr);
+    if (!endpoint)
+        return;
+    u64 server = spawn("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, server_cpu));
+    u64 ids[16] = {};
+    for (usize i = 0; i < clients; ++i)
+        ids[i] = spawn(client, with_endpoint(*endpoint, abi::RightSend, parameter, client_cpus[i], i + 1));
+    endpoint->release(); // the tasks' handles keep it alive
+    for (usize i = 0; i < clients; ++i) {
+        auto exit = wait_for_exit(ids[i]);
+        EXPECT(exit.has_value());
+        if (exit) {
+            EXPECT(!exit->killed);
+            EXPECT_EQ(exit->status, 0);
+        }
+    }
+    EXPECT(kill_task(server));
+    EXPECT(wait_for_exit(server).has_value());
+}
+
+constexpr u64 kStressRoundTrips = 100'000;
+u64 stress_parameter() { return (kStressRoundTrips << 16) | kEndpointHandle; }
+
+} // namespace
+
+HERALD_SELFTEST(echo_server_answers_every_kind_of_message)
+{
+    Optional<usize> client_cpu[1] = { nullopt };
+    run_clients("ipc_echo_client", kEndpointHandle, nullopt, client_cpu, 1);
+}
+
+HERALD_SELFTEST(hundred_thousand_round_trips_on_one_cpu)
+{
+    usize cpu = processor_count() - 1;
+    Optional<usize> client_cpu[1] = { cpu };
+    run_clients("ipc_stress_client", stress_parameter(), cpu, client_cpu, 1);
+}
+
+HERALD_SELFTEST(hundred_thousand_round_trips_across_cpus)
+{
+    if (processor_count() < 2)
+        return; // one CPU: the test above covers it
+    Optional<usize> client_cpu[1] = { processor_count() - 2 };
+    run_clients("ipc_stress_client", stress_parameter(), processor_count() - 1, client_cpu, 1);
+}
+
+HERALD_SELFTEST(eight_clients_share_one_server)
+{
+    Optional<usize> cpus[8] = {};
+    for (usize i = 0; i < 8; ++i)
+        cpus[i] = nullopt;
+    run_clients("ipc_stress_client", (2'000ull << 16) | kEndpointHandle, nullopt, cpus, 8);
+}
+
+HERALD_SELFTEST(bad_ipc_arguments_get_their_errors)
+{
+    u64 task = spawn("ipc_errors", SpawnOptions {});
+    auto exit = wait_for_exit(task);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(!exit->killed);
+        EXPECT_EQ(exit->status, 0); // the number of wrong answers
+    }
+}
+
+HERALD_SELFTEST(client_of_a_killed_server_gets_an_error)
+{
+    Endpoint* endpoint = Endpoint::create();
+    EXPECT(endpoint != nullptr);
+    if (!endpoint)
+        return;
+    u64 server = spawn("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+    u64 client = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
+    endpoint->release();
+    scheduler_sleep_ms(5 * kTickMs); // let them talk
+    EXPECT(!find_exit(client).has_value());
+    EXPECT(kill_task(server));
+    auto exit = wait_for_exit(client, 5000);
+    EXPECT(exit.has_value()); // no hang
+    if (exit)
+        EXPECT_EQ(exit->status, -static_cast<i64>(abi::SyscallError::PeerGone));
+}
