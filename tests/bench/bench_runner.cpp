@@ -9,7 +9,11 @@
 #include "microkernel/arch/x86_64/lapic.hpp"
 #include "microkernel/arch/x86_64/qemu_exit.hpp"
 #include "microkernel/arch/x86_64/vectors.hpp"
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/boot/embedded_programs.hpp"
+#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/task/task.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/panic.hpp"
@@ -40,25 +44,94 @@ void report(StringView name, u64 median, u64 minimum, StringView unit)
     klog("bench: {} median={} min={} unit={}", name, median, minimum, unit);
 }
 
-Optional<TaskExit> run_program(const char* name, u64 parameter, usize cpu)
+u64 start_program(const char* name, SpawnOptions options)
 {
     auto program = find_embedded_program(name);
     if (!program) {
         klog("bench: program {} is missing from the image", name);
-        return nullopt;
+        return 0;
     }
-    auto task = spawn_program(name, ByteReader(program->start, program->size()), { parameter, cpu });
+    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
     if (task.is_error()) {
         klog("bench: cannot start {}: {}", name, error_name(task.error()));
-        return nullopt;
+        return 0;
     }
-    for (u64 waited = 0; waited < 120'000; waited += kTickMs) {
-        if (auto exit = find_exit(task.value()))
+    return task.value();
+}
+
+Optional<TaskExit> wait_for(u64 task, const char* name)
+{
+    for (u64 waited = 0; task && waited < 300'000; waited += kTickMs) {
+        if (auto exit = find_exit(task))
             return exit;
         scheduler_sleep_ms(kTickMs);
     }
     klog("bench: {} did not finish", name);
     return nullopt;
+}
+
+Optional<TaskExit> run_program(const char* name, u64 parameter, usize cpu)
+{
+    SpawnOptions options;
+    options.parameter = parameter;
+    options.cpu = cpu;
+    return wait_for(start_program(name, options), name);
+}
+
+// ---- IPC: an echo server and bench_ipc clients ----
+constexpr u64 kEndpointHandle = 2;
+
+SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, usize cpu)
+{
+    SpawnOptions options;
+    options.parameter = parameter;
+    options.cpu = cpu;
+    options.handles[0] = InitialHandle { &endpoint, rights, 0, kEndpointHandle };
+    return options;
+}
+
+// `pairs` client-server pairs, pair i with both sides on CPU first_cpu + i
+// (or the server on the next CPU, when across_cpus). Reports pair 0's
+// cycles per round trip, or (throughput) round trips per second of all
+// pairs together, from the first start to the last client's exit.
+void bench_ipc(StringView figure, usize pairs, usize first_cpu, bool across_cpus, u64 rounds, bool throughput)
+{
+    u64 servers[4] = {}, clients[4] = {};
+    u64 start = x86::rdtsc();
+    for (usize i = 0; i < pairs; ++i) {
+        Endpoint* endpoint = Endpoint::create();
+        if (!endpoint)
+            return;
+        usize client_cpu = first_cpu + i;
+        usize server_cpu = across_cpus ? client_cpu + 1 : client_cpu;
+        servers[i] = start_program("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, server_cpu));
+        clients[i] = start_program("bench_ipc", with_endpoint(*endpoint, abi::RightSend, (rounds << 16) | kEndpointHandle, client_cpu));
+        endpoint->release();
+    }
+    Optional<TaskExit> first;
+    bool failed = false;
+    for (usize i = 0; i < pairs; ++i) {
+        auto exit = wait_for(clients[i], "bench_ipc");
+        failed = failed || !exit || exit->killed || exit->status < 0;
+        if (i == 0)
+            first = exit;
+    }
+    u64 elapsed = x86::rdtsc() - start;
+    for (usize i = 0; i < pairs; ++i)
+        kill_task(servers[i]);
+    if (failed) {
+        klog("bench: {} failed", figure);
+        return;
+    }
+    if (!throughput) {
+        u64 packed = static_cast<u64>(first->status);
+        report(figure, packed >> 32, packed & 0xFFFF'FFFF, "cycles");
+        return;
+    }
+    u64 round_trips = pairs * (rounds * 100 + 10);
+    u64 per_second = round_trips * 1000 * tsc::ticks_per_ms().value() / max<u64>(elapsed, 1);
+    // One run, so median and minimum are the same figure.
+    report(figure, per_second, per_second, "round_trips_per_second");
 }
 
 // Programs report (median << 32) | minimum as their exit status.
@@ -137,6 +210,20 @@ void after_boot()
         (void)spawn_program("bench_yield", ByteReader(partner->start, partner->size()), { 1, cpu });
     report_program("yield_same_cpu", "bench_yield", 0, cpu);
     bench_ipi_round_trip();
+    bench_ipc("ipc_round_trip_same_cpu", 1, 0, false, 201, false);
+    if (processor_count() >= 2)
+        bench_ipc("ipc_round_trip_cross_cpu", 1, 0, true, 201, false);
+    const usize pair_counts[] = { 1, 2, 4 };
+    for (usize pairs : pair_counts) {
+        if (pairs > processor_count()) {
+            klog("bench: ipc_throughput_{}_pairs skipped: needs {} CPUs (./herald bench --smp {})", pairs, pairs, pairs);
+            continue;
+        }
+        char name[32];
+        BufferSink sink(name, sizeof(name));
+        format(sink, "ipc_throughput_{}_pairs", pairs);
+        bench_ipc(sink.view(), pairs, 0, false, 50, true);
+    }
     klog("bench: done");
     x86::qemu_exit(x86::QemuExitCode::Success);
 }
