@@ -20,18 +20,21 @@
 #include "../task/task.hpp"
 #include "endpoint.hpp"
 #include "handle_table.hpp"
+#include "ipc_internal.hpp"
 
 namespace herald {
-
-namespace {
 
 using abi::MessageInfo;
 using abi::SyscallError;
 using abi::SyscallNumber;
 
+namespace {
+
 constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
 
 i64 lookup_error(Error e) { return e == Error::Unsupported ? error(SyscallError::NoRights) : error(SyscallError::BadHandle); }
+
+} // namespace
 
 // ---- messages in frames ----
 
@@ -54,6 +57,19 @@ void write_message(x86::InterruptFrame& frame, const IpcMessage& message)
     frame.r14 = message.words[6];
     frame.r15 = message.words[7];
 }
+
+ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
+{
+    SpinLockGuard guard(thread.task->handles_lock);
+    if (!thread.task->handles)
+        return Error::NotFound;
+    auto entry = thread.task->handles->lookup(handle, type, rights);
+    if (!entry.is_error())
+        entry.value().object->retain(); // kept alive for the length of the call
+    return entry;
+}
+
+namespace {
 
 // Copies `length` bytes between two user address spaces through the
 // physmap, page by page; the destination must be user-writable.
@@ -121,17 +137,6 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
     }
     message.info = info.encode();
     write_message(*receiver.ipc.frame, message);
-}
-
-ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
-{
-    SpinLockGuard guard(thread.task->handles_lock);
-    if (!thread.task->handles)
-        return Error::NotFound;
-    auto entry = thread.task->handles->lookup(handle, type, rights);
-    if (!entry.is_error())
-        entry.value().object->retain(); // kept alive for the length of the call
-    return entry;
 }
 
 // ---- endpoints ----
@@ -240,11 +245,23 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
 i64 reply_receive(Thread& self, u64 handle)
 {
     Thread* caller = self.ipc.reply_to;
-    self.ipc.reply_to = nullptr;
     if (caller) {
+        // The reply is checked like any message before the reply right is
+        // used: a refused reply leaves the right in place, so the server can
+        // still answer. A handle may travel back if the server's endpoint
+        // handle has the grant right (the registry's Lookup does this).
         IpcMessage reply = read_message(*self.ipc.frame);
-        if (reply.info & MessageInfo::kReservedBits || MessageInfo::decode(reply.info).transfer_handle)
-            reply.info &= ~(MessageInfo::kReservedBits | MessageInfo::kTransferBit);
+        u32 rights = 0;
+        if (MessageInfo::decode(reply.info).transfer_handle) {
+            auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+            if (entry.is_error())
+                return lookup_error(entry.error());
+            rights = entry.value().rights;
+            entry.value().object->release();
+        }
+        if (i64 status = validate(self, reply, rights); status < 0)
+            return status;
+        self.ipc.reply_to = nullptr;
         caller->ipc.awaiting_reply = false;
         caller->ipc.replier = nullptr;
         deliver(self, *caller, reply);
@@ -404,6 +421,18 @@ bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)
     Thread& self = current_thread();
     self.ipc.frame = &frame;
     i64 result;
+    switch (static_cast<SyscallNumber>(number)) {
+    case SyscallNumber::IpcCall:
+        if (fastpath_call(self, frame))
+            return true;
+        break;
+    case SyscallNumber::IpcReplyReceive:
+        if (fastpath_reply_receive(self, frame))
+            return true;
+        break;
+    default:
+        break;
+    }
     switch (static_cast<SyscallNumber>(number)) {
     case SyscallNumber::EndpointCreate: result = create(self, Endpoint::create()); break;
     case SyscallNumber::NotificationCreate: result = create(self, Notification::create()); break;

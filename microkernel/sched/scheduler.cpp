@@ -34,10 +34,16 @@ private:
     bool m_were_enabled;
 };
 
+// Queued threads, the running one, and one taken from the queue that is not
+// running yet (without it, two new threads could both pick a CPU that is
+// between the two). Racy reads, fine for placement; x86 keeps the order:
+// `incoming` is written before the queue shrinks, and read after.
 usize load_of(Processor& cpu)
 {
     bool busy = cpu.current && !cpu.current->is_idle;
-    return cpu.run_queue.size() + (busy ? 1 : 0); // a racy read is fine for placement
+    usize queued = cpu.run_queue.size();
+    bool incoming = __atomic_load_n(&cpu.incoming, __ATOMIC_ACQUIRE) != nullptr;
+    return queued + (busy ? 1 : 0) + (incoming ? 1 : 0);
 }
 
 usize least_loaded_cpu()
@@ -60,7 +66,12 @@ usize least_loaded_cpu()
 Thread* pop_own(Processor& cpu)
 {
     SpinLockGuard guard(cpu.run_lock);
-    return cpu.run_queue.pop_front();
+    Thread* next = cpu.run_queue.front();
+    if (next) {
+        __atomic_store_n(&cpu.incoming, next, __ATOMIC_RELEASE);
+        cpu.run_queue.pop_front();
+    }
+    return next;
 }
 
 // Takes the most recently queued thread of the CPU with the longest queue.
@@ -85,8 +96,10 @@ Thread* steal(Processor& self)
     Thread* thread = victim->run_queue.back();
     while (thread && thread->pinned)
         thread = thread->queue_prev;
-    if (thread)
+    if (thread) {
+        __atomic_store_n(&self.incoming, thread, __ATOMIC_RELEASE);
         victim->run_queue.remove(*thread);
+    }
     victim->run_lock.unlock(interrupts);
     if (thread)
         ++self.steals;
@@ -111,6 +124,7 @@ void switch_to(Processor& cpu, Thread& previous, Thread& next)
     ++next.context_switches;
     cpu.previous = &previous;
     cpu.current = &next;
+    __atomic_store_n(&cpu.incoming, nullptr, __ATOMIC_RELEASE);
     cpu.slice_left = kSliceTicks;
     // Ring-3 entries (interrupts through the TSS, SYSCALL through %gs:8)
     // must land on the next thread's own kernel stack.

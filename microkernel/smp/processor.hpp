@@ -32,6 +32,7 @@ struct Processor {
     Thread* current;
     Thread* idle_thread;
     Thread* previous;            // the thread being switched away from
+    Thread* incoming;            // taken from a queue, not yet current: still counts as load
     Thread* sleepers;            // sorted by wake time
     u64 ticks;
     u32 slice_left;

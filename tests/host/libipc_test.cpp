@@ -5,6 +5,7 @@
 // to a server thread through a blocking in-process endpoint.
 #include "libipc/protocol.hpp"
 #include "libipc/protocols/echo.hpp"
+#include "libipc/protocols/registry.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,10 +32,59 @@ namespace {
 
 // ---- fake transports ----
 
+// One task's handle table, as far as handle transfer needs it: index ->
+// object (any number naming a kernel object). Like the kernel's, a copy gets
+// the next free index of the receiving table, so the two sides of a
+// transfer see different numbers for one object.
+struct FakeHandleTable {
+    explicit FakeHandleTable(ipc::Handle first) : next(first) { }
+
+    ipc::Handle add(uint64_t object)
+    {
+        if (full)
+            return ipc::Handle { 0 };
+        entries[next] = object;
+        return next++;
+    }
+    std::optional<uint64_t> object(ipc::Handle handle) const
+    {
+        auto found = entries.find(handle);
+        return found == entries.end() ? std::nullopt : std::optional<uint64_t>(found->second);
+    }
+    Result<void> close(ipc::Handle handle)
+    {
+        if (entries.erase(handle) == 0)
+            return Error::BadHandle;
+        closed.push_back(handle);
+        return {};
+    }
+
+    std::map<ipc::Handle, uint64_t> entries;
+    ipc::Handle next;
+    bool full = false; // the kernel then delivers the message without the handle
+    std::vector<ipc::Handle> closed;
+};
+
+// The kernel's work for a transferred handle: the sender's index in word 7
+// becomes the receiver's index for a new copy (or the flag goes, if the
+// receiver's table is full).
+Result<void> transfer(const FakeHandleTable& from, FakeHandleTable& to, Message& message)
+{
+    if (!message.transfer_handle)
+        return {};
+    auto object = from.object(message.words[7]);
+    if (!object)
+        return Error::BadHandle;
+    message.words[7] = to.add(*object);
+    message.transfer_handle = message.words[7] != 0;
+    return {};
+}
+
 // The kernel's work for one call, done synchronously: the request (with its
-// MessageInfo through RSI's encoding, as the registers carry it) and payload
-// go to the server side, `server` computes the reply there, and the reply
-// and its payload come back.
+// MessageInfo through RSI's encoding, as the registers carry it), payload
+// and handle go to the server side, `server` computes the reply there, and
+// the reply, its payload and its handle come back. Each side has its own
+// handle table (client_handles from index 10, server_handles from 200).
 class FakeTransport final : public ipc::Transport {
 public:
     using Server = std::function<Message(const Message& request, uint8_t* server_payload)>;
@@ -49,32 +100,69 @@ public:
         uint64_t info = IPC_TRY(ipc::encode_info(message)); // the kernel sees RSI, not the struct
         Message delivered = message;
         IPC_TRY(ipc::decode_info(info, delivered));
+        if (delivered.transfer_handle && !endpoint_has_grant)
+            return Error::NoRights;
+        IPC_TRY(transfer(client_handles, server_handles, delivered));
         delivered.badge = m_badge;
         std::memcpy(server_buffer.data(), client_buffer.data(), delivered.payload_length);
         last_request = delivered;
 
         Message reply = m_server(delivered, server_buffer.data());
         if (!deliver_raw_replies) {
-            // What the kernel does to a reply: no handle transfer, checked info.
-            reply.transfer_handle = false;
+            // What the kernel does to a reply: checked info, and the handle
+            // transferred (with the kernel change registry.hpp needs) or
+            // stripped (the kernel before it).
             uint64_t reply_info = IPC_TRY(ipc::encode_info(reply));
             IPC_TRY(ipc::decode_info(reply_info, reply));
+            if (!replies_transfer_handles)
+                reply.transfer_handle = false;
+            else if (transfer(server_handles, client_handles, reply).is_error())
+                return Error::BadHandle; // the fake's stand-in for a refused reply
         }
         reply.badge = 0;
         std::memcpy(client_buffer.data(), server_buffer.data(), std::min<size_t>(reply.payload_length, ipc::kMaxPayload));
         return reply;
     }
 
+    Result<void> close(ipc::Handle handle) override { return client_handles.close(handle); }
+    Result<void> yield() override
+    {
+        ++yields;
+        if (on_yield)
+            on_yield();
+        return {};
+    }
     uint8_t* payload() override { return client_buffer.data(); }
+
+    // The server's own view of the fake kernel: its handle table and IPC
+    // buffer, for ipc::dispatch(Transport&, ...), which closes unclaimed
+    // handles through it.
+    struct ServerSide final : ipc::Transport {
+        explicit ServerSide(FakeTransport& kernel) : kernel(kernel) { }
+        Result<void> close(ipc::Handle handle) override { return kernel.server_handles.close(handle); }
+        uint8_t* payload() override { return kernel.server_buffer.data(); }
+        FakeTransport& kernel;
+    };
+
+    void set_server(Server server) { m_server = std::move(server); }
 
     // Hand replies over exactly as the server made them, to see what the
     // client makes of ones the kernel would never deliver.
     bool deliver_raw_replies = false;
+    // The kernel change the registry needs: handles travel in replies too.
+    bool replies_transfer_handles = true;
+    // Whether the client's endpoint handle has RightGrant.
+    bool endpoint_has_grant = true;
     int calls = 0;
+    int yields = 0;
+    std::function<void()> on_yield;
     ipc::Handle last_endpoint = 0;
     Message last_request;
     std::array<uint8_t, ipc::kMaxPayload> client_buffer {};
     std::array<uint8_t, ipc::kMaxPayload> server_buffer {};
+    FakeHandleTable client_handles { 10 };
+    FakeHandleTable server_handles { 200 };
+    ServerSide server_side { *this };
 
 private:
     Server m_server;
@@ -90,6 +178,18 @@ FakeTransport::Server dispatching(Handler& handler)
         ipc::dispatch<P>(request, payload, handler, reply);
         return reply;
     };
+}
+
+// A FakeTransport::Server that runs dispatch on the server's side of
+// `transport`: handles nobody takes are closed in the server's table.
+template<typename P, typename Handler>
+void serve_with_handles(FakeTransport& transport, Handler& handler)
+{
+    transport.set_server([&transport, &handler](const Message& request, uint8_t*) {
+        Message reply;
+        ipc::dispatch<P>(transport.server_side, request, handler, reply);
+        return reply;
+    });
 }
 
 // A FakeTransport::Server that answers every request with `reply` and
@@ -856,4 +956,437 @@ TEST_CASE("libipc client and serve loop on two threads", "[libipc]")
     CHECK(mismatches == 0);
     CHECK(service.requests() == kCalls);
     CHECK(stopped == Error::PeerGone);
+}
+
+// ---- handle transfer ----
+
+namespace {
+
+// A protocol that moves handles both ways, in every shape.
+struct Deposit { // a handle and a tag in, the number held out
+    static constexpr uint32_t label = 20;
+    struct Tag {
+        uint64_t tag;
+    };
+    using Request = ipc::WithHandle<Tag>;
+    struct Reply {
+        uint64_t held;
+    };
+};
+
+struct Withdraw { // a tag in, a copy of its handle out
+    static constexpr uint32_t label = 21;
+    struct Request {
+        uint64_t tag;
+    };
+    using Reply = ipc::WithHandle<Deposit::Tag>;
+};
+
+struct Wrap { // words, bytes and a handle in; bytes and the same handle out
+    static constexpr uint32_t label = 22;
+    struct Key {
+        uint64_t words[7]; // all the words the handle leaves
+    };
+    using Request = ipc::WithHandle<ipc::WithBytes<Key>>;
+    using Reply = ipc::WithHandle<Bytes>;
+};
+
+using Vault = ipc::Protocol<Deposit, Withdraw, Wrap, echo::Ping>;
+
+struct VaultHandler {
+    Result<Deposit::Reply> handle(Deposit, const Deposit::Request& request, ipc::Badge)
+    {
+        if (request.value.tag == 0)
+            return Error::InvalidRequest; // dispatch closes the handle
+        held[request.value.tag] = request.handle;
+        return Deposit::Reply { held.size() };
+    }
+    Result<Withdraw::Reply> handle(Withdraw, const Withdraw::Request& request, ipc::Badge)
+    {
+        auto found = held.find(request.tag);
+        if (found == held.end())
+            return Error::NotFound;
+        return Withdraw::Reply { { request.tag }, found->second };
+    }
+    Result<Wrap::Reply> handle(Wrap, const Wrap::Request& request, ipc::Badge)
+    {
+        uint64_t sum = 0;
+        for (uint64_t word : request.value.fixed.words)
+            sum += word;
+        last_sum = sum;
+        last_wrapped = request.handle;
+        return Wrap::Reply { request.value.bytes, request.handle }; // the bytes and the handle back
+    }
+    Result<echo::Ping::Reply> handle(echo::Ping, const echo::Ping::Request& request, ipc::Badge)
+    {
+        return echo::Ping::Reply { request.value };
+    }
+    std::map<uint64_t, ipc::Handle> held;
+    uint64_t last_sum = 0;
+    ipc::Handle last_wrapped = 0;
+};
+
+// Shapes with handles: T must leave word 7 free, and one handle at most.
+struct SevenWords {
+    uint64_t words[7];
+};
+static_assert(ipc::shape_of<ipc::WithHandle<>>() == Shape::Words);
+static_assert(ipc::shape_of<ipc::WithHandle<SevenWords>>() == Shape::Words);
+static_assert(ipc::shape_of<ipc::WithHandle<EightWords>>() == Shape::Invalid);
+static_assert(ipc::shape_of<ipc::WithHandle<Bytes>>() == Shape::Bytes);
+static_assert(ipc::shape_of<ipc::WithHandle<Table::Request>>() == Shape::Payload);
+static_assert(ipc::shape_of<Wrap::Request>() == Shape::WordsAndBytes);
+static_assert(ipc::shape_of<ipc::WithHandle<ipc::WithBytes<EightWords>>>() == Shape::Invalid);
+static_assert(ipc::shape_of<ipc::WithHandle<ipc::WithHandle<>>>() == Shape::Invalid);
+static_assert(ipc::shape_of<ipc::WithHandle<Padded>>() == Shape::Invalid);
+static_assert(ipc::carries_handle<Deposit::Request> && ipc::carries_handle<ipc::WithHandle<Bytes>>);
+static_assert(!ipc::carries_handle<Deposit::Reply> && !ipc::carries_handle<Bytes> && !ipc::carries_handle<Store::Request>);
+static_assert(Vault::is_valid && ipc::registry::Protocol::is_valid);
+
+struct SendsHandleTooMuch {
+    static constexpr uint32_t label = 1;
+    using Request = ipc::WithHandle<EightWords>;
+    using Reply = ipc::Empty;
+};
+static_assert(!ipc::Operation<SendsHandleTooMuch>);
+
+// The registry's names.
+static_assert(ipc::registry::is_valid_name(ipc::registry::make_name("echo").value()));
+static_assert(ipc::registry::make_name("").error() == Error::InvalidRequest);
+static_assert(ipc::registry::make_name(nullptr).error() == Error::InvalidRequest);
+static_assert(ipc::registry::make_name("0123456789012345678901234567890").has_value());   // 31 bytes
+static_assert(ipc::registry::make_name("01234567890123456789012345678901").is_error());   // 32: no room for the NUL
+
+} // namespace
+
+TEST_CASE("libipc encodes a handle in word 7 with the transfer flag, and decodes it", "[libipc]")
+{
+    std::array<uint8_t, ipc::kMaxPayload> payload {};
+
+    auto message = ipc::encode(Deposit::label, Deposit::Request { { 5 }, 42 }, payload.data());
+    REQUIRE_FALSE(message.is_error());
+    CHECK(message.value().transfer_handle);
+    CHECK(message.value().words[0] == 5);
+    CHECK(message.value().words[7] == 42);
+    for (size_t i = 1; i < 7; ++i)
+        CHECK(message.value().words[i] == 0);
+    CHECK(message.value().payload_length == 0);
+    // Through RSI, as the kernel carries it.
+    Message wire;
+    REQUIRE_FALSE(ipc::decode_info(ipc::encode_info(message.value()).value(), wire).is_error());
+    CHECK(wire.transfer_handle);
+
+    auto decoded = ipc::decode<Deposit::Request>(message.value(), payload.data());
+    REQUIRE_FALSE(decoded.is_error());
+    CHECK(decoded.value().value.tag == 5);
+    CHECK(decoded.value().handle == 42);
+
+    SECTION("a handle alone, and one beside seven words and bytes")
+    {
+        auto alone = ipc::encode(Withdraw::label, ipc::WithHandle<> { {}, 9 }, payload.data());
+        CHECK(alone.value().words[7] == 9);
+        CHECK(alone.value().transfer_handle);
+        CHECK(ipc::decode<ipc::WithHandle<>>(alone.value(), payload.data()).value().handle == 9);
+
+        std::string text = "bytes beside a handle";
+        Wrap::Request wrap { { { { 1, 2, 3, 4, 5, 6, 7 } }, bytes_of(text) }, 77 };
+        auto full = ipc::encode(Wrap::label, wrap, payload.data());
+        REQUIRE_FALSE(full.is_error());
+        for (size_t i = 0; i < 7; ++i)
+            CHECK(full.value().words[i] == i + 1);
+        CHECK(full.value().words[7] == 77);
+        CHECK(full.value().payload_length == text.size());
+        auto back = ipc::decode<Wrap::Request>(full.value(), payload.data());
+        REQUIRE_FALSE(back.is_error());
+        CHECK(back.value().value.fixed.words[6] == 7);
+        CHECK(string_of(back.value().value.bytes) == text);
+        CHECK(back.value().handle == 77);
+    }
+
+    SECTION("no handle where one is expected, one where none is")
+    {
+        Message without = message.value();
+        without.transfer_handle = false; // e.g. the receiver's table was full
+        CHECK(ipc::decode<Deposit::Request>(without, payload.data()).error() == Error::BadMessage);
+        Message zero = message.value();
+        zero.words[7] = 0; // the kernel never installs a handle at index 0
+        CHECK(ipc::decode<Deposit::Request>(zero, payload.data()).error() == Error::BadMessage);
+        CHECK(ipc::decode<Deposit::Tag>(message.value(), payload.data()).error() == Error::BadMessage);
+        CHECK(ipc::received_handle(message.value()) == 42);
+        CHECK(ipc::received_handle(without) == 0);
+    }
+
+    SECTION("HandleNone is not a handle to send")
+    {
+        CHECK(ipc::encode(Deposit::label, Deposit::Request { { 5 }, 0 }, payload.data()).error() == Error::BadHandle);
+    }
+}
+
+TEST_CASE("libipc transfers handles both ways, renumbered like the kernel does", "[libipc]")
+{
+    VaultHandler vault;
+    FakeTransport transport(nullptr);
+    serve_with_handles<Vault>(transport, vault);
+    ipc::Client<Vault> client(transport, 1);
+    ipc::Handle mine = transport.client_handles.add(0xAB);      // index 10
+    ipc::Handle other = transport.client_handles.add(0xCD);     // index 11
+
+    auto deposited = client.call<Deposit>({ { 1 }, mine });
+    REQUIRE_FALSE(deposited.is_error());
+    CHECK(deposited.value().held == 1);
+    // The server got its own index for the same object; ours stays ours.
+    ipc::Handle theirs = vault.held.at(1);
+    CHECK(theirs != mine);
+    CHECK(transport.server_handles.object(theirs) == 0xAB);
+    CHECK(transport.client_handles.object(mine) == 0xAB);
+    CHECK(transport.last_request.words[7] == theirs);
+
+    auto withdrawn = client.call<Withdraw>({ 1 });
+    REQUIRE_FALSE(withdrawn.is_error());
+    CHECK(withdrawn.value().value.tag == 1);
+    ipc::Handle copy = withdrawn.value().handle;
+    CHECK(copy != theirs);
+    CHECK(copy != mine);
+    CHECK(transport.client_handles.object(copy) == 0xAB); // a second handle of ours, same object
+    CHECK(transport.server_handles.object(theirs) == 0xAB); // and the server keeps its own
+
+    std::string text = "round trip";
+    auto wrapped = client.call<Wrap>({ { { { 1, 1, 1, 1, 1, 1, 1 } }, bytes_of(text) }, other });
+    REQUIRE_FALSE(wrapped.is_error());
+    CHECK(vault.last_sum == 7);
+    CHECK(transport.server_handles.object(vault.last_wrapped) == 0xCD);
+    CHECK(string_of(wrapped.value().value) == text);
+    CHECK(transport.client_handles.object(wrapped.value().handle) == 0xCD);
+
+    CHECK(transport.server_handles.closed.empty());
+    CHECK(transport.client_handles.closed.empty());
+
+    SECTION("errors before sending: no grant right, a handle we do not have")
+    {
+        transport.endpoint_has_grant = false;
+        CHECK(client.call<Deposit>({ { 2 }, mine }).error() == Error::NoRights);
+        transport.endpoint_has_grant = true;
+        CHECK(client.call<Deposit>({ { 2 }, 999 }).error() == Error::BadHandle);
+        CHECK(vault.held.size() == 1);
+    }
+    SECTION("the server's table is full: the request arrives without its handle")
+    {
+        transport.server_handles.full = true;
+        CHECK(client.call<Deposit>({ { 2 }, mine }).error() == Error::BadMessage);
+        CHECK(vault.held.size() == 1);
+    }
+    SECTION("the client's table is full: the reply arrives without its handle")
+    {
+        transport.client_handles.full = true;
+        CHECK(client.call<Withdraw>({ 1 }).error() == Error::BadMessage);
+    }
+    SECTION("a kernel that strips handles from replies")
+    {
+        transport.replies_transfer_handles = false;
+        CHECK(client.call<Withdraw>({ 1 }).error() == Error::BadMessage);
+        CHECK(client.call<Deposit>({ { 2 }, mine }).value().held == 2); // requests still carry them
+    }
+}
+
+TEST_CASE("libipc closes handles nobody takes", "[libipc]")
+{
+    VaultHandler vault;
+    FakeTransport transport(nullptr);
+    serve_with_handles<Vault>(transport, vault);
+    ipc::Handle mine = transport.client_handles.add(0xAB);
+
+    SECTION("the handler refuses the request: dispatch closes the server's copy")
+    {
+        ipc::Client<Vault> client(transport, 1);
+        CHECK(client.call<Deposit>({ { 0 }, mine }).error() == Error::InvalidRequest);
+        REQUIRE(transport.server_handles.closed.size() == 1);
+        CHECK(transport.server_handles.entries.empty());
+        CHECK(transport.client_handles.object(mine) == 0xAB); // the sender's own is untouched
+    }
+    SECTION("a handle with an operation that takes none, or an unknown label")
+    {
+        Message ping = ipc::make_message(echo::Ping::label);
+        ping.transfer_handle = true;
+        ping.words[7] = mine;
+        auto reply = transport.call(1, ping);
+        CHECK(ipc::decode_reply<echo::Ping>(reply.value(), transport.payload()).error() == Error::BadMessage);
+        Message unknown = ping;
+        unknown.label = 1234;
+        reply = transport.call(1, unknown);
+        CHECK(ipc::decode_error_reply(reply.value(), 1234) == Error::UnknownLabel);
+        CHECK(transport.server_handles.closed.size() == 2);
+        CHECK(transport.server_handles.entries.empty());
+    }
+    SECTION("the low-level dispatch returns the handle instead")
+    {
+        Message deposit = ipc::encode(Deposit::label, Deposit::Request { { 0 }, 55 }, nullptr).value();
+        Message reply;
+        CHECK(ipc::dispatch<Vault>(deposit, nullptr, vault, reply) == 55);
+        deposit.words[0] = 3;
+        CHECK(ipc::dispatch<Vault>(deposit, nullptr, vault, reply) == 0); // taken
+        CHECK(vault.held.at(3) == 55);
+    }
+    SECTION("a reply with a handle the client did not ask for: the client closes it")
+    {
+        ipc::Handle served = transport.server_handles.add(0xEE);
+        Message reply = ipc::make_message(echo::Ping::label);
+        reply.words[0] = 1;
+        reply.transfer_handle = true;
+        reply.words[7] = served;
+        transport.set_server(answering(reply));
+        ipc::Client<Vault> client(transport, 1);
+        CHECK(client.call<echo::Ping>({ 1 }).error() == Error::BadMessage);
+        REQUIRE(transport.client_handles.closed.size() == 1);
+        CHECK(transport.client_handles.entries.size() == 1); // only `mine` is left
+        // An error reply with a handle is not well formed either.
+        Message error = ipc::make_error_reply(Error::Denied, echo::Ping::label);
+        error.transfer_handle = true;
+        error.words[7] = served;
+        transport.set_server(answering(error));
+        CHECK(client.call<echo::Ping>({ 1 }).error() == Error::BadMessage);
+        CHECK(transport.client_handles.closed.size() == 2);
+        CHECK(transport.client_handles.entries.size() == 1);
+    }
+}
+
+TEST_CASE("libipc serve answers with an error when the kernel refuses a reply's handle", "[libipc]")
+{
+    // A transport whose reply_receive refuses replies with a handle (as the
+    // kernel does when the endpoint handle lacks RightGrant) and keeps the
+    // reply right, so the server can still answer.
+    struct Refusing final : ipc::Transport {
+        Result<Message> receive(ipc::Handle) override { return next(); }
+        Result<Message> reply_receive(ipc::Handle, const Message& reply) override
+        {
+            if (reply.transfer_handle) {
+                ++refused;
+                return Error::NoRights;
+            }
+            replies.push_back(reply);
+            return next();
+        }
+        Result<Message> next()
+        {
+            if (script.empty())
+                return Error::BadHandle;
+            Message message = script.front();
+            script.pop_front();
+            return message;
+        }
+        std::deque<Message> script;
+        std::vector<Message> replies;
+        int refused = 0;
+    } transport;
+
+    VaultHandler vault;
+    vault.held[1] = 300;
+    Message withdraw = ipc::encode(Withdraw::label, Withdraw::Request { 1 }, nullptr).value();
+    Message ping = ipc::encode(echo::Ping::label, echo::Ping::Request { 9 }, nullptr).value();
+    transport.script = { withdraw, ping };
+
+    CHECK(ipc::serve<Vault>(transport, 1, vault) == Error::BadHandle); // the end of the script
+    CHECK(transport.refused == 1);
+    REQUIRE(transport.replies.size() == 2);
+    CHECK(ipc::decode_error_reply(transport.replies[0], Withdraw::label) == Error::NoRights);
+    CHECK(transport.replies[1].words[0] == 9); // and the loop went on
+}
+
+TEST_CASE("libipc registry: publish, look up, and every refusal", "[libipc]")
+{
+    namespace registry = ipc::registry;
+    registry::Service service {};
+    FakeTransport transport(nullptr);
+    serve_with_handles<registry::Protocol>(transport, service);
+    constexpr ipc::Handle kRegistry = herald::abi::HandleRegistry;
+    ipc::Handle echo_endpoint = transport.client_handles.add(0xEC);
+
+    REQUIRE_FALSE(registry::publish(transport, kRegistry, "echo", echo_endpoint).is_error());
+    CHECK(transport.last_endpoint == kRegistry);
+    CHECK(service.count() == 1);
+    CHECK(transport.server_handles.entries.size() == 1); // the registry's copy
+
+    auto found = registry::lookup(transport, kRegistry, "echo");
+    REQUIRE_FALSE(found.is_error());
+    CHECK(found.value() != echo_endpoint);
+    CHECK(transport.client_handles.object(found.value()) == 0xEC);
+    auto again = registry::lookup(transport, kRegistry, "echo");
+    CHECK(again.value() != found.value()); // a fresh copy every time
+    CHECK(transport.server_handles.entries.size() == 1);  // the registry keeps its own
+
+    SECTION("names compare exactly")
+    {
+        for (const char* other : { "ech", "echo2", "Echo", "echo " })
+            CHECK(registry::lookup(transport, kRegistry, other).error() == Error::NotFound);
+    }
+    SECTION("a name taken already: refused, and the registry drops the copy")
+    {
+        ipc::Handle impostor = transport.client_handles.add(0xBAD);
+        CHECK(registry::publish(transport, kRegistry, "echo", impostor).error() == registry::kAlreadyRegistered);
+        CHECK(transport.server_handles.entries.size() == 1);
+        CHECK(transport.server_handles.closed.size() == 1);
+        CHECK(transport.client_handles.object(registry::lookup(transport, kRegistry, "echo").value()) == 0xEC);
+    }
+    SECTION("bad names: refused by the helpers before sending, and by the registry")
+    {
+        int calls = transport.calls;
+        CHECK(registry::publish(transport, kRegistry, "", echo_endpoint).error() == Error::InvalidRequest);
+        CHECK(registry::lookup(transport, kRegistry, std::string(32, 'x').c_str()).error() == Error::InvalidRequest);
+        CHECK(transport.calls == calls);
+
+        ipc::Client<registry::Protocol> client(transport, kRegistry);
+        registry::Name empty {};
+        registry::Name unterminated;
+        std::memset(unterminated.bytes, 'x', sizeof(unterminated.bytes));
+        registry::Name trailing = registry::make_name("echo").value();
+        trailing.bytes[10] = 'z'; // "echo\0\0...z": would not compare exactly
+        for (const registry::Name& name : { empty, unterminated, trailing }) {
+            CHECK(client.call<registry::Register>({ name, echo_endpoint }).error() == Error::InvalidRequest);
+            CHECK(client.call<registry::Lookup>(name).error() == Error::InvalidRequest);
+        }
+        CHECK(service.count() == 1);
+        CHECK(transport.server_handles.entries.size() == 1); // every refused copy closed
+        CHECK(transport.server_handles.closed.size() == 3);
+    }
+    SECTION("the table fills up at kMaxEntries")
+    {
+        for (size_t i = 1; i < registry::kMaxEntries; ++i) {
+            std::string name = "server " + std::to_string(i);
+            REQUIRE_FALSE(registry::publish(transport, kRegistry, name.c_str(), echo_endpoint).is_error());
+        }
+        CHECK(service.count() == registry::kMaxEntries);
+        CHECK(registry::publish(transport, kRegistry, "one more", echo_endpoint).error() == registry::kFull);
+        CHECK(transport.server_handles.entries.size() == registry::kMaxEntries);
+        CHECK(transport.client_handles.object(registry::lookup(transport, kRegistry, "server 63").value()) == 0xEC);
+    }
+    SECTION("lookup_waiting: a server that registers late, and one that never does")
+    {
+        ipc::Handle late = transport.client_handles.add(0x1A7E);
+        int yields_before_publishing = 3;
+        transport.on_yield = [&] {
+            if (--yields_before_publishing == 0)
+                REQUIRE_FALSE(registry::publish(transport, kRegistry, "late", late).is_error());
+        };
+        auto waited = registry::lookup_waiting(transport, kRegistry, "late", 10);
+        REQUIRE_FALSE(waited.is_error());
+        CHECK(transport.client_handles.object(waited.value()) == 0x1A7E);
+        CHECK(transport.yields == 3);
+
+        transport.on_yield = nullptr;
+        transport.yields = 0;
+        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 5).error() == Error::NotFound);
+        CHECK(transport.yields == 4); // five lookups, yields between them
+        transport.yields = 0;
+        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 0).error() == Error::NotFound);
+        CHECK(transport.yields == 0); // at least one lookup, no waiting
+        CHECK_FALSE(registry::lookup_waiting(transport, kRegistry, "echo", 1).is_error());
+    }
+    SECTION("lookup_waiting does not retry other errors")
+    {
+        transport.replies_transfer_handles = false; // the kernel before the change
+        CHECK(registry::lookup_waiting(transport, kRegistry, "echo", 5).error() == Error::BadMessage);
+        CHECK(transport.yields == 0);
+        FakeTransport gone(nullptr);
+        CHECK(registry::lookup_waiting(gone, kRegistry, "echo", 5).error() == Error::PeerGone);
+        CHECK(gone.calls == 1);
+    }
 }

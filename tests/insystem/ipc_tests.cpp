@@ -31,7 +31,8 @@ u64 spawn(const char* name, SpawnOptions options)
     return task.is_error() ? 0 : task.value();
 }
 
-Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 60'000)
+// Generous: 100,000 round trips across emulated CPUs on a loaded host take a while.
+Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 240'000)
 {
     for (u64 waited = 0; waited <= timeout_ms; waited += kTickMs) {
         if (auto exit = find_exit(task_id))

@@ -21,6 +21,9 @@
 //                  true`: up to kMaxPayload bytes, copied into the IPC buffer
 //   Bytes          ipc::Bytes: variable-length bytes in the IPC buffer
 //   WordsAndBytes  ipc::WithBytes<F>: a Words struct F plus Bytes
+// Any of them may also carry one handle: ipc::WithHandle<T> is T (which must
+// leave word 7 free) plus a handle, sent with MessageInfo.transfer_handle and
+// its index in word 7; the receiver gets its own index for the copy there.
 // Structs must have no padding (__has_unique_object_representations), so no
 // uninitialised stack bytes ever reach another task; add explicit reserved
 // fields instead. Prefer fixed-width integers to bool and enums: a decoded
@@ -59,6 +62,18 @@ struct WithBytes {
 // For an operation with nothing to say in one direction.
 struct Empty { };
 
+// `value` (any shape that leaves word 7 free: at most 7 words of its own)
+// plus one handle, which the kernel copies into the receiver's handle table.
+// Sending: `handle` is one of the sender's handles (never HandleNone), and
+// the endpoint handle sent through needs RightGrant. Received: `handle` is
+// the receiver's index for its new copy, which it now owns (keep it or
+// close it). `WithHandle<>` is a handle alone.
+template<typename T = Empty>
+struct WithHandle {
+    T value;
+    Handle handle;
+};
+
 enum class Shape { Words, Payload, Bytes, WordsAndBytes, Invalid };
 
 namespace detail {
@@ -72,6 +87,15 @@ template<typename T>
 inline constexpr bool is_with_bytes = false;
 template<typename Fixed>
 inline constexpr bool is_with_bytes<WithBytes<Fixed>> = true;
+
+template<typename T>
+inline constexpr bool is_with_handle = false;
+template<typename T>
+inline constexpr bool is_with_handle<WithHandle<T>> = true;
+
+// The handle travels in the last word; what it is sent with must end before.
+inline constexpr size_t kHandleWord = kMessageWords - 1;
+inline constexpr size_t kWordBytesBesideHandle = kHandleWord * sizeof(uint64_t);
 
 template<typename T>
 constexpr bool declares_payload()
@@ -90,9 +114,37 @@ inline constexpr bool is_plain = __is_trivially_copyable(T) && (__is_empty(T) ||
 } // namespace detail
 
 template<typename T>
+constexpr Shape shape_of();
+
+namespace detail {
+
+// How many bytes of the message words a value of shape-checked type T fills.
+template<typename T>
+constexpr size_t word_bytes_of()
+{
+    if constexpr (is_with_bytes<T>)
+        return word_bytes_of<decltype(T::fixed)>();
+    else if constexpr (is_bytes<T> || declares_payload<T>() || __is_empty(T))
+        return 0;
+    else
+        return sizeof(T);
+}
+
+} // namespace detail
+
+// The shape of T; a WithHandle<T> has T's shape (whether a message carries a
+// handle is carries_handle<T>), or is Invalid if T needs word 7 or is itself
+// a WithHandle (one handle per message).
+template<typename T>
 constexpr Shape shape_of()
 {
-    if constexpr (detail::is_bytes<T>)
+    if constexpr (detail::is_with_handle<T>) {
+        using Inner = decltype(T::value);
+        if constexpr (detail::is_with_handle<Inner> || shape_of<Inner>() == Shape::Invalid)
+            return Shape::Invalid;
+        else
+            return detail::word_bytes_of<Inner>() <= detail::kWordBytesBesideHandle ? shape_of<Inner>() : Shape::Invalid;
+    } else if constexpr (detail::is_bytes<T>)
         return Shape::Bytes;
     else if constexpr (detail::is_with_bytes<T>)
         return shape_of<decltype(T::fixed)>() == Shape::Words ? Shape::WordsAndBytes : Shape::Invalid;
@@ -107,6 +159,11 @@ constexpr Shape shape_of()
 template<typename T>
 concept Encodable = shape_of<T>() != Shape::Invalid;
 
+// Whether a request or reply of type T carries a handle (word 7 and
+// MessageInfo.transfer_handle): exactly the WithHandle<...> types.
+template<typename T>
+inline constexpr bool carries_handle = detail::is_with_handle<T>;
+
 namespace detail {
 
 // The same test as Encodable, one reason at a time, so that a type that
@@ -114,7 +171,15 @@ namespace detail {
 template<typename T>
 constexpr void check_encodable()
 {
-    if constexpr (is_with_bytes<T>) {
+    if constexpr (is_with_handle<T>) {
+        using Inner = decltype(T::value);
+        static_assert(!is_with_handle<Inner>, "ipc::WithHandle<WithHandle<T>>: a message carries at most one handle");
+        if constexpr (!is_with_handle<Inner>) {
+            check_encodable<Inner>();
+            static_assert(word_bytes_of<Inner>() <= kWordBytesBesideHandle,
+                "ipc::WithHandle<T>: T must leave word 7 free for the handle (at most 7 words, 56 bytes)");
+        }
+    } else if constexpr (is_with_bytes<T>) {
         static_assert(shape_of<decltype(T::fixed)>() == Shape::Words,
             "ipc::WithBytes<F>: F must fit in the 8 message words (the payload holds the bytes)");
     } else if constexpr (!is_bytes<T>) {
@@ -174,46 +239,40 @@ T get_words(const Message& message)
 
 } // namespace detail
 
-// A message with `label` carrying `value`; payload bytes go to `payload`
-// (the sending transport's IPC buffer). Unused words are zero.
+namespace detail {
+
 template<typename T>
-Result<Message> encode(uint32_t label, const T& value, uint8_t* payload)
+Result<Message> encode_body(uint32_t label, const T& value, uint8_t* payload)
 {
-    detail::check_encodable<T>();
     constexpr Shape shape = shape_of<T>();
     Message message = make_message(label);
     if constexpr (shape == Shape::Words) {
-        detail::put_words(value, message);
+        put_words(value, message);
     } else if constexpr (shape == Shape::Payload) {
         if (!payload)
             return Error::Unsupported;
         __builtin_memcpy(payload, &value, sizeof(T));
         message.payload_length = sizeof(T);
     } else if constexpr (shape == Shape::Bytes) {
-        IPC_TRY(detail::put_bytes(value, message, payload));
+        IPC_TRY(put_bytes(value, message, payload));
     } else if constexpr (shape == Shape::WordsAndBytes) {
-        detail::put_words(value.fixed, message);
-        IPC_TRY(detail::put_bytes(value.bytes, message, payload));
+        put_words(value.fixed, message);
+        IPC_TRY(put_bytes(value.bytes, message, payload));
     } else {
         return Error::BadMessage; // not reached: check_encodable() has failed the build
     }
     return message;
 }
 
-// The value a message carries, if it has exactly the shape T promises;
-// BadMessage if not. Does not look at the label (decode_reply and dispatch
-// do). Typed protocols transfer no handles, so a message with one is bad.
+// Everything but the handle: whether one is there is decode()'s business.
 template<typename T>
-Result<T> decode(const Message& message, const uint8_t* payload)
+Result<T> decode_body(const Message& message, const uint8_t* payload)
 {
-    detail::check_encodable<T>();
     constexpr Shape shape = shape_of<T>();
-    if (message.transfer_handle)
-        return Error::BadMessage;
     if constexpr (shape == Shape::Words) {
         if (message.payload_length != 0)
             return Error::BadMessage;
-        return detail::get_words<T>(message);
+        return get_words<T>(message);
     } else if constexpr (shape == Shape::Payload) {
         if (message.payload_length != sizeof(T) || !payload)
             return Error::BadMessage;
@@ -221,15 +280,68 @@ Result<T> decode(const Message& message, const uint8_t* payload)
         __builtin_memcpy(&value, payload, sizeof(T));
         return value;
     } else if constexpr (shape == Shape::Bytes) {
-        return detail::get_bytes(message, payload);
+        return get_bytes(message, payload);
     } else if constexpr (shape == Shape::WordsAndBytes) {
         T value {};
-        value.fixed = detail::get_words<decltype(T::fixed)>(message);
-        value.bytes = IPC_TRY(detail::get_bytes(message, payload));
+        value.fixed = get_words<decltype(T::fixed)>(message);
+        value.bytes = IPC_TRY(get_bytes(message, payload));
         return value;
     } else {
         return Error::BadMessage; // not reached: check_encodable() has failed the build
     }
+}
+
+} // namespace detail
+
+// A message with `label` carrying `value`; payload bytes go to `payload`
+// (the sending transport's IPC buffer). Unused words are zero. A
+// WithHandle's handle goes to word 7 with transfer_handle set (BadHandle
+// for HandleNone, which the kernel would refuse anyway).
+template<typename T>
+Result<Message> encode(uint32_t label, const T& value, uint8_t* payload)
+{
+    detail::check_encodable<T>();
+    if constexpr (carries_handle<T>) {
+        if (value.handle == herald::abi::HandleNone)
+            return Error::BadHandle;
+        Message message = IPC_TRY(detail::encode_body(label, value.value, payload));
+        message.words[detail::kHandleWord] = value.handle;
+        message.transfer_handle = true;
+        return message;
+    } else {
+        return detail::encode_body(label, value, payload);
+    }
+}
+
+// The value a message carries, if it has exactly the shape T promises;
+// BadMessage if not. A handle is part of the shape: a WithHandle needs one
+// (transfer_handle set, a non-zero index in word 7), any other type needs
+// none. Does not look at the label (decode_reply and dispatch do), nor close
+// a handle that came where none belongs (Client::call and dispatch do).
+template<typename T>
+Result<T> decode(const Message& message, const uint8_t* payload)
+{
+    detail::check_encodable<T>();
+    if constexpr (carries_handle<T>) {
+        Handle handle = message.words[detail::kHandleWord];
+        if (!message.transfer_handle || handle == herald::abi::HandleNone)
+            return Error::BadMessage;
+        T value {};
+        value.value = IPC_TRY(detail::decode_body<decltype(T::value)>(message, payload));
+        value.handle = handle;
+        return value;
+    } else {
+        if (message.transfer_handle)
+            return Error::BadMessage;
+        return detail::decode_body<T>(message, payload);
+    }
+}
+
+// The handle a received message brought into this task, if any: what to
+// close when nobody takes it.
+constexpr Handle received_handle(const Message& message)
+{
+    return message.transfer_handle ? message.words[detail::kHandleWord] : herald::abi::HandleNone;
 }
 
 // The Error an error reply carries, checking that it answers a request
@@ -316,7 +428,12 @@ public:
         static_assert(P::template contains<Op>, "ipc::Client<P>::call<Op>: Op is not an operation of P");
         Message message = IPC_TRY(encode(Op::label, request, m_transport->payload()));
         Message reply = IPC_TRY(m_transport->call(m_endpoint, message));
-        return decode_reply<Op>(reply, m_transport->payload());
+        auto decoded = decode_reply<Op>(reply, m_transport->payload());
+        // A handle the reply brought but that is not part of a good reply
+        // (it should not be there, or the rest is wrong) is ours now: drop it.
+        if (decoded.is_error() && received_handle(reply) != herald::abi::HandleNone)
+            (void)m_transport->close(received_handle(reply));
+        return decoded;
     }
 
     Transport& transport() const { return *m_transport; }
@@ -332,8 +449,10 @@ namespace detail {
 template<typename T, typename U>
 concept SameAs = __is_same(T, U);
 
+// Returns the handle `in` brought that nobody took (HandleNone if none):
+// the handler owns a request's handle only when it succeeds.
 template<typename Op, typename Handler>
-void handle_operation(const Message& in, uint8_t* payload, Handler& handler, Message& out)
+Handle handle_operation(const Message& in, uint8_t* payload, Handler& handler, Message& out)
 {
     using Request = typename Op::Request;
     using Reply = typename Op::Reply;
@@ -348,15 +467,16 @@ void handle_operation(const Message& in, uint8_t* payload, Handler& handler, Mes
     auto request = decode<Request>(in, payload);
     if (request.is_error()) {
         out = make_error_reply(request.error(), Op::label);
-        return;
+        return received_handle(in);
     }
     Result<Reply> reply = handler.handle(Op {}, request.value(), in.badge);
     if (reply.is_error()) {
         out = make_error_reply(reply.error(), Op::label);
-        return;
+        return received_handle(in);
     }
     auto encoded = encode(Op::label, reply.value(), payload);
     out = encoded.is_error() ? make_error_reply(encoded.error(), Op::label) : encoded.value();
+    return herald::abi::HandleNone;
 }
 
 template<typename P>
@@ -365,12 +485,17 @@ struct Dispatcher;
 template<typename... Ops>
 struct Dispatcher<Protocol<Ops...>> {
     template<typename Handler>
-    static void dispatch(const Message& in, uint8_t* payload, Handler& handler, Message& out)
+    static Handle dispatch(const Message& in, uint8_t* payload, Handler& handler, Message& out)
     {
         // The first operation whose label matches handles the message.
-        bool known = ((in.label == Ops::label ? (handle_operation<Ops>(in, payload, handler, out), true) : false) || ...);
-        if (!known)
+        Handle unclaimed = herald::abi::HandleNone;
+        bool known = ((in.label == Ops::label ? (unclaimed = handle_operation<Ops>(in, payload, handler, out), true) : false)
+            || ...);
+        if (!known) {
             out = make_error_reply(Error::UnknownLabel, in.label);
+            unclaimed = received_handle(in);
+        }
+        return unclaimed;
     }
 };
 
@@ -380,17 +505,25 @@ struct Dispatcher<Protocol<Ops...>> {
 // receiving transport's IPC buffer) by its label, calls the handler, and
 // leaves in `out` the reply to send, with its payload already in `payload`.
 // Never fails: whatever goes wrong becomes an error reply.
+//
+// A handle that came with `in` belongs to the handler if its request
+// carries one and the handler succeeds. Otherwise (the request does not
+// decode, has an unknown label or a type without a handle, or the handler
+// returns an Error) nobody has it: this overload returns it for the caller
+// to close (HandleNone if there is none); the Transport overload closes it.
 template<typename P, typename Handler>
-void dispatch(const Message& in, uint8_t* payload, Handler& handler, Message& out)
+Handle dispatch(const Message& in, uint8_t* payload, Handler& handler, Message& out)
 {
     static_assert(P::is_valid, "ipc::dispatch<P>: P has an operation that is not an ipc::Operation, or two with one label");
-    detail::Dispatcher<P>::dispatch(in, payload, handler, out);
+    return detail::Dispatcher<P>::dispatch(in, payload, handler, out);
 }
 
 template<typename P, typename Handler>
 void dispatch(Transport& transport, const Message& in, Handler& handler, Message& out)
 {
-    dispatch<P>(in, transport.payload(), handler, out);
+    Handle unclaimed = dispatch<P>(in, transport.payload(), handler, out);
+    if (unclaimed != herald::abi::HandleNone)
+        (void)transport.close(unclaimed);
 }
 
 // A server's loop: receive, then forever dispatch and reply-and-receive.
@@ -398,6 +531,13 @@ void dispatch(Transport& transport, const Message& in, Handler& handler, Message
 // transport gives up), with that error. A reply nobody waits for any more
 // (the caller died, or the message was a send rather than a call) is not a
 // reason to stop: the loop receives afresh.
+//
+// A reply carrying a handle is one the kernel may refuse (the handle is not
+// the server's, or `endpoint` lacks RightGrant) while keeping the reply
+// right: then the caller gets that error as an error reply instead, and
+// the loop goes on. (Had the reply gone and the receive half failed, the
+// error reply finds no caller, and the receive fails again: the loop stops
+// as it would have.)
 template<typename P, typename Handler>
 Error serve(Transport& transport, Handle endpoint, Handler& handler)
 {
@@ -405,9 +545,13 @@ Error serve(Transport& transport, Handle endpoint, Handler& handler)
     for (;;) {
         if (incoming.is_error())
             return incoming.error();
+        uint32_t request_label = incoming.value().label;
         Message reply;
         dispatch<P>(transport, incoming.value(), handler, reply);
         incoming = transport.reply_receive(endpoint, reply);
+        if (incoming.is_error() && reply.transfer_handle && incoming.error() != Error::NoReply
+            && incoming.error() != Error::PeerGone)
+            incoming = transport.reply_receive(endpoint, make_error_reply(incoming.error(), request_label));
         if (incoming.is_error() && (incoming.error() == Error::NoReply || incoming.error() == Error::PeerGone))
             incoming = transport.receive(endpoint);
     }

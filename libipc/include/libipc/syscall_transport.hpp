@@ -39,6 +39,8 @@ public:
     {
         return sys::wait(notification, mode, timeout_ms);
     }
+    Result<void> close(Handle handle) override { return sys::handle_close(handle); }
+    Result<void> yield() override { return sys::yield(); }
     uint8_t* payload() override { return m_buffer; }
 
 private:

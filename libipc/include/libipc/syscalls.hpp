@@ -90,6 +90,11 @@ inline Result<void> ok_or_error(int64_t status)
     return {};
 }
 
+// ---- scheduling ----
+
+// Lets other threads run first (for a client polling for something).
+inline Result<void> yield() { return ok_or_error(simple_syscall(SyscallNumber::Yield)); }
+
 // ---- handles and the IPC buffer ----
 
 inline Result<Handle> endpoint_create() { return value_or_error(simple_syscall(SyscallNumber::EndpointCreate)); }

@@ -62,6 +62,16 @@ public:
         (void)notification, (void)mode, (void)timeout_ms;
         return Error::Unsupported;
     }
+    // HandleClose: drops one of this task's handles (say, one that came in
+    // a message nobody wanted).
+    virtual Result<void> close(Handle handle)
+    {
+        (void)handle;
+        return Error::Unsupported;
+    }
+    // Yield: lets other threads run first (a client waiting for a server
+    // that has not registered yet, say).
+    virtual Result<void> yield() { return Error::Unsupported; }
     // The kMaxPayload-byte buffer the payload of outgoing messages is read
     // from and that of incoming ones lands in; nullptr if there is none.
     // Incoming bytes stay valid until the next operation on this transport.

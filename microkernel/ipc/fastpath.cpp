@@ -1,0 +1,95 @@
+// The IPC fast paths, after seL4's fastpath.c: the common case of Call and
+// ReplyReceive when the partner is already waiting on this CPU and the
+// message is registers only. Each path is a straight run of guards, each of
+// which hands the call to the full path (ipc.cpp) with its reason, then a
+// marked point of no return, then the commit: hand the message over and
+// switch straight to the partner, with no run queue in between.
+#include "../abi/ipc.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../sched/scheduler.hpp"
+#include "../smp/processor.hpp"
+#include "endpoint.hpp"
+#include "ipc_internal.hpp"
+
+namespace herald {
+
+namespace {
+
+// Only the label: a payload, a handle transfer or unknown bits need the
+// checks and copies of the full path.
+constexpr u64 kLabelOnly = 0xFFFF'FFFFull;
+
+bool unlikely(bool condition) { return __builtin_expect(condition, false); }
+
+} // namespace
+
+bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
+{
+    if (unlikely(frame.rsi & ~kLabelOnly))
+        return false; // payload, handle or bad bits: the full path checks and copies them
+    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightSend);
+    if (unlikely(entry.is_error()))
+        return false; // the full path reports the error
+    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    bool interrupts = endpoint.lock.lock();
+    Thread* server = endpoint.receivers.front();
+    if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
+        // Nobody waiting (the caller must queue), or the server is on
+        // another CPU (it must be woken there, by IPI), or still switching.
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        return false;
+    }
+
+    // ---- point of no return ----
+    endpoint.receivers.remove(*server);
+    endpoint.lock.unlock(interrupts);
+    server->ipc.blocked_on = nullptr;
+    IpcMessage message = read_message(frame);
+    message.badge = entry.value().badge;
+    write_message(*server->ipc.frame, message);
+    self.ipc.awaiting_reply = true;
+    self.ipc.replier = server;
+    server->ipc.reply_to = &self;
+    endpoint.release();
+    scheduler_block_and_switch_to(*server);
+    return true; // the reply is in the frame
+}
+
+bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
+{
+    Thread* caller = self.ipc.reply_to;
+    if (unlikely(!caller))
+        return false; // nothing to reply to: a plain receive
+    if (unlikely(frame.rsi & ~kLabelOnly))
+        return false; // payload, handle or bad bits
+    if (unlikely(caller->cpu != this_processor().index))
+        return false; // the caller must be woken on its own CPU
+    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightReceive);
+    if (unlikely(entry.is_error()))
+        return false; // the full path replies, then reports the error
+    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    bool interrupts = endpoint.lock.lock();
+    if (unlikely(!endpoint.senders.is_empty())) {
+        // A message is already waiting: the server takes it at once and
+        // the caller is woken instead of switched to.
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        return false;
+    }
+
+    // ---- point of no return ----
+    self.ipc.reply_to = nullptr;
+    caller->ipc.awaiting_reply = false;
+    caller->ipc.replier = nullptr;
+    write_message(*caller->ipc.frame, read_message(frame));
+    self.ipc.blocked_on = &endpoint;
+    endpoint.receivers.push_back(self);
+    self.state = ThreadState::Blocked;
+    endpoint.lock.unlock(interrupts);
+    endpoint.release();
+    scheduler_block_and_switch_to(*caller);
+    return true; // the next message is in the frame
+}
+
+} // namespace herald

@@ -1,0 +1,31 @@
+// registry: the name registry server (libipc/protocols/registry.hpp). Its
+// endpoint, with the receive right, arrives as the handle its start
+// parameter names (2); every other task reaches it as abi::HandleRegistry.
+// Keeps up to 64 names, each with the handle published under it, and serves
+// Register and Lookup forever.
+//
+// Exits only if serving fails (the handle is bad, or the kernel has no IPC):
+// status 1, after logging why.
+#include <stdint.h>
+
+#include "libipc/protocols/registry.hpp"
+#include "libipc/syscall_transport.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
+ipc::registry::Service g_registry;
+}
+
+extern "C" int64_t herald_main(uint64_t endpoint)
+{
+    ipc::SyscallTransport transport(g_ipc_buffer);
+    if (transport.register_buffer().is_error()) {
+        herald::user::debug_write("registry: cannot register the IPC buffer");
+        return 1;
+    }
+    ipc::Error error = ipc::serve<ipc::registry::Protocol>(transport, endpoint, g_registry);
+    herald::user::debug_write("registry: stopped serving:");
+    herald::user::debug_write(ipc::error_name(error));
+    return 1;
+}
