@@ -2,6 +2,8 @@
 
 #include "../abi/syscalls.hpp"
 #include "../boot/elf.hpp"
+#include "../abi/ipc.hpp"
+#include "../ipc/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
@@ -30,8 +32,14 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
     return space.write(VirtualAddress(segment.virtual_address), bytes->data(), bytes->size());
 }
 
+Endpoint* g_registry;
+
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 {
+    if (Endpoint* registry = __atomic_load_n(&g_registry, __ATOMIC_ACQUIRE)) {
+        if (!grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry))
+            return Error::AlreadyMapped;
+    }
     for (const InitialHandle& handle : options.handles) {
         if (handle.object && !grant_handle(task, *handle.object, handle.rights, handle.badge, handle.index))
             return Error::AlreadyMapped;
@@ -59,6 +67,15 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
 }
 
 } // namespace
+
+void set_name_registry(Endpoint* registry)
+{
+    if (registry)
+        registry->retain();
+    Endpoint* previous = __atomic_exchange_n(&g_registry, registry, __ATOMIC_ACQ_REL);
+    if (previous)
+        previous->release();
+}
 
 ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options)
 {

@@ -18,6 +18,7 @@
 namespace herald {
 
 class KernelObject;
+class Endpoint;
 
 // A handle the new task holds from its start (abi::WellKnownHandle, or any
 // other index the two sides agree on).
@@ -33,6 +34,12 @@ struct SpawnOptions {
     Optional<usize> cpu; // pin to this CPU; otherwise the least loaded one
     InitialHandle handles[4] {};
 };
+
+// The name registry (abi::HandleRegistry): once set, every task spawned
+// gets handle 1 to it, with the rights to send and to pass handles along
+// (publishing a server means sending the registry a handle). The registry
+// itself is the first user task; nullptr unsets it.
+void set_name_registry(Endpoint* registry);
 
 // Returns the new task's id. Not a Task*: the task may run, end and be
 // freed before the caller looks at it.

@@ -163,3 +163,31 @@ HERALD_SELFTEST(client_of_a_killed_server_gets_an_error)
     if (exit)
         EXPECT_EQ(exit->status, -static_cast<i64>(abi::SyscallError::PeerGone));
 }
+
+// Tasks find servers by name: the registry (the first user task) gets the
+// endpoint every later task holds as handle 1; the echo server publishes a
+// handle to its own endpoint as "echo", and a client looks it up and calls.
+HERALD_SELFTEST(clients_find_servers_by_name)
+{
+    Endpoint* registry_endpoint = Endpoint::create();
+    EXPECT(registry_endpoint != nullptr);
+    if (!registry_endpoint)
+        return;
+    u64 registry = spawn("registry",
+        with_endpoint(*registry_endpoint, abi::RightReceive | abi::RightGrant, kEndpointHandle, nullopt));
+    set_name_registry(registry_endpoint);
+    registry_endpoint->release(); // the registry's handle and set_name_registry keep it
+    u64 server = spawn("echo_named_server", SpawnOptions {});
+    u64 client = spawn("echo_by_name_client", SpawnOptions {});
+    auto exit = wait_for_exit(client);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(!exit->killed);
+        EXPECT_EQ(exit->status, 0); // 100 + error: the lookup failed; other: calls failed
+    }
+    set_name_registry(nullptr);
+    EXPECT(kill_task(server));
+    EXPECT(kill_task(registry));
+    EXPECT(wait_for_exit(server).has_value());
+    EXPECT(wait_for_exit(registry).has_value());
+}
