@@ -33,7 +33,8 @@ function(herald_user_runtime)
     if(NOT TARGET herald_user_runtime)
         herald_user_objects(herald_user_runtime
             ${PROJECT_SOURCE_DIR}/user/runtime/start.asm
-            ${PROJECT_SOURCE_DIR}/user/runtime/runtime.cpp)
+            ${PROJECT_SOURCE_DIR}/user/runtime/runtime.cpp
+            ${PROJECT_SOURCE_DIR}/microkernel/lib/memory_functions.cpp)
     endif()
 endfunction()
 

@@ -1,7 +1,6 @@
-// What the compiler expects a C runtime to provide, for user programs
-// without one: the memory functions it may emit calls to (for struct copies,
-// zeroing, and so on). Compiled with -ffreestanding -fno-builtin, so these
-// loops are not themselves turned into calls to memset or memcpy.
+// Checks that tie the ring-3 runtime to the ABI. (The memory functions the
+// compiler may call come from microkernel/lib/memory_functions.cpp, shared
+// with the kernel.)
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,48 +9,3 @@
 // user/runtime/start.asm hard-codes the Exit number.
 static_assert(static_cast<uint64_t>(herald::abi::SyscallNumber::Exit) == 3, "update SYSCALL_EXIT in start.asm");
 
-extern "C" {
-
-void* memcpy(void* destination, const void* source, size_t count)
-{
-    auto* d = static_cast<unsigned char*>(destination);
-    auto* s = static_cast<const unsigned char*>(source);
-    for (size_t i = 0; i < count; ++i)
-        d[i] = s[i];
-    return destination;
-}
-
-void* memmove(void* destination, const void* source, size_t count)
-{
-    auto* d = static_cast<unsigned char*>(destination);
-    auto* s = static_cast<const unsigned char*>(source);
-    if (d < s) {
-        for (size_t i = 0; i < count; ++i)
-            d[i] = s[i];
-    } else {
-        for (size_t i = count; i > 0; --i)
-            d[i - 1] = s[i - 1];
-    }
-    return destination;
-}
-
-void* memset(void* destination, int value, size_t count)
-{
-    auto* d = static_cast<unsigned char*>(destination);
-    for (size_t i = 0; i < count; ++i)
-        d[i] = static_cast<unsigned char>(value);
-    return destination;
-}
-
-int memcmp(const void* a, const void* b, size_t count)
-{
-    auto* x = static_cast<const unsigned char*>(a);
-    auto* y = static_cast<const unsigned char*>(b);
-    for (size_t i = 0; i < count; ++i) {
-        if (x[i] != y[i])
-            return x[i] < y[i] ? -1 : 1;
-    }
-    return 0;
-}
-
-} // extern "C"

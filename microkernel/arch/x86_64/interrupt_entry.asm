@@ -11,6 +11,7 @@
 ; swaps back before returning there.
 
 bits 64
+%include "interrupt_frame.inc"
 section .text
 
 extern handle_interrupt
@@ -55,21 +56,7 @@ interrupt_common:
     jne .gs_ready
     swapgs
 .gs_ready:
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_GENERAL_REGISTERS
     cld                         ; the C++ ABI expects DF clear
     ; AC clear: ring 3 may have set it, and with AC set SMAP would not
     ; protect user memory from the kernel. CLAC exists only with SMAP, so
@@ -83,21 +70,7 @@ interrupt_common:
 ; call that cannot use SYSRET: RSP points at an InterruptFrame.
 global interrupt_return
 interrupt_return:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    POP_GENERAL_REGISTERS
     test qword [rsp + FRAME_CS_BEFORE_REGISTERS], 3
     jz return_to_kernel
     swapgs

@@ -8,6 +8,7 @@
 ; The way back is SYSRET, which reloads RIP from RCX and RFLAGS from R11.
 
 bits 64
+%include "interrupt_frame.inc"
 section .text
 
 extern handle_syscall
@@ -30,39 +31,11 @@ syscall_entry:
     push rcx                            ; RIP
     push 0                              ; error code
     push SYSCALL_MARK                   ; vector
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_GENERAL_REGISTERS
     cld
     mov rdi, rsp
     call handle_syscall                 ; writes the result into the frame's RAX
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    POP_GENERAL_REGISTERS
     add rsp, 16                         ; vector, error code
     pop rcx                             ; RIP (handle_syscall checked it is a user address)
     add rsp, 8                          ; CS
