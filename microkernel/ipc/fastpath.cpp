@@ -48,9 +48,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     IpcMessage message = read_message(frame);
     message.badge = entry.value().badge;
     write_message(*server->ipc.frame, message);
-    self.ipc.awaiting_reply = true;
-    self.ipc.replier = server;
-    server->ipc.reply_to = &self;
+    give_reply_right(*server, self);
     endpoint.release();
     scheduler_block_and_switch_to(*server);
     return true; // the reply is in the frame
@@ -58,7 +56,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
 
 bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
 {
-    Thread* caller = self.ipc.reply_to;
+    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (unlikely(!caller))
         return false; // nothing to reply to: a plain receive
     if (unlikely(frame.rsi & ~kLabelOnly))
@@ -78,8 +76,14 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         return false;
     }
 
+    if (unlikely(!claim_reply_right(self, *caller))) {
+        // The caller's task was killed while we got here: no reply to give.
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        return false;
+    }
+
     // ---- point of no return ----
-    self.ipc.reply_to = nullptr;
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
     write_message(*caller->ipc.frame, read_message(frame));

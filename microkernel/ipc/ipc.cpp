@@ -71,9 +71,20 @@ ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rig
 
 namespace {
 
+bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
+
 // Copies `length` bytes between two user address spaces through the
 // physmap, page by page; the destination must be user-writable.
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length)
+{
+    // All or nothing: every page on both sides is checked before any byte
+    // is written, so a refused copy leaves the receiver's buffer untouched.
+    if (!copy_between(from, source, to, destination, length, false))
+        return false;
+    return copy_between(from, source, to, destination, length, true);
+}
+
+bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write)
 {
     while (length > 0) {
         auto in = from.translate(VirtualAddress(source));
@@ -83,8 +94,10 @@ bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
         u64 in_room = layout::kPageSize - (source & (layout::kPageSize - 1));
         u64 out_room = layout::kPageSize - (destination & (layout::kPageSize - 1));
         u64 chunk = min(length, min(in_room, out_room));
-        __builtin_memcpy(reinterpret_cast<void*>(layout::physmap_address(out->physical.get())),
-            reinterpret_cast<const void*>(layout::physmap_address(in->physical.get())), chunk);
+        if (write) {
+            __builtin_memcpy(reinterpret_cast<void*>(layout::physmap_address(out->physical.get())),
+                reinterpret_cast<const void*>(layout::physmap_address(in->physical.get())), chunk);
+        }
         source += chunk;
         destination += chunk;
         length -= chunk;
@@ -139,15 +152,43 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
     write_message(*receiver.ipc.frame, message);
 }
 
+} // namespace
+
+// ---- the reply right ----
+//
+// A server holds at most one reply right: Thread::ipc.reply_to, the caller
+// its next reply goes to. It is claimed with atomic exchanges, because three
+// parties may race for it: the server replying, the server's task dying,
+// and the caller's task being killed (ipc_cancel_wait).
+
+// Gives `server` the right to reply to `caller`. A right it still held is
+// dropped, and that earlier caller gets PeerGone instead of waiting forever.
+void give_reply_right(Thread& server, Thread& caller)
+{
+    caller.ipc.awaiting_reply = true;
+    caller.ipc.replier = &server;
+    Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_ACQ_REL);
+    if (earlier && earlier != &caller)
+        ipc_wake_with_status(*earlier, static_cast<i64>(SyscallError::PeerGone));
+}
+
+// Takes the reply right to `caller` back from `server`; false if someone
+// else (a reply, a death, a kill) took it first.
+bool claim_reply_right(Thread& server, Thread& caller)
+{
+    Thread* expected = &caller;
+    return __atomic_compare_exchange_n(&server.ipc.reply_to, &expected, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+namespace {
+
 // ---- endpoints ----
 
 // The caller blocks until `server` replies; run the server right here if it
 // last ran here (the fast path), else wake it where it was.
 void wait_for_reply_from(Thread& self, Thread& server)
 {
-    self.ipc.awaiting_reply = true;
-    self.ipc.replier = &server;
-    server.ipc.reply_to = &self;
+    give_reply_right(server, self);
     if (server.cpu == this_processor().index) {
         scheduler_block_and_switch_to(server);
     } else {
@@ -217,9 +258,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         deliver(*sender, self, sender->ipc.outgoing);
         endpoint.release();
         if (sender->ipc.is_call) {
-            sender->ipc.awaiting_reply = true;
-            sender->ipc.replier = &self;
-            self.ipc.reply_to = sender;
+            give_reply_right(self, *sender);
         } else {
             scheduler_wake(*sender); // its send is complete
         }
@@ -244,12 +283,13 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
 
 i64 reply_receive(Thread& self, u64 handle)
 {
-    Thread* caller = self.ipc.reply_to;
+    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (caller) {
         // The reply is checked like any message before the reply right is
         // used: a refused reply leaves the right in place, so the server can
-        // still answer. A handle may travel back if the server's endpoint
-        // handle has the grant right (the registry's Lookup does this).
+        // still answer. A handle may travel back if the endpoint handle
+        // passed here (which also needs the receive right) has the grant
+        // right (the registry's Lookup does this).
         IpcMessage reply = read_message(*self.ipc.frame);
         u32 rights = 0;
         if (MessageInfo::decode(reply.info).transfer_handle) {
@@ -261,10 +301,13 @@ i64 reply_receive(Thread& self, u64 handle)
         }
         if (i64 status = validate(self, reply, rights); status < 0)
             return status;
-        self.ipc.reply_to = nullptr;
-        caller->ipc.awaiting_reply = false;
-        caller->ipc.replier = nullptr;
-        deliver(self, *caller, reply);
+        if (claim_reply_right(self, *caller)) {
+            caller->ipc.awaiting_reply = false;
+            caller->ipc.replier = nullptr;
+            deliver(self, *caller, reply);
+        } else {
+            caller = nullptr; // its task was killed meanwhile: nobody to wake
+        }
     }
     // The caller runs again once we wait (or right away, elsewhere).
     return receive(self, handle, caller);
@@ -274,6 +317,9 @@ i64 reply_receive(Thread& self, u64 handle)
 
 i64 signal(Thread& self, u64 handle, u64 bits)
 {
+    // Bit 63 would make the waiter's result look like an error code.
+    if (bits >> 63)
+        return error(SyscallError::BadArgument);
     auto entry = lookup(self, handle, ObjectType::Notification, abi::RightSend);
     if (entry.is_error())
         return lookup_error(entry.error());
@@ -281,7 +327,8 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     {
         SpinLockGuard guard(notification.lock);
         notification.bits |= bits;
-        if (Thread* waiter = notification.waiters.pop_front()) {
+        Thread* waiter = notification.bits ? notification.waiters.pop_front() : nullptr; // no bits: nothing to wake for
+        if (waiter) {
             waiter->ipc.waiting_on = nullptr;
             u64 taken = notification.bits;
             notification.bits = 0;
@@ -398,6 +445,16 @@ void ipc_cancel_wait(Thread& thread)
             }
         }
     }
+    // A client waiting for its reply: take the reply right back from the
+    // server (the server's Thread stays valid: kill_task holds the task
+    // table lock, without which a dying server cannot be freed).
+    if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_ACQUIRE)) {
+        Thread* server = __atomic_load_n(&thread.ipc.replier, __ATOMIC_ACQUIRE);
+        if (server && claim_reply_right(*server, thread)) {
+            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+            return;
+        }
+    }
     if (Notification* notification = __atomic_load_n(&thread.ipc.waiting_on, __ATOMIC_ACQUIRE)) {
         SpinLockGuard guard(notification->lock);
         if (notification->waiters.contains(thread)) {
@@ -410,10 +467,8 @@ void ipc_cancel_wait(Thread& thread)
 
 void ipc_thread_exiting(Thread& thread)
 {
-    if (Thread* caller = thread.ipc.reply_to) {
-        thread.ipc.reply_to = nullptr;
+    if (Thread* caller = __atomic_exchange_n(&thread.ipc.reply_to, nullptr, __ATOMIC_ACQ_REL))
         ipc_wake_with_status(*caller, error(SyscallError::PeerGone));
-    }
 }
 
 bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)

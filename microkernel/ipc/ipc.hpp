@@ -19,9 +19,10 @@ bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame);
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);
 
-// Takes a thread out of the endpoint or notification queue it waits in (if
-// any) and wakes it with PeerGone: a task being killed must not stay blocked.
-// A client waiting for a reply is left alone: it ends when the reply comes.
+// Takes a thread out of the endpoint or notification queue it waits in, or
+// takes its server's reply right back if it waits for a reply, and wakes it
+// with PeerGone: a task being killed must not stay blocked. Call with the
+// task table lock held (kill_task), which keeps the server's Thread alive.
 void ipc_cancel_wait(Thread& thread);
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.

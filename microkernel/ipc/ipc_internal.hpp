@@ -17,6 +17,11 @@ void write_message(x86::InterruptFrame& frame, const IpcMessage& message);
 // object is retained and must be released by the caller.
 ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights);
 
+// The reply right (ipc.cpp): give it to a server for a caller, or claim it
+// back to reply.
+void give_reply_right(Thread& server, Thread& caller);
+bool claim_reply_right(Thread& server, Thread& caller);
+
 // The fast paths (fastpath.cpp): true when they did the whole call, false
 // when one of their guards sends it to the full path instead.
 bool fastpath_call(Thread& self, x86::InterruptFrame& frame);

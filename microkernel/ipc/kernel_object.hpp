@@ -1,6 +1,10 @@
 // KernelObject: what a handle points at. Reference-counted: every handle
-// and every thread blocked on the object holds a reference, and the object
-// is destroyed when the last one goes. Portable (host-tested through
+// and every IPC call in progress on the object holds a reference, and the
+// object is destroyed when the last one goes. A thread waiting in an
+// object's queue holds none: the object cannot go while the waiting thread's
+// own handle to it is open, and destroy() wakes every waiter first. (With
+// one thread per task this holds; threads sharing a task's handles will
+// need queued waiters to hold a reference.) Portable (host-tested through
 // handle_table).
 #pragma once
 

@@ -113,7 +113,13 @@ void switch_address_space(Thread& next)
         x86::write_cr3(root);
 }
 
-void switch_to(Processor& cpu, Thread& previous, Thread& next)
+// A direct switch (IPC hand-over) passes the rest of the slice on to the
+// partner instead of starting a new one: a client and a server that switch
+// back and forth must still use up a slice, so that other threads queued on
+// this CPU get their turn.
+enum class Slice { Fresh, Donated };
+
+void switch_to(Processor& cpu, Thread& previous, Thread& next, Slice slice = Slice::Fresh)
 {
     next.state = ThreadState::Running;
     __atomic_store_n(&next.on_cpu, true, __ATOMIC_RELAXED);
@@ -125,7 +131,8 @@ void switch_to(Processor& cpu, Thread& previous, Thread& next)
     cpu.previous = &previous;
     cpu.current = &next;
     __atomic_store_n(&cpu.incoming, nullptr, __ATOMIC_RELEASE);
-    cpu.slice_left = kSliceTicks;
+    if (slice == Slice::Fresh)
+        cpu.slice_left = kSliceTicks;
     // Ring-3 entries (interrupts through the TSS, SYSCALL through %gs:8)
     // must land on the next thread's own kernel stack.
     x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
@@ -358,7 +365,7 @@ void scheduler_block_and_switch_to(Thread& next)
     while (__atomic_load_n(&next.on_cpu, __ATOMIC_ACQUIRE))
         x86::pause();
     self.state = ThreadState::Blocked;
-    switch_to(cpu, self, next);
+    switch_to(cpu, self, next, Slice::Donated);
 }
 
 void scheduler_interrupt_sleep(Thread& thread)

@@ -32,12 +32,24 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
     return space.write(VirtualAddress(segment.virtual_address), bytes->data(), bytes->size());
 }
 
+SpinLock g_registry_lock;
 Endpoint* g_registry;
+
+// The registry, retained for the caller, or nullptr.
+Endpoint* name_registry()
+{
+    SpinLockGuard guard(g_registry_lock);
+    if (g_registry)
+        g_registry->retain();
+    return g_registry;
+}
 
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 {
-    if (Endpoint* registry = __atomic_load_n(&g_registry, __ATOMIC_ACQUIRE)) {
-        if (!grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry))
+    if (Endpoint* registry = name_registry()) {
+        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry);
+        registry->release();
+        if (!handle)
             return Error::AlreadyMapped;
     }
     for (const InitialHandle& handle : options.handles) {
@@ -72,7 +84,12 @@ void set_name_registry(Endpoint* registry)
 {
     if (registry)
         registry->retain();
-    Endpoint* previous = __atomic_exchange_n(&g_registry, registry, __ATOMIC_ACQ_REL);
+    Endpoint* previous;
+    {
+        SpinLockGuard guard(g_registry_lock);
+        previous = g_registry;
+        g_registry = registry;
+    }
     if (previous)
         previous->release();
 }

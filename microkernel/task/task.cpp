@@ -246,16 +246,20 @@ ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u
 
 namespace {
 
+// Detaches the table under the lock first: from then on every lookup on
+// this task finds no table, and the entries are closed and freed after.
 void close_all_handles(Task& task)
 {
-    if (!task.handles)
-        return;
+    HandleTable* handles;
     {
         SpinLockGuard guard(task.handles_lock);
-        task.handles->close_all();
+        handles = task.handles;
+        task.handles = nullptr;
     }
-    g_handle_tables.free_storage(task.handles);
-    task.handles = nullptr;
+    if (!handles)
+        return;
+    handles->close_all();
+    g_handle_tables.free_storage(handles);
 }
 
 } // namespace

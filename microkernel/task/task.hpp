@@ -78,8 +78,8 @@ Optional<TaskExit> find_exit(u64 task_id);
 
 // Asks for task `task_id` to end: its thread is killed the next time it
 // would return to ring 3 (from an interrupt or a system call; a thread that
-// sleeps or waits in IPC is woken for it, except a client waiting for its
-// reply, which ends when the reply comes). False if there is no such task.
+// sleeps or waits in IPC, for a message or a reply, is woken for it). False
+// if there is no such task.
 bool kill_task(u64 task_id);
 // From the interrupt exit path: ends the current task if that was asked for.
 void kill_current_task_if_requested();

@@ -95,6 +95,10 @@ extern "C" int64_t herald_main(uint64_t)
     expect("signal", syscall2(number_of(SyscallNumber::NotifySignal), notification, 0b1010), 0);
     expect("poll after signal", wait(notification, 0), 0b1010);
     expect("poll again: bits were taken", wait(notification, 0), 0);
+    expect("signal bit 63", syscall2(number_of(SyscallNumber::NotifySignal), notification, 1ull << 63),
+        code(SyscallError::BadArgument));
+    expect("signal no bits", syscall2(number_of(SyscallNumber::NotifySignal), notification, 0), 0);
+    expect("poll after signalling no bits", wait(notification, 0), 0);
 
     // Closing: a closed handle is gone.
     expect("close", syscall1(number_of(SyscallNumber::HandleClose), send_only), 0);
