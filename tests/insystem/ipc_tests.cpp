@@ -191,3 +191,30 @@ HERALD_SELFTEST(clients_find_servers_by_name)
     EXPECT(wait_for_exit(server).has_value());
     EXPECT(wait_for_exit(registry).has_value());
 }
+
+// A server that receives a second call without answering the first: the
+// first caller gets PeerGone at once; the second gets it when the server
+// is killed. Nobody waits forever.
+HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
+{
+    Endpoint* endpoint = Endpoint::create();
+    EXPECT(endpoint != nullptr);
+    if (!endpoint)
+        return;
+    u64 server = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+    u64 first = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
+    scheduler_sleep_ms(5 * kTickMs); // the server now holds the first call
+    EXPECT(!find_exit(first).has_value());
+    u64 second = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
+    endpoint->release();
+    auto first_exit = wait_for_exit(first, 5000);
+    EXPECT(first_exit.has_value());
+    if (first_exit)
+        EXPECT_EQ(first_exit->status, -static_cast<i64>(abi::SyscallError::PeerGone));
+    EXPECT(kill_task(server));
+    auto second_exit = wait_for_exit(second, 5000);
+    EXPECT(second_exit.has_value());
+    if (second_exit)
+        EXPECT_EQ(second_exit->status, -static_cast<i64>(abi::SyscallError::PeerGone));
+    EXPECT(wait_for_exit(server).has_value());
+}
