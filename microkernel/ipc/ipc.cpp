@@ -12,7 +12,9 @@
 
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
+#include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/tsc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
@@ -340,14 +342,46 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     return 0;
 }
 
-i64 wait(Thread& self, u64 handle, u64 mode)
+// WaitMode::Timeout: looks at the bits once per tick until the time is up.
+// Simple and race-free (the thread never sits in the waiters queue and a
+// sleep list at once), at the price of up to one tick of extra latency.
+i64 wait_with_timeout(Thread& self, Notification& notification, u64 timeout_ms)
 {
-    if (mode != static_cast<u64>(abi::WaitMode::Poll) && mode != static_cast<u64>(abi::WaitMode::Forever))
-        return error(SyscallError::BadArgument); // WaitMode::Timeout is not implemented yet
+    u64 ticks_per_ms = tsc::ticks_per_ms().value();
+    u64 deadline = x86::rdtsc() + timeout_ms * ticks_per_ms;
+    for (;;) {
+        {
+            SpinLockGuard guard(notification.lock);
+            if (notification.bits) {
+                u64 taken = notification.bits;
+                notification.bits = 0;
+                return static_cast<i64>(taken);
+            }
+        }
+        u64 now = x86::rdtsc();
+        if (now >= deadline)
+            return error(SyscallError::TimedOut);
+        if (__atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE))
+            return error(SyscallError::PeerGone); // it ends on the way out
+        scheduler_sleep_ms(min(kTickMs, (deadline - now) / ticks_per_ms + 1));
+    }
+}
+
+i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
+{
+    if (mode > static_cast<u64>(abi::WaitMode::Timeout))
+        return error(SyscallError::BadArgument);
+    if (mode == static_cast<u64>(abi::WaitMode::Timeout) && timeout_ms > abi::kMaxSleepMs)
+        return error(SyscallError::BadArgument);
     auto entry = lookup(self, handle, ObjectType::Notification, abi::RightReceive);
     if (entry.is_error())
         return lookup_error(entry.error());
     auto& notification = static_cast<Notification&>(*entry.value().object);
+    if (mode == static_cast<u64>(abi::WaitMode::Timeout)) {
+        i64 result = wait_with_timeout(self, notification, timeout_ms);
+        notification.release();
+        return result;
+    }
     bool interrupts = notification.lock.lock();
     if (notification.bits || mode == static_cast<u64>(abi::WaitMode::Poll)) {
         u64 taken = notification.bits;
@@ -499,7 +533,7 @@ bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)
     case SyscallNumber::IpcReceive: result = receive(self, frame.rdi, nullptr); break;
     case SyscallNumber::IpcReplyReceive: result = reply_receive(self, frame.rdi); break;
     case SyscallNumber::NotifySignal: result = signal(self, frame.rdi, frame.rsi); break;
-    case SyscallNumber::NotifyWait: result = wait(self, frame.rdi, frame.rsi); break;
+    case SyscallNumber::NotifyWait: result = wait(self, frame.rdi, frame.rsi, frame.rdx); break;
     default: return false;
     }
     frame.rax = static_cast<u64>(result);

@@ -99,6 +99,14 @@ extern "C" int64_t herald_main(uint64_t)
         code(SyscallError::BadArgument));
     expect("signal no bits", syscall2(number_of(SyscallNumber::NotifySignal), notification, 0), 0);
     expect("poll after signalling no bits", wait(notification, 0), 0);
+    // Timeouts: nothing set -> TimedOut after the time; set bits come back at once.
+    auto wait_for = [](int64_t handle, uint64_t ms) {
+        return syscall3(number_of(SyscallNumber::NotifyWait), handle, 2, ms);
+    };
+    expect("wait 30 ms for nothing", wait_for(notification, 30), code(SyscallError::TimedOut));
+    expect("wait with an absurd timeout", wait_for(notification, ~0ull), code(SyscallError::BadArgument));
+    syscall2(number_of(SyscallNumber::NotifySignal), notification, 0b100);
+    expect("wait with bits already set", wait_for(notification, 1000), 0b100);
 
     // Closing: a closed handle is gone.
     expect("close", syscall1(number_of(SyscallNumber::HandleClose), send_only), 0);
