@@ -27,6 +27,7 @@
 #include "kernel.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"
+#include "mm/kernel_stacks.hpp"
 #include "mm/layout.hpp"
 #include "mm/physical_access.hpp"
 #include "panic.hpp"
@@ -181,6 +182,7 @@ void enable_paging()
         boot_failed("cannot build the kernel page tables", result.error());
     g_paging = result.release_value();
     physical_access_use_physmap(g_inventory.ram(), g_boot_info);
+    kernel_stacks_init();
     klog("herald: page tables: {} KiB, physmap at {:#x}, nx={} wp=true smep={} smap={}",
         g_paging.tables * layout::kPageSize / KiB, layout::kPhysmapBase, g_paging.nx, g_paging.smep, g_paging.smap);
     klog("herald: memory {} KiB free for allocation", g_inventory.free_bytes() / KiB);

@@ -1,6 +1,7 @@
 #include "kernel_symbols.hpp"
 
 #include "../lib/bytes.hpp"
+#include "../mm/kernel_stacks.hpp"
 #include "../mm/layout.hpp"
 #include "stack_walker.hpp"
 #include "symbol_table.hpp"
@@ -12,14 +13,17 @@ namespace herald {
 
 namespace {
 
-// Only kernel-region memory can hold a kernel stack; refusing anything else
-// keeps a corrupt frame pointer from faulting inside the panic report.
+// Only the kernel region and the mapped part of the kernel-stack region can
+// hold a kernel stack; refusing anything else (guard pages included) keeps a
+// corrupt frame pointer from faulting inside the panic report.
 class KernelStackMemory final : public FrameMemory {
 public:
     Optional<u64> read_u64(u64 address) const override
     {
-        if (!is_aligned(address, 8) || address < layout::kLowMemoryEnd
-            || address > layout::kKernelRegionEnd - sizeof(u64))
+        if (!is_aligned(address, 8))
+            return nullopt;
+        bool in_kernel_region = address >= layout::kLowMemoryEnd && address <= layout::kKernelRegionEnd - sizeof(u64);
+        if (!in_kernel_region && !is_mapped_kernel_stack(address, sizeof(u64)))
             return nullopt;
         return *reinterpret_cast<const u64*>(address);
     }

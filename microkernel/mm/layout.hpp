@@ -30,4 +30,12 @@ inline constexpr u64 kBootIdentityMapEnd = 4 * GiB;
 
 inline u64 physmap_address(u64 physical) { return kPhysmapBase + physical; }
 
+// Threads' kernel stacks (mm/kernel_stacks.hpp): 1 GiB of slots, each an
+// unmapped guard page area below a mapped stack, so that an overflow faults
+// (and becomes a double fault with a report) instead of overwriting memory.
+// Inside the first PML4 entry, above the physmap's first 64 GiB, and in the
+// part of the PDPT that every address space shares with the kernel.
+inline constexpr u64 kKernelStacksBase = 0x60'0000'0000;
+inline constexpr u64 kKernelStacksSize = 1 * GiB;
+
 } // namespace herald::layout

@@ -9,6 +9,7 @@
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
+#include "../mm/kernel_stacks.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
 
@@ -22,13 +23,8 @@ namespace {
 // IF (bit 9, interrupts on) and bit 1, which is always set.
 constexpr u64 kInitialRflags = 0x200202;
 
-struct KernelStack {
-    u8 bytes[kKernelStackSize];
-};
-
 KernelPool<Thread> g_threads;
 KernelPool<Task> g_tasks;
-KernelPool<KernelStack, sizeof(KernelStack), 4096> g_stacks;
 KernelPool<u8, 4096, 64> g_fpu_areas; // XSAVE needs 64-byte alignment
 KernelPool<HandleTable> g_handle_tables;
 
@@ -81,18 +77,18 @@ void build_initial_stack(Thread& thread, u64 rip, u16 cs, u64 rsp, u16 ss, u64 p
 ErrorOr<Thread*> new_thread(Task& task, StringView name)
 {
     void* storage = g_threads.allocate_storage();
-    void* stack = g_stacks.allocate_storage();
+    u8* stack = allocate_kernel_stack();
     if (!storage || !stack) {
         if (storage)
             g_threads.free_storage(storage);
         if (stack)
-            g_stacks.free_storage(stack);
+            free_kernel_stack(stack);
         return Error::OutOfMemory;
     }
     auto* thread = new (storage) Thread {};
     thread->task = &task;
-    thread->kernel_stack = static_cast<u8*>(stack);
-    thread->kernel_stack_top = reinterpret_cast<u64>(stack) + kKernelStackSize;
+    thread->kernel_stack = stack;
+    thread->kernel_stack_top = reinterpret_cast<u64>(stack) + kKernelStackBytes;
     copy_truncated(thread->name, sizeof(thread->name), name);
     {
         SpinLockGuard guard(g_table_lock);
@@ -295,7 +291,7 @@ void release_thread(Thread& thread)
     if (thread.fpu_state)
         g_fpu_areas.free_storage(thread.fpu_state);
     if (thread.kernel_stack) // adopted contexts run on a stack of their own
-        g_stacks.free_storage(thread.kernel_stack);
+        free_kernel_stack(thread.kernel_stack);
     g_threads.free_storage(&thread);
     if (last) {
         close_all_handles(task);

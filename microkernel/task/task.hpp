@@ -36,7 +36,6 @@ struct Task {
 };
 
 inline constexpr usize kMaxTasks = 1024;
-inline constexpr usize kKernelStackSize = 16 * 1024;
 
 void tasks_init();
 Task& kernel_task();

@@ -255,3 +255,27 @@ HERALD_SELFTEST(exited_threads_give_back_what_they_held)
     scheduler_sleep_ms(3 * kTickMs); // the last ones are reaped after their switch
     EXPECT_EQ(threads_in_use(), baseline);
 }
+
+// ---- deliberate fault: a kernel thread runs off the bottom of its stack ----
+namespace {
+[[gnu::noinline]] u64 recurse_in_thread(u64 depth)
+{
+    volatile u8 frame[512];
+    frame[0] = static_cast<u8>(depth);
+    if (depth == ~0ull) // never true; keeps the compiler from calling this an infinite loop
+        return frame[0];
+    return recurse_in_thread(depth + 1) + frame[0];
+}
+void overflow_my_stack(u64) { (void)recurse_in_thread(0); }
+} // namespace
+
+// The guard below a thread's kernel stack turns the overflow into #DF, which
+// runs on its IST stack and reports, naming the thread.
+HERALD_SELFTEST(fault_kernel_thread_stack_overflow)
+{
+    Thread* thread = spawn("overflow", overflow_my_stack, 0);
+    EXPECT(thread != nullptr);
+    if (thread)
+        scheduler_enqueue(*thread);
+    scheduler_sleep_ms(10'000); // the panic ends the run long before
+}

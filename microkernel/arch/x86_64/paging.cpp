@@ -66,6 +66,10 @@ ErrorOr<void> map_physmap(PageTableBuilder& builder, const MemoryInventory& inve
     for (const PhysicalRange& range : inventory.ram())
         HERALD_TRY(g_physmap_ranges.add(range));
     HERALD_TRY(g_physmap_ranges.add(PhysicalRange { PhysicalAddress(0), layout::kLowMemoryEnd }));
+    // The physmap ends where the kernel-stack region begins: RAM above
+    // 128 GiB is not mapped (and not used; docs/memory-map.md).
+    constexpr u64 kPhysmapLimit = layout::kKernelStacksBase - layout::kPhysmapBase;
+    HERALD_TRY(g_physmap_ranges.remove(PhysicalRange { PhysicalAddress(kPhysmapLimit), kPhysicalAddressLimit - kPhysmapLimit }));
     // The image's own alias is read-only: a writable second view of kernel
     // text would undo W^X of the identity mapping.
     PhysicalRange image { PhysicalAddress(address_of(__kernel_start)), address_of(__kernel_end) - address_of(__kernel_start) };
@@ -152,6 +156,21 @@ ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length)
     };
     SpinLockGuard guard(g_map_lock);
     return map_into_physmap(base, length, kFirmware);
+}
+
+ErrorOr<void> map_kernel_page(VirtualAddress where, PhysicalAddress frame)
+{
+    constexpr PageFlags kKernelData { .writable = true, .user = false, .executable = false, .global = true };
+    SpinLockGuard guard(g_map_lock);
+    HERALD_ASSERT(g_builder);
+    return g_builder->map(where, frame, layout::kPageSize, kKernelData);
+}
+
+ErrorOr<void> prepare_kernel_tables(VirtualAddress address)
+{
+    SpinLockGuard guard(g_map_lock);
+    HERALD_ASSERT(g_builder);
+    return g_builder->prepare_tables(address, 2);
 }
 
 ErrorOr<VirtualAddress> map_device_memory(PhysicalAddress base, u64 length)

@@ -39,6 +39,11 @@ ErrorOr<void> map_into_physmap_read_only(PhysicalAddress base, u64 length);
 // non-executable, and returns where they are.
 ErrorOr<VirtualAddress> map_device_memory(PhysicalAddress base, u64 length);
 
+// One read-write, non-executable kernel page (kernel stacks).
+ErrorOr<void> map_kernel_page(VirtualAddress where, PhysicalAddress frame);
+// Creates the kernel's tables down to the page directory for `address`.
+ErrorOr<void> prepare_kernel_tables(VirtualAddress address);
+
 // The kernel's tables, for code that needs to look a mapping up (tests).
 const PageTableBuilder& kernel_page_tables();
 
