@@ -1,5 +1,7 @@
 #include "microkernel/boot/multiboot1.hpp"
 
+#include "fake_physical_memory.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -9,33 +11,7 @@ using namespace herald;
 
 namespace {
 
-// Physical memory for the parser to follow pointers into; anything outside
-// the image is unreadable, as an unmapped address is in the kernel.
-class FakeMemory final : public PhysicalReader {
-public:
-    explicit FakeMemory(usize size) : m_bytes(size, 0) { }
-
-    Optional<ByteReader> read(PhysicalAddress address, usize length) const override
-    {
-        if (address.get() > m_bytes.size() || length > m_bytes.size() - address.get())
-            return nullopt;
-        return ByteReader(m_bytes.data() + address.get(), length);
-    }
-
-    usize size() const { return m_bytes.size(); }
-    void put(u64 address, const void* data, usize length)
-    {
-        REQUIRE(address + length <= m_bytes.size());
-        std::memcpy(m_bytes.data() + address, data, length);
-    }
-    void put_u32(u64 address, u32 value) { put(address, &value, sizeof(value)); }
-    void put_u64(u64 address, u64 value) { put(address, &value, sizeof(value)); }
-    void put_bytes(u64 address, const std::string& text) { put(address, text.data(), text.size()); }
-    void put_string(u64 address, const std::string& text) { put(address, text.c_str(), text.size() + 1); }
-
-private:
-    std::vector<u8> m_bytes;
-};
+using FakeMemory = test::FakePhysicalMemory;
 
 // Multiboot 0.6.96 §3.3 info structure offsets and flags.
 constexpr u32 kFlagMemory = 1u << 0;

@@ -1,5 +1,7 @@
 #include "microkernel/boot/rsdp.hpp"
 
+#include "fake_physical_memory.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -9,28 +11,7 @@ using namespace herald;
 
 namespace {
 
-// Physical memory where anything outside the image is unreadable.
-class FakeMemory final : public PhysicalReader {
-public:
-    explicit FakeMemory(usize size) : m_bytes(size, 0) { }
-
-    Optional<ByteReader> read(PhysicalAddress address, usize length) const override
-    {
-        if (address.get() > m_bytes.size() || length > m_bytes.size() - address.get())
-            return nullopt;
-        return ByteReader(m_bytes.data() + address.get(), length);
-    }
-
-    void put(u64 address, const std::vector<u8>& bytes)
-    {
-        REQUIRE(address + bytes.size() <= m_bytes.size());
-        std::memcpy(m_bytes.data() + address, bytes.data(), bytes.size());
-    }
-    void put_u16(u64 address, u16 value) { put(address, { static_cast<u8>(value), static_cast<u8>(value >> 8) }); }
-
-private:
-    std::vector<u8> m_bytes;
-};
+using FakeMemory = test::FakePhysicalMemory;
 
 void put_u32(std::vector<u8>& bytes, usize offset, u32 value) { std::memcpy(&bytes.at(offset + 3) - 3, &value, 4); }
 void put_u64(std::vector<u8>& bytes, usize offset, u64 value) { std::memcpy(&bytes.at(offset + 7) - 7, &value, 8); }
