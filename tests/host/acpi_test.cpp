@@ -187,22 +187,6 @@ Error madt_error(const std::vector<u8>& bytes)
     return parse(bytes, *topology).error();
 }
 
-const std::vector<Fixture>& all_fixtures()
-{
-    static const std::vector<Fixture> fixtures = load_all();
-    return fixtures;
-}
-
-const Fixture& fixture_named(const std::string& name)
-{
-    for (const Fixture& fixture : all_fixtures()) {
-        if (fixture.name == name)
-            return fixture;
-    }
-    FAIL("no fixture " << name);
-    return all_fixtures().front();
-}
-
 } // namespace
 
 TEST_CASE("find_table finds every table of the real firmware through the RSDT")

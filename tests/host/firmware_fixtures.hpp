@@ -80,6 +80,23 @@ inline std::vector<Fixture> load_all()
     return all;
 }
 
+// Every fixture, loaded once per test run.
+inline const std::vector<Fixture>& all_fixtures()
+{
+    static const std::vector<Fixture> fixtures = load_all();
+    return fixtures;
+}
+
+inline const Fixture& fixture_named(const std::string& name)
+{
+    for (const Fixture& fixture : all_fixtures()) {
+        if (fixture.name == name)
+            return fixture;
+    }
+    FAIL("no fixture " << name);
+    return all_fixtures().front();
+}
+
 // Sparse physical memory: a few zero-filled regions; a read succeeds only
 // inside one region, so anything else reads as "not there".
 class Memory final : public PhysicalReader {

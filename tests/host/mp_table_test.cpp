@@ -115,22 +115,6 @@ Error table_error(const std::vector<u8>& bytes)
     return parse(bytes, *topology).error();
 }
 
-const std::vector<Fixture>& all_fixtures()
-{
-    static const std::vector<Fixture> fixtures = load_all();
-    return fixtures;
-}
-
-const Fixture& fixture_named(const std::string& name)
-{
-    for (const Fixture& fixture : all_fixtures()) {
-        if (fixture.name == name)
-            return fixture;
-    }
-    FAIL("no fixture " << name);
-    return all_fixtures().front();
-}
-
 bool is_qboot(const Fixture& fixture) { return fixture.name.rfind("qboot", 0) == 0; }
 
 // qboot builds its 64-CPU table in the EBDA's last KiB and runs past 640 KiB
