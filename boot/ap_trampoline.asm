@@ -16,12 +16,10 @@
 bits 16
 org 0
 
+%include "long_mode.inc"
+
 PARAMETERS          equ 0xFC0       ; microkernel/arch/x86_64/smp_boot.cpp: kTrampolineParameters
 CR0_PE              equ 1 << 0
-CR0_PG              equ 1 << 31
-CR4_PAE             equ 1 << 5
-MSR_EFER            equ 0xC0000080
-EFER_LME            equ 1 << 8
 CODE32              equ 0x08
 DATA                equ 0x10
 
@@ -49,18 +47,7 @@ protected_mode:
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov eax, cr4
-    or eax, CR4_PAE
-    mov cr4, eax
-    mov eax, [ebx + PARAMETERS + parameter_boot_cr3]
-    mov cr3, eax
-    mov ecx, MSR_EFER
-    rdmsr
-    or eax, EFER_LME
-    wrmsr
-    mov eax, cr0
-    or eax, CR0_PG
-    mov cr0, eax
+    ENTER_LONG_MODE [ebx + PARAMETERS + parameter_boot_cr3]
     ; Now in compatibility mode: a far jump through a 64-bit code segment
     ; enters 64-bit mode, straight into the kernel image (below 4 GiB).
     jmp far [ebx + PARAMETERS + parameter_long_mode_target]

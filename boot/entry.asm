@@ -16,6 +16,8 @@
 
 bits 32
 
+%include "long_mode.inc"
+
 MB1_BOOT_MAGIC      equ 0x2BADB002      ; Multiboot 0.6.96 §3.2: EAX on entry
 MB2_BOOT_MAGIC      equ 0x36D76289      ; Multiboot2 §3.3: EAX on entry
 
@@ -26,10 +28,6 @@ LSR_TX_EMPTY        equ 1 << 5          ; 16550 line status: transmitter ready
 EFLAGS_ID           equ 1 << 21         ; SDM Vol. 1 §3.4.3: toggles iff CPUID exists
 CPUID_1_EDX_TSC     equ 1 << 4
 CPUID_EXT_LM        equ 1 << 29         ; CPUID 0x80000001 EDX: long mode
-CR0_PG              equ 1 << 31
-CR4_PAE             equ 1 << 5
-MSR_EFER            equ 0xC0000080
-EFER_LME            equ 1 << 8
 
 PAGE_PRESENT        equ 1 << 0
 PAGE_WRITABLE       equ 1 << 1
@@ -103,18 +101,7 @@ multiboot_entry:
 
     call build_boot_page_tables
 
-    mov eax, cr4
-    or eax, CR4_PAE
-    mov cr4, eax
-    mov eax, boot_pml4
-    mov cr3, eax
-    mov ecx, MSR_EFER
-    rdmsr
-    or eax, EFER_LME
-    wrmsr
-    mov eax, cr0
-    or eax, CR0_PG
-    mov cr0, eax
+    ENTER_LONG_MODE boot_pml4
 
     lgdt [boot_gdt_pointer]
     jmp BOOT_CODE64:long_mode_entry
