@@ -25,6 +25,7 @@
 #include "boot/multiboot2.hpp"
 #include "boot/rsdp.hpp"
 #include "kernel.hpp"
+#include "mm/pager.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"
 #include "mm/kernel_stacks.hpp"
@@ -290,7 +291,8 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     enable_paging();
     calibrate_clock();
     bring_up_processors();
-    klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
     x86::enable_interrupts(); // the boot thread is a thread like any other now
+    pager_start();
+    klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
     after_boot();
 }

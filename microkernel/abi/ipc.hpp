@@ -69,7 +69,8 @@ enum class WaitMode : uint64_t {
 enum WellKnownHandle : uint64_t {
     HandleNone = 0,       // never a valid handle
     HandleRegistry = 1,   // send: the name registry endpoint (if one exists yet)
-    HandleFirstFree = 2,
+    HandleMemory = 2,     // send: the memory service (libipc/protocols/memory.hpp), badged with the task's id
+    HandleFirstFree = 3,
 };
 
 inline constexpr uint64_t kMaxHandles = 256; // per task

@@ -35,6 +35,12 @@ enum class SyscallNumber : uint64_t {
     IpcReplyReceive = 24,    // (handle, reply message) -> the next message, badge
     NotifySignal = 25,       // (handle, bits) -> 0
     NotifyWait = 26,         // (handle, WaitMode, timeout ms) -> bits that were set (and are now clear)
+
+    // The memory server's (abi/memory.hpp): each takes its MemoryControl handle first.
+    MemoryMap = 32,     // (control, task id, address, frame, MemoryMapFlags) -> 0
+    MemoryUnmap = 33,   // (control, task id, address) -> the frame that was mapped there
+    MemoryReclaim = 34, // (control, uint64_t* out, max) -> entries written (kReclaimTaskBit)
+    MemoryRanges = 35,  // (control, ManagedRange* out, max) -> ranges written (all of them fit in 256)
     Count
 };
 

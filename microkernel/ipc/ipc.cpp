@@ -11,6 +11,7 @@
 #include "ipc.hpp"
 
 #include "../abi/ipc.hpp"
+#include "../abi/memory.hpp"
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
@@ -21,6 +22,7 @@
 #include "../smp/processor.hpp"
 #include "../task/task.hpp"
 #include "endpoint.hpp"
+#include "kernel_service.hpp"
 #include "handle_table.hpp"
 #include "ipc_internal.hpp"
 
@@ -186,6 +188,29 @@ namespace {
 
 // ---- endpoints ----
 
+// A Call on a handle that names no endpoint may name a service the kernel
+// answers itself (a monolithic build's memory service): answered at once,
+// like a system call. Otherwise `why` is the lookup's error.
+i64 call_kernel_service(Thread& self, u64 handle, Error why)
+{
+    auto entry = lookup(self, handle, ObjectType::KernelService, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(why);
+    auto& service = static_cast<KernelService&>(*entry.value().object);
+    IpcMessage message = read_message(*self.ipc.frame);
+    i64 status = validate(self, message, entry.value().rights);
+    MessageInfo info = MessageInfo::decode(message.info);
+    if (status == 0 && (info.payload_length > 0 || info.transfer_handle))
+        status = error(SyscallError::BadArgument); // kernel services take words only
+    if (status == 0) {
+        message.badge = entry.value().badge;
+        IpcMessage reply = service.call(self, message);
+        write_message(*self.ipc.frame, reply);
+    }
+    service.release();
+    return status;
+}
+
 // The caller blocks until `server` replies; run the server right here if it
 // last ran here (the fast path), else wake it where it was.
 void wait_for_reply_from(Thread& self, Thread& server)
@@ -199,11 +224,16 @@ void wait_for_reply_from(Thread& self, Thread& server)
     }
 }
 
+i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
+
 i64 send(Thread& self, u64 handle, bool is_call)
 {
     auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightSend);
-    if (entry.is_error())
+    if (entry.is_error()) {
+        if (is_call)
+            return call_kernel_service(self, handle, entry.error());
         return lookup_error(entry.error());
+    }
     auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
     message.badge = entry.value().badge;
@@ -212,6 +242,12 @@ i64 send(Thread& self, u64 handle, bool is_call)
         endpoint.release();
         return status;
     }
+    return send_message(self, endpoint, message, is_call);
+}
+
+// Sends a checked message; releases the caller's reference to `endpoint`.
+i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call)
+{
     bool interrupts = endpoint.lock.lock();
     if (endpoint.receive_rights == 0) {
         endpoint.lock.unlock(interrupts);
@@ -429,6 +465,8 @@ i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
         return error(SyscallError::BadHandle);
     if (rights & ~static_cast<u64>(abi::RightsAll) || (rights & ~static_cast<u64>(entry->rights)))
         return error(SyscallError::NoRights);
+    if (badge & abi::kKernelBadge)
+        return error(SyscallError::BadArgument); // only the kernel's own messages carry it
     u64 new_handle = grant_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
     return new_handle ? static_cast<i64>(new_handle) : error(SyscallError::NoMemory);
 }
@@ -497,6 +535,22 @@ void ipc_cancel_wait(Thread& thread)
             ipc_wake_with_status(thread, error(SyscallError::PeerGone));
         }
     }
+}
+
+i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
+{
+    // The message and the reply travel through a frame of their own: the
+    // thread's real frame (a fault's, or a system call's in progress) must
+    // not be touched.
+    x86::InterruptFrame scratch {};
+    x86::InterruptFrame* saved = self.ipc.frame;
+    self.ipc.frame = &scratch;
+    endpoint.retain(); // send_message releases it
+    i64 status = send_message(self, endpoint, message, true);
+    reply = read_message(scratch);
+    reply.badge = scratch.rdi;
+    self.ipc.frame = saved;
+    return status;
 }
 
 void ipc_thread_exiting(Thread& thread)

@@ -11,6 +11,8 @@ struct InterruptFrame;
 struct Task;
 struct Thread;
 class KernelObject;
+class Endpoint;
+struct IpcMessage;
 
 // Handles one IPC system call; the result and any message go into `frame`.
 // Returns false for a number that is not an IPC call.
@@ -24,6 +26,12 @@ void ipc_thread_exiting(Thread& thread);
 // with PeerGone: a task being killed must not stay blocked. Call with the
 // task table lock held (kill_task), which keeps the server's Thread alive.
 void ipc_cancel_wait(Thread& thread);
+
+// A Call made by the kernel in `self`'s name (a page fault for the pager):
+// blocks `self` until the reply, which lands in `reply`. Returns 0, or the
+// negative SyscallError a system call would have got (PeerGone: the server
+// died, or the thread's task is being killed).
+i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.

@@ -15,6 +15,8 @@ namespace herald {
 enum class ObjectType : u8 {
     Endpoint,
     Notification,
+    KernelService, // answered by the kernel itself (ipc/kernel_service.hpp)
+    MemoryControl, // the memory server's right to map frames (syscall/memory_control.cpp)
 };
 
 class KernelObject {

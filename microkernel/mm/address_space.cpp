@@ -7,6 +7,7 @@
 #include "kernel_memory.hpp"
 #include "kernel_pool.hpp"
 #include "layout.hpp"
+#include "reclaim_queue.hpp"
 
 namespace herald {
 
@@ -34,8 +35,22 @@ constexpr usize kFirstPhysmapDirectoryPointer = layout::kPhysmapBase / kPageSize
 
 u64* table(u64 entry) { return reinterpret_cast<u64*>(layout::physmap_address(entry & AddressMask)); }
 
-// Frees the frames of every user leaf below `entries` (a table at `level`,
-// 1 = page table) and the tables themselves.
+FrameOwner owner_of(u64 leaf) { return static_cast<FrameOwner>((leaf >> kSoftwareBitsShift) & kSoftwareBitsMask); }
+
+// A 4 KiB user leaf's frame goes back to whoever owns it.
+void release_leaf(u64 leaf)
+{
+    PhysicalAddress frame(leaf & AddressMask);
+    switch (owner_of(leaf)) {
+    case FrameOwner::Kernel: free_user_frame(frame); break;
+    case FrameOwner::Pager: reclaim_frame(frame); break;
+    case FrameOwner::Nobody: break;
+    }
+}
+
+// Gives back the frames of every user leaf below `entries` (a table at
+// `level`, 1 = page table) and frees the tables themselves. Large leaves
+// are only ever the memory view (owned by nobody).
 void free_user_tables(u64* entries, int level, usize first, usize last)
 {
     for (usize i = first; i < last; ++i) {
@@ -46,11 +61,13 @@ void free_user_tables(u64* entries, int level, usize first, usize last)
             free_user_tables(table(entry), level - 1, 0, kPageTableEntries);
             free_user_frame(PhysicalAddress(entry & AddressMask));
         } else if (level == 1) {
-            free_user_frame(PhysicalAddress(entry & AddressMask));
+            release_leaf(entry);
         }
         entries[i] = 0;
     }
 }
+
+bool in_memory_view(u64 address) { return address >= abi::kMemoryViewBase && address - abi::kMemoryViewBase < abi::kMemoryViewSize; }
 
 SpinLock g_frames_lock;
 u64 g_free_frames;       // physical address of the first free frame, 0 = none
@@ -172,6 +189,39 @@ ErrorOr<void> AddressSpace::map_anonymous(VirtualAddress base, usize pages, Page
             return result.error();
         }
         ++m_user_pages;
+    }
+    return {};
+}
+
+ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags)
+{
+    if (!address.is_aligned_to(layout::kPageSize) || address.get() < abi::kUserCodeBase
+        || address.get() >= abi::kUserSpaceEnd || in_memory_view(address.get()))
+        return Error::OutOfRange;
+    flags.user = true;
+    flags.global = false;
+    flags.cache_disable = false;
+    flags.software = static_cast<u8>(FrameOwner::Pager);
+    return m_builder.map(address, frame, layout::kPageSize, flags);
+}
+
+ErrorOr<PhysicalAddress> AddressSpace::unmap_pager_frame(VirtualAddress address)
+{
+    auto page = translate(address);
+    if (!address.is_aligned_to(layout::kPageSize) || !page || page->page_size != layout::kPageSize
+        || page->flags.software != static_cast<u8>(FrameOwner::Pager))
+        return Error::NotFound;
+    u64 leaf = HERALD_TRY(m_builder.unmap_page(address));
+    return PhysicalAddress(leaf & AddressMask);
+}
+
+ErrorOr<void> AddressSpace::map_memory_view(const PhysicalRangeSet& ranges)
+{
+    PageFlags flags { .writable = true, .user = true, .software = static_cast<u8>(FrameOwner::Nobody) };
+    for (const PhysicalRange& range : ranges) {
+        if (range.end().get() > abi::kMemoryViewSize)
+            return Error::OutOfRange;
+        HERALD_TRY(m_builder.map(VirtualAddress(abi::kMemoryViewBase + range.base.get()), range.base, range.length, flags));
     }
     return {};
 }

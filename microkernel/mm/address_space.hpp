@@ -8,21 +8,28 @@
 // PML4, first PDPT and first page directory, whose kernel entries are copies
 // of the kernel's.
 //
-// User pages are 4 KiB, each backed by its own frame from user_frames; the
-// memory server takes this over later (issue "Memory server").
+// User pages are 4 KiB. Each leaf records in its AVL bits (9-11, which the
+// MMU ignores) who owns the frame behind it, so that destroy() knows where
+// each one goes back to (FrameOwner).
 #pragma once
 
 #include "../lib/address.hpp"
 #include "../lib/error.hpp"
+#include "memory_inventory.hpp"
+#include "../abi/memory.hpp"
 #include "page_table_builder.hpp"
 
 namespace herald {
 
-// The 20 MiB stack region at the top of user space, of which the top
-// kInitialStackPages are committed at creation (seed: "A user thread is
-// created with a 20mb stack but only the 4 pages are allocated").
-inline constexpr u64 kUserStackRegionSize = 20 * MiB;
-inline constexpr u64 kInitialStackPages = 4;
+using abi::kInitialStackPages;
+using abi::kUserStackRegionSize;
+
+// The AVL bits of a user leaf.
+enum class FrameOwner : u8 {
+    Kernel = 0, // from the kernel's user-frame pool (programs the kernel loads itself)
+    Pager = 1,  // mapped by the pager: back to it through the reclaim queue
+    Nobody = 2, // the memory server's view of the managed frames: not freed through this mapping
+};
 
 class AddressSpace {
 public:
@@ -33,6 +40,16 @@ public:
 
     // Maps `pages` zeroed frames at `base` (4 KiB-aligned, inside user space).
     ErrorOr<void> map_anonymous(VirtualAddress base, usize pages, PageFlags flags);
+    // Maps one managed `frame` at `address` for the pager. AlreadyMapped if
+    // a page is there; OutOfRange outside user memory or inside the view.
+    ErrorOr<void> map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags);
+    // Unmaps the pager's page at `address` and returns its frame. NotFound
+    // if no page the pager mapped is there. The caller makes sure no CPU
+    // still runs the task with the old translation cached (docs/memory.md).
+    ErrorOr<PhysicalAddress> unmap_pager_frame(VirtualAddress address);
+    // The memory server's view: every managed frame, writable, at
+    // abi::kMemoryViewBase + its physical address.
+    ErrorOr<void> map_memory_view(const PhysicalRangeSet& ranges);
     // Copies into already-mapped user memory through the physmap (the target
     // pages may be read-only for the user).
     ErrorOr<void> write(VirtualAddress destination, const u8* source, usize length);

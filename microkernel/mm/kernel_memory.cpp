@@ -11,6 +11,7 @@ namespace {
 SpinLock g_lock;
 alignas(BootFrameAllocator) unsigned char g_allocator_storage[sizeof(BootFrameAllocator)];
 BootFrameAllocator* g_allocator;
+MemoryInventory* g_inventory;
 
 u8* zeroed(PhysicalAddress address, usize pages)
 {
@@ -30,6 +31,7 @@ u8* kernel_pointer(PhysicalAddress page)
 
 void kernel_memory_init(MemoryInventory& inventory)
 {
+    g_inventory = &inventory;
     g_allocator = new (g_allocator_storage) BootFrameAllocator(inventory, PhysicalAddress(layout::kBootIdentityMapEnd));
 }
 
@@ -61,6 +63,13 @@ usize kernel_pages_allocated()
 {
     SpinLockGuard guard(g_lock);
     return g_allocator ? g_allocator->frames_allocated() : 0;
+}
+
+ErrorOr<void> kernel_memory_hand_over(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out)
+{
+    SpinLockGuard guard(g_lock);
+    HERALD_ASSERT(g_inventory);
+    return g_inventory->hand_over_free(from, to, out);
 }
 
 } // namespace herald

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "../lib/address.hpp"
+#include "../lib/error.hpp"
 #include "../lib/optional.hpp"
 #include "memory_inventory.hpp"
 
@@ -24,6 +25,10 @@ Optional<PhysicalAddress> allocate_kernel_frame();
 u8* allocate_kernel_pages(usize pages);
 
 usize kernel_pages_allocated();
+
+// Takes every free page in [from, to) away from the kernel for good, into
+// `out` (mm/managed_memory.hpp).
+ErrorOr<void> kernel_memory_hand_over(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out);
 
 // Where the kernel reaches a page it allocated, whichever map applies.
 u8* kernel_pointer(PhysicalAddress page);

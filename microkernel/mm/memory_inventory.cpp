@@ -274,4 +274,17 @@ Optional<PhysicalAddress> BootFrameAllocator::allocate_frame()
     return frame;
 }
 
+ErrorOr<void> MemoryInventory::hand_over_free(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out)
+{
+    if (to <= from)
+        return {};
+    for (const PhysicalRange& range : m_free) {
+        PhysicalAddress base = max(range.base, from);
+        PhysicalAddress end = min(range.end(), to);
+        if (base < end)
+            HERALD_TRY(out.add(PhysicalRange { base, end - base }));
+    }
+    return m_free.remove(PhysicalRange { from, to - from });
+}
+
 } // namespace herald

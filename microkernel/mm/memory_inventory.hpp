@@ -109,6 +109,10 @@ public:
         return m_free.take_lowest_run_below(limit, pages);
     }
 
+    // Moves every free byte in [from, to) out of the free list into `out`:
+    // memory the kernel hands to the pager (mm/managed_memory.hpp).
+    ErrorOr<void> hand_over_free(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out);
+
 private:
     ErrorOr<void> build_usable(const MemoryRegion* map, usize map_count);
     ErrorOr<void> build_free(const PhysicalRange* kernel_reserved, usize reserved_count);

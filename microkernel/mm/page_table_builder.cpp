@@ -205,7 +205,27 @@ u64 PageTableBuilder::leaf_entry(u64 physical_address, int level, PageFlags flag
         entry |= CacheDisable;
     if (!flags.executable && m_options.nx_supported)
         entry |= NoExecute;
+    entry |= static_cast<u64>(flags.software & kSoftwareBitsMask) << kSoftwareBitsShift;
     return entry;
+}
+
+ErrorOr<u64> PageTableBuilder::unmap_page(VirtualAddress address)
+{
+    if (!m_has_root || !is_canonical(address.get()))
+        return Error::NotFound;
+    u64* entries = m_memory.table_at(m_root);
+    for (int level = kRootLevel; level > 1; --level) {
+        u64 entry = entries[index_at(address.get(), level)];
+        if (!is_present(entry) || is_leaf(entry, level))
+            return Error::NotFound;
+        entries = table(entry);
+    }
+    u64& leaf = entries[index_at(address.get(), 1)];
+    if (!is_present(leaf))
+        return Error::NotFound;
+    u64 old = leaf;
+    leaf = 0;
+    return old;
 }
 
 Optional<Translation> PageTableBuilder::translate(VirtualAddress address) const
@@ -237,6 +257,7 @@ Optional<Translation> PageTableBuilder::translate(VirtualAddress address) const
             .executable = !no_execute,
             .global = (entry & Global) != 0,
             .cache_disable = (entry & CacheDisable) != 0,
+            .software = static_cast<u8>((entry >> kSoftwareBitsShift) & kSoftwareBitsMask),
         };
         return Translation { PhysicalAddress(frame | (virtual_address & (page_size - 1))), page_size, flags };
     }

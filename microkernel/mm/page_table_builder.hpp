@@ -48,6 +48,9 @@ inline constexpr u64 PageSize = u64(1) << 7; // in a PDPT or PD entry: this is a
 inline constexpr u64 Huge = PageSize;
 inline constexpr u64 Global = u64(1) << 8;
 inline constexpr u64 NoExecute = u64(1) << 63;
+// AVL: bits 9-11 of a leaf are free for software (SDM Vol. 3A Table 4-19).
+inline constexpr u64 kSoftwareBitsShift = 9;
+inline constexpr u64 kSoftwareBitsMask = 7;
 // Physical address bits 51:12. In a huge-page leaf the low bits of this
 // field (12 and up to the page size) hold PAT and must-be-zero bits.
 inline constexpr u64 AddressMask = 0x000F'FFFF'FFFF'F000;
@@ -76,6 +79,9 @@ struct PageFlags {
     bool executable { false };
     bool global { false };
     bool cache_disable { false };
+    // The entry's AVL bits 9-11, which the MMU ignores: what the owner of
+    // the tables records there (mm/address_space.hpp: who owns the frame).
+    u8 software { 0 };
 
     bool operator==(const PageFlags&) const = default;
 };
@@ -109,6 +115,11 @@ public:
     ErrorOr<void> map(VirtualAddress virtual_base, PhysicalAddress physical_base, u64 size, PageFlags flags);
 
     Optional<Translation> translate(VirtualAddress address) const;
+
+    // Clears the 4 KiB leaf that maps `address` and returns the entry it
+    // held. NotFound: no 4 KiB page maps it (nothing, or a larger page).
+    // The caller flushes TLBs that may hold it.
+    ErrorOr<u64> unmap_page(VirtualAddress address);
 
     // Creates the tables above `level` for `address` (level 2: down to the
     // page directory), unless a larger page already covers it. Lets callers

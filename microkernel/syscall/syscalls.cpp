@@ -9,6 +9,7 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../arch/x86_64/user_copy.hpp"
 #include "../ipc/ipc.hpp"
+#include "memory_control.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -76,6 +77,8 @@ i64 dispatch(x86::InterruptFrame& frame)
 {
     if (handle_ipc_syscall(frame.rax, frame))
         return static_cast<i64>(frame.rax);
+    if (i64 result; handle_memory_syscall(frame.rax, frame, result))
+        return result;
     switch (static_cast<SyscallNumber>(frame.rax)) {
     case SyscallNumber::DebugWrite: return sys_debug_write(frame.rdi, frame.rsi);
     case SyscallNumber::Yield: scheduler_yield(); return 0;

@@ -7,6 +7,8 @@
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
+#include "../mm/managed_memory.hpp"
+#include "../mm/pager.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {
@@ -46,6 +48,12 @@ Endpoint* name_registry()
 
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 {
+    if (KernelObject* memory = options.is_memory_server ? nullptr : pager_client_object()) {
+        u64 handle = grant_handle(task, *memory, abi::RightSend, task.id, abi::HandleMemory);
+        memory->release();
+        if (!handle)
+            return Error::AlreadyMapped;
+    }
     if (Endpoint* registry = name_registry()) {
         u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry);
         registry->release();
@@ -64,6 +72,8 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
 {
     for (usize i = 0; i < image.segment_count; ++i)
         HERALD_TRY(load_segment(space, file, image.segments[i]));
+    if (options.is_memory_server)
+        HERALD_TRY(space.map_memory_view(managed_ranges()));
     PageFlags stack { .writable = true, .user = true, .executable = false };
     u64 committed = kInitialStackPages * layout::kPageSize;
     HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
@@ -96,7 +106,8 @@ void set_name_registry(Endpoint* registry)
 
 ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options)
 {
-    ElfImage image = HERALD_TRY(parse_elf(elf_file, abi::kUserCodeBase, kUserStackTop - kUserStackRegionSize));
+    // Segments lie below the heap (abi/memory.hpp has the layout).
+    ElfImage image = HERALD_TRY(parse_elf(elf_file, abi::kUserCodeBase, abi::kUserHeapBase));
     AddressSpace* space = HERALD_TRY(AddressSpace::create());
     auto thread = build(name, elf_file, image, options, *space);
     if (thread.is_error()) {

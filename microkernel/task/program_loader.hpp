@@ -33,8 +33,14 @@ struct SpawnOptions {
     u64 parameter { 0 };
     Optional<usize> cpu; // pin to this CPU; otherwise the least loaded one
     InitialHandle handles[4] {};
+    // The memory server itself: it gets the memory view (abi/memory.hpp)
+    // and no abi::HandleMemory (its own endpoint goes there instead).
+    bool is_memory_server { false };
 };
 
+// Every task also gets abi::HandleMemory: a send right to the memory
+// service (mm/pager.hpp) badged with its task id, once the pager runs.
+//
 // The name registry (abi::HandleRegistry): once set, every task spawned
 // gets handle 1 to it, with the rights to send and to pass handles along
 // (publishing a server means sending the registry a handle). The registry

@@ -10,6 +10,7 @@
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../mm/kernel_stacks.hpp"
+#include "../mm/reclaim_queue.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
 
@@ -295,8 +296,10 @@ void release_thread(Thread& thread)
     g_threads.free_storage(&thread);
     if (last) {
         close_all_handles(task);
-        if (task.address_space)
-            task.address_space->destroy();
+        if (task.address_space) {
+            task.address_space->destroy(); // the pager's frames go to the reclaim queue
+            reclaim_task_ended(task.id);   // after them (reclaim_queue.hpp)
+        }
         record_exit(task);
         g_tasks.free_storage(&task);
     }
@@ -321,6 +324,16 @@ Task* find_task(u64 id)
             return task;
     }
     return nullptr;
+}
+
+ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context)
+{
+    SpinLockGuard guard(g_table_lock);
+    for (Task* task : g_table) {
+        if (task && task->id == task_id && task->address_space)
+            return action(*task, *task->address_space, context);
+    }
+    return Error::NotFound;
 }
 
 } // namespace herald

@@ -83,6 +83,12 @@ bool kill_task(u64 task_id);
 // From the interrupt exit path: ends the current task if that was asked for.
 void kill_current_task_if_requested();
 
+// Runs `action` on task `task_id`'s address space with the task table lock
+// held, so that the task cannot be freed meanwhile (the pager maps pages
+// into tasks that may be dying). NotFound: no such user task.
+using AddressSpaceAction = ErrorOr<u64> (*)(Task& task, AddressSpace& space, void* context);
+ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context);
+
 // Counts for tests and `ps`.
 usize live_task_count();
 usize threads_in_use();

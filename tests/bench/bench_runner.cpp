@@ -79,7 +79,7 @@ Optional<TaskExit> run_program(const char* name, u64 parameter, usize cpu)
 }
 
 // ---- IPC: an echo server and bench_ipc clients ----
-constexpr u64 kEndpointHandle = 2;
+constexpr u64 kEndpointHandle = 8;
 
 SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, usize cpu)
 {

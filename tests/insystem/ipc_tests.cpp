@@ -18,7 +18,7 @@ using namespace herald;
 
 namespace {
 
-constexpr u64 kEndpointHandle = 2; // where both sides find the endpoint
+constexpr u64 kEndpointHandle = 8; // where both sides find the endpoint
 
 u64 spawn(const char* name, SpawnOptions options)
 {

@@ -56,6 +56,18 @@ inline int64_t syscall4(uint64_t number, uint64_t a1, uint64_t a2, uint64_t a3, 
     return result;
 }
 
+inline int64_t syscall5(uint64_t number, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    int64_t result;
+    register uint64_t r10 asm("r10") = a4;
+    register uint64_t r8 asm("r8") = a5;
+    asm volatile("syscall"
+                 : "=a"(result)
+                 : "a"(number), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+                 : "rcx", "r11", "memory");
+    return result;
+}
+
 inline constexpr uint64_t number_of(SyscallNumber number) { return static_cast<uint64_t>(number); }
 
 // Writes `length` bytes to the kernel log as one line; returns the length

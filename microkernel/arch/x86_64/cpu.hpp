@@ -65,6 +65,9 @@ inline u64 read_rflags()
     return value;
 }
 
+// Drops this CPU's TLB entry for the page at `address` (SDM Vol. 2A, INVLPG).
+inline void invalidate_page(u64 address) { asm volatile("invlpg (%0)" ::"r"(address) : "memory"); }
+
 inline void halt() { asm volatile("hlt"); }
 inline void disable_interrupts() { asm volatile("cli" ::: "memory"); }
 inline void enable_interrupts() { asm volatile("sti" ::: "memory"); }

@@ -150,8 +150,11 @@ extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
         bool machine_event = frame->vector == kVectorNmi || frame->vector == kVectorMachineCheck;
         // A fault on the IRETQ into ring 3 is the user task's (its frame).
         bool on_return_to_user = frame->rip == reinterpret_cast<herald::u64>(&iret_to_user);
-        if (!machine_event && (frame->from_user_mode() || on_return_to_user))
-            herald::handle_user_fault(*frame);
+        if (!machine_event && (frame->from_user_mode() || on_return_to_user)) {
+            herald::handle_user_fault(*frame); // returns only when the pager resolved it
+            herald::kill_current_task_if_requested();
+            return;
+        }
         if (herald::x86::recover_from_user_copy_fault(*frame))
             return;
         herald::panic_from_exception(*frame);

@@ -1,0 +1,104 @@
+// Memory: what a task asks the memory service for (docs/memory.md). Every
+// task holds herald::abi::HandleMemory, badged by the kernel with its task
+// id, so the service always knows who asks and nobody can ask for another.
+//
+//   Grow     pages         -> old end, new end of the heap. The pages are
+//                             reserved and counted against free memory at
+//                             once (so a later touch never runs out), and
+//                             mapped, zeroed, when first touched.
+//                             kOutOfMemory: not that many frames are left;
+//                             InvalidRequest: the heap would pass kUserHeapLimit
+//   Shrink   pages         -> new end; the frames above it are freed
+//   Release  address, pages -> frames freed: drops the frames behind part
+//                             of the heap (it stays reserved and reads as
+//                             zeros when touched again), like madvise(DONTNEED)
+//   Stats    {}            -> frames by kind (the seed's AVL kinds), and
+//                             how many are promised to heaps but not mapped
+//
+// The heap of every task starts at herald::abi::kUserHeapBase, empty.
+#pragma once
+
+#include <stdint.h>
+
+#include "libipc/protocol.hpp"
+#include "microkernel/abi/memory.hpp"
+
+namespace ipc::memory {
+
+struct Grow {
+    static constexpr uint32_t label = 1;
+    struct Request {
+        uint64_t pages;
+    };
+    struct Reply {
+        uint64_t old_end;
+        uint64_t new_end;
+    };
+};
+
+struct Shrink {
+    static constexpr uint32_t label = 2;
+    struct Request {
+        uint64_t pages;
+    };
+    struct Reply {
+        uint64_t new_end;
+    };
+};
+
+struct Release {
+    static constexpr uint32_t label = 3;
+    struct Request {
+        uint64_t address;
+        uint64_t pages;
+    };
+    struct Reply {
+        uint64_t frames_freed;
+    };
+};
+
+struct Stats {
+    static constexpr uint32_t label = 4;
+    using Request = Empty;
+    struct Reply {
+        uint64_t free;      // FrameKind::Free (AVL 000)
+        uint64_t stack;     // 001
+        uint64_t kernel;    // 010: the memory service's own (its frame table)
+        uint64_t heap;      // 011
+        uint64_t managed;   // all frames the service manages
+        uint64_t committed; // heap pages reserved but not yet mapped
+        uint64_t tasks;     // tasks it keeps a record for
+    };
+};
+
+using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats>;
+
+inline constexpr Error kOutOfMemory = protocol_error(0);
+
+static_assert(Protocol::is_valid);
+static_assert(shape_of<Stats::Reply>() == Shape::Words);
+
+// ---- clients ----
+
+inline Result<Grow::Reply> grow(Transport& transport, uint64_t pages, Handle memory = herald::abi::HandleMemory)
+{
+    return Client<Protocol>(transport, memory).call<Grow>({ pages });
+}
+
+inline Result<Shrink::Reply> shrink(Transport& transport, uint64_t pages, Handle memory = herald::abi::HandleMemory)
+{
+    return Client<Protocol>(transport, memory).call<Shrink>({ pages });
+}
+
+inline Result<Release::Reply> release(Transport& transport, uint64_t address, uint64_t pages,
+    Handle memory = herald::abi::HandleMemory)
+{
+    return Client<Protocol>(transport, memory).call<Release>({ address, pages });
+}
+
+inline Result<Stats::Reply> stats(Transport& transport, Handle memory = herald::abi::HandleMemory)
+{
+    return Client<Protocol>(transport, memory).call<Stats>(Empty {});
+}
+
+} // namespace ipc::memory

@@ -1,0 +1,101 @@
+// The memory ABI, shared by the kernel, the memory server and programs
+// (docs/memory.md): where things are in a user address space, how the kernel
+// asks the pager about a page fault, and the system calls that only the
+// memory server may make (through its MemoryControl handle).
+#pragma once
+
+#include <stdint.h>
+
+#include "ipc.hpp"
+#include "syscalls.hpp"
+
+namespace herald::abi {
+
+inline constexpr uint64_t kPageSize = 4096;
+
+// ---- a user address space ----
+//
+//   kUserCodeBase (0x08000000)   the program's segments (seed)
+//   kUserHeapBase (1 GiB)        the heap: grows up, pages reserved by the
+//                                memory protocol and mapped on first touch
+//   kMemoryViewBase (64 GiB)     the memory server only: every frame it
+//                                manages, at kMemoryViewBase + physical
+//   kStackGuardPage              never mapped: a fault here is a stack overflow
+//   kUserStackBottom             the 20 MiB stack region, grown on demand (seed)
+//   kUserSpaceEnd (256 GiB)      the top of the stack; the kernel's physmap follows
+inline constexpr uint64_t kUserHeapBase = 0x4000'0000;
+inline constexpr uint64_t kMemoryViewBase = 0x10'0000'0000;
+// The view covers physical addresses below this (the physmap's own limit).
+inline constexpr uint64_t kMemoryViewSize = 0x20'0000'0000;
+// The heap may not reach the view (in any task: one layout for all).
+inline constexpr uint64_t kUserHeapLimit = kMemoryViewBase;
+
+// Seed: "A user thread is created with a 20mb stack but only the 4 pages
+// are allocated".
+inline constexpr uint64_t kUserStackRegionSize = 20ull << 20;
+inline constexpr uint64_t kInitialStackPages = 4;
+inline constexpr uint64_t kUserStackBottom = kUserSpaceEnd - kUserStackRegionSize;
+inline constexpr uint64_t kStackGuardPage = kUserStackBottom - kPageSize;
+
+// ---- page faults: kernel -> pager ----
+//
+// A user page fault becomes a Call on the pager's endpoint, made by the
+// kernel in the faulting thread's name: label kPageFaultLabel, words
+// { task id, fault address, error code (SDM Vol. 3A §4.7: bit 0 present,
+// 1 write, 2 user, 4 instruction fetch) }, badge kKernelBadge. No task can
+// forge it: HandleMint refuses badges with kKernelBadge's bit, and only the
+// kernel hands out badged handles otherwise.
+inline constexpr uint64_t kKernelBadge = 1ull << 63;
+inline constexpr uint32_t kPageFaultLabel = 0x5046'0001; // "PF" 1
+
+// The pager's answer: word 0 of the reply.
+enum class PageFaultVerdict : uint64_t {
+    Resolved = 0,      // a page is mapped now: run the instruction again
+    Invalid = 1,       // nothing may be there: kill the task
+    StackOverflow = 2, // the guard page below the stack: kill the task
+    OutOfMemory = 3,   // a page may be there, but no frame is left: kill the task
+    // Never sent by a pager: the kernel's own verdict when there is none
+    // (no memory server, it died, or its answer made no sense).
+    PagerUnavailable = 4,
+};
+
+inline constexpr const char* page_fault_verdict_name(PageFaultVerdict verdict)
+{
+    switch (verdict) {
+    case PageFaultVerdict::Resolved: return "resolved";
+    case PageFaultVerdict::Invalid: return "no memory is reserved there";
+    case PageFaultVerdict::StackOverflow: return "stack overflow (guard page)";
+    case PageFaultVerdict::OutOfMemory: return "out of memory";
+    case PageFaultVerdict::PagerUnavailable: return "no pager answered";
+    }
+    return "unknown verdict";
+}
+
+// ---- MemoryControl: the memory server's system calls ----
+//
+// Only the memory server holds a MemoryControl handle (kMemoryControlHandle
+// in its table). Every request is checked: the address must be a page of
+// user memory outside the memory view, the frame one of the managed set.
+
+// Flags of MemoryMap (argument 5).
+enum MemoryMapFlags : uint64_t {
+    MapWritable = 1u << 0,
+    MapExecutable = 1u << 1,
+};
+
+// One range of the managed set (MemoryRanges).
+struct ManagedRange {
+    uint64_t base;  // physical, page-aligned
+    uint64_t pages;
+};
+
+// What MemoryReclaim hands back: a frame that a dead task held (a
+// page-aligned physical address), or, with bit 0 set, the id of a task that
+// ended (id << 1 | 1), so that the server can forget it.
+inline constexpr uint64_t kReclaimTaskBit = 1;
+
+// The memory server's handles: its endpoint (receive) and its control.
+inline constexpr uint64_t kMemoryEndpointHandle = 2;
+inline constexpr uint64_t kMemoryControlHandle = 3;
+
+} // namespace herald::abi

@@ -1,0 +1,23 @@
+// The managed set: the frames the pager owns (docs/memory.md).
+//
+// Scheme: at bootstrap the kernel keeps the memory below the split for
+// itself (kernel stacks, page tables, the programs it loads itself) and
+// hands every free frame above it to the pager, once and for good: they
+// leave the kernel allocator's free list, so the two can never hand out the
+// same frame. The split is the end of the kernel region (128 MiB), or half
+// of the RAM on a machine with less than 256 MiB. Frames above the memory
+// view's reach (abi::kMemoryViewSize) are not managed (and not used).
+#pragma once
+
+#include "../lib/address.hpp"
+#include "memory_inventory.hpp"
+
+namespace herald {
+
+void managed_memory_take();
+
+const PhysicalRangeSet& managed_ranges();
+bool is_managed_frame(PhysicalAddress frame);
+u64 managed_frame_count();
+
+} // namespace herald

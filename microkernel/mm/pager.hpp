@@ -1,0 +1,40 @@
+// The pager: who owns the frames above the kernel's own memory and resolves
+// user page faults (docs/memory.md). One of two, chosen when Herald is built:
+//
+//   memory server (default)  servers/memory, a ring-3 task; the kernel turns
+//                            each fault into an IPC call to it (pager_server.cpp)
+//   monolithic               the same MemoryService code in ring 0, called
+//                            directly (pager_in_kernel.cpp;
+//                            -DHERALD_MONOLITHIC_MEMORY=ON)
+//
+// Either way every task holds abi::HandleMemory, through which it asks for
+// heap and statistics (libipc/protocols/memory.hpp), and frames a dead task
+// held go back through the reclaim queue (reclaim_queue.hpp).
+#pragma once
+
+#include "../abi/memory.hpp"
+#include "../lib/types.hpp"
+
+namespace herald {
+
+struct Thread;
+struct Task;
+class KernelObject;
+
+// Bootstrap, once the scheduler runs: hands the managed memory over and
+// starts the memory server (or the in-kernel service).
+void pager_start();
+
+// "server" or "kernel": where page faults are served.
+const char* pager_mode_name();
+
+// Asks the pager about a fault of `thread` (ring 3, or a kernel copy on its
+// behalf) at `address`. Blocks the thread while the memory server works.
+abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code);
+
+// What a new task's abi::HandleMemory names (the caller gives it the send
+// right and the task's id as the badge), retained for the caller; nullptr
+// when there is no memory service.
+KernelObject* pager_client_object();
+
+} // namespace herald

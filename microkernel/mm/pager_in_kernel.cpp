@@ -1,0 +1,133 @@
+// The pager in a monolithic build (-DHERALD_MONOLITHIC_MEMORY=ON): the memory
+// server's own MemoryService and FrameTable (servers/memory), compiled into
+// ring 0 and called directly: a page fault is a function call, and the
+// memory protocol a KernelService that answers Calls on abi::HandleMemory
+// without leaving the caller's thread. Programs cannot tell the difference;
+// the benchmarks can (docs/benchmarks.md).
+#include "pager.hpp"
+
+#include "../ipc/kernel_service.hpp"
+#include "../log.hpp"
+#include "../sync/spinlock.hpp"
+#include "../task/task.hpp"
+#include "address_space.hpp"
+#include "layout.hpp"
+#include "managed_memory.hpp"
+#include "reclaim_queue.hpp"
+#include "servers/memory/memory_service.hpp"
+
+namespace herald {
+
+namespace {
+
+using memory::MemoryService;
+
+// The service's way into address spaces: the kernel's own calls, with the
+// checks the MemoryControl system calls make.
+class KernelBackend final : public memory::Backend {
+public:
+    bool map(u64 task, u64 address, u64 frame, bool writable) override
+    {
+        if (!is_managed_frame(PhysicalAddress(frame)))
+            return false;
+        struct Request { u64 address, frame; bool writable; } request { address, frame, writable };
+        auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
+            auto& r = *static_cast<Request*>(context);
+            PageFlags flags { .writable = r.writable };
+            HERALD_TRY(space.map_pager_frame(VirtualAddress(r.address), PhysicalAddress(r.frame), flags));
+            return 0;
+        }, &request);
+        return !result.is_error();
+    }
+
+    // Called for the task that made the request, which waits in it: no other
+    // CPU runs it, and this one switched its CR3 away from it... unless it
+    // is the caller itself, still on this CPU: hence the INVLPG.
+    bool unmap(u64 task, u64 address, u64& frame) override
+    {
+        auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
+            u64 page = *static_cast<u64*>(context);
+            PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
+            x86::invalidate_page(page);
+            return frame.get();
+        }, &address);
+        if (result.is_error())
+            return false;
+        frame = result.value();
+        return true;
+    }
+
+    void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
+
+    usize reclaim(u64* out, usize max) override { return reclaim_take(out, max); }
+};
+
+// One lock around the service: it was written for a single-threaded
+// server, and here every CPU may call it at once.
+SpinLock g_lock;
+KernelBackend g_backend;
+MemoryService g_service;
+bool g_running;
+
+class InKernelMemoryService final : public KernelService {
+public:
+    IpcMessage call(Thread&, const IpcMessage& request) override
+    {
+        ipc::Message in;
+        ipc::Message out;
+        if (ipc::decode_info(request.info, in).is_error()) {
+            out = ipc::make_error_reply(ipc::Error::BadMessage, 0);
+        } else {
+            for (usize i = 0; i < abi::kMessageWords; ++i)
+                in.words[i] = request.words[i];
+            in.badge = request.badge;
+            SpinLockGuard guard(g_lock);
+            (void)ipc::dispatch<ipc::memory::Protocol>(in, nullptr, g_service, out);
+        }
+        IpcMessage reply { ipc::encode_info(out).value(), {}, 0 };
+        for (usize i = 0; i < abi::kMessageWords; ++i)
+            reply.words[i] = out.words[i];
+        return reply;
+    }
+};
+
+InKernelMemoryService g_object;
+
+} // namespace
+
+const char* pager_mode_name() { return "kernel"; }
+
+void pager_start()
+{
+    managed_memory_take();
+    const PhysicalRangeSet& ranges = managed_ranges();
+    abi::ManagedRange wire[PhysicalRangeSet::kMaxRanges];
+    for (usize i = 0; i < ranges.count(); ++i)
+        wire[i] = abi::ManagedRange { ranges[i].base.get(), ranges[i].length / layout::kPageSize };
+    auto* physmap = reinterpret_cast<u8*>(layout::kPhysmapBase);
+    if (!g_service.init(g_backend, wire, ranges.count(), physmap)) {
+        klog("herald: warning: the managed memory cannot hold a frame table: user page faults kill their task");
+        return;
+    }
+    __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);
+    klog("herald: memory service in the kernel (monolithic build), {} frames free",
+        g_service.frames().count(memory::FrameKind::Free));
+}
+
+KernelObject* pager_client_object()
+{
+    if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
+        return nullptr;
+    g_object.retain();
+    return &g_object;
+}
+
+abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code)
+{
+    if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
+        return abi::PageFaultVerdict::PagerUnavailable;
+    SpinLockGuard guard(g_lock);
+    return g_service.page_fault(thread.task->id, address, error_code);
+}
+
+} // namespace herald

@@ -1,0 +1,84 @@
+// The pager in the default build: the memory server, a ring-3 task
+// (servers/memory/main.cpp). Page faults reach it as Calls the kernel makes
+// in the faulting thread's name (ipc_call_from_kernel); it answers after
+// mapping a frame with its MemoryControl handle (syscall/memory_control.cpp).
+#include "pager.hpp"
+
+#include "../boot/embedded_programs.hpp"
+#include "../ipc/endpoint.hpp"
+#include "../ipc/ipc.hpp"
+#include "../log.hpp"
+#include "../syscall/memory_control.hpp"
+#include "../task/program_loader.hpp"
+#include "../task/task.hpp"
+#include "managed_memory.hpp"
+
+namespace herald {
+
+namespace {
+
+// Set once by pager_start(), before any other task exists; never cleared
+// (the kernel's reference keeps the endpoint alive even if the server dies:
+// then every fault gets PeerGone, and the faulting task is killed).
+Endpoint* g_endpoint;
+u64 g_server_task;
+
+constexpr const char* kServerProgram = "memory";
+
+} // namespace
+
+const char* pager_mode_name() { return "server"; }
+
+void pager_start()
+{
+    managed_memory_take();
+    auto program = find_embedded_program(kServerProgram);
+    if (!program) {
+        klog("herald: no memory server in this image: user page faults kill their task");
+        return;
+    }
+    Endpoint* endpoint = Endpoint::create();
+    if (!endpoint) {
+        klog("herald: warning: no memory for the memory server's endpoint");
+        return;
+    }
+    SpawnOptions options;
+    options.is_memory_server = true;
+    options.handles[0] = InitialHandle { endpoint, abi::RightReceive, 0, abi::kMemoryEndpointHandle };
+    options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, abi::kMemoryControlHandle };
+    auto task = spawn_program(kServerProgram, ByteReader(program->start, program->size()), options);
+    if (task.is_error()) {
+        klog("herald: warning: cannot start the memory server: {}", error_name(task.error()));
+        endpoint->release();
+        return;
+    }
+    g_server_task = task.value();
+    __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE); // the kernel's reference
+    klog("herald: memory server is task {}", g_server_task);
+}
+
+KernelObject* pager_client_object()
+{
+    Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
+    if (endpoint)
+        endpoint->retain();
+    return endpoint;
+}
+
+abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code)
+{
+    Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
+    if (!endpoint || thread.task->id == g_server_task)
+        return abi::PageFaultVerdict::PagerUnavailable; // the pager cannot page itself
+    IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
+        { thread.task->id, address, error_code }, abi::kKernelBadge };
+    IpcMessage reply;
+    if (ipc_call_from_kernel(thread, *endpoint, request, reply) < 0)
+        return abi::PageFaultVerdict::PagerUnavailable;
+    if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel
+        || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OutOfMemory))
+        return abi::PageFaultVerdict::PagerUnavailable; // an answer that is none
+    return static_cast<abi::PageFaultVerdict>(reply.words[0]);
+}
+
+} // namespace herald

@@ -1,0 +1,147 @@
+#include "memory_control.hpp"
+
+#include "../abi/memory.hpp"
+#include "../abi/syscalls.hpp"
+#include "../arch/x86_64/cpu.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/user_copy.hpp"
+#include "../ipc/ipc_internal.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/managed_memory.hpp"
+#include "../mm/reclaim_queue.hpp"
+#include "../sched/scheduler.hpp"
+#include "../smp/processor.hpp"
+#include "../task/task.hpp"
+
+namespace herald {
+
+namespace {
+
+using abi::SyscallError;
+using abi::SyscallNumber;
+
+class MemoryControl final : public KernelObject {
+public:
+    MemoryControl() : KernelObject(ObjectType::MemoryControl) { }
+
+private:
+    void destroy() override { } // lives as long as the kernel
+};
+
+MemoryControl g_control;
+
+constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
+
+// Most entries one MemoryReclaim hands out (a page of them).
+constexpr u64 kMaxReclaimBatch = abi::kPageSize / sizeof(u64);
+
+i64 map_error(Error e)
+{
+    switch (e) {
+    case Error::NotFound: return error(SyscallError::PeerGone); // no such task (any more)
+    case Error::OutOfRange: return error(SyscallError::BadAddress);
+    case Error::OutOfMemory: return error(SyscallError::NoMemory);
+    default: return error(SyscallError::BadArgument); // already mapped, or not the pager's page
+    }
+}
+
+struct MapRequest {
+    u64 address;
+    u64 frame;
+    u64 flags;
+};
+
+i64 sys_map(u64 task_id, u64 address, u64 frame, u64 flags)
+{
+    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable))
+        return error(SyscallError::BadArgument);
+    if (!is_managed_frame(PhysicalAddress(frame)))
+        return error(SyscallError::BadArgument);
+    MapRequest request { address, frame, flags };
+    auto result = with_address_space_of(task_id, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
+        auto& r = *static_cast<MapRequest*>(context);
+        PageFlags page { .writable = (r.flags & abi::MapWritable) != 0, .executable = (r.flags & abi::MapExecutable) != 0 };
+        HERALD_TRY(space.map_pager_frame(VirtualAddress(r.address), PhysicalAddress(r.frame), page));
+        return 0;
+    }, &request);
+    return result.is_error() ? map_error(result.error()) : 0;
+}
+
+// Only a page of a task that is not on a CPU right now (the caller of a
+// request, blocked until the server answers) or of the server itself: no
+// other CPU can hold the old translation in its TLB then (a CPU loads
+// another CR3, flushing it, before it runs anything else; Herald does not
+// use PCIDs or global user pages).
+i64 sys_unmap(u64 task_id, u64 address)
+{
+    auto result = with_address_space_of(task_id, [](Task& task, AddressSpace& space, void* context) -> ErrorOr<u64> {
+        u64 page = *static_cast<u64*>(context);
+        Thread* self = &current_thread();
+        bool elsewhere = task.main_thread && task.main_thread != self && __atomic_load_n(&task.main_thread->on_cpu, __ATOMIC_ACQUIRE);
+        if (elsewhere)
+            return Error::Unsupported;
+        PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
+        if (&task == self->task)
+            x86::invalidate_page(page);
+        return frame.get();
+    }, &address);
+    return result.is_error() ? map_error(result.error()) : static_cast<i64>(result.value());
+}
+
+// The destination is checked before anything is taken from the queue, so
+// that a bad buffer loses no frame.
+i64 sys_reclaim(u64 out, u64 max)
+{
+    if (max > kMaxReclaimBatch)
+        return error(SyscallError::BadLength);
+    u64 entries[kMaxReclaimBatch];
+    if (!x86::copy_to_user(out, entries, max * sizeof(u64)))
+        return error(SyscallError::BadAddress);
+    usize count = reclaim_take(entries, max);
+    if (!x86::copy_to_user(out, entries, count * sizeof(u64)))
+        return error(SyscallError::BadAddress); // cannot happen: the pages were just written
+    return static_cast<i64>(count);
+}
+
+i64 sys_ranges(u64 out, u64 max)
+{
+    const PhysicalRangeSet& ranges = managed_ranges();
+    if (max < ranges.count())
+        return error(SyscallError::BadLength);
+    for (usize i = 0; i < ranges.count(); ++i) {
+        abi::ManagedRange range { ranges[i].base.get(), ranges[i].length / abi::kPageSize };
+        if (!x86::copy_to_user(out + i * sizeof(range), &range, sizeof(range)))
+            return error(SyscallError::BadAddress);
+    }
+    return static_cast<i64>(ranges.count());
+}
+
+} // namespace
+
+KernelObject& memory_control() { return g_control; }
+
+bool handle_memory_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
+{
+    switch (static_cast<SyscallNumber>(number)) {
+    case SyscallNumber::MemoryMap:
+    case SyscallNumber::MemoryUnmap:
+    case SyscallNumber::MemoryReclaim:
+    case SyscallNumber::MemoryRanges: break;
+    default: return false;
+    }
+    auto entry = lookup(current_thread(), frame.rdi, ObjectType::MemoryControl, abi::RightSend);
+    if (entry.is_error()) {
+        result = error(entry.error() == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle);
+        return true;
+    }
+    entry.value().object->release(); // static: the reference only had to be checked
+    switch (static_cast<SyscallNumber>(number)) {
+    case SyscallNumber::MemoryMap: result = sys_map(frame.rsi, frame.rdx, frame.r10, frame.r8); break;
+    case SyscallNumber::MemoryUnmap: result = sys_unmap(frame.rsi, frame.rdx); break;
+    case SyscallNumber::MemoryReclaim: result = sys_reclaim(frame.rsi, frame.rdx); break;
+    default: result = sys_ranges(frame.rsi, frame.rdx); break;
+    }
+    return true;
+}
+
+} // namespace herald

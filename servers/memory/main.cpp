@@ -1,0 +1,106 @@
+// memory: the memory server (docs/memory.md). The first task the kernel
+// starts. It holds the frame table of every frame above the kernel's own
+// memory, sees those frames through its memory view (abi::kMemoryViewBase),
+// maps them into other tasks with its MemoryControl handle, and serves two
+// kinds of message on its endpoint:
+//   - page faults, which the kernel sends in a faulting thread's name
+//     (badge abi::kKernelBadge): it answers with a PageFaultVerdict;
+//   - the memory protocol (libipc/protocols/memory.hpp) from every task,
+//     each badged by the kernel with the caller's task id.
+// It runs forever; it exits (status 1, with a log line) only if it cannot
+// start.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libipc/syscall_transport.hpp"
+#include "memory_service.hpp"
+#include "microkernel/abi/memory.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+
+using namespace herald;
+using user::number_of;
+using user::syscall3;
+using user::syscall5;
+
+constexpr uint64_t kControl = abi::kMemoryControlHandle;
+constexpr size_t kMaxRanges = 256;
+
+class SyscallBackend final : public memory::Backend {
+public:
+    bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable) override
+    {
+        uint64_t flags = writable ? abi::MapWritable : 0;
+        return syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags) == 0;
+    }
+    bool unmap(uint64_t task, uint64_t address, uint64_t& frame) override
+    {
+        int64_t result = syscall3(number_of(abi::SyscallNumber::MemoryUnmap), kControl, task, address);
+        if (result < 0)
+            return false;
+        frame = static_cast<uint64_t>(result);
+        return true;
+    }
+    void zero(uint64_t frame) override { __builtin_memset(view() + frame, 0, abi::kPageSize); }
+    size_t reclaim(uint64_t* out, size_t max) override
+    {
+        int64_t count = syscall3(number_of(abi::SyscallNumber::MemoryReclaim), kControl, reinterpret_cast<uint64_t>(out), max);
+        return count < 0 ? 0 : static_cast<size_t>(count);
+    }
+    static uint8_t* view() { return reinterpret_cast<uint8_t*>(abi::kMemoryViewBase); }
+};
+
+SyscallBackend g_backend;
+memory::MemoryService g_service;
+abi::ManagedRange g_ranges[kMaxRanges];
+
+ipc::Message answer_page_fault(const ipc::Message& fault)
+{
+    abi::PageFaultVerdict verdict = g_service.page_fault(fault.words[0], fault.words[1], fault.words[2]);
+    ipc::Message reply = ipc::make_message(abi::kPageFaultLabel);
+    reply.words[0] = static_cast<uint64_t>(verdict);
+    return reply;
+}
+
+bool start()
+{
+    int64_t count = syscall3(number_of(abi::SyscallNumber::MemoryRanges), kControl, reinterpret_cast<uint64_t>(g_ranges), kMaxRanges);
+    if (count < 0) {
+        user::debug_write("memory: cannot read the managed ranges");
+        return false;
+    }
+    if (!g_service.init(g_backend, g_ranges, static_cast<size_t>(count), SyscallBackend::view())) {
+        user::debug_write("memory: the managed memory cannot hold a frame table");
+        return false;
+    }
+    user::debug_write("memory: serving page faults and the memory protocol");
+    return true;
+}
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    if (!start())
+        return 1;
+    ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
+    const ipc::Handle endpoint = abi::kMemoryEndpointHandle;
+    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
+    for (;;) {
+        if (incoming.is_error()) {
+            user::debug_write("memory: receiving failed:");
+            user::debug_write(ipc::error_name(incoming.error()));
+            return 1;
+        }
+        const ipc::Message& message = incoming.value();
+        ipc::Message reply;
+        if (message.badge == abi::kKernelBadge && message.label == abi::kPageFaultLabel)
+            reply = answer_page_fault(message);
+        else
+            ipc::dispatch<ipc::memory::Protocol>(transport, message, g_service, reply);
+        incoming = transport.reply_receive(endpoint, reply);
+        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
+            incoming = transport.receive(endpoint); // the caller died meanwhile: go on
+    }
+}

@@ -1,0 +1,234 @@
+#include "memory_service.hpp"
+
+namespace herald::memory {
+
+using abi::PageFaultVerdict;
+using namespace ipc::memory;
+
+namespace {
+
+constexpr uint64_t kPage = abi::kPageSize;
+constexpr size_t kReclaimBatch = 64;
+
+// Page-fault error code bits (SDM Vol. 3A §4.7).
+constexpr uint64_t kFaultPresent = 1u << 0;
+constexpr uint64_t kFaultInstructionFetch = 1u << 4;
+
+uint64_t page_of(uint64_t address) { return address & ~(kPage - 1); }
+uint64_t max_heap_pages() { return (abi::kUserHeapLimit - abi::kUserHeapBase) / kPage; }
+
+} // namespace
+
+bool MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view)
+{
+    m_backend = &backend;
+    if (count == 0)
+        return false;
+    uint64_t first = ranges[0].base;
+    uint64_t end = ranges[count - 1].base + ranges[count - 1].pages * kPage;
+    size_t frame_count = (end - first) / kPage;
+    size_t table_pages = FrameTable::storage_bytes(frame_count) / kPage;
+    // The table lives in the first range that can hold it.
+    const abi::ManagedRange* home = nullptr;
+    for (size_t i = 0; i < count && !home; ++i) {
+        if (ranges[i].pages >= table_pages)
+            home = &ranges[i];
+    }
+    if (!home)
+        return false;
+    m_frames.init(view + home->base, first, frame_count);
+    for (size_t i = 0; i < count; ++i) {
+        if (!m_frames.add_free_range(ranges[i].base, ranges[i].pages))
+            return false;
+    }
+    for (size_t i = 0; i < table_pages; ++i) {
+        if (!m_frames.claim(home->base + i * kPage, FrameKind::Kernel))
+            return false;
+    }
+    return true;
+}
+
+// ---- task records ----
+
+MemoryService::TaskRecord* MemoryService::find(uint64_t task)
+{
+    for (TaskRecord& record : m_tasks) {
+        if (record.task == task && task != 0)
+            return &record;
+    }
+    return nullptr;
+}
+
+MemoryService::TaskRecord* MemoryService::find_or_add(uint64_t task)
+{
+    if (TaskRecord* record = find(task))
+        return record;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        for (TaskRecord& record : m_tasks) {
+            if (record.task == 0) {
+                record = TaskRecord { task, 0, 0 };
+                return &record;
+            }
+        }
+        reclaim(); // dead tasks' records may be waiting to go
+    }
+    return nullptr;
+}
+
+// A dead task's frames came back already (the kernel queues them before
+// its id); what it had reserved but never touched is promised no more.
+void MemoryService::forget(uint64_t task)
+{
+    TaskRecord* record = find(task);
+    if (!record)
+        return;
+    m_committed -= record->heap_pages - record->heap_mapped;
+    *record = TaskRecord {};
+}
+
+void MemoryService::reclaim()
+{
+    uint64_t entries[kReclaimBatch];
+    for (;;) {
+        size_t count = m_backend->reclaim(entries, kReclaimBatch);
+        for (size_t i = 0; i < count; ++i) {
+            if (entries[i] & abi::kReclaimTaskBit)
+                forget(entries[i] >> 1);
+            else if (m_frames.free(entries[i]) != FrameTable::FreeResult::Freed)
+                ++m_reclaim_anomalies; // never expected: the kernel returns only what we mapped
+        }
+        if (count < kReclaimBatch)
+            return;
+    }
+}
+
+// ---- frames ----
+
+uint64_t MemoryService::uncommitted() const
+{
+    uint64_t free = m_frames.count(FrameKind::Free);
+    return free > m_committed ? free - m_committed : 0;
+}
+
+bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
+{
+    if (m_frames.allocate(kind, frame))
+        return true;
+    reclaim();
+    return m_frames.allocate(kind, frame);
+}
+
+PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKind kind)
+{
+    uint64_t frame = 0;
+    if (!take_frame(kind, frame))
+        return PageFaultVerdict::OutOfMemory;
+    m_backend->zero(frame);
+    if (!m_backend->map(task, page, frame, true)) {
+        m_frames.free(frame); // the task died meanwhile
+        return PageFaultVerdict::Invalid;
+    }
+    return PageFaultVerdict::Resolved;
+}
+
+// Unmaps one heap page if it has a frame; true if it had.
+bool MemoryService::drop_page(TaskRecord& record, uint64_t page)
+{
+    uint64_t frame = 0;
+    if (!m_backend->unmap(record.task, page, frame))
+        return false;
+    m_frames.free(frame);
+    --record.heap_mapped;
+    return true;
+}
+
+// ---- page faults ----
+
+PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint64_t error_code)
+{
+    if (error_code & (kFaultPresent | kFaultInstructionFetch))
+        return PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
+    uint64_t page = page_of(address);
+    if (page == abi::kStackGuardPage)
+        return PageFaultVerdict::StackOverflow;
+    if (page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd) {
+        if (uncommitted() == 0)
+            reclaim();
+        if (uncommitted() == 0)
+            return PageFaultVerdict::OutOfMemory;
+        return map_fresh(task, page, FrameKind::Stack);
+    }
+    TaskRecord* record = find(task);
+    if (!record || page < abi::kUserHeapBase || page >= record->heap_end())
+        return PageFaultVerdict::Invalid;
+    PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Heap);
+    if (verdict == PageFaultVerdict::Resolved) {
+        --m_committed; // the promise is kept
+        ++record->heap_mapped;
+    }
+    return verdict;
+}
+
+// ---- requests ----
+
+ipc::Result<Grow::Reply> MemoryService::handle(Grow, const Grow::Request& request, ipc::Badge task)
+{
+    if (task == 0 || task & abi::kKernelBadge)
+        return ipc::Error::Denied; // not a handle the kernel badged for a task
+    TaskRecord* record = find_or_add(task);
+    if (!record)
+        return kOutOfMemory;
+    if (request.pages > max_heap_pages() - record->heap_pages)
+        return ipc::Error::InvalidRequest;
+    if (request.pages > uncommitted())
+        reclaim();
+    if (request.pages > uncommitted())
+        return kOutOfMemory;
+    uint64_t old_end = record->heap_end();
+    record->heap_pages += request.pages;
+    m_committed += request.pages;
+    return Grow::Reply { old_end, record->heap_end() };
+}
+
+ipc::Result<Shrink::Reply> MemoryService::handle(Shrink, const Shrink::Request& request, ipc::Badge task)
+{
+    TaskRecord* record = find(task);
+    if (!record)
+        return request.pages == 0 ? ipc::Result<Shrink::Reply>(Shrink::Reply { abi::kUserHeapBase }) : ipc::Error::InvalidRequest;
+    if (request.pages > record->heap_pages)
+        return ipc::Error::InvalidRequest;
+    for (uint64_t i = 0; i < request.pages; ++i) {
+        --record->heap_pages;
+        if (!drop_page(*record, record->heap_end()))
+            --m_committed; // reserved, never touched
+    }
+    return Shrink::Reply { record->heap_end() };
+}
+
+ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Request& request, ipc::Badge task)
+{
+    TaskRecord* record = find(task);
+    if (!record || request.address & (kPage - 1) || request.address < abi::kUserHeapBase
+        || request.address > record->heap_end() || request.pages > (record->heap_end() - request.address) / kPage)
+        return ipc::Error::InvalidRequest;
+    uint64_t freed = 0;
+    for (uint64_t i = 0; i < request.pages; ++i) {
+        if (drop_page(*record, request.address + i * kPage)) {
+            ++freed;
+            ++m_committed; // still reserved: promised again
+        }
+    }
+    return Release::Reply { freed };
+}
+
+ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ipc::Badge)
+{
+    reclaim(); // so that a task that just ended is counted as gone
+    uint64_t tasks = 0;
+    for (const TaskRecord& record : m_tasks)
+        tasks += record.task != 0;
+    return Stats::Reply { m_frames.count(FrameKind::Free), m_frames.count(FrameKind::Stack),
+        m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap), m_frames.managed_frames(), m_committed, tasks };
+}
+
+} // namespace herald::memory

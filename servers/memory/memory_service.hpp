@@ -1,0 +1,108 @@
+// MemoryService: the memory server's brain, the same code in ring 3 (the
+// memory server, servers/memory/main.cpp) and in ring 0 (a monolithic build,
+// microkernel/mm/pager_in_kernel.cpp); host-tested with a fake backend.
+//
+// It owns the frame table (frame_table.hpp) and one record per task that
+// asked for heap, and decides what a page fault means (docs/memory.md):
+//
+//   [kUserHeapBase, heap end)         heap, reserved by Grow: map a zeroed frame
+//   kStackGuardPage                   stack overflow
+//   [kUserStackBottom, kUserSpaceEnd) the 20 MiB stack region (seed): map a
+//                                     zeroed frame if one is free
+//   anywhere else, or a protection fault on a present page: invalid
+//
+// Commitment: Grow counts its pages against the free frames at once
+// (`committed`), so that touching reserved heap never runs out of memory;
+// the stack grows from what is left over. When frames run short the service
+// first takes back what dead tasks left (Backend::reclaim).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame_table.hpp"
+#include "libipc/protocols/memory.hpp"
+#include "microkernel/abi/memory.hpp"
+
+namespace herald::memory {
+
+// How the service reaches the world. Not pure virtual (ring-3 programs have
+// no __cxa_pure_virtual): the defaults refuse.
+class Backend {
+public:
+    // Maps `frame` at `address` in task `task`; false if refused (the task is gone).
+    virtual bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable)
+    {
+        (void)task, (void)address, (void)frame, (void)writable;
+        return false;
+    }
+    // Unmaps the page at `address` in `task` and says which frame it was.
+    virtual bool unmap(uint64_t task, uint64_t address, uint64_t& frame)
+    {
+        (void)task, (void)address, (void)frame;
+        return false;
+    }
+    virtual void zero(uint64_t frame) { (void)frame; }
+    // Entries from the kernel's reclaim queue (abi::kReclaimTaskBit).
+    virtual size_t reclaim(uint64_t* out, size_t max)
+    {
+        (void)out, (void)max;
+        return 0;
+    }
+
+protected:
+    Backend() = default;
+    ~Backend() = default;
+};
+
+class MemoryService {
+public:
+    static constexpr size_t kMaxTasks = 1024; // as many as the kernel runs at once
+
+    // Builds the frame table over `ranges` (sorted, disjoint), placing it in
+    // the first range that can hold it: `view` + physical address reaches a
+    // managed frame (the memory view, or the kernel's physmap). False if the
+    // ranges cannot hold a table.
+    bool init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view);
+
+    ipc::Result<ipc::memory::Grow::Reply> handle(ipc::memory::Grow, const ipc::memory::Grow::Request&, ipc::Badge task);
+    ipc::Result<ipc::memory::Shrink::Reply> handle(ipc::memory::Shrink, const ipc::memory::Shrink::Request&, ipc::Badge task);
+    ipc::Result<ipc::memory::Release::Reply> handle(ipc::memory::Release, const ipc::memory::Release::Request&, ipc::Badge task);
+    ipc::Result<ipc::memory::Stats::Reply> handle(ipc::memory::Stats, const ipc::memory::Stats::Request&, ipc::Badge task);
+
+    abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
+
+    // Takes back what the kernel reclaimed from dead tasks.
+    void reclaim();
+
+    const FrameTable& frames() const { return m_frames; }
+    uint64_t committed() const { return m_committed; }
+    uint64_t reclaim_anomalies() const { return m_reclaim_anomalies; }
+
+private:
+    struct TaskRecord {
+        uint64_t task { 0 };        // 0: a free slot (task 0 is the kernel, never a client)
+        uint64_t heap_pages { 0 };  // the heap is [kUserHeapBase, heap_end())
+        uint64_t heap_mapped { 0 }; // pages of the heap that have a frame
+        uint64_t heap_end() const { return abi::kUserHeapBase + heap_pages * abi::kPageSize; }
+    };
+    // All zeros when constructed: a ring-3 program keeps the service in
+    // .bss, with no constructor to run.
+
+    TaskRecord* find(uint64_t task);
+    TaskRecord* find_or_add(uint64_t task);
+    void forget(uint64_t task);
+    // Frames free and not promised to a heap.
+    uint64_t uncommitted() const;
+    bool take_frame(FrameKind kind, uint64_t& frame);
+    abi::PageFaultVerdict map_fresh(uint64_t task, uint64_t page, FrameKind kind);
+    bool drop_page(TaskRecord& record, uint64_t page);
+
+    Backend* m_backend { nullptr };
+    FrameTable m_frames;
+    TaskRecord m_tasks[kMaxTasks];
+    uint64_t m_committed { 0 };
+    uint64_t m_reclaim_anomalies { 0 };
+};
+
+} // namespace herald::memory
