@@ -23,6 +23,7 @@
 #include "../task/task.hpp"
 #include "endpoint.hpp"
 #include "kernel_service.hpp"
+#include "../syscall/user_access.hpp"
 #include "handle_table.hpp"
 #include "ipc_internal.hpp"
 
@@ -478,6 +479,10 @@ i64 set_buffer(Thread& self, u64 address)
         return 0;
     }
     if (address & (abi::kIpcBufferSize - 1) || !self.task->address_space)
+        return error(SyscallError::BadAddress);
+    // Payloads are copied through the physmap, which needs the page mapped
+    // now: a heap page nobody touched yet is asked for first.
+    if (!ensure_user_pages(address, abi::kIpcBufferSize, true))
         return error(SyscallError::BadAddress);
     auto page = self.task->address_space->translate(VirtualAddress(address));
     if (!page || !page->flags.user || !page->flags.writable)

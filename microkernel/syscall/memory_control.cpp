@@ -1,4 +1,5 @@
 #include "memory_control.hpp"
+#include "user_access.hpp"
 
 #include "../abi/memory.hpp"
 #include "../abi/syscalls.hpp"
@@ -32,8 +33,8 @@ MemoryControl g_control;
 
 constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
 
-// Most entries one MemoryReclaim hands out (a page of them).
-constexpr u64 kMaxReclaimBatch = abi::kPageSize / sizeof(u64);
+// Most entries one MemoryReclaim hands out (kept on the kernel stack).
+constexpr u64 kMaxReclaimBatch = 256;
 
 i64 map_error(Error e)
 {
@@ -94,11 +95,11 @@ i64 sys_reclaim(u64 out, u64 max)
 {
     if (max > kMaxReclaimBatch)
         return error(SyscallError::BadLength);
-    u64 entries[kMaxReclaimBatch];
-    if (!x86::copy_to_user(out, entries, max * sizeof(u64)))
+    u64 entries[kMaxReclaimBatch] = {};
+    if (!copy_to_user_paged(out, entries, max * sizeof(u64)))
         return error(SyscallError::BadAddress);
     usize count = reclaim_take(entries, max);
-    if (!x86::copy_to_user(out, entries, count * sizeof(u64)))
+    if (!copy_to_user_paged(out, entries, count * sizeof(u64)))
         return error(SyscallError::BadAddress); // cannot happen: the pages were just written
     return static_cast<i64>(count);
 }
@@ -110,7 +111,7 @@ i64 sys_ranges(u64 out, u64 max)
         return error(SyscallError::BadLength);
     for (usize i = 0; i < ranges.count(); ++i) {
         abi::ManagedRange range { ranges[i].base.get(), ranges[i].length / abi::kPageSize };
-        if (!x86::copy_to_user(out + i * sizeof(range), &range, sizeof(range)))
+        if (!copy_to_user_paged(out + i * sizeof(range), &range, sizeof(range)))
             return error(SyscallError::BadAddress);
     }
     return static_cast<i64>(ranges.count());

@@ -10,6 +10,7 @@
 #include "../arch/x86_64/user_copy.hpp"
 #include "../ipc/ipc.hpp"
 #include "memory_control.hpp"
+#include "user_access.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -43,7 +44,7 @@ i64 sys_debug_write(u64 text, u64 length)
     if (length > abi::kMaxDebugWrite)
         return error(SyscallError::BadLength);
     char buffer[abi::kMaxDebugWrite];
-    if (!x86::copy_from_user(buffer, text, length))
+    if (!copy_from_user_paged(buffer, text, length))
         return error(SyscallError::BadAddress);
     // One line of the kernel log, and never a forged one: control
     // characters (newlines included) are shown as '.'.
@@ -68,7 +69,7 @@ i64 sys_self_info(u64 out)
 {
     Thread& thread = current_thread();
     abi::SelfInfo info { thread.task->id, thread.id, this_processor().index, processor_count() };
-    if (!x86::copy_to_user(out, &info, sizeof(info)))
+    if (!copy_to_user_paged(out, &info, sizeof(info)))
         return error(SyscallError::BadAddress);
     return 0;
 }

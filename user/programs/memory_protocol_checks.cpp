@@ -48,6 +48,16 @@ extern "C" int64_t herald_main(uint64_t)
     check(heap[2 * kPage / 8] == 0 && heap[4 * kPage / 8] == 0, "a released page reads as zeros");
     check(heap[1 * kPage / 8] == 2 && heap[5 * kPage / 8] == 6, "pages around a release keep their contents");
 
+    // System calls whose buffers lie in heap pages nobody touched yet: the
+    // kernel asks the pager for them, as the program's own access would.
+    auto* fresh = reinterpret_cast<char*>(herald::abi::kUserHeapBase + 6 * kPage);
+    check(herald::user::debug_write(fresh + 100, 8) == 8, "DebugWrite from an untouched heap page");
+    auto* info = reinterpret_cast<herald::abi::SelfInfo*>(herald::abi::kUserHeapBase + 7 * kPage);
+    check(herald::user::self_info(info) == 0 && info->task_id != 0, "SelfInfo into an untouched heap page");
+    check(ipc::sys::set_ipc_buffer(reinterpret_cast<uint8_t*>(herald::abi::kUserHeapBase + 3 * kPage)).is_error() == false,
+        "SetIpcBuffer on a released heap page");
+    check(ipc::sys::set_ipc_buffer(nullptr).is_error() == false, "SetIpcBuffer back to none");
+
     auto shrunk = shrink(t, 4);
     check(!shrunk.is_error() && shrunk.value().new_end == herald::abi::kUserHeapBase + 4 * kPage, "Shrink by 4 pages");
 

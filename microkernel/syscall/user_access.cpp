@@ -1,0 +1,62 @@
+#include "user_access.hpp"
+
+#include "../arch/x86_64/user_copy.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/layout.hpp"
+#include "../mm/pager.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task.hpp"
+
+namespace herald {
+
+namespace {
+
+// Page-fault error code bits (SDM Vol. 3A §4.7), as the CPU would report
+// the thread's own access.
+constexpr u64 kFaultPresent = 1u << 0;
+constexpr u64 kFaultWrite = 1u << 1;
+constexpr u64 kFaultUser = 1u << 2;
+
+bool ensure_page(Thread& thread, u64 page, bool write)
+{
+    auto translation = thread.task->address_space->translate(VirtualAddress(page));
+    if (translation && translation->flags.user && (!write || translation->flags.writable))
+        return true;
+    u64 error = kFaultUser | (write ? kFaultWrite : 0) | (translation ? kFaultPresent : 0);
+    return pager_resolve_fault(thread, page, error) == abi::PageFaultVerdict::Resolved;
+}
+
+} // namespace
+
+bool ensure_user_pages(u64 address, u64 length, bool write)
+{
+    Thread& thread = current_thread();
+    if (!thread.task->address_space || !x86::is_user_range(address, length))
+        return false;
+    if (length == 0)
+        return true;
+    u64 first = align_down(address, layout::kPageSize);
+    u64 last = align_down(address + length - 1, layout::kPageSize);
+    for (u64 page = first;; page += layout::kPageSize) {
+        if (!ensure_page(thread, page, write))
+            return false;
+        if (page == last)
+            return true;
+    }
+}
+
+bool copy_from_user_paged(void* kernel_destination, u64 user_source, u64 length)
+{
+    if (x86::copy_from_user(kernel_destination, user_source, length))
+        return true;
+    return ensure_user_pages(user_source, length, false) && x86::copy_from_user(kernel_destination, user_source, length);
+}
+
+bool copy_to_user_paged(u64 user_destination, const void* kernel_source, u64 length)
+{
+    if (x86::copy_to_user(user_destination, kernel_source, length))
+        return true;
+    return ensure_user_pages(user_destination, length, true) && x86::copy_to_user(user_destination, kernel_source, length);
+}
+
+} // namespace herald
