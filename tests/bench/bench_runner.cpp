@@ -14,7 +14,9 @@
 #include "microkernel/boot/embedded_programs.hpp"
 #include "microkernel/ipc/endpoint.hpp"
 #include "microkernel/task/task.hpp"
+#include "microkernel/boot/command_line.hpp"
 #include "microkernel/kernel.hpp"
+#include "microkernel/mm/pager.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/panic.hpp"
 #include "microkernel/sched/scheduler.hpp"
@@ -196,13 +198,47 @@ void bench_ipi_round_trip()
     report("ipi_round_trip", samples[kRounds / 2], samples[0], "cycles");
 }
 
+// ---- the pager: the memory server's or the kernel's (mm/pager.hpp) ----
+constexpr u64 kFaultSamples = 1024;
+constexpr u64 kGrowthPages = 8192; // 32 MiB
+constexpr u64 kThroughputMode = 1ull << 32;
+
+void bench_pager()
+{
+    char name[48];
+    BufferSink sink(name, sizeof(name));
+    format(sink, "page_fault_{}", pager_mode_name());
+    report_program(sink.view(), "bench_page_fault", kFaultSamples, 0);
+
+    auto exit = run_program("bench_page_fault", kThroughputMode | kGrowthPages, 0);
+    BufferSink growth(name, sizeof(name));
+    format(growth, "heap_growth_{}", pager_mode_name());
+    if (!exit || exit->killed || exit->status <= 0) {
+        klog("bench: {} failed", growth.view());
+        return;
+    }
+    u64 per_second = kGrowthPages * 1000 * tsc::ticks_per_ms().value() / static_cast<u64>(exit->status);
+    report(growth.view(), per_second, per_second, "frames_per_second");
+}
+
+bool only_memory_figures()
+{
+    auto option = command_line_value(boot_info().command_line_view(), "bench");
+    return option && *option == "memory";
+}
+
 } // namespace
 
 void after_boot()
 {
-    klog("bench: Herald benchmarks on {} CPUs", processor_count());
+    klog("bench: Herald benchmarks on {} CPUs, pager in the {}", processor_count(), pager_mode_name());
     if (running_under_tcg())
         klog("bench: WARNING: TCG (software emulation): the cycle counts below mean NOTHING; run under KVM");
+    bench_pager();
+    if (only_memory_figures()) {
+        klog("bench: done");
+        x86::qemu_exit(x86::QemuExitCode::Success);
+    }
     report_program("null_syscall", "bench_syscall", 0, 0);
     usize cpu = processor_count() - 1;
     auto partner = find_embedded_program("bench_yield");
