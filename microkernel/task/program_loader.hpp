@@ -44,7 +44,7 @@ struct SpawnOptions {
 // The name registry (abi::HandleRegistry): once set, every task spawned
 // gets handle 1 to it, with the rights to send and to pass handles along
 // (publishing a server means sending the registry a handle). The registry
-// itself is the first user task; nullptr unsets it.
+// itself is started before the tasks that use it; nullptr unsets it.
 void set_name_registry(Endpoint* registry);
 
 // Returns the new task's id. Not a Task*: the task may run, end and be
