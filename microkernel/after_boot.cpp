@@ -1,6 +1,7 @@
-// The normal image's after_boot(). There is nothing to run yet: the servers
-// arrive with the IPC work. The boot thread ends, every CPU idles in HLT,
-// and QEMU stays up until the user quits it.
+// The normal image's after_boot(). The memory server runs (mm/pager.hpp);
+// the loader, the console, init and the shell are not written yet. The boot
+// thread ends, every CPU idles in HLT, and QEMU stays up until the user
+// quits it.
 #include "kernel.hpp"
 #include "log.hpp"
 #include "sched/scheduler.hpp"
@@ -9,7 +10,7 @@ namespace herald {
 
 void after_boot()
 {
-    klog("herald: nothing to run yet (the servers are not implemented); CPU idle");
+    klog("herald: the memory server runs; no loader, console or shell yet; CPU idle");
     klog("herald: quit QEMU with Ctrl-A X");
     scheduler_exit_current();
 }
