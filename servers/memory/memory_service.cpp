@@ -70,7 +70,8 @@ MemoryService::TaskRecord* MemoryService::find_or_add(uint64_t task)
                 return &record;
             }
         }
-        reclaim(); // dead tasks' records may be waiting to go
+        if (reclaim(task)) // dead tasks' records may be waiting to go
+            return nullptr; // ... and the asking task is one of them
     }
     return nullptr;
 }
@@ -86,19 +87,21 @@ void MemoryService::forget(uint64_t task)
     *record = TaskRecord {};
 }
 
-void MemoryService::reclaim()
+bool MemoryService::reclaim(uint64_t watched)
 {
     uint64_t entries[kReclaimBatch];
+    bool watched_ended = false;
     for (;;) {
         size_t count = m_backend->reclaim(entries, kReclaimBatch);
         for (size_t i = 0; i < count; ++i) {
-            if (entries[i] & abi::kReclaimTaskBit)
+            if (entries[i] & abi::kReclaimTaskBit) {
                 forget(entries[i] >> 1);
-            else if (m_frames.free(entries[i]) != FrameTable::FreeResult::Freed)
+                watched_ended = watched_ended || (watched != 0 && entries[i] >> 1 == watched);
+            } else if (m_frames.free(entries[i]) != FrameTable::FreeResult::Freed)
                 ++m_reclaim_anomalies; // never expected: the kernel returns only what we mapped
         }
         if (count < kReclaimBatch)
-            return;
+            return watched_ended;
     }
 }
 
@@ -180,8 +183,8 @@ ipc::Result<Grow::Reply> MemoryService::handle(Grow, const Grow::Request& reques
         return kOutOfMemory;
     if (request.pages > max_heap_pages() - record->heap_pages)
         return ipc::Error::InvalidRequest;
-    if (request.pages > uncommitted())
-        reclaim();
+    if (request.pages > uncommitted() && reclaim(task))
+        return ipc::Error::Denied; // the caller has ended meanwhile: its record is gone
     if (request.pages > uncommitted())
         return kOutOfMemory;
     uint64_t old_end = record->heap_end();

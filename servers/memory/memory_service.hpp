@@ -72,8 +72,10 @@ public:
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 
-    // Takes back what the kernel reclaimed from dead tasks.
-    void reclaim();
+    // Takes back what the kernel reclaimed from dead tasks. True if task
+    // `watched` was among those that ended: a request from a task that died
+    // while it was being served must not leave a record or a promise behind.
+    bool reclaim(uint64_t watched = 0);
 
     const FrameTable& frames() const { return m_frames; }
     uint64_t committed() const { return m_committed; }

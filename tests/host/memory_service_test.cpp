@@ -1,0 +1,990 @@
+// MemoryService (servers/memory/memory_service.hpp) on the host, with a fake
+// Backend standing in for the kernel: it keeps each task's page -> frame
+// mappings, refuses to map into dead tasks, zeroes frames in a host buffer
+// that plays physical memory, and hands out a reclaim queue that a test
+// fills the way the kernel does when a task ends (its frames, then its id).
+#include "servers/memory/memory_service.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace herald;
+using namespace herald::memory;
+using abi::PageFaultVerdict;
+namespace proto = ipc::memory;
+
+namespace {
+
+constexpr uint64_t kPage = abi::kPageSize;
+constexpr uint64_t kHeap = abi::kUserHeapBase;
+constexpr uint64_t kNotPresentWrite = 0b110; // user, write, not present
+constexpr uint64_t kMaxHeapPages = (abi::kUserHeapLimit - abi::kUserHeapBase) / kPage;
+
+uint64_t heap_page(uint64_t index) { return kHeap + index * kPage; }
+uint64_t stack_page(uint64_t index_from_top) { return abi::kUserSpaceEnd - (index_from_top + 1) * kPage; }
+bool in_heap(uint64_t page) { return page >= kHeap && page < abi::kUserHeapLimit; }
+bool in_stack(uint64_t page) { return page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd; }
+
+uint64_t splitmix64(uint64_t& state)
+{
+    uint64_t z = (state += 0x9E37'79B9'7F4A'7C15);
+    z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9;
+    z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EB;
+    return z ^ (z >> 31);
+}
+
+// The kernel side of the service. Everything the service does wrong by the
+// kernel's rules (mapping a frame twice, a frame it has not allocated, one
+// it did not zero) is recorded in `errors`, which every test checks empty.
+class FakeBackend final : public Backend {
+public:
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> mapped; // (task, page) -> frame
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>> owner;  // frame -> (task, page)
+    std::set<uint64_t> dead;
+    std::deque<uint64_t> queue; // the kernel's reclaim queue
+    std::vector<std::string> errors;
+    uint8_t* view { nullptr };
+    const FrameTable* table { nullptr };
+    uint64_t last_zeroed { ~uint64_t(0) };
+    size_t zero_calls { 0 };
+    size_t reclaim_calls { 0 };
+
+    bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable) override
+    {
+        if (dead.count(task) || mapped.count({ task, address }))
+            return false;
+        if (address % kPage != 0 || !writable)
+            errors.push_back("map: unaligned or read-only page");
+        if (owner.count(frame))
+            errors.push_back("map: frame already mapped elsewhere");
+        FrameKind kind;
+        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack))
+            errors.push_back("map: frame not allocated as Heap or Stack");
+        else if ((in_heap(address) && kind != FrameKind::Heap) || (in_stack(address) && kind != FrameKind::Stack))
+            errors.push_back("map: frame kind does not match the region");
+        if (frame != last_zeroed)
+            errors.push_back("map: frame not zeroed just before");
+        else {
+            for (uint64_t i = 0; i < kPage; ++i) {
+                if (view[frame + i] != 0) {
+                    errors.push_back("map: frame contents not zero");
+                    break;
+                }
+            }
+            std::memset(view + frame, 0xA5, kPage); // the task writes to its page
+        }
+        mapped[{ task, address }] = frame;
+        owner[frame] = { task, address };
+        return true;
+    }
+
+    bool unmap(uint64_t task, uint64_t address, uint64_t& frame) override
+    {
+        auto it = mapped.find({ task, address });
+        if (it == mapped.end())
+            return false;
+        frame = it->second;
+        owner.erase(frame);
+        mapped.erase(it);
+        return true;
+    }
+
+    void zero(uint64_t frame) override
+    {
+        ++zero_calls;
+        FrameKind kind;
+        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack)) {
+            errors.push_back("zero: frame not allocated as Heap or Stack");
+            return; // never scribble on the table itself
+        }
+        std::memset(view + frame, 0, kPage);
+        last_zeroed = frame;
+    }
+
+    size_t reclaim(uint64_t* out, size_t max) override
+    {
+        ++reclaim_calls;
+        size_t count = 0;
+        while (count < max && !queue.empty()) {
+            out[count++] = queue.front();
+            queue.pop_front();
+        }
+        return count;
+    }
+
+    // What the kernel does when a task ends: tear down its address space,
+    // queue every frame it had, then its id.
+    void exit(uint64_t task)
+    {
+        dead.insert(task);
+        for (auto it = mapped.begin(); it != mapped.end();) {
+            if (it->first.first == task) {
+                queue.push_back(it->second);
+                owner.erase(it->second);
+                it = mapped.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        queue.push_back(task << 1 | abi::kReclaimTaskBit);
+    }
+
+    size_t heap_pages_of(uint64_t task) const
+    {
+        size_t pages = 0;
+        for (auto& [key, frame] : mapped)
+            pages += key.first == task && in_heap(key.second);
+        return pages;
+    }
+    size_t pages_where(bool (*region)(uint64_t)) const
+    {
+        size_t pages = 0;
+        for (auto& [key, frame] : mapped)
+            pages += region(key.second);
+        return pages;
+    }
+    bool has(uint64_t task, uint64_t page) const { return mapped.count({ task, page }) != 0; }
+    FrameKind kind_at(uint64_t task, uint64_t page) const
+    {
+        FrameKind kind = FrameKind::Free;
+        auto it = mapped.find({ task, page });
+        if (it != mapped.end())
+            table->kind_of(it->second, kind);
+        return kind;
+    }
+};
+
+// Two ranges with a hole between them: 300 + 200 = 500 managed frames over
+// a span of 712, whose table takes 2 frames at the start of the first range.
+const std::vector<abi::ManagedRange> kDefaultRanges = { { 0x10'0000, 300 }, { 0x30'0000, 200 } };
+
+struct Harness {
+    std::vector<abi::ManagedRange> ranges;
+    std::vector<uint64_t> memory; // the whole span, from ranges[0].base
+    FakeBackend backend;
+    std::unique_ptr<MemoryService> service { std::make_unique<MemoryService>() };
+    uint64_t managed { 0 };
+    uint64_t table_pages { 0 };
+
+    explicit Harness(std::vector<abi::ManagedRange> r = kDefaultRanges) : ranges(std::move(r))
+    {
+        uint64_t first = ranges.front().base;
+        uint64_t end = ranges.back().base + ranges.back().pages * kPage;
+        memory.assign((end - first) / sizeof(uint64_t), 0x5A5A'5A5A'5A5A'5A5A);
+        for (auto& range : ranges)
+            managed += range.pages;
+        table_pages = FrameTable::storage_bytes((end - first) / kPage) / kPage;
+        backend.view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(memory.data()) - first);
+        REQUIRE(service->init(backend, ranges.data(), ranges.size(), backend.view));
+        backend.table = &service->frames();
+    }
+
+    proto::Stats::Reply stats()
+    {
+        auto result = service->handle(proto::Stats {}, {}, 1);
+        REQUIRE(result.has_value());
+        return result.value();
+    }
+    ipc::Result<proto::Grow::Reply> grow(uint64_t task, uint64_t pages) { return service->handle(proto::Grow {}, { pages }, task); }
+    ipc::Result<proto::Shrink::Reply> shrink(uint64_t task, uint64_t pages) { return service->handle(proto::Shrink {}, { pages }, task); }
+    ipc::Result<proto::Release::Reply> release(uint64_t task, uint64_t address, uint64_t pages)
+    {
+        return service->handle(proto::Release {}, { address, pages }, task);
+    }
+    PageFaultVerdict fault(uint64_t task, uint64_t address, uint64_t error = kNotPresentWrite)
+    {
+        return service->page_fault(task, address, error);
+    }
+    uint64_t free_frames() const { return service->frames().count(FrameKind::Free); }
+
+    // The invariants that hold between any two requests.
+    void check_sane()
+    {
+        auto s = stats();
+        CHECK(s.free + s.stack + s.heap + s.kernel == s.managed);
+        CHECK(s.managed == managed);
+        CHECK(s.kernel == table_pages);
+        CHECK(s.heap == backend.pages_where(in_heap));
+        CHECK(s.stack == backend.pages_where(in_stack));
+        CHECK(s.committed <= s.free);
+        CHECK(service->reclaim_anomalies() == 0);
+        CHECK(service->frames().check_consistency());
+        CHECK(backend.errors.empty());
+        CHECK(backend.queue.empty());
+    }
+};
+
+template<typename T>
+ipc::Error error_of(const ipc::Result<T>& result)
+{
+    REQUIRE(result.is_error());
+    return result.error();
+}
+
+} // namespace
+
+// ---- init ----
+
+TEST_CASE("memory service: init manages every range and keeps its table in Kernel frames", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.table_pages == 2);
+    auto s = h.stats();
+    CHECK(s.managed == 500);
+    CHECK(s.kernel == 2);
+    CHECK(s.free == 498);
+    CHECK(s.stack == 0);
+    CHECK(s.heap == 0);
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0);
+    FrameKind kind;
+    REQUIRE(h.service->frames().kind_of(0x10'0000, kind));
+    CHECK(kind == FrameKind::Kernel);
+    REQUIRE(h.service->frames().kind_of(0x10'1000, kind));
+    CHECK(kind == FrameKind::Kernel);
+    REQUIRE(h.service->frames().kind_of(0x10'2000, kind));
+    CHECK(kind == FrameKind::Free);
+    REQUIRE(h.service->frames().kind_of(0x30'0000 + 199 * kPage, kind));
+    CHECK(kind == FrameKind::Free);
+    CHECK_FALSE(h.service->frames().kind_of(0x10'0000 + 300 * kPage, kind)); // the hole
+    CHECK(h.service->frames().check_consistency());
+    h.check_sane();
+}
+
+TEST_CASE("memory service: the table goes to the first range that can hold it", "[memory_service]")
+{
+    // 1 frame, then 300: a span of 556 frames needs a 2-frame table.
+    Harness h({ { 0x10'0000, 1 }, { 0x20'0000, 300 } });
+    REQUIRE(h.table_pages == 2);
+    FrameKind kind;
+    REQUIRE(h.service->frames().kind_of(0x10'0000, kind));
+    CHECK(kind == FrameKind::Free);
+    REQUIRE(h.service->frames().kind_of(0x20'0000, kind));
+    CHECK(kind == FrameKind::Kernel);
+    REQUIRE(h.service->frames().kind_of(0x20'1000, kind));
+    CHECK(kind == FrameKind::Kernel);
+    auto s = h.stats();
+    CHECK(s.managed == 301);
+    CHECK(s.kernel == 2);
+    CHECK(s.free == 299);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: init refuses no ranges and ranges too small for the table", "[memory_service]")
+{
+    FakeBackend backend;
+    auto service = std::make_unique<MemoryService>();
+    std::vector<uint64_t> buffer(4096 / 8);
+    uint8_t* view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(buffer.data()) - 0x10'0000);
+    CHECK_FALSE(service->init(backend, nullptr, 0, view));
+    abi::ManagedRange empty[] = { { 0x10'0000, 0 } };
+    CHECK_FALSE(service->init(backend, empty, 1, view));
+    // 1 + 1 frames spread over 1024: the 3-frame table fits in neither.
+    std::vector<uint64_t> span(1024 * kPage / 8);
+    view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(span.data()) - 0x10'0000);
+    abi::ManagedRange sparse[] = { { 0x10'0000, 1 }, { 0x10'0000 + 1023 * kPage, 1 } };
+    CHECK_FALSE(service->init(backend, sparse, 2, view));
+}
+
+// ---- Grow ----
+
+TEST_CASE("memory service: Grow reserves from kUserHeapBase and commits at once", "[memory_service]")
+{
+    Harness h;
+    auto first = h.grow(7, 10);
+    REQUIRE(first.has_value());
+    CHECK(first.value().old_end == kHeap);
+    CHECK(first.value().new_end == heap_page(10));
+    auto s = h.stats();
+    CHECK(s.committed == 10);
+    CHECK(s.free == 498); // reserved, not mapped
+    CHECK(s.heap == 0);
+    CHECK(s.tasks == 1);
+
+    auto second = h.grow(7, 5);
+    REQUIRE(second.has_value());
+    CHECK(second.value().old_end == heap_page(10));
+    CHECK(second.value().new_end == heap_page(15));
+    auto zero = h.grow(7, 0);
+    REQUIRE(zero.has_value());
+    CHECK(zero.value().old_end == heap_page(15));
+    CHECK(zero.value().new_end == heap_page(15));
+    CHECK(h.stats().committed == 15);
+
+    // Another task's heap starts at the base too.
+    auto other = h.grow(9, 3);
+    REQUIRE(other.has_value());
+    CHECK(other.value().old_end == kHeap);
+    CHECK(other.value().new_end == heap_page(3));
+    s = h.stats();
+    CHECK(s.committed == 18);
+    CHECK(s.tasks == 2);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Grow past the uncommitted frames is out of memory", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 100).has_value());
+    // 398 left uncommitted.
+    CHECK(error_of(h.grow(8, 399)) == proto::kOutOfMemory);
+    CHECK(error_of(h.grow(7, 399)) == proto::kOutOfMemory);
+    auto s = h.stats();
+    CHECK(s.committed == 100);
+    CHECK(s.free == 498);
+    auto exact = h.grow(8, 398);
+    REQUIRE(exact.has_value());
+    CHECK(exact.value().new_end == heap_page(398));
+    CHECK(h.stats().committed == 498);
+    CHECK(error_of(h.grow(9, 1)) == proto::kOutOfMemory);
+    CHECK(error_of(h.grow(7, 1)) == proto::kOutOfMemory);
+    REQUIRE(h.grow(9, 0).has_value()); // nothing asked, nothing refused
+    CHECK(h.stats().committed == 498);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Grow past kUserHeapLimit is an invalid request", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    CHECK(error_of(h.grow(7, kMaxHeapPages - 4 + 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.grow(7, UINT64_MAX)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.grow(7, UINT64_MAX / kPage + 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.grow(8, kMaxHeapPages + 1)) == ipc::Error::InvalidRequest);
+    // Up to the limit exactly it is a question of frames, not of layout.
+    CHECK(error_of(h.grow(7, kMaxHeapPages - 4)) == proto::kOutOfMemory);
+    CHECK(error_of(h.grow(8, kMaxHeapPages)) == proto::kOutOfMemory);
+    CHECK(h.stats().committed == 4);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Grow refuses badges that are not a task's", "[memory_service]")
+{
+    Harness h;
+    CHECK(error_of(h.grow(0, 1)) == ipc::Error::Denied);
+    CHECK(error_of(h.grow(abi::kKernelBadge, 1)) == ipc::Error::Denied);
+    CHECK(error_of(h.grow(abi::kKernelBadge | 7, 1)) == ipc::Error::Denied);
+    auto s = h.stats();
+    CHECK(s.tasks == 0);
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+// ---- page faults ----
+
+TEST_CASE("memory service: a heap fault maps a zeroed Heap frame and consumes commitment", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 8).has_value());
+    CHECK(h.fault(7, heap_page(3) + 123) == PageFaultVerdict::Resolved);
+    REQUIRE(h.backend.has(7, heap_page(3)));
+    CHECK(h.backend.kind_at(7, heap_page(3)) == FrameKind::Heap);
+    CHECK(h.backend.zero_calls == 1);
+    auto s = h.stats();
+    CHECK(s.committed == 7);
+    CHECK(s.free == 497);
+    CHECK(s.heap == 1);
+    CHECK(s.stack == 0);
+
+    CHECK(h.fault(7, heap_page(0), 0) == PageFaultVerdict::Resolved); // a read
+    CHECK(h.fault(7, heap_page(8) - 1) == PageFaultVerdict::Resolved); // the last byte
+    s = h.stats();
+    CHECK(s.committed == 5);
+    CHECK(s.free == 495);
+    CHECK(s.heap == 3);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: faults outside a reservation, or protection faults, are invalid", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    CHECK(h.fault(7, heap_page(4)) == PageFaultVerdict::Invalid);        // the heap's end
+    CHECK(h.fault(7, heap_page(100)) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, kHeap - 1) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, 0) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, 0x0800'0000) == PageFaultVerdict::Invalid);         // code
+    CHECK(h.fault(7, abi::kMemoryViewBase) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, abi::kStackGuardPage - 1) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, abi::kUserSpaceEnd) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(8, heap_page(0)) == PageFaultVerdict::Invalid);         // no heap at all
+    CHECK(h.fault(7, heap_page(1), 1) == PageFaultVerdict::Invalid);      // present
+    CHECK(h.fault(7, heap_page(1), 0b111) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, heap_page(1), 1u << 4) == PageFaultVerdict::Invalid); // instruction fetch
+    CHECK(h.fault(7, stack_page(0), 1) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, stack_page(0), 1u << 4) == PageFaultVerdict::Invalid);
+    auto s = h.stats();
+    CHECK(s.committed == 4);
+    CHECK(s.free == 498);
+    CHECK(s.heap == 0);
+    CHECK(s.stack == 0);
+    CHECK(h.backend.mapped.empty());
+    h.check_sane();
+}
+
+TEST_CASE("memory service: the guard page is a stack overflow, the stack region grows", "[memory_service]")
+{
+    Harness h;
+    CHECK(h.fault(7, abi::kStackGuardPage) == PageFaultVerdict::StackOverflow);
+    CHECK(h.fault(7, abi::kStackGuardPage + kPage - 1) == PageFaultVerdict::StackOverflow);
+    CHECK(h.fault(7, abi::kStackGuardPage, 0) == PageFaultVerdict::StackOverflow);
+    CHECK(h.stats().free == 498);
+
+    CHECK(h.fault(7, abi::kUserSpaceEnd - 8) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(7, abi::kUserStackBottom) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(8, stack_page(5) + 100) == PageFaultVerdict::Resolved); // no Grow needed
+    CHECK(h.backend.kind_at(7, stack_page(0)) == FrameKind::Stack);
+    CHECK(h.backend.kind_at(7, abi::kUserStackBottom) == FrameKind::Stack);
+    CHECK(h.backend.kind_at(8, stack_page(5)) == FrameKind::Stack);
+    auto s = h.stats();
+    CHECK(s.stack == 3);
+    CHECK(s.free == 495);
+    CHECK(s.heap == 0);
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0); // stack faults keep no record
+    h.check_sane();
+}
+
+TEST_CASE("memory service: the stack grows only from uncommitted frames", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.fault(8, stack_page(0)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.grow(7, 497).has_value()); // every free frame promised
+    CHECK(h.fault(8, stack_page(1)) == PageFaultVerdict::OutOfMemory);
+    CHECK(h.fault(7, stack_page(0)) == PageFaultVerdict::OutOfMemory);
+    auto s = h.stats();
+    CHECK(s.free == 497);
+    CHECK(s.stack == 1);
+    CHECK(s.committed == 497);
+    // The promise holds: the heap can still be touched in full.
+    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(7, heap_page(496)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(8, stack_page(1)) == PageFaultVerdict::OutOfMemory);
+    // Releasing a page renews its promise: still nothing for the stack.
+    auto released = h.release(7, heap_page(0), 1);
+    REQUIRE(released.has_value());
+    CHECK(released.value().frames_freed == 1);
+    CHECK(h.fault(8, stack_page(1)) == PageFaultVerdict::OutOfMemory);
+    // Shrinking one untouched page gives one frame to the stack.
+    REQUIRE(h.shrink(7, 1).has_value()); // page 496, mapped: freed
+    CHECK(h.fault(8, stack_page(1)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(8, stack_page(2)) == PageFaultVerdict::OutOfMemory);
+    s = h.stats();
+    CHECK(s.stack == 2);
+    CHECK(s.heap == 0);
+    CHECK(s.committed == 496);
+    CHECK(s.free == 496);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a fault the backend cannot map gives the frame back", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    // Already mapped (a spurious not-present fault): refused, nothing kept.
+    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Invalid);
+    auto s = h.stats();
+    CHECK(s.free == 497);
+    CHECK(s.heap == 1);
+    CHECK(s.committed == 3);
+
+    // The task is dying: the kernel refuses to map, its id is not queued yet.
+    h.backend.dead.insert(7);
+    CHECK(h.fault(7, heap_page(1)) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, stack_page(0)) == PageFaultVerdict::Invalid);
+    s = h.stats();
+    CHECK(s.free == 497);
+    CHECK(s.heap == 1);
+    CHECK(s.stack == 0);
+    CHECK(s.committed == 3);
+    CHECK(s.tasks == 1);
+    CHECK(h.service->frames().check_consistency());
+
+    // Now it ends.
+    h.backend.dead.erase(7);
+    h.backend.exit(7);
+    s = h.stats();
+    CHECK(s.free == 498);
+    CHECK(s.heap == 0);
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0);
+    h.check_sane();
+}
+
+// ---- Release and Shrink ----
+
+TEST_CASE("memory service: Release frees the mapped pages and keeps the reservation", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 8).has_value());
+    for (uint64_t page : { 0, 2, 5 })
+        REQUIRE(h.fault(7, heap_page(page)) == PageFaultVerdict::Resolved);
+    auto s = h.stats();
+    REQUIRE(s.committed == 5);
+    REQUIRE(s.free == 495);
+
+    auto part = h.release(7, heap_page(1), 2); // pages 1 (untouched) and 2
+    REQUIRE(part.has_value());
+    CHECK(part.value().frames_freed == 1);
+    s = h.stats();
+    CHECK(s.committed == 6);
+    CHECK(s.free == 496);
+    CHECK(s.heap == 2);
+
+    auto all = h.release(7, kHeap, 8);
+    REQUIRE(all.has_value());
+    CHECK(all.value().frames_freed == 2);
+    s = h.stats();
+    CHECK(s.committed == 8);
+    CHECK(s.free == 498);
+    CHECK(s.heap == 0);
+    CHECK(h.backend.mapped.empty());
+
+    // Still reserved: a touch maps a fresh, zeroed page again.
+    CHECK(h.fault(7, heap_page(2)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(7, heap_page(7)) == PageFaultVerdict::Resolved);
+    s = h.stats();
+    CHECK(s.committed == 6);
+    CHECK(s.heap == 2);
+    auto none = h.release(7, heap_page(8), 0); // at the end, nothing
+    REQUIRE(none.has_value());
+    CHECK(none.value().frames_freed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Release refuses unaligned ranges and ranges outside the heap", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 8).has_value());
+    REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(error_of(h.release(7, kHeap + 1, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, kHeap + kPage / 2, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, kHeap - kPage, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, 0, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, kHeap, 9)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, heap_page(7), 2)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, heap_page(9), 0)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, kHeap, UINT64_MAX)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(7, UINT64_MAX & ~(kPage - 1), 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release(8, kHeap, 1)) == ipc::Error::InvalidRequest); // no heap
+    CHECK(error_of(h.release(0, kHeap, 1)) == ipc::Error::InvalidRequest);
+    auto s = h.stats();
+    CHECK(s.committed == 7);
+    CHECK(s.heap == 1);
+    CHECK(s.free == 497);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Shrink frees mapped pages and uncommits the rest", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 8).has_value());
+    REQUIRE(h.fault(7, heap_page(1)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(7, heap_page(7)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.stats().committed == 6);
+
+    auto shrunk = h.shrink(7, 3); // pages 7 (mapped), 6, 5
+    REQUIRE(shrunk.has_value());
+    CHECK(shrunk.value().new_end == heap_page(5));
+    auto s = h.stats();
+    CHECK(s.committed == 4); // 0, 2, 3, 4
+    CHECK(s.heap == 1);
+    CHECK(s.free == 497);
+    CHECK_FALSE(h.backend.has(7, heap_page(7)));
+    CHECK(h.fault(7, heap_page(5)) == PageFaultVerdict::Invalid);
+    CHECK(h.fault(7, heap_page(7)) == PageFaultVerdict::Invalid);
+
+    CHECK(error_of(h.shrink(7, 6)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.shrink(7, UINT64_MAX)) == ipc::Error::InvalidRequest);
+    CHECK(h.stats().committed == 4);
+
+    auto noop = h.shrink(7, 0);
+    REQUIRE(noop.has_value());
+    CHECK(noop.value().new_end == heap_page(5));
+    auto empty = h.shrink(7, 5);
+    REQUIRE(empty.has_value());
+    CHECK(empty.value().new_end == kHeap);
+    s = h.stats();
+    CHECK(s.committed == 0);
+    CHECK(s.heap == 0);
+    CHECK(s.free == 498);
+    CHECK(h.backend.mapped.empty());
+    CHECK(error_of(h.shrink(7, 1)) == ipc::Error::InvalidRequest);
+
+    // Grow again after: the heap restarts from the base.
+    auto again = h.grow(7, 2);
+    REQUIRE(again.has_value());
+    CHECK(again.value().old_end == kHeap);
+
+    // A task with no heap may shrink by nothing only.
+    auto nothing = h.shrink(9, 0);
+    REQUIRE(nothing.has_value());
+    CHECK(nothing.value().new_end == kHeap);
+    CHECK(error_of(h.shrink(9, 1)) == ipc::Error::InvalidRequest);
+    h.check_sane();
+}
+
+// ---- reclaim ----
+
+TEST_CASE("memory service: a task that ends gives back its frames, record and commitment", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 10).has_value());
+    for (uint64_t page = 0; page < 4; ++page)
+        REQUIRE(h.fault(7, heap_page(page)) == PageFaultVerdict::Resolved);
+    for (uint64_t page = 0; page < 3; ++page)
+        REQUIRE(h.fault(7, stack_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.grow(9, 5).has_value());
+    REQUIRE(h.fault(9, heap_page(0)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(9, heap_page(1)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(9, stack_page(0)) == PageFaultVerdict::Resolved);
+    auto s = h.stats();
+    REQUIRE(s.tasks == 2);
+    REQUIRE(s.committed == 6 + 3);
+    REQUIRE(s.free == 498 - 10);
+
+    h.backend.exit(7);
+    REQUIRE(h.backend.queue.size() == 8);
+    s = h.stats();
+    CHECK(h.backend.queue.empty());
+    CHECK(s.tasks == 1);
+    CHECK(s.committed == 3);
+    CHECK(s.heap == 2);
+    CHECK(s.stack == 1);
+    CHECK(s.free == 498 - 3);
+    CHECK(h.service->reclaim_anomalies() == 0);
+
+    h.backend.exit(9);
+    s = h.stats();
+    CHECK(s.tasks == 0);
+    CHECK(s.committed == 0);
+    CHECK(s.heap == 0);
+    CHECK(s.stack == 0);
+    CHECK(s.free == 498);
+    CHECK(h.service->reclaim_anomalies() == 0);
+    // An id nobody has a record of (only stack, or already forgotten) is harmless.
+    h.backend.queue.push_back(uint64_t(12345) << 1 | abi::kReclaimTaskBit);
+    h.backend.queue.push_back(uint64_t(9) << 1 | abi::kReclaimTaskBit);
+    CHECK(h.stats().tasks == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: reclaim takes more than one batch", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 150).has_value());
+    for (uint64_t page = 0; page < 150; ++page)
+        REQUIRE(h.fault(7, heap_page(page)) == PageFaultVerdict::Resolved);
+    for (uint64_t page = 0; page < 50; ++page)
+        REQUIRE(h.fault(7, stack_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.stats().free == 298);
+    h.backend.exit(7);
+    REQUIRE(h.backend.queue.size() == 201);
+    auto s = h.stats();
+    CHECK(s.free == 498);
+    CHECK(s.tasks == 0);
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: bogus frames in the reclaim queue are counted as anomalies", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    h.backend.queue.push_back(0x9000'0000);              // not managed
+    h.backend.queue.push_back(0x10'0000 + 300 * kPage);  // in the hole
+    h.backend.queue.push_back(0x10'0000 + 10 * kPage);   // free already
+    h.backend.queue.push_back(0x10'0000 + 10 * kPage + 8); // unaligned
+    auto s = h.stats();
+    CHECK(h.service->reclaim_anomalies() == 4);
+    CHECK(s.free == 497);
+    CHECK(s.stack == 1);
+    CHECK(s.managed == 500);
+    CHECK(h.service->frames().check_consistency());
+    CHECK(h.backend.errors.empty());
+}
+
+// ---- running out ----
+
+TEST_CASE("memory service: when frames run short, Grow takes back what dead tasks left", "[memory_service]")
+{
+    Harness h;
+    constexpr uint64_t kEach = 83;   // 498 = 6 × 83: the seventh finds nothing
+    constexpr uint64_t kTouched = 5; // pages each task maps
+    uint64_t task = 2;
+    for (;; ++task) {
+        auto result = h.grow(task, kEach);
+        if (result.is_error()) {
+            CHECK(result.error() == proto::kOutOfMemory);
+            break;
+        }
+        for (uint64_t page = 0; page < kTouched; ++page)
+            REQUIRE(h.fault(task, heap_page(page)) == PageFaultVerdict::Resolved);
+    }
+    CHECK(task == 8);
+    auto s = h.stats();
+    CHECK(s.committed == 6 * (kEach - kTouched));
+    CHECK(s.free == 498 - 6 * kTouched);
+    CHECK(s.free == s.committed);
+    CHECK(s.tasks == 7); // the one refused has a record too
+    // A stack has no frame left either.
+    CHECK(h.fault(task, stack_page(0)) == PageFaultVerdict::OutOfMemory);
+
+    // Task 3 ends; nobody asks for Stats, so only the service's own need
+    // makes it look at the queue.
+    h.backend.exit(3);
+    size_t calls = h.backend.reclaim_calls;
+    auto result = h.grow(task, kEach);
+    REQUIRE(result.has_value());
+    CHECK(result.value().old_end == kHeap);
+    CHECK(result.value().new_end == heap_page(kEach));
+    CHECK(h.backend.reclaim_calls > calls);
+    CHECK(h.backend.queue.empty());
+    s = h.stats();
+    CHECK(s.committed == 5 * (kEach - kTouched) + kEach);
+    CHECK(s.free == 498 - 5 * kTouched);
+    CHECK(s.free == s.committed);
+    CHECK(s.tasks == 6);
+
+    // The stack too: one more task ends, the fault finds its frames.
+    h.backend.exit(4);
+    REQUIRE(h.fault(task, stack_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.backend.queue.empty());
+    s = h.stats();
+    CHECK(s.stack == 1);
+    CHECK(s.tasks == 5);
+    CHECK(s.free - s.committed == kEach - 1);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a full task table makes room from the tasks that ended", "[memory_service]")
+{
+    Harness h;
+    for (uint64_t task = 1; task <= MemoryService::kMaxTasks; ++task)
+        REQUIRE(h.grow(task, 0).has_value());
+    CHECK(h.stats().tasks == MemoryService::kMaxTasks);
+    CHECK(error_of(h.grow(5000, 1)) == proto::kOutOfMemory);
+    CHECK(h.stats().committed == 0);
+    h.backend.exit(17);
+    auto result = h.grow(5000, 1);
+    REQUIRE(result.has_value());
+    auto s = h.stats();
+    CHECK(s.tasks == MemoryService::kMaxTasks);
+    CHECK(s.committed == 1);
+    h.check_sane();
+}
+
+// ---- requests from a task that ends while they are served ----
+
+// A task can end while the server serves its Call (it is killed, or dies on
+// another CPU): its id may then arrive through the reclaim that the request
+// itself triggers. Neither its record nor its promise may outlive it
+// (MemoryService::reclaim's `watched`).
+TEST_CASE("memory service: a Grow from a task that ended meanwhile commits nothing for good", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 10).has_value());
+    REQUIRE(h.grow(9, 488).has_value()); // everything else: Grow will have to reclaim
+    h.backend.exit(7);                   // 7's id is queued, 7's Grow is being served
+    (void)h.grow(7, 1);                  // success or refusal: either is fine
+    auto s = h.stats();
+    CHECK(s.tasks == 1);
+    CHECK(s.committed == 488);
+    h.backend.exit(9);
+    s = h.stats();
+    CHECK(s.tasks == 0);
+    CHECK(s.committed == 0);
+    CHECK(h.grow(11, 498).has_value()); // all of memory can be promised again
+}
+
+// The same race when the task table is full: a first Grow reclaims to make
+// room, and the asking task's own id may be consumed by it (with nothing to
+// forget yet); no record may be made for the dead task.
+TEST_CASE("memory service: a first Grow from a task that ended meanwhile leaves no record", "[memory_service]")
+{
+    Harness h;
+    for (uint64_t task = 1; task <= MemoryService::kMaxTasks; ++task)
+        REQUIRE(h.grow(task, 0).has_value());
+    h.backend.exit(17);   // makes room
+    h.backend.exit(5000); // 5000 ends while its first Grow is served
+    (void)h.grow(5000, 3);
+    auto s = h.stats();
+    CHECK(s.tasks == MemoryService::kMaxTasks - 1);
+    CHECK(s.committed == 0);
+}
+
+// ---- property test ----
+
+TEST_CASE("memory service: random requests, faults and exits keep the books balanced", "[memory_service]")
+{
+    for (uint64_t seed : { 1u, 2u, 3u, 42u, 2024u }) {
+        CAPTURE(seed);
+        // Small, so that Grow and the stack run out now and then: 140 frames.
+        Harness h({ { 0x10'0000, 90 }, { 0x18'0000, 50 } });
+        REQUIRE(h.table_pages == 1);
+        uint64_t rng = seed;
+        auto random = [&](uint64_t bound) { return bound == 0 ? 0 : splitmix64(rng) % bound; };
+
+        struct Model {
+            uint64_t heap_pages { 0 };
+            bool has_record { false };
+        };
+        std::map<uint64_t, Model> live;
+        uint64_t next_id = 2;
+
+        auto check = [&](int step) {
+            CAPTURE(step);
+            auto s = h.stats();
+            REQUIRE(s.free + s.stack + s.heap + s.kernel == s.managed);
+            REQUIRE(s.managed == h.managed);
+            REQUIRE(s.kernel == h.table_pages);
+            REQUIRE(s.heap == h.backend.pages_where(in_heap));
+            REQUIRE(s.stack == h.backend.pages_where(in_stack));
+            uint64_t committed = 0, records = 0;
+            for (auto& [task, model] : live) {
+                uint64_t mapped = h.backend.heap_pages_of(task);
+                REQUIRE(mapped <= model.heap_pages);
+                committed += model.heap_pages - mapped;
+                records += model.has_record;
+            }
+            REQUIRE(s.committed == committed);
+            REQUIRE(s.tasks == records);
+            REQUIRE(s.committed <= s.free);
+            REQUIRE(h.service->reclaim_anomalies() == 0);
+            REQUIRE(h.service->frames().check_consistency());
+            REQUIRE(h.backend.errors.empty());
+            return s;
+        };
+
+        std::map<std::string, int> seen; // outcomes, so that the test shows it reached them
+        auto s = check(-1);
+        for (int step = 0; step < 600; ++step) {
+            CAPTURE(step);
+            uint64_t uncommitted = s.free - s.committed;
+            if (live.empty() || (live.size() < 6 && random(8) == 0)) {
+                live[next_id++] = Model {};
+                continue;
+            }
+            auto it = live.begin();
+            std::advance(it, random(live.size()));
+            uint64_t task = it->first;
+            Model& model = it->second;
+            uint64_t heap_end = heap_page(model.heap_pages);
+
+            switch (random(8)) {
+            case 0: { // Grow
+                uint64_t pages = random(60);
+                auto result = h.grow(task, pages);
+                model.has_record = true;
+                if (pages > uncommitted) {
+                    REQUIRE(error_of(result) == proto::kOutOfMemory);
+                    seen["grow refused"]++;
+                } else {
+                    REQUIRE(result.has_value());
+                    REQUIRE(result.value().old_end == heap_end);
+                    model.heap_pages += pages;
+                    REQUIRE(result.value().new_end == heap_page(model.heap_pages));
+                }
+                break;
+            }
+            case 1: { // Shrink
+                uint64_t pages = random(model.heap_pages + 3);
+                auto result = h.shrink(task, pages);
+                if (pages > model.heap_pages) {
+                    REQUIRE(error_of(result) == ipc::Error::InvalidRequest);
+                } else {
+                    REQUIRE(result.has_value());
+                    seen["shrink"] += pages != 0;
+                    model.heap_pages -= pages;
+                    REQUIRE(result.value().new_end == heap_page(model.heap_pages));
+                }
+                break;
+            }
+            case 2: { // Release
+                uint64_t first = random(model.heap_pages + 2);
+                // Mostly inside the heap, sometimes one page past it.
+                uint64_t pages = random((first <= model.heap_pages ? model.heap_pages - first : 0) + 2);
+                uint64_t expected = 0;
+                for (uint64_t page = first; page < first + pages; ++page)
+                    expected += h.backend.has(task, heap_page(page));
+                auto result = h.release(task, heap_page(first), pages);
+                if (!model.has_record || first + pages > model.heap_pages) {
+                    REQUIRE(error_of(result) == ipc::Error::InvalidRequest);
+                } else {
+                    REQUIRE(result.has_value());
+                    REQUIRE(result.value().frames_freed == expected);
+                    if (expected)
+                        seen["release freed"]++;
+                }
+                break;
+            }
+            case 3:
+            case 4: { // heap fault
+                uint64_t page = heap_page(random(model.heap_pages + 2));
+                bool mapped = h.backend.has(task, page);
+                auto verdict = h.fault(task, page + random(kPage), random(2) << 1);
+                if (page < heap_end && !mapped) {
+                    REQUIRE(verdict == PageFaultVerdict::Resolved);
+                    REQUIRE(h.backend.kind_at(task, page) == FrameKind::Heap);
+                    seen["heap fault"]++;
+                } else {
+                    REQUIRE(verdict == PageFaultVerdict::Invalid);
+                }
+                break;
+            }
+            case 5:
+            case 6: { // stack fault, now and then on the guard page
+                bool guard = random(20) == 0;
+                uint64_t page = guard ? abi::kStackGuardPage : stack_page(random(40));
+                bool mapped = h.backend.has(task, page);
+                auto verdict = h.fault(task, page + random(kPage), 0b110);
+                if (guard)
+                    REQUIRE(verdict == PageFaultVerdict::StackOverflow);
+                else if (uncommitted == 0) {
+                    REQUIRE(verdict == PageFaultVerdict::OutOfMemory);
+                    seen["stack refused"]++;
+                }
+                else if (mapped)
+                    REQUIRE(verdict == PageFaultVerdict::Invalid);
+                else {
+                    REQUIRE(verdict == PageFaultVerdict::Resolved);
+                    REQUIRE(h.backend.kind_at(task, page) == FrameKind::Stack);
+                    seen["stack fault"]++;
+                }
+                break;
+            }
+            case 7: // exit
+                if (random(3) == 0) {
+                    h.backend.exit(task);
+                    live.erase(it);
+                    seen["exit"]++;
+                }
+                break;
+            }
+            s = check(step);
+        }
+
+        for (auto& [task, model] : live)
+            h.backend.exit(task);
+        live.clear();
+        s = check(600);
+        CHECK(s.free == h.managed - h.table_pages);
+        CHECK(s.heap == 0);
+        CHECK(s.stack == 0);
+        CHECK(s.committed == 0);
+        CHECK(s.tasks == 0);
+        CHECK(h.backend.mapped.empty());
+        for (const char* outcome : { "grow refused", "release freed", "shrink", "heap fault", "stack refused", "stack fault", "exit" }) {
+            CAPTURE(outcome);
+            CHECK(seen[outcome] > 0);
+        }
+    }
+}
