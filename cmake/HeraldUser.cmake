@@ -6,6 +6,8 @@
 #   herald_embed_user_programs(herald_selftests hello spin)
 #       -> the programs' ELF files inside that kernel object library, found
 #          through microkernel/boot/embedded_programs.hpp
+#   herald_boot_archive(OUTPUT herald.archive PROGRAMS memory hello FILES init.manifest=init.manifest)
+#       -> a boot archive (docs/boot-archive.md) built by tools/mkarchive
 #
 # Needs cmake/HeraldKernel.cmake first (the cross flags, ld.lld).
 
@@ -132,4 +134,105 @@ herald_embedded_program_count:
         set_source_files_properties(${asm} TARGET_DIRECTORY ${target} PROPERTIES OBJECT_DEPENDS "${elfs}")
         add_dependencies(${target} ${ARGN})
     endif()
+endfunction()
+
+# Helpers of herald_boot_archive() (macros: they set its variables).
+# The ELF of a user program target, after checking it is one.
+macro(_herald_archive_elf program)
+    if(NOT TARGET ${program})
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): ${program} is not a target; "
+            "define it with herald_add_user_program() first")
+    endif()
+    get_target_property(elf ${program} HERALD_USER_ELF)
+    if(NOT elf)
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): ${program} is not a user program")
+    endif()
+    list(APPEND depends ${program} ${elf})
+endmacro()
+# NAME=VALUE from FILES and CORRUPT: sets `entry_name` and `entry_value`.
+macro(_herald_archive_pair keyword pair)
+    if(NOT "${pair}" MATCHES "^([^=]+)=(.+)$")
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): ${keyword} \"${pair}\" is not name=value")
+    endif()
+    set(entry_name "${CMAKE_MATCH_1}")
+    set(entry_value "${CMAKE_MATCH_2}")
+endmacro()
+macro(_herald_archive_check_name name)
+    string(LENGTH "${name}" length)
+    if(NOT "${name}" MATCHES "^[A-Za-z0-9._-]+$" OR length GREATER 31)
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): invalid entry name \"${name}\" "
+            "(1 to 31 characters of [A-Za-z0-9._-])")
+    endif()
+endmacro()
+
+# herald_boot_archive(OUTPUT path PROGRAMS target... FILES name=path... [CORRUPT name=program-target...]
+#                     [TARGET name])
+# Builds the boot archive OUTPUT (docs/boot-archive.md) with tools/mkarchive,
+# entries in this order:
+#   PROGRAMS  user programs (herald_add_user_program()): an entry of kind
+#             Program per target, named after the target, holding its ELF
+#   FILES     name=path: an entry of kind File holding the file at path
+#             (a relative path is relative to the current source directory)
+#   CORRUPT   name=program-target, for tests: an entry `name` of kind Program
+#             holding only the first 100 bytes of that program's ELF
+#             (mkarchive's kind program-truncate100): its checksum is right,
+#             so the archive reads fine, and the loader must refuse the
+#             program (parse_elf(): Truncated)
+#   TARGET    the custom target (ALL) that builds OUTPUT; by default OUTPUT's
+#             file name with each character other than [A-Za-z0-9_] made '_'
+#             (herald.archive -> herald_archive)
+# OUTPUT (relative: to the current binary directory) is rebuilt when a
+# program, a file or mkarchive changes; the target's HERALD_ARCHIVE_FILE
+# property holds its full path. Names are checked here already (1 to 31
+# characters of [A-Za-z0-9._-]); mkarchive checks them again, with duplicates.
+function(herald_boot_archive)
+    cmake_parse_arguments(PARSE_ARGV 0 ARG "" "OUTPUT;TARGET" "PROGRAMS;FILES;CORRUPT")
+    if(NOT ARG_OUTPUT)
+        message(FATAL_ERROR "herald_boot_archive: no OUTPUT")
+    endif()
+    if(ARG_UNPARSED_ARGUMENTS)
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
+    endif()
+    if(NOT TARGET mkarchive)
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): no mkarchive target; add_subdirectory(tools) first")
+    endif()
+    get_filename_component(output "${ARG_OUTPUT}" ABSOLUTE BASE_DIR ${CMAKE_CURRENT_BINARY_DIR})
+    set(target ${ARG_TARGET})
+    if(NOT target)
+        get_filename_component(target "${output}" NAME)
+        string(MAKE_C_IDENTIFIER "${target}" target)
+    endif()
+
+    set(entries "")
+    set(depends mkarchive)
+    foreach(program ${ARG_PROGRAMS})
+        _herald_archive_check_name(${program})
+        _herald_archive_elf(${program})
+        list(APPEND entries "${program}=program:${elf}")
+    endforeach()
+    foreach(pair ${ARG_FILES})
+        _herald_archive_pair(FILES "${pair}")
+        _herald_archive_check_name("${entry_name}")
+        get_filename_component(path "${entry_value}" ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+        list(APPEND entries "${entry_name}=file:${path}")
+        list(APPEND depends ${path})
+    endforeach()
+    foreach(pair ${ARG_CORRUPT})
+        _herald_archive_pair(CORRUPT "${pair}")
+        _herald_archive_check_name("${entry_name}")
+        _herald_archive_elf(${entry_value})
+        list(APPEND entries "${entry_name}=program-truncate100:${elf}")
+    endforeach()
+    if(NOT entries)
+        message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): no entries")
+    endif()
+
+    get_filename_component(output_name "${output}" NAME)
+    add_custom_command(OUTPUT ${output}
+        COMMAND $<TARGET_FILE:mkarchive> ${output} ${entries}
+        DEPENDS ${depends}
+        VERBATIM
+        COMMENT "Building boot archive ${output_name}")
+    add_custom_target(${target} ALL DEPENDS ${output})
+    set_target_properties(${target} PROPERTIES HERALD_ARCHIVE_FILE ${output})
 endfunction()

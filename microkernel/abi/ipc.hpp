@@ -64,6 +64,13 @@ enum class WaitMode : uint64_t {
     Timeout = 2, // block at most RDX milliseconds; SyscallError::TimedOut after
 };
 
+// A notification bound to an endpoint (a server's device interrupt, say)
+// arrives at a thread receiving on the endpoint as a message of its own:
+// label kNotificationLabel, word 0 the bits (now clear), badge
+// kNotificationBadge. No sender can forge it (HandleMint refuses bit 63).
+inline constexpr uint32_t kNotificationLabel = 0x4E4F'5449; // "NOTI"
+inline constexpr uint64_t kNotificationBadge = (1ull << 63) | 1;
+
 // Handles every task holds when it starts (docs/ipc.md). Others it gets in
 // messages or creates.
 enum WellKnownHandle : uint64_t {

@@ -41,6 +41,16 @@ enum class SyscallNumber : uint64_t {
     MemoryUnmap = 33,   // (control, task id, address) -> the frame that was mapped there
     MemoryReclaim = 34, // (control, uint64_t* out, max) -> entries written (kReclaimTaskBit)
     MemoryRanges = 35,  // (control, ManagedRange* out, max) -> ranges written (all of them fit in 256)
+
+    // Tasks as capabilities (abi/task.hpp).
+    TaskCreate = 40,     // (process control, name, length) -> task handle (a task with no thread yet)
+    TaskGiveHandle = 41, // (task, one of the caller's handles, index or 0) -> the index in the task's table
+    TaskStart = 42,      // (task, entry, stack top, parameter) -> 0
+    TaskKill = 43,       // (task) -> 0
+    TaskWait = 44,       // (task, TaskStatus* out) -> 0 once the task has ended
+    TaskInfo = 45,       // (task, TaskStatus* out) -> 0
+    TaskList = 46,       // (TaskListEntry* out, max) -> entries written (every task, up to max)
+    SystemShutdown = 47, // (system control) -> does not return: the machine powers off
     Count
 };
 

@@ -54,12 +54,26 @@ void Endpoint::handle_closed(u32 rights)
         fail_all(senders, abi::SyscallError::PeerGone);
 }
 
+void bind_notification(Endpoint& endpoint, Notification& notification)
+{
+    notification.retain();
+    endpoint.bound = &notification;
+    notification.bound_to = &endpoint;
+}
+
 void Endpoint::destroy()
 {
     {
         SpinLockGuard guard(lock);
         fail_all(senders, abi::SyscallError::PeerGone);
         fail_all(receivers, abi::SyscallError::PeerGone);
+    }
+    if (bound) {
+        {
+            SpinLockGuard guard(bound->lock);
+            bound->bound_to = nullptr;
+        }
+        bound->release();
     }
     this->~Endpoint();
     g_endpoints.free_storage(this);

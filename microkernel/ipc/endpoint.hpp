@@ -24,6 +24,9 @@ public:
     RunQueue<Thread> senders;   // blocked in send or call; their message is in ipc.outgoing
     RunQueue<Thread> receivers; // blocked in receive
     u32 receive_rights { 0 };   // open handles with RightReceive
+    // Its bits reach receivers as messages (abi::kNotificationLabel). Set
+    // once, by the kernel, before anyone uses the endpoint; holds a reference.
+    class Notification* bound { nullptr };
 
     void handle_opened(u32 rights) override;
     void handle_closed(u32 rights) override;
@@ -42,11 +45,18 @@ public:
     SpinLock lock;
     u64 bits { 0 };
     RunQueue<Thread> waiters;
+    // The endpoint it is bound to (bind_notification), if any: then its
+    // bits change only under that endpoint's lock, taken first.
+    Endpoint* bound_to { nullptr };
 
 private:
     Notification() : KernelObject(ObjectType::Notification) { }
     void destroy() override;
 };
+
+// Binds `notification` to `endpoint` (kernel bootstrap, before either is
+// used): its signals reach whoever receives on the endpoint.
+void bind_notification(Endpoint& endpoint, Notification& notification);
 
 // Wakes `thread` (blocked in IPC) with `status` as its system-call result.
 void ipc_wake_with_status(Thread& thread, i64 status);

@@ -68,9 +68,10 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         return false; // the full path replies, then reports the error
     auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     bool interrupts = endpoint.lock.lock();
-    if (unlikely(!endpoint.senders.is_empty())) {
-        // A message is already waiting: the server takes it at once and
-        // the caller is woken instead of switched to.
+    if (unlikely(!endpoint.senders.is_empty() || (endpoint.bound && endpoint.bound->bits))) {
+        // A message (or a bound notification's bits) is already waiting:
+        // the server takes it at once and the caller is woken instead of
+        // switched to.
         endpoint.lock.unlock(interrupts);
         endpoint.release();
         return false;

@@ -76,6 +76,22 @@ ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rig
 
 namespace {
 
+IpcMessage notification_message(u64 bits)
+{
+    return IpcMessage { MessageInfo { abi::kNotificationLabel, 0, false }.encode(), { bits }, abi::kNotificationBadge };
+}
+
+// Under the endpoint's lock: takes the bound notification's bits, if any.
+u64 take_bound_bits(Endpoint& endpoint)
+{
+    if (!endpoint.bound)
+        return 0;
+    SpinLockGuard guard(endpoint.bound->lock);
+    u64 taken = endpoint.bound->bits;
+    endpoint.bound->bits = 0;
+    return taken;
+}
+
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
 
 // Copies `length` bytes between two user address spaces through the
@@ -200,9 +216,10 @@ i64 call_kernel_service(Thread& self, u64 handle, Error why)
     auto& service = static_cast<KernelService&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
     i64 status = validate(self, message, entry.value().rights);
-    MessageInfo info = MessageInfo::decode(message.info);
-    if (status == 0 && (info.payload_length > 0 || info.transfer_handle))
-        status = error(SyscallError::BadArgument); // kernel services take words only
+    // Words only. A handle "transferred" stays where it is: the service runs
+    // in the caller's thread and looks it up in the caller's own table.
+    if (status == 0 && MessageInfo::decode(message.info).payload_length > 0)
+        status = error(SyscallError::BadArgument);
     if (status == 0) {
         message.badge = entry.value().badge;
         IpcMessage reply = service.call(self, message);
@@ -291,6 +308,14 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     }
     auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     bool interrupts = endpoint.lock.lock();
+    if (u64 bits = take_bound_bits(endpoint)) {
+        endpoint.lock.unlock(interrupts);
+        write_message(*self.ipc.frame, notification_message(bits));
+        endpoint.release();
+        if (wake_after_blocking)
+            scheduler_wake(*wake_after_blocking);
+        return 0;
+    }
     if (Thread* sender = endpoint.senders.pop_front()) {
         endpoint.lock.unlock(interrupts);
         sender->ipc.blocked_on = nullptr;
@@ -363,18 +388,7 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     if (entry.is_error())
         return lookup_error(entry.error());
     auto& notification = static_cast<Notification&>(*entry.value().object);
-    {
-        SpinLockGuard guard(notification.lock);
-        notification.bits |= bits;
-        Thread* waiter = notification.bits ? notification.waiters.pop_front() : nullptr; // no bits: nothing to wake for
-        if (waiter) {
-            waiter->ipc.waiting_on = nullptr;
-            u64 taken = notification.bits;
-            notification.bits = 0;
-            waiter->ipc.frame->rax = taken;
-            scheduler_wake(*waiter);
-        }
-    }
+    notification_signal(notification, bits);
     notification.release();
     return 0;
 }
@@ -419,21 +433,16 @@ i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
         notification.release();
         return result;
     }
-    bool interrupts = notification.lock.lock();
-    if (notification.bits || mode == static_cast<u64>(abi::WaitMode::Poll)) {
-        u64 taken = notification.bits;
+    if (mode != static_cast<u64>(abi::WaitMode::Poll))
+        return notification_wait(self, notification); // takes over our reference
+    i64 taken;
+    {
+        SpinLockGuard guard(notification.lock);
+        taken = static_cast<i64>(notification.bits);
         notification.bits = 0;
-        notification.lock.unlock(interrupts);
-        notification.release();
-        return static_cast<i64>(taken);
     }
-    notification.waiters.push_back(self);
-    self.ipc.waiting_on = &notification;
-    self.state = ThreadState::Blocked;
-    notification.lock.unlock(interrupts);
     notification.release();
-    scheduler_block_current();
-    return static_cast<i64>(self.ipc.frame->rax);
+    return taken;
 }
 
 // ---- handles ----
@@ -492,6 +501,73 @@ i64 set_buffer(Thread& self, u64 address)
 }
 
 } // namespace
+
+namespace {
+
+// A signal on a bound notification: straight to a thread receiving on the
+// endpoint, or kept in the bits until one comes. Lock order: endpoint, then
+// notification, as in receive().
+bool signal_bound(Notification& notification, u64 bits)
+{
+    Endpoint* endpoint = __atomic_load_n(&notification.bound_to, __ATOMIC_ACQUIRE);
+    if (!endpoint)
+        return false;
+    SpinLockGuard endpoint_guard(endpoint->lock);
+    Thread* receiver = endpoint->receivers.pop_front();
+    u64 taken;
+    {
+        SpinLockGuard guard(notification.lock);
+        notification.bits |= bits;
+        if (!receiver)
+            return true;
+        taken = notification.bits;
+        notification.bits = 0;
+    }
+    receiver->ipc.blocked_on = nullptr;
+    write_message(*receiver->ipc.frame, notification_message(taken));
+    scheduler_wake(*receiver);
+    return true;
+}
+
+} // namespace
+
+void notification_signal(Notification& notification, u64 bits)
+{
+    if (signal_bound(notification, bits))
+        return;
+    SpinLockGuard guard(notification.lock);
+    notification.bits |= bits;
+    Thread* waiter = notification.bits ? notification.waiters.pop_front() : nullptr; // no bits: nothing to wake for
+    if (waiter) {
+        waiter->ipc.waiting_on = nullptr;
+        u64 taken = notification.bits;
+        notification.bits = 0;
+        waiter->ipc.frame->rax = taken;
+        scheduler_wake(*waiter);
+    }
+}
+
+// A queued waiter holds no reference (kernel_object.hpp): the caller's is
+// dropped before blocking, so that closing the last handle still destroys
+// the notification and wakes the waiter with PeerGone.
+i64 notification_wait(Thread& self, Notification& notification)
+{
+    bool interrupts = notification.lock.lock();
+    if (notification.bits) {
+        u64 taken = notification.bits;
+        notification.bits = 0;
+        notification.lock.unlock(interrupts);
+        notification.release();
+        return static_cast<i64>(taken);
+    }
+    notification.waiters.push_back(self);
+    self.ipc.waiting_on = &notification;
+    self.state = ThreadState::Blocked;
+    notification.lock.unlock(interrupts);
+    notification.release();
+    scheduler_block_current();
+    return static_cast<i64>(self.ipc.frame->rax);
+}
 
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
 {

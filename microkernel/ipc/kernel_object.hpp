@@ -17,6 +17,9 @@ enum class ObjectType : u8 {
     Notification,
     KernelService, // answered by the kernel itself (ipc/kernel_service.hpp)
     MemoryControl, // the memory server's right to map frames (syscall/memory_control.cpp)
+    Task,          // a task as a capability (task/task_object.hpp)
+    ProcessControl, // the loader's right to create tasks (syscall/task_control.cpp)
+    SystemControl,  // init's right to power off (syscall/task_control.cpp)
 };
 
 class KernelObject {

@@ -2,7 +2,9 @@
 // in the caller's thread: no server task, no switch. A monolithic build
 // serves the memory protocol so (mm/pager_in_kernel.cpp), and programs stay
 // the same in both builds: they call abi::HandleMemory either way.
-// Only Call works on it, with words only (no payload, no handle transfer).
+// Only Call works on it, with words only (no payload). A handle "sent"
+// along is not copied: word 7 keeps the caller's own handle index, which the
+// service looks up in the caller's table.
 #pragma once
 
 #include "../task/thread.hpp"

@@ -6,7 +6,10 @@
 // the benchmarks can (docs/benchmarks.md).
 #include "pager.hpp"
 
+#include "../ipc/ipc_internal.hpp"
 #include "../ipc/kernel_service.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task_object.hpp"
 #include "../log.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/task.hpp"
@@ -26,14 +29,14 @@ using memory::MemoryService;
 // checks the MemoryControl system calls make.
 class KernelBackend final : public memory::Backend {
 public:
-    bool map(u64 task, u64 address, u64 frame, bool writable) override
+    bool map(u64 task, u64 address, u64 frame, u64 map_flags) override
     {
         if (!is_managed_frame(PhysicalAddress(frame)))
             return false;
-        struct Request { u64 address, frame; bool writable; } request { address, frame, writable };
+        struct Request { u64 address, frame, flags; } request { address, frame, map_flags };
         auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
             auto& r = *static_cast<Request*>(context);
-            PageFlags flags { .writable = r.writable };
+            PageFlags flags { .writable = (r.flags & abi::MapWritable) != 0, .executable = (r.flags & abi::MapExecutable) != 0 };
             HERALD_TRY(space.map_pager_frame(VirtualAddress(r.address), PhysicalAddress(r.frame), flags));
             return 0;
         }, &request);
@@ -57,7 +60,21 @@ public:
         return true;
     }
 
-    void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
+    // The handle is the caller's own (ipc/kernel_service.hpp): looked up in
+    // its table, and left there.
+    bool unstarted_task(u64 handle, u64& task) override
+    {
+        auto entry = lookup(current_thread(), handle, ObjectType::Task, abi::RightReceive);
+        if (entry.is_error())
+            return false;
+        auto* object = static_cast<TaskObject*>(entry.value().object);
+        bool building = object->unstarted_task() != nullptr;
+        task = object->task_id();
+        object->release();
+        return building;
+    }
+
+        void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
 
     usize reclaim(u64* out, usize max) override { return reclaim_take(out, max); }
 };

@@ -10,6 +10,7 @@
 #include "../arch/x86_64/user_copy.hpp"
 #include "../ipc/ipc.hpp"
 #include "memory_control.hpp"
+#include "task_control.hpp"
 #include "user_access.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
@@ -76,9 +77,13 @@ i64 sys_self_info(u64 out)
 
 i64 dispatch(x86::InterruptFrame& frame)
 {
+    // Where a call that blocks gets its result written (ipc_wake_with_status).
+    current_thread().ipc.frame = &frame;
     if (handle_ipc_syscall(frame.rax, frame))
         return static_cast<i64>(frame.rax);
     if (i64 result; handle_memory_syscall(frame.rax, frame, result))
+        return result;
+    if (i64 result; handle_task_syscall(frame.rax, frame, result))
         return result;
     switch (static_cast<SyscallNumber>(frame.rax)) {
     case SyscallNumber::DebugWrite: return sys_debug_write(frame.rdi, frame.rsi);

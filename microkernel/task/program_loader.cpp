@@ -48,18 +48,8 @@ Endpoint* name_registry()
 
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 {
-    if (KernelObject* memory = options.is_memory_server ? nullptr : pager_client_object()) {
-        u64 handle = grant_handle(task, *memory, abi::RightSend, task.id, abi::HandleMemory);
-        memory->release();
-        if (!handle)
-            return Error::AlreadyMapped;
-    }
-    if (Endpoint* registry = name_registry()) {
-        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry);
-        registry->release();
-        if (!handle)
-            return Error::AlreadyMapped;
-    }
+    if (!options.is_memory_server)
+        HERALD_TRY(install_standard_handles(task));
     for (const InitialHandle& handle : options.handles) {
         if (handle.object && !grant_handle(task, *handle.object, handle.rights, handle.badge, handle.index))
             return Error::AlreadyMapped;
@@ -78,6 +68,8 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
     u64 committed = kInitialStackPages * layout::kPageSize;
     HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
     Task* task = HERALD_TRY(create_task(name, &space));
+    task->io_port_first = options.io_port_first;
+    task->io_port_count = options.io_port_count;
     if (auto installed = install_handles(*task, options); installed.is_error()) {
         discard_task(*task);
         return installed.error();
@@ -89,6 +81,23 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
 }
 
 } // namespace
+
+ErrorOr<void> install_standard_handles(Task& task)
+{
+    if (KernelObject* memory = pager_client_object()) {
+        u64 handle = grant_handle(task, *memory, abi::RightSend, task.id, abi::HandleMemory);
+        memory->release();
+        if (!handle)
+            return Error::AlreadyMapped;
+    }
+    if (Endpoint* registry = name_registry()) {
+        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry);
+        registry->release();
+        if (!handle)
+            return Error::AlreadyMapped;
+    }
+    return {};
+}
 
 void set_name_registry(Endpoint* registry)
 {

@@ -36,6 +36,9 @@ struct SpawnOptions {
     // The memory server itself: it gets the memory view (abi/memory.hpp)
     // and no abi::HandleMemory (its own endpoint goes there instead).
     bool is_memory_server { false };
+    // I/O ports its ring-3 code may use (the console: COM1), none by default.
+    u16 io_port_first { 0 };
+    u16 io_port_count { 0 };
 };
 
 // Every task also gets abi::HandleMemory: a send right to the memory
@@ -46,6 +49,10 @@ struct SpawnOptions {
 // (publishing a server means sending the registry a handle). The registry
 // itself is started before the tasks that use it; nullptr unsets it.
 void set_name_registry(Endpoint* registry);
+
+// The handles every task gets: abi::HandleMemory and abi::HandleRegistry,
+// when they exist (the kernel's spawn_program and TaskCreate both give them).
+ErrorOr<void> install_standard_handles(Task& task);
 
 // Returns the new task's id. Not a Task*: the task may run, end and be
 // freed before the caller looks at it.

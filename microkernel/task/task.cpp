@@ -11,6 +11,7 @@
 #include "../mm/kernel_pool.hpp"
 #include "../mm/kernel_stacks.hpp"
 #include "../mm/reclaim_queue.hpp"
+#include "task_object.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
 
@@ -301,6 +302,8 @@ void release_thread(Thread& thread)
             reclaim_task_ended(task.id);   // after them (reclaim_queue.hpp)
         }
         record_exit(task);
+        if (task.object)
+            task.object->task_ended(task.exit_status, task.state == TaskState::Killed);
         g_tasks.free_storage(&task);
     }
 }
@@ -334,6 +337,30 @@ ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void*
             return action(*task, *task->address_space, context);
     }
     return Error::NotFound;
+}
+
+usize list_tasks(usize from, abi::TaskListEntry* out, usize max, usize& next)
+{
+    SpinLockGuard guard(g_table_lock);
+    usize written = 0;
+    usize slot = from;
+    for (; slot < kMaxTasks && written < max; ++slot) {
+        Task* task = g_table[slot];
+        if (!task)
+            continue;
+        abi::TaskListEntry& entry = out[written++];
+        entry = abi::TaskListEntry {};
+        entry.task_id = task->id;
+        entry.state = !task->main_thread && task != &g_kernel_task ? abi::TaskState::Building
+            : task->state == TaskState::Exited                   ? abi::TaskState::Exited
+            : task->state == TaskState::Killed                   ? abi::TaskState::Killed
+                                                                 : abi::TaskState::Running;
+        entry.cpu = task->main_thread ? task->main_thread->cpu : 0;
+        entry.threads = task->live_threads;
+        copy_truncated(entry.name, sizeof(entry.name), task->name_view());
+    }
+    next = slot;
+    return written;
 }
 
 } // namespace herald

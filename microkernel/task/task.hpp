@@ -12,6 +12,7 @@
 #include "../lib/types.hpp"
 #include "../sync/spinlock.hpp"
 #include "thread.hpp"
+#include "../abi/task.hpp"
 
 namespace herald {
 
@@ -32,6 +33,10 @@ struct Task {
     HandleTable* handles { nullptr };      // its capabilities (ipc/handle_table.hpp)
     SpinLock handles_lock;
     Thread* main_thread { nullptr };
+    class TaskObject* object { nullptr }; // its capability, if it was started through one
+    // I/O ports its ring-3 code may use (the console's COM1): [first, first + count).
+    u16 io_port_first { 0 };
+    u16 io_port_count { 0 };
     StringView name_view() const { return StringView::from_bounded(name, sizeof(name)); }
 };
 
@@ -88,6 +93,10 @@ void kill_current_task_if_requested();
 // into tasks that may be dying). NotFound: no such user task.
 using AddressSpaceAction = ErrorOr<u64> (*)(Task& task, AddressSpace& space, void* context);
 ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context);
+
+// Up to `max` entries for TaskList, from table slot `from` on; `next` is
+// where the next call goes on. Returns the number written.
+usize list_tasks(usize from, abi::TaskListEntry* out, usize max, usize& next);
 
 // Counts for tests and `ps`.
 usize live_task_count();

@@ -15,12 +15,14 @@
 #include "libipc/syscall_transport.hpp"
 #include "memory_service.hpp"
 #include "microkernel/abi/memory.hpp"
+#include "microkernel/abi/task.hpp"
 #include "user/runtime/syscall.hpp"
 
 namespace {
 
 using namespace herald;
 using user::number_of;
+using user::syscall2;
 using user::syscall3;
 using user::syscall5;
 
@@ -29,11 +31,19 @@ constexpr size_t kMaxRanges = 256;
 
 class SyscallBackend final : public memory::Backend {
 public:
-    bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable) override
+    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        uint64_t flags = writable ? abi::MapWritable : 0;
         return syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags) == 0;
     }
+    bool unstarted_task(uint64_t handle, uint64_t& task) override
+    {
+        abi::TaskStatus status {};
+        if (syscall2(number_of(abi::SyscallNumber::TaskInfo), handle, reinterpret_cast<uint64_t>(&status)) != 0)
+            return false;
+        task = status.task_id;
+        return status.state == abi::TaskState::Building;
+    }
+    void close(uint64_t handle) override { (void)ipc::sys::handle_close(handle); }
     bool unmap(uint64_t task, uint64_t address, uint64_t& frame) override
     {
         int64_t result = syscall3(number_of(abi::SyscallNumber::MemoryUnmap), kControl, task, address);

@@ -127,7 +127,7 @@ PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKin
     if (!take_frame(kind, frame))
         return PageFaultVerdict::OutOfMemory;
     m_backend->zero(frame);
-    if (!m_backend->map(task, page, frame, true)) {
+    if (!m_backend->map(task, page, frame, abi::MapWritable)) {
         m_frames.free(frame); // the task died meanwhile
         return PageFaultVerdict::Invalid;
     }
@@ -232,6 +232,37 @@ ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ip
         tasks += record.task != 0;
     return Stats::Reply { m_frames.count(FrameKind::Free), m_frames.count(FrameKind::Stack),
         m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap), m_frames.managed_frames(), m_committed, tasks };
+}
+
+// The pages stay allocated (Heap): they just change address spaces. The
+// caller keeps its reservation, promised again, and normally Shrinks it.
+ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request, ipc::Badge caller)
+{
+    const Give::Fields& f = request.value;
+    uint64_t target = 0;
+    bool building = m_backend->unstarted_task(request.handle, target);
+    m_backend->close(request.handle);
+    if (!building)
+        return ipc::Error::Denied;
+    TaskRecord* record = find(caller);
+    uint64_t max_pages = (abi::kUserSpaceEnd - abi::kUserCodeBase) / kPage;
+    if (!record || f.pages == 0 || f.pages > max_pages || (f.from | f.to) & (kPage - 1)
+        || f.flags & ~static_cast<uint64_t>(abi::MapWritable | abi::MapExecutable) || f.from < abi::kUserHeapBase
+        || f.pages > (record->heap_end() - f.from) / kPage || f.from > record->heap_end()
+        || f.to < abi::kUserCodeBase || f.pages > (abi::kUserSpaceEnd - f.to) / kPage)
+        return ipc::Error::InvalidRequest;
+    for (uint64_t i = 0; i < f.pages; ++i) {
+        uint64_t frame = 0;
+        if (!m_backend->unmap(caller, f.from + i * kPage, frame))
+            return ipc::Error::InvalidRequest; // not mapped: the pages before it moved already
+        --record->heap_mapped;
+        ++m_committed;
+        if (!m_backend->map(target, f.to + i * kPage, frame, f.flags)) {
+            m_frames.free(frame); // the task went away, or the address was taken
+            return ipc::Error::InvalidRequest;
+        }
+    }
+    return ipc::Empty {};
 }
 
 } // namespace herald::memory

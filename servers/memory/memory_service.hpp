@@ -30,12 +30,21 @@ namespace herald::memory {
 // no __cxa_pure_virtual): the defaults refuse.
 class Backend {
 public:
-    // Maps `frame` at `address` in task `task`; false if refused (the task is gone).
-    virtual bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable)
+    // Maps `frame` at `address` in task `task` (flags: abi::MemoryMapFlags);
+    // false if refused (the task is gone).
+    virtual bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags)
     {
-        (void)task, (void)address, (void)frame, (void)writable;
+        (void)task, (void)address, (void)frame, (void)flags;
         return false;
     }
+    // The id of the task a transferred task handle names, if that task has
+    // not started yet; false otherwise. The handle is the service's to close.
+    virtual bool unstarted_task(uint64_t handle, uint64_t& task)
+    {
+        (void)handle, (void)task;
+        return false;
+    }
+    virtual void close(uint64_t handle) { (void)handle; }
     // Unmaps the page at `address` in `task` and says which frame it was.
     virtual bool unmap(uint64_t task, uint64_t address, uint64_t& frame)
     {
@@ -69,6 +78,7 @@ public:
     ipc::Result<ipc::memory::Shrink::Reply> handle(ipc::memory::Shrink, const ipc::memory::Shrink::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Release::Reply> handle(ipc::memory::Release, const ipc::memory::Release::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Stats::Reply> handle(ipc::memory::Stats, const ipc::memory::Stats::Request&, ipc::Badge task);
+    ipc::Result<ipc::Empty> handle(ipc::memory::Give, const ipc::memory::Give::Request&, ipc::Badge task);
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 

@@ -56,11 +56,11 @@ public:
     size_t zero_calls { 0 };
     size_t reclaim_calls { 0 };
 
-    bool map(uint64_t task, uint64_t address, uint64_t frame, bool writable) override
+    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
         if (dead.count(task) || mapped.count({ task, address }))
             return false;
-        if (address % kPage != 0 || !writable)
+        if (address % kPage != 0 || !(flags & herald::abi::MapWritable))
             errors.push_back("map: unaligned or read-only page");
         if (owner.count(frame))
             errors.push_back("map: frame already mapped elsewhere");

@@ -28,12 +28,22 @@ constexpr usize kGdtEntries = kFixedEntries + kEntriesPerTss * kMaxCpus;
 static_assert(kGdtEntries * 8 <= 65536, "the GDT limit is 16 bits");
 
 alignas(16) u64 g_gdt[kGdtEntries];
-TaskStateSegment g_tss[kMaxCpus];
+// A TSS followed by its I/O permission bitmap: one bit per port, 1 =
+// denied. The byte after the bitmap must be all ones (SDM Vol. 3A §20.5.2).
+struct [[gnu::packed]] TssWithIoBitmap {
+    TaskStateSegment tss;
+    u8 io_bitmap[kIoBitmapPorts / 8];
+    u8 io_bitmap_end;
+    u16 window_first; // the ports open now (not part of what the CPU reads)
+    u16 window_count;
+};
+
+TssWithIoBitmap g_tss[kMaxCpus];
 
 void write_tss_descriptor(usize cpu_index)
 {
     u64 base = reinterpret_cast<u64>(&g_tss[cpu_index]);
-    u64 limit = sizeof(TaskStateSegment) - 1;
+    u64 limit = __builtin_offsetof(TssWithIoBitmap, window_first) - 1;
     usize slot = kFixedEntries + kEntriesPerTss * cpu_index;
     g_gdt[slot] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | kAvailableTss | kPresent
         | ((base >> 24) & 0xFF) << 56;
@@ -70,8 +80,10 @@ void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks)
     g_gdt[(kUserDataSelector & ~3) / 8] = kUserData;
     g_gdt[(kUserCodeSelector & ~3) / 8] = kUserCode;
 
-    TaskStateSegment& tss = g_tss[cpu_index];
+    TaskStateSegment& tss = g_tss[cpu_index].tss;
     tss.io_map_base = sizeof(TaskStateSegment);
+    __builtin_memset(g_tss[cpu_index].io_bitmap, 0xFF, sizeof(g_tss[cpu_index].io_bitmap));
+    g_tss[cpu_index].io_bitmap_end = 0xFF;
     for (usize i = 0; i < kInterruptStackCount; ++i)
         tss.ist[i] = stacks.top[i];
     write_tss_descriptor(cpu_index);
@@ -82,6 +94,31 @@ void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks)
     asm volatile("ltr %0" : : "r"(tss_selector));
 }
 
-TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index]; }
+TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index].tss; }
+
+namespace {
+
+void set_port_bits(u8* bitmap, u16 first, u16 count, bool denied)
+{
+    for (u32 port = first; port < static_cast<u32>(first) + count && port < kIoBitmapPorts; ++port) {
+        if (denied)
+            bitmap[port / 8] |= static_cast<u8>(1u << (port % 8));
+        else
+            bitmap[port / 8] &= static_cast<u8>(~(1u << (port % 8)));
+    }
+}
+
+} // namespace
+
+void set_io_port_window(usize cpu_index, u16 first, u16 count)
+{
+    TssWithIoBitmap& block = g_tss[cpu_index];
+    if (block.window_first == first && block.window_count == count)
+        return; // the common case: nobody's ports, before and after
+    set_port_bits(block.io_bitmap, block.window_first, block.window_count, true);
+    set_port_bits(block.io_bitmap, first, count, false);
+    block.window_first = first;
+    block.window_count = count;
+}
 
 } // namespace herald::x86

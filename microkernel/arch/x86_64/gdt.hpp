@@ -42,7 +42,7 @@ struct [[gnu::packed]] TaskStateSegment {
     u64 ist[7];     // ist[n-1] = IST n
     u64 reserved2;
     u16 reserved3;
-    u16 io_map_base; // past the limit: no I/O permission bitmap yet
+    u16 io_map_base; // where the I/O permission bitmap starts (right after this structure)
 };
 static_assert(sizeof(TaskStateSegment) == 104, "SDM Vol. 3A Figure 8-11: the 64-bit TSS is 104 bytes");
 
@@ -56,5 +56,12 @@ struct InterruptStackTops {
 void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks);
 
 TaskStateSegment& tss_of(usize cpu_index);
+
+// I/O ports ring 3 may use on this CPU (SDM Vol. 3A §20.5.2): the TSS's I/O
+// permission bitmap covers ports 0 to kIoBitmapPorts - 1, all denied but
+// [first, first + count). The scheduler sets it for the thread it switches
+// to (the console server owns COM1); count 0 denies everything.
+inline constexpr usize kIoBitmapPorts = 1024;
+void set_io_port_window(usize cpu_index, u16 first, u16 count);
 
 } // namespace herald::x86

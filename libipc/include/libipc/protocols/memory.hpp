@@ -14,6 +14,15 @@
 //                             zeros when touched again), like madvise(DONTNEED)
 //   Stats    {}            -> frames by kind (the seed's AVL kinds), and
 //                             how many are promised to heaps but not mapped
+//   Give     task (handle), from, to, pages, flags -> {}
+//                             moves mapped pages of the caller's heap into
+//                             a task that has not started yet (the loader
+//                             builds programs so): afterwards the caller's
+//                             pages there are reserved but empty again (it
+//                             Shrinks them away). InvalidRequest: a page not
+//                             mapped, a range outside the heap or user
+//                             memory, bad flags; Denied: the handle is not a
+//                             task being built
 //
 // The heap of every task starts at herald::abi::kUserHeapBase, empty.
 #pragma once
@@ -71,7 +80,19 @@ struct Stats {
     };
 };
 
-using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats>;
+struct Give {
+    static constexpr uint32_t label = 5;
+    struct Fields {
+        uint64_t from;  // in the caller's heap
+        uint64_t to;    // in the task
+        uint64_t pages;
+        uint64_t flags; // herald::abi::MemoryMapFlags
+    };
+    using Request = WithHandle<Fields>;
+    using Reply = Empty;
+};
+
+using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats, Give>;
 
 inline constexpr Error kOutOfMemory = protocol_error(0);
 
@@ -94,6 +115,13 @@ inline Result<Release::Reply> release(Transport& transport, uint64_t address, ui
     Handle memory = herald::abi::HandleMemory)
 {
     return Client<Protocol>(transport, memory).call<Release>({ address, pages });
+}
+
+inline Result<void> give(Transport& transport, Handle task, uint64_t from, uint64_t to, uint64_t pages, uint64_t flags,
+    Handle memory = herald::abi::HandleMemory)
+{
+    IPC_TRY(Client<Protocol>(transport, memory).call<Give>({ { from, to, pages, flags }, task }));
+    return {};
 }
 
 inline Result<Stats::Reply> stats(Transport& transport, Handle memory = herald::abi::HandleMemory)

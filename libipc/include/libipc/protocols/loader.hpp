@@ -1,0 +1,109 @@
+// Loader: starting programs from the boot archive (docs/loader.md). Find it
+// in the registry as "loader".
+//
+//   Spawn     name, argument [, a handle for the program] -> task id, and a
+//             handle to the task (RightReceive: wait for it, read its status).
+//             The program's handle, if one is sent, lands at index
+//             abi::HandleFirstFree (3) in the new task's table.
+//             NotFound: no such program; kBadProgram: the archive entry is
+//             corrupt or not a program Herald can run (the log says why)
+//   Kill      task id -> {}: a task this loader started. NotFound otherwise.
+//   List      {} -> the running tasks (payload: abi::TaskListEntry each)
+//   ReadFile  name -> its bytes (payload; files up to kMaxPayload bytes)
+//
+// Waiting for a task is not a request: the loader never blocks for one
+// client. wait() below waits in the kernel on the handle Spawn returned.
+#pragma once
+
+#include <stdint.h>
+
+#include "libipc/protocol.hpp"
+#include "libipc/syscalls.hpp"
+#include "microkernel/abi/task.hpp"
+
+namespace ipc::loader {
+
+inline constexpr size_t kNameSize = 32;
+
+struct Name {
+    char bytes[kNameSize];
+};
+
+struct Spawn {
+    static constexpr uint32_t label = 1;
+    struct Fields {
+        Name name;
+        uint64_t argument;
+        uint64_t has_handle; // 1: word 7 carries a handle for the program
+    };
+    using Request = WithHandle<Fields>;
+    struct ReplyFields {
+        uint64_t task_id;
+    };
+    using Reply = WithHandle<ReplyFields>;
+};
+
+struct Kill {
+    static constexpr uint32_t label = 2;
+    struct Request {
+        uint64_t task_id;
+    };
+    using Reply = Empty;
+};
+
+struct List {
+    static constexpr uint32_t label = 3;
+    using Request = Empty;
+    using Reply = Bytes;
+};
+
+struct ReadFile {
+    static constexpr uint32_t label = 4;
+    using Request = Name;
+    using Reply = Bytes;
+};
+
+using Protocol = ipc::Protocol<Spawn, Kill, List, ReadFile>;
+
+inline constexpr Error kBadProgram = protocol_error(0);
+
+static_assert(Protocol::is_valid);
+
+constexpr Result<Name> make_name(const char* text)
+{
+    if (!text || text[0] == '\0')
+        return Error::InvalidRequest;
+    Name name {};
+    for (size_t i = 0; text[i] != '\0'; ++i) {
+        if (i == kNameSize - 1)
+            return Error::InvalidRequest;
+        name.bytes[i] = text[i];
+    }
+    return name;
+}
+
+struct Started {
+    uint64_t task_id;
+    Handle task; // RightReceive: wait() on it
+};
+
+inline Result<Started> spawn(Transport& transport, Handle loader, const char* program, uint64_t argument,
+    Handle give = herald::abi::HandleNone)
+{
+    Name name = IPC_TRY(make_name(program));
+    Spawn::Request request { { name, argument, give != herald::abi::HandleNone }, give };
+    auto reply = IPC_TRY(Client<Protocol>(transport, loader).call<Spawn>(request));
+    return Started { reply.value.task_id, reply.handle };
+}
+
+// Waits for the task to end (in the kernel: TaskWait) and gives its status.
+inline Result<herald::abi::TaskStatus> wait(Handle task)
+{
+    herald::abi::TaskStatus status {};
+    int64_t result = sys::simple_syscall(herald::abi::SyscallNumber::TaskWait, task, reinterpret_cast<uint64_t>(&status));
+    if (result < 0)
+        return static_cast<Error>(result);
+    return status;
+}
+
+} // namespace ipc::loader

@@ -1,0 +1,40 @@
+// The task ABI (docs/tasks.md): tasks as capabilities. The loader server
+// builds programs with these calls, through the ProcessControl handle that
+// only it holds; whoever holds a task's handle may then wait for it.
+#pragma once
+
+#include <stdint.h>
+
+namespace herald::abi {
+
+enum class TaskState : uint64_t {
+    Building = 0, // created, not started: handles may be given, pages mapped
+    Running = 1,  // started, not ended
+    Exited = 2,   // ended by Exit (or its program returned)
+    Killed = 3,   // ended by a fault, or killed
+};
+
+struct TaskStatus {
+    uint64_t task_id;
+    TaskState state;
+    int64_t exit_status; // once Exited or Killed
+};
+
+// One line of TaskList (for ps).
+struct TaskListEntry {
+    uint64_t task_id;
+    TaskState state;
+    uint64_t cpu;     // where its thread runs or last ran
+    uint64_t threads;
+    char name[32];
+};
+
+// Rights on a task handle: RightSend to give handles, start and kill;
+// RightReceive to read its status and wait for its end.
+
+// The ProcessControl handle in the loader's table, and the SystemControl
+// handle in init's.
+inline constexpr uint64_t kProcessControlHandle = 3;
+inline constexpr uint64_t kSystemControlHandle = 3;
+
+} // namespace herald::abi

@@ -1,0 +1,214 @@
+#include "task_control.hpp"
+
+#include "../abi/memory.hpp"
+#include "../abi/syscalls.hpp"
+#include "../abi/task.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../ipc/ipc.hpp"
+#include "../ipc/ipc_internal.hpp"
+#include "../mm/address_space.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/program_loader.hpp"
+#include "../task/task.hpp"
+#include "../task/task_object.hpp"
+#include "power.hpp"
+#include "user_access.hpp"
+
+namespace herald {
+
+namespace {
+
+using abi::SyscallError;
+using abi::SyscallNumber;
+
+// Capabilities with no state: holding one is the right.
+class Capability final : public KernelObject {
+public:
+    explicit Capability(ObjectType type) : KernelObject(type) { }
+
+private:
+    void destroy() override { } // live as long as the kernel
+};
+
+Capability g_process_control(ObjectType::ProcessControl);
+Capability g_system_control(ObjectType::SystemControl);
+
+constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
+constexpr usize kMaxNameLength = 31;
+
+i64 lookup_error(Error e) { return error(e == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle); }
+
+// The caller's task handle `handle` with `rights`; released by the guard.
+class TaskHandle {
+public:
+    TaskHandle(u64 handle, u32 rights)
+    {
+        auto entry = lookup(current_thread(), handle, ObjectType::Task, rights);
+        if (entry.is_error())
+            m_error = lookup_error(entry.error());
+        else
+            m_object = static_cast<TaskObject*>(entry.value().object);
+    }
+    ~TaskHandle()
+    {
+        if (m_object)
+            m_object->release();
+    }
+    TaskHandle(const TaskHandle&) = delete;
+    TaskHandle& operator=(const TaskHandle&) = delete;
+
+    TaskObject* object() const { return m_object; }
+    i64 error_code() const { return m_error; }
+
+private:
+    TaskObject* m_object { nullptr };
+    i64 m_error { 0 };
+};
+
+i64 sys_create(u64 control, u64 name_address, u64 name_length)
+{
+    auto entry = lookup(current_thread(), control, ObjectType::ProcessControl, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    entry.value().object->release(); // static
+    if (name_length == 0 || name_length > kMaxNameLength)
+        return error(SyscallError::BadLength);
+    char name[kMaxNameLength];
+    if (!copy_from_user_paged(name, name_address, name_length))
+        return error(SyscallError::BadAddress);
+    auto space = AddressSpace::create();
+    if (space.is_error())
+        return error(SyscallError::NoMemory);
+    auto task = create_task(StringView(name, name_length), space.value());
+    if (task.is_error()) {
+        space.value()->destroy();
+        return error(task.error() == Error::TooMany ? SyscallError::NoMemory : SyscallError::NoMemory);
+    }
+    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
+    if (!object) {
+        discard_task(*task.value());
+        space.value()->destroy();
+        return error(SyscallError::NoMemory);
+    }
+    u64 handle = grant_handle(*current_thread().task, *object, abi::RightsAll, 0);
+    object->release(); // the handle holds it now; without one, the task goes with it
+    return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
+}
+
+i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
+{
+    TaskHandle target(task_handle, abi::RightSend);
+    if (!target.object())
+        return target.error_code();
+    Task* task = target.object()->unstarted_task();
+    if (!task)
+        return error(SyscallError::BadArgument); // only a task that has not started yet
+    if (index >= abi::kMaxHandles)
+        return error(SyscallError::BadArgument);
+    Optional<HandleEntry> entry;
+    {
+        Task& self = *current_thread().task;
+        SpinLockGuard guard(self.handles_lock);
+        entry = self.handles->get(handle);
+    }
+    if (!entry)
+        return error(SyscallError::BadHandle);
+    u64 given = grant_handle(*task, *entry->object, entry->rights, entry->badge, index);
+    return given ? static_cast<i64>(given) : error(SyscallError::BadArgument); // the index is taken, or the table full
+}
+
+i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
+{
+    TaskHandle target(task_handle, abi::RightSend);
+    if (!target.object())
+        return target.error_code();
+    Task* task = target.object()->unstarted_task();
+    if (!task)
+        return error(SyscallError::BadArgument); // started already
+    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
+        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
+        return error(SyscallError::BadAddress);
+    auto thread = create_user_thread(*task, entry, stack_top, parameter);
+    if (thread.is_error())
+        return error(SyscallError::NoMemory);
+    task->object = target.object();
+    target.object()->started();
+    scheduler_enqueue(*thread.value());
+    return 0;
+}
+
+i64 sys_kill(u64 task_handle)
+{
+    TaskHandle target(task_handle, abi::RightSend);
+    if (!target.object())
+        return target.error_code();
+    if (target.object()->unstarted_task())
+        return error(SyscallError::BadArgument); // never started: close its handle instead
+    kill_task(target.object()->task_id()); // false: it has ended already, which is fine
+    return 0;
+}
+
+i64 sys_status(u64 task_handle, u64 out, bool wait)
+{
+    TaskHandle target(task_handle, abi::RightReceive);
+    if (!target.object())
+        return target.error_code();
+    abi::TaskStatus probe {};
+    if (!copy_to_user_paged(out, &probe, sizeof(probe)))
+        return error(SyscallError::BadAddress);
+    if (wait) {
+        if (i64 waited = target.object()->wait(current_thread()); waited < 0)
+            return waited;
+    }
+    abi::TaskStatus status = target.object()->status();
+    return copy_to_user_paged(out, &status, sizeof(status)) ? 0 : error(SyscallError::BadAddress);
+}
+
+i64 sys_list(u64 out, u64 max)
+{
+    constexpr u64 kBatch = 16;
+    if (max > kMaxTasks)
+        return error(SyscallError::BadLength);
+    u64 written = 0;
+    abi::TaskListEntry entries[kBatch];
+    for (usize first = 0; written < max;) {
+        usize got = list_tasks(first, entries, min<u64>(kBatch, max - written), first);
+        if (got == 0)
+            break;
+        if (!copy_to_user_paged(out + written * sizeof(abi::TaskListEntry), entries, got * sizeof(abi::TaskListEntry)))
+            return error(SyscallError::BadAddress);
+        written += got;
+    }
+    return static_cast<i64>(written);
+}
+
+i64 sys_shutdown(u64 control)
+{
+    auto entry = lookup(current_thread(), control, ObjectType::SystemControl, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    entry.value().object->release();
+    power_off(); // does not return
+}
+
+} // namespace
+
+KernelObject& process_control() { return g_process_control; }
+KernelObject& system_control() { return g_system_control; }
+
+bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
+{
+    switch (static_cast<SyscallNumber>(number)) {
+    case SyscallNumber::TaskCreate: result = sys_create(frame.rdi, frame.rsi, frame.rdx); return true;
+    case SyscallNumber::TaskGiveHandle: result = sys_give_handle(frame.rdi, frame.rsi, frame.rdx); return true;
+    case SyscallNumber::TaskStart: result = sys_start(frame.rdi, frame.rsi, frame.rdx, frame.r10); return true;
+    case SyscallNumber::TaskKill: result = sys_kill(frame.rdi); return true;
+    case SyscallNumber::TaskWait: result = sys_status(frame.rdi, frame.rsi, true); return true;
+    case SyscallNumber::TaskInfo: result = sys_status(frame.rdi, frame.rsi, false); return true;
+    case SyscallNumber::TaskList: result = sys_list(frame.rdi, frame.rsi); return true;
+    case SyscallNumber::SystemShutdown: result = sys_shutdown(frame.rdi); return true;
+    default: return false;
+    }
+}
+
+} // namespace herald

@@ -1,0 +1,22 @@
+// The task system calls (abi/task.hpp, docs/tasks.md): ProcessControl, which
+// only the loader holds, creates tasks; a task handle gives them handles,
+// starts, kills and waits for them; TaskList is for everyone (ps);
+// SystemControl, which only init holds, powers the machine off.
+#pragma once
+
+#include "../ipc/kernel_object.hpp"
+#include "../lib/types.hpp"
+
+namespace herald {
+
+namespace x86 {
+struct InterruptFrame;
+}
+
+KernelObject& process_control();
+KernelObject& system_control();
+
+// False for a number that is not one of these calls.
+bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result);
+
+} // namespace herald

@@ -1,0 +1,55 @@
+// TaskObject: a task as a capability. The loader creates tasks through
+// ProcessControl (syscall/task_control.cpp) and gets a handle to each: with
+// it the task, still without a thread, is given handles and then started;
+// later it can be killed, and whoever holds the handle (the loader passes
+// one to its client) can wait for the end and read the exit status. The
+// object outlives its task, so the status stays readable.
+//
+// Lifetime: handles hold references; a started task holds one more until it
+// has ended. A task that was never started goes when its last handle does.
+#pragma once
+
+#include "../abi/task.hpp"
+#include "../ipc/kernel_object.hpp"
+#include "../sync/spinlock.hpp"
+
+namespace herald {
+
+struct Task;
+struct Thread;
+class Notification;
+
+class TaskObject final : public KernelObject {
+public:
+    // For `task`, which has no thread yet. nullptr when out of memory.
+    static TaskObject* create(Task& task);
+
+    u64 task_id() const { return m_task_id; }
+    abi::TaskStatus status();
+
+    // The task, if it was never started (the caller holds a reference to
+    // this object, which keeps such a task alive); nullptr otherwise.
+    Task* unstarted_task();
+    // The task starts with `thread`: from now on it holds a reference to
+    // this object until task_ended().
+    void started();
+    // Called once, when the ended task has given everything back.
+    void task_ended(i64 exit_status, bool killed);
+
+    // Blocks `self` until the task has ended (or `self`'s task is killed:
+    // PeerGone). Returns 0 or a negative SyscallError.
+    i64 wait(Thread& self);
+
+private:
+    TaskObject(Task& task, Notification& ended);
+    void destroy() override;
+
+    SpinLock m_lock;
+    u64 m_task_id;
+    Task* m_task;           // until it starts (afterwards the task may go any time)
+    abi::TaskState m_state { abi::TaskState::Building };
+    i64 m_exit_status { 0 };
+    Notification* m_ended;  // signalled once at the end; each waiter passes it on
+};
+
+} // namespace herald

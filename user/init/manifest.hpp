@@ -1,0 +1,104 @@
+// The init manifest (init.manifest in the boot archive): which programs init
+// starts, in order, and what to do when each one ends.
+//
+// Format, one program per line; fields are separated by spaces or tabs:
+//
+//   # name        argument   on-exit    [wait]
+//   echo_server   0          restart
+//   setup         0x10       ignore     wait
+//   shell         0          restart
+//
+//   name      1..kMaxNameLength characters of [A-Za-z0-9._-], the program's
+//             name in the boot archive.
+//   argument  a u64, decimal or 0x-hex (0x/0X), passed to the program in RDX.
+//   on-exit   ignore   let it end;
+//             restart  start it again, at most kMaxRestarts times within any
+//                      kRestartWindowMs (RestartBudget), then give up;
+//             halt     power the system off when it ends.
+//   wait      optional: init waits for this program to end before starting
+//             the next line (one-shot setup programs).
+//
+// A '#' at the start of a field starts a comment that runs to the end of the
+// line; blank lines are ignored. A CR is treated as a separator, so files
+// with CR LF line endings parse. Lines are at most kMaxLineLength characters
+// (not counting the line ending); at most kMaxEntries entries. The same name
+// may appear twice (two instances).
+//
+// A bad line is skipped and reported, and never stops the lines after it
+// from being parsed: one typo must not leave the system without a shell.
+//
+// Portable and freestanding (<stddef.h>, <stdint.h>; no allocation), so the
+// host tests build the same code. Every type here is valid all-zero.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace herald::init {
+
+constexpr size_t kMaxEntries = 32;
+constexpr size_t kMaxNameLength = 31;
+constexpr size_t kMaxLineLength = 200;
+constexpr size_t kMaxRestarts = 5;
+constexpr uint64_t kRestartWindowMs = 10000;
+
+enum class OnExit : uint8_t { Ignore, Restart, Halt };
+
+// "ignore", "restart", "halt" (or "?" for a value outside the enum).
+const char* on_exit_name(OnExit policy);
+
+struct ManifestEntry {
+    char name[kMaxNameLength + 1]; // NUL-terminated, the rest zero-filled
+    uint64_t argument;
+    OnExit on_exit;
+    bool wait;
+};
+
+struct ManifestError {
+    size_t line;        // 1-based
+    const char* reason; // a static string, e.g. "unknown on-exit policy"
+};
+
+class Manifest {
+public:
+    size_t count() const { return m_count; }
+    // Precondition: index < count().
+    const ManifestEntry& operator[](size_t index) const { return entries[index]; }
+
+    ManifestEntry entries[kMaxEntries];
+    size_t m_count;
+};
+
+// Parses all of `text` (`length` bytes, not NUL-terminated; may be null when
+// `length` is 0) into `out`, which is cleared first. Lines with errors are
+// skipped, and each is reported once (its first error): up to `max_errors`
+// are written to `errors` (which may be null when `max_errors` is 0). Returns
+// the number of errors, all of them, even past `max_errors`.
+//
+// Errors: "line too long", "NUL byte in line", "too many fields",
+// "name too long", "bad character in name", "missing argument",
+// "bad number", "number too large", "missing on-exit policy",
+// "unknown on-exit policy", "unknown 4th field", "too many entries" (a valid
+// line after kMaxEntries entries).
+size_t parse_manifest(const char* text, size_t length, Manifest& out, ManifestError* errors, size_t max_errors);
+
+// Whether `name` (NUL-terminated) is a valid manifest name.
+bool is_valid_program_name(const char* name);
+
+// The restart policy of one program: a restart is allowed while fewer than
+// kMaxRestarts restarts happened in the kRestartWindowMs before it; once one
+// is refused, every later one is too (init gives up on the program and says
+// so). Times come from a monotonic clock in milliseconds.
+struct RestartBudget {
+    // Whether the program, which ended at `now_ms`, may be started again;
+    // records the restart if so.
+    bool allow_restart(uint64_t now_ms);
+    bool gave_up() const { return exhausted; }
+
+    uint64_t times[kMaxRestarts]; // the recorded restarts; the oldest at `next` once full
+    size_t used;
+    size_t next;
+    bool exhausted;
+};
+
+} // namespace herald::init
