@@ -90,7 +90,7 @@ function(herald_iso name kernel_target)
         COMMAND ${CMAKE_COMMAND} -E copy ${kernel} ${dir}/boot/herald.elf
         COMMAND ${CMAKE_COMMAND} -E copy ${HERALD_ARCHIVE} ${dir}/boot/herald.archive
         COMMAND ${HERALD_GRUB_MKRESCUE} --quiet -o ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso ${dir}
-        DEPENDS ${kernel} ${PROJECT_SOURCE_DIR}/boot/grub.cfg ${HERALD_ARCHIVE} ${kernel_target}
+        DEPENDS ${kernel} ${PROJECT_SOURCE_DIR}/boot/grub.cfg ${HERALD_ARCHIVE} ${kernel_target} herald_archive
         VERBATIM
         COMMENT "Making GRUB ISO ${name}.iso")
     add_custom_target(${name}-iso ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso)

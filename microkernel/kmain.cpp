@@ -25,6 +25,7 @@
 #include "boot/multiboot2.hpp"
 #include "boot/rsdp.hpp"
 #include "kernel.hpp"
+#include "boot/boot_archive.hpp"
 #include "mm/pager.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"
@@ -292,6 +293,7 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     calibrate_clock();
     bring_up_processors();
     x86::enable_interrupts(); // the boot thread is a thread like any other now
+    boot_archive_init();
     pager_start();
     klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
     after_boot();

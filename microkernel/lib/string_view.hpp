@@ -42,6 +42,11 @@ public:
         return prefix.m_length <= m_length && StringView(m_chars, prefix.m_length) == prefix;
     }
 
+    constexpr bool ends_with(StringView suffix) const
+    {
+        return suffix.m_length <= m_length && StringView(m_chars + m_length - suffix.m_length, suffix.m_length) == suffix;
+    }
+
     constexpr StringView substring(usize start, usize length) const
     {
         if (start > m_length)

@@ -4,7 +4,7 @@
 // mapping a frame with its MemoryControl handle (syscall/memory_control.cpp).
 #include "pager.hpp"
 
-#include "../boot/embedded_programs.hpp"
+#include "../boot/boot_archive.hpp"
 #include "../ipc/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../log.hpp"
@@ -32,9 +32,10 @@ const char* pager_mode_name() { return "server"; }
 void pager_start()
 {
     managed_memory_take();
-    auto program = find_embedded_program(kServerProgram);
-    if (!program) {
-        klog("herald: no memory server in this image: user page faults kill their task");
+    auto program = find_boot_program(kServerProgram);
+    if (program.is_error()) {
+        klog("herald: no memory server in the boot archive ({}): user page faults kill their task",
+            error_name(program.error()));
         return;
     }
     Endpoint* endpoint = Endpoint::create();
@@ -46,7 +47,7 @@ void pager_start()
     options.is_memory_server = true;
     options.handles[0] = InitialHandle { endpoint, abi::RightReceive, 0, abi::kMemoryEndpointHandle };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, abi::kMemoryControlHandle };
-    auto task = spawn_program(kServerProgram, ByteReader(program->start, program->size()), options);
+    auto task = spawn_program(kServerProgram, program.value(), options);
     if (task.is_error()) {
         klog("herald: warning: cannot start the memory server: {}", error_name(task.error()));
         endpoint->release();

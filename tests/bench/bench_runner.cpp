@@ -11,7 +11,7 @@
 #include "microkernel/arch/x86_64/vectors.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/arch/x86_64/tsc.hpp"
-#include "microkernel/boot/embedded_programs.hpp"
+#include "microkernel/boot/boot_archive.hpp"
 #include "microkernel/ipc/endpoint.hpp"
 #include "microkernel/task/task.hpp"
 #include "microkernel/boot/command_line.hpp"
@@ -48,12 +48,12 @@ void report(StringView name, u64 median, u64 minimum, StringView unit)
 
 u64 start_program(const char* name, SpawnOptions options)
 {
-    auto program = find_embedded_program(name);
-    if (!program) {
-        klog("bench: program {} is missing from the image", name);
+    auto program = find_boot_program(name);
+    if (program.is_error()) {
+        klog("bench: program {} is missing from the boot archive", name);
         return 0;
     }
-    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
+    auto task = spawn_program(name, program.value(), options);
     if (task.is_error()) {
         klog("bench: cannot start {}: {}", name, error_name(task.error()));
         return 0;
@@ -241,9 +241,9 @@ void after_boot()
     }
     report_program("null_syscall", "bench_syscall", 0, 0);
     usize cpu = processor_count() - 1;
-    auto partner = find_embedded_program("bench_yield");
-    if (partner)
-        (void)spawn_program("bench_yield", ByteReader(partner->start, partner->size()), { 1, cpu });
+    auto partner = find_boot_program("bench_yield");
+    if (!partner.is_error())
+        (void)spawn_program("bench_yield", partner.value(), { 1, cpu });
     report_program("yield_same_cpu", "bench_yield", 0, cpu);
     bench_ipi_round_trip();
     bench_ipc("ipc_round_trip_same_cpu", 1, 0, false, 201, false);

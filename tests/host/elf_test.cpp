@@ -1,6 +1,5 @@
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/boot/elf.hpp"
-#include "microkernel/boot/embedded_programs.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -683,14 +682,6 @@ TEST_CASE("elf survives random corruption of its headers")
         if (!result.is_error() && !invariants_hold(result.value(), bytes.size(), user_base, user_end))
             FAIL("round " << round << " broke an invariant");
     }
-}
-
-TEST_CASE("embedded programs: an image without the table has none")
-{
-    // The host test binary links no herald_embed_user_programs() table, so
-    // the weak references resolve to nothing.
-    CHECK(embedded_program_count() == 0);
-    CHECK_FALSE(find_embedded_program("hello").has_value());
 }
 
 #ifdef HERALD_USER_PROGRAM_DIR

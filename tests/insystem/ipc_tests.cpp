@@ -4,7 +4,6 @@
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/boot/command_line.hpp"
-#include "microkernel/boot/embedded_programs.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/ipc/endpoint.hpp"
@@ -12,6 +11,7 @@
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
 #include "microkernel/task/task.hpp"
+#include "programs.hpp"
 #include "selftest.hpp"
 
 using namespace herald;
@@ -20,16 +20,7 @@ namespace {
 
 constexpr u64 kEndpointHandle = 8; // where both sides find the endpoint
 
-u64 spawn(const char* name, SpawnOptions options)
-{
-    auto program = find_embedded_program(name);
-    EXPECT(program.has_value());
-    if (!program)
-        return 0;
-    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
-    EXPECT(!task.is_error());
-    return task.is_error() ? 0 : task.value();
-}
+using herald::selftest::spawn;
 
 // Generous: 100,000 round trips across emulated CPUs on a loaded host take a while.
 Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 240'000)

@@ -2,7 +2,7 @@
 // in-system tests that run ring-3 code.
 #pragma once
 
-#include "microkernel/boot/embedded_programs.hpp"
+#include "microkernel/boot/boot_archive.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/program_loader.hpp"
 #include "microkernel/task/task.hpp"
@@ -13,11 +13,11 @@ namespace herald::selftest {
 // The new task's id, or 0 (and a failed expectation) if it did not start.
 inline u64 spawn(const char* name, SpawnOptions options = {})
 {
-    auto program = find_embedded_program(name);
-    EXPECT(program.has_value());
-    if (!program)
+    auto program = find_boot_program(name);
+    EXPECT(!program.is_error());
+    if (program.is_error())
         return 0;
-    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
+    auto task = spawn_program(name, program.value(), options);
     EXPECT(!task.is_error());
     return task.is_error() ? 0 : task.value();
 }

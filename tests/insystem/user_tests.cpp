@@ -2,41 +2,22 @@
 // address spaces; faults kill only the faulting task; bad system-call
 // arguments get error codes; busy user tasks keep their CPUs; what a task
 // held comes back when it ends.
-#include "microkernel/boot/embedded_programs.hpp"
 #include "microkernel/mm/address_space.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
 #include "microkernel/task/task.hpp"
+#include "programs.hpp"
 #include "selftest.hpp"
 
 using namespace herald;
 
 namespace {
 
-// The new task's id, or 0 when it could not be started.
-u64 spawn(const char* name, SpawnOptions options = {})
-{
-    auto program = find_embedded_program(name);
-    EXPECT(program.has_value());
-    if (!program)
-        return 0;
-    auto task = spawn_program(name, ByteReader(program->start, program->size()), options);
-    EXPECT(!task.is_error());
-    return task.is_error() ? 0 : task.value();
-}
+using herald::selftest::spawn;
+using herald::selftest::wait_for_exit;
 
 void kill(u64 task_id) { EXPECT(kill_task(task_id)); }
-
-Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 5000)
-{
-    for (u64 waited = 0; waited <= timeout_ms; waited += kTickMs) {
-        if (auto exit = find_exit(task_id))
-            return exit;
-        scheduler_sleep_ms(kTickMs);
-    }
-    return nullopt;
-}
 
 } // namespace
 
