@@ -33,7 +33,11 @@ function(herald_user_runtime)
         herald_user_objects(herald_user_runtime
             ${PROJECT_SOURCE_DIR}/user/runtime/start.asm
             ${PROJECT_SOURCE_DIR}/user/runtime/runtime.cpp
+            ${PROJECT_SOURCE_DIR}/user/runtime/libherald.cpp
+            ${PROJECT_SOURCE_DIR}/user/runtime/heap_allocator.cpp
+            ${PROJECT_SOURCE_DIR}/microkernel/lib/format.cpp
             ${PROJECT_SOURCE_DIR}/microkernel/lib/memory_functions.cpp)
+        target_link_libraries(herald_user_runtime PRIVATE libipc)
     endif()
 endfunction()
 
@@ -73,6 +77,17 @@ function(herald_add_user_program name)
     set_property(GLOBAL APPEND PROPERTY HERALD_USER_PROGRAMS ${name})
 endfunction()
 
+
+# herald_add_server(NAME SOURCES source... [LIBS library...])
+# A server: a user program (above) that links libipc, which goes in the boot
+# archive like every program and can be started by name through the loader
+# (init's manifest, or `run NAME` in the shell). One folder under servers/
+# and this one call is all a new server needs (docs/new-server.md).
+function(herald_add_server name)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES;LIBS")
+    herald_add_user_program(${name} SOURCES ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS} LIBS libipc ${ARG_LIBS})
+    set_property(GLOBAL APPEND PROPERTY HERALD_SERVERS ${name})
+endfunction()
 
 # Helpers of herald_boot_archive() (macros: they set its variables).
 # The ELF of a user program target, after checking it is one.

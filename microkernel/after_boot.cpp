@@ -1,17 +1,14 @@
-// The normal image's after_boot(). The memory server runs (mm/pager.hpp);
-// the loader, the console, init and the shell are not written yet. The boot
-// thread ends, every CPU idles in HLT, and QEMU stays up until the user
-// quits it.
+// The normal image's after_boot(): the system's servers and init
+// (bootstrap.hpp). The boot thread then ends; init takes it from there.
+#include "bootstrap.hpp"
 #include "kernel.hpp"
-#include "log.hpp"
 #include "sched/scheduler.hpp"
 
 namespace herald {
 
 void after_boot()
 {
-    klog("herald: the memory server runs; no loader, console or shell yet; CPU idle");
-    klog("herald: quit QEMU with Ctrl-A X");
+    start_system(true);
     scheduler_exit_current();
 }
 

@@ -20,6 +20,7 @@ inline constexpr uint64_t kPageSize = 4096;
 //                                memory protocol and mapped on first touch
 //   kMemoryViewBase (64 GiB)     the memory server only: every frame it
 //                                manages, at kMemoryViewBase + physical
+//   kArchiveViewBase (192 GiB)   the loader only: the boot archive, read-only
 //   kStackGuardPage              never mapped: a fault here is a stack overflow
 //   kUserStackBottom             the 20 MiB stack region, grown on demand (seed)
 //   kUserSpaceEnd (256 GiB)      the top of the stack; the kernel's physmap follows
@@ -27,6 +28,9 @@ inline constexpr uint64_t kUserHeapBase = 0x4000'0000;
 inline constexpr uint64_t kMemoryViewBase = 0x10'0000'0000;
 // The view covers physical addresses below this (the physmap's own limit).
 inline constexpr uint64_t kMemoryViewSize = 0x20'0000'0000;
+// The loader only: the boot archive, read-only (docs/loader.md).
+inline constexpr uint64_t kArchiveViewBase = kMemoryViewBase + kMemoryViewSize; // 192 GiB
+inline constexpr uint64_t kArchiveViewSize = 1ull << 30;
 // The heap may not reach the view (in any task: one layout for all).
 inline constexpr uint64_t kUserHeapLimit = kMemoryViewBase;
 

@@ -77,6 +77,8 @@ struct SelfInfo {
     uint64_t thread_id;
     uint64_t cpu_index;
     uint64_t cpu_count;
+    uint64_t uptime_ms;     // since the kernel's first instruction
+    uint64_t tsc_per_ms;    // the time-stamp counter's rate (benchmarks)
 };
 
 // The user half of the address space: programs are linked at kUserCodeBase

@@ -226,6 +226,12 @@ ErrorOr<void> AddressSpace::map_memory_view(const PhysicalRangeSet& ranges)
     return {};
 }
 
+ErrorOr<void> AddressSpace::map_read_only_view(VirtualAddress base, PhysicalRange range)
+{
+    PageFlags flags { .writable = false, .user = true, .software = static_cast<u8>(FrameOwner::Nobody) };
+    return m_builder.map(base, range.base, range.length, flags);
+}
+
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)
 {
     while (length > 0) {

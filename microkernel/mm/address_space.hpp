@@ -50,6 +50,9 @@ public:
     // The memory server's view: every managed frame, writable, at
     // abi::kMemoryViewBase + its physical address.
     ErrorOr<void> map_memory_view(const PhysicalRangeSet& ranges);
+    // Physical `range` read-only for the user at `base` (the loader's view
+    // of the boot archive): owned by nobody, never freed through this.
+    ErrorOr<void> map_read_only_view(VirtualAddress base, PhysicalRange range);
     // Copies into already-mapped user memory through the physmap (the target
     // pages may be read-only for the user).
     ErrorOr<void> write(VirtualAddress destination, const u8* source, usize length);

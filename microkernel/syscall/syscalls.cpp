@@ -7,6 +7,7 @@
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/tsc.hpp"
 #include "../arch/x86_64/user_copy.hpp"
 #include "../ipc/ipc.hpp"
 #include "memory_control.hpp"
@@ -69,7 +70,8 @@ i64 sys_sleep(u64 milliseconds)
 i64 sys_self_info(u64 out)
 {
     Thread& thread = current_thread();
-    abi::SelfInfo info { thread.task->id, thread.id, this_processor().index, processor_count() };
+    abi::SelfInfo info { thread.task->id, thread.id, this_processor().index, processor_count(),
+        tsc::ms_since_boot().value(), tsc::ticks_per_ms().value() };
     if (!copy_to_user_paged(out, &info, sizeof(info)))
         return error(SyscallError::BadAddress);
     return 0;

@@ -1,6 +1,7 @@
 #include "program_loader.hpp"
 
 #include "../abi/syscalls.hpp"
+#include "../boot/boot_archive.hpp"
 #include "../boot/elf.hpp"
 #include "../abi/ipc.hpp"
 #include "../ipc/endpoint.hpp"
@@ -64,6 +65,12 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
         HERALD_TRY(load_segment(space, file, image.segments[i]));
     if (options.is_memory_server)
         HERALD_TRY(space.map_memory_view(managed_ranges()));
+    if (options.map_archive) {
+        auto pages = boot_archive_pages();
+        if (!pages || pages->length > abi::kArchiveViewSize)
+            return Error::NotFound;
+        HERALD_TRY(space.map_read_only_view(VirtualAddress(abi::kArchiveViewBase), *pages));
+    }
     PageFlags stack { .writable = true, .user = true, .executable = false };
     u64 committed = kInitialStackPages * layout::kPageSize;
     HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
@@ -85,7 +92,7 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
 ErrorOr<void> install_standard_handles(Task& task)
 {
     if (KernelObject* memory = pager_client_object()) {
-        u64 handle = grant_handle(task, *memory, abi::RightSend, task.id, abi::HandleMemory);
+        u64 handle = grant_handle(task, *memory, abi::RightSend | abi::RightGrant, task.id, abi::HandleMemory);
         memory->release();
         if (!handle)
             return Error::AlreadyMapped;

@@ -36,6 +36,8 @@ struct SpawnOptions {
     // The memory server itself: it gets the memory view (abi/memory.hpp)
     // and no abi::HandleMemory (its own endpoint goes there instead).
     bool is_memory_server { false };
+    // The loader: the boot archive, read-only at abi::kArchiveViewBase.
+    bool map_archive { false };
     // I/O ports its ring-3 code may use (the console: COM1), none by default.
     u16 io_port_first { 0 };
     u16 io_port_count { 0 };

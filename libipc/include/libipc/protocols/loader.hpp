@@ -1,10 +1,11 @@
 // Loader: starting programs from the boot archive (docs/loader.md). Find it
 // in the registry as "loader".
 //
-//   Spawn     name, argument [, a handle for the program] -> task id, and a
-//             handle to the task (RightReceive: wait for it, read its status).
-//             The program's handle, if one is sent, lands at index
-//             abi::HandleFirstFree (3) in the new task's table.
+//   Spawn     name, argument -> task id, and a handle to the task
+//             (RightReceive: wait for it, read its status)
+//   SpawnWith name, argument, a handle for the program -> as Spawn; the
+//             handle lands at index abi::HandleFirstFree (3) in the new
+//             task's table
 //             NotFound: no such program; kBadProgram: the archive entry is
 //             corrupt or not a program Herald can run (the log says why)
 //   Kill      task id -> {}: a task this loader started. NotFound otherwise.
@@ -29,18 +30,25 @@ struct Name {
     char bytes[kNameSize];
 };
 
+struct Program {
+    Name name;
+    uint64_t argument;
+};
+
+struct Started {
+    uint64_t task_id;
+};
+
 struct Spawn {
     static constexpr uint32_t label = 1;
-    struct Fields {
-        Name name;
-        uint64_t argument;
-        uint64_t has_handle; // 1: word 7 carries a handle for the program
-    };
-    using Request = WithHandle<Fields>;
-    struct ReplyFields {
-        uint64_t task_id;
-    };
-    using Reply = WithHandle<ReplyFields>;
+    using Request = Program;
+    using Reply = WithHandle<Started>;
+};
+
+struct SpawnWith {
+    static constexpr uint32_t label = 5;
+    using Request = WithHandle<Program>;
+    using Reply = WithHandle<Started>;
 };
 
 struct Kill {
@@ -63,7 +71,7 @@ struct ReadFile {
     using Reply = Bytes;
 };
 
-using Protocol = ipc::Protocol<Spawn, Kill, List, ReadFile>;
+using Protocol = ipc::Protocol<Spawn, SpawnWith, Kill, List, ReadFile>;
 
 inline constexpr Error kBadProgram = protocol_error(0);
 
@@ -82,18 +90,23 @@ constexpr Result<Name> make_name(const char* text)
     return name;
 }
 
-struct Started {
+struct Task {
     uint64_t task_id;
     Handle task; // RightReceive: wait() on it
 };
 
-inline Result<Started> spawn(Transport& transport, Handle loader, const char* program, uint64_t argument,
+// Starts `program` with `argument` (and, unless HandleNone, a copy of
+// `give` at abi::HandleFirstFree in its table).
+inline Result<Task> spawn(Transport& transport, Handle loader, const char* program, uint64_t argument,
     Handle give = herald::abi::HandleNone)
 {
-    Name name = IPC_TRY(make_name(program));
-    Spawn::Request request { { name, argument, give != herald::abi::HandleNone }, give };
-    auto reply = IPC_TRY(Client<Protocol>(transport, loader).call<Spawn>(request));
-    return Started { reply.value.task_id, reply.handle };
+    Program request { IPC_TRY(make_name(program)), argument };
+    Client<Protocol> client(transport, loader);
+    auto reply = give == herald::abi::HandleNone ? client.call<Spawn>(request)
+                                                 : client.call<SpawnWith>(WithHandle<Program> { request, give });
+    if (reply.is_error())
+        return reply.error();
+    return Task { reply.value().value.task_id, reply.value().handle };
 }
 
 // Waits for the task to end (in the kernel: TaskWait) and gives its status.

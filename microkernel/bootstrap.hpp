@@ -1,0 +1,34 @@
+// Starting the system: the servers and init, from the boot archive
+// (docs/architecture.md, "Bootstrap"). The memory server comes first, at
+// the end of kernel_main (pager_start); then start_system() brings up
+//
+//   registry  every later task holds abi::HandleRegistry to it
+//   console   COM1's ports and its interrupt (as a notification bound to
+//             its endpoint); publishes "console"
+//   loader    ProcessControl and the boot archive; publishes "loader"
+//   init      SystemControl; starts the rest from init.manifest through
+//             the loader
+//
+// Each server gets its endpoint (receive) at kServerEndpointHandle; the
+// registry and the console get that index as their start parameter, the
+// loader the length of the archive it sees. A server that
+// cannot be started is reported and skipped: the others still come up.
+#pragma once
+
+#include "lib/types.hpp"
+
+namespace herald {
+
+inline constexpr u64 kServerEndpointHandle = 4;
+
+struct SystemTasks {
+    u64 registry { 0 };
+    u64 console { 0 };
+    u64 loader { 0 };
+    u64 init { 0 };
+};
+
+// `with_init`: false for the test image, whose runner starts programs itself.
+SystemTasks start_system(bool with_init);
+
+} // namespace herald

@@ -1,0 +1,148 @@
+// console: the console server (docs/console.md). It alone may touch COM1
+// (the kernel opened ports 0x3F8-0x3FF to it in the TSS's I/O bitmap and to
+// nobody else), and COM1's interrupt reaches it as a notification bound to
+// its endpoint. It serves the console protocol (libipc/protocols/console.hpp)
+// to every task and publishes itself as "console".
+//
+// Output: each Write is written whole, so a client that sends whole lines
+// never has them mixed with another's ('\n' goes out as CR LF). Input: the
+// interrupt makes it drain the receiver into a ring buffer and signal every
+// subscriber; Read never waits.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libipc/protocols/console.hpp"
+#include "libipc/protocols/registry.hpp"
+#include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+
+using namespace ipc::console;
+
+// PC16550D registers (datasheet Table 2) at COM1.
+constexpr uint16_t kCom1 = 0x3F8;
+constexpr uint16_t kData = kCom1 + 0;
+constexpr uint16_t kInterruptEnable = kCom1 + 1;
+constexpr uint16_t kModemControl = kCom1 + 4;
+constexpr uint16_t kLineStatus = kCom1 + 5;
+constexpr uint8_t kEnableReceivedData = 0x01;
+constexpr uint8_t kModemDtrRtsOut2 = 0x0B; // OUT2 lets the UART's interrupt out
+constexpr uint8_t kLineStatusDataReady = 0x01;
+constexpr uint8_t kLineStatusTxEmpty = 0x20;
+constexpr int kTransmitSpinLimit = 100000; // a missing UART must not hang us
+
+inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
+inline uint8_t inb(uint16_t port)
+{
+    uint8_t value;
+    asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+
+void put(uint8_t byte)
+{
+    for (int spin = 0; spin < kTransmitSpinLimit && !(inb(kLineStatus) & kLineStatusTxEmpty); ++spin)
+        asm volatile("pause");
+    outb(kData, byte);
+}
+
+class Console {
+public:
+    ipc::Result<Write::Reply> handle(Write, const ipc::Bytes& text, ipc::Badge)
+    {
+        for (uint32_t i = 0; i < text.length; ++i) {
+            if (text.data[i] == '\n')
+                put('\r');
+            put(text.data[i]);
+        }
+        return Write::Reply { text.length };
+    }
+
+    ipc::Result<ipc::Bytes> handle(Read, const Read::Request& request, ipc::Badge)
+    {
+        uint32_t count = 0;
+        while (count < request.max && count < sizeof(m_reply) && m_input_count > 0) {
+            m_reply[count++] = m_input[m_input_head];
+            m_input_head = (m_input_head + 1) % kInputBuffer;
+            --m_input_count;
+        }
+        return ipc::Bytes { m_reply, count };
+    }
+
+    ipc::Result<ipc::Empty> handle(Subscribe, const ipc::WithHandle<>& request, ipc::Badge)
+    {
+        if (m_subscriber_count == kMaxSubscribers)
+            return kTooManySubscribers;
+        m_subscribers[m_subscriber_count++] = request.handle;
+        return ipc::Empty {};
+    }
+
+    // The interrupt: everything the UART holds goes into the buffer.
+    void drain_receiver()
+    {
+        bool any = false;
+        while (inb(kLineStatus) & kLineStatusDataReady) {
+            uint8_t byte = inb(kData);
+            if (m_input_count == kInputBuffer) { // full: the oldest byte goes
+                m_input_head = (m_input_head + 1) % kInputBuffer;
+                --m_input_count;
+            }
+            m_input[(m_input_head + m_input_count) % kInputBuffer] = byte;
+            ++m_input_count;
+            any = true;
+        }
+        if (!any)
+            return;
+        for (size_t i = 0; i < m_subscriber_count;) {
+            if (ipc::sys::signal(m_subscribers[i], kInputBit).is_error())
+                m_subscribers[i] = m_subscribers[--m_subscriber_count]; // its task is gone
+            else
+                ++i;
+        }
+    }
+
+private:
+    uint8_t m_input[kInputBuffer] = {};
+    size_t m_input_head = 0;
+    size_t m_input_count = 0;
+    uint8_t m_reply[ipc::kMaxPayload] = {};
+    ipc::Handle m_subscribers[kMaxSubscribers] = {};
+    size_t m_subscriber_count = 0;
+};
+
+Console g_console;
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t endpoint)
+{
+    ipc::SyscallTransport& transport = herald::user::ipc();
+    outb(kModemControl, kModemDtrRtsOut2);
+    outb(kInterruptEnable, kEnableReceivedData);
+    g_console.drain_receiver(); // bytes typed before we were here
+
+    auto client_handle = ipc::sys::handle_mint(endpoint, herald::abi::RightSend | herald::abi::RightGrant, 0);
+    if (client_handle.is_error()
+        || ipc::registry::publish(transport, herald::abi::HandleRegistry, "console", client_handle.value()).is_error())
+        herald::user::debug_write("console: cannot publish \"console\" in the registry");
+
+    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
+    for (;;) {
+        if (incoming.is_error()) {
+            herald::user::debug_write("console: receiving failed");
+            return 1;
+        }
+        const ipc::Message& message = incoming.value();
+        if (message.badge == herald::abi::kNotificationBadge && message.label == herald::abi::kNotificationLabel) {
+            g_console.drain_receiver();
+            incoming = transport.receive(endpoint); // nobody to answer
+            continue;
+        }
+        ipc::Message reply;
+        ipc::dispatch<Protocol>(transport, message, g_console, reply);
+        incoming = transport.reply_receive(endpoint, reply);
+        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
+            incoming = transport.receive(endpoint);
+    }
+}

@@ -1,0 +1,125 @@
+// init: starts the system's programs from init.manifest (in the boot
+// archive) through the loader, in order, and looks after them: a program
+// marked `restart` is started again when it ends (at most kMaxRestarts times
+// in kRestartWindowMs), one marked `halt` powers the machine off when it
+// ends, `wait` makes init wait for it before the next line (docs/init.md).
+// The kernel gives init SystemControl; init hands it on to the shell only
+// (the operator's console, whose `shutdown` needs it).
+#include <stdint.h>
+
+#include "libipc/protocols/loader.hpp"
+#include "manifest.hpp"
+#include "microkernel/abi/task.hpp"
+#include "user/runtime/herald.hpp"
+#include "user/runtime/string.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+
+using namespace herald;
+using init::Manifest;
+using init::OnExit;
+
+constexpr uint64_t kSuperviseEveryMs = 50;
+constexpr size_t kMaxErrors = 8;
+
+struct Running {
+    ipc::Handle task { abi::HandleNone };
+    uint64_t task_id { 0 };
+    init::RestartBudget budget {};
+};
+
+Manifest g_manifest;
+Running g_running[init::kMaxEntries];
+ipc::Handle g_loader;
+uint64_t g_now_ms; // init's own clock: the sleeps it has slept
+
+bool start(size_t index)
+{
+    const init::ManifestEntry& entry = g_manifest[index];
+    bool is_shell = user::strcmp(entry.name, "shell") == 0;
+    auto started = ipc::loader::spawn(user::ipc(), g_loader, entry.name, entry.argument,
+        is_shell ? abi::kSystemControlHandle : abi::HandleNone);
+    if (started.is_error()) {
+        user::println("init: cannot start {}: {}", entry.name, ipc::error_name(started.error()));
+        return false;
+    }
+    g_running[index].task = started.value().task;
+    g_running[index].task_id = started.value().task_id;
+    return true;
+}
+
+bool has_ended(ipc::Handle task, abi::TaskStatus& status)
+{
+    int64_t result = user::syscall2(user::number_of(abi::SyscallNumber::TaskInfo), task, reinterpret_cast<uint64_t>(&status));
+    return result == 0 && (status.state == abi::TaskState::Exited || status.state == abi::TaskState::Killed);
+}
+
+void supervise(size_t index)
+{
+    Running& running = g_running[index];
+    abi::TaskStatus status {};
+    if (running.task == abi::HandleNone || !has_ended(running.task, status))
+        return;
+    const init::ManifestEntry& entry = g_manifest[index];
+    (void)ipc::sys::handle_close(running.task);
+    running.task = abi::HandleNone;
+    switch (entry.on_exit) {
+    case OnExit::Ignore: return;
+    case OnExit::Halt:
+        user::println("init: {} ended (status {}): powering off", entry.name, status.exit_status);
+        user::flush();
+        (void)user::syscall1(user::number_of(abi::SyscallNumber::SystemShutdown), abi::kSystemControlHandle);
+        return;
+    case OnExit::Restart:
+        if (!running.budget.allow_restart(g_now_ms)) {
+            user::println("init: {} keeps ending; not starting it again", entry.name);
+            return;
+        }
+        user::println("init: {} ended (status {}); starting it again", entry.name, status.exit_status);
+        start(index);
+        return;
+    }
+}
+
+bool read_manifest()
+{
+    ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
+    auto name = ipc::loader::make_name("init.manifest");
+    auto text = loader.call<ipc::loader::ReadFile>(name.value());
+    if (text.is_error()) {
+        user::println("init: no init.manifest: {}", ipc::error_name(text.error()));
+        return false;
+    }
+    init::ManifestError errors[kMaxErrors];
+    size_t error_count = init::parse_manifest(reinterpret_cast<const char*>(text.value().data), text.value().length,
+        g_manifest, errors, kMaxErrors);
+    for (size_t i = 0; i < error_count && i < kMaxErrors; ++i)
+        user::println("init: init.manifest line {}: {} (line skipped)", errors[i].line, errors[i].reason);
+    return true;
+}
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    g_loader = user::find_server("loader");
+    if (g_loader == abi::HandleNone) {
+        user::println("init: no loader in the registry: nothing to start");
+        return 1;
+    }
+    if (!read_manifest())
+        return 1;
+    for (size_t i = 0; i < g_manifest.count(); ++i) {
+        if (!start(i) || !g_manifest[i].wait)
+            continue;
+        (void)ipc::loader::wait(g_running[i].task);
+        supervise(i);
+    }
+    for (;;) {
+        (void)user::sleep_ms(kSuperviseEveryMs);
+        g_now_ms += kSuperviseEveryMs;
+        for (size_t i = 0; i < g_manifest.count(); ++i)
+            supervise(i);
+    }
+}

@@ -1,0 +1,69 @@
+// What a Herald program gets from its runtime (docs/writing-programs.md):
+//
+//   println("{} frames free", count);   // formatted, to the console server
+//   void* p = malloc(4096);             // the heap, from the memory server
+//   ipc::Transport& t = herald::user::ipc(); // IPC with the runtime's buffer
+//
+// Output is line-buffered: a line goes to the console in one Write when it
+// ends (or the buffer fills, or flush()), so lines of different tasks never
+// mix. Before the console exists (or in a task started without the
+// registry) output goes to the kernel log (DebugWrite) instead.
+//
+// The runtime registers one IPC buffer for the thread the first time it is
+// needed. A program that registers its own (SetIpcBuffer) must then do all
+// its IPC through that one, and not print: both would claim the buffer.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libipc/syscall_transport.hpp"
+#include "microkernel/lib/format.hpp"
+
+namespace herald::user {
+
+// The runtime's transport (its IPC buffer registered on first use).
+ipc::SyscallTransport& ipc();
+
+// A handle to the server published under `name`, waiting a while for it to
+// register; HandleNone if there is no registry or no such server.
+ipc::Handle find_server(const char* name);
+
+// Appends to the current line; a '\n' sends it.
+void print(StringView text);
+inline void print(const char* text) { print(StringView(text)); }
+void flush();
+
+class ConsoleSink final : public FormatSink {
+public:
+    void write(const char* chars, usize length) override { print(StringView(chars, length)); }
+    using FormatSink::write;
+};
+
+template<typename... Args>
+void println(const char* format_string, const Args&... args)
+{
+    ConsoleSink sink;
+    format(sink, format_string, args...);
+    print("\n");
+}
+
+template<typename... Args>
+void printf(const char* format_string, const Args&... args) // {}-style, no newline added
+{
+    ConsoleSink sink;
+    format(sink, format_string, args...);
+}
+
+// Reads up to `max` bytes of console input, waiting for at least one.
+// Returns the count, or 0 if there is no console.
+size_t read_input(char* buffer, size_t max);
+
+} // namespace herald::user
+
+extern "C" {
+void* malloc(size_t size);
+void free(void* pointer);
+void* realloc(void* pointer, size_t size);
+void* calloc(size_t count, size_t size);
+}

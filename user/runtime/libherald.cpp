@@ -1,0 +1,157 @@
+// The runtime behind herald.hpp: console output and input, the heap, and
+// what the C++ compiler expects of a runtime.
+#include "herald.hpp"
+
+#include "heap_allocator.hpp"
+#include "libipc/protocols/console.hpp"
+#include "libipc/protocols/memory.hpp"
+#include "libipc/protocols/registry.hpp"
+#include "microkernel/abi/memory.hpp"
+#include "syscall.hpp"
+
+namespace herald::user {
+
+namespace {
+
+alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
+constinit ipc::SyscallTransport g_transport(g_ipc_buffer);
+bool g_buffer_registered;
+
+// How long find_server() waits for a server to register.
+constexpr uint32_t kLookupAttempts = 2000;
+
+// ---- console ----
+
+enum class ConsoleState : uint8_t { Unknown, Found, Absent };
+ConsoleState g_console_state;
+ipc::Handle g_console;
+ipc::Handle g_input; // notification the console signals on input
+char g_line[ipc::kMaxPayload];
+size_t g_line_length;
+
+bool console_ready()
+{
+    if (g_console_state == ConsoleState::Unknown) {
+        g_console = find_server("console");
+        g_console_state = g_console != abi::HandleNone ? ConsoleState::Found : ConsoleState::Absent;
+    }
+    return g_console_state == ConsoleState::Found;
+}
+
+void send_line()
+{
+    if (g_line_length == 0)
+        return;
+    bool sent = false;
+    if (console_ready()) {
+        ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
+        sent = !client.call<ipc::console::Write>(ipc::Bytes { reinterpret_cast<const uint8_t*>(g_line), static_cast<uint32_t>(g_line_length) }).is_error();
+    }
+    if (!sent) {
+        size_t length = g_line_length;
+        if (length > 0 && g_line[length - 1] == '\n')
+            --length; // DebugWrite makes its own line
+        debug_write(g_line, length);
+    }
+    g_line_length = 0;
+}
+
+// ---- heap ----
+
+class MemoryServiceSource final : public HeapSource {
+public:
+    bool grow(size_t pages, uintptr_t& old_end) override
+    {
+        auto grown = ipc::memory::grow(ipc(), pages);
+        if (grown.is_error())
+            return false;
+        old_end = grown.value().old_end;
+        return true;
+    }
+    bool shrink(size_t pages) override { return !ipc::memory::shrink(ipc(), pages).is_error(); }
+};
+
+constinit MemoryServiceSource g_source;
+constinit HeapAllocator g_heap(&g_source);
+
+} // namespace
+
+ipc::SyscallTransport& ipc()
+{
+    if (!g_buffer_registered)
+        g_buffer_registered = !g_transport.register_buffer().is_error();
+    return g_transport;
+}
+
+ipc::Handle find_server(const char* name)
+{
+    auto found = ipc::registry::lookup_waiting(ipc(), abi::HandleRegistry, name, kLookupAttempts);
+    return found.is_error() ? abi::HandleNone : found.value();
+}
+
+void print(StringView text)
+{
+    for (usize i = 0; i < text.length(); ++i) {
+        g_line[g_line_length++] = text[i];
+        if (text[i] == '\n' || g_line_length == sizeof(g_line))
+            send_line();
+    }
+}
+
+void flush() { send_line(); }
+
+size_t read_input(char* buffer, size_t max)
+{
+    if (!console_ready() || max == 0)
+        return 0;
+    ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
+    if (g_input == abi::HandleNone) {
+        auto notification = ipc::sys::notification_create();
+        if (notification.is_error())
+            return 0;
+        g_input = notification.value();
+        if (client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, g_input }).is_error())
+            return 0;
+    }
+    for (;;) {
+        auto got = client.call<ipc::console::Read>({ max });
+        if (got.is_error())
+            return 0;
+        if (got.value().length > 0) {
+            __builtin_memcpy(buffer, got.value().data, got.value().length);
+            return got.value().length;
+        }
+        (void)ipc::sys::wait(g_input, abi::WaitMode::Forever);
+    }
+}
+
+} // namespace herald::user
+
+extern "C" {
+
+void* malloc(size_t size) { return herald::user::g_heap.malloc(size); }
+void free(void* pointer) { herald::user::g_heap.free(pointer); }
+void* realloc(void* pointer, size_t size) { return herald::user::g_heap.realloc(pointer, size); }
+void* calloc(size_t count, size_t size) { return herald::user::g_heap.calloc(count, size); }
+
+// A pure virtual function called through a half-built object: a bug.
+void __cxa_pure_virtual()
+{
+    herald::user::debug_write("pure virtual function called");
+    herald::user::exit(-1);
+}
+
+} // extern "C"
+
+namespace herald {
+
+// HERALD_ASSERT in the kernel's library code, when a program uses it.
+[[noreturn]] void assertion_failed(const char* expression, const char*, int)
+{
+    user::flush();
+    user::debug_write("assertion failed:");
+    user::debug_write(expression);
+    user::exit(-1);
+}
+
+} // namespace herald
