@@ -58,9 +58,8 @@ function(herald_add_user_program name)
     endif()
     herald_user_runtime()
     herald_user_objects(${name}_objects ${sources})
-    if(ARG_LIBS)
-        target_link_libraries(${name}_objects PRIVATE ${ARG_LIBS})
-    endif()
+    # libipc always: the runtime's header (user/runtime/herald.hpp) uses it.
+    target_link_libraries(${name}_objects PRIVATE libipc ${ARG_LIBS})
 
     set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
     set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)

@@ -12,11 +12,30 @@ namespace {
 
 PhysicalRangeSet g_managed; // written once, at bootstrap; read-only after
 constexpr u64 kSplitAlignment = 2 * MiB;
+// What the kernel keeps free for itself at least: page tables, kernel
+// stacks and task objects for some hundreds of tasks, and the programs it
+// loads itself.
+constexpr u64 kKernelReserve = 32 * MiB;
+
+// Where kKernelReserve bytes of free memory have been counted from 0 up.
+PhysicalAddress reserve_end()
+{
+    u64 counted = 0;
+    for (const PhysicalRange& range : memory_inventory().free()) {
+        if (counted + range.length >= kKernelReserve)
+            return range.base.offset(kKernelReserve - counted);
+        counted += range.length;
+    }
+    return memory_inventory().highest_ram_end();
+}
 
 PhysicalAddress split_point()
 {
     u64 half = align_down(memory_inventory().highest_ram_end().get() / 2, kSplitAlignment);
-    return PhysicalAddress(min(layout::kKernelRegionEnd, half));
+    u64 split = min(layout::kKernelRegionEnd, half);
+    u64 reserve = 0;
+    (void)align_up(reserve_end().get(), kSplitAlignment, reserve);
+    return PhysicalAddress(max(split, reserve)); // a big boot module may have filled low memory
 }
 
 } // namespace

@@ -5,7 +5,9 @@
 // hands every free frame above it to the pager, once and for good: they
 // leave the kernel allocator's free list, so the two can never hand out the
 // same frame. The split is the end of the kernel region (128 MiB), or half
-// of the RAM on a machine with less than 256 MiB. Frames above the memory
+// of the RAM on a machine with less than 256 MiB, moved up as far as needed
+// for the kernel to keep 32 MiB of free memory (boot modules may fill the
+// low memory). Frames above the memory
 // view's reach (abi::kMemoryViewSize) are not managed (and not used).
 #pragma once
 

@@ -33,7 +33,8 @@ using namespace ipc::loader;
 using user::number_of;
 
 constexpr uint64_t kPage = abi::kPageSize;
-constexpr size_t kMaxTracked = 256;
+// Below the 256-handle table, so that ended tasks are forgotten before it fills.
+constexpr size_t kMaxTracked = 192;
 
 struct Tracked {
     uint64_t task_id;
@@ -70,6 +71,14 @@ private:
 
 class Loader {
 public:
+    // The handle the last reply carried a copy of: closed once it is sent.
+    void reply_sent()
+    {
+        if (m_close_after_reply != abi::HandleNone)
+            (void)ipc::sys::handle_close(m_close_after_reply);
+        m_close_after_reply = abi::HandleNone;
+    }
+
     bool init(uint64_t archive_length)
     {
         ByteReader bytes(reinterpret_cast<const u8*>(abi::kArchiveViewBase), archive_length);
@@ -141,6 +150,7 @@ private:
         auto for_client = ipc::sys::handle_mint(task.get(), abi::RightReceive, 0);
         if (for_client.is_error())
             return for_client.error();
+        m_close_after_reply = for_client.value(); // the reply carries a copy; ours goes then
         track(status.task_id, task.release());
         return ipc::WithHandle<Started> { { status.task_id }, for_client.value() };
     }
@@ -236,6 +246,7 @@ private:
         }
     }
 
+    ipc::Handle m_close_after_reply = abi::HandleNone;
     alignas(Archive) unsigned char m_archive_storage[sizeof(Archive)] = {};
     const Archive* m_archive = nullptr;
     Tracked m_tracked[kMaxTracked] = {};
@@ -255,7 +266,18 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");
-    ipc::Error error = ipc::serve<Protocol>(transport, endpoint, g_loader);
-    user::println("loader: stopped serving: {}", ipc::error_name(error));
-    return 1;
+    // ipc::serve(), plus closing what a reply carried a copy of.
+    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
+    for (;;) {
+        if (incoming.is_error()) {
+            user::println("loader: stopped serving: {}", ipc::error_name(incoming.error()));
+            return 1;
+        }
+        ipc::Message reply;
+        ipc::dispatch<Protocol>(transport, incoming.value(), g_loader, reply);
+        incoming = transport.reply_receive(endpoint, reply);
+        g_loader.reply_sent();
+        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
+            incoming = transport.receive(endpoint);
+    }
 }

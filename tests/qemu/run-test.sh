@@ -5,7 +5,7 @@
 #
 #   run-test.sh --name NAME --log-dir DIR [--timeout S]
 #       [--expect-exit pass|fail|stopped] [--stop-on REGEX]
-#       [--expect REGEX]... [--reject REGEX]...
+#       [--expect REGEX]... [--reject REGEX]... [--expect-count REGEX N]...
 #       --boot qboot|iso|uefi [--kernel F] [--iso F] [--archive F]
 #       [--smp N] [--mem SIZE] [--append TEXT] [-- EXTRA-QEMU-ARGS...]
 #
@@ -20,7 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../../tools/qemu.sh"
 
 name="" log_dir="" timeout=60 expect_exit=pass stop_on=""
-expects=() rejects=() extra=()
+expects=() rejects=() counts=() extra=()
 Q_BOOT=qboot Q_KERNEL="" Q_ISO="" Q_ARCHIVE="" Q_SMP=1 Q_MEM=256M Q_APPEND=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,6 +31,7 @@ while [ $# -gt 0 ]; do
         --stop-on) stop_on="$2"; shift 2 ;;
         --expect) expects+=("$2"); shift 2 ;;
         --reject) rejects+=("$2"); shift 2 ;;
+        --expect-count) counts+=("$2" "$3"); shift 3 ;;
         --boot) Q_BOOT="$2"; shift 2 ;;
         --kernel) Q_KERNEL="$2"; shift 2 ;;
         --iso) Q_ISO="$2"; shift 2 ;;
@@ -92,6 +93,10 @@ for pattern in "${expects[@]}"; do
 done
 for pattern in "${rejects[@]}"; do
     grep -Eq -- "$pattern" "$log" && problems+=("found in the log but must not be: /$pattern/")
+done
+for ((i = 0; i < ${#counts[@]}; i += 2)); do
+    found=$(grep -Ec -- "${counts[i]}" "$log")
+    [ "$found" = "${counts[i + 1]}" ] || problems+=("${found} lines match /${counts[i]}/; expected exactly ${counts[i + 1]}")
 done
 
 if [ ${#problems[@]} -eq 0 ]; then

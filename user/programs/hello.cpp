@@ -1,12 +1,11 @@
-// hello: the smallest real program. Proves that the kernel loads an ELF,
-// enters ring 3 at _start, that DebugWrite reaches the kernel log and that
-// Exit ends the thread with status 0.
-#include "user/runtime/syscall.hpp"
-
-using namespace herald::user;
+// hello: the smallest real program. Proves that a program is loaded at
+// 0x08000000, enters ring 3 at _start, prints through the console server
+// (or the kernel log, when there is no console: println falls back to
+// DebugWrite) and that returning from herald_main ends it with status 0.
+#include "user/runtime/herald.hpp"
 
 extern "C" int64_t herald_main(uint64_t)
 {
-    debug_write("hello from ring 3");
-    exit(0);
+    herald::user::println("hello from ring 3, running at {:#x}", reinterpret_cast<uint64_t>(&herald_main));
+    return 0;
 }

@@ -1,0 +1,68 @@
+// Self-tests of the whole system (docs/system.md): the servers the kernel
+// starts from the boot archive, the loader's checks, whole lines from many
+// programs on many CPUs, and a server found by name. Runs last (the IPC
+// tests before it start and stop a registry of their own).
+#include "microkernel/bootstrap.hpp"
+#include "microkernel/log.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "programs.hpp"
+
+using namespace herald;
+using namespace herald::selftest;
+
+namespace {
+
+const SystemTasks& system()
+{
+    static SystemTasks tasks;
+    static bool started;
+    if (!started) {
+        tasks = start_system(false);
+        started = true;
+    }
+    return tasks;
+}
+
+i64 free_frames() { return run_to_exit("memory_free_frames", 0); }
+
+constexpr u64 kStormPrograms = 200;
+
+} // namespace
+
+HERALD_SELFTEST(system_servers_start_from_the_archive)
+{
+    const SystemTasks& tasks = system();
+    EXPECT(tasks.registry != 0);
+    EXPECT(tasks.console != 0);
+    EXPECT(tasks.loader != 0);
+    EXPECT(!find_exit(tasks.console).has_value());
+    EXPECT(!find_exit(tasks.loader).has_value());
+}
+
+HERALD_SELFTEST(loader_refuses_bad_programs_and_goes_on)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
+    EXPECT(!find_exit(system().loader).has_value()); // the loader is still up
+}
+
+// 200 programs through the loader, all printing at once on every CPU: none
+// fails, the run checks that every line came out whole (tests/qemu), and
+// every frame they used comes back.
+HERALD_SELFTEST(two_hundred_programs_print_whole_lines_and_give_back_their_frames)
+{
+    (void)system();
+    klog("selftest: storm on {} CPUs", processor_count());
+    i64 before = free_frames();
+    EXPECT_EQ(run_to_exit("spawn_storm", kStormPrograms, -1, 240'000), 0);
+    EXPECT_EQ(free_frames(), before);
+}
+
+HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
+{
+    (void)system();
+    u64 server = spawn("echo"); // servers/echo: publishes "echo"
+    EXPECT_EQ(run_to_exit("echo_by_name_client", 0), 0);
+    EXPECT(kill_task(server));
+    EXPECT(wait_for_exit(server).has_value());
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Boots the normal image and uses its shell through the serial port, the way
+# a person would: waits for each `herald> ` prompt, types a command, and
+# checks what came back (docs/testing.md). Ends with `shutdown`, which must
+# end QEMU.
+#
+#   shell-session.sh --kernel F --archive F --log FILE [--smp N] [--timeout S]
+set -uo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../../tools/qemu.sh
+source "$here/../../tools/qemu.sh"
+
+Q_BOOT=qboot Q_KERNEL="" Q_ARCHIVE="" Q_SMP=2 Q_MEM=256M Q_APPEND=""
+log="" timeout=120
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernel) Q_KERNEL="$2"; shift 2 ;;
+        --archive) Q_ARCHIVE="$2"; shift 2 ;;
+        --log) log="$2"; shift 2 ;;
+        --smp) Q_SMP="$2"; shift 2 ;;
+        --timeout) timeout="$2"; shift 2 ;;
+        *) echo "shell-session.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+[ -n "$Q_KERNEL" ] && [ -n "$Q_ARCHIVE" ] && [ -n "$log" ] || { echo "shell-session.sh: --kernel, --archive and --log are needed" >&2; exit 2; }
+mkdir -p "$(dirname "$log")"
+: >"$log"
+
+Q_SERIAL=stdio
+Q_ACCEL="$(herald_resolve_accel "${HERALD_TEST_ACCEL:-tcg}")" || exit 2
+herald_qemu_command
+coproc QEMU { exec "${HERALD_QEMU_CMD[@]}" -monitor none 2>&1; }
+qemu_pid=$QEMU_PID
+exec 3<&"${QEMU[0]}" 4>&"${QEMU[1]}"
+
+failures=0
+seen=""     # what came since the last prompt
+fail() { echo "shell-session: FAILED: $*" | tee -a "$log.result" >&2; failures=$((failures + 1)); }
+
+# Reads the serial output until `seen` ends with the prompt, or gives up.
+wait_for_prompt() {
+    local deadline=$((SECONDS + timeout)) c
+    seen=""
+    while [ $SECONDS -lt $deadline ]; do
+        if IFS= read -r -t 1 -N 1 c <&3; then
+            [ "$c" = $'\r' ] && continue
+            seen+="$c"
+            printf '%s' "$c" >>"$log"
+            [[ "$seen" == *$'\n'"herald> " || "$seen" == "herald> " ]] && return 0
+        elif ! kill -0 "$qemu_pid" 2>/dev/null; then
+            return 1
+        fi
+    done
+    return 1
+}
+
+# command TEXT PATTERN...: types TEXT, waits for the next prompt, and checks
+# that every extended regex PATTERN matches a line of the answer.
+command() {
+    local text="$1"; shift
+    printf '%s\r' "$text" >&4
+    if ! wait_for_prompt; then
+        fail "no prompt after '$text'"
+        return
+    fi
+    local pattern
+    for pattern in "$@"; do
+        grep -Eq -- "$pattern" <<<"$seen" || fail "'$text': no line matches /$pattern/"
+    done
+}
+
+rm -f "$log.result"
+if ! wait_for_prompt; then
+    fail "no shell prompt within ${timeout} s of boot"
+    kill "$qemu_pid" 2>/dev/null
+    tail -40 "$log" >&2
+    exit 1
+fi
+grep -q "Herald shell" <<<"$seen" || fail "no shell banner before the first prompt"
+
+command "help" "^  ps " "^  shutdown "
+command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  init$" "  shell$" "  registry$"
+command "run hello" "^hello from ring 3, running at 0x8[0-9a-f]{6}$" "^hello \\(task [0-9]+\\) exited with status 0$"
+command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
+command "cpus" "^$Q_SMP CPUs online"
+command "run broken_elf" "^loader: broken_elf is not a program Herald can run: truncated$" "^run: cannot start broken_elf"
+command "run no_such_program" "^run: cannot start no_such_program: not found"
+command "frobnicate" "^unknown command: frobnicate \\(type help\\)$"
+command "kill 99999" "^kill: 99999: no task of that id"
+command "start spin" "^started spin as task [0-9]+$"
+spin_id=$(grep -Eo "started spin as task [0-9]+" <<<"$seen" | grep -Eo "[0-9]+$")
+command "kill $spin_id"
+command "ps" # spin is gone (killed) or on its way out
+grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still running after kill"
+
+printf 'shutdown\r' >&4
+deadline=$((SECONDS + 30))
+while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+    chunk=""
+    IFS= read -r -t 1 -N 1000 chunk <&3 # partial input is kept on timeout and at the end
+    printf '%s' "${chunk//$'\r'/}" >>"$log"
+done
+chunk=""
+IFS= read -r -t 1 -N 100000 chunk <&3
+printf '%s' "${chunk//$'\r'/}" >>"$log"
+if kill -0 "$qemu_pid" 2>/dev/null; then
+    fail "QEMU still running 30 s after shutdown"
+    kill "$qemu_pid" 2>/dev/null
+fi
+grep -q "herald: powering off" "$log" || fail "no 'powering off' line after shutdown"
+
+if [ $failures -gt 0 ]; then
+    echo "--- last 60 lines of $log:" >&2
+    tail -60 "$log" >&2
+    exit 1
+fi
+echo "PASS shell-session (-smp $Q_SMP, $Q_ACCEL)"
