@@ -38,7 +38,7 @@ enum class SyscallNumber : uint64_t {
 
     // The memory server's (abi/memory.hpp): each takes its MemoryControl handle first.
     MemoryMap = 32,     // (control, task id, address, frame, MemoryMapFlags) -> 0
-    MemoryUnmap = 33,   // (control, task id, address) -> the frame that was mapped there
+    MemoryUnmap = 33,   // (control, task id, address) -> the frame that was mapped there (docs/memory.md: whose pages)
     MemoryReclaim = 34, // (control, uint64_t* out, max) -> entries written (kReclaimTaskBit)
     MemoryRanges = 35,  // (control, ManagedRange* out, max) -> ranges written (all of them fit in 256)
 

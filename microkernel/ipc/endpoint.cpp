@@ -56,6 +56,9 @@ void Endpoint::handle_closed(u32 rights)
 
 void bind_notification(Endpoint& endpoint, Notification& notification)
 {
+    // The binding lives as long as the kernel: an interrupt may signal the
+    // notification at any time, so the endpoint it reaches must never go.
+    endpoint.retain();
     notification.retain();
     endpoint.bound = &notification;
     notification.bound_to = &endpoint;
@@ -83,6 +86,18 @@ Notification* Notification::create()
 {
     void* storage = g_notifications.allocate_storage();
     return storage ? new (storage) Notification() : nullptr;
+}
+
+void Notification::handle_opened(u32 rights)
+{
+    if (rights & abi::RightReceive)
+        __atomic_add_fetch(&receive_rights, 1, __ATOMIC_RELAXED);
+}
+
+void Notification::handle_closed(u32 rights)
+{
+    if (rights & abi::RightReceive)
+        __atomic_sub_fetch(&receive_rights, 1, __ATOMIC_RELAXED);
 }
 
 void Notification::destroy()

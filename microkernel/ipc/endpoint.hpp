@@ -48,6 +48,13 @@ public:
     // The endpoint it is bound to (bind_notification), if any: then its
     // bits change only under that endpoint's lock, taken first.
     Endpoint* bound_to { nullptr };
+    // Open handles that may wait on it. A signal through a handle when none
+    // is left gets PeerGone: whoever waited is gone (the console drops such
+    // subscribers).
+    u32 receive_rights { 0 };
+
+    void handle_opened(u32 rights) override;
+    void handle_closed(u32 rights) override;
 
 private:
     Notification() : KernelObject(ObjectType::Notification) { }
@@ -55,7 +62,8 @@ private:
 };
 
 // Binds `notification` to `endpoint` (kernel bootstrap, before either is
-// used): its signals reach whoever receives on the endpoint.
+// used): its signals reach whoever receives on the endpoint. Both then live
+// as long as the kernel (an interrupt may signal at any time).
 void bind_notification(Endpoint& endpoint, Notification& notification);
 
 // Wakes `thread` (blocked in IPC) with `status` as its system-call result.

@@ -388,6 +388,10 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     if (entry.is_error())
         return lookup_error(entry.error());
     auto& notification = static_cast<Notification&>(*entry.value().object);
+    if (__atomic_load_n(&notification.receive_rights, __ATOMIC_RELAXED) == 0 && !notification.bound_to) {
+        notification.release();
+        return error(SyscallError::PeerGone); // nobody can ever wait for these bits
+    }
     notification_signal(notification, bits);
     notification.release();
     return 0;

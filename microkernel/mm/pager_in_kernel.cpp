@@ -43,11 +43,14 @@ public:
         return !result.is_error();
     }
 
-    // Called for the task that made the request, which waits in it: no other
-    // CPU runs it, and this one switched its CR3 away from it... unless it
-    // is the caller itself, still on this CPU: hence the INVLPG.
-    bool unmap(u64 task, u64 address, u64& frame) override
+    // Only in the task that made the request, which runs this very call on
+    // this CPU (one thread per task): its TLB entry is dropped right here,
+    // and no other CPU runs it. A request made through a memory handle some
+    // other task passed on is refused: that task may be running elsewhere.
+    Unmap unmap(u64 task, u64 address, u64& frame) override
     {
+        if (task != current_thread().task->id)
+            return Unmap::Refused;
         auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
             u64 page = *static_cast<u64*>(context);
             PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
@@ -55,9 +58,9 @@ public:
             return frame.get();
         }, &address);
         if (result.is_error())
-            return false;
+            return result.error() == Error::NotFound ? Unmap::NotMapped : Unmap::Refused;
         frame = result.value();
-        return true;
+        return Unmap::Unmapped;
     }
 
     // The handle is the caller's own (ipc/kernel_service.hpp): looked up in

@@ -68,25 +68,68 @@ i64 sys_map(u64 task_id, u64 address, u64 frame, u64 flags)
     return result.is_error() ? map_error(result.error()) : 0;
 }
 
-// Only a page of a task that is not on a CPU right now (the caller of a
-// request, blocked until the server answers) or of the server itself: no
-// other CPU can hold the old translation in its TLB then (a CPU loads
-// another CR3, flushing it, before it runs anything else; Herald does not
-// use PCIDs or global user pages).
+// MemoryUnmap may only touch a task that cannot be using the page: the
+// memory server itself (its own TLB entry is dropped here), or a task whose
+// thread waits for this server's reply: the caller of the request being
+// served (Shrink, Release, Give). Such a thread runs no user code until the
+// reply comes. It may still be on its way off its CPU (on_cpu stays set
+// until that CPU has switched away, and a CPU reloads CR3 before it runs
+// anything else: Herald uses no PCIDs and no global user pages), so
+// MemoryUnmap waits for that, retrying without the task table lock (which
+// the other CPU may need to finish its switch).
+constexpr u64 kSwitchingRetries = 10'000'000;
+
+enum class UnmapCheck { Allowed, NotAllowed, Switching };
+
+UnmapCheck may_unmap(Task& task, Thread& server)
+{
+    if (&task == server.task)
+        return UnmapCheck::Allowed;
+    Thread* target = task.main_thread;
+    if (!target)
+        return UnmapCheck::Allowed; // never started: nothing of it ran
+    bool waits_for_us = __atomic_load_n(&target->ipc.awaiting_reply, __ATOMIC_ACQUIRE)
+        && __atomic_load_n(&target->ipc.replier, __ATOMIC_ACQUIRE) == &server;
+    if (!waits_for_us)
+        return UnmapCheck::NotAllowed;
+    return __atomic_load_n(&target->on_cpu, __ATOMIC_ACQUIRE) ? UnmapCheck::Switching : UnmapCheck::Allowed;
+}
+
+ErrorOr<u64> unmap_once(u64 task_id, u64 address)
+{
+    return with_address_space_of(task_id, [](Task& task, AddressSpace& space, void* context) -> ErrorOr<u64> {
+        u64 page = *static_cast<u64*>(context);
+        Thread& self = current_thread();
+        switch (may_unmap(task, self)) {
+        case UnmapCheck::NotAllowed: return Error::Unsupported;
+        case UnmapCheck::Switching: return Error::TooMany; // not yet: try again
+        case UnmapCheck::Allowed: break;
+        }
+        auto frame = space.unmap_pager_frame(VirtualAddress(page));
+        if (frame.is_error())
+            return Error::OutOfRange; // no page of the pager's there
+        if (&task == self.task)
+            x86::invalidate_page(page);
+        return frame.value().get();
+    }, &address);
+}
+
 i64 sys_unmap(u64 task_id, u64 address)
 {
-    auto result = with_address_space_of(task_id, [](Task& task, AddressSpace& space, void* context) -> ErrorOr<u64> {
-        u64 page = *static_cast<u64*>(context);
-        Thread* self = &current_thread();
-        bool elsewhere = task.main_thread && task.main_thread != self && __atomic_load_n(&task.main_thread->on_cpu, __ATOMIC_ACQUIRE);
-        if (elsewhere)
-            return Error::Unsupported;
-        PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
-        if (&task == self->task)
-            x86::invalidate_page(page);
-        return frame.get();
-    }, &address);
-    return result.is_error() ? map_error(result.error()) : static_cast<i64>(result.value());
+    for (u64 attempt = 0;; ++attempt) {
+        auto result = unmap_once(task_id, address);
+        if (result.is_error() && result.error() == Error::TooMany && attempt < kSwitchingRetries) {
+            x86::pause();
+            continue;
+        }
+        if (!result.is_error())
+            return static_cast<i64>(result.value());
+        switch (result.error()) {
+        case Error::NotFound: return error(SyscallError::PeerGone);
+        case Error::OutOfRange: return error(SyscallError::BadAddress);
+        default: return error(SyscallError::NoRights);
+        }
+    }
 }
 
 // The destination is checked before anything is taken from the queue, so

@@ -122,15 +122,17 @@ i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
     TaskHandle target(task_handle, abi::RightSend);
     if (!target.object())
         return target.error_code();
-    Task* task = target.object()->unstarted_task();
-    if (!task)
-        return error(SyscallError::BadArgument); // started already
     if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
         || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
         return error(SyscallError::BadAddress);
+    Task* task = target.object()->claim_start();
+    if (!task)
+        return error(SyscallError::BadArgument); // started already, or being started
     auto thread = create_user_thread(*task, entry, stack_top, parameter);
-    if (thread.is_error())
+    if (thread.is_error()) {
+        target.object()->start_failed();
         return error(SyscallError::NoMemory);
+    }
     task->object = target.object();
     target.object()->started();
     scheduler_enqueue(*thread.value());

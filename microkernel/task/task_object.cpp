@@ -48,7 +48,22 @@ abi::TaskStatus TaskObject::status()
 Task* TaskObject::unstarted_task()
 {
     SpinLockGuard guard(m_lock);
-    return m_state == abi::TaskState::Building ? m_task : nullptr;
+    return m_state == abi::TaskState::Building && !m_starting ? m_task : nullptr;
+}
+
+Task* TaskObject::claim_start()
+{
+    SpinLockGuard guard(m_lock);
+    if (m_state != abi::TaskState::Building || m_starting)
+        return nullptr;
+    m_starting = true;
+    return m_task;
+}
+
+void TaskObject::start_failed()
+{
+    SpinLockGuard guard(m_lock);
+    m_starting = false;
 }
 
 void TaskObject::started()
@@ -56,6 +71,7 @@ void TaskObject::started()
     retain(); // the task's own reference, until task_ended()
     SpinLockGuard guard(m_lock);
     m_state = abi::TaskState::Running;
+    m_starting = false;
     m_task = nullptr;
 }
 

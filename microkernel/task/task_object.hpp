@@ -30,8 +30,13 @@ public:
     // The task, if it was never started (the caller holds a reference to
     // this object, which keeps such a task alive); nullptr otherwise.
     Task* unstarted_task();
-    // The task starts with `thread`: from now on it holds a reference to
-    // this object until task_ended().
+    // TaskStart: takes the unstarted task for starting, once (two holders
+    // of the handle cannot both start it); nullptr if it is started or being
+    // started. Then either started() or start_failed().
+    Task* claim_start();
+    void start_failed();
+    // The task starts: from now on it holds a reference to this object until
+    // task_ended().
     void started();
     // Called once, when the ended task has given everything back.
     void task_ended(i64 exit_status, bool killed);
@@ -47,6 +52,7 @@ private:
     SpinLock m_lock;
     u64 m_task_id;
     Task* m_task;           // until it starts (afterwards the task may go any time)
+    bool m_starting { false };
     abi::TaskState m_state { abi::TaskState::Building };
     i64 m_exit_status { 0 };
     Notification* m_ended;  // signalled once at the end; each waiter passes it on

@@ -132,10 +132,14 @@ private:
         if (created < 0)
             return static_cast<ipc::Error>(created);
         OwnedHandle task(static_cast<ipc::Handle>(created));
-        for (usize i = 0; i < image.value().segment_count; ++i)
-            IPC_TRY(load_segment(task.get(), entry.value().bytes, image.value().segments[i]));
-        IPC_TRY(give_pages(task.get(), abi::kUserSpaceEnd - abi::kInitialStackPages * kPage, abi::kInitialStackPages,
-            abi::MapWritable, nullptr, 0, 0));
+        for (usize i = 0; i < image.value().segment_count; ++i) {
+            if (auto loaded = load_segment(task.get(), entry.value().bytes, image.value().segments[i]); loaded.is_error())
+                return no_memory_for(name, loaded.error());
+        }
+        if (auto stack = give_pages(task.get(), abi::kUserSpaceEnd - abi::kInitialStackPages * kPage, abi::kInitialStackPages,
+                abi::MapWritable, nullptr, 0, 0);
+            stack.is_error())
+            return no_memory_for(name, stack.error());
         if (given.get() != abi::HandleNone) {
             int64_t placed = syscall(abi::SyscallNumber::TaskGiveHandle, task.get(), given.get(), abi::HandleFirstFree);
             if (placed < 0)
@@ -177,6 +181,14 @@ public:
     }
 
 private:
+    // The memory server said no: the program cannot be built now.
+    static ipc::Error no_memory_for(StringView name, ipc::Error error)
+    {
+        user::println("loader: cannot build {}: the memory service says {}", name,
+            error == ipc::memory::kOutOfMemory ? "out of memory" : ipc::error_name(error));
+        return error == ipc::memory::kOutOfMemory ? ipc::Error::NoMemory : error;
+    }
+
     ipc::Result<ArchiveEntry> find(StringView name)
     {
         if (!m_archive)

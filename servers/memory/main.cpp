@@ -44,13 +44,15 @@ public:
         return status.state == abi::TaskState::Building;
     }
     void close(uint64_t handle) override { (void)ipc::sys::handle_close(handle); }
-    bool unmap(uint64_t task, uint64_t address, uint64_t& frame) override
+    Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
     {
         int64_t result = syscall3(number_of(abi::SyscallNumber::MemoryUnmap), kControl, task, address);
+        if (result == static_cast<int64_t>(abi::SyscallError::BadAddress))
+            return Unmap::NotMapped;
         if (result < 0)
-            return false;
+            return Unmap::Refused;
         frame = static_cast<uint64_t>(result);
-        return true;
+        return Unmap::Unmapped;
     }
     void zero(uint64_t frame) override { __builtin_memset(view() + frame, 0, abi::kPageSize); }
     size_t reclaim(uint64_t* out, size_t max) override

@@ -134,15 +134,16 @@ PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKin
     return PageFaultVerdict::Resolved;
 }
 
-// Unmaps one heap page if it has a frame; true if it had.
-bool MemoryService::drop_page(TaskRecord& record, uint64_t page)
+// Unmaps one heap page and frees its frame, if it has one.
+Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
 {
     uint64_t frame = 0;
-    if (!m_backend->unmap(record.task, page, frame))
-        return false;
-    m_frames.free(frame);
-    --record.heap_mapped;
-    return true;
+    Backend::Unmap result = m_backend->unmap(record.task, page, frame);
+    if (result == Backend::Unmap::Unmapped) {
+        m_frames.free(frame);
+        --record.heap_mapped;
+    }
+    return result;
 }
 
 // ---- page faults ----
@@ -201,9 +202,12 @@ ipc::Result<Shrink::Reply> MemoryService::handle(Shrink, const Shrink::Request& 
     if (request.pages > record->heap_pages)
         return ipc::Error::InvalidRequest;
     for (uint64_t i = 0; i < request.pages; ++i) {
-        --record->heap_pages;
-        if (!drop_page(*record, record->heap_end()))
+        Backend::Unmap dropped = drop_page(*record, record->heap_end() - kPage);
+        if (dropped == Backend::Unmap::Refused)
+            return ipc::Error::Denied; // what was dropped so far stays dropped
+        if (dropped == Backend::Unmap::NotMapped)
             --m_committed; // reserved, never touched
+        --record->heap_pages;
     }
     return Shrink::Reply { record->heap_end() };
 }
@@ -216,7 +220,10 @@ ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Reques
         return ipc::Error::InvalidRequest;
     uint64_t freed = 0;
     for (uint64_t i = 0; i < request.pages; ++i) {
-        if (drop_page(*record, request.address + i * kPage)) {
+        Backend::Unmap dropped = drop_page(*record, request.address + i * kPage);
+        if (dropped == Backend::Unmap::Refused)
+            return ipc::Error::Denied;
+        if (dropped == Backend::Unmap::Unmapped) {
             ++freed;
             ++m_committed; // still reserved: promised again
         }
@@ -253,8 +260,9 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         return ipc::Error::InvalidRequest;
     for (uint64_t i = 0; i < f.pages; ++i) {
         uint64_t frame = 0;
-        if (!m_backend->unmap(caller, f.from + i * kPage, frame))
-            return ipc::Error::InvalidRequest; // not mapped: the pages before it moved already
+        Backend::Unmap taken = m_backend->unmap(caller, f.from + i * kPage, frame);
+        if (taken != Backend::Unmap::Unmapped) // the pages before it moved already
+            return taken == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest;
         --record->heap_mapped;
         ++m_committed;
         if (!m_backend->map(target, f.to + i * kPage, frame, f.flags)) {

@@ -46,10 +46,13 @@ public:
     }
     virtual void close(uint64_t handle) { (void)handle; }
     // Unmaps the page at `address` in `task` and says which frame it was.
-    virtual bool unmap(uint64_t task, uint64_t address, uint64_t& frame)
+    // Refused: the kernel will not touch that task's pages now (it is not
+    // waiting for this service: it may be running, with the page in a TLB).
+    enum class Unmap { Unmapped, NotMapped, Refused };
+    virtual Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame)
     {
         (void)task, (void)address, (void)frame;
-        return false;
+        return Unmap::Refused;
     }
     virtual void zero(uint64_t frame) { (void)frame; }
     // Entries from the kernel's reclaim queue (abi::kReclaimTaskBit).
@@ -108,7 +111,7 @@ private:
     uint64_t uncommitted() const;
     bool take_frame(FrameKind kind, uint64_t& frame);
     abi::PageFaultVerdict map_fresh(uint64_t task, uint64_t page, FrameKind kind);
-    bool drop_page(TaskRecord& record, uint64_t page);
+    Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
 
     Backend* m_backend { nullptr };
     FrameTable m_frames;

@@ -15,6 +15,7 @@
 #include "microkernel/ipc/endpoint.hpp"
 #include "microkernel/task/task.hpp"
 #include "microkernel/boot/command_line.hpp"
+#include "microkernel/bootstrap.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/mm/pager.hpp"
 #include "microkernel/log.hpp"
@@ -235,6 +236,8 @@ void after_boot()
     if (running_under_tcg())
         klog("bench: WARNING: TCG (software emulation): the cycle counts below mean NOTHING; run under KVM");
     bench_pager();
+    start_system(false); // the registry, the console and the loader, for bench_spawn
+    report_program("spawn_to_exit", "bench_spawn", 0, 0);
     if (only_memory_figures()) {
         klog("bench: done");
         x86::qemu_exit(x86::QemuExitCode::Success);

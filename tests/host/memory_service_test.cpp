@@ -48,6 +48,7 @@ public:
     std::map<std::pair<uint64_t, uint64_t>, uint64_t> mapped; // (task, page) -> frame
     std::map<uint64_t, std::pair<uint64_t, uint64_t>> owner;  // frame -> (task, page)
     std::set<uint64_t> dead;
+    std::set<uint64_t> refuse_unmap; // the kernel will not unmap these tasks' pages now
     std::deque<uint64_t> queue; // the kernel's reclaim queue
     std::vector<std::string> errors;
     uint8_t* view { nullptr };
@@ -85,15 +86,17 @@ public:
         return true;
     }
 
-    bool unmap(uint64_t task, uint64_t address, uint64_t& frame) override
+    Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
     {
+        if (refuse_unmap.count(task))
+            return Unmap::Refused;
         auto it = mapped.find({ task, address });
         if (it == mapped.end())
-            return false;
+            return Unmap::NotMapped;
         frame = it->second;
         owner.erase(frame);
         mapped.erase(it);
-        return true;
+        return Unmap::Unmapped;
     }
 
     void zero(uint64_t frame) override
@@ -988,3 +991,34 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
         }
     }
 }
+
+// The kernel refuses to unmap the pages of a task that is not waiting for
+// the service (it may be running, with the page in a TLB): Shrink and
+// Release are then refused too, and the books stay balanced.
+TEST_CASE("memory service: a refused unmap refuses Shrink and Release and keeps the books", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(7, abi::kUserHeapBase + page * kPage) == PageFaultVerdict::Resolved);
+    auto before = h.stats();
+    h.backend.refuse_unmap.insert(7);
+    auto shrunk = h.shrink(7, 4);
+    REQUIRE(shrunk.is_error());
+    CHECK(shrunk.error() == ipc::Error::Denied);
+    auto released = h.release(7, abi::kUserHeapBase, 2);
+    REQUIRE(released.is_error());
+    CHECK(released.error() == ipc::Error::Denied);
+    // The kernel refuses before it looks at the page: nothing was dropped.
+    auto after = h.stats();
+    CHECK(after.committed == before.committed);
+    CHECK(after.free == before.free);
+    h.backend.refuse_unmap.erase(7);
+    auto rest = h.shrink(7, 4);
+    REQUIRE(!rest.is_error());
+    CHECK(rest.value().new_end == abi::kUserHeapBase);
+    CHECK(h.stats().committed == 0);
+    CHECK(h.stats().free == before.free + 2);
+    CHECK(h.backend.errors.empty());
+}
+

@@ -84,6 +84,8 @@ command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  i
 command "run hello" "^hello from ring 3, running at 0x8[0-9a-f]{6}$" "^hello \\(task [0-9]+\\) exited with status 0$"
 command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
+command "start echo" "^started echo as task [0-9]+$"
+command "run echo_by_name_client" "^echo_by_name_client \\(task [0-9]+\\) exited with status 0$"
 command "run broken_elf" "^loader: broken_elf is not a program Herald can run: truncated$" "^run: cannot start broken_elf"
 command "run no_such_program" "^run: cannot start no_such_program: not found"
 command "frobnicate" "^unknown command: frobnicate \\(type help\\)$"
@@ -91,8 +93,14 @@ command "kill 99999" "^kill: 99999: no task of that id"
 command "start spin" "^started spin as task [0-9]+$"
 spin_id=$(grep -Eo "started spin as task [0-9]+" <<<"$seen" | grep -Eo "[0-9]+$")
 command "kill $spin_id"
-command "ps" # spin is gone (killed) or on its way out
-grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still running after kill"
+# A kill takes effect when the task next enters the kernel (its next timer
+# tick at the latest): look a few times.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    command "ps"
+    grep -Eq "^ +$spin_id  running" <<<"$seen" || break
+    sleep 0.3
+done
+grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still running 3 s after kill"
 
 printf 'shutdown\r' >&4
 deadline=$((SECONDS + 30))

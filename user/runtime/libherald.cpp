@@ -110,7 +110,13 @@ size_t read_input(char* buffer, size_t max)
         if (notification.is_error())
             return 0;
         g_input = notification.value();
-        if (client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, g_input }).is_error())
+        // The console gets a send-only copy: it may signal, never take our bits.
+        auto for_console = ipc::sys::handle_mint(g_input, abi::RightSend, 0);
+        if (for_console.is_error())
+            return 0;
+        bool subscribed = !client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, for_console.value() }).is_error();
+        (void)ipc::sys::handle_close(for_console.value());
+        if (!subscribed)
             return 0;
     }
     for (;;) {
