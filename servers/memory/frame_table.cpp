@@ -133,6 +133,18 @@ bool FrameTable::claim(uint64_t physical, FrameKind kind)
     return true;
 }
 
+bool FrameTable::retag(uint64_t physical, FrameKind kind)
+{
+    size_t index;
+    if (!is_taken_kind(kind) || !index_of(physical, index))
+        return false;
+    uint64_t entry = m_entries[index];
+    if (!exists(entry) || kind_in(entry) == FrameKind::Free)
+        return false;
+    change_kind(index, kind);
+    return true;
+}
+
 FrameTable::FreeResult FrameTable::free(uint64_t physical)
 {
     size_t index;

@@ -67,6 +67,9 @@ public:
     // Takes the specific frame `physical`, which must be free, as `kind`
     // (the server marks its own table storage Kernel this way).
     bool claim(uint64_t physical, FrameKind kind);
+    // Re-marks a frame in use as another kind in use (a heap page the loader
+    // built that becomes a stack page). False for a free frame, a hole, or Free.
+    bool retag(uint64_t physical, FrameKind kind);
 
     enum class FreeResult { Freed, NotManaged, AlreadyFree };
     // NotManaged: unaligned, outside the span, or a hole.

@@ -265,7 +265,10 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
             return taken == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest;
         --record->heap_mapped;
         ++m_committed;
-        if (!m_backend->map(target, f.to + i * kPage, frame, f.flags)) {
+        uint64_t to = f.to + i * kPage;
+        if (to >= abi::kUserStackBottom)
+            m_frames.retag(frame, FrameKind::Stack); // the statistics say what the page is for
+        if (!m_backend->map(target, to, frame, f.flags)) {
             m_frames.free(frame); // the task went away, or the address was taken
             return ipc::Error::InvalidRequest;
         }

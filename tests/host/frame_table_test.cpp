@@ -600,3 +600,24 @@ TEST_CASE("frame table: matches a simple model under random operations", "[frame
         }
     }
 }
+
+TEST_CASE("frame table: retag changes the kind of a frame in use, and only that", "[frame_table]")
+{
+    std::vector<uint64_t> storage(FrameTable::storage_bytes(64) / sizeof(uint64_t));
+    FrameTable table;
+    REQUIRE(table.init(storage.data(), 0x100000, 64));
+    REQUIRE(table.add_free_range(0x100000, 64));
+    uint64_t frame = 0;
+    REQUIRE(table.allocate(FrameKind::Heap, frame));
+    CHECK(table.retag(frame, FrameKind::Stack));
+    FrameKind kind;
+    REQUIRE(table.kind_of(frame, kind));
+    CHECK(kind == FrameKind::Stack);
+    CHECK(table.count(FrameKind::Stack) == 1);
+    CHECK(table.count(FrameKind::Heap) == 0);
+    CHECK_FALSE(table.retag(frame, FrameKind::Free));           // freeing is free()'s job
+    CHECK_FALSE(table.retag(frame + 0x1000, FrameKind::Stack)); // a free frame
+    CHECK_FALSE(table.retag(0x100000 + 64 * 0x1000, FrameKind::Stack)); // outside
+    CHECK(table.check_consistency());
+}
+

@@ -6,6 +6,7 @@
 //
 // Prints "syscall_garbage: MISMATCH <check>: got G, expected E" per wrong
 // result, then "syscall_garbage: N checks, M mismatches", and exits with M.
+#include "microkernel/abi/ipc.hpp"
 #include "user/runtime/syscall.hpp"
 
 using namespace herald::user;
@@ -28,7 +29,7 @@ char g_long_text[kMaxDebugWrite + 1];
 
 // In the read-only segment (non-zero, so it is not placed in .bss): the kernel
 // must not write SelfInfo here on the program's behalf.
-const SelfInfo g_read_only_info { 1, 2, 3, 4 };
+const SelfInfo g_read_only_info { 1, 2, 3, 4, 5, 6 };
 
 int g_checks = 0;
 int g_mismatches = 0;
@@ -126,6 +127,26 @@ extern "C" int64_t herald_main(uint64_t)
     // Sleep longer than allowed.
     expect("sleep kMaxSleepMs + 1", sleep_ms(kMaxSleepMs + 1), error(SyscallError::BadArgument));
     expect("sleep 2^64 - 1", sleep_ms(~0ull), error(SyscallError::BadArgument));
+
+    // The memory server's, the loader's and init's calls without their
+    // capabilities: handle 2 is the memory service's endpoint (not a
+    // MemoryControl), 3 and up are not ours at all.
+    const uint64_t memory_handle = herald::abi::HandleMemory;
+    expect("memory_map with the memory handle", syscall5(number_of(SyscallNumber::MemoryMap), memory_handle, 1, 0x4000'0000, 0x800'0000, 1), error(SyscallError::BadHandle));
+    expect("memory_unmap without a handle", syscall3(number_of(SyscallNumber::MemoryUnmap), 77, 1, 0x4000'0000), error(SyscallError::BadHandle));
+    expect("memory_reclaim without a handle", syscall3(number_of(SyscallNumber::MemoryReclaim), 0, address(g_long_text), 4), error(SyscallError::BadHandle));
+    expect("memory_ranges with the registry handle", syscall3(number_of(SyscallNumber::MemoryRanges), herald::abi::HandleRegistry, address(g_long_text), 4), error(SyscallError::BadHandle));
+    expect("task_create without ProcessControl", syscall3(number_of(SyscallNumber::TaskCreate), memory_handle, address(valid_text), 4), error(SyscallError::BadHandle));
+    expect("task_start on no handle", syscall4(number_of(SyscallNumber::TaskStart), 200, 0x800'0000, kUserSpaceEnd, 0), error(SyscallError::BadHandle));
+    expect("task_give_handle on the memory handle", syscall3(number_of(SyscallNumber::TaskGiveHandle), memory_handle, memory_handle, 0), error(SyscallError::BadHandle));
+    expect("task_kill on handle 2^63", syscall1(number_of(SyscallNumber::TaskKill), 1ull << 63), error(SyscallError::BadHandle));
+    expect("task_wait on no handle", syscall2(number_of(SyscallNumber::TaskWait), 99, address(&info)), error(SyscallError::BadHandle));
+    expect("task_info on the registry handle", syscall2(number_of(SyscallNumber::TaskInfo), herald::abi::HandleRegistry, address(&info)), error(SyscallError::BadHandle));
+    expect("task_list into the kernel", syscall2(number_of(SyscallNumber::TaskList), kKernelImage, 4), error(SyscallError::BadAddress));
+    expect("task_list into read-only data", syscall2(number_of(SyscallNumber::TaskList), address(&g_read_only_info), 1), error(SyscallError::BadAddress));
+    expect("task_list max too large", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 1'000'000), error(SyscallError::BadLength));
+    expect("task_list of 0 entries", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 0), 0);
+    expect("system_shutdown without SystemControl", syscall1(number_of(SyscallNumber::SystemShutdown), memory_handle), error(SyscallError::BadHandle));
 
     Line().text("syscall_garbage: ").number(g_checks).text(" checks, ").number(g_mismatches).text(" mismatches").write();
     return g_mismatches;
