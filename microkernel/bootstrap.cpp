@@ -17,7 +17,6 @@ namespace {
 constexpr u16 kCom1Base = 0x3F8;
 constexpr u16 kCom1Ports = 8;
 constexpr u8 kCom1Irq = 4;
-constexpr u64 kConsoleInputBit = 1;
 
 u64 start(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 endpoint_rights)
 {
@@ -62,14 +61,19 @@ u64 start_console()
         return 0;
     }
     bind_notification(*endpoint, *input);
-    if (!bind_isa_irq(kCom1Irq, *input, kConsoleInputBit))
+    if (!bind_isa_irq(kCom1Irq, *input, abi::kConsoleInputBit))
         klog("herald: warning: COM1's interrupt cannot be routed: the console gets no input");
-    input->release(); // the endpoint and the interrupt binding keep it
     SpawnOptions options;
     options.parameter = kServerEndpointHandle;
     options.io_port_first = kCom1Base;
     options.io_port_count = kCom1Ports;
+    options.handles[1] = InitialHandle { &kernel_log_control(), abi::RightSend, 0, abi::kKernelLogHandle };
     u64 task = start("console", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
+    if (task) {
+        klog("herald: console is task {}: from now on it prints the kernel log", task);
+        kernel_log_attach(*input, abi::kConsoleLogBit, task);
+    }
+    input->release(); // the endpoint, the interrupt binding and the log keep it
     endpoint->release();
     return task;
 }

@@ -1,4 +1,11 @@
-// klog(): one formatted line on the kernel log (COM1).
+// klog(): one formatted line on the kernel log.
+//
+// Until the console server runs, lines go straight to COM1. Once it does
+// (kernel_log_attach), the console owns COM1, and lines go into a ring that
+// it drains and prints whole (docs/system.md, "The console"), so a kernel
+// line never splits a program's line or the other way round. If the console
+// ends, the kernel takes COM1 back. The panic report never waits for
+// anyone: it writes to COM1 itself.
 //
 // Lines that scripts and tests rely on keep exact prefixes; they are listed
 // in docs/architecture.md ("Log lines"). Change them only together with the
@@ -10,17 +17,40 @@
 
 namespace herald {
 
+class Notification;
+
 // Held for one whole line, so lines from different CPUs never mix. The
 // panic report does not take it: a CPU that died holding it must not keep
 // the report from being printed.
 extern SpinLock g_log_lock;
 
+// Where the line being formatted goes (under g_log_lock).
+FormatSink& kernel_log_line_sink();
+void kernel_log_end_line();
+
 template<typename... Args>
 void klog(StringView fmt, const Args&... args)
 {
     SpinLockGuard guard(g_log_lock);
-    format(serial::sink(), fmt, args...);
-    serial::write("\n", 1);
+    format(kernel_log_line_sink(), fmt, args...);
+    kernel_log_end_line();
 }
+
+// From now on lines go to the ring, and `bits` on `notification` (bound to
+// the console's endpoint) tell task `console` there is something to print.
+void kernel_log_attach(Notification& notification, u64 bits, u64 console);
+// Task `task` ended: if it was the console, the kernel writes to COM1 again
+// (what the ring still holds first).
+void kernel_log_task_ended(u64 task);
+// Up to `max` bytes of whole lines from the ring (LogRead).
+usize kernel_log_take(char* out, usize max);
+// Writes what the ring holds to COM1 now (before QEMU is told to exit, or
+// the machine powers off).
+void kernel_log_flush();
+// The panic path: the same, unless another CPU holds the log lock (then
+// the lines stay unprinted rather than the report waiting).
+void kernel_log_flush_for_panic();
+// From the timer interrupt: signals the console if lines are waiting.
+void kernel_log_tick();
 
 } // namespace herald

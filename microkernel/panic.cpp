@@ -1,5 +1,7 @@
 #include "panic.hpp"
 
+#include "log.hpp"
+
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/interrupt_frame.hpp"
@@ -101,6 +103,7 @@ void guard_against_nested_panic()
         serial::write("\nPANIC while panicking: halting\n", 32);
         stop_after_failure();
     }
+    kernel_log_flush_for_panic(); // what was logged before comes before the report
 }
 
 } // namespace

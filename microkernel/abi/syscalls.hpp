@@ -51,6 +51,7 @@ enum class SyscallNumber : uint64_t {
     TaskInfo = 45,       // (task, TaskStatus* out) -> 0
     TaskList = 46,       // (TaskListEntry* out, max) -> entries written (every task, up to max)
     SystemShutdown = 47, // (system control) -> does not return: the machine powers off
+    LogRead = 48,        // (kernel log, out, max) -> bytes of whole kernel log lines (the console's)
     Count
 };
 

@@ -36,5 +36,10 @@ struct TaskListEntry {
 // handle in init's.
 inline constexpr uint64_t kProcessControlHandle = 3;
 inline constexpr uint64_t kSystemControlHandle = 3;
+// The console's: the right to read the kernel log (LogRead).
+inline constexpr uint64_t kKernelLogHandle = 5;
+// The console's bound notification: bit 1 input, bit 2 kernel log lines.
+inline constexpr uint64_t kConsoleInputBit = 1;
+inline constexpr uint64_t kConsoleLogBit = 2;
 
 } // namespace herald::abi

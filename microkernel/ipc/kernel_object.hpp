@@ -20,6 +20,7 @@ enum class ObjectType : u8 {
     Task,          // a task as a capability (task/task_object.hpp)
     ProcessControl, // the loader's right to create tasks (syscall/task_control.cpp)
     SystemControl,  // init's right to power off (syscall/task_control.cpp)
+    KernelLog,      // the console's right to read the kernel log (syscall/task_control.cpp)
 };
 
 class KernelObject {

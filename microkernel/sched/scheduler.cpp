@@ -193,6 +193,7 @@ void wake_sleepers(Processor& cpu)
 
 void on_timer(x86::InterruptFrame&)
 {
+    kernel_log_tick(); // the console prints what the kernel logged (log.hpp)
     Processor& cpu = this_processor();
     if (!cpu.scheduler_running)
         return;

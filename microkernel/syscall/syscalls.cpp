@@ -120,6 +120,7 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
     using namespace herald;
     frame->rax = static_cast<u64>(dispatch(*frame));
     kill_current_task_if_requested();
+    kernel_log_tick(); // kernel lines reach the console soon, in order with what programs print
     // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
     // stack (SDM Vol. 2B, SYSRET): never let that happen.
     if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {

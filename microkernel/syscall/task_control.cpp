@@ -11,6 +11,7 @@
 #include "../task/program_loader.hpp"
 #include "../task/task.hpp"
 #include "../task/task_object.hpp"
+#include "../log.hpp"
 #include "power.hpp"
 #include "user_access.hpp"
 
@@ -32,6 +33,7 @@ private:
 
 Capability g_process_control(ObjectType::ProcessControl);
 Capability g_system_control(ObjectType::SystemControl);
+Capability g_kernel_log(ObjectType::KernelLog);
 
 constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
 constexpr usize kMaxNameLength = 31;
@@ -193,10 +195,28 @@ i64 sys_shutdown(u64 control)
     power_off(); // does not return
 }
 
+// Whole lines only; the buffer is checked before anything leaves the ring.
+i64 sys_log_read(u64 control, u64 out, u64 max)
+{
+    constexpr u64 kMaxRead = 4096;
+    auto entry = lookup(current_thread(), control, ObjectType::KernelLog, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    entry.value().object->release();
+    if (max > kMaxRead)
+        return error(SyscallError::BadLength);
+    char lines[kMaxRead] = {};
+    if (!copy_to_user_paged(out, lines, max))
+        return error(SyscallError::BadAddress);
+    usize taken = kernel_log_take(lines, max);
+    return copy_to_user_paged(out, lines, taken) ? static_cast<i64>(taken) : error(SyscallError::BadAddress);
+}
+
 } // namespace
 
 KernelObject& process_control() { return g_process_control; }
 KernelObject& system_control() { return g_system_control; }
+KernelObject& kernel_log_control() { return g_kernel_log; }
 
 bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
 {
@@ -209,6 +229,7 @@ bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
     case SyscallNumber::TaskInfo: result = sys_status(frame.rdi, frame.rsi, false); return true;
     case SyscallNumber::TaskList: result = sys_list(frame.rdi, frame.rsi); return true;
     case SyscallNumber::SystemShutdown: result = sys_shutdown(frame.rdi); return true;
+    case SyscallNumber::LogRead: result = sys_log_read(frame.rdi, frame.rsi, frame.rdx); return true;
     default: return false;
     }
 }

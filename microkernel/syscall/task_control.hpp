@@ -15,6 +15,7 @@ struct InterruptFrame;
 
 KernelObject& process_control();
 KernelObject& system_control();
+KernelObject& kernel_log_control();
 
 // False for a number that is not one of these calls.
 bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result);

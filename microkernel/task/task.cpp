@@ -12,6 +12,7 @@
 #include "../mm/kernel_stacks.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "task_object.hpp"
+#include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
 
@@ -302,6 +303,7 @@ void release_thread(Thread& thread)
             reclaim_task_ended(task.id);   // after them (reclaim_queue.hpp)
         }
         record_exit(task);
+        kernel_log_task_ended(task.id);
         if (task.object)
             task.object->task_ended(task.exit_status, task.state == TaskState::Killed);
         g_tasks.free_storage(&task);

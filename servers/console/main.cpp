@@ -5,14 +5,18 @@
 // to every task and publishes itself as "console".
 //
 // Output: each Write is written whole, so a client that sends whole lines
-// never has them mixed with another's ('\n' goes out as CR LF). Input: the
-// interrupt makes it drain the receiver into a ring buffer and signal every
-// subscriber; Read never waits.
+// never has them mixed with another's ('\n' goes out as CR LF). The kernel's
+// own log lines come the same way: the kernel keeps them in a ring and
+// signals kConsoleLogBit, and the console reads whole lines (LogRead) and
+// prints them between clients' writes. Input: the interrupt makes it drain
+// the receiver into a ring buffer and signal every subscriber; Read never
+// waits.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "libipc/protocols/console.hpp"
 #include "libipc/protocols/registry.hpp"
+#include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
 
@@ -113,6 +117,19 @@ private:
 
 Console g_console;
 
+// The kernel log, whole lines at a time (the kernel signals kConsoleLogBit).
+void print_kernel_log()
+{
+    static uint8_t lines[4096];
+    for (;;) {
+        int64_t got = herald::user::syscall3(herald::user::number_of(herald::abi::SyscallNumber::LogRead),
+            herald::abi::kKernelLogHandle, reinterpret_cast<uint64_t>(lines), sizeof(lines));
+        if (got <= 0)
+            return;
+        (void)g_console.handle(Write {}, ipc::Bytes { lines, static_cast<uint32_t>(got) }, 0);
+    }
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t endpoint)
@@ -135,7 +152,10 @@ extern "C" int64_t herald_main(uint64_t endpoint)
         }
         const ipc::Message& message = incoming.value();
         if (message.badge == herald::abi::kNotificationBadge && message.label == herald::abi::kNotificationLabel) {
-            g_console.drain_receiver();
+            if (message.words[0] & herald::abi::kConsoleInputBit)
+                g_console.drain_receiver();
+            if (message.words[0] & herald::abi::kConsoleLogBit)
+                print_kernel_log();
             incoming = transport.receive(endpoint); // nobody to answer
             continue;
         }

@@ -240,6 +240,7 @@ void after_boot()
     report_program("spawn_to_exit", "bench_spawn", 0, 0);
     if (only_memory_figures()) {
         klog("bench: done");
+        kernel_log_flush();
         x86::qemu_exit(x86::QemuExitCode::Success);
     }
     report_program("null_syscall", "bench_syscall", 0, 0);
@@ -264,6 +265,7 @@ void after_boot()
         bench_ipc(sink.view(), pairs, 0, false, 50, true);
     }
     klog("bench: done");
+    kernel_log_flush();
     x86::qemu_exit(x86::QemuExitCode::Success);
 }
 

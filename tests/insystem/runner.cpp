@@ -75,6 +75,7 @@ void after_boot()
         ++failed;
     }
     klog("selftest: {} passed, {} failed", passed, failed);
+    kernel_log_flush(); // lines the console server has not printed yet
     x86::qemu_exit(failed == 0 ? x86::QemuExitCode::Success : x86::QemuExitCode::Failure);
 }
 

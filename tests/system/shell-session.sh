@@ -81,7 +81,7 @@ grep -q "Herald shell" <<<"$seen" || fail "no shell banner before the first prom
 
 command "help" "^  ps " "^  shutdown "
 command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  init$" "  shell$" "  registry$"
-command "run hello" "^hello from ring 3, running at 0x8[0-9a-f]{6}$" "^hello \\(task [0-9]+\\) exited with status 0$"
+command "run hello" "^hello from ring 3, loaded at 0x8000000$" "^hello \\(task [0-9]+\\) exited with status 0$"
 command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
 command "start echo" "^started echo as task [0-9]+$"

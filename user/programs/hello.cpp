@@ -4,8 +4,10 @@
 // DebugWrite) and that returning from herald_main ends it with status 0.
 #include "user/runtime/herald.hpp"
 
+extern "C" void _start(); // user/runtime/start.asm: the first byte of the program
+
 extern "C" int64_t herald_main(uint64_t)
 {
-    herald::user::println("hello from ring 3, running at {:#x}", reinterpret_cast<uint64_t>(&herald_main));
+    herald::user::println("hello from ring 3, loaded at {:#x}", reinterpret_cast<uint64_t>(&_start));
     return 0;
 }

@@ -1,0 +1,136 @@
+#include "log.hpp"
+
+#include "ipc/endpoint.hpp"
+#include "ipc/ipc.hpp"
+#include "lib/line_ring.hpp"
+
+namespace herald {
+
+namespace {
+
+// A DebugWrite line (4096 bytes) with its "[task name] " prefix.
+constexpr usize kMaxLine = 4096 + 64;
+constexpr usize kRingBytes = 64 * KiB;
+
+class LineSink final : public FormatSink {
+public:
+    void write(const char* chars, usize length) override
+    {
+        for (usize i = 0; i < length && m_length < kMaxLine; ++i)
+            m_line[m_length++] = chars[i];
+    }
+    using FormatSink::write;
+    const char* chars() const { return m_line; }
+    usize length() const { return m_length; }
+    void clear() { m_length = 0; }
+
+private:
+    char m_line[kMaxLine];
+    usize m_length { 0 };
+};
+
+// All under g_log_lock.
+LineSink g_line;
+LineRing<kRingBytes> g_ring;
+Notification* g_console_notification;
+u64 g_console_bits;
+u64 g_console_task;
+bool g_waiting; // lines in the ring the console was not told about yet
+
+void write_ring_to_serial()
+{
+    char chunk[256];
+    while (usize got = g_ring.take(chunk, sizeof(chunk)))
+        serial::write(chunk, got);
+    if (g_ring.lines() > 0) { // a line longer than the chunk
+        static char long_line[kMaxLine + 1];
+        usize got = g_ring.take(long_line, sizeof(long_line));
+        serial::write(long_line, got);
+    }
+}
+
+} // namespace
+
+FormatSink& kernel_log_line_sink()
+{
+    g_line.clear();
+    return g_line;
+}
+
+void kernel_log_end_line()
+{
+    if (g_console_notification) {
+        g_ring.push(g_line.chars(), g_line.length());
+        g_waiting = true;
+    } else {
+        serial::write(g_line.chars(), g_line.length());
+        serial::write("\n", 1);
+    }
+}
+
+void kernel_log_attach(Notification& notification, u64 bits, u64 console)
+{
+    notification.retain(); // for as long as the console prints the log
+    SpinLockGuard guard(g_log_lock);
+    g_console_notification = &notification;
+    g_console_bits = bits;
+    g_console_task = console;
+}
+
+void kernel_log_task_ended(u64 task)
+{
+    Notification* detached = nullptr;
+    {
+        SpinLockGuard guard(g_log_lock);
+        if (!g_console_notification || task != g_console_task)
+            return;
+        detached = g_console_notification;
+        g_console_notification = nullptr;
+        write_ring_to_serial();
+    }
+    detached->release();
+    klog("herald: the console ended: the kernel writes its log to COM1 again");
+}
+
+usize kernel_log_take(char* out, usize max)
+{
+    SpinLockGuard guard(g_log_lock);
+    return g_ring.take(out, max);
+}
+
+void kernel_log_flush()
+{
+    SpinLockGuard guard(g_log_lock);
+    write_ring_to_serial();
+}
+
+void kernel_log_flush_for_panic()
+{
+    bool interrupts;
+    if (!g_log_lock.try_lock(interrupts))
+        return;
+    write_ring_to_serial();
+    g_log_lock.unlock(interrupts);
+}
+
+void kernel_log_tick()
+{
+    if (!__atomic_load_n(&g_waiting, __ATOMIC_RELAXED))
+        return;
+    Notification* notification;
+    u64 bits;
+    {
+        SpinLockGuard guard(g_log_lock);
+        notification = g_console_notification;
+        bits = g_console_bits;
+        g_waiting = false;
+        if (notification)
+            notification->retain();
+    }
+    if (!notification)
+        return;
+    notification_signal(*notification, bits); // no lock of ours held: it takes the endpoint's and a run queue's
+    notification->release();
+}
+
+} // namespace herald
