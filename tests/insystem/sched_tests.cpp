@@ -193,9 +193,15 @@ namespace {
 u64 g_turns[2];
 u64 g_yielders_done;
 u64 g_out_of_turn;
+u64 g_go;
 constexpr u64 kTurns = 200;
 void take_turns(u64 me)
 {
+    // Both must be queued before either counts: the test thread that
+    // queues them may be held up between the two (a busy host), and the
+    // first would then take many turns alone.
+    while (!__atomic_load_n(&g_go, __ATOMIC_ACQUIRE))
+        scheduler_yield();
     for (u64 i = 0; i < kTurns; ++i) {
         u64 mine = __atomic_add_fetch(&g_turns[me], 1, __ATOMIC_ACQ_REL);
         u64 theirs = __atomic_load_n(&g_turns[1 - me], __ATOMIC_ACQUIRE);
@@ -216,12 +222,14 @@ HERALD_SELFTEST(two_threads_yield_to_each_other_on_one_cpu)
     g_turns[0] = g_turns[1] = 0;
     g_yielders_done = 0;
     g_out_of_turn = 0;
+    g_go = 0;
     for (u64 me = 0; me < 2; ++me) {
         Thread* thread = spawn("yielder", take_turns, me);
         EXPECT(thread != nullptr);
         if (thread)
             scheduler_enqueue_on(*thread, target);
     }
+    __atomic_store_n(&g_go, 1, __ATOMIC_RELEASE);
     EXPECT(wait_until(g_yielders_done, 2, 5000));
     EXPECT_EQ(g_turns[0], kTurns);
     EXPECT_EQ(g_turns[1], kTurns);
