@@ -23,6 +23,7 @@ struct Processor {
     bool started;                // set by the AP at its first C++ instruction
     bool online;                 // set once the AP has finished its setup
     x86::InterruptStackTops interrupt_stacks;
+    u64 first_stack_top;         // the stack an AP started on (its idle loop runs there)
     u64 ping_count;              // IPIs of kVectorPingIpi received (tests, benchmarks)
 
     // The scheduler's per-CPU state (sched/scheduler.cpp). run_lock guards
@@ -43,6 +44,7 @@ struct Processor {
 };
 static_assert(__builtin_offsetof(Processor, self) == 0);
 static_assert(__builtin_offsetof(Processor, kernel_stack_top) == 8);
+static_assert(__builtin_offsetof(Processor, user_stack_scratch) == 16); // syscall_entry.asm
 
 inline Processor& this_processor()
 {

@@ -2,9 +2,12 @@
 // on its own stacks and TSS, and answers interrupts from other CPUs.
 #include "microkernel/arch/x86_64/gdt.hpp"
 #include "microkernel/arch/x86_64/lapic.hpp"
+#include "microkernel/arch/x86_64/paging.hpp"
 #include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/arch/x86_64/vectors.hpp"
 #include "microkernel/kernel.hpp"
+#include "microkernel/mm/kernel_stacks.hpp"
+#include "microkernel/mm/layout.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "selftest.hpp"
 
@@ -41,6 +44,23 @@ HERALD_SELFTEST(cpus_have_distinct_ids_idle_threads_and_interrupt_stacks)
             EXPECT(processor(i).interrupt_stacks.top[k] != 0);
             EXPECT_EQ(x86::tss_of(i).ist[k], processor(i).interrupt_stacks.top[k]);
         }
+    }
+}
+
+// The APs' first stacks and every AP's IST stacks sit in the kernel stacks
+// region with an unmapped guard page below: an overflow faults (and becomes a
+// double fault with a report) instead of writing over other memory.
+HERALD_SELFTEST(ap_stacks_and_interrupt_stacks_have_guard_pages)
+{
+    auto guarded = [](u64 top, u64 size) {
+        bool mapped = is_mapped_kernel_stack(top - size, size);
+        bool guard_unmapped = !x86::kernel_page_tables().translate(VirtualAddress(top - size - layout::kPageSize)).has_value();
+        return mapped && guard_unmapped;
+    };
+    for (usize i = 1; i < processor_count(); ++i) {
+        EXPECT(guarded(processor(i).first_stack_top, kKernelStackBytes));
+        for (usize k = 0; k < x86::kInterruptStackCount; ++k)
+            EXPECT(guarded(processor(i).interrupt_stacks.top[k], x86::kInterruptStackSize));
     }
 }
 

@@ -1,5 +1,7 @@
 #include "smp_boot.hpp"
 
+#include "../../mm/kernel_stacks.hpp"
+
 #include "../../log.hpp"
 #include "../../mm/kernel_memory.hpp"
 #include "../../mm/layout.hpp"
@@ -57,8 +59,6 @@ constexpr u64 kStartupRetryUs = 200;
 constexpr u64 kStartTimeoutUs = 500'000;
 constexpr u64 kOnlineTimeoutUs = 2'000'000;
 
-constexpr usize kKernelStackPages = 4;
-constexpr usize kInterruptStackPages = kInterruptStackSize / layout::kPageSize;
 
 alignas(Processor) unsigned char g_boot_processor_storage[sizeof(Processor)];
 
@@ -90,18 +90,24 @@ Optional<u64> choose_trampoline_page(const BootInfo& info)
     return nullopt;
 }
 
+// The AP's first stack and its IST stacks come from the kernel stacks
+// region, each with an unmapped guard below it (mm/kernel_stacks.hpp): an
+// overflow faults instead of running into other memory.
+static_assert(kInterruptStackSize == kKernelStackBytes, "an IST stack is one kernel stack slot");
+
 Processor* allocate_processor(u32 apic_id)
 {
     u8* memory = allocate_kernel_pages(1);
-    u8* stack = allocate_kernel_pages(kKernelStackPages);
+    u8* stack = allocate_kernel_stack();
     if (!memory || !stack)
         return nullptr;
     auto* processor = new (memory) Processor {};
     processor->apic_id = apic_id;
     processor->index = static_cast<u32>(processor_count());
-    processor->kernel_stack_top = reinterpret_cast<u64>(stack + kKernelStackPages * layout::kPageSize);
+    processor->kernel_stack_top = reinterpret_cast<u64>(stack + kKernelStackBytes);
+    processor->first_stack_top = processor->kernel_stack_top;
     for (usize i = 0; i < kInterruptStackCount; ++i) {
-        u8* ist = allocate_kernel_pages(kInterruptStackPages);
+        u8* ist = allocate_kernel_stack();
         if (!ist)
             return nullptr;
         processor->interrupt_stacks.top[i] = reinterpret_cast<u64>(ist + kInterruptStackSize);
