@@ -66,3 +66,17 @@ HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
     EXPECT(kill_task(server));
     EXPECT(wait_for_exit(server).has_value());
 }
+
+// Last: the console ends, and the kernel writes its log to COM1 again
+// (log.hpp); the run checks the line, and the results that follow it.
+HERALD_SELFTEST(the_kernel_takes_com1_back_when_the_console_ends)
+{
+    u64 console = system().console;
+    EXPECT(console != 0);
+    if (!console)
+        return;
+    EXPECT(kill_task(console));
+    EXPECT(wait_for_exit(console).has_value());
+    klog("selftest: written by the kernel itself after the console ended");
+}
+

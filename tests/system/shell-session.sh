@@ -102,6 +102,18 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 done
 grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still running 3 s after kill"
 
+# The shell kills itself: init (manifest: `shell 0 restart`) starts a new one.
+command "ps"
+shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')
+printf 'kill %s\r' "$shell_id" >&4
+if wait_for_prompt; then
+    grep -q "starting it again" <<<"$seen" || fail "no 'init: shell ended ...; starting it again' after killing the shell"
+    grep -q "Herald shell" <<<"$seen" || fail "no new shell banner after killing the shell"
+else
+    fail "no new shell prompt after killing the shell (task $shell_id)"
+fi
+command "ps" "  shell$"
+
 printf 'shutdown\r' >&4
 deadline=$((SECONDS + 30))
 while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
