@@ -102,6 +102,16 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 done
 grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still running 3 s after kill"
 
+# Ctrl-C ends a program `run` waits for (spin never ends by itself).
+printf 'run spin\r' >&4
+sleep 1
+printf '\003' >&4
+if wait_for_prompt; then
+    grep -Eq "^spin \(task [0-9]+\) was killed" <<<"$seen" || fail "Ctrl-C did not kill 'run spin'"
+else
+    fail "no prompt after Ctrl-C during 'run spin'"
+fi
+
 # The shell kills itself: init (manifest: `shell 0 restart`) starts a new one.
 command "ps"
 shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')

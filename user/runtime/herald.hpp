@@ -58,6 +58,8 @@ void printf(const char* format_string, const Args&... args) // {}-style, no newl
 // Reads up to `max` bytes of console input, waiting for at least one.
 // Returns the count, or 0 if there is no console.
 size_t read_input(char* buffer, size_t max);
+// The same without waiting: 0 when nothing was typed.
+size_t read_input_now(char* buffer, size_t max);
 
 } // namespace herald::user
 

@@ -100,6 +100,18 @@ void print(StringView text)
 
 void flush() { send_line(); }
 
+size_t read_input_now(char* buffer, size_t max)
+{
+    if (!console_ready() || max == 0)
+        return 0;
+    ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
+    auto got = client.call<ipc::console::Read>({ max });
+    if (got.is_error())
+        return 0;
+    __builtin_memcpy(buffer, got.value().data, got.value().length);
+    return got.value().length;
+}
+
 size_t read_input(char* buffer, size_t max)
 {
     if (!console_ready() || max == 0)

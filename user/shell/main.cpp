@@ -48,7 +48,7 @@ void help()
     println("  ps                tasks: id, state, CPU, name");
     println("  mem               frames by kind (the memory server's frame table)");
     println("  cpus              CPUs online");
-    println("  run NAME [ARG]    start a program from the boot archive and wait for it");
+    println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start)");
     println("  bench             a few measurements (cycles: meaningful under KVM only)");
@@ -101,6 +101,38 @@ void report_end(const char* name, const abi::TaskStatus& status)
         println("{} (task {}) exited with status {}", name, status.task_id, status.exit_status);
 }
 
+constexpr uint8_t kCtrlC = 0x03;
+constexpr uint64_t kPollMs = 20;
+
+bool has_ended(ipc::Handle task, abi::TaskStatus& status)
+{
+    int64_t result = user::syscall2(user::number_of(abi::SyscallNumber::TaskInfo), task, reinterpret_cast<uint64_t>(&status));
+    return result == 0 && (status.state == abi::TaskState::Exited || status.state == abi::TaskState::Killed);
+}
+
+// Waits for a program `run` started, looking at the console now and then:
+// Ctrl-C kills it (other keys typed meanwhile are dropped).
+ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
+{
+    bool interrupted = false;
+    for (;;) {
+        abi::TaskStatus status {};
+        if (has_ended(task.task, status))
+            return status;
+        char typed[16];
+        size_t count = user::read_input_now(typed, sizeof(typed));
+        for (size_t i = 0; i < count && !interrupted; ++i) {
+            if (static_cast<uint8_t>(typed[i]) != kCtrlC)
+                continue;
+            interrupted = true;
+            println("^C");
+            ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
+            (void)loader.call<ipc::loader::Kill>({ task.task_id });
+        }
+        (void)user::sleep_ms(kPollMs);
+    }
+}
+
 // Starts NAME [ARG]; waits for it when `wait`.
 void run(const char*& cursor, bool wait)
 {
@@ -127,7 +159,7 @@ void run(const char*& cursor, bool wait)
         (void)ipc::sys::handle_close(started.value().task);
         return;
     }
-    auto status = ipc::loader::wait(started.value().task);
+    auto status = wait_or_interrupt(started.value());
     (void)ipc::sys::handle_close(started.value().task);
     if (status.is_error())
         println("run: lost {}: {}", program, ipc::error_name(status.error()));
