@@ -12,6 +12,7 @@
 #pragma once
 
 #include "../lib/address.hpp"
+#include "../lib/error.hpp"
 #include "memory_inventory.hpp"
 
 namespace herald {
@@ -21,5 +22,12 @@ void managed_memory_take();
 const PhysicalRangeSet& managed_ranges();
 bool is_managed_frame(PhysicalAddress frame);
 u64 managed_frame_count();
+
+// Maps managed `frame` at `address` in task `task_id` for the pager (flags:
+// abi::MemoryMapFlags), under the task table lock so that the task cannot
+// go meanwhile. NotFound: no such task; OutOfRange: not a managed frame, a
+// bad flag, or an address outside user memory or inside the memory view;
+// AlreadyMapped; OutOfMemory (a page table).
+ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags);
 
 } // namespace herald

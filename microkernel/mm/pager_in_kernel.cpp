@@ -31,16 +31,7 @@ class KernelBackend final : public memory::Backend {
 public:
     bool map(u64 task, u64 address, u64 frame, u64 map_flags) override
     {
-        if (!is_managed_frame(PhysicalAddress(frame)))
-            return false;
-        struct Request { u64 address, frame, flags; } request { address, frame, map_flags };
-        auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
-            auto& r = *static_cast<Request*>(context);
-            PageFlags flags { .writable = (r.flags & abi::MapWritable) != 0, .executable = (r.flags & abi::MapExecutable) != 0 };
-            HERALD_TRY(space.map_pager_frame(VirtualAddress(r.address), PhysicalAddress(r.frame), flags));
-            return 0;
-        }, &request);
-        return !result.is_error();
+        return !map_managed_frame(task, VirtualAddress(address), PhysicalAddress(frame), map_flags).is_error();
     }
 
     // Only in the task that made the request, which runs this very call on

@@ -46,26 +46,14 @@ i64 map_error(Error e)
     }
 }
 
-struct MapRequest {
-    u64 address;
-    u64 frame;
-    u64 flags;
-};
-
 i64 sys_map(u64 task_id, u64 address, u64 frame, u64 flags)
 {
     if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable))
         return error(SyscallError::BadArgument);
     if (!is_managed_frame(PhysicalAddress(frame)))
         return error(SyscallError::BadArgument);
-    MapRequest request { address, frame, flags };
-    auto result = with_address_space_of(task_id, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
-        auto& r = *static_cast<MapRequest*>(context);
-        PageFlags page { .writable = (r.flags & abi::MapWritable) != 0, .executable = (r.flags & abi::MapExecutable) != 0 };
-        HERALD_TRY(space.map_pager_frame(VirtualAddress(r.address), PhysicalAddress(r.frame), page));
-        return 0;
-    }, &request);
-    return result.is_error() ? map_error(result.error()) : 0;
+    auto mapped = map_managed_frame(task_id, VirtualAddress(address), PhysicalAddress(frame), flags);
+    return mapped.is_error() ? map_error(mapped.error()) : 0;
 }
 
 // MemoryUnmap may only touch a task that cannot be using the page: the
