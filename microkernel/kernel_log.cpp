@@ -3,13 +3,15 @@
 #include "ipc/endpoint.hpp"
 #include "ipc/ipc.hpp"
 #include "lib/line_ring.hpp"
+#include "task/task.hpp"
 
 namespace herald {
 
 namespace {
 
-// A DebugWrite line (4096 bytes) with its "[task name] " prefix.
-constexpr usize kMaxLine = 4096 + 64;
+// Longest line kept (a longer one is cut): with its '\n' it must fit one
+// LogRead (kMaxLogRead), or the console could never take it.
+constexpr usize kMaxLine = kMaxLogRead - 1;
 constexpr usize kRingBytes = 64 * KiB;
 
 class LineSink final : public FormatSink {
@@ -37,16 +39,12 @@ u64 g_console_bits;
 u64 g_console_task;
 bool g_waiting; // lines in the ring the console was not told about yet
 
+// Everything the ring holds (every line fits the buffer: kMaxLine).
 void write_ring_to_serial()
 {
-    char chunk[256];
-    while (usize got = g_ring.take(chunk, sizeof(chunk)))
-        serial::write(chunk, got);
-    if (g_ring.lines() > 0) { // a line longer than the chunk
-        static char long_line[kMaxLine + 1];
-        usize got = g_ring.take(long_line, sizeof(long_line));
-        serial::write(long_line, got);
-    }
+    static char lines[kMaxLine + 1];
+    while (g_ring.lines() > 0)
+        serial::write(lines, g_ring.take(lines, sizeof(lines)));
 }
 
 } // namespace
@@ -71,10 +69,30 @@ void kernel_log_end_line()
 void kernel_log_attach(Notification& notification, u64 bits, u64 console)
 {
     notification.retain(); // for as long as the console prints the log
-    SpinLockGuard guard(g_log_lock);
-    g_console_notification = &notification;
-    g_console_bits = bits;
-    g_console_task = console;
+    {
+        SpinLockGuard guard(g_log_lock);
+        g_console_notification = &notification;
+        g_console_bits = bits;
+        g_console_task = console;
+    }
+    // The console runs already: it may have ended before the lines above,
+    // and then nobody would detach it. (If it ends after this check, its
+    // own end detaches it.)
+    if (!find_task(console))
+        kernel_log_task_ended(console);
+}
+
+void kernel_log_detach()
+{
+    Notification* detached;
+    {
+        SpinLockGuard guard(g_log_lock);
+        detached = g_console_notification;
+        g_console_notification = nullptr;
+        write_ring_to_serial();
+    }
+    if (detached)
+        detached->release();
 }
 
 void kernel_log_task_ended(u64 task)
@@ -95,7 +113,10 @@ void kernel_log_task_ended(u64 task)
 usize kernel_log_take(char* out, usize max)
 {
     SpinLockGuard guard(g_log_lock);
-    return g_ring.take(out, max);
+    usize taken = g_ring.take(out, max);
+    if (g_ring.lines() > 0)
+        g_waiting = true; // the console takes one batch per signal: signal again
+    return taken;
 }
 
 void kernel_log_flush()

@@ -42,6 +42,11 @@ void kernel_log_attach(Notification& notification, u64 bits, u64 console);
 // Task `task` ended: if it was the console, the kernel writes to COM1 again
 // (what the ring still holds first).
 void kernel_log_task_ended(u64 task);
+// The most one LogRead takes; a longer line is cut when it is logged.
+inline constexpr usize kMaxLogRead = 4096;
+// The kernel writes to COM1 itself from now on (what the ring holds first):
+// before powering off, when the console may not get to it.
+void kernel_log_detach();
 // Up to `max` bytes of whole lines from the ring (LogRead).
 usize kernel_log_take(char* out, usize max);
 // Writes what the ring holds to COM1 now (before QEMU is told to exit, or

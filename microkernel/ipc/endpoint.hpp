@@ -27,6 +27,10 @@ public:
     // Its bits reach receivers as messages (abi::kNotificationLabel). Set
     // once, by the kernel, before anyone uses the endpoint; holds a reference.
     class Notification* bound { nullptr };
+    // The last receive took the bound notification's bits: the next one
+    // serves a queued sender first, so that a notification signalled
+    // without pause (a flood of kernel log lines) cannot starve clients.
+    bool gave_bits_last { false };
 
     void handle_opened(u32 rights) override;
     void handle_closed(u32 rights) override;

@@ -308,7 +308,10 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     }
     auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     bool interrupts = endpoint.lock.lock();
-    if (u64 bits = take_bound_bits(endpoint)) {
+    bool bits_first = !endpoint.gave_bits_last || endpoint.senders.is_empty();
+    endpoint.gave_bits_last = false;
+    if (u64 bits = bits_first ? take_bound_bits(endpoint) : 0) {
+        endpoint.gave_bits_last = true;
         endpoint.lock.unlock(interrupts);
         write_message(*self.ipc.frame, notification_message(bits));
         endpoint.release();

@@ -48,8 +48,8 @@ void wait_ms(u64 milliseconds)
 
 void power_off()
 {
+    kernel_log_detach(); // the console will not get to the last lines
     klog("herald: powering off");
-    kernel_log_flush(); // the console will not get to it
     auto soft_off = find_soft_off();
     if (!soft_off.is_error()) {
         const SoftOff& s = soft_off.value();

@@ -41,7 +41,8 @@ constexpr u64 kFmask = kRflagsTf | kRflagsIf | kRflagsDf | kRflagsIopl | kRflags
 
 i64 error(SyscallError e) { return static_cast<i64>(e); }
 
-i64 sys_debug_write(u64 text, u64 length)
+// Not inlined: its buffer must not sit in the frame of every system call.
+[[gnu::noinline]] i64 sys_debug_write(u64 text, u64 length)
 {
     if (length > abi::kMaxDebugWrite)
         return error(SyscallError::BadLength);

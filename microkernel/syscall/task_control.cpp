@@ -196,9 +196,10 @@ i64 sys_shutdown(u64 control)
 }
 
 // Whole lines only; the buffer is checked before anything leaves the ring.
-i64 sys_log_read(u64 control, u64 out, u64 max)
+// Not inlined: its buffer must not sit in the frame of every system call.
+[[gnu::noinline]] i64 sys_log_read(u64 control, u64 out, u64 max)
 {
-    constexpr u64 kMaxRead = 4096;
+    constexpr u64 kMaxRead = kMaxLogRead;
     auto entry = lookup(current_thread(), control, ObjectType::KernelLog, abi::RightSend);
     if (entry.is_error())
         return lookup_error(entry.error());

@@ -77,6 +77,8 @@ public:
     ipc::Result<ipc::Empty> handle(Subscribe, const ipc::WithHandle<>& request, ipc::Badge)
     {
         if (m_subscriber_count == kMaxSubscribers)
+            signal_subscribers(0); // drops those whose waiter is gone
+        if (m_subscriber_count == kMaxSubscribers)
             return kTooManySubscribers;
         m_subscribers[m_subscriber_count++] = request.handle;
         return ipc::Empty {};
@@ -96,17 +98,25 @@ public:
             ++m_input_count;
             any = true;
         }
-        if (!any)
-            return;
-        for (size_t i = 0; i < m_subscriber_count;) {
-            if (ipc::sys::signal(m_subscribers[i], kInputBit).is_error())
-                m_subscribers[i] = m_subscribers[--m_subscriber_count]; // its task is gone
-            else
-                ++i;
-        }
+        if (any)
+            signal_subscribers(kInputBit);
     }
 
 private:
+    // A signal nobody can ever wait for fails (PeerGone): that subscriber's
+    // task is gone, and so is its entry.
+    void signal_subscribers(uint64_t bits)
+    {
+        for (size_t i = 0; i < m_subscriber_count;) {
+            if (ipc::sys::signal(m_subscribers[i], bits).is_error()) {
+                (void)ipc::sys::handle_close(m_subscribers[i]);
+                m_subscribers[i] = m_subscribers[--m_subscriber_count];
+            } else {
+                ++i;
+            }
+        }
+    }
+
     uint8_t m_input[kInputBuffer] = {};
     size_t m_input_head = 0;
     size_t m_input_count = 0;
@@ -117,17 +127,16 @@ private:
 
 Console g_console;
 
-// The kernel log, whole lines at a time (the kernel signals kConsoleLogBit).
+// The kernel log, whole lines, one batch per signal (kConsoleLogBit): if
+// more is waiting the kernel signals again, and clients get served between
+// batches.
 void print_kernel_log()
 {
     static uint8_t lines[4096];
-    for (;;) {
-        int64_t got = herald::user::syscall3(herald::user::number_of(herald::abi::SyscallNumber::LogRead),
-            herald::abi::kKernelLogHandle, reinterpret_cast<uint64_t>(lines), sizeof(lines));
-        if (got <= 0)
-            return;
+    int64_t got = herald::user::syscall3(herald::user::number_of(herald::abi::SyscallNumber::LogRead),
+        herald::abi::kKernelLogHandle, reinterpret_cast<uint64_t>(lines), sizeof(lines));
+    if (got > 0)
         (void)g_console.handle(Write {}, ipc::Bytes { lines, static_cast<uint32_t>(got) }, 0);
-    }
 }
 
 } // namespace

@@ -115,9 +115,10 @@ public:
     }
 
 private:
-    ipc::Result<ipc::WithHandle<Started>> spawn(const Program& request, ipc::Handle given_handle)
+    // A handle that came with the request is the loader's to close only if
+    // this succeeds; if not, ipc::dispatch closes it.
+    ipc::Result<ipc::WithHandle<Started>> spawn(const Program& request, ipc::Handle given)
     {
-        OwnedHandle given(given_handle);
         StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
         auto entry = find(name);
         if (entry.is_error())
@@ -140,8 +141,8 @@ private:
                 abi::MapWritable, nullptr, 0, 0);
             stack.is_error())
             return no_memory_for(name, stack.error());
-        if (given.get() != abi::HandleNone) {
-            int64_t placed = syscall(abi::SyscallNumber::TaskGiveHandle, task.get(), given.get(), abi::HandleFirstFree);
+        if (given != abi::HandleNone) {
+            int64_t placed = syscall(abi::SyscallNumber::TaskGiveHandle, task.get(), given, abi::HandleFirstFree);
             if (placed < 0)
                 return static_cast<ipc::Error>(placed);
         }
@@ -156,6 +157,8 @@ private:
             return for_client.error();
         m_close_after_reply = for_client.value(); // the reply carries a copy; ours goes then
         track(status.task_id, task.release());
+        if (given != abi::HandleNone)
+            (void)ipc::sys::handle_close(given); // the task has its copy
         return ipc::WithHandle<Started> { { status.task_id }, for_client.value() };
     }
 

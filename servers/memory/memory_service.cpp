@@ -246,10 +246,10 @@ ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ip
 ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request, ipc::Badge caller)
 {
     const Give::Fields& f = request.value;
+    // The handle is ours to close only if Give succeeds; if not, the
+    // dispatcher closes it.
     uint64_t target = 0;
-    bool building = m_backend->unstarted_task(request.handle, target);
-    m_backend->close(request.handle);
-    if (!building)
+    if (!m_backend->unstarted_task(request.handle, target))
         return ipc::Error::Denied;
     TaskRecord* record = find(caller);
     uint64_t max_pages = (abi::kUserSpaceEnd - abi::kUserCodeBase) / kPage;
@@ -273,6 +273,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
             return ipc::Error::InvalidRequest;
         }
     }
+    m_backend->close(request.handle);
     return ipc::Empty {};
 }
 

@@ -67,6 +67,15 @@ HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
     EXPECT(wait_for_exit(server).has_value());
 }
 
+// The kernel log through the console: a line of the longest length does not
+// hold up the lines after it, and a program's last line without '\n' is
+// printed when it returns (the run checks both lines).
+HERALD_SELFTEST(the_console_prints_long_kernel_lines_and_unfinished_last_lines)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("long_line", 0), 0);
+}
+
 // Last: the console ends, and the kernel writes its log to COM1 again
 // (log.hpp); the run checks the line, and the results that follow it.
 HERALD_SELFTEST(the_kernel_takes_com1_back_when_the_console_ends)

@@ -84,6 +84,13 @@ command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  i
 command "run hello" "^hello from ring 3, loaded at 0x8000000$" "^hello \\(task [0-9]+\\) exited with status 0$"
 command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
+# Typed ahead: two lines at once are two commands.
+printf 'cpus\rcpus\r' >&4
+if wait_for_prompt && first="$seen" && wait_for_prompt; then
+    grep -q "CPUs online" <<<"$first" && grep -q "CPUs online" <<<"$seen" || fail "two lines typed at once did not run two commands"
+else
+    fail "no two prompts after two lines typed at once"
+fi
 command "start echo" "^started echo as task [0-9]+$"
 command "run echo_by_name_client" "^echo_by_name_client \\(task [0-9]+\\) exited with status 0$"
 command "run broken_elf" "^loader: broken_elf is not a program Herald can run: truncated$" "^run: cannot start broken_elf"

@@ -29,10 +29,13 @@ ipc::SyscallTransport& ipc();
 // register; HandleNone if there is no registry or no such server.
 ipc::Handle find_server(const char* name);
 
-// Appends to the current line; a '\n' sends it.
+// Appends to the current line; a '\n' sends it (and so does returning from
+// herald_main: the runtime flushes before the task exits).
 void print(StringView text);
 inline void print(const char* text) { print(StringView(text)); }
 void flush();
+// flush(), ending an unfinished line with '\n' first (done at exit).
+void finish_line();
 
 class ConsoleSink final : public FormatSink {
 public:

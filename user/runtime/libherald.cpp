@@ -100,6 +100,15 @@ void print(StringView text)
 
 void flush() { send_line(); }
 
+// At the end: a last line without '\n' gets one, so that whatever is
+// written next starts on a line of its own.
+void finish_line()
+{
+    if (g_line_length > 0 && g_line[g_line_length - 1] != '\n')
+        print("\n");
+    flush();
+}
+
 size_t read_input_now(char* buffer, size_t max)
 {
     if (!console_ready() || max == 0)
@@ -121,15 +130,17 @@ size_t read_input(char* buffer, size_t max)
         auto notification = ipc::sys::notification_create();
         if (notification.is_error())
             return 0;
-        g_input = notification.value();
         // The console gets a send-only copy: it may signal, never take our bits.
-        auto for_console = ipc::sys::handle_mint(g_input, abi::RightSend, 0);
-        if (for_console.is_error())
+        auto for_console = ipc::sys::handle_mint(notification.value(), abi::RightSend, 0);
+        bool subscribed = !for_console.is_error()
+            && !client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, for_console.value() }).is_error();
+        if (!for_console.is_error())
+            (void)ipc::sys::handle_close(for_console.value());
+        if (!subscribed) {
+            (void)ipc::sys::handle_close(notification.value()); // try again next time
             return 0;
-        bool subscribed = !client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, for_console.value() }).is_error();
-        (void)ipc::sys::handle_close(for_console.value());
-        if (!subscribed)
-            return 0;
+        }
+        g_input = notification.value();
     }
     for (;;) {
         auto got = client.call<ipc::console::Read>({ max });
@@ -147,6 +158,14 @@ size_t read_input(char* buffer, size_t max)
 
 extern "C" {
 
+// Where _start goes with herald_main's result (user/runtime/start.asm): the
+// line still in the buffer is printed first.
+[[noreturn]] void herald_exit(int64_t status)
+{
+    herald::user::finish_line();
+    herald::user::exit(status);
+}
+
 void* malloc(size_t size) { return herald::user::g_heap.malloc(size); }
 void free(void* pointer) { herald::user::g_heap.free(pointer); }
 void* realloc(void* pointer, size_t size) { return herald::user::g_heap.realloc(pointer, size); }
@@ -155,6 +174,7 @@ void* calloc(size_t count, size_t size) { return herald::user::g_heap.calloc(cou
 // A pure virtual function called through a half-built object: a bug.
 void __cxa_pure_virtual()
 {
+    herald::user::flush();
     herald::user::debug_write("pure virtual function called");
     herald::user::exit(-1);
 }

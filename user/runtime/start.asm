@@ -6,7 +6,9 @@
 ; the frame-pointer chain, aligns the stack as the System V psABI requires
 ; at a call (RSP a multiple of 16), calls
 ;     extern "C" int64_t herald_main(uint64_t parameter)
-; and passes its return value to the Exit system call. It never returns.
+; and passes its return value to herald_exit (user/runtime/libherald.cpp),
+; which prints what is left of the last line and makes the Exit system call.
+; It never returns.
 bits 64
 default rel
 
@@ -17,13 +19,15 @@ SYSCALL_EXIT equ 3
 section .text.start progbits alloc exec nowrite align=16
 global _start:function (_start.end - _start)
 extern herald_main
+extern herald_exit
 _start:
     xor ebp, ebp            ; no caller frame: backtraces stop here
     and rsp, -16
     mov rdi, rdx            ; the parameter becomes herald_main's argument
     call herald_main
     mov rdi, rax            ; exit status
-    mov eax, SYSCALL_EXIT
+    call herald_exit
+    mov eax, SYSCALL_EXIT   ; herald_exit does not return; if it ever did, exit anyway
     syscall
     ; Exit does not return; if it ever did, fault rather than run on.
 .hang:

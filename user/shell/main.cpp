@@ -272,6 +272,25 @@ void execute(const char* line)
 
 shell::LineEditor g_editor;
 
+// Input read but not fed to the editor yet: what was typed (or pasted)
+// after the end of a line belongs to the next one.
+char g_typed[64];
+size_t g_typed_count;
+size_t g_typed_next;
+
+// The next input byte, waiting for one; false if there is no console.
+bool next_byte(uint8_t& byte)
+{
+    if (g_typed_next == g_typed_count) {
+        g_typed_count = user::read_input(g_typed, sizeof(g_typed));
+        g_typed_next = 0;
+        if (g_typed_count == 0)
+            return false;
+    }
+    byte = static_cast<uint8_t>(g_typed[g_typed_next++]);
+    return true;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t)
@@ -282,27 +301,21 @@ extern "C" int64_t herald_main(uint64_t)
         user::print("herald> ");
         user::flush();
         for (;;) {
-            char input[64];
-            size_t count = user::read_input(input, sizeof(input));
-            if (count == 0) {
+            uint8_t byte;
+            if (!next_byte(byte)) {
                 println("shell: no console input; stopping");
                 return 1;
             }
-            bool done = false;
-            for (size_t i = 0; i < count && !done; ++i) {
-                char echo[shell::LineEditor::kMaxEcho];
-                size_t echo_length = 0;
-                auto event = g_editor.feed(static_cast<uint8_t>(input[i]), echo, sizeof(echo), echo_length);
-                user::print(StringView(echo, echo_length));
-                user::flush();
-                if (event == shell::LineEditor::Event::LineReady) {
-                    execute(g_editor.line());
-                    done = true;
-                } else if (event == shell::LineEditor::Event::Cancelled) {
-                    done = true;
-                }
+            char echo[shell::LineEditor::kMaxEcho];
+            size_t echo_length = 0;
+            auto event = g_editor.feed(byte, echo, sizeof(echo), echo_length);
+            user::print(StringView(echo, echo_length));
+            user::flush();
+            if (event == shell::LineEditor::Event::LineReady) {
+                execute(g_editor.line());
+                break;
             }
-            if (done)
+            if (event == shell::LineEditor::Event::Cancelled)
                 break;
         }
     }
