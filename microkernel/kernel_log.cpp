@@ -125,13 +125,18 @@ void kernel_log_flush()
     write_ring_to_serial();
 }
 
-void kernel_log_flush_for_panic()
+void kernel_log_take_over_for_panic()
 {
+    // A line takes well under this many tries to write, even emulated.
+    constexpr u64 kTries = 50'000'000;
     bool interrupts;
-    if (!g_log_lock.try_lock(interrupts))
-        return;
-    write_ring_to_serial();
-    g_log_lock.unlock(interrupts);
+    for (u64 i = 0; i < kTries; ++i) {
+        if (g_log_lock.try_lock(interrupts)) {
+            write_ring_to_serial();
+            return; // the lock stays taken: the machine stops after the report
+        }
+        x86::pause();
+    }
 }
 
 void kernel_log_tick()

@@ -52,9 +52,11 @@ usize kernel_log_take(char* out, usize max);
 // Writes what the ring holds to COM1 now (before QEMU is told to exit, or
 // the machine powers off).
 void kernel_log_flush();
-// The panic path: the same, unless another CPU holds the log lock (then
-// the lines stay unprinted rather than the report waiting).
-void kernel_log_flush_for_panic();
+// The panic path: takes the log lock for good, so that no other CPU's line
+// lands inside the report, and writes what the ring holds. If another CPU
+// keeps the lock too long (it may have died holding it), the report goes
+// on without it rather than wait.
+void kernel_log_take_over_for_panic();
 // From the timer interrupt: signals the console if lines are waiting.
 void kernel_log_tick();
 

@@ -103,7 +103,7 @@ void guard_against_nested_panic()
         serial::write("\nPANIC while panicking: halting\n", 32);
         stop_after_failure();
     }
-    kernel_log_flush_for_panic(); // what was logged before comes before the report
+    kernel_log_take_over_for_panic(); // what was logged before comes first; nothing lands inside
 }
 
 } // namespace

@@ -28,7 +28,7 @@ inline constexpr uint64_t kUserHeapBase = 0x4000'0000;
 inline constexpr uint64_t kMemoryViewBase = 0x10'0000'0000;
 // The view covers physical addresses below this (the physmap's own limit).
 inline constexpr uint64_t kMemoryViewSize = 0x20'0000'0000;
-// The loader only: the boot archive, read-only (docs/loader.md).
+// The loader only: the boot archive, read-only (docs/system.md, "The loader").
 inline constexpr uint64_t kArchiveViewBase = kMemoryViewBase + kMemoryViewSize; // 192 GiB
 inline constexpr uint64_t kArchiveViewSize = 1ull << 30;
 // The heap may not reach the view (in any task: one layout for all).

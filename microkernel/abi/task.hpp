@@ -1,4 +1,4 @@
-// The task ABI (docs/tasks.md): tasks as capabilities. The loader server
+// The task ABI (docs/system.md, "Tasks as capabilities"): tasks as capabilities. The loader server
 // builds programs with these calls, through the ProcessControl handle that
 // only it holds; whoever holds a task's handle may then wait for it.
 #pragma once

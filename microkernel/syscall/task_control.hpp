@@ -1,4 +1,4 @@
-// The task system calls (abi/task.hpp, docs/tasks.md): ProcessControl, which
+// The task system calls (abi/task.hpp, docs/system.md, "Tasks as capabilities"): ProcessControl, which
 // only the loader holds, creates tasks; a task handle gives them handles,
 // starts, kills and waits for them; TaskList is for everyone (ps);
 // SystemControl, which only init holds, powers the machine off.

@@ -1,4 +1,4 @@
-// console: the console server (docs/console.md). It alone may touch COM1
+// console: the console server (docs/system.md, "The console"). It alone may touch COM1
 // (the kernel opened ports 0x3F8-0x3FF to it in the TSS's I/O bitmap and to
 // nobody else), and COM1's interrupt reaches it as a notification bound to
 // its endpoint. It serves the console protocol (libipc/protocols/console.hpp)

@@ -1,4 +1,4 @@
-// loader: starts programs from the boot archive (docs/loader.md). The kernel
+// loader: starts programs from the boot archive (docs/system.md, "The loader"). The kernel
 // gives it the archive, read-only at abi::kArchiveViewBase (its length is
 // the start parameter), and ProcessControl, the right to create tasks. It
 // serves the loader protocol (libipc/protocols/loader.hpp) and publishes

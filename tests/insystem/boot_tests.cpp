@@ -25,7 +25,7 @@ Optional<Translation> translate(u64 address) { return x86::kernel_page_tables().
 
 u64 address_of(const void* p) { return reinterpret_cast<u64>(p); }
 
-constexpr char kArchiveMagic[] = "HERALDAR"; // the placeholder archive CMake writes
+constexpr char kArchiveMagic[] = "HERALDAR"; // the boot archive's magic (docs/boot-archive.md)
 
 volatile u64 g_probe = 0x1234'5678'9abc'def0;
 const u64 g_constant = 42;

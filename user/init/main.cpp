@@ -2,7 +2,7 @@
 // archive) through the loader, in order, and looks after them: a program
 // marked `restart` is started again when it ends (at most kMaxRestarts times
 // in kRestartWindowMs), one marked `halt` powers the machine off when it
-// ends, `wait` makes init wait for it before the next line (docs/init.md).
+// ends, `wait` makes init wait for it before the next line (docs/system.md, "init").
 // The kernel gives init SystemControl; init hands it on to the shell only
 // (the operator's console, whose `shutdown` needs it).
 #include <stdint.h>

@@ -1,4 +1,4 @@
-// loader_checks: the loader's answers, right and wrong (docs/loader.md).
+// loader_checks: the loader's answers, right and wrong (docs/system.md, "The loader").
 // A corrupt archive entry, a missing program and a data file are refused
 // with clear errors, and the loader goes on serving: good programs still
 // start, run and report how they ended. Exits with the number of checks that

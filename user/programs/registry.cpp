@@ -1,6 +1,7 @@
 // registry: the name registry server (libipc/protocols/registry.hpp). Its
 // endpoint, with the receive right, arrives as the handle its start
-// parameter names (2); every other task reaches it as abi::HandleRegistry.
+// parameter names (4 when the kernel starts it at bootstrap); every other
+// task reaches it as abi::HandleRegistry.
 // Keeps up to 64 names, each with the handle published under it, and serves
 // Register and Lookup forever.
 //

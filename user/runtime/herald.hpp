@@ -1,4 +1,4 @@
-// What a Herald program gets from its runtime (docs/writing-programs.md):
+// What a Herald program gets from its runtime (docs/system.md, "Writing a program"):
 //
 //   println("{} frames free", count);   // formatted, to the console server
 //   void* p = malloc(4096);             // the heap, from the memory server

@@ -1,4 +1,4 @@
-// shell: the operator's console (docs/shell.md). init starts it, with
+// shell: the operator's console (docs/system.md, "The shell"). init starts it, with
 // SystemControl (for `shutdown`); it reads lines from the console server,
 // with echo and editing (line_editor.hpp), and runs one command per line.
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// Console: the serial console, owned by the console server (docs/console.md).
+// Console: the serial console, owned by the console server (docs/system.md, "The console").
 // Find it in the registry as "console".
 //
 //   Write      bytes (payload)      -> bytes written. Each Write comes out in

@@ -1,4 +1,4 @@
-// Loader: starting programs from the boot archive (docs/loader.md). Find it
+// Loader: starting programs from the boot archive (docs/system.md, "The loader"). Find it
 // in the registry as "loader".
 //
 //   Spawn     name, argument -> task id, and a handle to the task
