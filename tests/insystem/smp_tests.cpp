@@ -57,8 +57,9 @@ HERALD_SELFTEST(ap_stacks_and_interrupt_stacks_have_guard_pages)
         bool guard_unmapped = !x86::kernel_page_tables().translate(VirtualAddress(top - size - layout::kPageSize)).has_value();
         return mapped && guard_unmapped;
     };
-    for (usize i = 1; i < processor_count(); ++i) {
-        EXPECT(guarded(processor(i).first_stack_top, kKernelStackBytes));
+    for (usize i = 0; i < processor_count(); ++i) {
+        if (i > 0) // the boot CPU started on the boot stack (guarded by boot/entry.asm's layout)
+            EXPECT(guarded(processor(i).first_stack_top, kKernelStackBytes));
         for (usize k = 0; k < x86::kInterruptStackCount; ++k)
             EXPECT(guarded(processor(i).interrupt_stacks.top[k], x86::kInterruptStackSize));
     }

@@ -200,8 +200,15 @@ void init_boot_processor()
     boot->started = true;
     boot->online = true;
     boot->kernel_stack_top = reinterpret_cast<u64>(boot_stack_top);
-    for (usize i = 0; i < kInterruptStackCount; ++i)
+    // The boot CPU started on static IST stacks (the kernel stacks region did
+    // not exist yet); from here on it uses guarded ones like every AP. A
+    // static stack stays in use if no guarded one can be had.
+    for (usize i = 0; i < kInterruptStackCount; ++i) {
+        u8* guarded = allocate_kernel_stack();
+        if (guarded)
+            tss_of(0).ist[i] = reinterpret_cast<u64>(guarded + kInterruptStackSize);
         boot->interrupt_stacks.top[i] = tss_of(0).ist[i];
+    }
     install_processor(*boot);
     register_processor(*boot);
 }
