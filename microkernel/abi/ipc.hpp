@@ -64,12 +64,17 @@ enum class WaitMode : uint64_t {
     Timeout = 2, // block at most RDX milliseconds; SyscallError::TimedOut after
 };
 
+// Messages the kernel itself sends (a page fault for the pager, a bound
+// notification's bits) carry badges with this bit; HandleMint refuses it,
+// so no task can forge one.
+inline constexpr uint64_t kKernelBadge = 1ull << 63;
+
 // A notification bound to an endpoint (a server's device interrupt, say)
 // arrives at a thread receiving on the endpoint as a message of its own:
 // label kNotificationLabel, word 0 the bits (now clear), badge
 // kNotificationBadge. No sender can forge it (HandleMint refuses bit 63).
 inline constexpr uint32_t kNotificationLabel = 0x4E4F'5449; // "NOTI"
-inline constexpr uint64_t kNotificationBadge = (1ull << 63) | 1;
+inline constexpr uint64_t kNotificationBadge = kKernelBadge | 1;
 
 // Handles every task holds when it starts (docs/ipc.md). Others it gets in
 // messages or creates.

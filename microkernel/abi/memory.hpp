@@ -49,7 +49,6 @@ inline constexpr uint64_t kStackGuardPage = kUserStackBottom - kPageSize;
 // 1 write, 2 user, 4 instruction fetch) }, badge kKernelBadge. No task can
 // forge it: HandleMint refuses badges with kKernelBadge's bit, and only the
 // kernel hands out badged handles otherwise.
-inline constexpr uint64_t kKernelBadge = 1ull << 63;
 inline constexpr uint32_t kPageFaultLabel = 0x5046'0001; // "PF" 1
 
 // The pager's answer: word 0 of the reply.

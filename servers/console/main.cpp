@@ -139,6 +139,31 @@ void print_kernel_log()
         (void)g_console.handle(Write {}, ipc::Bytes { lines, static_cast<uint32_t>(got) }, 0);
 }
 
+
+// The console's protocol, plus its bound notification's bits (ipc::serve
+// hands those to on_kernel_message): input arrived, kernel log lines wait.
+class Server {
+public:
+    ipc::KernelMessage on_kernel_message(const ipc::Message& message, ipc::Message&)
+    {
+        if (message.badge == herald::abi::kNotificationBadge && message.label == herald::abi::kNotificationLabel) {
+            if (message.words[0] & herald::abi::kConsoleInputBit)
+                g_console.drain_receiver();
+            if (message.words[0] & herald::abi::kConsoleLogBit)
+                print_kernel_log();
+        }
+        return ipc::KernelMessage::NoAnswer;
+    }
+
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        return g_console.handle(operation, request, badge);
+    }
+};
+
+Server g_server;
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t endpoint)
@@ -153,25 +178,8 @@ extern "C" int64_t herald_main(uint64_t endpoint)
         || ipc::registry::publish(transport, herald::abi::HandleRegistry, "console", client_handle.value()).is_error())
         herald::user::debug_write("console: cannot publish \"console\" in the registry");
 
-    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
-    for (;;) {
-        if (incoming.is_error()) {
-            herald::user::debug_write("console: receiving failed");
-            return 1;
-        }
-        const ipc::Message& message = incoming.value();
-        if (message.badge == herald::abi::kNotificationBadge && message.label == herald::abi::kNotificationLabel) {
-            if (message.words[0] & herald::abi::kConsoleInputBit)
-                g_console.drain_receiver();
-            if (message.words[0] & herald::abi::kConsoleLogBit)
-                print_kernel_log();
-            incoming = transport.receive(endpoint); // nobody to answer
-            continue;
-        }
-        ipc::Message reply;
-        ipc::dispatch<Protocol>(transport, message, g_console, reply);
-        incoming = transport.reply_receive(endpoint, reply);
-        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
-            incoming = transport.receive(endpoint);
-    }
+    ipc::Error error = ipc::serve<Protocol>(transport, endpoint, g_server);
+    herald::user::debug_write("console: receiving failed:");
+    herald::user::debug_write(ipc::error_name(error));
+    return 1;
 }

@@ -71,8 +71,9 @@ private:
 
 class Loader {
 public:
-    // The handle the last reply carried a copy of: closed once it is sent.
-    void reply_sent()
+    // The handle the last reply carried a copy of: closed once it is sent
+    // (ipc::serve calls this after each reply).
+    void after_reply()
     {
         if (m_close_after_reply != abi::HandleNone)
             (void)ipc::sys::handle_close(m_close_after_reply);
@@ -281,18 +282,7 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");
-    // ipc::serve(), plus closing what a reply carried a copy of.
-    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
-    for (;;) {
-        if (incoming.is_error()) {
-            user::println("loader: stopped serving: {}", ipc::error_name(incoming.error()));
-            return 1;
-        }
-        ipc::Message reply;
-        ipc::dispatch<Protocol>(transport, incoming.value(), g_loader, reply);
-        incoming = transport.reply_receive(endpoint, reply);
-        g_loader.reply_sent();
-        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
-            incoming = transport.receive(endpoint);
-    }
+    ipc::Error error = ipc::serve<Protocol>(transport, endpoint, g_loader);
+    user::println("loader: stopped serving: {}", ipc::error_name(error));
+    return 1;
 }

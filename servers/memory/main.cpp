@@ -67,13 +67,28 @@ SyscallBackend g_backend;
 memory::MemoryService g_service;
 abi::ManagedRange g_ranges[kMaxRanges];
 
-ipc::Message answer_page_fault(const ipc::Message& fault)
-{
-    abi::PageFaultVerdict verdict = g_service.page_fault(fault.words[0], fault.words[1], fault.words[2]);
-    ipc::Message reply = ipc::make_message(abi::kPageFaultLabel);
-    reply.words[0] = static_cast<uint64_t>(verdict);
-    return reply;
-}
+// The service, plus the page faults the kernel sends in faulting threads'
+// names (ipc::serve hands those to on_kernel_message).
+class Server {
+public:
+    ipc::KernelMessage on_kernel_message(const ipc::Message& fault, ipc::Message& reply)
+    {
+        if (fault.badge != abi::kKernelBadge || fault.label != abi::kPageFaultLabel)
+            return ipc::KernelMessage::NoAnswer;
+        abi::PageFaultVerdict verdict = g_service.page_fault(fault.words[0], fault.words[1], fault.words[2]);
+        reply = ipc::make_message(abi::kPageFaultLabel);
+        reply.words[0] = static_cast<uint64_t>(verdict);
+        return ipc::KernelMessage::Answered;
+    }
+
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        return g_service.handle(operation, request, badge);
+    }
+};
+
+Server g_server;
 
 bool start()
 {
@@ -97,22 +112,8 @@ extern "C" int64_t herald_main(uint64_t)
     if (!start())
         return 1;
     ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
-    const ipc::Handle endpoint = abi::kMemoryEndpointHandle;
-    ipc::Result<ipc::Message> incoming = transport.receive(endpoint);
-    for (;;) {
-        if (incoming.is_error()) {
-            user::debug_write("memory: receiving failed:");
-            user::debug_write(ipc::error_name(incoming.error()));
-            return 1;
-        }
-        const ipc::Message& message = incoming.value();
-        ipc::Message reply;
-        if (message.badge == abi::kKernelBadge && message.label == abi::kPageFaultLabel)
-            reply = answer_page_fault(message);
-        else
-            ipc::dispatch<ipc::memory::Protocol>(transport, message, g_service, reply);
-        incoming = transport.reply_receive(endpoint, reply);
-        if (incoming.is_error() && (incoming.error() == ipc::Error::NoReply || incoming.error() == ipc::Error::PeerGone))
-            incoming = transport.receive(endpoint); // the caller died meanwhile: go on
-    }
+    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_server);
+    user::debug_write("memory: receiving failed:");
+    user::debug_write(ipc::error_name(error));
+    return 1;
 }

@@ -917,6 +917,74 @@ TEST_CASE("libipc serve loop answers N messages, then stops when receiving fails
     CHECK(checked == kMessages);
 }
 
+namespace {
+
+// An echo service that also takes messages from the kernel (kKernelBadge):
+// label 1 gets an answer, any other none; and counts the replies gone.
+struct KernelAwareEcho {
+    echo::Service service {};
+    int kernel_messages = 0;
+    int replies_sent = 0;
+
+    ipc::KernelMessage on_kernel_message(const Message& in, Message& reply)
+    {
+        ++kernel_messages;
+        if (in.label != 1)
+            return ipc::KernelMessage::NoAnswer;
+        reply = ipc::make_message(1);
+        reply.words[0] = in.words[0] + 1;
+        return ipc::KernelMessage::Answered;
+    }
+    void after_reply() { ++replies_sent; }
+
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        return service.handle(operation, request, badge);
+    }
+};
+
+} // namespace
+
+TEST_CASE("libipc serve hands the kernel's messages to on_kernel_message and calls after_reply", "[libipc]")
+{
+    ScriptedTransport transport;
+    auto push = [&](uint32_t label, uint64_t badge, uint64_t word) {
+        ScriptedTransport::Incoming incoming;
+        incoming.message = ipc::make_message(label);
+        incoming.message.badge = badge;
+        incoming.message.words[0] = word;
+        transport.script.push_back(incoming);
+    };
+    push(echo::Ping::label, 5, 42);                          // a client: answered by the protocol
+    push(1, herald::abi::kKernelBadge, 7);                   // the kernel, answered
+    push(2, herald::abi::kNotificationBadge, 3);             // the kernel, no answer: receive again
+    push(echo::Ping::label, 6, 43);                          // a client again
+    KernelAwareEcho handler;
+    CHECK(ipc::serve<echo::Protocol>(transport, ScriptedTransport::kEndpoint, handler) == Error::BadHandle);
+    CHECK(handler.kernel_messages == 2);
+    REQUIRE(transport.replies.size() == 3);
+    CHECK(transport.replies[0].words[0] == 42);
+    CHECK(transport.replies[1].label == 1);
+    CHECK(transport.replies[1].words[0] == 8);
+    CHECK(transport.replies[2].words[0] == 43);
+    CHECK(transport.receives == 2); // the first, and the one after the unanswered kernel message
+    CHECK(handler.replies_sent == 3);
+}
+
+TEST_CASE("libipc serve drops the kernel's messages when the handler takes none", "[libipc]")
+{
+    ScriptedTransport transport;
+    ScriptedTransport::Incoming kernel;
+    kernel.message = ipc::make_message(echo::Ping::label); // a protocol label, but from the kernel
+    kernel.message.badge = herald::abi::kKernelBadge;
+    transport.script.push_back(kernel);
+    echo::Service service {};
+    CHECK(ipc::serve<echo::Protocol>(transport, ScriptedTransport::kEndpoint, service) == Error::BadHandle);
+    CHECK(transport.replies.empty());
+    CHECK(service.requests() == 0);
+}
+
 TEST_CASE("libipc client and serve loop on two threads", "[libipc]")
 {
     constexpr uint64_t kCalls = 200;

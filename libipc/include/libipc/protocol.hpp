@@ -526,6 +526,9 @@ void dispatch(Transport& transport, const Message& in, Handler& handler, Message
         (void)transport.close(unclaimed);
 }
 
+// What a handler's on_kernel_message() (see serve) did with the message.
+enum class KernelMessage { Answered, NoAnswer };
+
 // A server's loop: receive, then forever dispatch and reply-and-receive.
 // Returns only when receiving fails (the endpoint handle is bad, or the
 // transport gives up), with that error. A reply nobody waits for any more
@@ -538,6 +541,16 @@ void dispatch(Transport& transport, const Message& in, Handler& handler, Message
 // the loop goes on. (Had the reply gone and the receive half failed, the
 // error reply finds no caller, and the receive fails again: the loop stops
 // as it would have.)
+//
+// Two things a handler may also have:
+//   KernelMessage on_kernel_message(const Message& in, Message& reply)
+//       for messages the kernel itself sends (badge with abi::kKernelBadge:
+//       a page fault for the pager, a bound notification's bits), which are
+//       not part of the protocol; Answered sends `reply`. Without it such
+//       messages are dropped.
+//   void after_reply()
+//       once each reply has gone (and the next message is in): to close a
+//       handle the reply carried a copy of, say.
 template<typename P, typename Handler>
 Error serve(Transport& transport, Handle endpoint, Handler& handler)
 {
@@ -547,8 +560,20 @@ Error serve(Transport& transport, Handle endpoint, Handler& handler)
             return incoming.error();
         uint32_t request_label = incoming.value().label;
         Message reply;
-        dispatch<P>(transport, incoming.value(), handler, reply);
+        if (incoming.value().badge & herald::abi::kKernelBadge) {
+            bool answered = false;
+            if constexpr (requires(Handler& h, const Message& in, Message& out) { h.on_kernel_message(in, out); })
+                answered = handler.on_kernel_message(incoming.value(), reply) == KernelMessage::Answered;
+            if (!answered) {
+                incoming = transport.receive(endpoint); // nobody to answer
+                continue;
+            }
+        } else {
+            dispatch<P>(transport, incoming.value(), handler, reply);
+        }
         incoming = transport.reply_receive(endpoint, reply);
+        if constexpr (requires(Handler& h) { h.after_reply(); })
+            handler.after_reply();
         if (incoming.is_error() && reply.transfer_handle && incoming.error() != Error::NoReply
             && incoming.error() != Error::PeerGone)
             incoming = transport.reply_receive(endpoint, make_error_reply(incoming.error(), request_label));
