@@ -151,16 +151,17 @@ private:
             request.argument);
         if (started < 0)
             return static_cast<ipc::Error>(started);
-        abi::TaskStatus status {};
-        (void)syscall(abi::SyscallNumber::TaskInfo, task.get(), reinterpret_cast<uint64_t>(&status));
+        auto status = ipc::loader::info(task.get());
+        if (status.is_error())
+            return status.error();
         auto for_client = ipc::sys::handle_mint(task.get(), abi::RightReceive, 0);
         if (for_client.is_error())
             return for_client.error();
         m_close_after_reply = for_client.value(); // the reply carries a copy; ours goes then
-        track(status.task_id, task.release());
+        track(status.value().task_id, task.release());
         if (given != abi::HandleNone)
             (void)ipc::sys::handle_close(given); // the task has its copy
-        return ipc::WithHandle<Started> { { status.task_id }, for_client.value() };
+        return ipc::WithHandle<Started> { { status.value().task_id }, for_client.value() };
     }
 
 public:
@@ -253,9 +254,7 @@ private:
     {
         for (Tracked& tracked : m_tracked) {
             abi::TaskStatus status {};
-            if (tracked.handle != abi::HandleNone
-                && syscall(abi::SyscallNumber::TaskInfo, tracked.handle, reinterpret_cast<uint64_t>(&status)) == 0
-                && (status.state == abi::TaskState::Exited || status.state == abi::TaskState::Killed)) {
+            if (tracked.handle != abi::HandleNone && ipc::loader::has_ended(tracked.handle, status)) {
                 (void)ipc::sys::handle_close(tracked.handle);
                 tracked = Tracked {};
             }

@@ -49,11 +49,7 @@ bool start(size_t index)
     return true;
 }
 
-bool has_ended(ipc::Handle task, abi::TaskStatus& status)
-{
-    int64_t result = user::syscall2(user::number_of(abi::SyscallNumber::TaskInfo), task, reinterpret_cast<uint64_t>(&status));
-    return result == 0 && (status.state == abi::TaskState::Exited || status.state == abi::TaskState::Killed);
-}
+using ipc::loader::has_ended;
 
 void supervise(size_t index)
 {

@@ -104,11 +104,7 @@ void report_end(const char* name, const abi::TaskStatus& status)
 constexpr uint8_t kCtrlC = 0x03;
 constexpr uint64_t kPollMs = 20;
 
-bool has_ended(ipc::Handle task, abi::TaskStatus& status)
-{
-    int64_t result = user::syscall2(user::number_of(abi::SyscallNumber::TaskInfo), task, reinterpret_cast<uint64_t>(&status));
-    return result == 0 && (status.state == abi::TaskState::Exited || status.state == abi::TaskState::Killed);
-}
+using ipc::loader::has_ended;
 
 // Waits for a program `run` started, looking at the console now and then:
 // Ctrl-C kills it (other keys typed meanwhile are dropped).

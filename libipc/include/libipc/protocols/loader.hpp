@@ -109,6 +109,26 @@ inline Result<Task> spawn(Transport& transport, Handle loader, const char* progr
     return Task { reply.value().value.task_id, reply.value().handle };
 }
 
+// The task's state now (TaskInfo): building, running, exited or killed.
+inline Result<herald::abi::TaskStatus> info(Handle task)
+{
+    herald::abi::TaskStatus status {};
+    int64_t result = sys::simple_syscall(herald::abi::SyscallNumber::TaskInfo, task, reinterpret_cast<uint64_t>(&status));
+    if (result < 0)
+        return static_cast<Error>(result);
+    return status;
+}
+
+// True, with its status, if the task has ended (exited or was killed).
+inline bool has_ended(Handle task, herald::abi::TaskStatus& status)
+{
+    auto now = info(task);
+    if (now.is_error())
+        return false;
+    status = now.value();
+    return status.state == herald::abi::TaskState::Exited || status.state == herald::abi::TaskState::Killed;
+}
+
 // Waits for the task to end (in the kernel: TaskWait) and gives its status.
 inline Result<herald::abi::TaskStatus> wait(Handle task)
 {
