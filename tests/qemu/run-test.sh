@@ -107,6 +107,16 @@ echo "FAIL $name (${elapsed} s, ${Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
 printf '  - %s\n' "${problems[@]}"
 echo "  command: $(cat "$log.cmd")"
 [ -s "$log.qemu" ] && { echo "  QEMU said:"; sed 's/^/    /' "$log.qemu" | tail -20; }
+# A failure's story is often told early in a long log and buried under the
+# lines that follow it: the first notable lines come first, and a line
+# repeated many times is shown once with its count.
+fold_repeats() {
+    awk 'function flush() { if (n > 1) print last "   [" n " times]"; else if (n) print last }
+         $0 == last { ++n; next } { flush(); last = $0; n = 1 } END { flush() }'
+}
+notable='FAILED|killed|panic|PANIC|warning|cannot|ended|failed'
+echo "  first notable lines of the serial log (/$notable/):"
+grep -E -- "$notable" "$log" | fold_repeats | head -40 | sed 's/^/    /'
 echo "  serial log (kept in $log), last 80 lines:"
-tail -80 "$log" | sed 's/^/    /'
+fold_repeats <"$log" | tail -80 | sed 's/^/    /'
 exit 1
