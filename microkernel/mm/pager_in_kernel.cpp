@@ -116,8 +116,9 @@ void pager_start()
     for (usize i = 0; i < ranges.count(); ++i)
         wire[i] = abi::ManagedRange { ranges[i].base.get(), ranges[i].length / layout::kPageSize };
     auto* physmap = reinterpret_cast<u8*>(layout::kPhysmapBase);
-    if (!g_service.init(g_backend, wire, ranges.count(), physmap)) {
-        klog("herald: warning: the managed memory cannot hold a frame table: user page faults kill their task");
+    auto ready = g_service.init(g_backend, wire, ranges.count(), physmap);
+    if (ready != memory::MemoryService::InitResult::Ready) {
+        klog("herald: warning: no memory service: {}: user page faults kill their task", memory::MemoryService::describe(ready));
         return;
     }
     __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);

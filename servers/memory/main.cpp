@@ -97,8 +97,10 @@ bool start()
         user::debug_write("memory: cannot read the managed ranges");
         return false;
     }
-    if (!g_service.init(g_backend, g_ranges, static_cast<size_t>(count), SyscallBackend::view())) {
-        user::debug_write("memory: the managed memory cannot hold a frame table");
+    auto ready = g_service.init(g_backend, g_ranges, static_cast<size_t>(count), SyscallBackend::view());
+    if (ready != memory::MemoryService::InitResult::Ready) {
+        user::debug_write("memory: cannot start:");
+        user::debug_write(memory::MemoryService::describe(ready));
         return false;
     }
     user::debug_write("memory: serving page faults and the memory protocol");

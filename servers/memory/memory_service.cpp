@@ -19,11 +19,23 @@ uint64_t max_heap_pages() { return (abi::kUserHeapLimit - abi::kUserHeapBase) / 
 
 } // namespace
 
-bool MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view)
+const char* MemoryService::describe(InitResult result)
+{
+    switch (result) {
+    case InitResult::Ready: return "ready";
+    case InitResult::NoRanges: return "no memory to manage";
+    case InitResult::TableTooLarge: return "no managed range can hold the frame table";
+    case InitResult::BadRanges:
+        return "the managed ranges are empty, overlap or are out of order, or their frame table does not read back as written";
+    }
+    return "?";
+}
+
+MemoryService::InitResult MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view)
 {
     m_backend = &backend;
     if (count == 0)
-        return false;
+        return InitResult::NoRanges;
     uint64_t first = ranges[0].base;
     uint64_t end = ranges[count - 1].base + ranges[count - 1].pages * kPage;
     size_t frame_count = (end - first) / kPage;
@@ -35,17 +47,17 @@ bool MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size
             home = &ranges[i];
     }
     if (!home)
-        return false;
+        return InitResult::TableTooLarge;
     m_frames.init(view + home->base, first, frame_count);
     for (size_t i = 0; i < count; ++i) {
         if (!m_frames.add_free_range(ranges[i].base, ranges[i].pages))
-            return false;
+            return InitResult::BadRanges;
     }
     for (size_t i = 0; i < table_pages; ++i) {
         if (!m_frames.claim(home->base + i * kPage, FrameKind::Kernel))
-            return false;
+            return InitResult::BadRanges;
     }
-    return true;
+    return InitResult::Ready;
 }
 
 // ---- task records ----

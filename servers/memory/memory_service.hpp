@@ -71,11 +71,20 @@ class MemoryService {
 public:
     static constexpr size_t kMaxTasks = 1024; // as many as the kernel runs at once
 
+    enum class InitResult {
+        Ready,
+        NoRanges,      // nothing to manage
+        TableTooLarge, // no range can hold the frame table
+        BadRanges,     // an empty range, ranges that overlap or are out of
+                       // order, or a table that did not read back as written
+                       // (memory somebody else writes)
+    };
+    static const char* describe(InitResult);
+
     // Builds the frame table over `ranges` (sorted, disjoint), placing it in
     // the first range that can hold it: `view` + physical address reaches a
-    // managed frame (the memory view, or the kernel's physmap). False if the
-    // ranges cannot hold a table.
-    bool init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view);
+    // managed frame (the memory view, or the kernel's physmap).
+    InitResult init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view);
 
     ipc::Result<ipc::memory::Grow::Reply> handle(ipc::memory::Grow, const ipc::memory::Grow::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Shrink::Reply> handle(ipc::memory::Shrink, const ipc::memory::Shrink::Request&, ipc::Badge task);

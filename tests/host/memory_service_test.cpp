@@ -185,7 +185,7 @@ struct Harness {
             managed += range.pages;
         table_pages = FrameTable::storage_bytes((end - first) / kPage) / kPage;
         backend.view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(memory.data()) - first);
-        REQUIRE(service->init(backend, ranges.data(), ranges.size(), backend.view));
+        REQUIRE(service->init(backend, ranges.data(), ranges.size(), backend.view) == MemoryService::InitResult::Ready);
         backend.table = &service->frames();
     }
 
@@ -280,20 +280,31 @@ TEST_CASE("memory service: the table goes to the first range that can hold it", 
     h.check_sane();
 }
 
-TEST_CASE("memory service: init refuses no ranges and ranges too small for the table", "[memory_service]")
+TEST_CASE("memory service: init refuses no ranges, an empty range and ranges too small for the table", "[memory_service]")
 {
     FakeBackend backend;
     auto service = std::make_unique<MemoryService>();
     std::vector<uint64_t> buffer(4096 / 8);
     uint8_t* view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(buffer.data()) - 0x10'0000);
-    CHECK_FALSE(service->init(backend, nullptr, 0, view));
+    CHECK(service->init(backend, nullptr, 0, view) == MemoryService::InitResult::NoRanges);
     abi::ManagedRange empty[] = { { 0x10'0000, 0 } };
-    CHECK_FALSE(service->init(backend, empty, 1, view));
+    CHECK(service->init(backend, empty, 1, view) == MemoryService::InitResult::BadRanges);
     // 1 + 1 frames spread over 1024: the 3-frame table fits in neither.
     std::vector<uint64_t> span(1024 * kPage / 8);
     view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(span.data()) - 0x10'0000);
     abi::ManagedRange sparse[] = { { 0x10'0000, 1 }, { 0x10'0000 + 1023 * kPage, 1 } };
-    CHECK_FALSE(service->init(backend, sparse, 2, view));
+    CHECK(service->init(backend, sparse, 2, view) == MemoryService::InitResult::TableTooLarge);
+}
+
+TEST_CASE("memory service: init refuses overlapping ranges", "[memory_service]")
+{
+    FakeBackend backend;
+    auto service = std::make_unique<MemoryService>();
+    std::vector<uint64_t> span(64 * kPage / 8);
+    uint8_t* view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(span.data()) - 0x10'0000);
+    abi::ManagedRange overlapping[] = { { 0x10'0000, 32 }, { 0x10'0000 + 16 * kPage, 32 } };
+    CHECK(service->init(backend, overlapping, 2, view) == MemoryService::InitResult::BadRanges);
+    CHECK(std::string(MemoryService::describe(MemoryService::InitResult::BadRanges)).find("overlap") != std::string::npos);
 }
 
 // ---- Grow ----

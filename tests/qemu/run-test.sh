@@ -114,7 +114,7 @@ fold_repeats() {
     awk 'function flush() { if (n > 1) print last "   [" n " times]"; else if (n) print last }
          $0 == last { ++n; next } { flush(); last = $0; n = 1 } END { flush() }'
 }
-notable='FAILED|killed|panic|PANIC|warning|cannot|ended|failed'
+notable='FAILED|killed:|panic|PANIC|warning|cannot|ended|failed'
 echo "  first notable lines of the serial log (/$notable/):"
 grep -E -- "$notable" "$log" | fold_repeats | head -40 | sed 's/^/    /'
 echo "  serial log (kept in $log), last 80 lines:"
