@@ -104,6 +104,9 @@ void kernel_log_task_ended(u64 task)
             return;
         detached = g_console_notification;
         g_console_notification = nullptr;
+        // The console may have been cut off in the middle of a line: what
+        // follows starts on a line of its own.
+        serial::write("\n", 1);
         write_ring_to_serial();
     }
     detached->release();
@@ -117,6 +120,12 @@ usize kernel_log_take(char* out, usize max)
     if (g_ring.lines() > 0)
         g_waiting = true; // the console takes one batch per signal: signal again
     return taken;
+}
+
+usize kernel_log_waiting_lines()
+{
+    SpinLockGuard guard(g_log_lock);
+    return g_ring.lines();
 }
 
 void kernel_log_flush()

@@ -49,6 +49,8 @@ inline constexpr usize kMaxLogRead = 4096;
 void kernel_log_detach();
 // Up to `max` bytes of whole lines from the ring (LogRead).
 usize kernel_log_take(char* out, usize max);
+// Lines in the ring the console has not taken yet.
+usize kernel_log_waiting_lines();
 // Writes what the ring holds to COM1 now (before QEMU is told to exit, or
 // the machine powers off).
 void kernel_log_flush();

@@ -33,6 +33,15 @@ Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 240'000)
     return nullopt;
 }
 
+// Whether task `task_id`'s thread waits in IPC (its task does not end
+// meanwhile: the callers here never end before their server answers).
+bool blocked_in_ipc(u64 task_id)
+{
+    Task* task = find_task(task_id);
+    Thread* thread = task && task_id != 0 ? task->main_thread : nullptr;
+    return thread && thread->state == ThreadState::Blocked;
+}
+
 SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, Optional<usize> cpu, u64 badge = 0)
 {
     SpawnOptions options;
@@ -194,7 +203,10 @@ HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
         return;
     u64 server = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
     u64 first = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
-    scheduler_sleep_ms(5 * kTickMs); // the server now holds the first call
+    // The first call must come first: wait until its caller blocks in it
+    // (queued, or held by the server: either way ahead of the second). It
+    // has no other reason to block: its pages are all mapped at the start.
+    EXPECT(selftest::eventually([&] { return blocked_in_ipc(first); }, 5000));
     EXPECT(!find_exit(first).has_value());
     u64 second = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
     endpoint->release();

@@ -118,6 +118,21 @@ void spin_until_stopped(u64 slot)
     __atomic_add_fetch(&g_spinners_done, 1, __ATOMIC_ACQ_REL);
     scheduler_exit_current();
 }
+
+bool spinners_on_distinct_cpus(usize n)
+{
+    bool used[x86::kMaxCpus] = {};
+    for (usize i = 0; i < n; ++i) {
+        Thread* spinner = g_spinners[i];
+        if (!spinner || !__atomic_load_n(&spinner->has_run, __ATOMIC_ACQUIRE))
+            return false;
+        usize cpu = __atomic_load_n(&spinner->cpu, __ATOMIC_ACQUIRE);
+        if (used[cpu])
+            return false;
+        used[cpu] = true;
+    }
+    return true;
+}
 } // namespace
 
 // N busy threads on N CPUs: once they have settled (a placement made while
@@ -139,7 +154,11 @@ HERALD_SELFTEST(busy_threads_keep_their_cpus)
         if (g_spinners[i])
             scheduler_enqueue(*g_spinners[i]);
     }
-    scheduler_sleep_ms(150);
+    // Settled: every spinner has run and each has a CPU of its own (a first
+    // placement made while some CPU was briefly busy is corrected by a steal,
+    // which a descheduled emulated CPU may make late).
+    EXPECT(selftest::eventually([&] { return spinners_on_distinct_cpus(n); }, 5000));
+    scheduler_sleep_ms(2 * kTickMs);
     __atomic_store_n(&g_settled, 1, __ATOMIC_RELEASE);
     scheduler_sleep_ms(300);
     __atomic_store_n(&g_snapshot, 1, __ATOMIC_RELEASE);
@@ -198,8 +217,8 @@ HERALD_SELFTEST(parked_cpu_is_woken_by_ipi)
     usize target = processor_count() - 1;
     Processor& cpu = processor(target);
     EXPECT(run_on(target, stop_my_timer));
-    scheduler_sleep_ms(3 * kTickMs); // let it settle into its idle loop, in HLT
-    EXPECT(cpu.current && cpu.current->is_idle);
+    // It settles into its idle loop, in HLT.
+    EXPECT(selftest::eventually([&] { return cpu.current && cpu.current->is_idle; }, 2000));
     g_woken = 0;
     auto thread = create_kernel_thread("wake-me", note_wake_time, 0);
     EXPECT(!thread.is_error());
@@ -275,8 +294,7 @@ void exit_at_once(u64)
 
 HERALD_SELFTEST(exited_threads_give_back_what_they_held)
 {
-    scheduler_sleep_ms(2 * kTickMs); // let earlier tests' threads be reaped
-    usize baseline = threads_in_use();
+    usize baseline = selftest::settled_value(threads_in_use); // earlier tests' threads reaped
     constexpr u64 kRounds = 200;
     g_short_lived_done = 0;
     for (u64 i = 0; i < kRounds; ++i) {
@@ -288,7 +306,8 @@ HERALD_SELFTEST(exited_threads_give_back_what_they_held)
             scheduler_sleep_ms(kTickMs);
     }
     EXPECT(wait_until(g_short_lived_done, kRounds, 5000));
-    scheduler_sleep_ms(3 * kTickMs); // the last ones are reaped after their switch
+    // The last ones are reaped after their CPU has switched away from them.
+    EXPECT(selftest::eventually([&] { return threads_in_use() == baseline; }, 5000));
     EXPECT_EQ(threads_in_use(), baseline);
 }
 

@@ -16,6 +16,7 @@
 
 #include "microkernel/lib/format.hpp"
 #include "microkernel/lib/types.hpp"
+#include "microkernel/sched/scheduler.hpp"
 
 namespace herald::selftest {
 
@@ -27,6 +28,38 @@ struct Case {
 // Records a failed expectation (and keeps going, like Catch2's CHECK).
 void record_failure(const char* file, int line, const char* expression);
 void record_failure_values(const char* file, int line, const char* expression, u64 actual, u64 expected);
+
+// Looks at `condition` once a tick until it holds or `timeout_ms` has
+// passed; whether it held at the last look. For what other CPUs must do
+// first (reap a thread, settle, block, print): a fixed sleep is a guess that
+// an emulated CPU descheduled by a loaded host can outlast.
+template<typename Condition>
+bool eventually(Condition condition, u64 timeout_ms)
+{
+    for (u64 waited = 0; waited < timeout_ms; waited += kTickMs) {
+        if (condition())
+            return true;
+        scheduler_sleep_ms(kTickMs);
+    }
+    return condition();
+}
+
+// `read()` once it gives the same value three ticks in a row (at most
+// `timeout_ms`): a count that other CPUs are still changing (threads being
+// reaped after an earlier test) is not a baseline.
+template<typename Read>
+auto settled_value(Read read, u64 timeout_ms = 2000)
+{
+    auto value = read();
+    int same = 0;
+    for (u64 waited = 0; waited < timeout_ms && same < 3; waited += kTickMs) {
+        scheduler_sleep_ms(kTickMs);
+        auto now = read();
+        same = now == value ? same + 1 : 0;
+        value = now;
+    }
+    return value;
+}
 
 } // namespace herald::selftest
 

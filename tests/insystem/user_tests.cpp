@@ -75,14 +75,39 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
 {
     usize n = processor_count();
     u64 tasks[x86::kMaxCpus] = {};
-    for (usize i = 0; i < n; ++i)
+    bool all_started = true;
+    for (usize i = 0; i < n; ++i) {
         tasks[i] = spawn("spin");
-    // As for kernel threads (sched_tests.cpp): once settled, no task moves.
-    scheduler_sleep_ms(150);
+        all_started = all_started && tasks[i] != 0;
+    }
+    EXPECT(all_started);
+    if (!all_started) { // (task id 0 is the kernel's, which has no main thread)
+        for (usize i = 0; i < n; ++i) {
+            if (tasks[i])
+                kill(tasks[i]);
+        }
+        return;
+    }
+    // As for kernel threads (sched_tests.cpp): once settled, every task on a
+    // CPU of its own, no task moves. (spin never ends by itself, so its Task
+    // stays valid until it is killed below.)
+    auto distinct_cpus = [&] {
+        bool used[x86::kMaxCpus] = {};
+        for (usize i = 0; i < n; ++i) {
+            Task* task = find_task(tasks[i]);
+            Thread* thread = task ? task->main_thread : nullptr;
+            if (!thread || !__atomic_load_n(&thread->has_run, __ATOMIC_ACQUIRE) || used[thread->cpu])
+                return false;
+            used[thread->cpu] = true;
+        }
+        return true;
+    };
+    EXPECT(selftest::eventually(distinct_cpus, 5000));
+    scheduler_sleep_ms(2 * kTickMs);
     u64 settled[x86::kMaxCpus] = {};
     for (usize i = 0; i < n; ++i) {
-        Task* task = find_task(tasks[i]); // spin never ends by itself
-        settled[i] = task ? __atomic_load_n(&task->main_thread->migrations, __ATOMIC_ACQUIRE) : 0;
+        Task* task = find_task(tasks[i]);
+        settled[i] = task && task->main_thread ? __atomic_load_n(&task->main_thread->migrations, __ATOMIC_ACQUIRE) : 0;
     }
     scheduler_sleep_ms(300);
     bool cpu_used[x86::kMaxCpus] = {};
@@ -92,6 +117,9 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
         if (!task)
             continue;
         Thread* thread = task->main_thread;
+        EXPECT(thread != nullptr);
+        if (!thread)
+            continue;
         EXPECT(thread->has_run);
         EXPECT_EQ(thread->migrations - settled[i], 0u);
         EXPECT(thread->migrations <= 1u); // at most one correction of the first placement
@@ -106,15 +134,15 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
 
 HERALD_SELFTEST(ended_tasks_give_back_their_memory)
 {
-    scheduler_sleep_ms(3 * kTickMs);
-    usize frames = user_frames_in_use();
-    usize threads = threads_in_use();
+    usize frames = selftest::settled_value(user_frames_in_use);
+    usize threads = selftest::settled_value(threads_in_use);
     for (int i = 0; i < 20; ++i) {
         u64 task = spawn(i % 2 ? "hello" : "fault_pf");
         if (task)
             EXPECT(wait_for_exit(task).has_value());
     }
-    scheduler_sleep_ms(3 * kTickMs); // the last one is reaped after its switch
+    // The last one is reaped after its CPU has switched away from it.
+    EXPECT(selftest::eventually([&] { return user_frames_in_use() == frames && threads_in_use() == threads; }, 5000));
     EXPECT_EQ(user_frames_in_use(), frames);
     EXPECT_EQ(threads_in_use(), threads);
 }
