@@ -127,9 +127,21 @@ public:
     Result<void> close(ipc::Handle handle) override { return client_handles.close(handle); }
     Result<void> yield() override
     {
+        if (!can_yield)
+            return Error::Unsupported;
         ++yields;
         if (on_yield)
             on_yield();
+        return {};
+    }
+    Result<void> sleep_ms(uint64_t milliseconds) override
+    {
+        if (!can_sleep)
+            return Error::Unsupported;
+        ++sleeps;
+        slept_ms += milliseconds;
+        if (on_sleep)
+            on_sleep();
         return {};
     }
     uint8_t* payload() override { return client_buffer.data(); }
@@ -156,6 +168,12 @@ public:
     int calls = 0;
     int yields = 0;
     std::function<void()> on_yield;
+    // Whether yield() and sleep_ms() are supported (else Unsupported, uncounted).
+    bool can_yield = true;
+    bool can_sleep = true;
+    int sleeps = 0;
+    uint64_t slept_ms = 0;
+    std::function<void()> on_sleep;
     ipc::Handle last_endpoint = 0;
     Message last_request;
     std::array<uint8_t, ipc::kMaxPayload> client_buffer {};
@@ -1426,35 +1444,90 @@ TEST_CASE("libipc registry: publish, look up, and every refusal", "[libipc]")
         CHECK(transport.server_handles.entries.size() == registry::kMaxEntries);
         CHECK(transport.client_handles.object(registry::lookup(transport, kRegistry, "server 63").value()) == 0xEC);
     }
-    SECTION("lookup_waiting: a server that registers late, and one that never does")
+    SECTION("lookup_waiting: a server that registers after a few yields")
     {
         ipc::Handle late = transport.client_handles.add(0x1A7E);
+        int calls = transport.calls;
         int yields_before_publishing = 3;
         transport.on_yield = [&] {
             if (--yields_before_publishing == 0)
                 REQUIRE_FALSE(registry::publish(transport, kRegistry, "late", late).is_error());
         };
-        auto waited = registry::lookup_waiting(transport, kRegistry, "late", 10);
+        auto waited = registry::lookup_waiting(transport, kRegistry, "late", 10'000);
         REQUIRE_FALSE(waited.is_error());
         CHECK(transport.client_handles.object(waited.value()) == 0x1A7E);
         CHECK(transport.yields == 3);
-
-        transport.on_yield = nullptr;
-        transport.yields = 0;
-        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 5).error() == Error::NotFound);
-        CHECK(transport.yields == 4); // five lookups, yields between them
-        transport.yields = 0;
+        CHECK(transport.sleeps == 0);
+        CHECK(transport.calls - calls == 1 + 4); // the publish, and four lookups
+    }
+    SECTION("lookup_waiting: a server that registers only after some sleeps")
+    {
+        ipc::Handle late = transport.client_handles.add(0x51EE);
+        int sleeps_before_publishing = 7;
+        transport.on_sleep = [&] {
+            if (--sleeps_before_publishing == 0)
+                REQUIRE_FALSE(registry::publish(transport, kRegistry, "sleepy", late).is_error());
+        };
+        auto waited = registry::lookup_waiting(transport, kRegistry, "sleepy", 10'000);
+        REQUIRE_FALSE(waited.is_error());
+        CHECK(transport.client_handles.object(waited.value()) == 0x51EE);
+        CHECK(transport.yields == static_cast<int>(registry::kYieldingRetries)); // the yields come first
+        CHECK(transport.sleeps == 7);
+        CHECK(transport.slept_ms == 7 * static_cast<int>(registry::kSleepStepMs)); // a tick at a time
+    }
+    SECTION("lookup_waiting: a server that never registers, waited for patience_ms of sleep")
+    {
+        static_assert(registry::kYieldingRetries > 0);
+        int calls = transport.calls;
+        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 250).error() == Error::NotFound);
+        CHECK(transport.yields == static_cast<int>(registry::kYieldingRetries));
+        static_assert(250 % registry::kSleepStepMs == 0);
+        constexpr int kSleeps = 250 / registry::kSleepStepMs;
+        CHECK(transport.sleeps == kSleeps);
+        CHECK(transport.slept_ms == 250);
+        CHECK(transport.calls - calls == 1 + static_cast<int>(registry::kYieldingRetries) + kSleeps);
+    }
+    SECTION("lookup_waiting: patience 0 asks once, without yielding or sleeping")
+    {
+        int calls = transport.calls;
         CHECK(registry::lookup_waiting(transport, kRegistry, "never", 0).error() == Error::NotFound);
-        CHECK(transport.yields == 0); // at least one lookup, no waiting
-        CHECK_FALSE(registry::lookup_waiting(transport, kRegistry, "echo", 1).is_error());
+        CHECK(transport.calls - calls == 1);
+        CHECK(transport.yields == 0);
+        CHECK(transport.sleeps == 0);
+        CHECK_FALSE(registry::lookup_waiting(transport, kRegistry, "echo", 0).is_error());
+    }
+    SECTION("lookup_waiting: a transport that can neither yield nor sleep still gives up")
+    {
+        transport.can_yield = false;
+        transport.can_sleep = false;
+        int calls = transport.calls;
+        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 100).error() == Error::NotFound);
+        CHECK(transport.calls - calls == 1 + static_cast<int>(registry::kYieldingRetries + 100 / registry::kSleepStepMs));
+        CHECK(transport.yields == 0);
+        CHECK(transport.sleeps == 0);
+    }
+    SECTION("lookup_waiting: a transport that cannot sleep yields instead")
+    {
+        transport.can_sleep = false;
+        CHECK(registry::lookup_waiting(transport, kRegistry, "never", 100).error() == Error::NotFound);
+        CHECK(transport.yields == static_cast<int>(registry::kYieldingRetries + 100 / registry::kSleepStepMs));
+        CHECK(transport.sleeps == 0);
     }
     SECTION("lookup_waiting does not retry other errors")
     {
+        int calls = transport.calls;
         transport.replies_transfer_handles = false; // the kernel before the change
-        CHECK(registry::lookup_waiting(transport, kRegistry, "echo", 5).error() == Error::BadMessage);
+        CHECK(registry::lookup_waiting(transport, kRegistry, "echo", 10'000).error() == Error::BadMessage);
+        CHECK(transport.calls - calls == 1);
         CHECK(transport.yields == 0);
+        CHECK(transport.sleeps == 0);
         FakeTransport gone(nullptr);
-        CHECK(registry::lookup_waiting(gone, kRegistry, "echo", 5).error() == Error::PeerGone);
+        CHECK(registry::lookup_waiting(gone, kRegistry, "echo", 10'000).error() == Error::PeerGone);
         CHECK(gone.calls == 1);
+        CHECK(gone.yields == 0);
+        CHECK(gone.sleeps == 0);
+        CHECK(registry::lookup_waiting(transport, kRegistry, std::string(32, 'x').c_str(), 10'000).error()
+            == Error::InvalidRequest);
+        CHECK(transport.calls - calls == 1); // refused before sending, not retried
     }
 }

@@ -18,9 +18,9 @@
 namespace {
 
 constexpr uint64_t kCalls = 32;
-// Lookups before giving up, with a yield between each: the server may start
-// after us, but not after this many turns of the scheduler.
-constexpr uint32_t kLookupAttempts = 10'000;
+// How long to wait for the server to register before giving up: it may
+// start after us, on a CPU a loaded host keeps from running for a while.
+constexpr uint32_t kLookupPatienceMs = 10'000;
 
 alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
 uint8_t g_text[256];
@@ -46,7 +46,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
         return 100 - static_cast<int64_t>(ipc::Error::BadAddress);
     }
 
-    auto echo = ipc::registry::lookup_waiting(transport, registry, "echo", kLookupAttempts);
+    auto echo = ipc::registry::lookup_waiting(transport, registry, "echo", kLookupPatienceMs);
     if (echo.is_error()) {
         herald::user::debug_write("echo_by_name_client: no \"echo\" in the registry:");
         herald::user::debug_write(ipc::error_name(echo.error()));

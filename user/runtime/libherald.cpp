@@ -17,8 +17,14 @@ alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
 constinit ipc::SyscallTransport g_transport(g_ipc_buffer);
 bool g_buffer_registered;
 
-// How long find_server() waits for a server to register.
-constexpr uint32_t kLookupAttempts = 2000;
+// How long find_server() waits for a server to register: time, not a count
+// of lookups, because a server started with us may be on an emulated CPU
+// that a loaded host does not run for a good while.
+constexpr uint32_t kLookupPatienceMs = 10'000;
+// The console is started before init and everything after it, so it is
+// normally there at once; a program in a system without one (some
+// self-tests) must not stall long before its lines go to the kernel log.
+constexpr uint32_t kConsolePatienceMs = 1000;
 
 // ---- console ----
 
@@ -32,7 +38,8 @@ size_t g_line_length;
 bool console_ready()
 {
     if (g_console_state == ConsoleState::Unknown) {
-        g_console = find_server("console");
+        auto found = ipc::registry::lookup_waiting(ipc(), abi::HandleRegistry, "console", kConsolePatienceMs);
+        g_console = found.is_error() ? abi::HandleNone : found.value();
         g_console_state = g_console != abi::HandleNone ? ConsoleState::Found : ConsoleState::Absent;
     }
     return g_console_state == ConsoleState::Found;
@@ -85,7 +92,7 @@ ipc::SyscallTransport& ipc()
 
 ipc::Handle find_server(const char* name)
 {
-    auto found = ipc::registry::lookup_waiting(ipc(), abi::HandleRegistry, name, kLookupAttempts);
+    auto found = ipc::registry::lookup_waiting(ipc(), abi::HandleRegistry, name, kLookupPatienceMs);
     return found.is_error() ? abi::HandleNone : found.value();
 }
 

@@ -41,6 +41,7 @@ public:
     }
     Result<void> close(Handle handle) override { return sys::handle_close(handle); }
     Result<void> yield() override { return sys::yield(); }
+    Result<void> sleep_ms(uint64_t milliseconds) override { return sys::sleep_ms(milliseconds); }
     uint8_t* payload() override { return m_buffer; }
 
 private:

@@ -94,6 +94,12 @@ inline Result<void> ok_or_error(int64_t status)
 
 // Lets other threads run first (for a client polling for something).
 inline Result<void> yield() { return ok_or_error(simple_syscall(SyscallNumber::Yield)); }
+// Blocks for at least `milliseconds` (at most herald::abi::kMaxSleepMs,
+// else BadArgument); the kernel wakes sleepers on its 10 ms tick.
+inline Result<void> sleep_ms(uint64_t milliseconds)
+{
+    return ok_or_error(simple_syscall(SyscallNumber::Sleep, milliseconds));
+}
 
 // ---- handles and the IPC buffer ----
 

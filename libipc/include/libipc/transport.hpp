@@ -72,6 +72,13 @@ public:
     // Yield: lets other threads run first (a client waiting for a server
     // that has not registered yet, say).
     virtual Result<void> yield() { return Error::Unsupported; }
+    // Sleep: blocks for at least `milliseconds` (waiting for something on
+    // another CPU without spinning).
+    virtual Result<void> sleep_ms(uint64_t milliseconds)
+    {
+        (void)milliseconds;
+        return Error::Unsupported;
+    }
     // The kMaxPayload-byte buffer the payload of outgoing messages is read
     // from and that of incoming ones lands in; nullptr if there is none.
     // Incoming bytes stay valid until the next operation on this transport.

@@ -125,16 +125,42 @@ inline Result<Handle> lookup(Transport& transport, Handle registry, const char* 
     return reply.handle;
 }
 
-// lookup(), at most `attempts` times (at least once), yielding between
-// attempts while the answer is NotFound: for a server that registers a
-// little after its clients start. Any other error is returned at once.
-inline Result<Handle> lookup_waiting(Transport& transport, Handle registry, const char* name, uint32_t attempts)
+// lookup_waiting's first retries only yield: a server started just before
+// its client on the same CPU registers within a few turns of the scheduler.
+inline constexpr uint32_t kYieldingRetries = 64;
+// Then it sleeps this long between lookups: the kernel's tick, which is
+// what any shorter sleep lasts anyway (so the count of milliseconds stays
+// true to the time).
+inline constexpr uint32_t kSleepStepMs = 10;
+
+// lookup(), repeated while the answer is NotFound, for a server that
+// registers a little after its clients start. Any other error is returned at
+// once; patience 0 asks once.
+//
+// The bound is time, not a count of lookups: on a multi-CPU system a yield
+// with nothing else to run returns at once, so thousands of them pass in a
+// few milliseconds, less than a loaded host may keep the server's emulated
+// CPU from running. So after kYieldingRetries yields it sleeps kSleepStepMs
+// between lookups until it has slept `patience_ms` in all (a sleep may last
+// up to a tick longer than asked: the wait is never shorter).
+inline Result<Handle> lookup_waiting(Transport& transport, Handle registry, const char* name, uint32_t patience_ms)
 {
-    for (uint32_t attempt = 1;; ++attempt) {
+    uint32_t yields = 0;
+    uint32_t slept_ms = 0;
+    for (;;) {
         auto found = lookup(transport, registry, name);
-        if (!found.is_error() || found.error() != Error::NotFound || attempt >= attempts)
+        if (!found.is_error() || found.error() != Error::NotFound || slept_ms >= patience_ms)
             return found;
-        (void)transport.yield(); // a transport that cannot yield just asks again
+        if (yields < kYieldingRetries) {
+            ++yields;
+            (void)transport.yield(); // a transport that cannot yield just asks again
+            continue;
+        }
+        // A transport that cannot sleep yields instead, or just asks again;
+        // the step counts all the same, so the loop always ends.
+        if (transport.sleep_ms(kSleepStepMs).is_error())
+            (void)transport.yield();
+        slept_ms += kSleepStepMs;
     }
 }
 
