@@ -32,6 +32,10 @@ const char* pager_mode_name();
 // behalf) at `address`. Blocks the thread while the memory server works.
 abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code);
 
+// Task `task` ended: if it was the memory server, says so once, loudly
+// (from then on every user page fault kills its task, and Grow fails).
+void pager_task_ended(u64 task);
+
 // What a new task's abi::HandleMemory names (the caller gives it the send
 // right and the task's id as the badge), retained for the caller; nullptr
 // when there is no memory service.

@@ -126,6 +126,8 @@ void pager_start()
         g_service.frames().count(memory::FrameKind::Free));
 }
 
+void pager_task_ended(u64) { } // the service is part of the kernel: it never ends
+
 KernelObject* pager_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))

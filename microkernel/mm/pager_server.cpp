@@ -58,6 +58,15 @@ void pager_start()
     klog("herald: memory server is task {}", g_server_task);
 }
 
+void pager_task_ended(u64 task)
+{
+    if (task == 0 || task != g_server_task || !__atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE))
+        return;
+    klog("herald: warning: the memory server (task {}) ended: from now on a user page fault kills its task "
+         "and no task gets more memory",
+        task);
+}
+
 KernelObject* pager_client_object()
 {
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);

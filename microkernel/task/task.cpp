@@ -10,6 +10,7 @@
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../mm/kernel_stacks.hpp"
+#include "../mm/pager.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "task_object.hpp"
 #include "../log.hpp"
@@ -304,6 +305,7 @@ void release_thread(Thread& thread)
         }
         record_exit(task);
         kernel_log_task_ended(task.id);
+        pager_task_ended(task.id);
         if (task.object)
             task.object->task_ended(task.exit_status, task.state == TaskState::Killed);
         g_tasks.free_storage(&task);

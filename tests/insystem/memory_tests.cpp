@@ -130,3 +130,36 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
     EXPECT_EQ(free_frames(), before);
     EXPECT_EQ(run_to_exit("memory_touch", touch(kPage, 64 * kPage)), 0); // all is well again
 }
+
+// Run alone (qemu-selftest-memory-server-ends): the memory server ends. The
+// kernel says so once; from then on a task that needs a page is killed with
+// a clear reason, Grow fails, and a task that needs no new page still runs.
+HERALD_SELFTEST(alone_memory_server_ends)
+{
+    if (StringView(pager_mode_name()) != "server")
+        return; // a monolithic build's service is part of the kernel
+    u64 server = 0;
+    abi::TaskListEntry entries[16];
+    usize next = 0;
+    for (usize from = 0; !server; from = next) {
+        usize count = list_tasks(from, entries, 16, next);
+        if (count == 0)
+            break;
+        for (usize i = 0; i < count && !server; ++i) {
+            if (StringView(entries[i].name) == "memory")
+                server = entries[i].task_id;
+        }
+    }
+    EXPECT(server != 0);
+    if (!server)
+        return;
+    EXPECT(kill_task(server));
+    EXPECT(wait_for_exit(server, 60'000).has_value());
+
+    u64 grower = spawn_with("memory_touch", touch(0, 64 * kPage));
+    auto exit = wait_for_exit(grower, 60'000);
+    EXPECT(exit.has_value() && exit->killed && exit->status == kKilledByPageFault);
+    i64 grow = run_to_exit("memory_touch", touch(kPage, 0));
+    EXPECT_EQ(grow, 1); // Grow refused: memory_touch says so and ends
+    EXPECT_EQ(run_to_exit("hello", 0), 0);
+}

@@ -23,9 +23,13 @@ struct ExitQemuOnFailure {
     ExitQemuOnFailure() { set_panic_action(PanicAction::ExitQemu); }
 } g_exit_qemu_on_failure;
 
-// "fault_" cases crash on purpose; "tool_" cases are utilities, not tests
-// (tool_dump_firmware_tables). Both run only when named.
-bool runs_only_by_name(StringView name) { return name.starts_with("fault_") || name.starts_with("tool_"); }
+// "fault_" cases crash on purpose; "alone_" cases break the system for the
+// rest of the run (they end a server); "tool_" cases are utilities, not
+// tests (tool_dump_firmware_tables). All run only when named.
+bool runs_only_by_name(StringView name)
+{
+    return name.starts_with("fault_") || name.starts_with("alone_") || name.starts_with("tool_");
+}
 
 bool selected(StringView name, const Optional<StringView>& only)
 {

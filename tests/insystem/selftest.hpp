@@ -9,9 +9,11 @@
 // Each case is placed in the .herald_selftests section, so defining it is
 // enough to run it. The runner prints one line per case and ends with
 // "N passed, N failed", then ends QEMU through isa-debug-exit (docs/testing.md).
-// Cases whose name starts with "fault_" deliberately crash the kernel, and
-// "tool_" cases are utilities (for example dumping firmware tables for host
-// test fixtures); both run only when named on the command line (test=NAME).
+// Cases whose name starts with "fault_" deliberately crash the kernel,
+// "alone_" cases break the system for the rest of the run (they end a
+// server), and "tool_" cases are utilities (for example dumping firmware
+// tables for host test fixtures); all run only when named on the command
+// line (test=NAME).
 #pragma once
 
 #include "microkernel/lib/format.hpp"
