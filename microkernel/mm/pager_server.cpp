@@ -60,7 +60,8 @@ void pager_start()
 
 void pager_task_ended(u64 task)
 {
-    if (task == 0 || task != g_server_task || !__atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE))
+    // g_endpoint first: its release store publishes g_server_task.
+    if (!__atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE) || task == 0 || task != g_server_task)
         return;
     klog("herald: warning: the memory server (task {}) ended: from now on a user page fault kills its task "
          "and no task gets more memory",

@@ -402,6 +402,7 @@ void scheduler_exit_current()
 {
     x86::disable_interrupts();
     current_thread().state = ThreadState::Dead;
+    thread_ending(current_thread());
     schedule();
     panic("a dead thread was scheduled again");
 }

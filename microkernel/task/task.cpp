@@ -35,6 +35,7 @@ KernelPool<HandleTable> g_handle_tables;
 SpinLock g_table_lock;
 Task* g_table[kMaxTasks];
 u64 g_next_task_id = 1;
+usize g_threads_ending; // Dead, their CPU not yet switched away (release_thread)
 u64 g_next_thread_id = 1;
 Task g_kernel_task;
 
@@ -281,6 +282,7 @@ void discard_task(Task& task)
 void release_thread(Thread& thread)
 {
     Task& task = *thread.task;
+    bool thread_was_ending = thread.state == ThreadState::Dead;
     bool last = false;
     {
         SpinLockGuard guard(g_table_lock);
@@ -303,16 +305,36 @@ void release_thread(Thread& thread)
             task.address_space->destroy(); // the pager's frames go to the reclaim queue
             reclaim_task_ended(task.id);   // after them (reclaim_queue.hpp)
         }
-        record_exit(task);
+        // Logged before the exit is recorded: whoever waits for the exit
+        // then finds these lines already written.
         kernel_log_task_ended(task.id);
         pager_task_ended(task.id);
+        record_exit(task);
         if (task.object)
             task.object->task_ended(task.exit_status, task.state == TaskState::Killed);
         g_tasks.free_storage(&task);
     }
+    if (thread_was_ending) // last: all it held is back
+        __atomic_sub_fetch(&g_threads_ending, 1, __ATOMIC_ACQ_REL);
 }
 
 usize threads_in_use() { return g_threads.in_use(); }
+
+usize threads_ending() { return __atomic_load_n(&g_threads_ending, __ATOMIC_ACQUIRE); }
+
+void thread_ending(Thread&) { __atomic_add_fetch(&g_threads_ending, 1, __ATOMIC_ACQ_REL); }
+
+Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id)
+{
+    SpinLockGuard guard(g_table_lock); // release_thread takes a task out of the table under it before freeing
+    for (Task* task : g_table) {
+        if (task && task->id == task_id && task != &g_kernel_task && task->main_thread) {
+            const Thread& thread = *task->main_thread;
+            return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations };
+        }
+    }
+    return nullopt;
+}
 
 usize live_task_count()
 {

@@ -101,6 +101,25 @@ usize list_tasks(usize from, abi::TaskListEntry* out, usize max, usize& next);
 // Counts for tests and `ps`.
 usize live_task_count();
 usize threads_in_use();
+// Threads that have ended but whose CPU has not yet switched away from them
+// (so they still count in threads_in_use): tests wait for 0 before counting.
+usize threads_ending();
+// From scheduler_exit_current(): `thread` has ended.
+void thread_ending(Thread& thread);
+// Only for what the table lock keeps alive: a Task* may be freed by another
+// CPU as soon as find_task() returns; use main_thread_snapshot() to look at
+// a task that may end meanwhile.
 Task* find_task(u64 id);
+
+// A copy of task `task_id`'s thread's scheduling state, taken under the
+// task table lock (so it cannot be a freed thread's); nullopt if no such
+// task or it has no thread yet.
+struct ThreadSnapshot {
+    ThreadState state;
+    u32 cpu;
+    bool has_run;
+    u64 migrations;
+};
+Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);
 
 } // namespace herald

@@ -36,6 +36,14 @@ MemoryService::InitResult MemoryService::init(Backend& backend, const abi::Manag
     m_backend = &backend;
     if (count == 0)
         return InitResult::NoRanges;
+    // Sorted, disjoint and not empty, before any arithmetic on them (the
+    // span below would wrap on ranges out of order).
+    for (size_t i = 0; i < count; ++i) {
+        if (ranges[i].pages == 0 || ranges[i].pages > (UINT64_MAX - ranges[i].base) / kPage)
+            return InitResult::BadRanges;
+        if (i > 0 && ranges[i].base < ranges[i - 1].base + ranges[i - 1].pages * kPage)
+            return InitResult::BadRanges;
+    }
     uint64_t first = ranges[0].base;
     uint64_t end = ranges[count - 1].base + ranges[count - 1].pages * kPage;
     size_t frame_count = (end - first) / kPage;

@@ -296,7 +296,7 @@ TEST_CASE("memory service: init refuses no ranges, an empty range and ranges too
     CHECK(service->init(backend, sparse, 2, view) == MemoryService::InitResult::TableTooLarge);
 }
 
-TEST_CASE("memory service: init refuses overlapping ranges", "[memory_service]")
+TEST_CASE("memory service: init refuses overlapping, out-of-order and wrapping ranges", "[memory_service]")
 {
     FakeBackend backend;
     auto service = std::make_unique<MemoryService>();
@@ -304,6 +304,10 @@ TEST_CASE("memory service: init refuses overlapping ranges", "[memory_service]")
     uint8_t* view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(span.data()) - 0x10'0000);
     abi::ManagedRange overlapping[] = { { 0x10'0000, 32 }, { 0x10'0000 + 16 * kPage, 32 } };
     CHECK(service->init(backend, overlapping, 2, view) == MemoryService::InitResult::BadRanges);
+    abi::ManagedRange out_of_order[] = { { 0x10'0000 + 32 * kPage, 16 }, { 0x10'0000, 16 } };
+    CHECK(service->init(backend, out_of_order, 2, view) == MemoryService::InitResult::BadRanges);
+    abi::ManagedRange wrapping[] = { { 0xFFFF'FFFF'FFFF'F000, 2 } };
+    CHECK(service->init(backend, wrapping, 1, view) == MemoryService::InitResult::BadRanges);
     CHECK(std::string(MemoryService::describe(MemoryService::InitResult::BadRanges)).find("overlap") != std::string::npos);
 }
 

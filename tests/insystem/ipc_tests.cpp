@@ -37,8 +37,7 @@ Optional<TaskExit> wait_for_exit(u64 task_id, u64 timeout_ms = 240'000)
 // meanwhile: the callers here never end before their server answers).
 bool blocked_in_ipc(u64 task_id)
 {
-    Task* task = find_task(task_id);
-    Thread* thread = task && task_id != 0 ? task->main_thread : nullptr;
+    auto thread = main_thread_snapshot(task_id);
     return thread && thread->state == ThreadState::Blocked;
 }
 

@@ -114,8 +114,8 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
             log_memory_picture("after memory_hog's end");
             break;
         }
-        Task* task = find_task(hog);
-        holding = task && task->main_thread && task->main_thread->state == ThreadState::Sleeping;
+        auto thread = main_thread_snapshot(hog);
+        holding = thread && thread->state == ThreadState::Sleeping;
     }
     EXPECT(holding);
     EXPECT_EQ(free_frames(), committed_frames());

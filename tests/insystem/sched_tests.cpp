@@ -294,7 +294,8 @@ void exit_at_once(u64)
 
 HERALD_SELFTEST(exited_threads_give_back_what_they_held)
 {
-    usize baseline = selftest::settled_value(threads_in_use); // earlier tests' threads reaped
+    EXPECT(selftest::eventually([] { return threads_ending() == 0; }, 5000)); // earlier tests' threads reaped
+    usize baseline = threads_in_use();
     constexpr u64 kRounds = 200;
     g_short_lived_done = 0;
     for (u64 i = 0; i < kRounds; ++i) {
@@ -307,7 +308,7 @@ HERALD_SELFTEST(exited_threads_give_back_what_they_held)
     }
     EXPECT(wait_until(g_short_lived_done, kRounds, 5000));
     // The last ones are reaped after their CPU has switched away from them.
-    EXPECT(selftest::eventually([&] { return threads_in_use() == baseline; }, 5000));
+    EXPECT(selftest::eventually([] { return threads_ending() == 0; }, 5000));
     EXPECT_EQ(threads_in_use(), baseline);
 }
 

@@ -46,23 +46,6 @@ bool eventually(Condition condition, u64 timeout_ms)
     return condition();
 }
 
-// `read()` once it gives the same value three ticks in a row (at most
-// `timeout_ms`): a count that other CPUs are still changing (threads being
-// reaped after an earlier test) is not a baseline.
-template<typename Read>
-auto settled_value(Read read, u64 timeout_ms = 2000)
-{
-    auto value = read();
-    int same = 0;
-    for (u64 waited = 0; waited < timeout_ms && same < 3; waited += kTickMs) {
-        scheduler_sleep_ms(kTickMs);
-        auto now = read();
-        same = now == value ? same + 1 : 0;
-        value = now;
-    }
-    return value;
-}
-
 } // namespace herald::selftest
 
 #define HERALD_SELFTEST(name)                                                                    \

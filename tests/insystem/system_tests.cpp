@@ -88,12 +88,16 @@ HERALD_SELFTEST(the_kernel_takes_com1_back_when_the_console_ends)
     // it took is no longer in the kernel's ring): nothing left to take, and
     // the console waiting in receive, two ticks in a row.
     auto idle = [&] {
-        Task* task = find_task(console);
-        Thread* thread = task ? task->main_thread : nullptr;
-        return kernel_log_waiting_lines() == 0 && thread
-            && thread->state == ThreadState::Blocked;
+        auto thread = main_thread_snapshot(console);
+        return kernel_log_waiting_lines() == 0 && thread && thread->state == ThreadState::Blocked;
     };
-    EXPECT(eventually([&] { return idle() && (scheduler_sleep_ms(kTickMs), idle()); }, 60'000));
+    int idle_looks = 0;
+    for (u64 waited = 0; waited < 60'000 && idle_looks < 2; waited += kTickMs) {
+        idle_looks = idle() ? idle_looks + 1 : 0;
+        if (idle_looks < 2)
+            scheduler_sleep_ms(kTickMs);
+    }
+    EXPECT_EQ(idle_looks, 2);
     EXPECT(kill_task(console));
     EXPECT(wait_for_exit(console, 60'000).has_value()); // generous: a loaded host can starve emulated CPUs
     klog("selftest: written by the kernel itself after the console ended");

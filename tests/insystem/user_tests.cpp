@@ -89,14 +89,12 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
         return;
     }
     // As for kernel threads (sched_tests.cpp): once settled, every task on a
-    // CPU of its own, no task moves. (spin never ends by itself, so its Task
-    // stays valid until it is killed below.)
+    // CPU of its own, no task moves.
     auto distinct_cpus = [&] {
         bool used[x86::kMaxCpus] = {};
         for (usize i = 0; i < n; ++i) {
-            Task* task = find_task(tasks[i]);
-            Thread* thread = task ? task->main_thread : nullptr;
-            if (!thread || !__atomic_load_n(&thread->has_run, __ATOMIC_ACQUIRE) || used[thread->cpu])
+            auto thread = main_thread_snapshot(tasks[i]);
+            if (!thread || !thread->has_run || used[thread->cpu])
                 return false;
             used[thread->cpu] = true;
         }
@@ -106,18 +104,14 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
     scheduler_sleep_ms(2 * kTickMs);
     u64 settled[x86::kMaxCpus] = {};
     for (usize i = 0; i < n; ++i) {
-        Task* task = find_task(tasks[i]);
-        settled[i] = task && task->main_thread ? __atomic_load_n(&task->main_thread->migrations, __ATOMIC_ACQUIRE) : 0;
+        auto thread = main_thread_snapshot(tasks[i]);
+        settled[i] = thread ? thread->migrations : 0;
     }
     scheduler_sleep_ms(300);
     bool cpu_used[x86::kMaxCpus] = {};
     for (usize i = 0; i < n; ++i) {
-        Task* task = find_task(tasks[i]);
-        EXPECT(task != nullptr);
-        if (!task)
-            continue;
-        Thread* thread = task->main_thread;
-        EXPECT(thread != nullptr);
+        auto thread = main_thread_snapshot(tasks[i]);
+        EXPECT(thread.has_value());
         if (!thread)
             continue;
         EXPECT(thread->has_run);
@@ -134,15 +128,16 @@ HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)
 
 HERALD_SELFTEST(ended_tasks_give_back_their_memory)
 {
-    usize frames = selftest::settled_value(user_frames_in_use);
-    usize threads = selftest::settled_value(threads_in_use);
+    EXPECT(selftest::eventually([] { return threads_ending() == 0; }, 5000)); // earlier tests' tasks reaped
+    usize frames = user_frames_in_use();
+    usize threads = threads_in_use();
     for (int i = 0; i < 20; ++i) {
         u64 task = spawn(i % 2 ? "hello" : "fault_pf");
         if (task)
             EXPECT(wait_for_exit(task).has_value());
     }
     // The last one is reaped after its CPU has switched away from it.
-    EXPECT(selftest::eventually([&] { return user_frames_in_use() == frames && threads_in_use() == threads; }, 5000));
+    EXPECT(selftest::eventually([] { return threads_ending() == 0; }, 5000));
     EXPECT_EQ(user_frames_in_use(), frames);
     EXPECT_EQ(threads_in_use(), threads);
 }

@@ -110,13 +110,17 @@ echo "  command: $(cat "$log.cmd")"
 # A failure's story is often told early in a long log and buried under the
 # lines that follow it: the first notable lines come first, and a line
 # repeated many times is shown once with its count.
-fold_repeats() {
+fold_repeats() { # compared as strings: " 5" and "5" are different lines
     awk 'function flush() { if (n > 1) print last "   [" n " times]"; else if (n) print last }
-         $0 == last { ++n; next } { flush(); last = $0; n = 1 } END { flush() }'
+         $0 "" == last "" { ++n; next } { flush(); last = $0; n = 1 } END { flush() }'
 }
-notable='FAILED|killed:|panic|PANIC|warning|cannot|ended|failed'
-echo "  first notable lines of the serial log (/$notable/):"
-grep -E -- "$notable" "$log" | fold_repeats | head -40 | sed 's/^/    /'
+failures='FAILED|PANIC|panic'
+notable='killed:|warning|cannot|ended|failed'
+echo "  first failures in the serial log (/$failures/):"
+grep -E -- "$failures" "$log" 2>/dev/null | fold_repeats 2>/dev/null | head -20 | sed 's/^/    /'
+echo "  first other notable lines (/$notable/):"
+grep -E -- "$notable" "$log" 2>/dev/null | grep -Ev -- "$failures| 0 failed\$" 2>/dev/null | fold_repeats 2>/dev/null |
+    head -20 | sed 's/^/    /'
 echo "  serial log (kept in $log), last 80 lines:"
 fold_repeats <"$log" | tail -80 | sed 's/^/    /'
 exit 1

@@ -142,11 +142,12 @@ inline constexpr uint32_t kSleepStepMs = 10;
 // few milliseconds, less than a loaded host may keep the server's emulated
 // CPU from running. So after kYieldingRetries yields it sleeps kSleepStepMs
 // between lookups until it has slept `patience_ms` in all (a sleep may last
-// up to a tick longer than asked: the wait is never shorter).
+// up to a tick longer than asked: the wait is never shorter, unless the
+// transport cannot sleep and only yields).
 inline Result<Handle> lookup_waiting(Transport& transport, Handle registry, const char* name, uint32_t patience_ms)
 {
     uint32_t yields = 0;
-    uint32_t slept_ms = 0;
+    uint64_t slept_ms = 0; // wider than patience_ms: the sum cannot wrap
     for (;;) {
         auto found = lookup(transport, registry, name);
         if (!found.is_error() || found.error() != Error::NotFound || slept_ms >= patience_ms)
