@@ -330,7 +330,7 @@ Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id)
     for (Task* task : g_table) {
         if (task && task->id == task_id && task != &g_kernel_task && task->main_thread) {
             const Thread& thread = *task->main_thread;
-            return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations };
+            return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations, thread.runtime_ticks };
         }
     }
     return nullopt;

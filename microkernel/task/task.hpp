@@ -119,6 +119,7 @@ struct ThreadSnapshot {
     u32 cpu;
     bool has_run;
     u64 migrations;
+    u64 runtime_ticks;
 };
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);
 

@@ -29,6 +29,7 @@ HERALD_SELFTEST(hello_runs_in_ring_3_and_exits)
 HERALD_SELFTEST(each_user_fault_kills_only_its_task)
 {
     u64 canary_id = spawn("spin");
+    EXPECT(canary_id != 0);
     if (!canary_id)
         return;
     struct Case {
@@ -40,6 +41,7 @@ HERALD_SELFTEST(each_user_fault_kills_only_its_task)
         { "fault_kernel_read", 14 }, { "fault_hlt", 13 } };
     for (const Case& c : cases) {
         u64 task = spawn(c.program);
+        EXPECT(task != 0);
         if (!task)
             continue;
         auto exit = wait_for_exit(task);
@@ -51,12 +53,14 @@ HERALD_SELFTEST(each_user_fault_kills_only_its_task)
     }
     // The rest keeps running: the canary is alive and still gets CPU time.
     EXPECT(!find_exit(canary_id).has_value());
-    Task* canary = find_task(canary_id);
-    EXPECT(canary != nullptr);
+    auto canary = main_thread_snapshot(canary_id);
+    EXPECT(canary.has_value());
     if (canary) {
-        u64 before = __atomic_load_n(&canary->main_thread->runtime_ticks, __ATOMIC_ACQUIRE);
-        scheduler_sleep_ms(10 * kTickMs);
-        EXPECT(__atomic_load_n(&canary->main_thread->runtime_ticks, __ATOMIC_ACQUIRE) > before);
+        u64 before = canary->runtime_ticks;
+        EXPECT(selftest::eventually([&] {
+            auto now = main_thread_snapshot(canary_id);
+            return now && now->runtime_ticks > before;
+        }, 5000));
     }
     kill(canary_id);
     auto exit = wait_for_exit(canary_id);
