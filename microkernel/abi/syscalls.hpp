@@ -35,6 +35,8 @@ enum class SyscallNumber : uint64_t {
     IpcReplyReceive = 24,    // (handle, reply message) -> the next message, badge
     NotifySignal = 25,       // (handle, bits) -> 0
     NotifyWait = 26,         // (handle, WaitMode, timeout ms) -> bits that were set (and are now clear)
+    IpcReplySave = 27,       // () -> a handle to the current reply right, set aside to answer later
+    IpcReplyTo = 28,         // (saved reply handle, message) -> 0; the handle is used up
 
     // The memory server's (abi/memory.hpp): each takes its MemoryControl handle first.
     MemoryMap = 32,     // (control, task id, address, frame, MemoryMapFlags) -> 0

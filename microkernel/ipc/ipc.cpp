@@ -23,6 +23,7 @@
 #include "../task/task.hpp"
 #include "endpoint.hpp"
 #include "kernel_service.hpp"
+#include "saved_reply.hpp"
 #include "../syscall/user_access.hpp"
 #include "handle_table.hpp"
 #include "ipc_internal.hpp"
@@ -348,6 +349,64 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     return static_cast<i64>(self.ipc.frame->rax);
 }
 
+// ---- saved replies (saved_reply.hpp) ----
+
+i64 close(Thread& self, u64 handle);
+
+// Sets the current reply right aside behind a new handle, so that the server
+// can receive (and answer) other calls first.
+i64 reply_save(Thread& self)
+{
+    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
+    if (!caller)
+        return error(SyscallError::NoReply);
+    SavedReply* reply = SavedReply::create();
+    if (!reply)
+        return error(SyscallError::NoMemory); // the right stays where it was
+    u64 handle = grant_handle(*self.task, *reply, abi::RightSend | abi::RightGrant, 0);
+    reply->release(); // the handle holds it now (or nothing does)
+    if (!handle)
+        return error(SyscallError::NoMemory);
+    if (!claim_reply_right(self, *caller)) {
+        (void)close(self, handle); // its task was killed meanwhile, and it was woken
+        return error(SyscallError::NoReply);
+    }
+    if (!reply->link(*caller)) {
+        // Killed between the claim and the link: the kill found no wait to
+        // cancel, so it is ours to wake.
+        ipc_wake_with_status(*caller, error(SyscallError::PeerGone));
+        (void)close(self, handle);
+        return error(SyscallError::NoReply);
+    }
+    return static_cast<i64>(handle);
+}
+
+// Answers a saved reply with the message in the registers. The handle is
+// used up (closed) once the message is found valid, whether its caller was
+// still waiting (0) or not (NoReply).
+i64 reply_to(Thread& self, u64 handle)
+{
+    auto entry = lookup(self, handle, ObjectType::SavedReply, abi::RightSend);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    auto& reply = static_cast<SavedReply&>(*entry.value().object);
+    IpcMessage message = read_message(*self.ipc.frame);
+    if (i64 status = validate(self, message, entry.value().rights); status < 0) {
+        reply.release();
+        return status; // a refused message leaves the right in place
+    }
+    Thread* caller = reply.take();
+    reply.release();
+    (void)close(self, handle);
+    if (!caller)
+        return error(SyscallError::NoReply); // dropped, or its task was killed
+    caller->ipc.awaiting_reply = false;
+    caller->ipc.replier = nullptr;
+    deliver(self, *caller, message);
+    scheduler_wake(*caller);
+    return 0;
+}
+
 i64 reply_receive(Thread& self, u64 handle)
 {
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
@@ -609,6 +668,12 @@ void ipc_cancel_wait(Thread& thread)
     // server (the server's Thread stays valid: kill_task holds the task
     // table lock, without which a dying server cannot be freed).
     if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_ACQUIRE)) {
+        // A saved reply first: then the server no longer holds the right,
+        // and may even be gone (`replier` would point at a freed thread).
+        if (unlink_saved_reply(thread)) {
+            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+            return;
+        }
         Thread* server = __atomic_load_n(&thread.ipc.replier, __ATOMIC_ACQUIRE);
         if (server && claim_reply_right(*server, thread)) {
             ipc_wake_with_status(thread, error(SyscallError::PeerGone));
@@ -676,6 +741,8 @@ bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)
     case SyscallNumber::IpcReplyReceive: result = reply_receive(self, frame.rdi); break;
     case SyscallNumber::NotifySignal: result = signal(self, frame.rdi, frame.rsi); break;
     case SyscallNumber::NotifyWait: result = wait(self, frame.rdi, frame.rsi, frame.rdx); break;
+    case SyscallNumber::IpcReplySave: result = reply_save(self); break;
+    case SyscallNumber::IpcReplyTo: result = reply_to(self, frame.rdi); break;
     default: return false;
     }
     frame.rax = static_cast<u64>(result);

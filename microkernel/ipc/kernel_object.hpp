@@ -21,6 +21,7 @@ enum class ObjectType : u8 {
     ProcessControl, // the loader's right to create tasks (syscall/task_control.cpp)
     SystemControl,  // init's right to power off (syscall/task_control.cpp)
     KernelLog,      // the console's right to read the kernel log (syscall/task_control.cpp)
+    SavedReply,     // a reply right set aside to answer later (ipc/saved_reply.hpp)
 };
 
 class KernelObject {

@@ -120,6 +120,7 @@ struct ThreadSnapshot {
     bool has_run;
     u64 migrations;
     u64 runtime_ticks;
+    bool waits_for_saved_reply; // its server set its reply right aside (ipc/saved_reply.hpp)
 };
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);
 

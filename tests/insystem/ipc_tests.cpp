@@ -220,3 +220,108 @@ HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
         EXPECT_EQ(second_exit->status, -static_cast<i64>(abi::SyscallError::PeerGone));
     EXPECT(wait_for_exit(server).has_value());
 }
+
+// ---- saved replies (ipc/saved_reply.hpp) ----
+
+namespace {
+
+bool waits_for_saved_reply(u64 task_id)
+{
+    auto thread = main_thread_snapshot(task_id);
+    return thread && thread->waits_for_saved_reply;
+}
+
+// ipc_deferring_server's exit statuses.
+constexpr i64 kFirstCallerAnswered = 0;
+constexpr i64 kFirstCallerGone = 1;
+// ipc_call_once's: 0 the right answer, |error| if the call failed.
+constexpr i64 kAnswered = 0;
+constexpr i64 kCallPeerGone = -static_cast<i64>(abi::SyscallError::PeerGone);
+
+// ipc_deferring_server and its first caller, whose reply the server has set
+// aside; the endpoint stays retained for a second caller.
+struct Deferring {
+    Endpoint* endpoint { nullptr };
+    u64 server { 0 };
+    u64 first { 0 };
+
+    bool start()
+    {
+        endpoint = Endpoint::create();
+        EXPECT(endpoint != nullptr);
+        if (!endpoint)
+            return false;
+        server = spawn("ipc_deferring_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+        first = spawn("ipc_call_once", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
+        EXPECT(server != 0 && first != 0);
+        bool saved = selftest::eventually([&] { return waits_for_saved_reply(first); }, 5000);
+        EXPECT(saved);
+        return server && first && saved;
+    }
+    u64 second_caller()
+    {
+        return spawn("ipc_call_once", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
+    }
+    ~Deferring()
+    {
+        // Whatever a failed test left running (both have ended otherwise,
+        // and kill_task then finds nobody).
+        if (server)
+            (void)kill_task(server);
+        if (first)
+            (void)kill_task(first);
+        if (endpoint)
+            endpoint->release();
+    }
+};
+
+i64 exit_status(u64 task)
+{
+    auto exit = wait_for_exit(task, 60'000);
+    EXPECT(exit.has_value());
+    return exit ? exit->status : -9999;
+}
+
+} // namespace
+
+// A server sets the first call's reply aside, takes a second call, and
+// answers both: the first caller waited through the second call.
+HERALD_SELFTEST(a_server_answers_a_saved_reply_after_another_call)
+{
+    Deferring deferring;
+    if (!deferring.start())
+        return;
+    EXPECT(!find_exit(deferring.first).has_value()); // still waiting
+    u64 second = deferring.second_caller();
+    EXPECT_EQ(exit_status(second), kAnswered);
+    EXPECT_EQ(exit_status(deferring.first), kAnswered);
+    EXPECT_EQ(exit_status(deferring.server), kFirstCallerAnswered);
+}
+
+// The first caller is killed while its reply is saved: it ends at once (no
+// wait for the server), and the server's later answer is refused (NoReply).
+HERALD_SELFTEST(a_caller_killed_while_its_reply_is_saved_ends_at_once)
+{
+    Deferring deferring;
+    if (!deferring.start())
+        return;
+    EXPECT(kill_task(deferring.first));
+    auto exit = wait_for_exit(deferring.first, 60'000);
+    EXPECT(exit.has_value() && exit->killed);
+    u64 second = deferring.second_caller();
+    EXPECT_EQ(exit_status(second), kAnswered);
+    EXPECT_EQ(exit_status(deferring.server), kFirstCallerGone);
+}
+
+// The server dies holding a saved reply: its caller gets PeerGone, not a
+// wait forever.
+HERALD_SELFTEST(a_saved_reply_whose_server_dies_gives_peer_gone)
+{
+    Deferring deferring;
+    if (!deferring.start())
+        return;
+    EXPECT(kill_task(deferring.server));
+    EXPECT_EQ(exit_status(deferring.first), kCallPeerGone);
+    auto exit = wait_for_exit(deferring.server, 60'000);
+    EXPECT(exit.has_value() && exit->killed);
+}

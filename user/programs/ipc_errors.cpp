@@ -58,6 +58,12 @@ extern "C" int64_t herald_main(uint64_t)
     expect("receive on handle 2^63", raw(SyscallNumber::IpcReceive, 1ull << 63, 0), code(SyscallError::BadHandle));
     expect("signal an endpoint", syscall2(number_of(SyscallNumber::NotifySignal), endpoint, 1),
         code(SyscallError::BadHandle));
+
+    // Saved replies (there is no call to answer here).
+    expect("save a reply with no call received", syscall0(number_of(SyscallNumber::IpcReplySave)),
+        code(SyscallError::NoReply));
+    expect("reply to handle 999", raw(SyscallNumber::IpcReplyTo, 999, 0), code(SyscallError::BadHandle));
+    expect("reply to an endpoint", raw(SyscallNumber::IpcReplyTo, endpoint, 0), code(SyscallError::BadHandle));
     expect("close handle 999", syscall1(number_of(SyscallNumber::HandleClose), 999), code(SyscallError::BadHandle));
 
     // Rights: a send-only copy cannot receive, a receive-only copy cannot send.

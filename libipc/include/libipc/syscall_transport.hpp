@@ -34,6 +34,8 @@ public:
     {
         return sys::reply_receive(endpoint, reply);
     }
+    Result<Handle> save_reply() override { return sys::reply_save(); }
+    Result<void> reply_to(Handle saved_reply, const Message& reply) override { return sys::reply_to(saved_reply, reply); }
     Result<void> signal(Handle notification, uint64_t bits) override { return sys::signal(notification, bits); }
     Result<uint64_t> wait(Handle notification, WaitMode mode, uint64_t timeout_ms = 0) override
     {

@@ -172,6 +172,18 @@ inline Result<Message> reply_receive(Handle endpoint, const Message& reply)
     return detail::message_from(registers, true);
 }
 
+// Sets the reply right to the call just received aside: the handle returned
+// answers it later (reply_to), after other calls; the caller waits until then.
+inline Result<Handle> reply_save() { return value_or_error(simple_syscall(SyscallNumber::IpcReplySave)); }
+
+// Answers a saved reply; the handle is used up, whether the caller was still
+// waiting (ok) or not (NoReply).
+inline Result<void> reply_to(Handle saved_reply, const Message& reply)
+{
+    Registers registers = IPC_TRY(detail::registers_for(saved_reply, reply));
+    return ok_or_error(message_syscall(SyscallNumber::IpcReplyTo, registers));
+}
+
 // ---- notifications ----
 
 inline Result<void> signal(Handle notification, uint64_t bits)

@@ -50,6 +50,15 @@ public:
         (void)endpoint, (void)reply;
         return Error::Unsupported;
     }
+    // IpcReplySave: sets the reply right to the call just received aside,
+    // as a handle, to answer later with reply_to (other calls first).
+    virtual Result<Handle> save_reply() { return Error::Unsupported; }
+    // IpcReplyTo: answers a saved reply; the handle is used up.
+    virtual Result<void> reply_to(Handle saved_reply, const Message& reply)
+    {
+        (void)saved_reply, (void)reply;
+        return Error::Unsupported;
+    }
     // NotifySignal: ORs `bits` into a notification.
     virtual Result<void> signal(Handle notification, uint64_t bits)
     {

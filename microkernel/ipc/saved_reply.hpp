@@ -1,0 +1,48 @@
+// SavedReply: a reply right a server has set aside (IpcReplySave), so that
+// it can serve other clients and answer this caller later (IpcReplyTo), the
+// way seL4's reply objects let a server defer a reply.
+//
+// A server holds one implicit reply right at a time (Thread::ipc.reply_to,
+// ipc.cpp). IpcReplySave moves it into a SavedReply behind a handle; the
+// caller keeps waiting, with Thread::ipc.saved_reply pointing back at it.
+// The caller is woken exactly once, by whichever comes first:
+//   - IpcReplyTo on the handle: the reply;
+//   - the last handle to it closed (the server dropped it, or died): PeerGone;
+//   - the caller's task killed (ipc_cancel_wait): PeerGone.
+// Which one won is decided under one lock (g_saved_replies_lock): saving,
+// answering and killing are rare next to plain calls, so one lock for all
+// saved replies costs nothing on the fast paths, which never see them.
+#pragma once
+
+#include "../task/thread.hpp"
+#include "kernel_object.hpp"
+
+namespace herald {
+
+class SavedReply final : public KernelObject {
+public:
+    static SavedReply* create(); // nullptr when out of memory
+
+    // Links the reply to `caller`, whose reply right its server has just
+    // claimed. False if the caller's task is being killed: then nothing
+    // was linked, and the saver wakes the caller with PeerGone itself.
+    bool link(Thread& caller);
+    // The caller, unlinked: the one who gets it delivers the reply (or
+    // PeerGone). nullptr if it was answered, dropped or killed already.
+    Thread* take();
+
+    // Under g_saved_replies_lock (unlink_saved_reply).
+    void unlink_for_cancel() { m_caller = nullptr; }
+
+private:
+    SavedReply() : KernelObject(ObjectType::SavedReply) { }
+    void destroy() override;
+
+    Thread* m_caller { nullptr }; // under g_saved_replies_lock
+};
+
+// From ipc_cancel_wait: if `caller` waits for a saved reply, unlinks it and
+// returns true (the canceller wakes it with PeerGone).
+bool unlink_saved_reply(Thread& caller);
+
+} // namespace herald
