@@ -245,6 +245,18 @@ void wait_for_reply_from(Thread& self, Thread& server)
 
 i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
 
+// A thread about to block in IPC has just made itself findable (queued,
+// with blocked_on or waiting_on set, under the object's lock). A kill of
+// its task that looked for it a moment earlier found nothing to cancel: it
+// must not be lost, or the thread would wait forever. kill_task stores its
+// flag with a full barrier before it looks; the thread fences here before it
+// reads the flag: one of the two sees the other.
+bool kill_came_first(Thread& self)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE);
+}
+
 i64 send(Thread& self, u64 handle, bool is_call)
 {
     auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightSend);
@@ -288,9 +300,16 @@ i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bo
     // Nobody is receiving yet: wait in the queue with the message.
     self.ipc.outgoing = message;
     self.ipc.is_call = is_call;
-    self.ipc.blocked_on = &endpoint;
+    __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     self.ipc.frame->rax = 0;
     endpoint.senders.push_back(self);
+    if (kill_came_first(self)) {
+        endpoint.senders.remove(self);
+        self.ipc.blocked_on = nullptr;
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        return error(SyscallError::PeerGone); // it ends on the way out
+    }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
     endpoint.lock.unlock(interrupts);
     endpoint.release();
@@ -334,8 +353,17 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         return 0;
     }
-    self.ipc.blocked_on = &endpoint;
+    __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     endpoint.receivers.push_back(self);
+    if (kill_came_first(self)) {
+        endpoint.receivers.remove(self);
+        self.ipc.blocked_on = nullptr;
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        if (wake_after_blocking)
+            scheduler_wake(*wake_after_blocking);
+        return error(SyscallError::PeerGone); // it ends on the way out
+    }
     self.state = ThreadState::Blocked;
     endpoint.lock.unlock(interrupts);
     endpoint.release();
@@ -363,7 +391,9 @@ i64 reply_save(Thread& self)
     SavedReply* reply = SavedReply::create();
     if (!reply)
         return error(SyscallError::NoMemory); // the right stays where it was
-    u64 handle = grant_handle(*self.task, *reply, abi::RightSend | abi::RightGrant, 0);
+    // No grant right: a reply through it carries no handle (a handle travels
+    // back only through an endpoint handle with the grant right).
+    u64 handle = grant_handle(*self.task, *reply, abi::RightSend, 0);
     reply->release(); // the handle holds it now (or nothing does)
     if (!handle)
         return error(SyscallError::NoMemory);
@@ -627,7 +657,14 @@ i64 notification_wait(Thread& self, Notification& notification)
         return static_cast<i64>(taken);
     }
     notification.waiters.push_back(self);
-    self.ipc.waiting_on = &notification;
+    __atomic_store_n(&self.ipc.waiting_on, &notification, __ATOMIC_RELEASE);
+    if (kill_came_first(self)) {
+        notification.waiters.remove(self);
+        self.ipc.waiting_on = nullptr;
+        notification.lock.unlock(interrupts);
+        notification.release();
+        return error(SyscallError::PeerGone); // it ends on the way out
+    }
     self.state = ThreadState::Blocked;
     notification.lock.unlock(interrupts);
     notification.release();

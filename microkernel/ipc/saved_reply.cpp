@@ -30,7 +30,12 @@ bool SavedReply::link(Thread& caller)
     if (__atomic_load_n(&caller.task->kill_requested, __ATOMIC_ACQUIRE))
         return false;
     m_caller = &caller;
-    caller.ipc.saved_reply = this;
+    __atomic_store_n(&caller.ipc.saved_reply, this, __ATOMIC_RELEASE);
+    // Nobody holds its reply right in a thread any more: the server may pass
+    // the handle on, or die, while the caller still waits. So no thread may
+    // treat it as "waiting for me" (MemoryUnmap's rule), and a kill finds
+    // its wait here, never through a server thread that may be gone.
+    __atomic_store_n(&caller.ipc.replier, nullptr, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -40,7 +45,7 @@ Thread* SavedReply::take()
     Thread* caller = m_caller;
     if (caller) {
         m_caller = nullptr;
-        caller->ipc.saved_reply = nullptr;
+        __atomic_store_n(&caller->ipc.saved_reply, nullptr, __ATOMIC_RELEASE);
     }
     return caller;
 }
@@ -52,7 +57,7 @@ bool unlink_saved_reply(Thread& caller)
     if (!reply)
         return false;
     reply->unlink_for_cancel();
-    caller.ipc.saved_reply = nullptr;
+    __atomic_store_n(&caller.ipc.saved_reply, nullptr, __ATOMIC_RELEASE);
     return true;
 }
 

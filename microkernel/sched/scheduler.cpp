@@ -394,6 +394,12 @@ void scheduler_sleep_ms(u64 milliseconds)
         link = &(*link)->sleep_next;
     self.sleep_next = *link;
     *link = &self;
+    // A kill that came just before (kill_task's scheduler_interrupt_sleep
+    // found no wake time to move yet) ends the sleep at the next tick
+    // (kill_task's seq_cst flag and this fence: one sees the other).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (self.task && __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&self.wake_at, 0, __ATOMIC_RELEASE);
     self.state = ThreadState::Sleeping;
     schedule();
 }

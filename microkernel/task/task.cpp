@@ -159,7 +159,10 @@ bool kill_task(u64 task_id)
     SpinLockGuard guard(g_table_lock); // the task cannot be freed while we hold it
     for (Task* task : g_table) {
         if (task && task->id == task_id && task != &g_kernel_task) {
-            __atomic_store_n(&task->kill_requested, true, __ATOMIC_RELEASE);
+            // A full barrier (seq_cst) before it looks for the thread's wait:
+            // a thread that starts waiting meanwhile sees the flag
+            // (ipc.cpp, kill_came_first).
+            __atomic_store_n(&task->kill_requested, true, __ATOMIC_SEQ_CST);
             if (task->main_thread) {
                 scheduler_interrupt_sleep(*task->main_thread);
                 ipc_cancel_wait(*task->main_thread);

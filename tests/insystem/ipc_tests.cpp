@@ -3,6 +3,8 @@
 // one server, every bad argument, and a client whose server dies.
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/syscalls.hpp"
+#include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
@@ -231,9 +233,11 @@ bool waits_for_saved_reply(u64 task_id)
     return thread && thread->waits_for_saved_reply;
 }
 
-// ipc_deferring_server's exit statuses.
+// ipc_deferring_server's exit statuses, and its mode that drops the saved reply.
 constexpr i64 kFirstCallerAnswered = 0;
 constexpr i64 kFirstCallerGone = 1;
+constexpr i64 kDroppedFirst = 2;
+constexpr u64 kModeDropFirst = 1;
 // ipc_call_once's: 0 the right answer, |error| if the call failed.
 constexpr i64 kAnswered = 0;
 constexpr i64 kCallPeerGone = -static_cast<i64>(abi::SyscallError::PeerGone);
@@ -245,15 +249,18 @@ struct Deferring {
     u64 server { 0 };
     u64 first { 0 };
 
-    bool start()
+    bool start(u64 mode = 0)
     {
         endpoint = Endpoint::create();
         EXPECT(endpoint != nullptr);
         if (!endpoint)
             return false;
-        server = spawn("ipc_deferring_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+        server = spawn("ipc_deferring_server",
+            with_endpoint(*endpoint, abi::RightReceive, mode << 16 | kEndpointHandle, nullopt));
         first = spawn("ipc_call_once", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
         EXPECT(server != 0 && first != 0);
+        if (mode == kModeDropFirst)
+            return server && first; // saved and dropped at once: too brief to see
         bool saved = selftest::eventually([&] { return waits_for_saved_reply(first); }, 5000);
         EXPECT(saved);
         return server && first && saved;
@@ -324,4 +331,46 @@ HERALD_SELFTEST(a_saved_reply_whose_server_dies_gives_peer_gone)
     EXPECT_EQ(exit_status(deferring.first), kCallPeerGone);
     auto exit = wait_for_exit(deferring.server, 60'000);
     EXPECT(exit.has_value() && exit->killed);
+}
+
+// The server closes a saved reply's handle without answering: the caller
+// gets PeerGone at once.
+HERALD_SELFTEST(a_dropped_saved_reply_gives_peer_gone)
+{
+    Deferring deferring;
+    if (!deferring.start(kModeDropFirst))
+        return;
+    EXPECT_EQ(exit_status(deferring.first), kCallPeerGone);
+    EXPECT_EQ(exit_status(deferring.server), kDroppedFirst);
+}
+
+// A task killed just as its thread starts to wait in IPC (the kill looks for
+// the wait a moment too early) still ends: the waiting thread sees the kill
+// itself. The kill comes at a different moment of the start each time.
+HERALD_SELFTEST(a_kill_is_never_lost_while_a_thread_starts_to_wait)
+{
+    constexpr int kRounds = 60;
+    int ended = 0;
+    for (int round = 0; round < kRounds; ++round) {
+        Endpoint* endpoint = Endpoint::create();
+        EXPECT(endpoint != nullptr);
+        if (!endpoint)
+            return;
+        u64 task = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+        endpoint->release();
+        EXPECT(task != 0);
+        if (!task)
+            continue;
+        u64 until = x86::rdtsc() + static_cast<u64>(round % 20) * 20 * tsc::ticks_per_ms().value() / 1000;
+        while (x86::rdtsc() < until)
+            x86::pause(); // 0 to 380 us: before, during and after it starts to receive
+        EXPECT(kill_task(task));
+        auto exit = wait_for_exit(task, 10'000);
+        if (!exit || !exit->killed) {
+            klog("selftest: round {}: the kill was lost (the task still waits)", round);
+            break;
+        }
+        ++ended;
+    }
+    EXPECT_EQ(ended, kRounds);
 }

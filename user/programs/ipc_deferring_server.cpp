@@ -7,12 +7,19 @@
 // Exits 0 if the first caller got its answer, 1 if it was gone by then
 // (NoReply: its task was killed while its reply was saved), or 10 + |error|
 // for anything else that went wrong.
+//
+// The start parameter is the endpoint handle, plus kDropFirst << 16: then it
+// saves the first call's reply, closes the handle without answering (the
+// caller must get PeerGone) and exits 2.
 #include <stdint.h>
 
 #include "libipc/protocols/echo.hpp"
 #include "libipc/syscall_transport.hpp"
 
 namespace {
+
+constexpr uint64_t kDropFirst = 1;
+constexpr int64_t kDropped = 2;
 
 int64_t failure(ipc::Error error) { return 10 - static_cast<int64_t>(error); }
 
@@ -25,8 +32,9 @@ ipc::Message answer_to(const ipc::Message& ping)
 
 } // namespace
 
-extern "C" int64_t herald_main(uint64_t endpoint)
+extern "C" int64_t herald_main(uint64_t parameter)
 {
+    uint64_t endpoint = parameter & 0xFFFF;
     ipc::SyscallTransport transport(nullptr); // words only
     auto first = transport.receive(endpoint);
     if (first.is_error())
@@ -34,6 +42,10 @@ extern "C" int64_t herald_main(uint64_t endpoint)
     auto saved_first = transport.save_reply();
     if (saved_first.is_error())
         return failure(saved_first.error());
+    if (parameter >> 16 == kDropFirst) {
+        auto closed = transport.close(saved_first.value());
+        return closed.is_error() ? failure(closed.error()) : kDropped;
+    }
     // With the right set aside, a second one cannot be saved: there is none.
     auto nothing = transport.save_reply();
     if (nothing.is_error() != true || nothing.error() != ipc::Error::NoReply)
