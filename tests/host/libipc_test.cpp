@@ -990,6 +990,94 @@ TEST_CASE("libipc serve hands the kernel's messages to on_kernel_message and cal
     CHECK(handler.replies_sent == 3);
 }
 
+namespace {
+
+// An echo service that defers every other Ping: it saves the reply and
+// answers it when the next Ping comes, after that one.
+struct DeferringEcho {
+    explicit DeferringEcho(ipc::Transport& transport) : transport(transport) { }
+
+    ipc::Transport& transport;
+    ipc::Handle saved = herald::abi::HandleNone;
+    uint64_t saved_value = 0;
+    int late_answers_sent = 0;
+
+    ipc::Result<echo::Ping::Reply> handle(echo::Ping, const echo::Ping::Request& request, ipc::Badge)
+    {
+        if (saved == herald::abi::HandleNone) {
+            auto handle = transport.save_reply();
+            if (handle.is_error())
+                return handle.error();
+            saved = handle.value();
+            saved_value = request.value;
+            return ipc::Error::Deferred;
+        }
+        ipc::Message late = ipc::make_message(echo::Ping::label);
+        late.words[0] = saved_value;
+        late_answers_sent += !transport.reply_to(saved, late).is_error();
+        saved = herald::abi::HandleNone;
+        return echo::Ping::Reply { request.value };
+    }
+    template<typename Operation, typename Request>
+    ipc::Result<typename Operation::Reply> handle(Operation, const Request&, ipc::Badge)
+    {
+        return ipc::Error::InvalidRequest;
+    }
+};
+
+// ScriptedTransport with saved replies: each saved reply is a handle, and
+// its late answer is recorded.
+class SavingTransport final : public ipc::Transport {
+public:
+    explicit SavingTransport(ScriptedTransport& inner) : m_inner(inner) { }
+    Result<Message> receive(ipc::Handle endpoint) override { return m_inner.receive(endpoint); }
+    Result<Message> reply_receive(ipc::Handle endpoint, const Message& reply) override
+    {
+        return m_inner.reply_receive(endpoint, reply);
+    }
+    Result<ipc::Handle> save_reply() override { return static_cast<ipc::Handle>(100 + saves++); }
+    Result<void> reply_to(ipc::Handle saved, const Message& reply) override
+    {
+        late.emplace_back(saved, reply);
+        return {};
+    }
+    uint8_t* payload() override { return m_inner.payload(); }
+
+    int saves = 0;
+    std::vector<std::pair<ipc::Handle, Message>> late;
+
+private:
+    ScriptedTransport& m_inner;
+};
+
+} // namespace
+
+TEST_CASE("libipc serve sends nothing for a deferred request and receives the next", "[libipc]")
+{
+    ScriptedTransport script;
+    for (uint64_t value : { 10, 11, 12 }) {
+        ScriptedTransport::Incoming incoming;
+        incoming.message = ipc::make_message(echo::Ping::label);
+        incoming.message.badge = 5;
+        incoming.message.words[0] = value;
+        script.script.push_back(incoming);
+    }
+    SavingTransport transport(script);
+    DeferringEcho handler(transport);
+    CHECK(ipc::serve<echo::Protocol>(transport, ScriptedTransport::kEndpoint, handler) == Error::BadHandle);
+    // 10 deferred (no reply, a plain receive after it), 11 answered at once
+    // after 10's late answer, 12 deferred again and never answered.
+    CHECK(script.receives == 3); // the first, and one after each deferred request
+    REQUIRE(script.replies.size() == 1);
+    CHECK(script.replies[0].words[0] == 11);
+    REQUIRE(transport.late.size() == 1);
+    CHECK(transport.late[0].first == 100);
+    CHECK(transport.late[0].second.words[0] == 10);
+    CHECK(transport.saves == 2);
+    CHECK(handler.late_answers_sent == 1);
+    CHECK(std::string(ipc::error_name(Error::Deferred)) == "deferred");
+}
+
 TEST_CASE("libipc serve drops the kernel's messages when the handler takes none", "[libipc]")
 {
     ScriptedTransport transport;

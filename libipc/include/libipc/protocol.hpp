@@ -551,6 +551,12 @@ enum class KernelMessage { Answered, NoAnswer };
 //   void after_reply()
 //       once each reply has gone (and the next message is in): to close a
 //       handle the reply carried a copy of, say.
+//
+// A handler that cannot answer yet saves the reply (transport.save_reply(),
+// keeping the handle it gives) and returns Error::Deferred: the loop then
+// sends nothing and just receives the next message; the handler answers
+// later with transport.reply_to(handle, reply). (A handle that came with a
+// deferred request is closed, as for any error.)
 template<typename P, typename Handler>
 Error serve(Transport& transport, Handle endpoint, Handler& handler)
 {
@@ -570,6 +576,10 @@ Error serve(Transport& transport, Handle endpoint, Handler& handler)
             }
         } else {
             dispatch<P>(transport, incoming.value(), handler, reply);
+            if (is_error_reply(reply) && static_cast<int64_t>(reply.words[0]) == static_cast<int64_t>(Error::Deferred)) {
+                incoming = transport.receive(endpoint); // the handler answers later
+                continue;
+            }
         }
         incoming = transport.reply_receive(endpoint, reply);
         if constexpr (requires(Handler& h) { h.after_reply(); })

@@ -36,6 +36,8 @@ enum class Error : int64_t {
     InvalidRequest = -67,  // the server understood the request and refuses its content
     NotFound = -68,        // the request names something the server does not have
     Denied = -69,          // the server does not allow this client to do that
+    Deferred = -70,        // a handler's answer to ipc::serve: "I saved the reply
+                           // (Transport::save_reply) and answer later"; never sent
 };
 
 // Codes below this one are free for a protocol's own errors.
@@ -70,6 +72,7 @@ constexpr const char* error_name(Error error)
     case Error::InvalidRequest: return "invalid request";
     case Error::NotFound: return "not found";
     case Error::Denied: return "denied";
+    case Error::Deferred: return "deferred";
     }
     return static_cast<int64_t>(error) <= kFirstProtocolError ? "protocol error" : "unknown error";
 }
