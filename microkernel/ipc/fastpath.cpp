@@ -5,6 +5,7 @@
 // marked point of no return, then the commit: hand the message over and
 // switch straight to the partner, with no run queue in between.
 #include "../abi/ipc.hpp"
+#include "../abi/syscalls.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -50,6 +51,15 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     write_message(*server->ipc.frame, message);
     give_reply_right(*server, self);
     endpoint.release();
+    if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
+        // Killed as it called (the kill found no wait yet): the server
+        // takes the message, its answer will find nobody; we end now.
+        self.ipc.awaiting_reply = false;
+        self.ipc.replier = nullptr;
+        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        scheduler_wake(*server);
+        return true;
+    }
     scheduler_block_and_switch_to(*server);
     return true; // the reply is in the frame
 }
@@ -88,8 +98,19 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
     write_message(*caller->ipc.frame, read_message(frame));
-    self.ipc.blocked_on = &endpoint;
+    __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_SEQ_CST);
     endpoint.receivers.push_back(self);
+    if (unlikely(__atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST))) {
+        // Killed as it answered (the kill found no wait yet): the caller has
+        // its reply; we end instead of waiting for the next message.
+        endpoint.receivers.remove(self);
+        self.ipc.blocked_on = nullptr;
+        endpoint.lock.unlock(interrupts);
+        endpoint.release();
+        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        scheduler_wake(*caller);
+        return true;
+    }
     self.state = ThreadState::Blocked;
     endpoint.lock.unlock(interrupts);
     endpoint.release();

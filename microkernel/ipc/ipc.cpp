@@ -189,7 +189,10 @@ void give_reply_right(Thread& server, Thread& caller)
 {
     caller.ipc.awaiting_reply = true;
     caller.ipc.replier = &server;
-    Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_ACQ_REL);
+    // seq_cst: the caller reads its task's kill flag after this (a kill that
+    // looked for its wait before this exchange is then seen; see
+    // kill_seen_after_reply_right).
+    Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
     if (earlier && earlier != &caller)
         ipc_wake_with_status(*earlier, static_cast<i64>(SyscallError::PeerGone));
 }
@@ -232,19 +235,6 @@ i64 call_kernel_service(Thread& self, u64 handle, Error why)
 
 // The caller blocks until `server` replies; run the server right here if it
 // last ran here (the fast path), else wake it where it was.
-void wait_for_reply_from(Thread& self, Thread& server)
-{
-    give_reply_right(server, self);
-    if (server.cpu == this_processor().index) {
-        scheduler_block_and_switch_to(server);
-    } else {
-        scheduler_wake(server);
-        scheduler_block_current();
-    }
-}
-
-i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
-
 // A thread about to block in IPC has just made itself findable (queued,
 // with blocked_on or waiting_on set, under the object's lock). A kill of
 // its task that looked for it a moment earlier found nothing to cancel: it
@@ -256,6 +246,29 @@ bool kill_came_first(Thread& self)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE);
 }
+
+void wait_for_reply_from(Thread& self, Thread& server)
+{
+    give_reply_right(server, self);
+    if (kill_seen_after_reply_right(self) && claim_reply_right(server, self)) {
+        // Killed as it called (the kill found no wait yet): the server has
+        // the message, but its answer will find nobody; the caller ends now.
+        self.ipc.awaiting_reply = false;
+        self.ipc.replier = nullptr;
+        self.ipc.frame->rax = static_cast<u64>(error(SyscallError::PeerGone));
+        scheduler_wake(server);
+        return;
+    }
+    if (server.cpu == this_processor().index) {
+        scheduler_block_and_switch_to(server);
+    } else {
+        scheduler_wake(server);
+        scheduler_block_current();
+    }
+}
+
+i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
+
 
 i64 send(Thread& self, u64 handle, bool is_call)
 {
@@ -689,7 +702,7 @@ void ipc_cancel_wait(Thread& thread)
 {
     // Under the object's lock, the queue says for certain whether the
     // thread still waits there: a partner may have just taken it.
-    if (Endpoint* endpoint = __atomic_load_n(&thread.ipc.blocked_on, __ATOMIC_ACQUIRE)) {
+    if (Endpoint* endpoint = __atomic_load_n(&thread.ipc.blocked_on, __ATOMIC_SEQ_CST)) {
         SpinLockGuard guard(endpoint->lock);
         RunQueue<Thread>* queues[] = { &endpoint->senders, &endpoint->receivers };
         for (RunQueue<Thread>* queue : queues) {
@@ -701,10 +714,12 @@ void ipc_cancel_wait(Thread& thread)
             }
         }
     }
+    // (The loads here are seq_cst, like kill_task's store of the flag: see
+    // kill_came_first.)
     // A client waiting for its reply: take the reply right back from the
     // server (the server's Thread stays valid: kill_task holds the task
     // table lock, without which a dying server cannot be freed).
-    if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_SEQ_CST)) {
         // A saved reply first: then the server no longer holds the right,
         // and may even be gone (`replier` would point at a freed thread).
         if (unlink_saved_reply(thread)) {
@@ -717,7 +732,7 @@ void ipc_cancel_wait(Thread& thread)
             return;
         }
     }
-    if (Notification* notification = __atomic_load_n(&thread.ipc.waiting_on, __ATOMIC_ACQUIRE)) {
+    if (Notification* notification = __atomic_load_n(&thread.ipc.waiting_on, __ATOMIC_SEQ_CST)) {
         SpinLockGuard guard(notification->lock);
         if (notification->waiters.contains(thread)) {
             notification->waiters.remove(thread);

@@ -1,6 +1,7 @@
 // What ipc.cpp (the full paths) and fastpath.cpp share.
 #pragma once
 
+#include "../task/task.hpp"
 #include "../task/thread.hpp"
 #include "handle_table.hpp"
 
@@ -21,6 +22,17 @@ ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rig
 // back to reply.
 void give_reply_right(Thread& server, Thread& caller);
 bool claim_reply_right(Thread& server, Thread& caller);
+
+// Right after give_reply_right(server, self): whether self's task is being
+// killed. A kill that looked for self's wait before the right was given
+// found nothing to cancel; give_reply_right's seq_cst exchange and
+// kill_task's seq_cst store of the flag make sure this load sees it then.
+// The caller takes the right back (claim_reply_right) and ends instead of
+// waiting for an answer that might never come.
+inline bool kill_seen_after_reply_right(Thread& self)
+{
+    return __atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST);
+}
 
 // The fast paths (fastpath.cpp): true when they did the whole call, false
 // when one of their guards sends it to the full path instead.

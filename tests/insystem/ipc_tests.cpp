@@ -346,7 +346,9 @@ HERALD_SELFTEST(a_dropped_saved_reply_gives_peer_gone)
 
 // A task killed just as its thread starts to wait in IPC (the kill looks for
 // the wait a moment too early) still ends: the waiting thread sees the kill
-// itself. The kill comes at a different moment of the start each time.
+// itself. The kill comes at a different moment of the start each time, to a
+// server starting to receive (even rounds) or to a client starting to call
+// a server that never answers (odd rounds).
 HERALD_SELFTEST(a_kill_is_never_lost_while_a_thread_starts_to_wait)
 {
     constexpr int kRounds = 60;
@@ -356,16 +358,23 @@ HERALD_SELFTEST(a_kill_is_never_lost_while_a_thread_starts_to_wait)
         EXPECT(endpoint != nullptr);
         if (!endpoint)
             return;
-        u64 task = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+        u64 server = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
+        u64 task = server;
+        if (round % 2)
+            task = spawn("ipc_call_once", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
         endpoint->release();
-        EXPECT(task != 0);
-        if (!task)
+        EXPECT(server != 0 && task != 0);
+        if (!server || !task)
             continue;
         u64 until = x86::rdtsc() + static_cast<u64>(round % 20) * 20 * tsc::ticks_per_ms().value() / 1000;
         while (x86::rdtsc() < until)
             x86::pause(); // 0 to 380 us: before, during and after it starts to receive
         EXPECT(kill_task(task));
         auto exit = wait_for_exit(task, 10'000);
+        if (task != server) {
+            EXPECT(kill_task(server));
+            EXPECT(wait_for_exit(server, 10'000).has_value());
+        }
         if (!exit || !exit->killed) {
             klog("selftest: round {}: the kill was lost (the task still waits)", round);
             break;
