@@ -187,11 +187,11 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
 // dropped, and that earlier caller gets PeerGone instead of waiting forever.
 void give_reply_right(Thread& server, Thread& caller)
 {
-    caller.ipc.awaiting_reply = true;
-    caller.ipc.replier = &server;
-    // seq_cst: the caller reads its task's kill flag after this (a kill that
-    // looked for its wait before this exchange is then seen; see
-    // kill_seen_after_reply_right).
+    __atomic_store_n(&caller.ipc.awaiting_reply, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&caller.ipc.replier, &server, __ATOMIC_RELAXED);
+    // seq_cst: whoever gives the right reads the caller's kill flag after
+    // this (a kill that looked for the caller's wait before this exchange is
+    // then seen; see kill_seen_after_reply_right).
     Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
     if (earlier && earlier != &caller)
         ipc_wake_with_status(*earlier, static_cast<i64>(SyscallError::PeerGone));
@@ -202,7 +202,7 @@ void give_reply_right(Thread& server, Thread& caller)
 bool claim_reply_right(Thread& server, Thread& caller)
 {
     Thread* expected = &caller;
-    return __atomic_compare_exchange_n(&server.ipc.reply_to, &expected, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return __atomic_compare_exchange_n(&server.ipc.reply_to, &expected, nullptr, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 namespace {
@@ -233,8 +233,6 @@ i64 call_kernel_service(Thread& self, u64 handle, Error why)
     return status;
 }
 
-// The caller blocks until `server` replies; run the server right here if it
-// last ran here (the fast path), else wake it where it was.
 // A thread about to block in IPC has just made itself findable (queued,
 // with blocked_on or waiting_on set, under the object's lock). A kill of
 // its task that looked for it a moment earlier found nothing to cancel: it
@@ -247,6 +245,8 @@ bool kill_came_first(Thread& self)
     return __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE);
 }
 
+// The caller blocks until `server` replies; run the server right here if it
+// last ran here (the fast path), else wake it where it was.
 void wait_for_reply_from(Thread& self, Thread& server)
 {
     give_reply_right(server, self);
@@ -359,6 +359,11 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         endpoint.release();
         if (sender->ipc.is_call) {
             give_reply_right(self, *sender);
+            // A kill of the caller that looked for its wait while it was
+            // neither queued nor yet waiting for us found nothing: end its
+            // wait here (the message is ours; our answer will find nobody).
+            if (kill_seen_after_reply_right(*sender) && claim_reply_right(self, *sender))
+                ipc_wake_with_status(*sender, error(SyscallError::PeerGone));
         } else {
             scheduler_wake(*sender); // its send is complete
         }

@@ -23,15 +23,16 @@ ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rig
 void give_reply_right(Thread& server, Thread& caller);
 bool claim_reply_right(Thread& server, Thread& caller);
 
-// Right after give_reply_right(server, self): whether self's task is being
-// killed. A kill that looked for self's wait before the right was given
-// found nothing to cancel; give_reply_right's seq_cst exchange and
-// kill_task's seq_cst store of the flag make sure this load sees it then.
-// The caller takes the right back (claim_reply_right) and ends instead of
+// Right after give_reply_right(server, caller), by whichever side gave it:
+// whether the caller's task is being killed. A kill that looked for the
+// caller's wait before the right was given found nothing to cancel;
+// give_reply_right's seq_cst exchange, and kill_task's seq_cst store and
+// fence before it looks, make sure this load sees the flag then. The right
+// is then taken back (claim_reply_right) and the caller ends instead of
 // waiting for an answer that might never come.
-inline bool kill_seen_after_reply_right(Thread& self)
+inline bool kill_seen_after_reply_right(Thread& caller)
 {
-    return __atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&caller.task->kill_requested, __ATOMIC_SEQ_CST);
 }
 
 // The fast paths (fastpath.cpp): true when they did the whole call, false

@@ -163,6 +163,7 @@ bool kill_task(u64 task_id)
             // a thread that starts waiting meanwhile sees the flag
             // (ipc.cpp, kill_came_first).
             __atomic_store_n(&task->kill_requested, true, __ATOMIC_SEQ_CST);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (task->main_thread) {
                 scheduler_interrupt_sleep(*task->main_thread);
                 ipc_cancel_wait(*task->main_thread);
