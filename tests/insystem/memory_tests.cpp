@@ -22,21 +22,30 @@ i64 free_frames() { return run_to_exit("memory_free_frames", 0); }
 i64 tasks_with_records() { return run_to_exit("memory_free_frames", 1); }
 i64 committed_frames() { return run_to_exit("memory_free_frames", 2); }
 
+// Calls `visit` with every task in the table, in batches of list_tasks.
+template<typename Visit>
+void for_each_listed_task(Visit visit)
+{
+    abi::TaskListEntry entries[16];
+    usize next = 0;
+    for (usize from = 0;; from = next) {
+        usize count = list_tasks(from, entries, 16, next);
+        if (count == 0)
+            return;
+        for (usize i = 0; i < count; ++i)
+            visit(entries[i]);
+    }
+}
+
 // For a failure's report: what the memory service holds and which tasks
 // are alive.
 void log_memory_picture(const char* why)
 {
     klog("selftest: {}: {} frames free, {} promised to heaps, {} task records", why, free_frames(), committed_frames(),
         tasks_with_records());
-    abi::TaskListEntry entries[16];
-    usize next = 0;
-    for (usize from = 0;; from = next) {
-        usize count = list_tasks(from, entries, 16, next);
-        if (count == 0)
-            break;
-        for (usize i = 0; i < count; ++i)
-            klog("selftest:   task {} \"{}\" state {}", entries[i].task_id, entries[i].name, static_cast<u64>(entries[i].state));
-    }
+    for_each_listed_task([](const abi::TaskListEntry& task) {
+        klog("selftest:   task {} \"{}\" state {}", task.task_id, task.name, static_cast<u64>(task.state));
+    });
 }
 
 // The status of a task killed by a page fault (task/user_faults.cpp).
@@ -139,17 +148,10 @@ HERALD_SELFTEST(alone_memory_server_ends)
     if (StringView(pager_mode_name()) != "server")
         return; // a monolithic build's service is part of the kernel
     u64 server = 0;
-    abi::TaskListEntry entries[16];
-    usize next = 0;
-    for (usize from = 0; !server; from = next) {
-        usize count = list_tasks(from, entries, 16, next);
-        if (count == 0)
-            break;
-        for (usize i = 0; i < count && !server; ++i) {
-            if (StringView(entries[i].name) == "memory")
-                server = entries[i].task_id;
-        }
-    }
+    for_each_listed_task([&](const abi::TaskListEntry& task) {
+        if (!server && StringView(task.name) == "memory")
+            server = task.task_id;
+    });
     EXPECT(server != 0);
     if (!server)
         return;
