@@ -3,7 +3,10 @@
 // message is registers only. Each path is a straight run of guards, each of
 // which hands the call to the full path (ipc.cpp) with its reason, then a
 // marked point of no return, then the commit: hand the message over and
-// switch straight to the partner, with no run queue in between.
+// switch straight to the partner, with no run queue in between. The one
+// branch after that point is for a kill of our own task that looked for our
+// wait a moment before we made it findable (docs/ipc.md): then we wake the
+// partner instead of switching to it, and end.
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
