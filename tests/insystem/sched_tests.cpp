@@ -17,12 +17,7 @@ namespace {
 // Polls `done` (sleeping between looks) for at most `timeout_ms`.
 bool wait_until(const u64& done, u64 expected, u64 timeout_ms)
 {
-    for (u64 waited = 0; waited < timeout_ms; waited += kTickMs) {
-        if (__atomic_load_n(&done, __ATOMIC_ACQUIRE) >= expected)
-            return true;
-        scheduler_sleep_ms(kTickMs);
-    }
-    return __atomic_load_n(&done, __ATOMIC_ACQUIRE) >= expected;
+    return selftest::eventually([&] { return __atomic_load_n(&done, __ATOMIC_ACQUIRE) >= expected; }, timeout_ms);
 }
 
 Thread* spawn(StringView name, void (*entry)(u64), u64 parameter)
