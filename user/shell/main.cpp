@@ -1,11 +1,13 @@
 // shell: the operator's console (docs/system.md, "The shell"). init starts it, with
 // SystemControl (for `shutdown`); it reads lines from the console server,
-// with echo and editing (line_editor.hpp), and runs one command per line.
+// with echo and editing (line_editor.hpp), and runs one command per line
+// (command.hpp parses it).
 #include <stddef.h>
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
+#include "command.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -16,7 +18,8 @@ namespace {
 
 using namespace herald;
 using user::println;
-using user::Token;
+
+static_assert(shell::kMaxProgramName + 1 == ipc::loader::kNameSize, "the parser takes the names the loader takes");
 
 constexpr size_t kMaxTasksListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
 
@@ -129,22 +132,9 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
     }
 }
 
-// Starts NAME [ARG]; waits for it when `wait`.
-void run(const char*& cursor, bool wait)
+// Starts `program` with `argument`; waits for it when `wait`.
+void run(const char* program, uint64_t argument, bool wait)
 {
-    Token name = user::next_token(cursor);
-    Token argument_token = user::next_token(cursor);
-    uint64_t argument = 0;
-    if (name.empty() || (!argument_token.empty() && !user::parse_u64(argument_token, argument))) {
-        println("usage: {} NAME [ARG]   (ARG: a number)", wait ? "run" : "start");
-        return;
-    }
-    char program[ipc::loader::kNameSize] = {};
-    if (name.length >= sizeof(program)) {
-        println("run: name too long");
-        return;
-    }
-    __builtin_memcpy(program, name.text, name.length);
     auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
     if (started.is_error()) {
         println("run: cannot start {}: {}", program, started.error() == ipc::loader::kBadProgram ? "not a program Herald can run (the log says why)" : ipc::error_name(started.error()));
@@ -163,13 +153,8 @@ void run(const char*& cursor, bool wait)
         report_end(program, status.value());
 }
 
-void kill(const char*& cursor)
+void kill(uint64_t id)
 {
-    uint64_t id = 0;
-    if (!user::parse_u64(user::next_token(cursor), id)) {
-        println("usage: kill ID");
-        return;
-    }
     ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
     auto killed = loader.call<ipc::loader::Kill>({ id });
     if (killed.is_error())
@@ -240,30 +225,22 @@ void shutdown()
 
 void execute(const char* line)
 {
-    const char* cursor = line;
-    Token command = user::next_token(cursor);
-    if (command.empty())
-        return;
-    if (command.equals("help"))
-        help();
-    else if (command.equals("ps"))
-        ps();
-    else if (command.equals("mem"))
-        mem();
-    else if (command.equals("cpus"))
-        cpus();
-    else if (command.equals("run"))
-        run(cursor, true);
-    else if (command.equals("start"))
-        run(cursor, false);
-    else if (command.equals("kill"))
-        kill(cursor);
-    else if (command.equals("bench"))
-        bench();
-    else if (command.equals("shutdown"))
-        shutdown();
-    else
-        println("unknown command: {} (type help)", StringView(command.text, command.length));
+    shell::Command command = shell::parse_command(line);
+    switch (command.kind) {
+    case shell::CommandKind::None: return;
+    case shell::CommandKind::Help: help(); return;
+    case shell::CommandKind::Ps: ps(); return;
+    case shell::CommandKind::Mem: mem(); return;
+    case shell::CommandKind::Cpus: cpus(); return;
+    case shell::CommandKind::Run: run(command.program, command.argument, true); return;
+    case shell::CommandKind::Start: run(command.program, command.argument, false); return;
+    case shell::CommandKind::Kill: kill(command.argument); return;
+    case shell::CommandKind::Bench: bench(); return;
+    case shell::CommandKind::Shutdown: shutdown(); return;
+    case shell::CommandKind::Invalid: println("{}", command.problem); return;
+    case shell::CommandKind::Unknown: break;
+    }
+    println("unknown command: {} (type help)", StringView(command.word.text, command.word.length));
 }
 
 shell::LineEditor g_editor;
