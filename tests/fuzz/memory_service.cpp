@@ -32,6 +32,10 @@ namespace proto = ipc::memory;
 
 namespace {
 
+// HERALD_FUZZ_TRACE=1 prints every event, to read a failing input.
+const bool g_trace = std::getenv("HERALD_FUZZ_TRACE") != nullptr;
+#define TRACE(...) (g_trace ? std::fprintf(stderr, __VA_ARGS__) : 0)
+
 constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kHeap = abi::kUserHeapBase;
 constexpr uint64_t kFirstTask = 1;
@@ -89,7 +93,9 @@ public:
 
     Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
     {
-        if (refuse_unmap.count(task))
+        // A task that ended is out of the kernel's task table before its
+        // address space goes: MemoryUnmap says PeerGone, which is Refused.
+        if (refuse_unmap.count(task) || dead.count(task))
             return Unmap::Refused;
         auto it = mapped.find({ task, address });
         if (it == mapped.end())
@@ -243,6 +249,8 @@ public:
             FUZZ_CHECK(touched <= model.reserved);
             committed += model.reserved - touched;
         }
+        TRACE("  books: committed %llu, model %llu, free %llu\n", (unsigned long long)service->committed(),
+            (unsigned long long)committed, (unsigned long long)free);
         FUZZ_CHECK(service->committed() == committed);
     }
 
@@ -256,6 +264,8 @@ public:
 
     void end_task(uint64_t task)
     {
+        if (kernel.dead.count(task))
+            return; // a task ends once
         TaskModel& model = tasks[task];
         model.touched_at_death = kernel.heap_faulted(task, model.reserved);
         kernel.exit(task);
@@ -285,7 +295,7 @@ uint64_t pick_page(FuzzedDataProvider& in)
     case 1: return abi::kUserSpaceEnd - in.ConsumeIntegralInRange<uint64_t>(1, 24) * kPage;
     case 2: return abi::kStackGuardPage;
     case 3: return in.ConsumeIntegral<uint64_t>();
-    default: return kHeap + in.ConsumeIntegralInRange<uint64_t>(0, 48) * kPage;
+    default: return kHeap + in.ConsumeIntegralInRange<uint64_t>(0, in.ConsumeBool() ? 3 : 48) * kPage;
     }
 }
 
@@ -293,18 +303,42 @@ uint64_t pick_page(FuzzedDataProvider& in)
 void request(FuzzedDataProvider& in, Harness& h, uint64_t task)
 {
     ipc::Message message = ipc::make_message(in.ConsumeIntegralInRange<uint32_t>(1, 6));
+    // Mostly the sender's id, as the kernel badges it; now and then any
+    // badge, but never one of a task that cannot send (ended and reclaimed,
+    // or not started), which the kernel never delivers.
     ipc::Badge badge = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegral<uint64_t>() : task;
+    if (badge != 0 && !(badge & abi::kKernelBadge) && (!h.can_send(badge) || !h.started(badge)))
+        badge = task;
     message.badge = badge;
+    bool give = message.label == proto::Give::label;
+    // Addresses mostly in the heap (Release, Give's `from`), Give's pages
+    // and flags mostly sane: a request has to get past the checks to reach
+    // the code behind them.
     message.words[0] = small_or_any(in, 40);
-    if (message.label == proto::Release::label || message.label == proto::Give::label)
-        message.words[0] = pick_page(in) + (in.ConsumeIntegralInRange<int>(0, 15) == 0 ? 8 : 0);
-    message.words[1] = message.label == proto::Give::label ? pick_page(in) : small_or_any(in, 40);
-    message.words[2] = small_or_any(in, 8);
-    message.words[3] = small_or_any(in, 7);
+    if (message.label == proto::Release::label || give)
+        message.words[0] = (in.ConsumeIntegralInRange<int>(0, 3) != 0 ? kHeap + in.ConsumeIntegralInRange<uint64_t>(0, 3) * kPage : pick_page(in))
+            + (in.ConsumeIntegralInRange<int>(0, 15) == 0 ? 8 : 0);
+    message.words[1] = give ? pick_page(in) : small_or_any(in, 40);
+    message.words[2] = give && in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(1, 4) : small_or_any(in, 8);
+    message.words[3] = give && in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(0, 3) : small_or_any(in, 7);
+    if (give && in.ConsumeBool()) {
+        // A Give the loader could send: one of the caller's heap pages that
+        // is mapped, to a code or stack page of a task being built.
+        for (const auto& [key, mapping] : h.kernel.mapped) {
+            if (key.first == badge && key.second >= kHeap && key.second < abi::kUserHeapLimit && in.ConsumeBool()) {
+                message.words[0] = key.second;
+                break;
+            }
+        }
+        message.words[1] = in.ConsumeBool() ? abi::kUserCodeBase + in.ConsumeIntegralInRange<uint64_t>(0, 8) * kPage
+                                            : abi::kUserSpaceEnd - in.ConsumeIntegralInRange<uint64_t>(1, 4) * kPage;
+        message.words[2] = in.ConsumeIntegralInRange<uint64_t>(1, 2);
+        message.words[3] = in.ConsumeIntegralInRange<uint64_t>(0, 3);
+    }
     ipc::Handle given = 0;
     if (in.ConsumeIntegralInRange<int>(0, 3) == 0 || message.label == proto::Give::label) {
         message.transfer_handle = true;
-        given = h.kernel.building.empty() || in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(1, 200)
+        given = h.kernel.building.empty() || in.ConsumeIntegralInRange<int>(0, 3) == 0 ? in.ConsumeIntegralInRange<uint64_t>(1, 200)
                                                              : h.kernel.building.begin()->first;
         message.words[7] = given;
     }
@@ -320,6 +354,11 @@ void request(FuzzedDataProvider& in, Harness& h, uint64_t task)
     uint64_t reserved_before = model.reserved;
     ipc::Message out;
     ipc::Handle unclaimed = ipc::dispatch<proto::Protocol>(message, payload.get(), server, out);
+    TRACE("request label %u badge %#llx words %#llx %#llx %#llx %#llx handle %s%llu payload %u -> %s %lld %#llx %#llx\n",
+        message.label, (unsigned long long)badge, (unsigned long long)message.words[0], (unsigned long long)message.words[1],
+        (unsigned long long)message.words[2], (unsigned long long)message.words[3], message.transfer_handle ? "" : "none ",
+        (unsigned long long)given, message.payload_length, ipc::is_error_reply(out) ? "error" : "ok",
+        (long long)out.words[0], (unsigned long long)out.words[0], (unsigned long long)out.words[1]);
 
     bool failed = ipc::is_error_reply(out);
     auto error = static_cast<ipc::Error>(static_cast<int64_t>(out.words[0]));
@@ -362,6 +401,8 @@ void fault(FuzzedDataProvider& in, Harness& h, uint64_t task)
     uint64_t error = in.ConsumeIntegralInRange<uint64_t>(0, 31);
     bool mapped_before = h.kernel.mapped.count({ task, address & ~(kPage - 1) }) != 0;
     auto verdict = h.service->page_fault(task, address, error);
+    TRACE("fault task %llu address %#llx error %llu -> %s\n", (unsigned long long)task, (unsigned long long)address,
+        (unsigned long long)error, abi::page_fault_verdict_name(verdict));
     if (verdict == abi::PageFaultVerdict::Resolved) {
         FUZZ_CHECK(!mapped_before && !h.kernel.dead.count(task));
         FUZZ_CHECK(h.kernel.mapped.count({ task, address & ~(kPage - 1) }));
@@ -387,19 +428,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
                 fault(in, *h, task);
             break;
         case 7:
+            TRACE("end task %llu\n", (unsigned long long)task);
             h->end_task(task);
             break;
         case 8: { // the loader builds a task, or starts one it built
             if (in.ConsumeBool() || h->kernel.building.empty()) {
                 uint64_t id = h->next_task++;
                 h->tasks[id];
+                TRACE("build task %llu (handle %llu)\n", (unsigned long long)id, (unsigned long long)h->next_handle);
                 h->kernel.building[h->next_handle++] = id;
             } else {
+                TRACE("start task %llu\n", (unsigned long long)h->kernel.building.begin()->second);
                 h->kernel.building.erase(h->kernel.building.begin());
             }
             break;
         }
         default: // the kernel will not unmap this task's pages for a while
+            TRACE("unmap refusal for task %llu toggled\n", (unsigned long long)task);
             if (!h->kernel.refuse_unmap.insert(task).second)
                 h->kernel.refuse_unmap.erase(task);
             break;
