@@ -278,6 +278,13 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         || f.pages > (record->heap_end() - f.from) / kPage || f.from > record->heap_end()
         || f.to < abi::kUserCodeBase || f.pages > (abi::kUserSpaceEnd - f.to) / kPage)
         return ipc::Error::InvalidRequest;
+    // Each page moved leaves a page of the caller's reservation empty and
+    // promised again, until the caller Shrinks it: like any promise it needs
+    // a free frame behind it, or a task's stack could find none left.
+    if (f.pages > uncommitted() && reclaim(caller))
+        return ipc::Error::Denied; // the caller has ended meanwhile: its record is gone
+    if (f.pages > uncommitted())
+        return kOutOfMemory;
     for (uint64_t i = 0; i < f.pages; ++i) {
         uint64_t frame = 0;
         Backend::Unmap taken = m_backend->unmap(caller, f.from + i * kPage, frame);

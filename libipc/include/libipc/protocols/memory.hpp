@@ -22,7 +22,10 @@
 //                             Shrinks them away). InvalidRequest: a page not
 //                             mapped, a range outside the heap or user
 //                             memory, bad flags; Denied: the handle is not a
-//                             task being built
+//                             task being built; kOutOfMemory: fewer frames
+//                             are free and unpromised than pages given (the
+//                             caller's emptied pages stay promised until it
+//                             Shrinks them)
 //
 // The heap of every task starts at herald::abi::kUserHeapBase, empty.
 #pragma once
