@@ -142,6 +142,12 @@ T as_kept(T value, const std::vector<uint8_t>& kept)
     return value;
 }
 
+// Every Error there is, as error replies carry them.
+constexpr Error kWireErrors[] = { Error::BadNumber, Error::BadAddress, Error::BadLength, Error::BadArgument,
+    Error::BadHandle, Error::NoRights, Error::PeerGone, Error::TimedOut, Error::NoMemory, Error::NoReply,
+    Error::BadMessage, Error::UnknownLabel, Error::Unsupported, Error::InvalidRequest, Error::NotFound, Error::Denied,
+    Error::Deferred, ipc::protocol_error(0), ipc::protocol_error(1), static_cast<Error>(-5000) };
+
 constexpr Error kHandlerErrors[] = { Error::InvalidRequest, Error::NotFound, Error::Denied, Error::Deferred,
     Error::NoMemory, ipc::protocol_error(0), ipc::protocol_error(1) };
 
@@ -338,7 +344,7 @@ bool next_message(FuzzedDataProvider& in, Message& message, Buffer& payload)
     for (uint64_t& word : message.words) {
         switch (in.ConsumeIntegralInRange<int>(0, 3)) {
         case 0: word = in.ConsumeIntegralInRange<uint64_t>(0, 8); break;              // labels, small sizes, handles
-        case 1: word = -in.ConsumeIntegralInRange<uint64_t>(1, 80); break;            // an Error (protocol errors below)
+        case 1: word = static_cast<uint64_t>(in.PickValueInArray(kWireErrors)); break; // an Error
         default: word = in.ConsumeIntegral<uint64_t>(); break;
         }
     }
