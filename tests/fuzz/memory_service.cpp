@@ -330,8 +330,11 @@ void request(FuzzedDataProvider& in, Harness& h, uint64_t task)
                 break;
             }
         }
-        message.words[1] = in.ConsumeBool() ? abi::kUserCodeBase + in.ConsumeIntegralInRange<uint64_t>(0, 8) * kPage
-                                            : abi::kUserSpaceEnd - in.ConsumeIntegralInRange<uint64_t>(1, 4) * kPage;
+        switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+        case 0: message.words[1] = abi::kUserCodeBase + in.ConsumeIntegralInRange<uint64_t>(0, 8) * kPage; break;
+        case 1: message.words[1] = abi::kUserSpaceEnd - in.ConsumeIntegralInRange<uint64_t>(1, 4) * kPage; break;
+        default: message.words[1] = kHeap + in.ConsumeIntegralInRange<uint64_t>(0, 4) * kPage; break; // its heap-to-be
+        }
         message.words[2] = in.ConsumeIntegralInRange<uint64_t>(1, 2);
         message.words[3] = in.ConsumeIntegralInRange<uint64_t>(0, 3);
     }
