@@ -1129,3 +1129,34 @@ TEST_CASE("memory service: Give never promises more frames than are free", "[mem
     REQUIRE(!h.shrink(kLoader, 2).is_error());
     check_books();
 }
+
+// Found by tests/fuzz (memory_service): Give accepted any destination from
+// kUserCodeBase up, the heap region included. A page given into a task's
+// heap-to-be is not one of the service's heap pages, yet once the task grew
+// its heap over it, Give or Shrink counted it as one: heap_mapped wrapped
+// below zero and the commitment went wrong. (A page given onto the stack
+// guard page would hide it, too.) Only the program's window and the stack
+// region may receive pages, as the loader gives them.
+TEST_CASE("memory service: Give puts pages only where programs and stacks live", "[memory_service]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    REQUIRE(h.fault(kLoader, heap_page(0)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(kLoader, heap_page(1)) == PageFaultVerdict::Resolved);
+    for (uint64_t to : { heap_page(0), abi::kUserHeapBase - kPage, abi::kStackGuardPage, abi::kUserHeapLimit,
+             abi::kUserStackBottom - kPage }) {
+        CAPTURE(to);
+        auto given = h.give(kLoader, kChildHandle, heap_page(0), to, 2);
+        REQUIRE(given.is_error());
+        CHECK(given.error() == ipc::Error::InvalidRequest);
+    }
+    CHECK(h.backend.heap_pages_of(kLoader) == 2); // nothing moved
+    // The last page of the program window, and the last of the stack region.
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserHeapBase - kPage, 1).is_error());
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(1), abi::kUserSpaceEnd - kPage, 1).is_error());
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    CHECK(h.stats().committed == 0);
+    CHECK(h.backend.errors.empty());
+}
