@@ -60,6 +60,16 @@ public:
         return nullopt;
     }
 
+    bool overlaps(u64 base, size_t size) const
+    {
+        for (const Region& region : m_regions) {
+            u64 end = base + size, region_end = region.base + region.bytes.size();
+            if (size && !region.bytes.empty() && base < region_end && region.base < end)
+                return true;
+        }
+        return false;
+    }
+
     size_t region_count() const { return m_regions.size(); }
     std::vector<u8>& region(size_t index) { return m_regions[index].bytes; }
     u64 region_base(size_t index) const { return m_regions[index].base; }
@@ -88,7 +98,9 @@ private:
 // Fills `memory` from the "regions" input format, which lets a seed put
 // real firmware tables at the addresses firmware put them:
 //   repeated: u32 address, u16 length, then length bytes
-// (the last region gets what is left when the input ends early).
+// (the last region gets what is left when the input ends early). A region
+// that overlaps an earlier one is left out: real memory reads the same
+// whatever the length of the read.
 inline void add_regions(Memory& memory, const u8* data, size_t size)
 {
     constexpr size_t kRegionHeader = 6;
@@ -100,7 +112,8 @@ inline void add_regions(Memory& memory, const u8* data, size_t size)
         std::memcpy(&length, data + at + 4, 2);
         at += kRegionHeader;
         size_t taken = length < size - at ? length : size - at;
-        memory.add(address, data + at, taken);
+        if (!memory.overlaps(address, taken))
+            memory.add(address, data + at, taken);
         at += taken;
     }
 }
