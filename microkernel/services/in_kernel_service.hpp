@@ -25,7 +25,13 @@
 
 namespace herald {
 
-template<typename Protocol, typename Service>
+// Whether the service reads and writes payloads. The ring-3 memory server
+// registers no IPC buffer, so the kernel drops a payload sent to it
+// (payload_length 0, docs/ipc.md); its ring-0 twin (WithoutPayload) does
+// the same, and so answers a hostile caller exactly alike.
+enum class Payloads : u8 { WithPayload, WithoutPayload };
+
+template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
 class InKernelService final : public KernelService {
 public:
     InKernelService(Service& service, SpinLock& lock) : m_service(service), m_lock(lock) { }
@@ -34,12 +40,16 @@ public:
     {
         ipc::Message in;
         ipc::Message out;
+        if constexpr (kPayloads == Payloads::WithoutPayload)
+            payload = nullptr;
         if (ipc::decode_info(request.info, in).is_error()) {
             out = ipc::make_error_reply(ipc::Error::BadMessage, 0); // not reached: ipc.cpp checked the bits
         } else {
             for (usize i = 0; i < abi::kMessageWords; ++i)
                 in.words[i] = request.words[i];
             in.badge = request.badge;
+            if (!payload)
+                in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
             SpinLockGuard guard(m_lock);
             if (in.badge & abi::kKernelBadge)
                 answer_kernel(in, out);

@@ -66,6 +66,17 @@ HERALD_SELFTEST(loader_refuses_bad_programs_and_goes_on)
     expect_serving(Server::Loader, system().loader); // the loader is still up
 }
 
+// Hostile requests to the console, the loader and the memory service get
+// the same answers whether the server runs in ring 3 or in ring 0, and none
+// takes a server (or, in ring 0, the kernel) down (docs/placement.md).
+HERALD_SELFTEST(services_answer_bad_requests_alike_in_every_ring)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("service_garbage", 0), 0);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+}
+
 // 200 programs through the loader, all printing at once on every CPU: none
 // fails, the run checks that every line came out whole (tests/qemu), and
 // every frame they used comes back.
