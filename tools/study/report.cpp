@@ -323,8 +323,9 @@ void ring0_section(std::string& out, const Study& study)
 {
     if (study.ring0.empty())
         return;
-    out += "\n## The size of ring 0\n\nThe normal kernel image of each placement: text and data bytes (llvm-size), "
-           "and the lines of the C++ and assembly sources compiled into it (headers included once).\n\n"
+    out += "\n## The size of ring 0\n\nThe normal kernel image of each placement (tools/ring0-size.sh): text bytes "
+           "(.text and .rodata) and data bytes (.data and .bss), and the lines of the project's sources and headers "
+           "compiled into it, each file counted once.\n\n"
            "| placement | text bytes | data bytes | source lines |\n|---|---:|---:|---:|\n";
     for (const Ring0Size& size : study.ring0)
         out += "| " + size.placement + " | " + with_thousands(size.text_bytes) + " | " + with_thousands(size.data_bytes) + " | "

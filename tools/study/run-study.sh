@@ -121,24 +121,20 @@ run_linux() {
     fi
 }
 
-# ring0_size PLACEMENT: text and data bytes of the placement's kernel image,
-# and the lines of every source and header compiled into it (from ninja's
-# own record of inputs and dependencies; the host tools that help link it
-# are left out).
-ring0_size() {
-    local placement="$1" image target
-    image="microkernel/herald-$placement.elf"
-    [ -f "$BUILD/$image" ] || image="tests/bench/herald-bench-$placement.elf"
-    target="$image"
-    local sizes text data lines objects
-    sizes=$(llvm-size -A "$BUILD/$image" 2>/dev/null) || return 0
-    text=$(awk '$1 ~ /^\.text|^\.rodata/ { s += $2 } END { print s + 0 }' <<<"$sizes")
-    data=$(awk '$1 ~ /^\.data|^\.bss/ { s += $2 } END { print s + 0 }' <<<"$sizes")
-    objects=$(cd "$BUILD" && ninja -t inputs "$target" | grep '\.o$' | grep -v -e mksymtab -e nm_parser -e mkarchive || true)
-    # shellcheck disable=SC2086
-    lines=$(cd "$BUILD" && ninja -t deps $objects | grep -E "^ +$ROOT/(boot|microkernel|servers|libipc|user)/" | sed 's/^ *//' | sort -u \
-        | xargs -r cat | wc -l)
-    manifest ring0 "$placement" "$text" "$data" "$lines"
+# The size of ring 0 in each placement: tools/ring0-size.sh reads the
+# normal images (text = .text + .rodata, data = .data + .bss) and the
+# sources compiled into them.
+ring0_sizes() {
+    local line placement text rodata data bss lines
+    "$ROOT/tools/ring0-size.sh" "$BUILD" 2>>"$OUT/logs/ring0-size.log" | while read -r line; do
+        placement=$(sed -n 's/.* placement=\([^ ]*\).*/\1/p' <<<"$line")
+        text=$(sed -n 's/.* text=\([0-9]*\).*/\1/p' <<<"$line")
+        rodata=$(sed -n 's/.* rodata=\([0-9]*\).*/\1/p' <<<"$line")
+        data=$(sed -n 's/.* data=\([0-9]*\).*/\1/p' <<<"$line")
+        bss=$(sed -n 's/.* bss=\([0-9]*\).*/\1/p' <<<"$line")
+        lines=$(sed -n 's/.* source_lines=\([0-9]*\).*/\1/p' <<<"$line")
+        if [ -n "$placement" ]; then manifest ring0 "$placement" "$((text + rodata))" "$((data + bss))" "$lines"; fi
+    done || say "warning: no ring-0 sizes (see $OUT/logs/ring0-size.log)"
 }
 
 # ---- the plan ----
@@ -172,7 +168,7 @@ done
 if [ "$LINUX" = true ]; then
     for cpus in "${cpu_counts[@]}"; do run_linux "$cpus"; done
 fi
-for placement in "${placements[@]}"; do ring0_size "$placement"; done
+ring0_sizes
 
 "$BUILD/tools/study-report" --manifest "$MANIFEST" --out "$OUT"
 if command -v gnuplot >/dev/null; then
