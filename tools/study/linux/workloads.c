@@ -248,24 +248,34 @@ static int read_sysfs_flag(const char* path)
 // early (PAUSE, HLT). The kernel's bring-up loop on CPU 0 waits for CPU 1 in
 // a loop around schedule() without PAUSE, so CPU 1 never runs again. The
 // script boots with maxcpus=1 under icount; here each remaining CPU is
-// brought online through sysfs while a helper on CPU 0 executes PAUSE in a
-// loop: every PAUSE ends CPU 0's slice and gives CPU 1 its turn.
+// brought online through sysfs while a helper on CPU 0 runs PAUSE in a loop:
+// every PAUSE ends CPU 0's slice and gives the new CPU its turn, and the
+// helper's sched_yield lets the bring-up (this process, also kept on CPU 0,
+// ahead of the CPUs already online in QEMU's order) run in between.
+static void pin_to_cpu_0(void)
+{
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    sched_setaffinity(0, sizeof(zero), &zero);
+}
+
 static void bring_cpus_online(void)
 {
-    for (int cpu = 1; cpu < 4096; ++cpu) {
+    cpu_set_t everywhere;
+    CPU_ZERO(&everywhere);
+    pin_to_cpu_0();
+    for (int cpu = 1; cpu < CPU_SETSIZE; ++cpu) {
         char path[96];
         snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
         int online = read_sysfs_flag(path);
         if (online < 0)
             break;
+        CPU_SET(cpu, &everywhere);
         if (online == 1)
             continue;
         pid_t helper = fork();
         if (helper == 0) {
-            cpu_set_t zero;
-            CPU_ZERO(&zero);
-            CPU_SET(0, &zero);
-            sched_setaffinity(0, sizeof(zero), &zero);
             for (;;) {
                 __builtin_ia32_pause();
                 syscall0(SYS_sched_yield);
@@ -287,6 +297,8 @@ static void bring_cpus_online(void)
         else
             say("linux: CPU %d could not be brought online: %s", cpu, strerror(saved));
     }
+    CPU_SET(0, &everywhere);
+    sched_setaffinity(0, sizeof(everywhere), &everywhere);
 }
 
 // ---- null_syscall (bench_syscall.cpp): getppid, 201 rounds of 100 calls ----
