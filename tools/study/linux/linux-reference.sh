@@ -90,6 +90,12 @@ image_package() {
 fetch_package() {
     local cache="$1" package deb
     package="$(image_package || true)"
+    if [ -z "$package" ] && [ "$NO_FETCH" = false ] && [ "$(id -u)" = 0 ]; then
+        # A fresh container often has no package lists at all.
+        say "apt does not know $META_PACKAGE here: apt-get update" >&2
+        timeout "$FETCH_TIMEOUT" apt-get update -qq >"$cache/apt-update.log" 2>&1 || true
+        package="$(image_package || true)"
+    fi
     if [ -n "$package" ]; then
         deb="$(find "$cache" -maxdepth 1 -name "${package}_*_amd64.deb" | sort | tail -1)"
         if [ -z "$deb" ] && [ "$NO_FETCH" = false ]; then
