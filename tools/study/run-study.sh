@@ -109,16 +109,18 @@ run_isolation() {
 }
 
 run_linux() {
-    local cpus="$1" log="$OUT/logs/linux-smp$1.log" status=0
+    local cpus="$1" log="$OUT/logs/linux-smp$1.log" status=0 why
     progress "Linux at $cpus CPUs"
     "$ROOT/tools/study/linux/linux-reference.sh" --build-dir "$BUILD" --mode "$MODE" --smp "$cpus" \
         ${QUICK_LINUX_ONLY:+--only "$QUICK_LINUX_ONLY"} >"$log" 2>&1 || status=$?
     if [ "$status" = 0 ]; then
         manifest figures linux "$cpus" "$log"
-    else
-        say "  Linux did not run: $(grep -m1 -E '^linux: ' "$log" || tail -1 "$log") (log: $log)"
-        manifest meta "linux at $cpus CPUs" "not measured: $(grep -m1 -E '^linux: ' "$log" || echo "exit status $status")"
+        return
     fi
+    # 3: skipped (no kernel package, e.g. offline); anything else failed.
+    why=$(grep -m1 -E '^linux: (skipped|failed):' "$log" || echo "exit status $status")
+    say "  Linux did not run: $why (log: $log)"
+    manifest meta "linux at $cpus CPUs" "not measured: $why"
 }
 
 # The size of ring 0 in each placement: tools/ring0-size.sh reads the
