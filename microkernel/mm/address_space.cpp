@@ -3,6 +3,7 @@
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/paging.hpp"
 #include "../kernel.hpp"
+#include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "kernel_memory.hpp"
 #include "kernel_pool.hpp"
@@ -92,6 +93,7 @@ Optional<PhysicalAddress> allocate_user_frame()
         ++g_frames_in_use;
     }
     __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
+    count_frames_zeroed(1);
     return frame;
 }
 
@@ -242,6 +244,7 @@ ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, 
         usize chunk = min<u64>(length, layout::kPageSize - offset);
         u8* target = reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
         __builtin_memcpy(target, source, chunk);
+        count<Event::BytesCopied>(chunk);
         destination = destination.offset(chunk);
         source += chunk;
         length -= chunk;

@@ -16,6 +16,7 @@
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
 extern "C" void syscall_entry(); // arch/x86_64/syscall_entry.asm
@@ -95,6 +96,7 @@ i64 dispatch(x86::InterruptFrame& frame)
     case SyscallNumber::Exit: exit_current_task(static_cast<i64>(frame.rdi), false);
     case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
     case SyscallNumber::Null: return 0;
+    case SyscallNumber::EventCounters: return sys_event_counters(frame.rdi, frame.rsi, frame.rdx);
     case SyscallNumber::Count: break;
     default: break;
     }
@@ -119,6 +121,7 @@ void syscalls_init_this_cpu()
 extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
 {
     using namespace herald;
+    count<Event::Syscalls>();
     frame->rax = static_cast<u64>(dispatch(*frame));
     kill_current_task_if_requested();
     kernel_log_tick(); // kernel lines reach the console soon, in order with what programs print
