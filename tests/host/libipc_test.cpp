@@ -493,7 +493,7 @@ static_assert(!ipc::Operation<WideLabel>);
 static_assert(echo::Protocol::is_valid && Storage::is_valid && EchoPlus::is_valid);
 static_assert(!ipc::Protocol<echo::Ping, AlsoLabelOne>::is_valid);
 static_assert(!ipc::Protocol<echo::Ping, SendsTooMuch>::is_valid);
-static_assert(echo::Protocol::operation_count == 3);
+static_assert(echo::Protocol::operation_count == 4);
 static_assert(echo::Protocol::contains<echo::Sum> && !echo::Protocol::contains<Shout>);
 
 // Result and Message are usable in constant expressions (the ABI's
@@ -657,6 +657,14 @@ TEST_CASE("libipc encodes and decodes every echo operation", "[libipc]")
         CHECK(message.value().payload_length == 4);
         CHECK(std::string(reinterpret_cast<const char*>(payload.data()), 4) == "cdef");
     }
+
+    SECTION("bytes that are the buffer itself stay as they are")
+    {
+        std::memcpy(payload.data(), "abcdef", 6);
+        auto message = ipc::encode(echo::Echo::label, Bytes { payload.data(), 6 }, payload.data());
+        CHECK(message.value().payload_length == 6);
+        CHECK(std::string(reinterpret_cast<const char*>(payload.data()), 6) == "abcdef");
+    }
 }
 
 TEST_CASE("libipc client and server speak echo through a fake transport", "[libipc]")
@@ -685,13 +693,22 @@ TEST_CASE("libipc client and server speak echo through a fake transport", "[libi
         CHECK(reversed.value().data == (length ? transport.client_buffer.data() : nullptr));
         CHECK(string_of(reversed.value()) == std::string(text.rbegin(), text.rend()));
     }
-    CHECK(service.requests() == 7);
-    CHECK(transport.calls == 7);
+    for (size_t length : { size_t(0), size_t(3), ipc::kMaxPayload }) {
+        INFO("echo length " << length);
+        std::string text(length, '\0');
+        for (size_t i = 0; i < length; ++i)
+            text[i] = static_cast<char>('A' + i % 26);
+        auto echoed = client.call<echo::Echo>(bytes_of(text));
+        REQUIRE_FALSE(echoed.is_error());
+        CHECK(string_of(echoed.value()) == text);
+    }
+    CHECK(service.requests() == 10);
+    CHECK(transport.calls == 10);
 
     // Too long for the payload: refused before anything is sent.
     std::string too_long(ipc::kMaxPayload + 1, 'x');
     CHECK(client.call<echo::Reverse>(bytes_of(too_long)).error() == Error::BadLength);
-    CHECK(transport.calls == 7);
+    CHECK(transport.calls == 10);
 }
 
 TEST_CASE("libipc errors travel back as themselves", "[libipc]")
