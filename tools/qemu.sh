@@ -38,6 +38,25 @@ herald_resolve_accel() {
     esac
 }
 
+# Measurement modes (docs/benchmarks.md, "Modes"): what the guest's clock
+# counts, and so the unit of every benchmark cost.
+#   icount  QEMU counts instructions: single-threaded TCG with
+#           -icount shift=0,sleep=off; the TSC ticks once per instruction
+#           (of all CPUs together, one CPU at a time), idle time jumps to the
+#           next timer; unit=instructions, the same on any host
+#   kvm     real hardware virtualization; unit=cycles
+#   wall    TCG as fast as the host can; unit=tsc_ticks, emulator latency only
+# herald_resolve_mode auto|icount|kvm|wall -> prints the mode (auto: kvm when
+# real KVM works, else icount)
+herald_resolve_mode() {
+    case "$1" in
+        icount|wall) echo "$1" ;;
+        kvm) herald_resolve_accel kvm >/dev/null && echo kvm ;;
+        auto|"") if herald_kvm_works; then echo kvm; else echo icount; fi ;;
+        *) echo "herald: unknown mode '$1' (use icount, kvm or wall)" >&2; return 1 ;;
+    esac
+}
+
 # herald_qemu_command sets the array HERALD_QEMU_CMD from these variables:
 #   Q_BOOT    qboot (QEMU direct boot, Multiboot v1) | iso (GRUB, SeaBIOS) | uefi (GRUB, OVMF)
 #             | seabios (QEMU direct boot under SeaBIOS: slower, but it has an MP table)
@@ -45,16 +64,25 @@ herald_resolve_accel() {
 #   Q_ISO     the GRUB ISO (iso and uefi paths)
 #   Q_ARCHIVE the boot archive (qboot path; the ISO carries its own)
 #   Q_SMP Q_MEM Q_ACCEL Q_APPEND
+#   Q_MODE    (optional) icount | kvm | wall: a measurement mode, which then
+#             decides the accelerator instead of Q_ACCEL (herald_resolve_mode)
 #   Q_SERIAL  QEMU -serial argument (mon:stdio for people, file:LOG for tests)
 herald_qemu_command() {
     HERALD_QEMU_CMD=(qemu-system-x86_64 -machine q35 -smp "$Q_SMP" -m "$Q_MEM"
         -display none -no-reboot -serial "$Q_SERIAL"
         -device isa-debug-exit,iobase=0xf4,iosize=0x04)
-    if [ "$Q_ACCEL" = kvm ]; then
-        HERALD_QEMU_CMD+=(-accel kvm -cpu host)
-    else
-        HERALD_QEMU_CMD+=(-accel tcg -cpu max)
-    fi
+    case "${Q_MODE:-}" in
+        icount) HERALD_QEMU_CMD+=(-accel tcg,thread=single -cpu max -icount shift=0,sleep=off) ;;
+        kvm) HERALD_QEMU_CMD+=(-accel kvm -cpu host) ;;
+        wall) HERALD_QEMU_CMD+=(-accel tcg -cpu max) ;;
+        "")
+            if [ "$Q_ACCEL" = kvm ]; then
+                HERALD_QEMU_CMD+=(-accel kvm -cpu host)
+            else
+                HERALD_QEMU_CMD+=(-accel tcg -cpu max)
+            fi ;;
+        *) echo "herald: unknown mode '$Q_MODE' (use icount, kvm or wall)" >&2; return 1 ;;
+    esac
     case "$Q_BOOT" in
         qboot)
             HERALD_QEMU_CMD+=(-bios "$HERALD_QBOOT" -kernel "$Q_KERNEL" -initrd "$Q_ARCHIVE")

@@ -79,21 +79,25 @@ usize g_frames_in_use;
 Optional<PhysicalAddress> allocate_user_frame()
 {
     PhysicalAddress frame;
+    bool recycled = false;
     {
         SpinLockGuard guard(g_frames_lock);
         if (g_free_frames) {
             frame = PhysicalAddress(g_free_frames);
             g_free_frames = *reinterpret_cast<u64*>(layout::physmap_address(g_free_frames));
+            recycled = true;
         } else {
-            auto fresh = allocate_kernel_frame();
+            auto fresh = allocate_kernel_frame(); // zeroed already
             if (!fresh)
                 return nullopt;
             frame = *fresh;
         }
         ++g_frames_in_use;
     }
-    __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
-    count_frames_zeroed(1);
+    if (recycled) {
+        __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
+        count_frames_zeroed(1);
+    }
     return frame;
 }
 
