@@ -178,9 +178,22 @@ ErrorOr<ArchiveEntry> Archive::entry(usize index) const
         return Error::Unsupported;
     // parse() checked that the data lies inside m_bytes.
     ByteReader data = m_bytes.slice(entry.offset, entry.size).value();
-    if (fnv1a32(data.data(), data.size()) != entry.checksum)
-        return Error::BadChecksum;
+    if (!data_checked(index)) {
+        if (fnv1a32(data.data(), data.size()) != entry.checksum)
+            return Error::BadChecksum;
+        mark_data_checked(index);
+    }
     return ArchiveEntry { name_field(table_bytes), static_cast<ArchiveKind>(entry.kind), data };
+}
+
+bool Archive::data_checked(usize index) const
+{
+    return __atomic_load_n(&m_checked[index / 64], __ATOMIC_RELAXED) & (1ull << (index % 64));
+}
+
+void Archive::mark_data_checked(usize index) const
+{
+    __atomic_or_fetch(&m_checked[index / 64], 1ull << (index % 64), __ATOMIC_RELAXED);
 }
 
 ErrorOr<ArchiveEntry> Archive::find(StringView name) const
