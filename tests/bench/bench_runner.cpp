@@ -65,6 +65,8 @@ void print_line(Formatter formatter)
 
 void report(StringView figure, u64 median, u64 minimum, StringView unit, const Window& window)
 {
+    // Free text: what the events are averaged over (tools/profile reads it).
+    klog("window: {} operations={} ticks={}", figure, window.operations, window.ticks);
     print_line([&](FormatSink& sink) { bench::format_figure(sink, figure, median, minimum, unit, window.events, window.operations); });
 }
 
