@@ -34,6 +34,8 @@
 #include "bench_probe.hpp"
 #include "bench_report.hpp"
 #include "probe_protocol.hpp"
+#include "microkernel/services/services.hpp"
+#include "isolation.hpp"
 
 namespace herald {
 
@@ -709,12 +711,6 @@ void run_numbered(StringView prefix, usize n, StringView suffix, Run run)
     run(n);
 }
 
-// The placement this image was linked with (docs/benchmarks.md).
-const char* placement()
-{
-    return StringView(pager_mode_name()) == "kernel" ? "memory-in-kernel" : "microkernel";
-}
-
 void read_options()
 {
     StringView line = boot_info().command_line_view();
@@ -735,8 +731,9 @@ void read_options()
 
 void after_boot()
 {
+    run_isolation_if_asked(); // bench_only=isolation: fault isolation instead (isolation.cpp)
     read_options();
-    print_line([](FormatSink& sink) { bench::format_begin(sink, placement(), g_mode, processor_count()); });
+    print_line([](FormatSink& sink) { bench::format_begin(sink, placement_name(), g_mode, processor_count()); });
     if (g_mode == Mode::Wall)
         klog("bench: WARNING: TCG wall clock: the tsc_ticks below are emulator latency only and mean NOTHING about "
              "hardware; use bench_mode=icount (instructions) or kvm (cycles)");

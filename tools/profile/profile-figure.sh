@@ -7,7 +7,7 @@
 #
 #   tools/profile/profile-figure.sh [--image PATH] [--smp N] [--top N] FIGURE
 #
-# --image: a benchmark image's ELF32 (default: build/tests/bench/herald-bench32.elf;
+# --image: a benchmark image's ELF32 (default: build/tests/bench/herald-bench-microkernel32.elf;
 # its symbols come from the .elf beside it). Needs a build (./herald build).
 # Slow: QEMU logs each block it runs (about a minute per 10 million instructions).
 set -euo pipefail
@@ -17,7 +17,7 @@ root="$(cd "$here/../.." && pwd)"
 build="${HERALD_BUILD_DIR:-$root/build}"
 . "$root/tools/qemu.sh"
 
-image="$build/tests/bench/herald-bench32.elf" top=40 figure=""
+image="$build/tests/bench/herald-bench-microkernel32.elf" top=40 figure=""
 Q_SMP=2
 while [ $# -gt 0 ]; do
     case "$1" in
