@@ -46,7 +46,10 @@ endfunction()
 # Links a static ELF64 executable at abi::kUserCodeBase with
 # user/runtime/user.ld: NAME.elf in the current binary directory, target NAME.
 # The ELF's path is the target's HERALD_USER_ELF property, and every program
-# is listed in the global property HERALD_USER_PROGRAMS.
+# is listed in the global property HERALD_USER_PROGRAMS. Its function
+# symbols (llvm-nm | mksymtab, as for the kernel) go to NAME.sym
+# (HERALD_USER_SYMBOLS), which the boot archive carries so that the kernel
+# can name the function a faulting program was in.
 # LIBS: header-only (INTERFACE) libraries such as libipc, whose include
 # directories and definitions the program's sources get; nothing of theirs
 # is linked (the ELF is linked from the objects alone).
@@ -56,23 +59,31 @@ function(herald_add_user_program name)
     if(NOT sources)
         message(FATAL_ERROR "herald_add_user_program(${name}): no sources")
     endif()
+    string(LENGTH "${name}" length)
+    if(length GREATER 27)
+        message(FATAL_ERROR "herald_add_user_program(${name}): at most 27 characters "
+            "(the boot archive's names have 31, and the symbols' entry is NAME.sym)")
+    endif()
     herald_user_runtime()
     herald_user_objects(${name}_objects ${sources})
     # libipc always: the runtime's header (user/runtime/herald.hpp) uses it.
     target_link_libraries(${name}_objects PRIVATE libipc ${ARG_LIBS})
 
     set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
+    set(symbols ${CMAKE_CURRENT_BINARY_DIR}/${name}.sym)
     set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)
-    add_custom_command(OUTPUT ${elf}
+    add_custom_command(OUTPUT ${elf} ${symbols}
         COMMAND ${HERALD_LLD} -T ${HERALD_USER_LINKER_SCRIPT} -static -nostdlib
                 -z max-page-size=0x1000 -z noexecstack --build-id=none --no-dynamic-linker
                 -o ${elf} ${objects}
-        DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT}
+        COMMAND sh -c "\"$0\" -n -C -S --defined-only \"$1\" > \"$2\"" ${HERALD_NM} ${elf} ${symbols}.nm
+        COMMAND $<TARGET_FILE:mksymtab> ${symbols}.nm ${symbols}
+        DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT} mksymtab
         COMMAND_EXPAND_LISTS
         VERBATIM
         COMMENT "Linking user program ${name}.elf")
-    add_custom_target(${name} ALL DEPENDS ${elf})
-    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf})
+    add_custom_target(${name} ALL DEPENDS ${elf} ${symbols})
+    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf} HERALD_USER_SYMBOLS ${symbols})
     set_property(GLOBAL APPEND PROPERTY HERALD_USER_PROGRAMS ${name})
 endfunction()
 
@@ -122,7 +133,8 @@ endmacro()
 # Builds the boot archive OUTPUT (docs/boot-archive.md) with tools/mkarchive,
 # entries in this order:
 #   PROGRAMS  user programs (herald_add_user_program()): an entry of kind
-#             Program per target, named after the target, holding its ELF
+#             Program per target, named after the target, holding its ELF,
+#             and one of kind Symbols, NAME.sym, holding its symbol table
 #   FILES     name=path: an entry of kind File holding the file at path
 #             (a relative path is relative to the current source directory)
 #   CORRUPT   name=program-target, for tests: an entry `name` of kind Program
@@ -160,7 +172,9 @@ function(herald_boot_archive)
     foreach(program ${ARG_PROGRAMS})
         _herald_archive_check_name(${program})
         _herald_archive_elf(${program})
-        list(APPEND entries "${program}=program:${elf}")
+        get_target_property(symbols ${program} HERALD_USER_SYMBOLS)
+        list(APPEND entries "${program}=program:${elf}" "${program}.sym=symbols:${symbols}")
+        list(APPEND depends ${symbols})
     endforeach()
     foreach(pair ${ARG_FILES})
         _herald_archive_pair(FILES "${pair}")

@@ -52,5 +52,17 @@ expect 0 "^PASS selftest-fault_kernel_panic " -- "$herald" test --selftest fault
 grep -q "^selftest: 2 passed, 0 failed$" "$build/test-logs/selftest-null_page_is_not_mapped,boot_info_has_a_memory_map.log" ||
     fail "the two named self-tests did not both run"
 
+# The accelerator line names the first reason KVM is out, against fakes of
+# /dev/kvm and /sys/module: a loaded kvm_pvm module with no device is "no /dev/kvm".
+fake="$(mktemp -d)"
+mkdir -p "$fake/module/kvm_pvm"
+kvm_problem() { (. "$here/../../tools/qemu.sh"; HERALD_KVM_DEVICE="$1" HERALD_SYS_MODULE="$fake/module" herald_kvm_problem); }
+[ "$(kvm_problem "$fake/no-kvm")" = "no /dev/kvm" ] || fail "a missing /dev/kvm with kvm_pvm loaded is not named as missing"
+: >"$fake/kvm"
+[ "$(kvm_problem "$fake/kvm")" = "/dev/kvm here is PVM (kvm_pvm), which cannot run Herald" ] || fail "PVM is not named"
+mkdir -p "$fake/module/kvm_intel"
+kvm_problem "$fake/kvm" | grep -q "PVM" && fail "PVM named although kvm_intel is loaded"
+rm -rf "$fake"
+
 [ $failures -eq 0 ] || exit 1
 echo "PASS herald-cli"
