@@ -10,7 +10,9 @@
 // signals kConsoleLogBit, and the console reads whole lines (LogRead) and
 // prints them between clients' writes. Input: the interrupt makes it drain
 // the receiver into a ring buffer and signal every subscriber; Read never
-// waits.
+// waits. Nothing typed is dropped: with the buffer full, bytes stay in the
+// UART, whose FIFO then fills, and QEMU stops reading the host until a Read
+// makes room (and drains the UART again).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,12 +67,14 @@ public:
 
     ipc::Result<ipc::Bytes> handle(Read, const Read::Request& request, ipc::Badge)
     {
+        drain_receiver(); // what the UART kept while the buffer was full
         uint32_t count = 0;
         while (count < request.max && count < sizeof(m_reply) && m_input_count > 0) {
             m_reply[count++] = m_input[m_input_head];
             m_input_head = (m_input_head + 1) % kInputBuffer;
             --m_input_count;
         }
+        drain_receiver(); // into the room just made
         return ipc::Bytes { m_reply, count };
     }
 
@@ -84,16 +88,13 @@ public:
         return ipc::Empty {};
     }
 
-    // The interrupt: everything the UART holds goes into the buffer.
+    // The interrupt: what the UART holds goes into the buffer, as far as it
+    // has room; the rest waits in the UART (and the host) for the next Read.
     void drain_receiver()
     {
         bool any = false;
-        while (inb(kLineStatus) & kLineStatusDataReady) {
+        while (m_input_count < kInputBuffer && (inb(kLineStatus) & kLineStatusDataReady)) {
             uint8_t byte = inb(kData);
-            if (m_input_count == kInputBuffer) { // full: the oldest byte goes
-                m_input_head = (m_input_head + 1) % kInputBuffer;
-                --m_input_count;
-            }
             m_input[(m_input_head + m_input_count) % kInputBuffer] = byte;
             ++m_input_count;
             any = true;

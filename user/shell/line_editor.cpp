@@ -90,8 +90,7 @@ LineEditor::Event LineEditor::handle(uint8_t byte, char* echo, size_t echo_capac
         return Event::LineReady;
     }
     if (byte == kCtrlD) {
-        if (m_length > 0)
-            append_some("\r\n", 2, echo, echo_capacity, echo_length);
+        append_some("\r\n", 2, echo, echo_capacity, echo_length);
         m_line_done = true;
         return Event::EndOfInput;
     }

@@ -10,9 +10,9 @@
 //   Ctrl-U 0x15                   erase the line: "\b \b" per character
 //   Ctrl-C 0x03                   drop the line: Cancelled, echo "^C\r\n"
 //   Ctrl-D 0x04                   the end of input: EndOfInput, the line
-//                                 so far is finished (echo "\r\n" if it is
-//                                 not empty); ./herald sends it after piped
-//                                 or --exec input
+//                                 so far is finished, echo "\r\n";
+//                                 ./herald sends it after piped or --exec
+//                                 input
 //   ESC sequences                 swallowed: ESC [ params final (CSI, e.g.
 //                                 the arrow keys ESC [ A), ESC O x (SS3),
 //                                 ESC x. A control byte inside a sequence
