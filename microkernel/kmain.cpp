@@ -27,6 +27,7 @@
 #include "kernel.hpp"
 #include "boot/boot_archive.hpp"
 #include "mm/pager.hpp"
+#include "services/services.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"
 #include "mm/kernel_stacks.hpp"
@@ -281,6 +282,7 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     run_global_constructors();
     klog("");
     klog("herald: Herald microkernel (x86-64) starting");
+    log_placement();
     g_features = x86::detect_cpu_features();
     load_descriptor_tables();
     log_cpu();

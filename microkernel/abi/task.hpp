@@ -57,4 +57,17 @@ inline constexpr uint64_t kKernelLogHandle = 5;
 inline constexpr uint64_t kConsoleInputBit = 1;
 inline constexpr uint64_t kConsoleLogBit = 2;
 
+// The registry's start parameter: the index of its endpoint handle in the
+// low byte; and for each server the kernel serves itself (built into ring
+// 0, docs/placement.md), bit kRegistryBuiltinShift + i, with a handle to
+// that service at kRegistryBuiltinHandle + i: the registry publishes it
+// under kRegistryBuiltinNames[i] before it serves anyone.
+inline constexpr uint64_t kRegistryEndpointMask = 0xFF;
+inline constexpr uint64_t kRegistryBuiltinShift = 8;
+inline constexpr uint64_t kRegistryBuiltinHandle = 5;
+inline constexpr const char* kRegistryBuiltinNames[] = { "console", "loader" };
+inline constexpr uint64_t kRegistryBuiltinConsole = 0;
+inline constexpr uint64_t kRegistryBuiltinLoader = 1;
+inline constexpr uint64_t kRegistryBuiltins = sizeof(kRegistryBuiltinNames) / sizeof(kRegistryBuiltinNames[0]);
+
 } // namespace herald::abi

@@ -23,6 +23,7 @@
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
+#include "isolation.hpp"
 
 namespace herald {
 
@@ -232,6 +233,7 @@ bool only_memory_figures()
 
 void after_boot()
 {
+    run_isolation_if_asked(); // bench_only=isolation: fault isolation instead (isolation.cpp)
     klog("bench: Herald benchmarks on {} CPUs, pager in the {}", processor_count(), pager_mode_name());
     if (running_under_tcg())
         klog("bench: WARNING: TCG (software emulation): the cycle counts below mean NOTHING; run under KVM");

@@ -420,6 +420,41 @@ TEST_CASE("memory service: a heap fault maps a zeroed Heap frame and consumes co
     h.check_sane();
 }
 
+TEST_CASE("memory service: page faults come as kernel messages, and nothing else is answered", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 2).has_value());
+    ipc::Message fault = ipc::make_message(abi::kPageFaultLabel);
+    fault.badge = abi::kKernelBadge;
+    fault.words[0] = 7;
+    fault.words[1] = heap_page(1) + 5;
+    fault.words[2] = kNotPresentWrite;
+    ipc::Message reply;
+    REQUIRE(h.service->on_kernel_message(fault, reply) == ipc::KernelMessage::Answered);
+    CHECK(reply.label == abi::kPageFaultLabel);
+    CHECK(reply.words[0] == static_cast<uint64_t>(PageFaultVerdict::Resolved));
+    CHECK(h.backend.has(7, heap_page(1)));
+
+    // Not from the kernel (a task's badge, a bound notification's), or not a
+    // page fault: no answer, nothing mapped.
+    ipc::Message forged = fault;
+    forged.badge = 7;
+    forged.words[1] = heap_page(0);
+    CHECK(h.service->on_kernel_message(forged, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message notification = forged;
+    notification.badge = abi::kNotificationBadge;
+    CHECK(h.service->on_kernel_message(notification, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message other = forged;
+    other.badge = abi::kKernelBadge;
+    other.label = abi::kPageFaultLabel + 1;
+    CHECK(h.service->on_kernel_message(other, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message forged_injection = ipc::make_message(abi::kFaultInjectionLabel);
+    forged_injection.badge = 7; // no kernel badge: not honoured (it would fault)
+    CHECK(h.service->on_kernel_message(forged_injection, reply) == ipc::KernelMessage::NoAnswer);
+    CHECK(!h.backend.has(7, heap_page(0)));
+    h.check_sane();
+}
+
 TEST_CASE("memory service: faults outside a reservation, or protection faults, are invalid", "[memory_service]")
 {
     Harness h;

@@ -16,6 +16,7 @@ namespace selftest {
 namespace {
 
 usize g_failures_in_case;
+const char* g_skipped_because;
 
 // The test image ends QEMU on any failure, from the very start of boot: a
 // boot that fails early must end the run as a failure, not as a timeout.
@@ -60,6 +61,8 @@ void record_failure_values(const char* file, int line, const char* expression, u
     klog("    FAILED at {}:{}: {} (actual {:#x}, expected {:#x})", file, line, expression, actual, expected);
 }
 
+void skip(const char* why) { g_skipped_because = why; }
+
 } // namespace selftest
 
 void after_boot()
@@ -68,13 +71,18 @@ void after_boot()
     Optional<StringView> only = command_line_value(boot_info().command_line_view(), "test");
     usize passed = 0;
     usize failed = 0;
+    usize skipped = 0;
     for (const Case* test = __selftests_start; test != __selftests_end; ++test) {
         if (!selected(test->name, only))
             continue;
         g_failures_in_case = 0;
+        g_skipped_because = nullptr;
         klog("selftest: {} ...", test->name);
         test->run();
-        if (g_failures_in_case == 0) {
+        if (g_failures_in_case == 0 && g_skipped_because) {
+            ++skipped;
+            klog("selftest: {} skipped: {}", test->name, g_skipped_because);
+        } else if (g_failures_in_case == 0) {
             ++passed;
             klog("selftest: {} ok", test->name);
         } else {
@@ -82,11 +90,14 @@ void after_boot()
             klog("selftest: {} FAILED", test->name);
         }
     }
-    if (passed + failed == 0) {
+    if (passed + failed + skipped == 0) {
         klog("selftest: no test matches \"{}\"", only ? *only : StringView());
         ++failed;
     }
-    klog("selftest: {} passed, {} failed", passed, failed);
+    if (skipped)
+        klog("selftest: {} passed, {} failed, {} skipped", passed, failed, skipped);
+    else
+        klog("selftest: {} passed, {} failed", passed, failed);
     kernel_log_flush(); // lines the console server has not printed yet
     x86::qemu_exit(failed == 0 ? x86::QemuExitCode::Success : x86::QemuExitCode::Failure);
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Boots the normal image and uses its shell through the serial port, the way
-# a person would: waits for each `herald> ` prompt, types a command, and
-# checks what came back (docs/testing.md). Ends with `shutdown`, which must
-# end QEMU.
+# Boots the normal image (of any placement: docs/placement.md) and uses its
+# shell through the serial port, the way a person would: waits for each
+# `herald> ` prompt, types a command, and checks what came back
+# (docs/testing.md). Ends with `shutdown`, which must end QEMU.
 #
 #   shell-session.sh --kernel F --archive F --log FILE [--smp N] [--timeout S]
 set -uo pipefail
@@ -79,8 +79,26 @@ if ! wait_for_prompt; then
 fi
 grep -q "Herald shell" <<<"$seen" || fail "no shell banner before the first prompt"
 
+# Which servers this image runs as tasks (docs/placement.md): the boot log
+# says `herald: placement NAME: memory in ring N, loader in ring N, console
+# in ring N`. A server in ring 3 is in ps; one built into ring 0 is not.
+placement_line=$(grep -E "^herald: placement [a-z-]+: memory in ring [03], loader in ring [03], console in ring [03]$" <<<"$seen")
+[ -n "$placement_line" ] || fail "no placement line in the boot log"
+ps_expect=("  init$" "  shell$" "  registry$")
+ps_reject=()
+for server in memory loader console; do
+    if grep -q "$server in ring 3" <<<"$placement_line"; then
+        ps_expect+=("^ +[0-9]+  running +[0-9]+  $server$")
+    else
+        ps_reject+=("  $server$")
+    fi
+done
+
 command "help" "^  ps " "^  shutdown "
-command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  init$" "  shell$" "  registry$"
+command "ps" "${ps_expect[@]}"
+for pattern in "${ps_reject[@]}"; do
+    grep -Eq -- "$pattern" <<<"$seen" && fail "'ps': $pattern is built into the kernel, but a task of that name runs"
+done
 command "run hello" "^hello from ring 3, loaded at 0x8000000$" "^hello \\(task [0-9]+\\) exited with status 0$"
 command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
