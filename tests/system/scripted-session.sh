@@ -3,7 +3,7 @@
 # sessions"): ./herald run with commands from a pipe, from --exec and from
 # --exec-file must end by itself and exit with the session's status (0, or
 # the first failed command's). Also: lines typed while a program runs are
-# kept and run after it; Ctrl-C in the input kills the running program and
+# kept and run after it (in the microkernel and the monolithic placement); Ctrl-C in the input kills the running program and
 # the lines after it still run; init started the tutorial server kv
 # (docs/new-server.md), and its client gets every answer right.
 # Runs inside a finished build (HERALD_NO_BUILD=1: nothing is rebuilt).
@@ -98,5 +98,12 @@ session interrupt 137 "$input"
 in_order interrupt "^spin \(task [0-9]+\) was killed$" "^hello \(task [0-9]+\) exited with status 0$" \
     "^[0-9]+ CPUs online" "^shell: powering off: status 137 \(the first to fail: run spin\)$"
 
+# 5. The same type-ahead through the console built into the kernel (the
+#    monolithic placement: COM1's interrupt drains the UART in ring 0).
+printf 'run sleep 300\nrun hello\n' >"$input"
+session monolithic 0 "$input" --placement monolithic
+in_order monolithic "^sleep \(task [0-9]+\) exited with status 0$" "^herald> run hello$" \
+    "^hello \(task [0-9]+\) exited with status 0$" "^shell: powering off: status 0 \(every command succeeded\)$"
+
 [ $failures -eq 0 ] || exit 1
-echo "PASS scripted-session (4 sessions, $accel)"
+echo "PASS scripted-session (5 sessions, $accel)"
