@@ -199,8 +199,9 @@ endmacro()
 # Builds the boot archive OUTPUT (docs/boot-archive.md) with tools/mkarchive,
 # entries in this order:
 #   PROGRAMS  user programs (herald_add_user_program()): an entry of kind
-#             Program per target, named after the target, holding its ELF,
-#             and one of kind Symbols, NAME.sym, holding its symbol table
+#             Program per target, named after the target, holding its ELF
+#             (and, after every other entry, one of kind Symbols per
+#             program, NAME.sym, holding its symbol table)
 #   FILES     name=path: an entry of kind File holding the file at path
 #             (a relative path is relative to the current source directory)
 #   CORRUPT   name=program-target, for tests: an entry `name` of kind Program
@@ -234,12 +235,14 @@ function(herald_boot_archive)
     endif()
 
     set(entries "")
+    set(symbol_entries "")
     set(depends mkarchive)
     foreach(program ${ARG_PROGRAMS})
         _herald_archive_check_name(${program})
         _herald_archive_elf(${program})
         get_target_property(symbols ${program} HERALD_USER_SYMBOLS)
-        list(APPEND entries "${program}=program:${elf}" "${program}.sym=symbols:${symbols}")
+        list(APPEND entries "${program}=program:${elf}")
+        list(APPEND symbol_entries "${program}.sym=symbols:${symbols}")
         list(APPEND depends ${symbols})
     endforeach()
     foreach(pair ${ARG_FILES})
@@ -255,6 +258,9 @@ function(herald_boot_archive)
         _herald_archive_elf(${entry_value})
         list(APPEND entries "${entry_name}=program-truncate100:${elf}")
     endforeach()
+    # Symbols last: lookups walk the table in order, and programs are looked
+    # up at every spawn, symbols only when a program faults.
+    list(APPEND entries ${symbol_entries})
     if(NOT entries)
         message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): no entries")
     endif()
