@@ -28,16 +28,19 @@ constexpr usize kCallersText = 1024;
 [[noreturn]] void kill_for(x86::InterruptFrame& frame, u64 address, const char* reason)
 {
     Task& task = *current_thread().task;
+    // A fault on the IRETQ into ring 3 has a kernel RIP: nothing of the program's to name.
+    bool in_user_code = frame.from_user_mode();
     char symbol[kSymbolText];
     BufferSink symbol_sink(symbol, sizeof(symbol));
-    print_user_symbol(symbol_sink, task.name_view(), frame.rip);
+    if (in_user_code)
+        print_user_symbol(symbol_sink, task.name_view(), frame.rip);
     klog("herald: task {} \"{}\" killed: {} {} on CPU {} at RIP={:#x}{} address={:#x} error={:#x}{}{}", task.id,
         task.name_view(), x86::exception_mnemonic(frame.vector), x86::exception_name(frame.vector),
         this_processor().index, frame.rip, symbol_sink.view(), address, frame.error_code, reason ? ": " : "",
         reason ? reason : "");
     char callers[kCallersText];
     BufferSink callers_sink(callers, sizeof(callers));
-    if (frame.from_user_mode() && print_user_backtrace(callers_sink, task.name_view(), frame.rbp) > 0)
+    if (in_user_code && print_user_backtrace(callers_sink, task.name_view(), frame.rbp) > 0)
         klog("herald: task {} \"{}\" called from {}", task.id, task.name_view(), callers_sink.view());
     exit_current_task(abi::fault_status(frame.vector), true);
 }
