@@ -4,34 +4,51 @@
 
 HERALD_QBOOT=/usr/share/qemu/qboot.rom
 HERALD_OVMF=/usr/share/ovmf/OVMF.fd
+# Where KVM is looked for; tests point these at fakes (tests/system/herald-cli.sh).
+HERALD_KVM_DEVICE="${HERALD_KVM_DEVICE:-/dev/kvm}"
+HERALD_SYS_MODULE="${HERALD_SYS_MODULE:-/sys/module}"
 
 # KVM backed by PVM (the kvm_pvm module: KVM without hardware VMX, with the
 # guest's ring 0 emulated) cannot run Herald: its instruction emulator has no
 # XSAVE or LDMXCSR, and the first one stops the VM with "KVM internal error:
 # emulation failure" (docs/testing.md, "KVM on this machine").
 herald_kvm_is_pvm() {
-    [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]
+    [ -d "$HERALD_SYS_MODULE/kvm_pvm" ] && [ ! -d "$HERALD_SYS_MODULE/kvm_intel" ] && [ ! -d "$HERALD_SYS_MODULE/kvm_amd" ]
 }
 
-# True when KVM can actually be used: /dev/kvm opens read-write, it is real
-# hardware virtualization, and QEMU manages to create a VM with it (nested
-# setups sometimes fail only there).
+# Why KVM cannot be used here, in a few words, or nothing (and status 0)
+# when it can: /dev/kvm is missing, is PVM, cannot be opened read-write, or
+# QEMU fails to create a VM with it (nested setups sometimes fail only there).
+# The checks go in that order, so the reason named is the first that holds.
+herald_kvm_problem() {
+    if [ ! -e "$HERALD_KVM_DEVICE" ]; then
+        echo "no /dev/kvm"
+    elif herald_kvm_is_pvm; then
+        echo "/dev/kvm here is PVM (kvm_pvm), which cannot run Herald"
+    elif ! ( exec 3<>"$HERALD_KVM_DEVICE" ) 2>/dev/null; then
+        echo "/dev/kvm cannot be opened read-write by this user (the kvm group?)"
+    elif ! echo quit | timeout 10 qemu-system-x86_64 -accel kvm -machine none -nodefaults -display none \
+            -monitor stdio >/dev/null 2>&1; then
+        echo "QEMU cannot create a KVM virtual machine here"
+    else
+        return 0
+    fi
+    return 1
+}
+
+# True when KVM can actually be used.
 herald_kvm_works() {
-    [ -e /dev/kvm ] || return 1
-    herald_kvm_is_pvm && return 1
-    ( exec 3<>/dev/kvm ) 2>/dev/null || return 1
-    echo quit | timeout 10 qemu-system-x86_64 -accel kvm -machine none -nodefaults -display none \
-        -monitor stdio >/dev/null 2>&1
+    herald_kvm_problem >/dev/null
 }
 
 # herald_resolve_accel auto|kvm|tcg -> prints kvm or tcg
 herald_resolve_accel() {
+    local problem
     case "$1" in
         tcg) echo tcg ;;
         kvm)
-            if herald_kvm_works; then echo kvm
-            elif herald_kvm_is_pvm; then echo "herald: KVM was asked for, but /dev/kvm here is PVM (kvm_pvm), which cannot run Herald" >&2; return 1
-            else echo "herald: KVM was asked for, but /dev/kvm is missing or QEMU cannot use it" >&2; return 1
+            if problem="$(herald_kvm_problem)"; then echo kvm
+            else echo "herald: KVM was asked for, but $problem" >&2; return 1
             fi ;;
         auto|"") if herald_kvm_works; then echo kvm; else echo tcg; fi ;;
         *) echo "herald: unknown accelerator '$1' (use kvm or tcg)" >&2; return 1 ;;

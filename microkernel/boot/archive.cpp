@@ -174,7 +174,8 @@ ErrorOr<ArchiveEntry> Archive::entry(usize index) const
         return Error::OutOfRange;
     ByteReader table_bytes = table_entry(index);
     TableEntry entry = read_table_entry(table_bytes);
-    if (entry.kind != static_cast<u32>(ArchiveKind::Program) && entry.kind != static_cast<u32>(ArchiveKind::File))
+    if (entry.kind != static_cast<u32>(ArchiveKind::Program) && entry.kind != static_cast<u32>(ArchiveKind::File)
+        && entry.kind != static_cast<u32>(ArchiveKind::Symbols))
         return Error::Unsupported;
     // parse() checked that the data lies inside m_bytes.
     ByteReader data = m_bytes.slice(entry.offset, entry.size).value();

@@ -72,7 +72,14 @@ namespace herald {
 enum class ArchiveKind : u32 {
     Program = 1, // an ELF64 executable (microkernel/boot/elf.hpp)
     File = 2,    // data, e.g. a text manifest
+    Symbols = 3, // the function symbols of the program named like the entry
+                 // without its ".sym" (debug/symbol_table.hpp's format):
+                 // the kernel names the functions of a faulting program
 };
+
+// The entry holding program NAME's symbols is NAME + kSymbolsSuffix, so a
+// program's name has at most Archive::kNameSize - 1 - 4 characters.
+inline constexpr char kSymbolsSuffix[] = ".sym";
 
 struct ArchiveEntry {
     StringView name;

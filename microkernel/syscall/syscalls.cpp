@@ -4,6 +4,7 @@
 #include "syscalls.hpp"
 
 #include "../abi/syscalls.hpp"
+#include "../abi/task.hpp"
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
@@ -129,6 +130,6 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
     // stack (SDM Vol. 2B, SYSRET): never let that happen.
     if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {
         klog("herald: task {} killed: system call returning to a bad RIP {:#x}", current_thread().task->id, frame->rip);
-        exit_current_task(-1, true);
+        exit_current_task(abi::kKilledStatus, true);
     }
 }

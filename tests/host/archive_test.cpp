@@ -615,7 +615,7 @@ TEST_CASE("archive: a corrupt entry fails alone", "[archive]")
 
 TEST_CASE("archive: an unknown kind fails alone", "[archive]")
 {
-    for (u32 kind : { 0u, 3u, 0x80000001u }) {
+    for (u32 kind : { 0u, 4u, 0x80000001u }) {
         Blob blob = sample_archive();
         put<u32>(blob, entry_at(2) + kEntryKindAt, kind);
         reseal(blob);
@@ -627,6 +627,20 @@ TEST_CASE("archive: an unknown kind fails alone", "[archive]")
         CHECK_FALSE(archive.value().entry(0).is_error());
         CHECK_FALSE(archive.value().entry(3).is_error());
     }
+}
+
+TEST_CASE("archive: a program's symbols are an entry of kind Symbols named PROGRAM.sym", "[archive]")
+{
+    ArchiveWriter writer;
+    REQUIRE(writer.add("hello", ArchiveKind::Program, fake_program(300, 2)).empty());
+    REQUIRE(writer.add(std::string("hello") + kSymbolsSuffix, ArchiveKind::Symbols, bytes_of("HSYM")).empty());
+    Blob blob = writer.encode();
+    auto archive = parse(blob);
+    REQUIRE_FALSE(archive.is_error());
+    auto symbols = archive.value().find("hello.sym");
+    REQUIRE_FALSE(symbols.is_error());
+    CHECK(symbols.value().kind == ArchiveKind::Symbols);
+    CHECK(static_cast<u32>(ArchiveKind::Symbols) == 3); // the format's value (docs/boot-archive.md)
 }
 
 TEST_CASE("archive: every prefix of an archive is truncated", "[archive]")

@@ -66,27 +66,6 @@ void set_gate(u64 vector, u64 handler, InterruptStack stack)
     };
 }
 
-struct ExceptionDescription {
-    const char* mnemonic;
-    const char* name;
-};
-
-// SDM Vol. 3A Table 6-1.
-constexpr ExceptionDescription kExceptions[kExceptionVectors] = {
-    { "#DE", "divide error" }, { "#DB", "debug" }, { "NMI", "non-maskable interrupt" },
-    { "#BP", "breakpoint" }, { "#OF", "overflow" }, { "#BR", "bound range exceeded" },
-    { "#UD", "invalid opcode" }, { "#NM", "device not available" }, { "#DF", "double fault" },
-    { "#09", "coprocessor segment overrun" }, { "#TS", "invalid TSS" },
-    { "#NP", "segment not present" }, { "#SS", "stack-segment fault" },
-    { "#GP", "general protection" }, { "#PF", "page fault" }, { "#15", "reserved" },
-    { "#MF", "x87 floating-point error" }, { "#AC", "alignment check" },
-    { "#MC", "machine check" }, { "#XM", "SIMD floating-point exception" },
-    { "#VE", "virtualization exception" }, { "#CP", "control protection" },
-    { "#22", "reserved" }, { "#23", "reserved" }, { "#24", "reserved" }, { "#25", "reserved" },
-    { "#26", "reserved" }, { "#27", "reserved" }, { "#HV", "hypervisor injection" },
-    { "#VC", "VMM communication" }, { "#SX", "security exception" }, { "#31", "reserved" },
-};
-
 } // namespace
 
 void install_idt()
@@ -106,16 +85,6 @@ void set_interrupt_handler(u8 vector, InterruptHandler handler)
 {
     HERALD_ASSERT(vector >= kExceptionVectors);
     __atomic_store_n(&g_handlers[vector], handler, __ATOMIC_RELEASE);
-}
-
-const char* exception_mnemonic(u64 vector)
-{
-    return vector < kExceptionVectors ? kExceptions[vector].mnemonic : "IRQ";
-}
-
-const char* exception_name(u64 vector)
-{
-    return vector < kExceptionVectors ? kExceptions[vector].name : "interrupt";
 }
 
 } // namespace herald::x86
