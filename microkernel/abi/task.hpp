@@ -20,6 +20,21 @@ struct TaskStatus {
     int64_t exit_status; // once Exited or Killed
 };
 
+// The exit status of a Killed task says why (user/runtime/task_status.hpp
+// turns it into words): killed on request (TaskKill, the loader's Kill,
+// Ctrl-C in the shell), or for CPU exception `vector` in ring 3
+// (kFaultStatusBase - vector: -1014 is a page fault).
+inline constexpr int64_t kKilledStatus = -1;
+inline constexpr int64_t kFaultStatusBase = -1000;
+inline constexpr uint64_t kExceptionVectors = 32; // SDM Vol. 3A Table 6-1
+constexpr int64_t fault_status(uint64_t vector) { return kFaultStatusBase - static_cast<int64_t>(vector); }
+// The vector a Killed status names, or -1 when it names none.
+constexpr int64_t fault_vector(int64_t status)
+{
+    int64_t vector = kFaultStatusBase - status;
+    return vector >= 0 && vector < static_cast<int64_t>(kExceptionVectors) ? vector : -1;
+}
+
 // One line of TaskList (for ps).
 struct TaskListEntry {
     uint64_t task_id;

@@ -20,6 +20,7 @@
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "endpoint.hpp"
 #include "kernel_service.hpp"
@@ -157,7 +158,9 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
         bool copied = receiver.ipc.buffer && sender.task->address_space && receiver.task->address_space
             && copy_between(*sender.task->address_space, sender.ipc.buffer, *receiver.task->address_space,
                 receiver.ipc.buffer, info.payload_length);
-        if (!copied)
+        if (copied)
+            count<Event::BytesCopied>(info.payload_length);
+        else
             info.payload_length = 0;
     }
     if (info.transfer_handle) {
@@ -172,6 +175,7 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
     }
     message.info = info.encode();
     write_message(*receiver.ipc.frame, message);
+    count<Event::IpcFull>();
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 #include "../task/task_object.hpp"
 #include "../log.hpp"
 #include "../sync/spinlock.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
@@ -48,6 +49,7 @@ public:
             u64 page = *static_cast<u64*>(context);
             PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
             x86::invalidate_page(page);
+            count<Event::TlbFlushPage>();
             return frame.get();
         }, &address);
         if (result.is_error())
@@ -121,6 +123,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
         return abi::PageFaultVerdict::PagerUnavailable;
+    count<Event::FaultsKernel>();
     SpinLockGuard guard(g_lock);
     return g_service.page_fault(thread.task->id, address, error_code);
 }

@@ -10,6 +10,7 @@
 #include "../log.hpp"
 #include "../syscall/memory_control.hpp"
 #include "../task/program_loader.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "../mm/managed_memory.hpp"
 
@@ -86,6 +87,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
         { thread.task->id, address, error_code }, abi::kKernelBadge };
     IpcMessage reply;
+    count<Event::FaultsPager>();
     if (ipc_call_from_kernel(thread, *endpoint, request, reply) < 0)
         return abi::PageFaultVerdict::PagerUnavailable;
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel

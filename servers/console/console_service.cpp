@@ -14,12 +14,14 @@ ipc::Result<Write::Reply> ConsoleService::handle(Write, const ipc::Bytes& text, 
 
 ipc::Result<ipc::Bytes> ConsoleService::handle(Read, const Read::Request& request, ipc::Badge)
 {
+    input_arrived(); // what the UART kept while the ring was full
     uint32_t count = 0;
     while (count < request.max && count < sizeof(m_reply) && m_input_count > 0) {
         m_reply[count++] = m_input[m_input_head];
         m_input_head = (m_input_head + 1) % kInputBuffer;
         --m_input_count;
     }
+    input_arrived(); // into the room just made
     return ipc::Bytes { m_reply, count };
 }
 
@@ -38,11 +40,9 @@ void ConsoleService::input_arrived()
 {
     bool any = false;
     uint8_t byte = 0;
-    while (m_backend->receive(byte)) {
-        if (m_input_count == kInputBuffer) { // full: the oldest byte goes
-            m_input_head = (m_input_head + 1) % kInputBuffer;
-            --m_input_count;
-        }
+    // A byte the ring has no room for stays in the UART (the interrupt line
+    // stays up, so no new interrupt comes): the next Read takes it.
+    while (m_input_count < kInputBuffer && m_backend->receive(byte)) {
         m_input[(m_input_head + m_input_count) % kInputBuffer] = byte;
         ++m_input_count;
         any = true;

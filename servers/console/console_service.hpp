@@ -8,9 +8,11 @@
 //              sends whole lines never has another's bytes inside them
 //   Read       up to `max` buffered input bytes, maybe none: it never waits
 //   Subscribe  a notification signalled with kInputBit when input arrives
-// and, when the device says it has input (input_arrived), moves every byte
-// the UART holds into a kInputBuffer-byte ring (the oldest byte goes when it
-// is full) and signals every subscriber.
+// and, when the device says it has input (input_arrived), moves the bytes
+// the UART holds into a kInputBuffer-byte ring and signals every subscriber.
+// Nothing typed is dropped: with the ring full, bytes stay in the UART, whose
+// FIFO then fills, and QEMU stops reading the host (a terminal, a pipe)
+// until a Read makes room, which drains the UART again.
 //
 // What differs between the rings is only how the service reaches the
 // device and the subscribers: the Backend.
@@ -73,8 +75,8 @@ public:
     ipc::Result<ipc::Bytes> handle(ipc::console::Read, const ipc::console::Read::Request& request, ipc::Badge);
     ipc::Result<ipc::Empty> handle(ipc::console::Subscribe, const ipc::WithHandle<>& request, ipc::Badge);
 
-    // The device interrupted: everything the UART holds goes into the
-    // input ring, and subscribers are told (if any byte came).
+    // The device interrupted: what the UART holds goes into the input ring,
+    // as far as it has room, and subscribers are told (if any byte came).
     void input_arrived();
 
     // Messages only the kernel sends (badge abi::kKernelBadge): the

@@ -149,7 +149,7 @@ PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKin
     if (!take_frame(kind, frame))
         return PageFaultVerdict::OutOfMemory;
     m_backend->zero(frame);
-    if (!m_backend->map(task, page, frame, abi::MapWritable)) {
+    if (!m_backend->map(task, page, frame, abi::MapWritable | abi::MapZeroed)) {
         m_frames.free(frame); // the task died meanwhile
         return PageFaultVerdict::Invalid;
     }

@@ -105,11 +105,12 @@ void isolate_in_ring_3(Server server)
     const char* name = server_name(server);
     u64 task = server_task(server);
     u64 client = start("isolation_client", client_parameter(server));
-    // The client has been served for a while: it has had a whole tick of CPU.
+    // The client has been served: it sleeps once after its first answer
+    // (isolation_client.cpp), and the fault comes during or after that sleep.
     bool serving = false;
     for (u64 waited = 0; client && waited < kPatienceMs && !serving; waited += kTickMs) {
         auto thread = main_thread_snapshot(client);
-        serving = thread && thread->runtime_ticks > 0;
+        serving = thread && thread->state == ThreadState::Sleeping;
         if (!serving)
             scheduler_sleep_ms(kTickMs);
     }

@@ -72,6 +72,8 @@ public:
             errors.push_back("map: frame kind does not match the region");
         if (frame != last_zeroed)
             errors.push_back("map: frame not zeroed just before");
+        if (!(flags & herald::abi::MapZeroed))
+            errors.push_back("map: a frame zeroed for the mapping is not marked MapZeroed (the kernel counts frames_zeroed by it)");
         else {
             for (uint64_t i = 0; i < kPage; ++i) {
                 if (view[frame + i] != 0) {

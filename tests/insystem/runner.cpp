@@ -32,11 +32,19 @@ bool runs_only_by_name(StringView name)
     return name.starts_with("fault_") || name.starts_with("alone_") || name.starts_with("tool_");
 }
 
+// test=NAME runs that case, test=A,B those two, test=all (or no test=)
+// every case but the ones that run only by name.
 bool selected(StringView name, const Optional<StringView>& only)
 {
-    if (only && !only->is_empty() && *only != "all")
-        return name == *only;
-    return !runs_only_by_name(name);
+    if (!only || only->is_empty() || *only == "all")
+        return !runs_only_by_name(name);
+    for (StringView rest = *only; !rest.is_empty();) {
+        usize comma = rest.find(',');
+        if (rest.substring(0, comma) == name)
+            return true;
+        rest = rest.substring(comma + 1);
+    }
+    return false;
 }
 
 } // namespace

@@ -111,6 +111,10 @@ else
 fi
 command "start echo" "^started echo as task [0-9]+$"
 command "run echo_by_name_client" "^echo_by_name_client \\(task [0-9]+\\) exited with status 0$"
+# A fault is explained: the shell names the exception, the kernel the function.
+# (The kernel's line comes through the console's log batches, maybe after
+# the next prompt: it is looked for in the whole log at the end.)
+command "run fault_pf" "^fault_pf \\(task [0-9]+\\) was killed by #PF page fault \\(status -1014\\)$"
 command "run broken_elf" "^loader: broken_elf is not a program Herald can run: truncated$" "^run: cannot start broken_elf"
 command "run no_such_program" "^run: cannot start no_such_program: not found"
 command "frobnicate" "^unknown command: frobnicate \\(type help\\)$"
@@ -142,7 +146,7 @@ command "ps"
 shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')
 printf 'kill %s\r' "$shell_id" >&4
 if wait_for_prompt; then
-    grep -q "starting it again" <<<"$seen" || fail "no 'init: shell ended ...; starting it again' after killing the shell"
+    grep -q "^init: shell was killed; starting it again$" <<<"$seen" || fail "no 'init: shell was killed; starting it again' after killing the shell"
     grep -q "Herald shell" <<<"$seen" || fail "no new shell banner after killing the shell"
 else
     fail "no new shell prompt after killing the shell (task $shell_id)"
@@ -164,6 +168,8 @@ if kill -0 "$qemu_pid" 2>/dev/null; then
     kill "$qemu_pid" 2>/dev/null
 fi
 grep -q "herald: powering off" "$log" || fail "no 'powering off' line after shutdown"
+grep -Eq "\"fault_pf\" killed: #PF page fault .* at RIP=0x[0-9a-f]+ \\(\\(anonymous namespace\\)::store_at\\(unsigned long, unsigned long\\)\\+0x" "$log" ||
+    fail "the kernel's line about fault_pf does not name the function it faulted in"
 
 if [ $failures -gt 0 ]; then
     echo "--- last 60 lines of $log:" >&2

@@ -55,17 +55,8 @@ MANIFEST="$OUT/manifest.tsv"
 : >"$MANIFEST"
 manifest() { local IFS=$'\t'; printf '%s\n' "$*" >>"$MANIFEST"; }
 
-# The QEMU arguments of a measurement mode (docs/study.md, "Modes").
-mode_qemu_args() {
-    case "$MODE" in
-        icount) Q_ACCEL=tcg; MODE_ARGS=(-icount shift=0,sleep=off) ;;
-        wall) Q_ACCEL=tcg; MODE_ARGS=() ;;
-        kvm)
-            herald_kvm_works || { echo "study: --mode kvm needs a working /dev/kvm (real KVM, not PVM)" >&2; exit 2; }
-            Q_ACCEL=kvm; MODE_ARGS=() ;;
-    esac
-}
-mode_qemu_args
+# The mode decides QEMU's accelerator and counting (tools/qemu.sh, Q_MODE).
+if [ "$MODE" = kvm ]; then herald_resolve_mode kvm >/dev/null || exit 2; fi
 
 FAILED_RUNS=0
 STEP=0
@@ -73,10 +64,10 @@ TOTAL_STEPS=0
 
 # boot_image KERNEL LOG SMP APPEND: one boot to its end, or to the timeout.
 boot_image() {
-    Q_BOOT=qboot Q_KERNEL="$1" Q_ARCHIVE="$BUILD/herald.archive" Q_SERIAL="file:$2" Q_SMP="$3" Q_MEM=512M Q_APPEND="$4"
+    Q_BOOT=qboot Q_MODE="$MODE" Q_KERNEL="$1" Q_ARCHIVE="$BUILD/herald.archive" Q_SERIAL="file:$2" Q_SMP="$3" Q_MEM=512M Q_APPEND="$4"
     herald_qemu_command
     local status=0
-    timeout "$RUN_TIMEOUT" "${HERALD_QEMU_CMD[@]}" -monitor none "${MODE_ARGS[@]}" </dev/null >/dev/null 2>&1 || status=$?
+    timeout "$RUN_TIMEOUT" "${HERALD_QEMU_CMD[@]}" -monitor none </dev/null >/dev/null 2>&1 || status=$?
     return "$status"
 }
 

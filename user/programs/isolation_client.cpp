@@ -6,6 +6,11 @@
 // bytes (console). When the server dies (in ring 3) the next call, or the
 // one waiting, gets PeerGone.
 //
+// After its first answer it sleeps once (kServedPauseMs): the benchmark
+// image waits for that sleep, so it knows the server has served this client
+// before it makes the server fault (a wait for CPU time instead raced with a
+// slow first call on a loaded host).
+//
 // Exit status: calls * kCallsUnit + (the error, negated): so PeerGone after
 // 57 calls is 57 * 1000 + 7. It prints nothing (the console may be the one
 // that goes).
@@ -15,12 +20,14 @@
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
 
 namespace {
 
 constexpr int64_t kCallsUnit = 1000;
 constexpr int64_t kMaxCalls = 1'000'000'000; // the status stays far from overflowing
 constexpr int64_t kNoServer = 999;           // the server was not in the registry
+constexpr uint64_t kServedPauseMs = 1000;    // long enough for a starved CPU to notice
 
 ipc::Result<void> one_call(uint64_t server, ipc::Handle handle)
 {
@@ -46,5 +53,7 @@ extern "C" int64_t herald_main(uint64_t server)
         auto result = one_call(server, handle);
         if (result.is_error())
             return (calls < kMaxCalls ? calls : kMaxCalls) * kCallsUnit - static_cast<int64_t>(result.error());
+        if (calls == 0)
+            herald::user::sleep_ms(kServedPauseMs);
     }
 }
