@@ -174,6 +174,10 @@ TEST_CASE("study: differences are explained from the event counts")
     REQUIRE(mono);
     CHECK(explain_difference(*micro, *mono)
         == "-1 system call, -2 address-space switches, -1 IPC message (full path), -1 page fault served by the pager");
+    Row none = *micro, many = *micro;
+    none.events[11] = 0;
+    many.events[11] = 1359600; // bytes_copied, 13,596 per operation
+    CHECK(explain_difference(none, many) == "+13,596 bytes copied between address spaces");
     const Row* micro_syscall = result.find("microkernel", "null_syscall", 2);
     CHECK(explain_difference(*micro_syscall, *result.find("monolithic", "null_syscall", 2)).empty());
 }
@@ -190,6 +194,9 @@ TEST_CASE("study: the report holds figures, goals, differences, isolation and ri
     // 3,238 vs 6,751: 0.48x, met.
     CHECK(report.find("0.48× | met |") != std::string::npos);
     CHECK(report.find("- monolithic: -1,138 instructions (-35.1%); per operation: -1 system call") != std::string::npos);
+    // null_syscall is the same in both placements: one line, not a list of zeros.
+    CHECK(report.find("no movable server takes part): null_syscall.") != std::string::npos);
+    CHECK(report.find("### null_syscall") == std::string::npos);
     CHECK(report.find("| console | contained | kernel_panic |") != std::string::npos);
     CHECK(report.find("| monolithic | 200,000 | 30,000 | 21,000 |") != std::string::npos);
     CHECK(report.find("spawn_storm, 2 CPUs: **failed**: a program was killed") != std::string::npos);

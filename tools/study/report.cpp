@@ -70,6 +70,16 @@ std::string signed_thousands(std::int64_t value)
 
 bool measured(const Row* row) { return row && row->status == FigureStatus::Measured; }
 
+// format_hundredths with thousands separators (the CSV keeps plain digits).
+std::string hundredths_for_people(Hundredths value)
+{
+    std::uint64_t magnitude = static_cast<std::uint64_t>(value < 0 ? -value : value);
+    std::string text = (value < 0 ? "-" : "") + with_thousands(magnitude / 100);
+    std::string plain = format_hundredths(static_cast<Hundredths>(magnitude));
+    auto dot = plain.find('.');
+    return dot == std::string::npos ? text : text + plain.substr(dot);
+}
+
 std::string unit_of(const Study& study, const std::string& workload, unsigned cpus)
 {
     for (const Row& row : study.rows) {
@@ -211,6 +221,11 @@ void goals_section(std::string& out, const Study& study, unsigned cpus)
 
 // ---- differences explained ----
 
+bool same_figure(const Row& a, const Row& b)
+{
+    return a.unit == b.unit && a.median == b.median && explain_difference(a, b).empty();
+}
+
 void difference_line(std::string& out, const Row& from, const Row& to, const std::string& label)
 {
     if (from.unit != to.unit)
@@ -224,27 +239,42 @@ void difference_line(std::string& out, const Row& from, const Row& to, const std
     out += "\n";
 }
 
+// A workload whose figure and events are the same in every placement
+// involves no movable server (a system call, a yield, IPC between two
+// programs): one line says so instead of a list of zeros.
 void differences_section(std::string& out, const Study& study, unsigned cpus)
 {
     out += "\n## Where the differences come from\n\nAt " + std::to_string(cpus)
         + " CPUs, each placement against the microkernel (every server in ring 3), per operation. "
           "The event counts are the kernel's own (docs/study.md, \"Event counters\").\n";
+    std::string unchanged;
     for (const auto& workload : study.workloads()) {
         const Row* base = study.find("microkernel", workload, cpus);
         if (!measured(base))
             continue;
         std::string lines;
+        std::size_t compared = 0;
         for (std::string_view placement : kPlacements) {
             if (placement == "microkernel" || placement == "linux")
                 continue;
             const Row* other = study.find(placement, workload, cpus);
-            if (measured(other))
+            if (!measured(other))
+                continue;
+            ++compared;
+            if (!same_figure(*base, *other))
                 difference_line(lines, *base, *other, std::string(placement));
         }
-        if (lines.empty())
+        if (compared == 0)
             continue;
-        out += "\n### " + workload + "\n\nmicrokernel: " + with_thousands(base->median) + " " + base->unit + "\n\n" + lines;
+        if (lines.empty()) {
+            unchanged += (unchanged.empty() ? "" : ", ") + workload;
+            continue;
+        }
+        out += "\n### " + workload + "\n\nmicrokernel: " + with_thousands(base->median) + " " + base->unit
+            + "; placements not listed measured the same.\n\n" + lines;
     }
+    if (!unchanged.empty())
+        out += "\nThe same figure and events in every placement (no movable server takes part): " + unchanged + ".\n";
 }
 
 // ---- scaling, isolation, ring 0 ----
@@ -372,7 +402,7 @@ std::string explain_difference(const Row& from, const Row& to)
         bool one = delta == 100 || delta == -100;
         if (!out.empty())
             out += ", ";
-        out += (delta > 0 ? "+" : "") + format_hundredths(delta) + " " + std::string(one ? kEventWords[i].one : kEventWords[i].many);
+        out += (delta > 0 ? "+" : "") + hundredths_for_people(delta) + " " + std::string(one ? kEventWords[i].one : kEventWords[i].many);
     }
     return out;
 }
