@@ -5,10 +5,10 @@
 # lets study-report turn the logs into results.csv, report.md and plots.
 #
 #   run-study.sh --build DIR --mode icount|kvm|wall --smp LIST [--quick]
-#                [--placements LIST] [--no-linux] [--no-isolation]
+#                [--placements LIST] [--no-linux] [--no-isolation] [--out OUT]
 #
 # LIST is comma-separated. The images must be built (./herald study builds
-# them first). Everything lands in DIR/study/: logs/, manifest.tsv,
+# them first). Everything lands in OUT (default DIR/study): logs/, manifest.tsv,
 # results.csv, report.md, plots/. Exit status: 0 when every Herald run
 # reached "bench: done", 1 otherwise (the results are written either way),
 # 2 for bad arguments.
@@ -24,9 +24,9 @@ QUICK_FIGURES=calibration,null_syscall,yield_same_cpu,ipi_round_trip,ipc_round_t
 ISOLATION_SERVERS=(memory loader console)
 RUN_TIMEOUT=900 # seconds for one boot; a full image at 8 CPUs takes a few minutes under icount
 
-BUILD="" MODE="" SMP_LIST="" QUICK=false PLACEMENTS="" LINUX=true ISOLATION=true
+BUILD="" MODE="" SMP_LIST="" QUICK=false PLACEMENTS="" LINUX=true ISOLATION=true OUT=""
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 say() { printf 'study: %s\n' "$*"; }
 
 while [ $# -gt 0 ]; do
@@ -38,6 +38,7 @@ while [ $# -gt 0 ]; do
         --placements) PLACEMENTS="${2:?}"; shift 2 ;;
         --no-linux) LINUX=false; shift ;;
         --no-isolation) ISOLATION=false; shift ;;
+        --out) OUT="${2:?}"; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -48,7 +49,7 @@ case "$MODE" in icount|kvm|wall) ;; *) echo "study: --mode wants icount, kvm or 
 IFS=, read -r -a placements <<<"$PLACEMENTS"
 IFS=, read -r -a cpu_counts <<<"$SMP_LIST"
 
-OUT="$BUILD/study"
+[ -n "$OUT" ] || OUT="$BUILD/study"
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
 MANIFEST="$OUT/manifest.tsv"
