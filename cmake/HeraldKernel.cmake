@@ -95,3 +95,49 @@ function(herald_iso name kernel_target)
         COMMENT "Making GRUB ISO ${name}.iso")
     add_custom_target(${name}-iso ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso)
 endfunction()
+
+# Placements (docs/placement.md): which of the servers that can move (memory,
+# loader, console) an image builds into ring 0. Each such server is two
+# OBJECT libraries, herald_<server>_ring3 (the kernel's side of the ring-3
+# server) and herald_<server>_ring0 (the server's portable service class in
+# the kernel), defined in microkernel/CMakeLists.txt.
+#
+#   herald_placement(NAME [RING0 server...])
+#       records placement NAME: for each server, its ring-0 library if
+#       listed, else its ring-3 one (global property HERALD_PLACEMENTS
+#       lists the placements in order)
+#   herald_placement_image(IMAGE PLACEMENT library...)
+#       links kernel image IMAGE (herald_kernel_image) from the kernel core,
+#       PLACEMENT's server libraries and the given ones (what runs after
+#       boot: the shell's bootstrap, the self-tests, the benchmarks)
+set(HERALD_MOVABLE_SERVERS memory loader console)
+
+function(herald_placement name)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "RING0")
+    if(ARG_UNPARSED_ARGUMENTS)
+        message(FATAL_ERROR "herald_placement(${name}): unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
+    endif()
+    foreach(server ${ARG_RING0})
+        if(NOT server IN_LIST HERALD_MOVABLE_SERVERS)
+            message(FATAL_ERROR "herald_placement(${name}): ${server} is not one of ${HERALD_MOVABLE_SERVERS}")
+        endif()
+    endforeach()
+    set(libraries)
+    foreach(server ${HERALD_MOVABLE_SERVERS})
+        if(server IN_LIST ARG_RING0)
+            list(APPEND libraries herald_${server}_ring0)
+        else()
+            list(APPEND libraries herald_${server}_ring3)
+        endif()
+    endforeach()
+    set_property(GLOBAL APPEND PROPERTY HERALD_PLACEMENTS ${name})
+    set_property(GLOBAL PROPERTY HERALD_PLACEMENT_LIBRARIES_${name} ${libraries})
+endfunction()
+
+function(herald_placement_image image placement)
+    get_property(libraries GLOBAL PROPERTY HERALD_PLACEMENT_LIBRARIES_${placement})
+    if(NOT libraries)
+        message(FATAL_ERROR "herald_placement_image(${image}): no placement ${placement} (herald_placement)")
+    endif()
+    herald_kernel_image(${image} herald_kernel_core ${libraries} ${ARGN})
+endfunction()

@@ -46,7 +46,10 @@ endfunction()
 # Links a static ELF64 executable at abi::kUserCodeBase with
 # user/runtime/user.ld: NAME.elf in the current binary directory, target NAME.
 # The ELF's path is the target's HERALD_USER_ELF property, and every program
-# is listed in the global property HERALD_USER_PROGRAMS.
+# is listed in the global property HERALD_USER_PROGRAMS. Its function
+# symbols (llvm-nm | mksymtab, as for the kernel) go to NAME.sym
+# (HERALD_USER_SYMBOLS), which the boot archive carries so that the kernel
+# can name the function a faulting program was in.
 # LIBS: header-only (INTERFACE) libraries such as libipc, whose include
 # directories and definitions the program's sources get; nothing of theirs
 # is linked (the ELF is linked from the objects alone).
@@ -56,36 +59,110 @@ function(herald_add_user_program name)
     if(NOT sources)
         message(FATAL_ERROR "herald_add_user_program(${name}): no sources")
     endif()
+    string(LENGTH "${name}" length)
+    if(length GREATER 27)
+        message(FATAL_ERROR "herald_add_user_program(${name}): at most 27 characters "
+            "(the boot archive's names have 31, and the symbols' entry is NAME.sym)")
+    endif()
     herald_user_runtime()
     herald_user_objects(${name}_objects ${sources})
     # libipc always: the runtime's header (user/runtime/herald.hpp) uses it.
     target_link_libraries(${name}_objects PRIVATE libipc ${ARG_LIBS})
 
     set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
+    set(symbols ${CMAKE_CURRENT_BINARY_DIR}/${name}.sym)
     set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)
-    add_custom_command(OUTPUT ${elf}
+    add_custom_command(OUTPUT ${elf} ${symbols}
         COMMAND ${HERALD_LLD} -T ${HERALD_USER_LINKER_SCRIPT} -static -nostdlib
                 -z max-page-size=0x1000 -z noexecstack --build-id=none --no-dynamic-linker
                 -o ${elf} ${objects}
-        DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT}
+        COMMAND sh -c "\"$0\" -n -C -S --defined-only \"$1\" > \"$2\"" ${HERALD_NM} ${elf} ${symbols}.nm
+        COMMAND $<TARGET_FILE:mksymtab> ${symbols}.nm ${symbols}
+        DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT} mksymtab
         COMMAND_EXPAND_LISTS
         VERBATIM
         COMMENT "Linking user program ${name}.elf")
-    add_custom_target(${name} ALL DEPENDS ${elf})
-    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf})
+    add_custom_target(${name} ALL DEPENDS ${elf} ${symbols})
+    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf} HERALD_USER_SYMBOLS ${symbols})
     set_property(GLOBAL APPEND PROPERTY HERALD_USER_PROGRAMS ${name})
 endfunction()
 
 
-# herald_add_server(NAME SOURCES source... [LIBS library...])
+# herald_add_server(NAME SOURCES source... [LIBS library...]
+#                   [START restart|ignore|halt [ARGUMENT n] [WAIT]] [HOST_SOURCES source...])
 # A server: a user program (above) that links libipc, which goes in the boot
 # archive like every program and can be started by name through the loader
-# (init's manifest, or `run NAME` in the shell). One folder under servers/
-# and this one call is all a new server needs (docs/new-server.md).
+# (`start NAME` in the shell). One folder under servers/ with a
+# CMakeLists.txt holding this call is all a new server needs
+# (docs/new-server.md): servers/CMakeLists.txt finds every such folder.
+#   START     init starts it at every boot, after the kernel's own servers:
+#             a line `NAME ARGUMENT POLICY [wait]` in init's manifest
+#             (docs/system.md, "init"); restart: start it again when it
+#             ends, ignore: leave it, halt: power off
+#   ARGUMENT  its start parameter (default 0); WAIT: init waits for it
+#             to end before the next line
+# Its protocol header may live in the folder: the folder's clients include
+# it by its path from the project root ("servers/NAME/NAME_protocol.hpp"),
+# files in the folder by its name.
+# Host tests: every NAME/*_test.cpp (Catch2) is built for the host with the
+# server's portable sources, HOST_SOURCES (default: SOURCES without
+# main.cpp), into the CTest entry host-NAME (tests/CMakeLists.txt makes it).
 function(herald_add_server name)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES;LIBS")
-    herald_add_user_program(${name} SOURCES ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS} LIBS libipc ${ARG_LIBS})
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "WAIT" "START;ARGUMENT" "SOURCES;LIBS;HOST_SOURCES")
+    set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
+    herald_add_user_program(${name} SOURCES ${sources} LIBS libipc ${ARG_LIBS})
     set_property(GLOBAL APPEND PROPERTY HERALD_SERVERS ${name})
+    if(ARG_START)
+        if(NOT ARG_START MATCHES "^(restart|ignore|halt)$")
+            message(FATAL_ERROR "herald_add_server(${name}): START ${ARG_START}: restart, ignore or halt")
+        endif()
+        if(NOT ARG_ARGUMENT)
+            set(ARG_ARGUMENT 0)
+        endif()
+        set(line "${name} ${ARG_ARGUMENT} ${ARG_START}")
+        if(ARG_WAIT)
+            string(APPEND line " wait")
+        endif()
+        set_property(GLOBAL APPEND PROPERTY HERALD_MANIFEST_LINES "${line}")
+    elseif(ARG_ARGUMENT OR ARG_WAIT)
+        message(FATAL_ERROR "herald_add_server(${name}): ARGUMENT and WAIT go with START")
+    endif()
+
+    file(GLOB host_tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+    if(host_tests)
+        set(host_sources ${ARG_HOST_SOURCES})
+        if(NOT host_sources)
+            foreach(source ${sources})
+                get_filename_component(file_name ${source} NAME)
+                if(NOT file_name STREQUAL "main.cpp")
+                    get_filename_component(source ${source} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+                    list(APPEND host_sources ${source})
+                endif()
+            endforeach()
+        endif()
+        set_property(GLOBAL APPEND PROPERTY HERALD_SERVER_HOST_TESTS ${name})
+        set_property(GLOBAL PROPERTY HERALD_SERVER_HOST_TESTS_${name} ${host_tests} ${host_sources})
+        set_property(GLOBAL PROPERTY HERALD_SERVER_FOLDER_${name} ${CMAKE_CURRENT_SOURCE_DIR})
+    endif()
+endfunction()
+
+# herald_init_manifest(OUTPUT path BASE path): init's manifest as the boot
+# archive carries it: the lines of herald_add_server(... START ...) calls,
+# then BASE (user/init/init.manifest: the shell). Written at configure time,
+# only when its text changes.
+function(herald_init_manifest)
+    cmake_parse_arguments(PARSE_ARGV 0 ARG "" "OUTPUT;BASE" "")
+    file(READ ${ARG_BASE} base)
+    get_property(lines GLOBAL PROPERTY HERALD_MANIFEST_LINES)
+    set(text "# Made by the build (cmake/HeraldUser.cmake, herald_init_manifest) from\n")
+    string(APPEND text "# herald_add_server(... START ...) calls and user/init/init.manifest.\n")
+    foreach(line ${lines})
+        string(APPEND text "${line}\n")
+    endforeach()
+    string(APPEND text "${base}")
+    file(WRITE ${ARG_OUTPUT}.new "${text}")
+    configure_file(${ARG_OUTPUT}.new ${ARG_OUTPUT} COPYONLY)
+    set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ARG_BASE})
 endfunction()
 
 # Helpers of herald_boot_archive() (macros: they set its variables).
@@ -123,6 +200,8 @@ endmacro()
 # entries in this order:
 #   PROGRAMS  user programs (herald_add_user_program()): an entry of kind
 #             Program per target, named after the target, holding its ELF
+#             (and, after every other entry, one of kind Symbols per
+#             program, NAME.sym, holding its symbol table)
 #   FILES     name=path: an entry of kind File holding the file at path
 #             (a relative path is relative to the current source directory)
 #   CORRUPT   name=program-target, for tests: an entry `name` of kind Program
@@ -156,11 +235,15 @@ function(herald_boot_archive)
     endif()
 
     set(entries "")
+    set(symbol_entries "")
     set(depends mkarchive)
     foreach(program ${ARG_PROGRAMS})
         _herald_archive_check_name(${program})
         _herald_archive_elf(${program})
+        get_target_property(symbols ${program} HERALD_USER_SYMBOLS)
         list(APPEND entries "${program}=program:${elf}")
+        list(APPEND symbol_entries "${program}.sym=symbols:${symbols}")
+        list(APPEND depends ${symbols})
     endforeach()
     foreach(pair ${ARG_FILES})
         _herald_archive_pair(FILES "${pair}")
@@ -175,6 +258,9 @@ function(herald_boot_archive)
         _herald_archive_elf(${entry_value})
         list(APPEND entries "${entry_name}=program-truncate100:${elf}")
     endforeach()
+    # Symbols last: lookups walk the table in order, and programs are looked
+    # up at every spawn, symbols only when a program faults.
+    list(APPEND entries ${symbol_entries})
     if(NOT entries)
         message(FATAL_ERROR "herald_boot_archive(${ARG_OUTPUT}): no entries")
     endif()

@@ -4,8 +4,8 @@
 #include "abi/task.hpp"
 #include "boot/boot_archive.hpp"
 #include "ipc/endpoint.hpp"
-#include "ipc/irq.hpp"
 #include "log.hpp"
+#include "services/services.hpp"
 #include "syscall/task_control.hpp"
 #include "task/program_loader.hpp"
 
@@ -13,15 +13,66 @@ namespace herald {
 
 namespace {
 
-// COM1 (PC16550D at the PC's standard address) and its ISA interrupt.
-constexpr u16 kCom1Base = 0x3F8;
-constexpr u16 kCom1Ports = 8;
-constexpr u8 kCom1Irq = 4;
+// The servers built into the kernel, by their registry slot (abi/task.hpp):
+// each a KernelService the registry publishes under its name.
+struct Builtins {
+    KernelObject* services[abi::kRegistryBuiltins] {};
+    ~Builtins()
+    {
+        for (KernelObject* service : services) {
+            if (service)
+                service->release(); // the registry's handle keeps its own reference
+        }
+    }
+};
 
-u64 start(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 endpoint_rights)
+u64 start_registry(const Builtins& builtins)
+{
+    Endpoint* endpoint = Endpoint::create();
+    if (!endpoint)
+        return 0;
+    SpawnOptions options;
+    options.parameter = kServerEndpointHandle;
+    for (u64 i = 0; i < abi::kRegistryBuiltins; ++i) {
+        if (!builtins.services[i])
+            continue;
+        options.parameter |= 1ull << (abi::kRegistryBuiltinShift + i);
+        // With the grant right: a client may send the service a handle (Subscribe, SpawnWith).
+        options.handles[1 + i] = InitialHandle { builtins.services[i], abi::RightSend | abi::RightGrant, 0,
+            abi::kRegistryBuiltinHandle + i };
+    }
+    u64 task = start_boot_server("registry", options, endpoint, abi::RightReceive | abi::RightGrant);
+    if (task)
+        set_name_registry(endpoint);
+    endpoint->release(); // the registry's handle and set_name_registry keep it
+    return task;
+}
+
+// A server's part of the bootstrap line: its task id, or "kernel" when it
+// is built into ring 0.
+StringView describe(char* buffer, usize size, u64 task, bool in_kernel)
+{
+    BufferSink sink(buffer, size);
+    if (in_kernel)
+        format(sink, "kernel");
+    else
+        format(sink, "{}", task);
+    return sink.view();
+}
+
+u64 start_init()
+{
+    SpawnOptions options;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend, 0, abi::kSystemControlHandle };
+    return start_boot_server("init", options, nullptr, 0);
+}
+
+} // namespace
+
+u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights)
 {
     if (endpoint)
-        options.handles[0] = InitialHandle { endpoint, endpoint_rights, 0, kServerEndpointHandle };
+        options.handles[0] = InitialHandle { endpoint, rights, 0, kServerEndpointHandle };
     auto program = find_boot_program(name);
     if (program.is_error()) {
         klog("herald: cannot start {}: {} in the boot archive", name, error_name(program.error()));
@@ -35,88 +86,23 @@ u64 start(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 endpo
     return task.value();
 }
 
-u64 start_registry()
-{
-    Endpoint* endpoint = Endpoint::create();
-    if (!endpoint)
-        return 0;
-    SpawnOptions options;
-    options.parameter = kServerEndpointHandle;
-    u64 task = start("registry", options, endpoint, abi::RightReceive | abi::RightGrant);
-    if (task)
-        set_name_registry(endpoint);
-    endpoint->release(); // the registry's handle and set_name_registry keep it
-    return task;
-}
-
-u64 start_console()
-{
-    Endpoint* endpoint = Endpoint::create();
-    Notification* input = Notification::create();
-    if (!endpoint || !input) {
-        if (endpoint)
-            endpoint->release();
-        if (input)
-            input->release();
-        return 0;
-    }
-    bind_notification(*endpoint, *input);
-    if (!bind_isa_irq(kCom1Irq, *input, abi::kConsoleInputBit))
-        klog("herald: warning: COM1's interrupt cannot be routed: the console gets no input");
-    SpawnOptions options;
-    options.parameter = kServerEndpointHandle;
-    options.io_port_first = kCom1Base;
-    options.io_port_count = kCom1Ports;
-    options.handles[1] = InitialHandle { &kernel_log_control(), abi::RightSend, 0, abi::kKernelLogHandle };
-    u64 task = start("console", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
-    if (task) {
-        klog("herald: console is task {}: from now on it prints the kernel log", task);
-        kernel_log_attach(*input, abi::kConsoleLogBit, task);
-    }
-    input->release(); // the endpoint, the interrupt binding and the log keep it
-    endpoint->release();
-    return task;
-}
-
-u64 start_loader()
-{
-    Endpoint* endpoint = Endpoint::create();
-    if (!endpoint)
-        return 0;
-    auto archive = boot_archive_pages();
-    if (!archive) {
-        klog("herald: no boot archive: no loader");
-        endpoint->release();
-        return 0;
-    }
-    SpawnOptions options;
-    options.parameter = archive->length; // the archive's bytes, at abi::kArchiveViewBase
-    options.map_archive = true;
-    options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
-    u64 task = start("loader", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
-    endpoint->release();
-    return task;
-}
-
-u64 start_init()
-{
-    SpawnOptions options;
-    options.handles[0] = InitialHandle { &system_control(), abi::RightSend, 0, abi::kSystemControlHandle };
-    return start("init", options, nullptr, 0);
-}
-
-} // namespace
-
 SystemTasks start_system(bool with_init)
 {
+    // Servers built into the kernel first: the registry publishes them.
+    Builtins builtins;
+    builtins.services[abi::kRegistryBuiltinConsole] = console_start_in_kernel();
+    builtins.services[abi::kRegistryBuiltinLoader] = loader_start_in_kernel();
     SystemTasks tasks;
-    tasks.registry = start_registry();
-    tasks.console = start_console();
-    tasks.loader = start_loader();
+    tasks.registry = start_registry(builtins);
+    tasks.console = console_start_server();
+    tasks.loader = loader_start_server();
     if (with_init)
         tasks.init = start_init();
-    klog("herald: started registry (task {}), console ({}), loader ({}), init ({})", tasks.registry, tasks.console,
-        tasks.loader, tasks.init);
+    char console[16];
+    char loader[16];
+    klog("herald: started registry (task {}), console ({}), loader ({}), init ({})", tasks.registry,
+        describe(console, sizeof(console), tasks.console, console_in_kernel()),
+        describe(loader, sizeof(loader), tasks.loader, loader_in_kernel()), tasks.init);
     return tasks;
 }
 

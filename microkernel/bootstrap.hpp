@@ -1,18 +1,22 @@
 // Starting the system: the servers and init, from the boot archive
-// (docs/architecture.md, "Bootstrap"). The memory server comes first, at
-// the end of kernel_main (pager_start); then start_system() brings up
+// (docs/system.md, "Bootstrap"). The memory service comes first, at the end
+// of kernel_main (pager_start); then start_system() brings up
 //
-//   registry  every later task holds abi::HandleRegistry to it
-//   console   COM1's ports and its interrupt (as a notification bound to
-//             its endpoint); publishes "console"
-//   loader    ProcessControl and the boot archive; publishes "loader"
+//   the servers built into the kernel, if the image has any (the console,
+//             the loader: services/services.hpp, docs/placement.md)
+//   registry  every later task holds abi::HandleRegistry to it; it
+//             publishes the built-in services under their names
+//   console   (ring 3) COM1's ports and its interrupt (as a notification
+//             bound to its endpoint); publishes "console"
+//   loader    (ring 3) ProcessControl and the boot archive; publishes "loader"
 //   init      SystemControl; starts the rest from init.manifest through
 //             the loader
 //
 // Each server gets its endpoint (receive) at kServerEndpointHandle; the
-// registry and the console get that index as their start parameter, the
-// loader the length of the archive it sees. A server that
-// cannot be started is reported and skipped: the others still come up.
+// registry and the console get that index as their start parameter (the
+// registry with the built-in services' bits above it), the loader the
+// length of the archive it sees. A server that cannot be started is
+// reported and skipped: the others still come up.
 #pragma once
 
 #include "lib/types.hpp"
@@ -21,6 +25,7 @@ namespace herald {
 
 inline constexpr u64 kServerEndpointHandle = 4;
 
+// Task ids; 0 for one that did not start, or is built into the kernel.
 struct SystemTasks {
     u64 registry { 0 };
     u64 console { 0 };

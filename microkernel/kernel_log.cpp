@@ -148,6 +148,12 @@ void kernel_log_take_over_for_panic()
     }
 }
 
+void kernel_log_write_console_bytes(const u8* bytes, usize length)
+{
+    SpinLockGuard guard(g_log_lock);
+    serial::write(reinterpret_cast<const char*>(bytes), length);
+}
+
 void kernel_log_tick()
 {
     if (!__atomic_load_n(&g_waiting, __ATOMIC_RELAXED))

@@ -27,6 +27,7 @@
 #include "kernel.hpp"
 #include "boot/boot_archive.hpp"
 #include "mm/pager.hpp"
+#include "services/services.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"
 #include "mm/kernel_stacks.hpp"
@@ -136,6 +137,9 @@ void log_boot_info()
     klog("herald: booted by {} via {}", info.loader_name_view().is_empty() ? StringView("an unnamed loader") : info.loader_name_view(),
         info.protocol == BootProtocol::Multiboot2 ? "Multiboot2" : "Multiboot");
     klog("herald: command line \"{}\"", info.command_line_view());
+    if (info.command_line_view().length() == BootInfo::kMaxCommandLine - 1)
+        klog("herald: warning: the command line fills the kernel's {}-character buffer: anything longer was cut",
+            BootInfo::kMaxCommandLine - 1);
     for (usize i = 0; i < info.memory_count; ++i) {
         const MemoryRegion& region = info.memory[i];
         klog("herald: memory map {:#014x}-{:#014x} {}", region.base.get(), region.base.get() + region.length,
@@ -281,6 +285,7 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     run_global_constructors();
     klog("");
     klog("herald: Herald microkernel (x86-64) starting");
+    log_placement();
     g_features = x86::detect_cpu_features();
     load_descriptor_tables();
     log_cpu();

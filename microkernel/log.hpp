@@ -61,5 +61,10 @@ void kernel_log_flush();
 void kernel_log_take_over_for_panic();
 // From the timer interrupt: signals the console if lines are waiting.
 void kernel_log_tick();
+// A client's bytes for COM1, from the console built into the kernel
+// (services/console_in_kernel.cpp; then no console server holds the log):
+// written under g_log_lock, so that a client's line and a kernel line never
+// split each other. '\n' goes out as CR LF.
+void kernel_log_write_console_bytes(const u8* bytes, usize length);
 
 } // namespace herald

@@ -6,6 +6,9 @@
 // KIND is
 //   program               PATH is an ELF64 executable
 //   file                  PATH is data (a manifest, a text file, ...)
+//   symbols               PATH is a symbol table made by mksymtab
+//                         (microkernel/debug/symbol_table.hpp), named
+//                         PROGRAM.sym after the program it describes
 //   program-truncate<N>   for tests: a Program entry holding only the first N
 //                         bytes of the ELF file PATH (which must be longer),
 //                         a broken program the loader must refuse
@@ -16,6 +19,7 @@
 // is either the old archive or a complete new one. Any error: a message on
 // stderr and exit status 1.
 #include "microkernel/boot/archive.hpp"
+#include "microkernel/debug/symbol_table.hpp"
 #include "tools/archive_writer.hpp"
 
 #include <cerrno>
@@ -114,6 +118,8 @@ std::optional<Argument> parse_argument(std::string_view text, std::string& error
         argument.kind = herald::ArchiveKind::Program;
     } else if (kind == "file") {
         argument.kind = herald::ArchiveKind::File;
+    } else if (kind == "symbols") {
+        argument.kind = herald::ArchiveKind::Symbols;
     } else if (kind.substr(0, kTruncatePrefix.size()) == kTruncatePrefix) {
         std::string_view digits = kind.substr(kTruncatePrefix.size());
         std::size_t length = 0;
@@ -130,7 +136,7 @@ std::optional<Argument> parse_argument(std::string_view text, std::string& error
         argument.truncate = length;
     } else {
         error = "\"" + std::string(text) + "\": unknown kind \"" + std::string(kind)
-            + "\" (program, file or program-truncate<N>)";
+            + "\" (program, file, symbols or program-truncate<N>)";
         return std::nullopt;
     }
     return argument;
@@ -145,6 +151,19 @@ std::optional<Bytes> entry_data(const Argument& argument, std::string& error)
         && (data->size() < sizeof(kElfMagic) || std::memcmp(data->data(), kElfMagic, sizeof(kElfMagic)) != 0)) {
         error = argument.name + ": " + argument.path + " is not an ELF file";
         return std::nullopt;
+    }
+    if (argument.kind == herald::ArchiveKind::Symbols) {
+        std::string_view name = argument.name;
+        std::string_view suffix = herald::kSymbolsSuffix;
+        if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) {
+            error = argument.name + ": a symbols entry is named PROGRAM" + std::string(suffix);
+            return std::nullopt;
+        }
+        auto table = herald::SymbolTable::parse(herald::ByteReader(data->data(), data->size()));
+        if (table.is_error()) {
+            error = argument.name + ": " + argument.path + " is not a symbol table: " + herald::error_name(table.error());
+            return std::nullopt;
+        }
     }
     if (argument.truncate) {
         if (data->size() <= *argument.truncate) {
@@ -181,7 +200,7 @@ int main(int argc, char** argv)
 {
     using namespace herald;
     if (argc < 3)
-        return fail("usage: mkarchive OUTPUT NAME=KIND:PATH... (KIND: program, file, program-truncate<N>)");
+        return fail("usage: mkarchive OUTPUT NAME=KIND:PATH... (KIND: program, file, symbols, program-truncate<N>)");
     std::string output = argv[1];
 
     tools::ArchiveWriter writer;

@@ -76,6 +76,13 @@ inline constexpr uint64_t kKernelBadge = 1ull << 63;
 inline constexpr uint32_t kNotificationLabel = 0x4E4F'5449; // "NOTI"
 inline constexpr uint64_t kNotificationBadge = kKernelBadge | 1;
 
+// Fault isolation, side by side (docs/placement.md): a request that makes a
+// server (memory, loader, console) fault on purpose, with a store through a
+// null pointer. Every server honours it, in ring 3 and in ring 0, but only
+// with abi::kKernelBadge: no task can send it, and only the kernel of the
+// test and benchmark images does (microkernel/services/fault_injection.cpp).
+inline constexpr uint32_t kFaultInjectionLabel = 0x4641'554C; // "FAUL"
+
 // Handles every task holds when it starts (docs/ipc.md). Others it gets in
 // messages or creates.
 enum WellKnownHandle : uint64_t {

@@ -84,6 +84,11 @@ inline constexpr const char* page_fault_verdict_name(PageFaultVerdict verdict)
 enum MemoryMapFlags : uint64_t {
     MapWritable = 1u << 0,
     MapExecutable = 1u << 1,
+    // The pager zeroed the frame for this mapping. It changes nothing in the
+    // mapping: the kernel counts the frame as zeroed (Event::FramesZeroed),
+    // since the memory server zeroes frames where the kernel cannot see it
+    // (docs/benchmarks.md, "Events").
+    MapZeroed = 1u << 2,
 };
 
 // One range of the managed set (MemoryRanges).

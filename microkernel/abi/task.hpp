@@ -20,6 +20,21 @@ struct TaskStatus {
     int64_t exit_status; // once Exited or Killed
 };
 
+// The exit status of a Killed task says why (user/runtime/task_status.hpp
+// turns it into words): killed on request (TaskKill, the loader's Kill,
+// Ctrl-C in the shell), or for CPU exception `vector` in ring 3
+// (kFaultStatusBase - vector: -1014 is a page fault).
+inline constexpr int64_t kKilledStatus = -1;
+inline constexpr int64_t kFaultStatusBase = -1000;
+inline constexpr uint64_t kExceptionVectors = 32; // SDM Vol. 3A Table 6-1
+constexpr int64_t fault_status(uint64_t vector) { return kFaultStatusBase - static_cast<int64_t>(vector); }
+// The vector a Killed status names, or -1 when it names none.
+constexpr int64_t fault_vector(int64_t status)
+{
+    int64_t vector = kFaultStatusBase - status;
+    return vector >= 0 && vector < static_cast<int64_t>(kExceptionVectors) ? vector : -1;
+}
+
 // One line of TaskList (for ps).
 struct TaskListEntry {
     uint64_t task_id;
@@ -41,5 +56,18 @@ inline constexpr uint64_t kKernelLogHandle = 5;
 // The console's bound notification: bit 1 input, bit 2 kernel log lines.
 inline constexpr uint64_t kConsoleInputBit = 1;
 inline constexpr uint64_t kConsoleLogBit = 2;
+
+// The registry's start parameter: the index of its endpoint handle in the
+// low byte; and for each server the kernel serves itself (built into ring
+// 0, docs/placement.md), bit kRegistryBuiltinShift + i, with a handle to
+// that service at kRegistryBuiltinHandle + i: the registry publishes it
+// under kRegistryBuiltinNames[i] before it serves anyone.
+inline constexpr uint64_t kRegistryEndpointMask = 0xFF;
+inline constexpr uint64_t kRegistryBuiltinShift = 8;
+inline constexpr uint64_t kRegistryBuiltinHandle = 5;
+inline constexpr const char* kRegistryBuiltinNames[] = { "console", "loader" };
+inline constexpr uint64_t kRegistryBuiltinConsole = 0;
+inline constexpr uint64_t kRegistryBuiltinLoader = 1;
+inline constexpr uint64_t kRegistryBuiltins = sizeof(kRegistryBuiltinNames) / sizeof(kRegistryBuiltinNames[0]);
 
 } // namespace herald::abi

@@ -174,13 +174,27 @@ ErrorOr<ArchiveEntry> Archive::entry(usize index) const
         return Error::OutOfRange;
     ByteReader table_bytes = table_entry(index);
     TableEntry entry = read_table_entry(table_bytes);
-    if (entry.kind != static_cast<u32>(ArchiveKind::Program) && entry.kind != static_cast<u32>(ArchiveKind::File))
+    if (entry.kind != static_cast<u32>(ArchiveKind::Program) && entry.kind != static_cast<u32>(ArchiveKind::File)
+        && entry.kind != static_cast<u32>(ArchiveKind::Symbols))
         return Error::Unsupported;
     // parse() checked that the data lies inside m_bytes.
     ByteReader data = m_bytes.slice(entry.offset, entry.size).value();
-    if (fnv1a32(data.data(), data.size()) != entry.checksum)
-        return Error::BadChecksum;
+    if (!data_checked(index)) {
+        if (fnv1a32(data.data(), data.size()) != entry.checksum)
+            return Error::BadChecksum;
+        mark_data_checked(index);
+    }
     return ArchiveEntry { name_field(table_bytes), static_cast<ArchiveKind>(entry.kind), data };
+}
+
+bool Archive::data_checked(usize index) const
+{
+    return __atomic_load_n(&m_checked[index / 64], __ATOMIC_RELAXED) & (1ull << (index % 64));
+}
+
+void Archive::mark_data_checked(usize index) const
+{
+    __atomic_or_fetch(&m_checked[index / 64], 1ull << (index % 64), __ATOMIC_RELAXED);
 }
 
 ErrorOr<ArchiveEntry> Archive::find(StringView name) const

@@ -24,7 +24,12 @@
 //
 // The archive is untrusted. Archive::parse() checks the header and the table
 // and nothing else, so that one corrupt program costs only that program:
-// entry() checks the entry's kind and data checksum when it is asked for.
+// entry() checks the entry's kind and data checksum when it is asked for,
+// the first time; a checksum that matched is not computed again. An Archive
+// therefore needs bytes that do not change once parsed (the loader sees them
+// read-only, the kernel keeps its module untouched): checksumming a whole
+// ELF file, debug information included, at every spawn was most of what a
+// spawn cost (docs/benchmarks.md, "Where spawn_to_exit's instructions go").
 // What parse() accepts:
 //   - the magic, version 1, reserved 0, 1 to kMaxEntries entries
 //   - archive_size at least the header and the table, and at most the bytes
@@ -67,7 +72,14 @@ namespace herald {
 enum class ArchiveKind : u32 {
     Program = 1, // an ELF64 executable (microkernel/boot/elf.hpp)
     File = 2,    // data, e.g. a text manifest
+    Symbols = 3, // the function symbols of the program named like the entry
+                 // without its ".sym" (debug/symbol_table.hpp's format):
+                 // the kernel names the functions of a faulting program
 };
+
+// The entry holding program NAME's symbols is NAME + kSymbolsSuffix, so a
+// program's name has at most Archive::kNameSize - 1 - 4 characters.
+inline constexpr char kSymbolsSuffix[] = ".sym";
 
 struct ArchiveEntry {
     StringView name;
@@ -110,7 +122,8 @@ public:
     // 1 to kMaxEntries, in table order.
     usize count() const { return m_count; }
 
-    // The entry at `index`, after checking its kind and its data checksum.
+    // The entry at `index`, after checking its kind and its data checksum
+    // (once: see the top of this file).
     ErrorOr<ArchiveEntry> entry(usize index) const;
 
     // The entry named exactly `name`, checked as entry() does.
@@ -128,8 +141,14 @@ private:
 
     ByteReader table_entry(usize index) const;
 
+    bool data_checked(usize index) const;
+    void mark_data_checked(usize index) const;
+
     ByteReader m_bytes; // the archive_size bytes
     usize m_count;
+    // One bit per entry whose data checksum matched; atomic, since the
+    // kernel's archive may be read on several CPUs at once.
+    mutable u64 m_checked[kMaxEntries / 64] {};
 };
 
 // FNV-1a, 32 bits (offset basis 2166136261, prime 16777619): the table and

@@ -12,6 +12,7 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "endpoint.hpp"
 #include "ipc_internal.hpp"
 
@@ -52,6 +53,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     IpcMessage message = read_message(frame);
     message.badge = entry.value().badge;
     write_message(*server->ipc.frame, message);
+    count<Event::IpcFast>();
     give_reply_right(*server, self);
     endpoint.release();
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
@@ -101,6 +103,7 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
     write_message(*caller->ipc.frame, read_message(frame));
+    count<Event::IpcFast>();
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_SEQ_CST);
     endpoint.receivers.push_back(self);
     if (unlikely(__atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST))) {

@@ -20,6 +20,7 @@
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "endpoint.hpp"
 #include "kernel_service.hpp"
@@ -157,7 +158,9 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
         bool copied = receiver.ipc.buffer && sender.task->address_space && receiver.task->address_space
             && copy_between(*sender.task->address_space, sender.ipc.buffer, *receiver.task->address_space,
                 receiver.ipc.buffer, info.payload_length);
-        if (!copied)
+        if (copied)
+            count<Event::BytesCopied>(info.payload_length);
+        else
             info.payload_length = 0;
     }
     if (info.transfer_handle) {
@@ -172,6 +175,7 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
     }
     message.info = info.encode();
     write_message(*receiver.ipc.frame, message);
+    count<Event::IpcFull>();
 }
 
 } // namespace
@@ -209,9 +213,23 @@ namespace {
 
 // ---- endpoints ----
 
+// The caller's IPC buffer as the kernel sees it (through the physmap), for a
+// service answering in its thread; nullptr if it has none, or its page is no
+// longer mapped user-writable (heap pages can be released).
+u8* ipc_buffer_view(Thread& self)
+{
+    if (!self.ipc.buffer || !self.task->address_space)
+        return nullptr;
+    auto page = self.task->address_space->translate(VirtualAddress(self.ipc.buffer));
+    if (!page || !page->flags.user || !page->flags.writable)
+        return nullptr;
+    return reinterpret_cast<u8*>(layout::physmap_address(page->physical.get()));
+}
+
 // A Call on a handle that names no endpoint may name a service the kernel
-// answers itself (a monolithic build's memory service): answered at once,
-// like a system call. Otherwise `why` is the lookup's error.
+// answers itself (a server built into the kernel): answered at once, like a
+// system call, after the checks any message gets (kernel_service.hpp).
+// Otherwise `why` is the lookup's error.
 i64 call_kernel_service(Thread& self, u64 handle, Error why)
 {
     auto entry = lookup(self, handle, ObjectType::KernelService, abi::RightSend);
@@ -220,13 +238,12 @@ i64 call_kernel_service(Thread& self, u64 handle, Error why)
     auto& service = static_cast<KernelService&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
     i64 status = validate(self, message, entry.value().rights);
-    // Words only. A handle "transferred" stays where it is: the service runs
-    // in the caller's thread and looks it up in the caller's own table.
-    if (status == 0 && MessageInfo::decode(message.info).payload_length > 0)
-        status = error(SyscallError::BadArgument);
+    u8* payload = status == 0 ? ipc_buffer_view(self) : nullptr;
+    if (status == 0 && MessageInfo::decode(message.info).payload_length > 0 && !payload)
+        status = error(SyscallError::BadAddress);
     if (status == 0) {
         message.badge = entry.value().badge;
-        IpcMessage reply = service.call(self, message);
+        IpcMessage reply = service.call(self, message, payload);
         write_message(*self.ipc.frame, reply);
     }
     service.release();

@@ -17,6 +17,7 @@ constexpr u8 kIsaIrqs = 16;
 struct Binding {
     Notification* notification;
     u64 bits;
+    void (*handler)();
 };
 
 Binding g_bindings[kIsaIrqs];
@@ -24,23 +25,44 @@ Binding g_bindings[kIsaIrqs];
 void deliver(x86::InterruptFrame& frame)
 {
     u64 irq = frame.vector - x86::kVectorFirstIrq;
-    if (irq < kIsaIrqs && g_bindings[irq].notification)
+    if (irq >= kIsaIrqs)
+        return;
+    if (g_bindings[irq].notification)
         notification_signal(*g_bindings[irq].notification, g_bindings[irq].bits);
+    else if (g_bindings[irq].handler)
+        g_bindings[irq].handler();
+}
+
+bool route(u8 irq)
+{
+    u8 vector = static_cast<u8>(x86::kVectorFirstIrq + irq);
+    x86::set_interrupt_handler(vector, deliver);
+    return x86::ioapic::route_isa_irq(irq, vector, processor(0).apic_id);
 }
 
 } // namespace
 
 bool bind_isa_irq(u8 irq, Notification& notification, u64 bits)
 {
-    if (irq >= kIsaIrqs || g_bindings[irq].notification)
+    if (irq >= kIsaIrqs || g_bindings[irq].notification || g_bindings[irq].handler)
         return false;
     notification.retain();
-    g_bindings[irq] = Binding { &notification, bits };
-    u8 vector = static_cast<u8>(x86::kVectorFirstIrq + irq);
-    x86::set_interrupt_handler(vector, deliver);
-    if (!x86::ioapic::route_isa_irq(irq, vector, processor(0).apic_id)) {
+    g_bindings[irq] = Binding { &notification, bits, nullptr };
+    if (!route(irq)) {
         g_bindings[irq] = Binding {};
         notification.release();
+        return false;
+    }
+    return true;
+}
+
+bool bind_isa_irq_to_kernel(u8 irq, void (*handler)())
+{
+    if (irq >= kIsaIrqs || !handler || g_bindings[irq].notification || g_bindings[irq].handler)
+        return false;
+    g_bindings[irq] = Binding { nullptr, 0, handler };
+    if (!route(irq)) {
+        g_bindings[irq] = Binding {};
         return false;
     }
     return true;

@@ -1,8 +1,10 @@
-// Device interrupts delivered to ring 3: the kernel routes an ISA IRQ to a
+// Device interrupts delivered to a driver: the kernel routes an ISA IRQ to a
 // vector of its own and turns each interrupt into bits on a notification,
-// which the device's server waits on (the console server: COM1's IRQ 4).
-// The line is edge-triggered, so nothing has to be masked while the server
-// works: it drains the device, and new data raises a new edge.
+// which the device's ring-3 server waits on (the console server: COM1's IRQ
+// 4), or, for a server built into the kernel, calls its handler right there
+// (the ring-0 console: services/console_in_kernel.cpp). The line is
+// edge-triggered, so nothing has to be masked while the driver works: it
+// drains the device, and new data raises a new edge.
 #pragma once
 
 #include "../lib/types.hpp"
@@ -15,5 +17,10 @@ class Notification;
 // `notification` (which the binding keeps alive). False if no I/O APIC
 // serves the IRQ or it is bound already.
 bool bind_isa_irq(u8 irq, Notification& notification, u64 bits);
+
+// Routes ISA `irq` to the boot CPU; each interrupt calls `handler` in the
+// interrupt's context (interrupts off; it may take spin locks). False as
+// above.
+bool bind_isa_irq_to_kernel(u8 irq, void (*handler)());
 
 } // namespace herald

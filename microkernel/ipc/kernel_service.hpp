@@ -1,10 +1,36 @@
 // KernelService: an object whose Calls the kernel answers itself, at once,
-// in the caller's thread: no server task, no switch. A monolithic build
-// serves the memory protocol so (mm/pager_in_kernel.cpp), and programs stay
-// the same in both builds: they call abi::HandleMemory either way.
-// Only Call works on it, with words only (no payload). A handle "sent"
-// along is not copied: word 7 keeps the caller's own handle index, which the
-// service looks up in the caller's table.
+// in the caller's thread: no server task, no switch. A server built into
+// the kernel (memory, loader, console: docs/placement.md) is one, and
+// programs stay the same in every placement: they call the same handles
+// (abi::HandleMemory, or what the registry gives them) with the same
+// messages.
+//
+// Only Call works on such a handle (Send, Receive and the rest get
+// BadHandle). ipc.cpp checks a request as it checks any message before it
+// reaches call():
+//   - words, label and MessageInfo as for an endpoint (reserved bits,
+//     length at most abi::kMaxPayload);
+//   - a payload: the caller's IPC buffer must be registered and still
+//     mapped user-writable now (BadAddress otherwise); the service gets it
+//     as `payload`, the buffer's page through the physmap, and reads the
+//     request's bytes there and writes the reply's bytes over them, as a
+//     ring-3 server does with its own buffer. Nothing else of the caller's
+//     memory is touched. The page cannot go away during the call: only the
+//     caller's own thread (busy here) or a memory service answering it may
+//     unmap it. `payload` is nullptr when the caller has no usable buffer:
+//     a reply that needs one is then an error reply;
+//   - a handle "sent" along (transfer_handle, word 7) must be one of the
+//     caller's and the service handle needs RightGrant, as for a transfer;
+//     but it is not copied: word 7 keeps the caller's own index, which the
+//     service looks up in the caller's table (and never closes: the caller
+//     keeps it, as it keeps its own copy of a transferred handle).
+// A reply may carry a handle too: the service has then installed it in the
+// caller's table itself, and word 7 is the caller's new index for it.
+//
+// The service runs in the caller's thread, with interrupts on: it may take
+// its own lock (one per service), but must not block while it holds it,
+// nor fault (hence the payload through the physmap rather than through the
+// caller's user addresses).
 #pragma once
 
 #include "../task/thread.hpp"
@@ -14,8 +40,9 @@ namespace herald {
 
 class KernelService : public KernelObject {
 public:
-    // The reply to `request` (whose badge is that of the caller's handle).
-    virtual IpcMessage call(Thread& caller, const IpcMessage& request) = 0;
+    // The reply to `request` (whose badge is that of the caller's handle);
+    // its payload, if any, is already in `payload`.
+    virtual IpcMessage call(Thread& caller, const IpcMessage& request, u8* payload) = 0;
 
 protected:
     KernelService() : KernelObject(ObjectType::KernelService) { }

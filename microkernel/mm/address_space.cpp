@@ -3,6 +3,7 @@
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/paging.hpp"
 #include "../kernel.hpp"
+#include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "kernel_memory.hpp"
 #include "kernel_pool.hpp"
@@ -78,20 +79,25 @@ usize g_frames_in_use;
 Optional<PhysicalAddress> allocate_user_frame()
 {
     PhysicalAddress frame;
+    bool recycled = false;
     {
         SpinLockGuard guard(g_frames_lock);
         if (g_free_frames) {
             frame = PhysicalAddress(g_free_frames);
             g_free_frames = *reinterpret_cast<u64*>(layout::physmap_address(g_free_frames));
+            recycled = true;
         } else {
-            auto fresh = allocate_kernel_frame();
+            auto fresh = allocate_kernel_frame(); // zeroed already
             if (!fresh)
                 return nullopt;
             frame = *fresh;
         }
         ++g_frames_in_use;
     }
-    __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
+    if (recycled) {
+        __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame.get())), 0, layout::kPageSize);
+        count_frames_zeroed(1);
+    }
     return frame;
 }
 
@@ -242,6 +248,7 @@ ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, 
         usize chunk = min<u64>(length, layout::kPageSize - offset);
         u8* target = reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
         __builtin_memcpy(target, source, chunk);
+        count<Event::BytesCopied>(chunk);
         destination = destination.offset(chunk);
         source += chunk;
         length -= chunk;

@@ -1,6 +1,7 @@
 #include "kernel_memory.hpp"
 
 #include "../arch/x86_64/paging.hpp"
+#include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "layout.hpp"
 
@@ -17,6 +18,7 @@ u8* zeroed(PhysicalAddress address, usize pages)
 {
     u8* pointer = kernel_pointer(address);
     __builtin_memset(pointer, 0, pages * layout::kPageSize);
+    count_frames_zeroed(pages);
     return pointer;
 }
 

@@ -2,6 +2,7 @@
 
 #include "../arch/x86_64/paging.hpp"
 #include "../lib/assert.hpp"
+#include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "kernel_memory.hpp"
 #include "layout.hpp"
@@ -50,6 +51,7 @@ u8* allocate_kernel_stack()
             u8* stack = g_free;
             g_free = *reinterpret_cast<u8**>(stack);
             __builtin_memset(stack, 0, kKernelStackBytes);
+            count_frames_zeroed(kStackPages);
             return stack;
         }
         if (g_next_fresh_slot >= kSlots)

@@ -3,6 +3,7 @@
 #include "../abi/memory.hpp"
 #include "../kernel.hpp"
 #include "../log.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "address_space.hpp"
 #include "kernel_memory.hpp"
@@ -64,7 +65,7 @@ u64 managed_frame_count() { return g_managed.total_bytes() / layout::kPageSize; 
 
 ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags)
 {
-    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable) || !is_managed_frame(frame))
+    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed) || !is_managed_frame(frame))
         return Error::OutOfRange;
     struct Request {
         VirtualAddress address;
@@ -78,6 +79,8 @@ ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAdd
     }, &request);
     if (mapped.is_error())
         return mapped.error();
+    if (map_flags & abi::MapZeroed)
+        count<Event::FramesZeroed>(); // where the pager zeroed it: on this CPU, just before (ring 3 or 0)
     return {};
 }
 

@@ -1,11 +1,12 @@
 // The pager: who owns the frames above the kernel's own memory and resolves
-// user page faults (docs/memory.md). One of two, chosen when Herald is built:
+// user page faults (docs/memory.md). One of two, chosen when an image is
+// linked (its placement, docs/placement.md):
 //
-//   memory server (default)  servers/memory, a ring-3 task; the kernel turns
-//                            each fault into an IPC call to it (pager_server.cpp)
-//   monolithic               the same MemoryService code in ring 0, called
-//                            directly (pager_in_kernel.cpp;
-//                            -DHERALD_MONOLITHIC_MEMORY=ON)
+//   memory server            servers/memory, a ring-3 task; the kernel turns
+//                            each fault into an IPC call to it
+//                            (services/memory_server.cpp)
+//   in the kernel            the same MemoryService code in ring 0, called
+//                            directly (services/memory_in_kernel.cpp)
 //
 // Either way every task holds abi::HandleMemory, through which it asks for
 // heap and statistics (libipc/protocols/memory.hpp), and frames a dead task
@@ -27,6 +28,7 @@ void pager_start();
 
 // "server" or "kernel": where page faults are served.
 const char* pager_mode_name();
+bool pager_in_kernel();
 
 // Asks the pager about a fault of `thread` (ring 3, or a kernel copy on its
 // behalf) at `address`. Blocks the thread while the memory server works.

@@ -11,6 +11,7 @@
 #include "../log.hpp"
 #include "../panic.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
 extern "C" void switch_context(herald::u64* save_rsp, herald::u64 next_rsp); // context_switch.asm
@@ -109,8 +110,10 @@ Thread* steal(Processor& self)
 void switch_address_space(Thread& next)
 {
     u64 root = next.task->root.get();
-    if ((x86::read_cr3() & ~0xFFFull) != root)
+    if ((x86::read_cr3() & ~0xFFFull) != root) {
         x86::write_cr3(root);
+        count<Event::AsSwitches>();
+    }
 }
 
 // A direct switch (IPC hand-over) passes the rest of the slice on to the
@@ -128,6 +131,7 @@ void switch_to(Processor& cpu, Thread& previous, Thread& next, Slice slice = Sli
     next.cpu = cpu.index;
     next.has_run = true;
     ++next.context_switches;
+    count<Event::ContextSwitches>();
     cpu.previous = &previous;
     cpu.current = &next;
     __atomic_store_n(&cpu.incoming, nullptr, __ATOMIC_RELEASE);

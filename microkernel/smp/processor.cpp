@@ -32,6 +32,7 @@ void install_processor(Processor& processor)
     processor.self = &processor;
     x86::wrmsr(x86::kMsrGsBase, reinterpret_cast<u64>(&processor));
     x86::wrmsr(x86::kMsrKernelGsBase, 0);
+    g_event_counting = true; // count_frames_zeroed: %gs reaches a Processor from now on
 }
 
 } // namespace herald

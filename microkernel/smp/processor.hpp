@@ -8,6 +8,7 @@
 #include "../arch/x86_64/gdt.hpp"
 #include "../lib/types.hpp"
 #include "../sched/run_queue.hpp"
+#include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/thread.hpp"
 
@@ -17,6 +18,7 @@ struct Processor {
     Processor* self;             // %gs:0
     u64 kernel_stack_top;        // %gs:8
     u64 user_stack_scratch;      // %gs:16
+    EventCounters events;        // %gs:24: stats/event_counters.hpp counts through %gs
 
     u32 index;                   // 0 = the boot CPU; dense, in start order
     u32 apic_id;
@@ -45,6 +47,7 @@ struct Processor {
 static_assert(__builtin_offsetof(Processor, self) == 0);
 static_assert(__builtin_offsetof(Processor, kernel_stack_top) == 8);
 static_assert(__builtin_offsetof(Processor, user_stack_scratch) == 16); // syscall_entry.asm
+static_assert(__builtin_offsetof(Processor, events) == kProcessorEventsOffset);
 
 inline Processor& this_processor()
 {

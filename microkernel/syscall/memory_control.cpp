@@ -12,6 +12,7 @@
 #include "../mm/reclaim_queue.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
 namespace herald {
@@ -48,7 +49,7 @@ i64 map_error(Error e)
 
 i64 sys_map(u64 task_id, u64 address, u64 frame, u64 flags)
 {
-    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable))
+    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed))
         return error(SyscallError::BadArgument);
     if (!is_managed_frame(PhysicalAddress(frame)))
         return error(SyscallError::BadArgument);
@@ -96,8 +97,10 @@ ErrorOr<u64> unmap_once(u64 task_id, u64 address)
         auto frame = space.unmap_pager_frame(VirtualAddress(page));
         if (frame.is_error())
             return Error::OutOfRange; // no page of the pager's there
-        if (&task == self.task)
+        if (&task == self.task) {
             x86::invalidate_page(page);
+            count<Event::TlbFlushPage>();
+        }
         return frame.value().get();
     }, &address);
 }

@@ -4,6 +4,7 @@
 #include "syscalls.hpp"
 
 #include "../abi/syscalls.hpp"
+#include "../abi/task.hpp"
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
@@ -16,6 +17,7 @@
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
 extern "C" void syscall_entry(); // arch/x86_64/syscall_entry.asm
@@ -95,6 +97,7 @@ i64 dispatch(x86::InterruptFrame& frame)
     case SyscallNumber::Exit: exit_current_task(static_cast<i64>(frame.rdi), false);
     case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
     case SyscallNumber::Null: return 0;
+    case SyscallNumber::EventCounters: return sys_event_counters(frame.rdi, frame.rsi, frame.rdx);
     case SyscallNumber::Count: break;
     default: break;
     }
@@ -119,6 +122,7 @@ void syscalls_init_this_cpu()
 extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
 {
     using namespace herald;
+    count<Event::Syscalls>();
     frame->rax = static_cast<u64>(dispatch(*frame));
     kill_current_task_if_requested();
     kernel_log_tick(); // kernel lines reach the console soon, in order with what programs print
@@ -126,6 +130,6 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
     // stack (SDM Vol. 2B, SYSRET): never let that happen.
     if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {
         klog("herald: task {} killed: system call returning to a bad RIP {:#x}", current_thread().task->id, frame->rip);
-        exit_current_task(-1, true);
+        exit_current_task(abi::kKilledStatus, true);
     }
 }

@@ -78,22 +78,11 @@ i64 sys_create(u64 control, u64 name_address, u64 name_length)
     char name[kMaxNameLength];
     if (!copy_from_user_paged(name, name_address, name_length))
         return error(SyscallError::BadAddress);
-    auto space = AddressSpace::create();
-    if (space.is_error())
+    auto object = create_unstarted_task(StringView(name, name_length));
+    if (object.is_error())
         return error(SyscallError::NoMemory);
-    auto task = create_task(StringView(name, name_length), space.value());
-    if (task.is_error()) {
-        space.value()->destroy();
-        return error(task.error() == Error::TooMany ? SyscallError::NoMemory : SyscallError::NoMemory);
-    }
-    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
-    if (!object) {
-        discard_task(*task.value());
-        space.value()->destroy();
-        return error(SyscallError::NoMemory);
-    }
-    u64 handle = grant_handle(*current_thread().task, *object, abi::RightsAll, 0);
-    object->release(); // the handle holds it now; without one, the task goes with it
+    u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
+    object.value()->release(); // the handle holds it now; without one, the task goes with it
     return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
 }
 
@@ -102,11 +91,8 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
     TaskHandle target(task_handle, abi::RightSend);
     if (!target.object())
         return target.error_code();
-    Task* task = target.object()->unstarted_task();
-    if (!task)
-        return error(SyscallError::BadArgument); // only a task that has not started yet
-    if (index >= abi::kMaxHandles)
-        return error(SyscallError::BadArgument);
+    if (!target.object()->unstarted_task() || index >= abi::kMaxHandles)
+        return error(SyscallError::BadArgument); // (give_task_handle checks again: the answer comes first)
     Optional<HandleEntry> entry;
     {
         Task& self = *current_thread().task;
@@ -115,8 +101,7 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
     }
     if (!entry)
         return error(SyscallError::BadHandle);
-    u64 given = grant_handle(*task, *entry->object, entry->rights, entry->badge, index);
-    return given ? static_cast<i64>(given) : error(SyscallError::BadArgument); // the index is taken, or the table full
+    return give_task_handle(*target.object(), *entry, index);
 }
 
 i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
@@ -124,21 +109,7 @@ i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
     TaskHandle target(task_handle, abi::RightSend);
     if (!target.object())
         return target.error_code();
-    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
-        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
-        return error(SyscallError::BadAddress);
-    Task* task = target.object()->claim_start();
-    if (!task)
-        return error(SyscallError::BadArgument); // started already, or being started
-    auto thread = create_user_thread(*task, entry, stack_top, parameter);
-    if (thread.is_error()) {
-        target.object()->start_failed();
-        return error(SyscallError::NoMemory);
-    }
-    task->object = target.object();
-    target.object()->started();
-    scheduler_enqueue(*thread.value());
-    return 0;
+    return start_task(*target.object(), entry, stack_top, parameter);
 }
 
 i64 sys_kill(u64 task_handle)
@@ -214,6 +185,55 @@ i64 sys_shutdown(u64 control)
 }
 
 } // namespace
+
+ErrorOr<TaskObject*> create_unstarted_task(StringView name)
+{
+    if (name.is_empty() || name.length() > kMaxNameLength)
+        return Error::BadLength;
+    AddressSpace* space = HERALD_TRY(AddressSpace::create());
+    auto task = create_task(name, space);
+    if (task.is_error()) {
+        space->destroy();
+        return Error::OutOfMemory;
+    }
+    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
+    if (!object) {
+        discard_task(*task.value());
+        space->destroy();
+        return Error::OutOfMemory;
+    }
+    return object;
+}
+
+i64 give_task_handle(TaskObject& target, const HandleEntry& entry, u64 index)
+{
+    Task* task = target.unstarted_task();
+    if (!task)
+        return error(SyscallError::BadArgument); // only a task that has not started yet
+    if (index >= abi::kMaxHandles)
+        return error(SyscallError::BadArgument);
+    u64 given = grant_handle(*task, *entry.object, entry.rights, entry.badge, index);
+    return given ? static_cast<i64>(given) : error(SyscallError::BadArgument); // the index is taken, or the table full
+}
+
+i64 start_task(TaskObject& target, u64 entry, u64 stack_top, u64 parameter)
+{
+    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
+        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
+        return error(SyscallError::BadAddress);
+    Task* task = target.claim_start();
+    if (!task)
+        return error(SyscallError::BadArgument); // started already, or being started
+    auto thread = create_user_thread(*task, entry, stack_top, parameter);
+    if (thread.is_error()) {
+        target.start_failed();
+        return error(SyscallError::NoMemory);
+    }
+    task->object = &target;
+    target.started();
+    scheduler_enqueue(*thread.value());
+    return 0;
+}
 
 KernelObject& process_control() { return g_process_control; }
 KernelObject& system_control() { return g_system_control; }

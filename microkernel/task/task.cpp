@@ -1,5 +1,6 @@
 #include "task.hpp"
 
+#include "../abi/task.hpp"
 #include "../arch/x86_64/fpu.hpp"
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
@@ -179,7 +180,7 @@ void kill_current_task_if_requested()
     Task& task = *current_thread().task;
     if (&task == &g_kernel_task || !__atomic_load_n(&task.kill_requested, __ATOMIC_ACQUIRE))
         return;
-    exit_current_task(-1, true);
+    exit_current_task(abi::kKilledStatus, true);
 }
 
 void tasks_init()

@@ -1,8 +1,11 @@
 #include "user_faults.hpp"
 
+#include "../abi/task.hpp"
+
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/idt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
+#include "../debug/user_symbols.hpp"
 #include "../log.hpp"
 #include "../mm/pager.hpp"
 #include "../sched/scheduler.hpp"
@@ -15,13 +18,31 @@ namespace {
 
 constexpr u64 kVectorPageFault = 14;
 
+// Room for a function's name (C++ names with their parameter lists run
+// long) and for a line of callers; on the faulting thread's 16 KiB kernel stack.
+constexpr usize kSymbolText = 256;
+constexpr usize kCallersText = 1024;
+
+// One line that says what happened and where (with the function, from the
+// program's symbols in the boot archive), and one with the callers.
 [[noreturn]] void kill_for(x86::InterruptFrame& frame, u64 address, const char* reason)
 {
     Task& task = *current_thread().task;
-    klog("herald: task {} \"{}\" killed: {} {} on CPU {} at RIP={:#x} address={:#x} error={:#x}{}{}", task.id,
+    // A fault on the IRETQ into ring 3 has a kernel RIP: nothing of the program's to name.
+    bool in_user_code = frame.from_user_mode();
+    char symbol[kSymbolText];
+    BufferSink symbol_sink(symbol, sizeof(symbol));
+    if (in_user_code)
+        print_user_symbol(symbol_sink, task.name_view(), frame.rip);
+    klog("herald: task {} \"{}\" killed: {} {} on CPU {} at RIP={:#x}{} address={:#x} error={:#x}{}{}", task.id,
         task.name_view(), x86::exception_mnemonic(frame.vector), x86::exception_name(frame.vector),
-        this_processor().index, frame.rip, address, frame.error_code, reason ? ": " : "", reason ? reason : "");
-    exit_current_task(-static_cast<i64>(frame.vector) - 1000, true);
+        this_processor().index, frame.rip, symbol_sink.view(), address, frame.error_code, reason ? ": " : "",
+        reason ? reason : "");
+    char callers[kCallersText];
+    BufferSink callers_sink(callers, sizeof(callers));
+    if (in_user_code && print_user_backtrace(callers_sink, task.name_view(), frame.rbp) > 0)
+        klog("herald: task {} \"{}\" called from {}", task.id, task.name_view(), callers_sink.view());
+    exit_current_task(abi::fault_status(frame.vector), true);
 }
 
 } // namespace
@@ -36,7 +57,7 @@ void handle_user_fault(x86::InterruptFrame& frame)
     if (verdict == abi::PageFaultVerdict::Resolved)
         return;
     if (__atomic_load_n(&thread.task->kill_requested, __ATOMIC_ACQUIRE))
-        exit_current_task(-1, true); // killed while the pager worked: not the fault's doing
+        exit_current_task(abi::kKilledStatus, true); // killed while the pager worked: not the fault's doing
     kill_for(frame, address, abi::page_fault_verdict_name(verdict));
 }
 

@@ -1,20 +1,19 @@
-// console: the console server (docs/system.md, "The console"). It alone may touch COM1
-// (the kernel opened ports 0x3F8-0x3FF to it in the TSS's I/O bitmap and to
+// console: the console server (docs/system.md, "The console"), the ring-3
+// placement of ConsoleService (console_service.hpp; the ring-0 one is
+// microkernel/services/console_in_kernel.cpp). It alone may touch COM1 (the
+// kernel opened ports 0x3F8-0x3FF to it in the TSS's I/O bitmap and to
 // nobody else), and COM1's interrupt reaches it as a notification bound to
 // its endpoint. It serves the console protocol (libipc/protocols/console.hpp)
 // to every task and publishes itself as "console".
 //
-// Output: each Write is written whole, so a client that sends whole lines
-// never has them mixed with another's ('\n' goes out as CR LF). The kernel's
-// own log lines come the same way: the kernel keeps them in a ring and
-// signals kConsoleLogBit, and the console reads whole lines (LogRead) and
-// prints them between clients' writes. Input: the interrupt makes it drain
-// the receiver into a ring buffer and signal every subscriber; Read never
-// waits.
+// This file is the ring-3 part only: the backend (port I/O, signals through
+// handles), the serve loop, and the kernel log. The kernel keeps its log
+// lines in a ring and signals kConsoleLogBit; the console reads whole lines
+// (LogRead) and prints them between clients' writes, one batch per signal.
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libipc/protocols/console.hpp"
+#include "console_service.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -22,7 +21,7 @@
 
 namespace {
 
-using namespace ipc::console;
+using namespace herald;
 
 // PC16550D registers (datasheet Table 2) at COM1.
 constexpr uint16_t kCom1 = 0x3F8;
@@ -51,81 +50,41 @@ void put(uint8_t byte)
     outb(kData, byte);
 }
 
-class Console {
+// One thread serves everything, so a Write is never interrupted by another.
+class PortBackend final : public console::Backend {
 public:
-    ipc::Result<Write::Reply> handle(Write, const ipc::Bytes& text, ipc::Badge)
+    void write(const uint8_t* bytes, size_t length) override
     {
-        for (uint32_t i = 0; i < text.length; ++i) {
-            if (text.data[i] == '\n')
+        for (size_t i = 0; i < length; ++i) {
+            if (bytes[i] == '\n')
                 put('\r');
-            put(text.data[i]);
-        }
-        return Write::Reply { text.length };
-    }
-
-    ipc::Result<ipc::Bytes> handle(Read, const Read::Request& request, ipc::Badge)
-    {
-        uint32_t count = 0;
-        while (count < request.max && count < sizeof(m_reply) && m_input_count > 0) {
-            m_reply[count++] = m_input[m_input_head];
-            m_input_head = (m_input_head + 1) % kInputBuffer;
-            --m_input_count;
-        }
-        return ipc::Bytes { m_reply, count };
-    }
-
-    ipc::Result<ipc::Empty> handle(Subscribe, const ipc::WithHandle<>& request, ipc::Badge)
-    {
-        if (m_subscriber_count == kMaxSubscribers)
-            signal_subscribers(0); // drops those whose waiter is gone
-        if (m_subscriber_count == kMaxSubscribers)
-            return kTooManySubscribers;
-        m_subscribers[m_subscriber_count++] = request.handle;
-        return ipc::Empty {};
-    }
-
-    // The interrupt: everything the UART holds goes into the buffer.
-    void drain_receiver()
-    {
-        bool any = false;
-        while (inb(kLineStatus) & kLineStatusDataReady) {
-            uint8_t byte = inb(kData);
-            if (m_input_count == kInputBuffer) { // full: the oldest byte goes
-                m_input_head = (m_input_head + 1) % kInputBuffer;
-                --m_input_count;
-            }
-            m_input[(m_input_head + m_input_count) % kInputBuffer] = byte;
-            ++m_input_count;
-            any = true;
-        }
-        if (any)
-            signal_subscribers(kInputBit);
-    }
-
-private:
-    // A signal nobody can ever wait for fails (PeerGone): that subscriber's
-    // task is gone, and so is its entry.
-    void signal_subscribers(uint64_t bits)
-    {
-        for (size_t i = 0; i < m_subscriber_count;) {
-            if (ipc::sys::signal(m_subscribers[i], bits).is_error()) {
-                (void)ipc::sys::handle_close(m_subscribers[i]);
-                m_subscribers[i] = m_subscribers[--m_subscriber_count];
-            } else {
-                ++i;
-            }
+            put(bytes[i]);
         }
     }
-
-    uint8_t m_input[kInputBuffer] = {};
-    size_t m_input_head = 0;
-    size_t m_input_count = 0;
-    uint8_t m_reply[ipc::kMaxPayload] = {};
-    ipc::Handle m_subscribers[kMaxSubscribers] = {};
-    size_t m_subscriber_count = 0;
+    bool receive(uint8_t& byte) override
+    {
+        if (!(inb(kLineStatus) & kLineStatusDataReady))
+            return false;
+        byte = inb(kData);
+        return true;
+    }
+    // The handle came with the request: it is ours already. A signal of no
+    // bits checks that it names a notification we may signal, which somebody
+    // can wait on (the same answer the ring-0 console gives).
+    ipc::Result<console::Subscriber> keep(ipc::Handle handle) override
+    {
+        IPC_TRY(ipc::sys::signal(handle, 0));
+        return handle;
+    }
+    bool signal(console::Subscriber subscriber, uint64_t bits) override
+    {
+        return !ipc::sys::signal(subscriber, bits).is_error();
+    }
+    void drop(console::Subscriber subscriber) override { (void)ipc::sys::handle_close(subscriber); }
 };
 
-Console g_console;
+PortBackend g_backend;
+console::ConsoleService g_console;
 
 // The kernel log, whole lines, one batch per signal (kConsoleLogBit): if
 // more is waiting the kernel signals again, and clients get served between
@@ -133,26 +92,26 @@ Console g_console;
 void print_kernel_log()
 {
     static uint8_t lines[4096];
-    int64_t got = herald::user::syscall3(herald::user::number_of(herald::abi::SyscallNumber::LogRead),
-        herald::abi::kKernelLogHandle, reinterpret_cast<uint64_t>(lines), sizeof(lines));
+    int64_t got = user::syscall3(user::number_of(abi::SyscallNumber::LogRead), abi::kKernelLogHandle,
+        reinterpret_cast<uint64_t>(lines), sizeof(lines));
     if (got > 0)
-        (void)g_console.handle(Write {}, ipc::Bytes { lines, static_cast<uint32_t>(got) }, 0);
+        g_backend.write(lines, static_cast<size_t>(got));
 }
-
 
 // The console's protocol, plus its bound notification's bits (ipc::serve
 // hands those to on_kernel_message): input arrived, kernel log lines wait.
 class Server {
 public:
-    ipc::KernelMessage on_kernel_message(const ipc::Message& message, ipc::Message&)
+    ipc::KernelMessage on_kernel_message(const ipc::Message& message, ipc::Message& reply)
     {
-        if (message.badge == herald::abi::kNotificationBadge && message.label == herald::abi::kNotificationLabel) {
-            if (message.words[0] & herald::abi::kConsoleInputBit)
-                g_console.drain_receiver();
-            if (message.words[0] & herald::abi::kConsoleLogBit)
+        if (message.badge == abi::kNotificationBadge && message.label == abi::kNotificationLabel) {
+            if (message.words[0] & abi::kConsoleInputBit)
+                g_console.input_arrived();
+            if (message.words[0] & abi::kConsoleLogBit)
                 print_kernel_log();
+            return ipc::KernelMessage::NoAnswer;
         }
-        return ipc::KernelMessage::NoAnswer;
+        return g_console.on_kernel_message(message, reply);
     }
 
     template<typename Operation, typename Request>
@@ -168,18 +127,19 @@ Server g_server;
 
 extern "C" int64_t herald_main(uint64_t endpoint)
 {
-    ipc::SyscallTransport& transport = herald::user::ipc();
+    ipc::SyscallTransport& transport = user::ipc();
+    g_console.init(g_backend);
     outb(kModemControl, kModemDtrRtsOut2);
     outb(kInterruptEnable, kEnableReceivedData);
-    g_console.drain_receiver(); // bytes typed before we were here
+    g_console.input_arrived(); // bytes typed before we were here
 
-    auto client_handle = ipc::sys::handle_mint(endpoint, herald::abi::RightSend | herald::abi::RightGrant, 0);
+    auto client_handle = ipc::sys::handle_mint(endpoint, abi::RightSend | abi::RightGrant, 0);
     if (client_handle.is_error()
-        || ipc::registry::publish(transport, herald::abi::HandleRegistry, "console", client_handle.value()).is_error())
-        herald::user::debug_write("console: cannot publish \"console\" in the registry");
+        || ipc::registry::publish(transport, abi::HandleRegistry, "console", client_handle.value()).is_error())
+        user::debug_write("console: cannot publish \"console\" in the registry");
 
-    ipc::Error error = ipc::serve<Protocol>(transport, endpoint, g_server);
-    herald::user::debug_write("console: receiving failed:");
-    herald::user::debug_write(ipc::error_name(error));
+    ipc::Error error = ipc::serve<ipc::console::Protocol>(transport, endpoint, g_server);
+    user::debug_write("console: receiving failed:");
+    user::debug_write(ipc::error_name(error));
     return 1;
 }

@@ -7,6 +7,9 @@
 //     (badge abi::kKernelBadge): it answers with a PageFaultVerdict;
 //   - the memory protocol (libipc/protocols/memory.hpp) from every task,
 //     each badged by the kernel with the caller's task id.
+// MemoryService (memory_service.hpp) answers both (ipc::serve hands the
+// kernel's messages to its on_kernel_message); this file is its ring-3
+// backend and loop. The ring-0 placement is microkernel/services/memory_in_kernel.cpp.
 // It runs forever; it exits (status 1, with a log line) only if it cannot
 // start.
 #include <stddef.h>
@@ -67,29 +70,6 @@ SyscallBackend g_backend;
 memory::MemoryService g_service;
 abi::ManagedRange g_ranges[kMaxRanges];
 
-// The service, plus the page faults the kernel sends in faulting threads'
-// names (ipc::serve hands those to on_kernel_message).
-class Server {
-public:
-    ipc::KernelMessage on_kernel_message(const ipc::Message& fault, ipc::Message& reply)
-    {
-        if (fault.badge != abi::kKernelBadge || fault.label != abi::kPageFaultLabel)
-            return ipc::KernelMessage::NoAnswer;
-        abi::PageFaultVerdict verdict = g_service.page_fault(fault.words[0], fault.words[1], fault.words[2]);
-        reply = ipc::make_message(abi::kPageFaultLabel);
-        reply.words[0] = static_cast<uint64_t>(verdict);
-        return ipc::KernelMessage::Answered;
-    }
-
-    template<typename Operation, typename Request>
-    auto handle(Operation operation, const Request& request, ipc::Badge badge)
-    {
-        return g_service.handle(operation, request, badge);
-    }
-};
-
-Server g_server;
-
 bool start()
 {
     int64_t count = syscall3(number_of(abi::SyscallNumber::MemoryRanges), kControl, reinterpret_cast<uint64_t>(g_ranges), kMaxRanges);
@@ -114,7 +94,7 @@ extern "C" int64_t herald_main(uint64_t)
     if (!start())
         return 1;
     ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
-    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_server);
+    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_service);
     user::debug_write("memory: receiving failed:");
     user::debug_write(ipc::error_name(error));
     return 1;

@@ -1,5 +1,7 @@
 #include "memory_service.hpp"
 
+#include "servers/common/fault_on_purpose.hpp"
+
 namespace herald::memory {
 
 using abi::PageFaultVerdict;
@@ -163,7 +165,7 @@ PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKin
     if (!take_frame(kind, frame))
         return PageFaultVerdict::OutOfMemory;
     m_backend->zero(frame);
-    if (!m_backend->map(task, page, frame, abi::MapWritable)) {
+    if (!m_backend->map(task, page, frame, abi::MapWritable | abi::MapZeroed)) {
         m_frames.free(frame); // the task died meanwhile
         return PageFaultVerdict::Invalid;
     }
@@ -207,6 +209,19 @@ PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint
         ++record->heap_mapped;
     }
     return verdict;
+}
+
+ipc::KernelMessage MemoryService::on_kernel_message(const ipc::Message& in, ipc::Message& reply)
+{
+    if (in.badge != abi::kKernelBadge)
+        return ipc::KernelMessage::NoAnswer; // a bound notification's bits, say: none is bound here
+    if (servers::is_fault_injection(in))
+        servers::fault_on_purpose();
+    if (in.label != abi::kPageFaultLabel || in.payload_length != 0 || in.transfer_handle)
+        return ipc::KernelMessage::NoAnswer;
+    reply = ipc::make_message(abi::kPageFaultLabel);
+    reply.words[0] = static_cast<uint64_t>(page_fault(in.words[0], in.words[1], in.words[2]));
+    return ipc::KernelMessage::Answered;
 }
 
 // ---- requests ----

@@ -1,6 +1,8 @@
 // MemoryService: the memory server's brain, the same code in ring 3 (the
-// memory server, servers/memory/main.cpp) and in ring 0 (a monolithic build,
-// microkernel/mm/pager_in_kernel.cpp); host-tested with a fake backend.
+// memory server, servers/memory/main.cpp) and in ring 0 (the
+// memory-in-kernel and monolithic placements,
+// microkernel/services/memory_in_kernel.cpp); host-tested with a fake
+// backend.
 //
 // It owns the frame table (frame_table.hpp) and one record per task that
 // asked for heap, and decides what a page fault means (docs/memory.md):
@@ -93,6 +95,14 @@ public:
     ipc::Result<ipc::Empty> handle(ipc::memory::Give, const ipc::memory::Give::Request&, ipc::Badge task);
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
+
+    // Messages only the kernel sends (badge exactly abi::kKernelBadge): a
+    // page fault in a faulting thread's name (abi::kPageFaultLabel, how the
+    // ring-3 server gets them), answered with its verdict; the
+    // fault-injection request (abi::kFaultInjectionLabel, test and benchmark
+    // images only), which makes the service fault on purpose. NoAnswer for
+    // anything else.
+    ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply);
 
     // Takes back what the kernel reclaimed from dead tasks. True if task
     // `watched` was among those that ended: a request from a task that died

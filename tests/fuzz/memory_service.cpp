@@ -79,8 +79,12 @@ public:
         FUZZ_CHECK(kind == (in_stack(address) ? FrameKind::Stack : FrameKind::Heap));
         FUZZ_CHECK(last != Last::Nothing && frame == last_frame);
         bool moved = last == Last::Unmapped; // Give: the page changes address spaces
+        // A fresh frame is zeroed and says so (the kernel counts frames_zeroed
+        // by MapZeroed); a moved one keeps its contents and must not.
+        if (moved)
+            FUZZ_CHECK(!(flags & abi::MapZeroed));
         if (!moved) {
-            FUZZ_CHECK(flags == abi::MapWritable);
+            FUZZ_CHECK(flags == (abi::MapWritable | abi::MapZeroed));
             for (uint64_t i = 0; i < kPage; i += 64)
                 FUZZ_CHECK(view[frame + i] == 0);
         }

@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         FUZZ_CHECK(length <= capacity);
         check_line(*editor);
         terminal.show(echo.get(), length);
-        if (event == Event::LineReady) {
+        if (event == Event::LineReady || event == Event::EndOfInput) { // Ctrl-D finishes the line too
             (void)shell::parse_command(editor->line());
             // A full echo buffer shows the finished line ending; a small one may not.
             if (capacity == shell::LineEditor::kMaxEcho)

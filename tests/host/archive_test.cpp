@@ -553,6 +553,30 @@ TEST_CASE("archive writer refuses what the parser would", "[archive]")
     CHECK(writer.count() == 2);
 }
 
+TEST_CASE("archive: an entry's data is checksummed once, a corrupt one every time", "[archive]")
+{
+    Blob blob = sample_archive();
+    auto parsed = parse(blob);
+    REQUIRE_FALSE(parsed.is_error());
+    const Archive& archive = parsed.value();
+    usize hello = get<u64>(blob, entry_at(1) + kEntryOffsetAt);
+    blob[hello + 150] ^= 0x01; // corrupt before the first look: seen
+    CHECK(archive.entry(1).error() == Error::BadChecksum);
+    CHECK(archive.find("hello").error() == Error::BadChecksum); // still refused
+    blob[hello + 150] ^= 0x01;
+    REQUIRE_FALSE(archive.entry(1).is_error()); // matches now, and is remembered
+    // The bytes must not change after that (the loader's are read-only):
+    // if they did, the kept answer would not see it. A copy keeps it too.
+    blob[hello + 150] ^= 0x01;
+    CHECK_FALSE(archive.find("hello").is_error());
+    Archive copy = archive;
+    CHECK_FALSE(copy.entry(1).is_error());
+    // Another entry is checked on its own.
+    usize memory = get<u64>(blob, entry_at(0) + kEntryOffsetAt);
+    blob[memory + 10] ^= 0x01;
+    CHECK(archive.entry(0).error() == Error::BadChecksum);
+}
+
 TEST_CASE("archive: a corrupt entry fails alone", "[archive]")
 {
     Blob blob = sample_archive();
@@ -591,7 +615,7 @@ TEST_CASE("archive: a corrupt entry fails alone", "[archive]")
 
 TEST_CASE("archive: an unknown kind fails alone", "[archive]")
 {
-    for (u32 kind : { 0u, 3u, 0x80000001u }) {
+    for (u32 kind : { 0u, 4u, 0x80000001u }) {
         Blob blob = sample_archive();
         put<u32>(blob, entry_at(2) + kEntryKindAt, kind);
         reseal(blob);
@@ -603,6 +627,20 @@ TEST_CASE("archive: an unknown kind fails alone", "[archive]")
         CHECK_FALSE(archive.value().entry(0).is_error());
         CHECK_FALSE(archive.value().entry(3).is_error());
     }
+}
+
+TEST_CASE("archive: a program's symbols are an entry of kind Symbols named PROGRAM.sym", "[archive]")
+{
+    ArchiveWriter writer;
+    REQUIRE(writer.add("hello", ArchiveKind::Program, fake_program(300, 2)).empty());
+    REQUIRE(writer.add(std::string("hello") + kSymbolsSuffix, ArchiveKind::Symbols, bytes_of("HSYM")).empty());
+    Blob blob = writer.encode();
+    auto archive = parse(blob);
+    REQUIRE_FALSE(archive.is_error());
+    auto symbols = archive.value().find("hello.sym");
+    REQUIRE_FALSE(symbols.is_error());
+    CHECK(symbols.value().kind == ArchiveKind::Symbols);
+    CHECK(static_cast<u32>(ArchiveKind::Symbols) == 3); // the format's value (docs/boot-archive.md)
 }
 
 TEST_CASE("archive: every prefix of an archive is truncated", "[archive]")

@@ -1,6 +1,8 @@
 #include "user/init/manifest.hpp"
 #include "user/shell/command.hpp"
+#include "user/runtime/task_status.hpp"
 #include "user/shell/line_editor.hpp"
+#include "user/shell/session.hpp"
 
 #include <catch2/catch.hpp>
 #include <algorithm>
@@ -131,7 +133,7 @@ struct Terminal {
 struct Editor {
     std::unique_ptr<shell::LineEditor> editor = std::make_unique<shell::LineEditor>(); // value-initialized: all zero
     std::vector<Event> events;
-    std::vector<std::string> lines; // delivered by LineReady
+    std::vector<std::string> lines; // delivered by LineReady and EndOfInput
     std::string echo;               // all echo so far
 
     // Feeds `input`; returns the echo of just this input.
@@ -147,7 +149,7 @@ struct Editor {
             this_echo.append(buffer, std::min(length, sizeof buffer));
             if (event != Event::None)
                 events.push_back(event);
-            if (event == Event::LineReady)
+            if (event == Event::LineReady || event == Event::EndOfInput)
                 lines.push_back(std::string(editor->line(), editor->length()));
             if (event == Event::Cancelled)
                 ok = ok && editor->length() == 0;
@@ -680,6 +682,35 @@ TEST_CASE("line_editor: Ctrl-C cancels the line", "[line_editor]")
     CHECK(e.events == std::vector<Event> { Event::Cancelled, Event::Cancelled, Event::LineReady });
 }
 
+TEST_CASE("line_editor: Ctrl-D ends the input, finishing the line read so far", "[line_editor]")
+{
+    SECTION("after a whole line: an empty last line")
+    {
+        Editor e;
+        e.type("ps\n");
+        CHECK(e.type("\x04") == "\r\n");
+        CHECK(e.events == std::vector<Event> { Event::LineReady, Event::EndOfInput });
+        CHECK(e.lines == std::vector<std::string> { "ps", "" });
+    }
+    SECTION("in the middle of a line: the line is delivered with it")
+    {
+        Editor e;
+        CHECK(e.type("run hello\x04") == "run hello\r\n");
+        CHECK(e.events == std::vector<Event> { Event::EndOfInput });
+        CHECK(e.lines == std::vector<std::string> { "run hello" });
+        CHECK(e.line() == "run hello"); // valid until the next feed
+        e.type("x");
+        CHECK(e.line() == "x");
+    }
+    SECTION("inside an escape sequence it is still itself")
+    {
+        Editor e;
+        e.type("a\x1b[\x04");
+        CHECK(e.events == std::vector<Event> { Event::EndOfInput });
+        CHECK(e.lines == std::vector<std::string> { "a" });
+    }
+}
+
 TEST_CASE("line_editor: the line is at most 127 characters", "[line_editor]")
 {
     Editor e;
@@ -746,8 +777,8 @@ TEST_CASE("line_editor: other bytes are ignored", "[line_editor]")
     Editor e;
     e.type("a");
     for (int byte = 0; byte < 256; ++byte) {
-        bool handled = byte == '\r' || byte == '\n' || byte == 0x08 || byte == 0x7F || byte == 0x03 || byte == 0x15
-            || byte == 0x1B || (byte >= 0x20 && byte <= 0x7E);
+        bool handled = byte == '\r' || byte == '\n' || byte == 0x08 || byte == 0x7F || byte == 0x03 || byte == 0x04
+            || byte == 0x15 || byte == 0x1B || (byte >= 0x20 && byte <= 0x7E);
         if (handled)
             continue;
         CHECK(e.type(std::string(1, static_cast<char>(byte))) == "");
@@ -838,27 +869,29 @@ TEST_CASE("line_editor: random bytes keep the terminal and the line in step", "[
             // What the terminal shows is the line being edited (after an
             // Enter or Ctrl-C, the new, empty one).
             bool line_ended = e.events.size() > events_before && !input.empty()
-                && (input.back() == '\r' || input.back() == '\n' || input.back() == '\x03');
+                && (input.back() == '\r' || input.back() == '\n' || input.back() == '\x03' || input.back() == '\x04');
             if (line_ended)
                 REQUIRE(terminal.visible().empty());
             else
                 REQUIRE(terminal.visible() == e.line());
             REQUIRE(terminal.clean_after_cursor());
         }
-        // Each event ended one line on the terminal: a LineReady shows the
-        // line delivered, a Ctrl-C shows "^C" after the line dropped.
-        REQUIRE(terminal.finished.size() == e.events.size());
+        // Each event ended one line on the terminal: a LineReady or an end
+        // of input shows the line delivered, a Ctrl-C shows "^C" after the
+        // line dropped.
         size_t next_line = 0;
+        size_t next_shown = 0;
         for (size_t i = 0; i < e.events.size(); ++i) {
-            const std::string& shown = terminal.finished[i];
             if (e.events[i] == Event::Cancelled) {
+                const std::string& shown = terminal.finished.at(next_shown++);
                 REQUIRE(shown.size() >= 2);
                 REQUIRE(shown.compare(shown.size() - 2, 2, "^C") == 0);
-            } else {
-                const std::string& line = e.lines.at(next_line++);
-                REQUIRE(shown == line.substr(0, line.find_last_not_of(' ') + 1));
+                continue;
             }
+            const std::string& line = e.lines.at(next_line++);
+            REQUIRE(terminal.finished.at(next_shown++) == line.substr(0, line.find_last_not_of(' ') + 1));
         }
+        REQUIRE(next_shown == terminal.finished.size());
         REQUIRE(next_line == e.lines.size());
     }
 }
@@ -903,6 +936,20 @@ shell::Command command_of(const std::string& line)
     shell::Command command = shell::parse_command(copy.get());
     command.word = {}; // it points into the copy, which goes now
     return command;
+}
+
+} // namespace
+
+// ================================================================ how tasks end
+
+namespace {
+
+std::string described(abi::TaskState state, int64_t exit_status)
+{
+    char buffer[128];
+    BufferSink sink(buffer, sizeof buffer);
+    user::describe_end(sink, abi::TaskStatus { 7, state, exit_status });
+    return std::string(sink.view().chars(), sink.view().length());
 }
 
 } // namespace
@@ -997,5 +1044,109 @@ TEST_CASE("shell command: random lines", "[shell_command]")
         default:
             REQUIRE(command.problem == nullptr);
         }
+    }
+}
+
+TEST_CASE("task_status: an end in words, as init and the shell print it", "[task_status]")
+{
+    using abi::TaskState;
+    CHECK(described(TaskState::Exited, 0) == "exited with status 0");
+    CHECK(described(TaskState::Exited, 3) == "exited with status 3");
+    CHECK(described(TaskState::Exited, -7) == "exited with status -7 (peer gone)");
+    CHECK(described(TaskState::Exited, -68) == "exited with status -68 (not found)");
+    CHECK(described(TaskState::Exited, -11) == "exited with status -11"); // no such ipc::Error
+    CHECK(described(TaskState::Exited, -1025) == "exited with status -1025"); // some protocol's own
+    CHECK(described(TaskState::Killed, abi::kKilledStatus) == "was killed");
+    CHECK(described(TaskState::Killed, -1014) == "was killed by #PF page fault (status -1014)");
+    CHECK(described(TaskState::Killed, abi::fault_status(13)) == "was killed by #GP general protection (status -1013)");
+    CHECK(described(TaskState::Killed, abi::fault_status(0)) == "was killed by #DE divide error (status -1000)");
+    CHECK(described(TaskState::Killed, abi::fault_status(31)) == "was killed by #31 reserved (status -1031)");
+    CHECK(described(TaskState::Killed, abi::fault_status(32)) == "was killed (status -1032)"); // not an exception
+    CHECK(described(TaskState::Killed, -999) == "was killed (status -999)");
+    CHECK(described(TaskState::Killed, 5) == "was killed (status 5)");
+}
+
+TEST_CASE("shell: a program's end as a command status", "[shell]")
+{
+    using abi::TaskState;
+    auto status = [](TaskState state, int64_t exit_status) {
+        return shell::status_of_end(abi::TaskStatus { 1, state, exit_status });
+    };
+    CHECK(status(TaskState::Exited, 0) == 0);
+    CHECK(status(TaskState::Exited, 1) == 1);
+    CHECK(status(TaskState::Exited, 255) == 255);
+    CHECK(status(TaskState::Exited, -7) == 249);  // POSIX keeps the low 8 bits
+    CHECK(status(TaskState::Exited, 256) == 1);   // but a failure never reads as 0
+    CHECK(status(TaskState::Exited, -256) == 1);
+    CHECK(status(TaskState::Exited, 0x1'0000'0003) == 3);
+    CHECK(status(TaskState::Killed, abi::kKilledStatus) == 137);
+    CHECK(status(TaskState::Killed, abi::fault_status(14)) == 142);
+    CHECK(status(TaskState::Killed, abi::fault_status(0)) == 128);
+    CHECK(status(TaskState::Killed, 0) == 137); // a killed task failed, whatever its number
+}
+
+TEST_CASE("shell: the session's status is the first failure's", "[shell]")
+{
+    auto session = std::make_unique<shell::Session>(); // value-initialized, as the shell's global
+    CHECK(session->status() == 0);
+    CHECK(std::string(session->first_failure()).empty());
+    session->record(0, "ps");
+    CHECK(session->status() == 0);
+    session->record(127, "frobnicate");
+    session->record(0, "mem");
+    session->record(142, "run fault_pf");
+    CHECK(session->status() == 127);
+    CHECK(std::string(session->first_failure()) == "frobnicate");
+
+    shell::Session long_line {};
+    std::string line(300, 'x');
+    long_line.record(1, line.c_str());
+    CHECK(std::string(long_line.first_failure()) == std::string(shell::Session::kMaxCommand - 1, 'x'));
+}
+
+TEST_CASE("shell: type-ahead keeps every byte in order and takes Ctrl-C", "[shell]")
+{
+    auto typed = std::make_unique<shell::TypeAhead>();
+    auto drain = [&typed] {
+        std::string out;
+        uint8_t byte;
+        while (typed->pop(byte))
+            out.push_back(static_cast<char>(byte));
+        return out;
+    };
+    SECTION("in order, across the ring's end")
+    {
+        std::string expected;
+        for (int round = 0; round < 5; ++round) {
+            std::string chunk(shell::TypeAhead::kCapacity - 100, static_cast<char>('a' + round));
+            REQUIRE(typed->push(chunk.data(), chunk.size()) == chunk.size());
+            REQUIRE(drain() == chunk);
+        }
+        CHECK(typed->count() == 0);
+    }
+    SECTION("a full queue takes no more, and says so")
+    {
+        std::string lots(shell::TypeAhead::kCapacity + 10, 'x');
+        CHECK(typed->push(lots.data(), lots.size()) == shell::TypeAhead::kCapacity);
+        CHECK(typed->room() == 0);
+        CHECK(typed->push("y", 1) == 0);
+        uint8_t byte;
+        CHECK(typed->pop(byte));
+        CHECK(typed->push("y", 1) == 1);
+        std::string all = drain();
+        CHECK(all.size() == shell::TypeAhead::kCapacity);
+        CHECK(all.back() == 'y');
+    }
+    SECTION("Ctrl-C drops itself and what came before; what comes after stays")
+    {
+        typed->push("ps\r\x03mem\r", 8);
+        CHECK(typed->take_interrupt());
+        CHECK(drain() == "mem\r");
+        typed->push("a\x03" "b\x03" "c", 5); // split: "\x03b" would be one byte
+        CHECK(typed->take_interrupt()); // through the last one
+        CHECK(drain() == "c");
+        typed->push("run hello\r", 10);
+        CHECK_FALSE(typed->take_interrupt());
+        CHECK(drain() == "run hello\r");
     }
 }

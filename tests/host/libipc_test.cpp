@@ -1,11 +1,13 @@
 // libipc (libipc/include/libipc): results, messages, typed protocols, client
-// stubs, server dispatch and the serve loop, over fake transports that stand
-// in for the kernel: one runs the server synchronously inside call(), one
-// replays a script of incoming messages, and one connects a client thread
-// to a server thread through a blocking in-process endpoint.
+// stubs, server dispatch and the serve loop, over the fake transports of
+// libipc/testing/fake_transports.hpp that stand in for the kernel: one runs
+// the server synchronously inside call(), one replays a script of incoming
+// messages, and one connects a client thread to a server thread through a
+// blocking in-process endpoint.
 #include "libipc/protocol.hpp"
 #include "libipc/protocols/echo.hpp"
 #include "libipc/protocols/registry.hpp"
+#include "libipc/testing/fake_transports.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,312 +32,9 @@ namespace echo = ipc::echo;
 
 namespace {
 
-// ---- fake transports ----
-
-// One task's handle table, as far as handle transfer needs it: index ->
-// object (any number naming a kernel object). Like the kernel's, a copy gets
-// the next free index of the receiving table, so the two sides of a
-// transfer see different numbers for one object.
-struct FakeHandleTable {
-    explicit FakeHandleTable(ipc::Handle first) : next(first) { }
-
-    ipc::Handle add(uint64_t object)
-    {
-        if (full)
-            return ipc::Handle { 0 };
-        entries[next] = object;
-        return next++;
-    }
-    std::optional<uint64_t> object(ipc::Handle handle) const
-    {
-        auto found = entries.find(handle);
-        return found == entries.end() ? std::nullopt : std::optional<uint64_t>(found->second);
-    }
-    Result<void> close(ipc::Handle handle)
-    {
-        if (entries.erase(handle) == 0)
-            return Error::BadHandle;
-        closed.push_back(handle);
-        return {};
-    }
-
-    std::map<ipc::Handle, uint64_t> entries;
-    ipc::Handle next;
-    bool full = false; // the kernel then delivers the message without the handle
-    std::vector<ipc::Handle> closed;
-};
-
-// The kernel's work for a transferred handle: the sender's index in word 7
-// becomes the receiver's index for a new copy (or the flag goes, if the
-// receiver's table is full).
-Result<void> transfer(const FakeHandleTable& from, FakeHandleTable& to, Message& message)
-{
-    if (!message.transfer_handle)
-        return {};
-    auto object = from.object(message.words[7]);
-    if (!object)
-        return Error::BadHandle;
-    message.words[7] = to.add(*object);
-    message.transfer_handle = message.words[7] != 0;
-    return {};
-}
-
-// The kernel's work for one call, done synchronously: the request (with its
-// MessageInfo through RSI's encoding, as the registers carry it), payload
-// and handle go to the server side, `server` computes the reply there, and
-// the reply, its payload and its handle come back. Each side has its own
-// handle table (client_handles from index 10, server_handles from 200).
-class FakeTransport final : public ipc::Transport {
-public:
-    using Server = std::function<Message(const Message& request, uint8_t* server_payload)>;
-
-    explicit FakeTransport(Server server, ipc::Badge badge = 0) : m_server(std::move(server)), m_badge(badge) { }
-
-    Result<Message> call(ipc::Handle endpoint, const Message& message) override
-    {
-        ++calls;
-        last_endpoint = endpoint;
-        if (!m_server)
-            return Error::PeerGone;
-        uint64_t info = IPC_TRY(ipc::encode_info(message)); // the kernel sees RSI, not the struct
-        Message delivered = message;
-        IPC_TRY(ipc::decode_info(info, delivered));
-        if (delivered.transfer_handle && !endpoint_has_grant)
-            return Error::NoRights;
-        IPC_TRY(transfer(client_handles, server_handles, delivered));
-        delivered.badge = m_badge;
-        std::memcpy(server_buffer.data(), client_buffer.data(), delivered.payload_length);
-        last_request = delivered;
-
-        Message reply = m_server(delivered, server_buffer.data());
-        if (!deliver_raw_replies) {
-            // What the kernel does to a reply: checked info, and the handle
-            // transferred (with the kernel change registry.hpp needs) or
-            // stripped (the kernel before it).
-            uint64_t reply_info = IPC_TRY(ipc::encode_info(reply));
-            IPC_TRY(ipc::decode_info(reply_info, reply));
-            if (!replies_transfer_handles)
-                reply.transfer_handle = false;
-            else if (transfer(server_handles, client_handles, reply).is_error())
-                return Error::BadHandle; // the fake's stand-in for a refused reply
-        }
-        reply.badge = 0;
-        std::memcpy(client_buffer.data(), server_buffer.data(), std::min<size_t>(reply.payload_length, ipc::kMaxPayload));
-        return reply;
-    }
-
-    Result<void> close(ipc::Handle handle) override { return client_handles.close(handle); }
-    Result<void> yield() override
-    {
-        if (!can_yield)
-            return Error::Unsupported;
-        ++yields;
-        if (on_yield)
-            on_yield();
-        return {};
-    }
-    Result<void> sleep_ms(uint64_t milliseconds) override
-    {
-        if (!can_sleep)
-            return Error::Unsupported;
-        ++sleeps;
-        slept_ms += milliseconds;
-        if (on_sleep)
-            on_sleep();
-        return {};
-    }
-    uint8_t* payload() override { return client_buffer.data(); }
-
-    // The server's own view of the fake kernel: its handle table and IPC
-    // buffer, for ipc::dispatch(Transport&, ...), which closes unclaimed
-    // handles through it.
-    struct ServerSide final : ipc::Transport {
-        explicit ServerSide(FakeTransport& kernel) : kernel(kernel) { }
-        Result<void> close(ipc::Handle handle) override { return kernel.server_handles.close(handle); }
-        uint8_t* payload() override { return kernel.server_buffer.data(); }
-        FakeTransport& kernel;
-    };
-
-    void set_server(Server server) { m_server = std::move(server); }
-
-    // Hand replies over exactly as the server made them, to see what the
-    // client makes of ones the kernel would never deliver.
-    bool deliver_raw_replies = false;
-    // The kernel change the registry needs: handles travel in replies too.
-    bool replies_transfer_handles = true;
-    // Whether the client's endpoint handle has RightGrant.
-    bool endpoint_has_grant = true;
-    int calls = 0;
-    int yields = 0;
-    std::function<void()> on_yield;
-    // Whether yield() and sleep_ms() are supported (else Unsupported, uncounted).
-    bool can_yield = true;
-    bool can_sleep = true;
-    int sleeps = 0;
-    uint64_t slept_ms = 0;
-    std::function<void()> on_sleep;
-    ipc::Handle last_endpoint = 0;
-    Message last_request;
-    std::array<uint8_t, ipc::kMaxPayload> client_buffer {};
-    std::array<uint8_t, ipc::kMaxPayload> server_buffer {};
-    FakeHandleTable client_handles { 10 };
-    FakeHandleTable server_handles { 200 };
-    ServerSide server_side { *this };
-
-private:
-    Server m_server;
-    ipc::Badge m_badge;
-};
-
-// A FakeTransport::Server that runs libipc's dispatch for protocol P.
-template<typename P, typename Handler>
-FakeTransport::Server dispatching(Handler& handler)
-{
-    return [&handler](const Message& request, uint8_t* payload) {
-        Message reply;
-        ipc::dispatch<P>(request, payload, handler, reply);
-        return reply;
-    };
-}
-
-// A FakeTransport::Server that runs dispatch on the server's side of
-// `transport`: handles nobody takes are closed in the server's table.
-template<typename P, typename Handler>
-void serve_with_handles(FakeTransport& transport, Handler& handler)
-{
-    transport.set_server([&transport, &handler](const Message& request, uint8_t*) {
-        Message reply;
-        ipc::dispatch<P>(transport.server_side, request, handler, reply);
-        return reply;
-    });
-}
-
-// A FakeTransport::Server that answers every request with `reply` and
-// `payload` bytes (for malformed replies).
-FakeTransport::Server answering(Message reply, std::vector<uint8_t> payload = {})
-{
-    return [reply, payload](const Message&, uint8_t* buffer) {
-        std::copy_n(payload.begin(), std::min(payload.size(), ipc::kMaxPayload), buffer);
-        return reply;
-    };
-}
-
-// The server side of a serve loop, replaying incoming messages (or errors)
-// and recording the replies.
-class ScriptedTransport final : public ipc::Transport {
-public:
-    struct Incoming {
-        Message message;
-        std::vector<uint8_t> payload;
-        std::optional<Error> error; // returned instead of the message
-    };
-
-    Result<Message> receive(ipc::Handle endpoint) override
-    {
-        ++receives;
-        CHECK(endpoint == kEndpoint);
-        return next();
-    }
-    Result<Message> reply_receive(ipc::Handle endpoint, const Message& reply) override
-    {
-        CHECK(endpoint == kEndpoint);
-        replies.push_back(reply);
-        reply_payloads.emplace_back(buffer.begin(), buffer.begin() + std::min<size_t>(reply.payload_length, buffer.size()));
-        return next();
-    }
-    uint8_t* payload() override { return buffer.data(); }
-
-    static constexpr ipc::Handle kEndpoint = 7;
-    std::deque<Incoming> script;
-    std::vector<Message> replies;
-    std::vector<std::vector<uint8_t>> reply_payloads;
-    int receives = 0;
-    std::array<uint8_t, ipc::kMaxPayload> buffer {};
-
-private:
-    Result<Message> next()
-    {
-        if (script.empty())
-            return Error::BadHandle; // the end of the script: the loop must stop
-        Incoming incoming = script.front();
-        script.pop_front();
-        if (incoming.error)
-            return *incoming.error;
-        std::copy(incoming.payload.begin(), incoming.payload.end(), buffer.begin());
-        return incoming.message;
-    }
-};
-
-// One endpoint between two threads, blocking like the kernel's: a client's
-// call waits for the server's reply; the server's receive waits for a call.
-class ThreadedEndpoint {
-public:
-    struct Side final : ipc::Transport {
-        Side(ThreadedEndpoint& endpoint, ipc::Badge badge) : endpoint(endpoint), badge(badge) { }
-
-        Result<Message> call(ipc::Handle, const Message& message) override
-        {
-            std::unique_lock lock(endpoint.m_mutex);
-            if (endpoint.m_closed)
-                return Error::PeerGone;
-            Message request = message;
-            request.badge = badge;
-            endpoint.m_request = Parcel { request, { buffer.begin(), buffer.begin() + message.payload_length } };
-            endpoint.m_changed.notify_all();
-            endpoint.m_changed.wait(lock, [&] { return endpoint.m_reply.has_value() || endpoint.m_closed; });
-            if (!endpoint.m_reply)
-                return Error::PeerGone;
-            Parcel reply = *endpoint.m_reply;
-            endpoint.m_reply.reset();
-            std::copy(reply.payload.begin(), reply.payload.end(), buffer.begin());
-            return reply.message;
-        }
-        Result<Message> receive(ipc::Handle) override
-        {
-            std::unique_lock lock(endpoint.m_mutex);
-            endpoint.m_changed.wait(lock, [&] { return endpoint.m_request.has_value() || endpoint.m_closed; });
-            if (!endpoint.m_request)
-                return Error::PeerGone;
-            Parcel request = *endpoint.m_request;
-            endpoint.m_request.reset();
-            std::copy(request.payload.begin(), request.payload.end(), buffer.begin());
-            return request.message;
-        }
-        Result<Message> reply_receive(ipc::Handle handle, const Message& reply) override
-        {
-            {
-                std::lock_guard lock(endpoint.m_mutex);
-                endpoint.m_reply = Parcel { reply, { buffer.begin(), buffer.begin() + reply.payload_length } };
-                endpoint.m_changed.notify_all();
-            }
-            return receive(handle);
-        }
-        uint8_t* payload() override { return buffer.data(); }
-
-        ThreadedEndpoint& endpoint;
-        ipc::Badge badge;
-        std::array<uint8_t, ipc::kMaxPayload> buffer {};
-    };
-
-    // The client is done: the server's next receive fails.
-    void close()
-    {
-        std::lock_guard lock(m_mutex);
-        m_closed = true;
-        m_changed.notify_all();
-    }
-
-private:
-    struct Parcel {
-        Message message;
-        std::vector<uint8_t> payload;
-    };
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::optional<Parcel> m_request;
-    std::optional<Parcel> m_reply;
-    bool m_closed = false;
-};
+// The fake transports (FakeTransport, ScriptedTransport, ThreadedEndpoint)
+// come from libipc/testing/fake_transports.hpp.
+using namespace ipc::testing;
 
 Bytes bytes_of(const std::string& text) { return Bytes { reinterpret_cast<const uint8_t*>(text.data()), static_cast<uint32_t>(text.size()) }; }
 std::string string_of(const Bytes& bytes) { return std::string(reinterpret_cast<const char*>(bytes.data), bytes.length); }
@@ -493,7 +192,7 @@ static_assert(!ipc::Operation<WideLabel>);
 static_assert(echo::Protocol::is_valid && Storage::is_valid && EchoPlus::is_valid);
 static_assert(!ipc::Protocol<echo::Ping, AlsoLabelOne>::is_valid);
 static_assert(!ipc::Protocol<echo::Ping, SendsTooMuch>::is_valid);
-static_assert(echo::Protocol::operation_count == 3);
+static_assert(echo::Protocol::operation_count == 4);
 static_assert(echo::Protocol::contains<echo::Sum> && !echo::Protocol::contains<Shout>);
 
 // Result and Message are usable in constant expressions (the ABI's
@@ -657,6 +356,14 @@ TEST_CASE("libipc encodes and decodes every echo operation", "[libipc]")
         CHECK(message.value().payload_length == 4);
         CHECK(std::string(reinterpret_cast<const char*>(payload.data()), 4) == "cdef");
     }
+
+    SECTION("bytes that are the buffer itself stay as they are")
+    {
+        std::memcpy(payload.data(), "abcdef", 6);
+        auto message = ipc::encode(echo::Echo::label, Bytes { payload.data(), 6 }, payload.data());
+        CHECK(message.value().payload_length == 6);
+        CHECK(std::string(reinterpret_cast<const char*>(payload.data()), 6) == "abcdef");
+    }
 }
 
 TEST_CASE("libipc client and server speak echo through a fake transport", "[libipc]")
@@ -685,13 +392,22 @@ TEST_CASE("libipc client and server speak echo through a fake transport", "[libi
         CHECK(reversed.value().data == (length ? transport.client_buffer.data() : nullptr));
         CHECK(string_of(reversed.value()) == std::string(text.rbegin(), text.rend()));
     }
-    CHECK(service.requests() == 7);
-    CHECK(transport.calls == 7);
+    for (size_t length : { size_t(0), size_t(3), ipc::kMaxPayload }) {
+        INFO("echo length " << length);
+        std::string text(length, '\0');
+        for (size_t i = 0; i < length; ++i)
+            text[i] = static_cast<char>('A' + i % 26);
+        auto echoed = client.call<echo::Echo>(bytes_of(text));
+        REQUIRE_FALSE(echoed.is_error());
+        CHECK(string_of(echoed.value()) == text);
+    }
+    CHECK(service.requests() == 10);
+    CHECK(transport.calls == 10);
 
     // Too long for the payload: refused before anything is sent.
     std::string too_long(ipc::kMaxPayload + 1, 'x');
     CHECK(client.call<echo::Reverse>(bytes_of(too_long)).error() == Error::BadLength);
-    CHECK(transport.calls == 7);
+    CHECK(transport.calls == 10);
 }
 
 TEST_CASE("libipc errors travel back as themselves", "[libipc]")

@@ -78,6 +78,11 @@ public:
             last_unmapped = ~uint64_t(0); // moved from another task: its contents travel with it
         } else if (frame != last_zeroed)
             errors.push_back("map: frame not zeroed just before");
+        if (moved) {
+            if (flags & herald::abi::MapZeroed)
+                errors.push_back("map: a moved frame is marked MapZeroed (it was not zeroed)");
+        } else if (!(flags & herald::abi::MapZeroed))
+            errors.push_back("map: a frame zeroed for the mapping is not marked MapZeroed (the kernel counts frames_zeroed by it)");
         else {
             for (uint64_t i = 0; i < kPage; ++i) {
                 if (view[frame + i] != 0) {
@@ -127,6 +132,8 @@ public:
         }
         std::memset(view + frame, 0, kPage);
         last_zeroed = frame;
+        if (frame == last_unmapped)
+            last_unmapped = ~uint64_t(0); // freed and zeroed again: the next map is a fresh frame, not a move
     }
 
     size_t reclaim(uint64_t* out, size_t max) override
@@ -440,6 +447,41 @@ TEST_CASE("memory service: a heap fault maps a zeroed Heap frame and consumes co
     CHECK(s.committed == 5);
     CHECK(s.free == 495);
     CHECK(s.heap == 3);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: page faults come as kernel messages, and nothing else is answered", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 2).has_value());
+    ipc::Message fault = ipc::make_message(abi::kPageFaultLabel);
+    fault.badge = abi::kKernelBadge;
+    fault.words[0] = 7;
+    fault.words[1] = heap_page(1) + 5;
+    fault.words[2] = kNotPresentWrite;
+    ipc::Message reply;
+    REQUIRE(h.service->on_kernel_message(fault, reply) == ipc::KernelMessage::Answered);
+    CHECK(reply.label == abi::kPageFaultLabel);
+    CHECK(reply.words[0] == static_cast<uint64_t>(PageFaultVerdict::Resolved));
+    CHECK(h.backend.has(7, heap_page(1)));
+
+    // Not from the kernel (a task's badge, a bound notification's), or not a
+    // page fault: no answer, nothing mapped.
+    ipc::Message forged = fault;
+    forged.badge = 7;
+    forged.words[1] = heap_page(0);
+    CHECK(h.service->on_kernel_message(forged, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message notification = forged;
+    notification.badge = abi::kNotificationBadge;
+    CHECK(h.service->on_kernel_message(notification, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message other = forged;
+    other.badge = abi::kKernelBadge;
+    other.label = abi::kPageFaultLabel + 1;
+    CHECK(h.service->on_kernel_message(other, reply) == ipc::KernelMessage::NoAnswer);
+    ipc::Message forged_injection = ipc::make_message(abi::kFaultInjectionLabel);
+    forged_injection.badge = 7; // no kernel badge: not honoured (it would fault)
+    CHECK(h.service->on_kernel_message(forged_injection, reply) == ipc::KernelMessage::NoAnswer);
+    CHECK(!h.backend.has(7, heap_page(0)));
     h.check_sane();
 }
 

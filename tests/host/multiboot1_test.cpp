@@ -265,7 +265,7 @@ TEST_CASE("multiboot1 reads strings that end at the edge of memory")
     }
     SECTION("overlong string is truncated to the buffer")
     {
-        memory.put_string(0x20000, std::string(1000, 'a'));
+        memory.put_string(0x20000, std::string(BootInfo::kMaxCommandLine + 500, 'a'));
         memory.put_u32(kInfo + 16, 0x20000);
         BootInfo info;
         REQUIRE_FALSE(parse_multiboot1(memory, PhysicalAddress(kInfo), info).is_error());

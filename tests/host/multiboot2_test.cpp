@@ -394,7 +394,7 @@ TEST_CASE("multiboot2 refuses more modules than fit")
 
 TEST_CASE("multiboot2 copies unterminated and overlong strings safely")
 {
-    std::string long_line(400, 'c');
+    std::string long_line(BootInfo::kMaxCommandLine + 144, 'c');
     std::string long_name(200, 'n');
     auto bytes = minimal()
                      .string_tag(1, long_line, false)

@@ -31,6 +31,13 @@ struct Case {
 void record_failure(const char* file, int line, const char* expression);
 void record_failure_values(const char* file, int line, const char* expression, u64 actual, u64 expected);
 
+// The case means nothing in this image (a check of a ring-3 server that
+// this placement builds into the kernel): the runner prints
+// "selftest: <case> skipped: <why>" and counts it apart; the case returns
+// right after. Never silently: each image's expected skips are listed in
+// tests/qemu/CMakeLists.txt, and any other one fails the run.
+void skip(const char* why);
+
 // Looks at `condition` once a tick until it holds or `timeout_ms` has
 // passed; whether it held at the last look. For what other CPUs must do
 // first (reap a thread, settle, block, print): a fixed sleep is a guess that

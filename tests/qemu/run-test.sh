@@ -6,8 +6,14 @@
 #   run-test.sh --name NAME --log-dir DIR [--timeout S]
 #       [--expect-exit pass|fail|stopped] [--stop-on REGEX]
 #       [--expect REGEX]... [--reject REGEX]... [--expect-count REGEX N]...
+#       [--lines-match PREFIX REGEX]...
 #       --boot qboot|iso|uefi [--kernel F] [--iso F] [--archive F]
-#       [--smp N] [--mem SIZE] [--append TEXT] [-- EXTRA-QEMU-ARGS...]
+#       [--smp N] [--mem SIZE] [--append TEXT] [--mode icount|kvm|wall]
+#       [-- EXTRA-QEMU-ARGS...]
+#
+# --lines-match: every line that matches PREFIX must match REGEX too (a
+# format that all lines of a kind keep). --mode: a measurement mode
+# (tools/qemu.sh, Q_MODE) instead of the accelerator HERALD_TEST_ACCEL says.
 #
 # Exit statuses of QEMU that mean something (microkernel/arch/x86_64/qemu_exit.hpp):
 #   33  the guest wrote 0x10 to isa-debug-exit: tests passed
@@ -20,8 +26,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../../tools/qemu.sh"
 
 name="" log_dir="" timeout=60 expect_exit=pass stop_on=""
-expects=() rejects=() counts=() extra=()
-Q_BOOT=qboot Q_KERNEL="" Q_ISO="" Q_ARCHIVE="" Q_SMP=1 Q_MEM=256M Q_APPEND=""
+expects=() rejects=() counts=() formats=() extra=()
+Q_BOOT=qboot Q_KERNEL="" Q_ISO="" Q_ARCHIVE="" Q_SMP=1 Q_MEM=256M Q_APPEND="" Q_MODE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --name) name="$2"; shift 2 ;;
@@ -32,6 +38,8 @@ while [ $# -gt 0 ]; do
         --expect) expects+=("$2"); shift 2 ;;
         --reject) rejects+=("$2"); shift 2 ;;
         --expect-count) counts+=("$2" "$3"); shift 3 ;;
+        --lines-match) formats+=("$2" "$3"); shift 3 ;;
+        --mode) Q_MODE="$2"; shift 2 ;;
         --boot) Q_BOOT="$2"; shift 2 ;;
         --kernel) Q_KERNEL="$2"; shift 2 ;;
         --iso) Q_ISO="$2"; shift 2 ;;
@@ -94,16 +102,20 @@ done
 for pattern in "${rejects[@]}"; do
     grep -Eq -- "$pattern" "$log" && problems+=("found in the log but must not be: /$pattern/")
 done
+for ((i = 0; i < ${#formats[@]}; i += 2)); do
+    bad=$(grep -E -- "${formats[i]}" "$log" | grep -Ev -- "${formats[i + 1]}" | head -3)
+    [ -z "$bad" ] || problems+=("lines matching /${formats[i]}/ that do not match /${formats[i + 1]}/: $(echo "$bad" | tr '\n' '|')")
+done
 for ((i = 0; i < ${#counts[@]}; i += 2)); do
     found=$(grep -Ec -- "${counts[i]}" "$log")
     [ "$found" = "${counts[i + 1]}" ] || problems+=("${found} lines match /${counts[i]}/; expected exactly ${counts[i + 1]}")
 done
 
 if [ ${#problems[@]} -eq 0 ]; then
-    echo "PASS $name (${elapsed} s, ${Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
+    echo "PASS $name (${elapsed} s, ${Q_MODE:-$Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
     exit 0
 fi
-echo "FAIL $name (${elapsed} s, ${Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
+echo "FAIL $name (${elapsed} s, ${Q_MODE:-$Q_ACCEL}, -smp $Q_SMP, $Q_BOOT)"
 printf '  - %s\n' "${problems[@]}"
 echo "  command: $(cat "$log.cmd")"
 [ -s "$log.qemu" ] && { echo "  QEMU said:"; sed 's/^/    /' "$log.qemu" | tail -20; }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Boots the normal image and uses its shell through the serial port, the way
-# a person would: waits for each `herald> ` prompt, types a command, and
-# checks what came back (docs/testing.md). Ends with `shutdown`, which must
-# end QEMU.
+# Boots the normal image (of any placement: docs/placement.md) and uses its
+# shell through the serial port, the way a person would: waits for each
+# `herald> ` prompt, types a command, and checks what came back
+# (docs/testing.md). Ends with `shutdown`, which must end QEMU.
 #
 #   shell-session.sh --kernel F --archive F --log FILE [--smp N] [--timeout S]
 set -uo pipefail
@@ -79,8 +79,26 @@ if ! wait_for_prompt; then
 fi
 grep -q "Herald shell" <<<"$seen" || fail "no shell banner before the first prompt"
 
+# Which servers this image runs as tasks (docs/placement.md): the boot log
+# says `herald: placement NAME: memory in ring N, loader in ring N, console
+# in ring N`. A server in ring 3 is in ps; one built into ring 0 is not.
+placement_line=$(grep -E "^herald: placement [a-z-]+: memory in ring [03], loader in ring [03], console in ring [03]$" <<<"$seen")
+[ -n "$placement_line" ] || fail "no placement line in the boot log"
+ps_expect=("  init$" "  shell$" "  registry$")
+ps_reject=()
+for server in memory loader console; do
+    if grep -q "$server in ring 3" <<<"$placement_line"; then
+        ps_expect+=("^ +[0-9]+  running +[0-9]+  $server$")
+    else
+        ps_reject+=("  $server$")
+    fi
+done
+
 command "help" "^  ps " "^  shutdown "
-command "ps" "^ +[0-9]+  running +[0-9]+  memory$" "  loader$" "  console$" "  init$" "  shell$" "  registry$"
+command "ps" "${ps_expect[@]}"
+for pattern in "${ps_reject[@]}"; do
+    grep -Eq -- "$pattern" <<<"$seen" && fail "'ps': $pattern is built into the kernel, but a task of that name runs"
+done
 command "run hello" "^hello from ring 3, loaded at 0x8000000$" "^hello \\(task [0-9]+\\) exited with status 0$"
 command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
@@ -93,6 +111,10 @@ else
 fi
 command "start echo" "^started echo as task [0-9]+$"
 command "run echo_by_name_client" "^echo_by_name_client \\(task [0-9]+\\) exited with status 0$"
+# A fault is explained: the shell names the exception, the kernel the function.
+# (The kernel's line comes through the console's log batches, maybe after
+# the next prompt: it is looked for in the whole log at the end.)
+command "run fault_pf" "^fault_pf \\(task [0-9]+\\) was killed by #PF page fault \\(status -1014\\)$"
 command "run broken_elf" "^loader: broken_elf is not a program Herald can run: truncated$" "^run: cannot start broken_elf"
 command "run no_such_program" "^run: cannot start no_such_program: not found"
 command "frobnicate" "^unknown command: frobnicate \\(type help\\)$"
@@ -124,7 +146,7 @@ command "ps"
 shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')
 printf 'kill %s\r' "$shell_id" >&4
 if wait_for_prompt; then
-    grep -q "starting it again" <<<"$seen" || fail "no 'init: shell ended ...; starting it again' after killing the shell"
+    grep -q "^init: shell was killed; starting it again$" <<<"$seen" || fail "no 'init: shell was killed; starting it again' after killing the shell"
     grep -q "Herald shell" <<<"$seen" || fail "no new shell banner after killing the shell"
 else
     fail "no new shell prompt after killing the shell (task $shell_id)"
@@ -146,6 +168,8 @@ if kill -0 "$qemu_pid" 2>/dev/null; then
     kill "$qemu_pid" 2>/dev/null
 fi
 grep -q "herald: powering off" "$log" || fail "no 'powering off' line after shutdown"
+grep -Eq "\"fault_pf\" killed: #PF page fault .* at RIP=0x[0-9a-f]+ \\(\\(anonymous namespace\\)::store_at\\(unsigned long, unsigned long\\)\\+0x" "$log" ||
+    fail "the kernel's line about fault_pf does not name the function it faulted in"
 
 if [ $failures -gt 0 ]; then
     echo "--- last 60 lines of $log:" >&2

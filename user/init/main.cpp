@@ -13,6 +13,7 @@
 #include "user/runtime/herald.hpp"
 #include "user/runtime/string.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/task_status.hpp"
 
 namespace {
 
@@ -51,6 +52,16 @@ bool start(size_t index)
 
 using ipc::loader::has_ended;
 
+// "init: NAME exited with status 0" or "init: NAME was killed by #PF page
+// fault (status -1014)", then `then`.
+void report_end(const char* name, const abi::TaskStatus& status, const char* then)
+{
+    user::printf("init: {} ", name);
+    user::ConsoleSink sink;
+    user::describe_end(sink, status);
+    user::println("{}", then);
+}
+
 void supervise(size_t index)
 {
     Running& running = g_running[index];
@@ -63,7 +74,7 @@ void supervise(size_t index)
     switch (entry.on_exit) {
     case OnExit::Ignore: return;
     case OnExit::Halt:
-        user::println("init: {} ended (status {}): powering off", entry.name, status.exit_status);
+        report_end(entry.name, status, ": powering off");
         user::flush();
         (void)user::syscall1(user::number_of(abi::SyscallNumber::SystemShutdown), abi::kSystemControlHandle);
         return;
@@ -72,7 +83,7 @@ void supervise(size_t index)
             user::println("init: {} keeps ending; not starting it again", entry.name);
             return;
         }
-        user::println("init: {} ended (status {}); starting it again", entry.name, status.exit_status);
+        report_end(entry.name, status, "; starting it again");
         start(index);
         return;
     }

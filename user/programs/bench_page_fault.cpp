@@ -28,16 +28,20 @@ extern "C" int64_t herald_main(uint64_t parameter)
     if (grown.is_error() || pages == 0)
         return -1;
     auto* heap = reinterpret_cast<volatile uint8_t*>(grown.value().old_end);
+    bench::window_begin();
     if (throughput) {
         uint64_t start = bench::cycles();
         for (uint64_t page = 0; page < pages; ++page)
             heap[page * herald::abi::kPageSize] = 1;
-        return static_cast<int64_t>(bench::cycles() - start);
+        uint64_t elapsed = bench::cycles() - start;
+        bench::window_end(pages);
+        return static_cast<int64_t>(elapsed);
     }
     for (uint64_t page = 0; page < pages; ++page) {
         uint64_t start = bench::cycles();
         heap[page * herald::abi::kPageSize] = 1;
         g_samples[page] = bench::cycles() - start;
     }
+    bench::window_end(pages);
     return bench::median_and_minimum(g_samples, static_cast<int>(pages));
 }

@@ -16,6 +16,7 @@ extern "C" int64_t herald_main(uint64_t)
     ipc::Handle loader = herald::user::find_server("loader");
     if (loader == herald::abi::HandleNone)
         return -1;
+    bench::window_begin();
     for (int i = 0; i < kRuns; ++i) {
         uint64_t start = bench::cycles();
         auto started = ipc::loader::spawn(herald::user::ipc(), loader, "exit_at_once", 0);
@@ -25,5 +26,6 @@ extern "C" int64_t herald_main(uint64_t)
         g_samples[i] = bench::cycles() - start;
         (void)ipc::sys::handle_close(started.value().task);
     }
+    bench::window_end(kRuns);
     return bench::median_and_minimum(g_samples, kRuns);
 }

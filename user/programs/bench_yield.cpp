@@ -22,6 +22,7 @@ extern "C" int64_t herald_main(uint64_t role)
     }
     for (int i = 0; i < 10; ++i)
         yield(); // let the partner start
+    bench::window_begin();
     for (int round = 0; round < kRounds; ++round) {
         uint64_t start = bench::cycles();
         for (int i = 0; i < kYieldsPerRound; ++i)
@@ -29,5 +30,6 @@ extern "C" int64_t herald_main(uint64_t role)
         // Each of our yields is followed by one of the partner's: two switches.
         g_samples[round] = (bench::cycles() - start) / (2 * kYieldsPerRound);
     }
+    bench::window_end(2 * kRounds * kYieldsPerRound); // the partner's yields too
     return bench::median_and_minimum(g_samples, kRounds);
 }

@@ -6,6 +6,7 @@
 //
 // Prints "syscall_garbage: MISMATCH <check>: got G, expected E" per wrong
 // result, then "syscall_garbage: N checks, M mismatches", and exits with M.
+#include "microkernel/abi/events.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "user/runtime/syscall.hpp"
 
@@ -147,6 +148,28 @@ extern "C" int64_t herald_main(uint64_t)
     expect("task_list max too large", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 1'000'000), error(SyscallError::BadLength));
     expect("task_list of 0 entries", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 0), 0);
     expect("system_shutdown without SystemControl", syscall1(number_of(SyscallNumber::SystemShutdown), memory_handle), error(SyscallError::BadHandle));
+
+    // EventCounters: the counters grow with what this task does, and bad
+    // CPUs, pointers and lengths are refused.
+    const uint64_t events = number_of(SyscallNumber::EventCounters);
+    const uint64_t kAll = herald::abi::kAllCpus;
+    const uint64_t kCount = herald::abi::kEventCount;
+    const uint64_t kSyscalls = static_cast<uint64_t>(herald::abi::Event::Syscalls);
+    uint64_t before[kCount] = {}, after[kCount] = {};
+    expect("event_counters all CPUs", syscall3(events, kAll, address(before), kCount), static_cast<int64_t>(kCount));
+    for (int i = 0; i < 10; ++i)
+        (void)syscall0(number_of(SyscallNumber::Null));
+    expect("event_counters again", syscall3(events, kAll, address(after), kCount), static_cast<int64_t>(kCount));
+    expect("event_counters count our 11 system calls", after[kSyscalls] - before[kSyscalls] >= 11, 1);
+    expect("event_counters this CPU", syscall3(events, info.cpu_index, address(after), kCount), static_cast<int64_t>(kCount));
+    expect("event_counters this CPU has counted system calls", after[kSyscalls] > 0, 1);
+    expect("event_counters max above the count", syscall3(events, kAll, address(g_long_text), 1000), static_cast<int64_t>(kCount));
+    expect("event_counters max 0", syscall3(events, kAll, address(after), 0), 0);
+    expect("event_counters CPU past the last", syscall3(events, info.cpu_count, address(after), kCount), error(SyscallError::BadArgument));
+    expect("event_counters CPU 2^63", syscall3(events, 1ull << 63, address(after), kCount), error(SyscallError::BadArgument));
+    expect("event_counters into null", syscall3(events, kAll, 0, kCount), error(SyscallError::BadAddress));
+    expect("event_counters into the kernel", syscall3(events, kAll, kKernelImage, kCount), error(SyscallError::BadAddress));
+    expect("event_counters into read-only data", syscall3(events, kAll, address(&g_read_only_info), kCount), error(SyscallError::BadAddress));
 
     Line().text("syscall_garbage: ").number(g_checks).text(" checks, ").number(g_mismatches).text(" mismatches").write();
     return g_mismatches;

@@ -8,6 +8,7 @@ constexpr uint8_t kBell = 0x07;
 constexpr uint8_t kBackspace = 0x08;
 constexpr uint8_t kDelete = 0x7F;
 constexpr uint8_t kCtrlC = 0x03;
+constexpr uint8_t kCtrlD = 0x04; // ASCII EOT
 constexpr uint8_t kCtrlU = 0x15;
 constexpr uint8_t kEscape = 0x1B;
 
@@ -87,6 +88,11 @@ LineEditor::Event LineEditor::handle(uint8_t byte, char* echo, size_t echo_capac
         m_line_done = true;
         append_some("\r\n", 2, echo, echo_capacity, echo_length);
         return Event::LineReady;
+    }
+    if (byte == kCtrlD) {
+        append_some("\r\n", 2, echo, echo_capacity, echo_length);
+        m_line_done = true;
+        return Event::EndOfInput;
     }
     if (byte == kCtrlC) {
         m_length = 0;

@@ -9,6 +9,10 @@
 //   BS 0x08, DEL 0x7F             erase the last character: "\b \b"
 //   Ctrl-U 0x15                   erase the line: "\b \b" per character
 //   Ctrl-C 0x03                   drop the line: Cancelled, echo "^C\r\n"
+//   Ctrl-D 0x04                   the end of input: EndOfInput, the line
+//                                 so far is finished, echo "\r\n";
+//                                 ./herald sends it after piped or --exec
+//                                 input
 //   ESC sequences                 swallowed: ESC [ params final (CSI, e.g.
 //                                 the arrow keys ESC [ A), ESC O x (SS3),
 //                                 ESC x. A control byte inside a sequence
@@ -35,16 +39,16 @@ public:
     static constexpr size_t kMaxLineLength = 127;
     static constexpr size_t kMaxEcho = 3 * kMaxLineLength; // Ctrl-U on a full line
 
-    enum class Event { None, LineReady, Cancelled };
+    enum class Event { None, LineReady, Cancelled, EndOfInput };
 
     // Feeds one input byte. Appends the bytes to send back to the terminal
     // to `echo` (capacity `echo_capacity`, length in/out `echo_length`;
     // `echo` may be null when the capacity is 0).
     Event feed(uint8_t byte, char* echo, size_t echo_capacity, size_t& echo_length);
 
-    // The line, NUL-terminated: after LineReady the finished line, valid
-    // until the next feed(); otherwise the line being edited (empty after
-    // Cancelled).
+    // The line, NUL-terminated: after LineReady or EndOfInput the finished
+    // line (maybe empty), valid until the next feed(); otherwise the line
+    // being edited (empty after Cancelled).
     const char* line() const { return m_line; }
     size_t length() const { return m_length; }
 

@@ -1,7 +1,10 @@
 // shell: the operator's console (docs/system.md, "The shell"). init starts it, with
 // SystemControl (for `shutdown`); it reads lines from the console server,
 // with echo and editing (line_editor.hpp), and runs one command per line
-// (command.hpp parses it).
+// (command.hpp parses it). Input typed ahead, also while a program runs,
+// waits in order (session.hpp); Ctrl-D (the end of piped or --exec input)
+// runs what was read and powers off, with the session's status: the first
+// failed command's, or 0.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,9 +13,11 @@
 #include "command.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
+#include "session.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/string.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/task_status.hpp"
 
 namespace {
 
@@ -25,6 +30,14 @@ constexpr size_t kMaxTasksListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry)
 
 ipc::Handle g_loader;
 abi::TaskListEntry g_tasks[kMaxTasksListed];
+shell::TypeAhead g_typed;
+shell::Session g_session;
+
+using shell::kStatusFailed;
+using shell::kStatusNotFound;
+using shell::kStatusNotRunnable;
+using shell::kStatusOk;
+using shell::kStatusUsage;
 
 const char* state_name(abi::TaskState state)
 {
@@ -44,7 +57,7 @@ abi::SelfInfo self_info()
     return info;
 }
 
-void help()
+int help()
 {
     println("commands:");
     println("  help              this list");
@@ -55,29 +68,31 @@ void help()
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start)");
     println("  bench             a few measurements (cycles: meaningful under KVM only)");
-    println("  shutdown          power off");
+    println("  shutdown          power off (Ctrl-D too: the end of input)");
+    return kStatusOk;
 }
 
-void ps()
+int ps()
 {
     int64_t count = user::syscall2(user::number_of(abi::SyscallNumber::TaskList), reinterpret_cast<uint64_t>(g_tasks), kMaxTasksListed);
     if (count < 0) {
         println("ps: {}", ipc::error_name(static_cast<ipc::Error>(count)));
-        return;
+        return kStatusFailed;
     }
     println("   ID  STATE     CPU  NAME");
     for (int64_t i = 0; i < count; ++i) {
         const abi::TaskListEntry& t = g_tasks[i];
         println("{:5}  {:<8}  {:3}  {}", t.task_id, state_name(t.state), t.cpu, StringView::from_bounded(t.name, sizeof(t.name)));
     }
+    return kStatusOk;
 }
 
-void mem()
+int mem()
 {
     auto stats = ipc::memory::stats(user::ipc());
     if (stats.is_error()) {
         println("mem: {}", ipc::error_name(stats.error()));
-        return;
+        return kStatusFailed;
     }
     const auto& s = stats.value();
     constexpr uint64_t kFramesPerMiB = 256;
@@ -88,29 +103,49 @@ void mem()
     println("kernel       {:9} {:8}   (the frame table itself)", s.kernel, s.kernel / kFramesPerMiB);
     println("managed      {:9} {:8}", s.managed, s.managed / kFramesPerMiB);
     println("promised to heaps, not yet mapped: {} frames; tasks with a heap: {}", s.committed, s.tasks);
+    return kStatusOk;
 }
 
-void cpus()
+int cpus()
 {
     abi::SelfInfo info = self_info();
     println("{} CPUs online; this shell runs on CPU {}", info.cpu_count, info.cpu_index);
+    return kStatusOk;
 }
 
+// "hello (task 7) exited with status 0", "fault_pf (task 8) was killed by
+// #PF page fault (status -1014)" (user/runtime/task_status.hpp).
 void report_end(const char* name, const abi::TaskStatus& status)
 {
-    if (status.state == abi::TaskState::Killed)
-        println("{} (task {}) was killed (status {})", name, status.task_id, status.exit_status);
-    else
-        println("{} (task {}) exited with status {}", name, status.task_id, status.exit_status);
+    user::printf("{} (task {}) ", name, status.task_id);
+    user::ConsoleSink sink;
+    user::describe_end(sink, status);
+    println("");
 }
 
-constexpr uint8_t kCtrlC = 0x03;
 constexpr uint64_t kPollMs = 20;
+constexpr size_t kReadChunk = 64;
 
 using ipc::loader::has_ended;
 
-// Waits for a program `run` started, looking at the console now and then:
-// Ctrl-C kills it (other keys typed meanwhile are dropped).
+// Reads what the console holds into the type-ahead queue, as far as it has
+// room, without waiting.
+void read_ahead()
+{
+    char typed[kReadChunk];
+    size_t want = g_typed.room() < sizeof(typed) ? g_typed.room() : sizeof(typed);
+    while (want > 0) {
+        size_t count = user::read_input_now(typed, want);
+        g_typed.push(typed, count);
+        if (count < want)
+            return;
+        want = g_typed.room() < sizeof(typed) ? g_typed.room() : sizeof(typed);
+    }
+}
+
+// Waits for a program `run` started, reading input meanwhile: Ctrl-C kills
+// the program; everything else waits in the type-ahead queue for the lines
+// after this one.
 ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
 {
     bool interrupted = false;
@@ -118,11 +153,8 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
         abi::TaskStatus status {};
         if (has_ended(task.task, status))
             return status;
-        char typed[16];
-        size_t count = user::read_input_now(typed, sizeof(typed));
-        for (size_t i = 0; i < count && !interrupted; ++i) {
-            if (static_cast<uint8_t>(typed[i]) != kCtrlC)
-                continue;
+        read_ahead();
+        if (!interrupted && g_typed.take_interrupt()) {
             interrupted = true;
             println("^C");
             ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
@@ -133,50 +165,57 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
 }
 
 // Starts `program` with `argument`; waits for it when `wait`.
-void run(const char* program, uint64_t argument, bool wait)
+int run(const char* program, uint64_t argument, bool wait)
 {
     auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
     if (started.is_error()) {
-        println("run: cannot start {}: {}", program, started.error() == ipc::loader::kBadProgram ? "not a program Herald can run (the log says why)" : ipc::error_name(started.error()));
-        return;
+        bool bad = started.error() == ipc::loader::kBadProgram;
+        println("run: cannot start {}: {}", program, bad ? "not a program Herald can run (the log says why)" : ipc::error_name(started.error()));
+        return bad ? kStatusNotRunnable : started.error() == ipc::Error::NotFound ? kStatusNotFound : kStatusFailed;
     }
     if (!wait) {
         println("started {} as task {}", program, started.value().task_id);
         (void)ipc::sys::handle_close(started.value().task);
-        return;
+        return kStatusOk;
     }
     auto status = wait_or_interrupt(started.value());
     (void)ipc::sys::handle_close(started.value().task);
-    if (status.is_error())
+    if (status.is_error()) {
         println("run: lost {}: {}", program, ipc::error_name(status.error()));
-    else
-        report_end(program, status.value());
+        return kStatusFailed;
+    }
+    report_end(program, status.value());
+    return shell::status_of_end(status.value());
 }
 
-void kill(uint64_t id)
+int kill(uint64_t id)
 {
     ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
     auto killed = loader.call<ipc::loader::Kill>({ id });
-    if (killed.is_error())
+    if (killed.is_error()) {
         println("kill: {}: {}", id, killed.error() == ipc::Error::NotFound ? "no task of that id was started from the shell or init" : ipc::error_name(killed.error()));
+        return kStatusFailed;
+    }
+    return kStatusOk;
 }
 
 // Runs a benchmark program to its end; it exits with (median << 32) | minimum.
-void bench_program(const char* figure, const char* program, uint64_t argument)
+bool bench_program(const char* figure, const char* program, uint64_t argument)
 {
     auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
     if (started.is_error()) {
         println("bench: {} failed: {}", figure, ipc::error_name(started.error()));
-        return;
+        return false;
     }
     auto status = ipc::loader::wait(started.value().task);
     (void)ipc::sys::handle_close(started.value().task);
     if (status.is_error() || status.value().state != abi::TaskState::Exited || status.value().exit_status < 0) {
         println("bench: {} failed", figure);
-        return;
+        return false;
     }
     uint64_t packed = static_cast<uint64_t>(status.value().exit_status);
     println("bench: {} median={} min={} unit=cycles", figure, packed >> 32, packed & 0xFFFF'FFFF);
+    return true;
 }
 
 uint64_t cycles()
@@ -186,11 +225,11 @@ uint64_t cycles()
     return (static_cast<uint64_t>(high) << 32) | low;
 }
 
-void bench()
+int bench()
 {
     println("bench: cycles mean something only under KVM");
-    bench_program("null_syscall", "bench_syscall", 0);
-    bench_program("page_fault", "bench_page_fault", 1024);
+    bool ok = bench_program("null_syscall", "bench_syscall", 0);
+    ok = bench_program("page_fault", "bench_page_fault", 1024) && ok;
     constexpr int kRounds = 21;
     uint64_t samples[kRounds];
     for (int i = 0; i < kRounds; ++i) {
@@ -198,7 +237,7 @@ void bench()
         auto started = ipc::loader::spawn(user::ipc(), g_loader, "exit_at_once", 0);
         if (started.is_error()) {
             println("bench: spawn_to_exit failed: {}", ipc::error_name(started.error()));
-            return;
+            return kStatusFailed;
         }
         (void)ipc::loader::wait(started.value().task);
         samples[i] = cycles() - start;
@@ -213,55 +252,65 @@ void bench()
     uint64_t per_us = self_info().tsc_per_ms / 1000;
     println("bench: spawn_to_exit median={} min={} unit=cycles ({} us median)", samples[kRounds / 2], samples[0],
         per_us ? samples[kRounds / 2] / per_us : 0);
+    return ok ? kStatusOk : kStatusFailed;
 }
 
-void shutdown()
+// Ends the session: its status first (./herald run --exec reads this line
+// and exits with N), then the power. Returns only if the power stays on.
+int shutdown()
 {
-    println("shell: powering off");
+    if (g_session.status() == kStatusOk)
+        println("shell: powering off: status 0 (every command succeeded)");
+    else
+        println("shell: powering off: status {} (the first to fail: {})", g_session.status(), g_session.first_failure());
     user::flush();
     int64_t result = user::syscall1(user::number_of(abi::SyscallNumber::SystemShutdown), abi::kSystemControlHandle);
     println("shutdown: {} (this shell was not given SystemControl)", ipc::error_name(static_cast<ipc::Error>(result)));
+    return kStatusFailed;
 }
 
-void execute(const char* line)
+// Runs one line; returns its status, or -1 for an empty line (no command).
+int execute(const char* line)
 {
     shell::Command command = shell::parse_command(line);
     switch (command.kind) {
-    case shell::CommandKind::None: return;
-    case shell::CommandKind::Help: help(); return;
-    case shell::CommandKind::Ps: ps(); return;
-    case shell::CommandKind::Mem: mem(); return;
-    case shell::CommandKind::Cpus: cpus(); return;
-    case shell::CommandKind::Run: run(command.program, command.argument, true); return;
-    case shell::CommandKind::Start: run(command.program, command.argument, false); return;
-    case shell::CommandKind::Kill: kill(command.argument); return;
-    case shell::CommandKind::Bench: bench(); return;
-    case shell::CommandKind::Shutdown: shutdown(); return;
-    case shell::CommandKind::Invalid: println("{}", command.problem); return;
+    case shell::CommandKind::None: return -1;
+    case shell::CommandKind::Help: return help();
+    case shell::CommandKind::Ps: return ps();
+    case shell::CommandKind::Mem: return mem();
+    case shell::CommandKind::Cpus: return cpus();
+    case shell::CommandKind::Run: return run(command.program, command.argument, true);
+    case shell::CommandKind::Start: return run(command.program, command.argument, false);
+    case shell::CommandKind::Kill: return kill(command.argument);
+    case shell::CommandKind::Bench: return bench();
+    case shell::CommandKind::Shutdown: return shutdown();
+    case shell::CommandKind::Invalid: println("{}", command.problem); return kStatusUsage;
     case shell::CommandKind::Unknown: break;
     }
     println("unknown command: {} (type help)", StringView(command.word.text, command.word.length));
+    return kStatusNotFound;
+}
+
+void execute_and_record(const char* line)
+{
+    int status = execute(line);
+    if (status >= 0)
+        g_session.record(status, line);
 }
 
 shell::LineEditor g_editor;
 
-// Input read but not fed to the editor yet: what was typed (or pasted)
-// after the end of a line belongs to the next one.
-char g_typed[64];
-size_t g_typed_count;
-size_t g_typed_next;
-
 // The next input byte, waiting for one; false if there is no console.
 bool next_byte(uint8_t& byte)
 {
-    if (g_typed_next == g_typed_count) {
-        g_typed_count = user::read_input(g_typed, sizeof(g_typed));
-        g_typed_next = 0;
-        if (g_typed_count == 0)
+    if (g_typed.count() == 0) {
+        char typed[kReadChunk];
+        size_t count = user::read_input(typed, sizeof(typed));
+        if (count == 0)
             return false;
+        g_typed.push(typed, count);
     }
-    byte = static_cast<uint8_t>(g_typed[g_typed_next++]);
-    return true;
+    return g_typed.pop(byte);
 }
 
 } // namespace
@@ -285,8 +334,13 @@ extern "C" int64_t herald_main(uint64_t)
             user::print(StringView(echo, echo_length));
             user::flush();
             if (event == shell::LineEditor::Event::LineReady) {
-                execute(g_editor.line());
+                execute_and_record(g_editor.line());
                 break;
+            }
+            if (event == shell::LineEditor::Event::EndOfInput) {
+                execute_and_record(g_editor.line());
+                (void)shutdown(); // returns only without SystemControl: then the shell ends
+                return g_session.status();
             }
             if (event == shell::LineEditor::Event::Cancelled)
                 break;

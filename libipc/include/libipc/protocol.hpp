@@ -205,8 +205,10 @@ inline Result<void> put_bytes(const Bytes& bytes, Message& message, uint8_t* pay
             return Error::BadArgument;
         if (!payload)
             return Error::Unsupported;
-        // memmove: a server may answer with bytes still in its IPC buffer.
-        __builtin_memmove(payload, bytes.data, bytes.length);
+        // memmove: a server may answer with bytes still in its IPC buffer
+        // (and nothing to move when they are where they go already).
+        if (bytes.data != payload)
+            __builtin_memmove(payload, bytes.data, bytes.length);
     }
     message.payload_length = bytes.length;
     return {};

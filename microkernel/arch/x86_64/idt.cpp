@@ -3,6 +3,7 @@
 #include "../../lib/assert.hpp"
 #include "../../panic.hpp"
 #include "../../sched/scheduler.hpp"
+#include "../../stats/event_counters.hpp"
 #include "../../task/task.hpp"
 #include "../../task/user_faults.hpp"
 #include "user_copy.hpp"
@@ -65,27 +66,6 @@ void set_gate(u64 vector, u64 handler, InterruptStack stack)
     };
 }
 
-struct ExceptionDescription {
-    const char* mnemonic;
-    const char* name;
-};
-
-// SDM Vol. 3A Table 6-1.
-constexpr ExceptionDescription kExceptions[kExceptionVectors] = {
-    { "#DE", "divide error" }, { "#DB", "debug" }, { "NMI", "non-maskable interrupt" },
-    { "#BP", "breakpoint" }, { "#OF", "overflow" }, { "#BR", "bound range exceeded" },
-    { "#UD", "invalid opcode" }, { "#NM", "device not available" }, { "#DF", "double fault" },
-    { "#09", "coprocessor segment overrun" }, { "#TS", "invalid TSS" },
-    { "#NP", "segment not present" }, { "#SS", "stack-segment fault" },
-    { "#GP", "general protection" }, { "#PF", "page fault" }, { "#15", "reserved" },
-    { "#MF", "x87 floating-point error" }, { "#AC", "alignment check" },
-    { "#MC", "machine check" }, { "#XM", "SIMD floating-point exception" },
-    { "#VE", "virtualization exception" }, { "#CP", "control protection" },
-    { "#22", "reserved" }, { "#23", "reserved" }, { "#24", "reserved" }, { "#25", "reserved" },
-    { "#26", "reserved" }, { "#27", "reserved" }, { "#HV", "hypervisor injection" },
-    { "#VC", "VMM communication" }, { "#SX", "security exception" }, { "#31", "reserved" },
-};
-
 } // namespace
 
 void install_idt()
@@ -107,16 +87,6 @@ void set_interrupt_handler(u8 vector, InterruptHandler handler)
     __atomic_store_n(&g_handlers[vector], handler, __ATOMIC_RELEASE);
 }
 
-const char* exception_mnemonic(u64 vector)
-{
-    return vector < kExceptionVectors ? kExceptions[vector].mnemonic : "IRQ";
-}
-
-const char* exception_name(u64 vector)
-{
-    return vector < kExceptionVectors ? kExceptions[vector].name : "interrupt";
-}
-
 } // namespace herald::x86
 
 namespace {
@@ -124,6 +94,10 @@ namespace {
 void handle_device_interrupt(herald::x86::InterruptFrame& frame)
 {
     using namespace herald::x86;
+    if (frame.vector == kVectorReschedule || frame.vector == kVectorPingIpi || frame.vector == kVectorPongIpi)
+        herald::count<herald::Event::Ipis>();
+    else
+        herald::count<herald::Event::Interrupts>();
     if (frame.vector == kVectorSpurious)
         return; // SDM Vol. 3A §11.9: no EOI for the spurious vector
     InterruptHandler handler = __atomic_load_n(&g_handlers[frame.vector], __ATOMIC_ACQUIRE);
@@ -150,13 +124,18 @@ extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
         bool machine_event = frame->vector == kVectorNmi || frame->vector == kVectorMachineCheck;
         // A fault on the IRETQ into ring 3 is the user task's (its frame).
         bool on_return_to_user = frame->rip == reinterpret_cast<herald::u64>(&iret_to_user);
+        // Counted only where the kernel goes on: the panic path may run
+        // before this CPU's Processor exists (event_counters.hpp).
         if (!machine_event && (frame->from_user_mode() || on_return_to_user)) {
+            herald::count<herald::Event::Exceptions>();
             herald::handle_user_fault(*frame); // returns only when the pager resolved it
             herald::kill_current_task_if_requested();
             return;
         }
-        if (herald::x86::recover_from_user_copy_fault(*frame))
+        if (herald::x86::recover_from_user_copy_fault(*frame)) {
+            herald::count<herald::Event::Exceptions>();
             return;
+        }
         herald::panic_from_exception(*frame);
     }
     handle_device_interrupt(*frame);

@@ -1,6 +1,8 @@
 // The Interrupt Descriptor Table: where the CPU goes on each vector.
 #pragma once
 
+#include "exception_names.hpp"
+
 #include "../../lib/types.hpp"
 
 namespace herald::x86 {
@@ -24,8 +26,7 @@ void load_idt();
 // with interrupts disabled; the local APIC's EOI is sent after it returns.
 void set_interrupt_handler(u8 vector, InterruptHandler handler);
 
-// Short mnemonic and name of an exception vector ("#PF", "page fault").
-const char* exception_mnemonic(u64 vector);
-const char* exception_name(u64 vector);
+// exception_mnemonic() and exception_name() ("#PF", "page fault") are in
+// exception_names.hpp, shared with user space.
 
 } // namespace herald::x86

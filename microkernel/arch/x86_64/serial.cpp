@@ -30,6 +30,8 @@ constexpr u16 kInterruptIdentification = kCom1 + 2; // read; FCR when written
 constexpr u8 kFifoEnabledBits = 0xC0;               // IIR[7:6] = 11: 16550A FIFO works
 constexpr u8 kModemDtrRtsOut2 = 0x0B;
 constexpr u8 kLineStatusTxEmpty = 0x20;
+constexpr u8 kLineStatusDataReady = 0x01;
+constexpr u8 kEnableReceivedData = 0x01; // IER bit 0: interrupt when a byte arrives
 constexpr u16 kDivisor115200 = 1; // 115200 baud from the 1.8432 MHz clock
 // Once the transmitter reports empty, its FIFO takes this many bytes without
 // further polling (16550A). Polling once per 16 bytes instead of once per
@@ -85,5 +87,15 @@ void write(const char* chars, usize length)
 }
 
 FormatSink& sink() { return g_sink; }
+
+void enable_receive_interrupt() { x86::outb(kInterruptEnable, kEnableReceivedData); }
+
+bool receive(u8& byte)
+{
+    if (!(x86::inb(kLineStatus) & kLineStatusDataReady))
+        return false;
+    byte = x86::inb(kData);
+    return true;
+}
 
 } // namespace herald::serial

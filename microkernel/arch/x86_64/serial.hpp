@@ -11,6 +11,13 @@ void init();
 void write(const char* chars, usize length);
 FormatSink& sink();
 
+// Input, for the console built into the kernel (services/console_in_kernel.cpp;
+// the ring-3 console server drives the same UART itself): the UART raises
+// its interrupt when a byte arrives, and receive() takes the next byte it
+// holds, if any.
+void enable_receive_interrupt();
+bool receive(u8& byte);
+
 // A sink with no state: the panic path makes its own on the stack, so a
 // report still comes out when a stack overflow has trashed kernel data.
 class SerialSink final : public FormatSink {

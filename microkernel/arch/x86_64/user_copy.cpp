@@ -1,6 +1,7 @@
 #include "user_copy.hpp"
 
 #include "../../abi/syscalls.hpp"
+#include "../../stats/event_counters.hpp"
 #include "cpu.hpp"
 #include "interrupt_frame.hpp"
 
@@ -46,7 +47,10 @@ bool copy_from_user(void* kernel_destination, u64 user_source, u64 length)
     if (!is_user_range(user_source, length))
         return false;
     UserAccessWindow window;
-    return user_copy_bytes(kernel_destination, reinterpret_cast<const void*>(user_source), length);
+    if (!user_copy_bytes(kernel_destination, reinterpret_cast<const void*>(user_source), length))
+        return false;
+    count<Event::BytesCopied>(length);
+    return true;
 }
 
 bool copy_to_user(u64 user_destination, const void* kernel_source, u64 length)
@@ -54,7 +58,10 @@ bool copy_to_user(u64 user_destination, const void* kernel_source, u64 length)
     if (!is_user_range(user_destination, length))
         return false;
     UserAccessWindow window;
-    return user_copy_bytes(reinterpret_cast<void*>(user_destination), kernel_source, length);
+    if (!user_copy_bytes(reinterpret_cast<void*>(user_destination), kernel_source, length))
+        return false;
+    count<Event::BytesCopied>(length);
+    return true;
 }
 
 bool recover_from_user_copy_fault(InterruptFrame& frame)

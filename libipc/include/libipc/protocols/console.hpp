@@ -12,8 +12,8 @@
 //                                      whenever input arrives (then Read)
 //
 // Input comes from COM1's interrupt, which the kernel delivers to the server
-// as a notification; it keeps kInputBuffer bytes (older ones are dropped
-// when nobody reads).
+// as a notification; it keeps kInputBuffer bytes, and when nobody reads,
+// later input waits in the UART and the host rather than being dropped.
 #pragma once
 
 #include <stdint.h>

@@ -1,22 +1,25 @@
-// The pager in a monolithic build (-DHERALD_MONOLITHIC_MEMORY=ON): the memory
-// server's own MemoryService and FrameTable (servers/memory), compiled into
-// ring 0 and called directly: a page fault is a function call, and the
-// memory protocol a KernelService that answers Calls on abi::HandleMemory
-// without leaving the caller's thread. Programs cannot tell the difference;
-// the benchmarks can (docs/benchmarks.md).
-#include "pager.hpp"
+// The memory service in ring 0 (the memory-in-kernel and monolithic
+// placements, docs/placement.md): the memory server's own MemoryService and
+// FrameTable (servers/memory), compiled into the kernel and called directly:
+// a page fault is a function call, and the memory protocol a KernelService
+// that answers Calls on abi::HandleMemory without leaving the caller's
+// thread. Programs cannot tell the difference; the benchmarks can
+// (docs/benchmarks.md).
+#include "../mm/pager.hpp"
 
 #include "../ipc/ipc_internal.hpp"
-#include "../ipc/kernel_service.hpp"
+#include "in_kernel_service.hpp"
+#include "services.hpp"
 #include "../sched/scheduler.hpp"
 #include "../task/task_object.hpp"
 #include "../log.hpp"
 #include "../sync/spinlock.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "address_space.hpp"
-#include "layout.hpp"
-#include "managed_memory.hpp"
-#include "reclaim_queue.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/layout.hpp"
+#include "../mm/managed_memory.hpp"
+#include "../mm/reclaim_queue.hpp"
 #include "servers/memory/memory_service.hpp"
 
 namespace herald {
@@ -46,6 +49,7 @@ public:
             u64 page = *static_cast<u64*>(context);
             PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
             x86::invalidate_page(page);
+            count<Event::TlbFlushPage>();
             return frame.get();
         }, &address);
         if (result.is_error())
@@ -68,45 +72,24 @@ public:
         return building;
     }
 
-        void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
+    void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
 
     usize reclaim(u64* out, usize max) override { return reclaim_take(out, max); }
 };
 
-// One lock around the service: it was written for a single-threaded
-// server, and here every CPU may call it at once.
+// One lock around the service (in_kernel_service.hpp), taken by page faults
+// too.
 SpinLock g_lock;
 KernelBackend g_backend;
 MemoryService g_service;
+InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload> g_object(g_service, g_lock);
 bool g_running;
-
-class InKernelMemoryService final : public KernelService {
-public:
-    IpcMessage call(Thread&, const IpcMessage& request) override
-    {
-        ipc::Message in;
-        ipc::Message out;
-        if (ipc::decode_info(request.info, in).is_error()) {
-            out = ipc::make_error_reply(ipc::Error::BadMessage, 0);
-        } else {
-            for (usize i = 0; i < abi::kMessageWords; ++i)
-                in.words[i] = request.words[i];
-            in.badge = request.badge;
-            SpinLockGuard guard(g_lock);
-            (void)ipc::dispatch<ipc::memory::Protocol>(in, nullptr, g_service, out);
-        }
-        IpcMessage reply { ipc::encode_info(out).value(), {}, 0 };
-        for (usize i = 0; i < abi::kMessageWords; ++i)
-            reply.words[i] = out.words[i];
-        return reply;
-    }
-};
-
-InKernelMemoryService g_object;
 
 } // namespace
 
 const char* pager_mode_name() { return "kernel"; }
+
+bool pager_in_kernel() { return true; }
 
 void pager_start()
 {
@@ -122,7 +105,7 @@ void pager_start()
         return;
     }
     __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);
-    klog("herald: memory service in the kernel (monolithic build), {} frames free",
+    klog("herald: memory service in the kernel, {} frames free",
         g_service.frames().count(memory::FrameKind::Free));
 }
 
@@ -140,6 +123,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
         return abi::PageFaultVerdict::PagerUnavailable;
+    count<Event::FaultsKernel>();
     SpinLockGuard guard(g_lock);
     return g_service.page_fault(thread.task->id, address, error_code);
 }

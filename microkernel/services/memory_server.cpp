@@ -1,8 +1,8 @@
-// The pager in the default build: the memory server, a ring-3 task
-// (servers/memory/main.cpp). Page faults reach it as Calls the kernel makes
+// The memory service in ring 3 (docs/placement.md): the memory server, a
+// ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
 // in the faulting thread's name (ipc_call_from_kernel); it answers after
 // mapping a frame with its MemoryControl handle (syscall/memory_control.cpp).
-#include "pager.hpp"
+#include "../mm/pager.hpp"
 
 #include "../boot/boot_archive.hpp"
 #include "../ipc/endpoint.hpp"
@@ -10,8 +10,9 @@
 #include "../log.hpp"
 #include "../syscall/memory_control.hpp"
 #include "../task/program_loader.hpp"
+#include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "managed_memory.hpp"
+#include "../mm/managed_memory.hpp"
 
 namespace herald {
 
@@ -28,6 +29,8 @@ constexpr const char* kServerProgram = "memory";
 } // namespace
 
 const char* pager_mode_name() { return "server"; }
+
+bool pager_in_kernel() { return false; }
 
 void pager_start()
 {
@@ -84,6 +87,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
         { thread.task->id, address, error_code }, abi::kKernelBadge };
     IpcMessage reply;
+    count<Event::FaultsPager>();
     if (ipc_call_from_kernel(thread, *endpoint, request, reply) < 0)
         return abi::PageFaultVerdict::PagerUnavailable;
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel

@@ -1,0 +1,80 @@
+// A server's portable service class (servers/*/..._service.hpp), answering
+// in ring 0 as a KernelService (ipc/kernel_service.hpp): what the ring-3
+// server's ipc::serve loop does for one message, done in the caller's thread.
+//
+//   InKernelService<ipc::console::Protocol, ConsoleService> g_object(g_service, g_lock);
+//
+// One lock per service, held around each request: the service classes were
+// written for a single-threaded server, and here every CPU may call at once.
+// It is a spin lock, so nothing the service does under it may block or
+// fault: its backends reach user memory only through the physmap, and never
+// wait for another task.
+//
+// Requests are decoded and dispatched by libipc (ipc::dispatch), with the
+// caller's IPC buffer as the payload; a message with abi::kKernelBadge
+// (which only the kernel itself can send: fault injection in the test and
+// benchmark images) goes to the service's on_kernel_message, as in ring 3.
+// A handle a request carries is the caller's own (kernel_service.hpp): if
+// the service does not take it, it stays with the caller; nothing is closed.
+#pragma once
+
+#include "libipc/protocol.hpp"
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/ipc/kernel_service.hpp"
+#include "microkernel/sync/spinlock.hpp"
+
+namespace herald {
+
+// Whether the service reads and writes payloads. The ring-3 memory server
+// registers no IPC buffer, so the kernel drops a payload sent to it
+// (payload_length 0, docs/ipc.md); its ring-0 twin (WithoutPayload) does
+// the same, and so answers a hostile caller exactly alike.
+enum class Payloads : u8 { WithPayload, WithoutPayload };
+
+template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
+class InKernelService final : public KernelService {
+public:
+    InKernelService(Service& service, SpinLock& lock) : m_service(service), m_lock(lock) { }
+
+    IpcMessage call(Thread&, const IpcMessage& request, u8* payload) override
+    {
+        ipc::Message in;
+        ipc::Message out;
+        if constexpr (kPayloads == Payloads::WithoutPayload)
+            payload = nullptr;
+        if (ipc::decode_info(request.info, in).is_error()) {
+            out = ipc::make_error_reply(ipc::Error::BadMessage, 0); // not reached: ipc.cpp checked the bits
+        } else {
+            for (usize i = 0; i < abi::kMessageWords; ++i)
+                in.words[i] = request.words[i];
+            in.badge = request.badge;
+            if (!payload)
+                in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
+            SpinLockGuard guard(m_lock);
+            if (in.badge & abi::kKernelBadge)
+                answer_kernel(in, out);
+            else
+                (void)ipc::dispatch<Protocol>(in, payload, m_service, out); // an unclaimed handle is the caller's
+        }
+        IpcMessage reply { ipc::encode_info(out).value(), {}, 0 }; // dispatch never makes a reply too long
+        for (usize i = 0; i < abi::kMessageWords; ++i)
+            reply.words[i] = out.words[i];
+        return reply;
+    }
+
+private:
+    void answer_kernel(const ipc::Message& in, ipc::Message& out)
+    {
+        out = ipc::make_error_reply(ipc::Error::UnknownLabel, in.label);
+        if constexpr (requires(Service& s, const ipc::Message& m, ipc::Message& r) { s.on_kernel_message(m, r); }) {
+            ipc::Message reply;
+            if (m_service.on_kernel_message(in, reply) == ipc::KernelMessage::Answered)
+                out = reply;
+        }
+    }
+
+    Service& m_service;
+    SpinLock& m_lock;
+};
+
+} // namespace herald

@@ -1,0 +1,61 @@
+// The loader in ring 3 (docs/system.md, "The loader"): the loader server
+// (servers/loader), started from the boot archive with ProcessControl and
+// the archive mapped read-only; it publishes itself in the registry.
+#include "services.hpp"
+
+#include "../abi/ipc.hpp"
+#include "../abi/task.hpp"
+#include "../boot/boot_archive.hpp"
+#include "../bootstrap.hpp"
+#include "../ipc/endpoint.hpp"
+#include "../log.hpp"
+#include "../syscall/task_control.hpp"
+#include "../task/program_loader.hpp"
+
+namespace herald {
+
+namespace {
+
+// Set once the server runs; the kernel's reference keeps the endpoint alive
+// after the server ends (then every Call on it gets PeerGone).
+Endpoint* g_endpoint;
+
+} // namespace
+
+bool loader_in_kernel() { return false; }
+
+KernelObject* loader_start_in_kernel() { return nullptr; }
+
+u64 loader_start_server()
+{
+    Endpoint* endpoint = Endpoint::create();
+    if (!endpoint)
+        return 0;
+    auto archive = boot_archive_pages();
+    if (!archive) {
+        klog("herald: no boot archive: no loader");
+        endpoint->release();
+        return 0;
+    }
+    SpawnOptions options;
+    options.parameter = archive->length; // the archive's bytes, at abi::kArchiveViewBase
+    options.map_archive = true;
+    options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
+    u64 task = start_boot_server("loader", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
+    if (task) {
+        endpoint->retain();
+        __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE);
+    }
+    endpoint->release();
+    return task;
+}
+
+KernelObject* loader_client_object()
+{
+    Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
+    if (endpoint)
+        endpoint->retain();
+    return endpoint;
+}
+
+} // namespace herald

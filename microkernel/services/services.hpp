@@ -1,0 +1,67 @@
+// Where each of Herald's servers runs (docs/placement.md): in ring 3, as a
+// task reached through an endpoint, or built into the kernel, the same
+// portable service class answering Calls in the caller's thread (a
+// KernelService). Chosen when an image is linked: each server is one of two
+// libraries (cmake/HeraldKernel.cmake, herald_placement):
+//
+//   memory   memory_server.cpp   or memory_in_kernel.cpp   (interface: mm/pager.hpp)
+//   loader   loader_server.cpp   or loader_in_kernel.cpp
+//   console  console_server.cpp  or console_in_kernel.cpp
+//
+// Programs cannot tell: they reach the memory service through
+// abi::HandleMemory and the loader and console through the registry, and
+// speak the same protocols either way.
+#pragma once
+
+#include "../lib/types.hpp"
+
+namespace herald {
+
+class KernelObject;
+class Endpoint;
+struct SpawnOptions;
+
+// ---- the console (libipc/protocols/console.hpp) ----
+
+bool console_in_kernel();
+// Bootstrap, first (before the registry): in ring 0 the service starts
+// (COM1's input interrupt comes to it) and is returned, retained, for the
+// registry to publish as "console"; in ring 3, nullptr.
+KernelObject* console_start_in_kernel();
+// Bootstrap, after the registry: in ring 3 the console server starts from
+// the boot archive (its task id, 0 if it could not); in ring 0, 0.
+u64 console_start_server();
+
+// ---- the loader (libipc/protocols/loader.hpp) ----
+
+bool loader_in_kernel();
+KernelObject* loader_start_in_kernel(); // as for the console, published as "loader"
+u64 loader_start_server();
+
+// ---- all of them ----
+
+enum class Server : u8 { Memory, Loader, Console };
+const char* server_name(Server server); // "memory", "loader", "console"
+bool server_in_kernel(Server server);
+
+// What a client's Call reaches: the server's endpoint (ring 3) or the
+// service (ring 0), retained for the caller; nullptr if there is none (not
+// started yet, or it could not start). For fault injection
+// (fault_injection.hpp).
+KernelObject* server_client_object(Server server);
+KernelObject* console_client_object();
+KernelObject* loader_client_object();
+
+// The placement this image was linked with: "microkernel" (every server in
+// ring 3), "memory-in-kernel", "loader-in-kernel", "console-in-kernel",
+// "monolithic" (all three in ring 0), or "mixed" for any other mix.
+const char* placement_name();
+// The boot log's line: `herald: placement <name>: memory in ring <0|3>, ...`.
+void log_placement();
+
+// For the ring-3 halves (bootstrap.cpp): starts boot program `name` with
+// `options`, its endpoint (if any) at kServerEndpointHandle with `rights`;
+// its task id, or 0 after a log line saying why not.
+u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights);
+
+} // namespace herald

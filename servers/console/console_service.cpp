@@ -1,0 +1,75 @@
+#include "console_service.hpp"
+
+#include "servers/common/fault_on_purpose.hpp"
+
+namespace herald::console {
+
+using namespace ipc::console;
+
+ipc::Result<Write::Reply> ConsoleService::handle(Write, const ipc::Bytes& text, ipc::Badge)
+{
+    m_backend->write(text.data, text.length);
+    return Write::Reply { text.length };
+}
+
+ipc::Result<ipc::Bytes> ConsoleService::handle(Read, const Read::Request& request, ipc::Badge)
+{
+    input_arrived(); // what the UART kept while the ring was full
+    uint32_t count = 0;
+    while (count < request.max && count < sizeof(m_reply) && m_input_count > 0) {
+        m_reply[count++] = m_input[m_input_head];
+        m_input_head = (m_input_head + 1) % kInputBuffer;
+        --m_input_count;
+    }
+    input_arrived(); // into the room just made
+    return ipc::Bytes { m_reply, count };
+}
+
+ipc::Result<ipc::Empty> ConsoleService::handle(Subscribe, const ipc::WithHandle<>& request, ipc::Badge)
+{
+    if (m_subscriber_count == kMaxSubscribers)
+        signal_subscribers(0); // drops those whose waiter is gone
+    if (m_subscriber_count == kMaxSubscribers)
+        return kTooManySubscribers;
+    Subscriber subscriber = IPC_TRY(m_backend->keep(request.handle));
+    m_subscribers[m_subscriber_count++] = subscriber;
+    return ipc::Empty {};
+}
+
+void ConsoleService::input_arrived()
+{
+    bool any = false;
+    uint8_t byte = 0;
+    // A byte the ring has no room for stays in the UART (the interrupt line
+    // stays up, so no new interrupt comes): the next Read takes it.
+    while (m_input_count < kInputBuffer && m_backend->receive(byte)) {
+        m_input[(m_input_head + m_input_count) % kInputBuffer] = byte;
+        ++m_input_count;
+        any = true;
+    }
+    if (any)
+        signal_subscribers(kInputBit);
+}
+
+ipc::KernelMessage ConsoleService::on_kernel_message(const ipc::Message& in, ipc::Message&)
+{
+    if (servers::is_fault_injection(in))
+        servers::fault_on_purpose();
+    return ipc::KernelMessage::NoAnswer;
+}
+
+// A signal nobody can ever wait for fails: that subscriber's task is gone,
+// and so is its entry.
+void ConsoleService::signal_subscribers(uint64_t bits)
+{
+    for (size_t i = 0; i < m_subscriber_count;) {
+        if (!m_backend->signal(m_subscribers[i], bits)) {
+            m_backend->drop(m_subscribers[i]);
+            m_subscribers[i] = m_subscribers[--m_subscriber_count];
+        } else {
+            ++i;
+        }
+    }
+}
+
+} // namespace herald::console

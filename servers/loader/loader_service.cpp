@@ -1,0 +1,208 @@
+#include "loader_service.hpp"
+
+#include "libipc/protocols/memory.hpp"
+#include "microkernel/abi/memory.hpp"
+#include "microkernel/lib/format.hpp"
+#include "microkernel/lib/utility.hpp"
+#include "servers/common/fault_on_purpose.hpp"
+
+namespace herald::loader {
+
+using namespace ipc::loader;
+
+namespace {
+
+constexpr uint64_t kPage = abi::kPageSize;
+
+// A task being built: forgotten (and so gone, never started) when the
+// spawn fails, unless released.
+class BuildingTask {
+public:
+    BuildingTask(Backend& backend, TaskRef task) : m_backend(backend), m_task(task) { }
+    ~BuildingTask()
+    {
+        if (m_task)
+            m_backend.close(m_task);
+    }
+    BuildingTask(const BuildingTask&) = delete;
+    BuildingTask& operator=(const BuildingTask&) = delete;
+    TaskRef get() const { return m_task; }
+    TaskRef release()
+    {
+        TaskRef task = m_task;
+        m_task = 0;
+        return task;
+    }
+
+private:
+    Backend& m_backend;
+    TaskRef m_task;
+};
+
+// One formatted log line through the backend.
+template<typename... Args>
+void log(Backend& backend, const char* format_string, const Args&... args)
+{
+    char line[160];
+    BufferSink sink(line, sizeof(line));
+    format(sink, format_string, args...);
+    backend.log(sink.view());
+}
+
+} // namespace
+
+bool LoaderService::init(Backend& backend, ByteReader archive_bytes)
+{
+    m_backend = &backend;
+    auto archive = Archive::parse(archive_bytes);
+    if (archive.is_error()) {
+        log(backend, "loader: the boot archive is unusable: {}", error_name(archive.error()));
+        return false;
+    }
+    m_archive = new (m_archive_storage) Archive(archive.value());
+    return true;
+}
+
+ipc::Result<Spawn::Reply> LoaderService::handle(Spawn, const Program& request, ipc::Badge)
+{
+    return spawn(request, abi::HandleNone);
+}
+
+ipc::Result<SpawnWith::Reply> LoaderService::handle(SpawnWith, const SpawnWith::Request& request, ipc::Badge)
+{
+    return spawn(request.value, request.handle);
+}
+
+ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request, ipc::Badge)
+{
+    for (Tracked& tracked : m_tracked) {
+        if (tracked.task && tracked.task_id == request.task_id) {
+            IPC_TRY(m_backend->kill(tracked.task));
+            return ipc::Empty {};
+        }
+    }
+    return ipc::Error::NotFound;
+}
+
+ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge)
+{
+    size_t count = IPC_TRY(m_backend->list(m_list, kMaxListed));
+    if (count > kMaxListed)
+        return ipc::Error::BadLength; // not reached: the backend fills at most kMaxListed
+    return ipc::Bytes { reinterpret_cast<const uint8_t*>(m_list), static_cast<uint32_t>(count * sizeof(abi::TaskListEntry)) };
+}
+
+ipc::Result<ipc::Bytes> LoaderService::handle(ReadFile, const Name& request, ipc::Badge)
+{
+    ArchiveEntry entry = IPC_TRY(find(StringView::from_bounded(request.bytes, kNameSize)));
+    if (entry.kind != ArchiveKind::File || entry.bytes.size() > ipc::kMaxPayload)
+        return ipc::Error::InvalidRequest;
+    return ipc::Bytes { entry.bytes.data(), static_cast<uint32_t>(entry.bytes.size()) };
+}
+
+ipc::KernelMessage LoaderService::on_kernel_message(const ipc::Message& in, ipc::Message&)
+{
+    if (servers::is_fault_injection(in))
+        servers::fault_on_purpose();
+    return ipc::KernelMessage::NoAnswer;
+}
+
+size_t LoaderService::tracked() const
+{
+    size_t count = 0;
+    for (const Tracked& tracked : m_tracked)
+        count += tracked.task != 0;
+    return count;
+}
+
+// A handle that came with the request is the service's to be done with only
+// if this succeeds; if not, it stays where it was (ipc::dispatch closes the
+// ring-3 loader's copy).
+ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& request, ipc::Handle given)
+{
+    StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
+    ArchiveEntry entry = IPC_TRY(find(name));
+    auto image = parse_elf(entry.bytes, abi::kUserCodeBase, abi::kUserHeapBase);
+    if (image.is_error()) {
+        log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
+        return kBadProgram;
+    }
+    BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
+    for (usize i = 0; i < image.value().segment_count; ++i) {
+        if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
+            return no_memory_for(name, loaded.error());
+    }
+    if (auto stack = m_backend->map(task.get(), abi::kUserSpaceEnd - abi::kInitialStackPages * kPage,
+            abi::kInitialStackPages, abi::MapWritable, nullptr, 0, 0);
+        stack.is_error())
+        return no_memory_for(name, stack.error());
+    if (given != abi::HandleNone)
+        IPC_TRY(m_backend->give(task.get(), given));
+    IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
+    uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
+    ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
+    track(task_id, task.release());
+    if (given != abi::HandleNone)
+        m_backend->done_with(given); // the task has its copy
+    return ipc::WithHandle<Started> { { task_id }, for_client };
+}
+
+ipc::Result<ArchiveEntry> LoaderService::find(StringView name)
+{
+    if (!m_archive)
+        return ipc::Error::NotFound;
+    auto entry = m_archive->find(name);
+    if (!entry.is_error())
+        return entry.value();
+    if (entry.error() == Error::NotFound)
+        return ipc::Error::NotFound;
+    log(*m_backend, "loader: archive entry {} is corrupt: {}", name, error_name(entry.error()));
+    return kBadProgram;
+}
+
+ipc::Result<void> LoaderService::load_segment(TaskRef task, ByteReader file, const ElfSegment& segment)
+{
+    uint64_t first = segment.virtual_address & ~(kPage - 1);
+    uint64_t end = (segment.virtual_address + segment.memory_size + kPage - 1) & ~(kPage - 1);
+    auto bytes = file.slice(segment.file_offset, segment.file_size);
+    if (!bytes)
+        return kBadProgram; // parse_elf checked it: cannot happen
+    uint64_t flags = (segment.writable ? abi::MapWritable : 0) | (segment.executable ? abi::MapExecutable : 0);
+    return m_backend->map(task, first, (end - first) / kPage, flags, bytes->data(), bytes->size(),
+        segment.virtual_address - first);
+}
+
+// No memory for the program's pages (the memory service's answer in ring
+// 3, the kernel's frame pool in ring 0): it cannot be built now.
+ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
+{
+    bool out_of_memory = error == ipc::memory::kOutOfMemory || error == ipc::Error::NoMemory;
+    log(*m_backend, "loader: cannot build {}: {}", name, out_of_memory ? "out of memory" : ipc::error_name(error));
+    return out_of_memory ? ipc::Error::NoMemory : error;
+}
+
+void LoaderService::track(uint64_t task_id, TaskRef task)
+{
+    for (int pass = 0; pass < 2; ++pass) {
+        for (Tracked& tracked : m_tracked) {
+            if (!tracked.task) {
+                tracked = Tracked { task_id, task };
+                return;
+            }
+        }
+        forget_ended();
+    }
+    m_backend->close(task); // full of live tasks: this one cannot be killed by id
+}
+
+void LoaderService::forget_ended()
+{
+    for (Tracked& tracked : m_tracked) {
+        if (tracked.task && m_backend->has_ended(tracked.task)) {
+            m_backend->close(tracked.task);
+            tracked = Tracked {};
+        }
+    }
+}
+
+} // namespace herald::loader

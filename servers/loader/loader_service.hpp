@@ -1,0 +1,162 @@
+// LoaderService: the loader's logic, the same code in ring 3 (the loader
+// server, servers/loader/main.cpp) and in ring 0 (the loader built into the
+// kernel, microkernel/services/loader_in_kernel.cpp); host-tested with a
+// fake backend (tests/host/loader_service_test.cpp).
+//
+// It serves the loader protocol (libipc/protocols/loader.hpp) from the boot
+// archive. Spawn: find the entry, check the ELF file (the kernel's
+// parse_elf(): class, machine, segments inside user memory below the heap,
+// sizes that add up), create the task, map each segment's pages (the file's
+// bytes, the rest zero: BSS) and four zeroed pages at the top of its stack
+// (seed), give it the handle a SpawnWith carried, start it at the entry
+// point with the argument in RDX, and answer with its id and a handle to
+// wait on. A program that fails a check is refused with kBadProgram and one
+// log line saying why; a task that was never started goes away with the
+// service's reference to it. It remembers up to kMaxTracked tasks it
+// started, so that Kill can find them by id; waiting for one is not a
+// request (ipc::loader::wait waits in the kernel).
+//
+// What differs between the rings is how tasks are built: the Backend.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libipc/protocols/loader.hpp"
+#include "microkernel/abi/task.hpp"
+#include "microkernel/boot/archive.hpp"
+#include "microkernel/boot/elf.hpp"
+
+namespace herald::loader {
+
+// A task this service created, as the backend names it: in ring 3 a handle
+// in the loader's table (all rights), in ring 0 a reference to the kernel's
+// task object. Never 0.
+using TaskRef = uint64_t;
+
+// How the service reaches the kernel. Not pure virtual (ring-3 programs
+// have no __cxa_pure_virtual): the defaults refuse.
+class Backend {
+public:
+    // A new task named `name`, with no thread and an empty address space.
+    virtual ipc::Result<TaskRef> create(StringView name)
+    {
+        (void)name;
+        return ipc::Error::Unsupported;
+    }
+    // Maps `pages` pages at `to` in the task (not started yet; flags:
+    // abi::MemoryMapFlags), zeroed but for `length` bytes of `data` at
+    // `offset` from `to`.
+    virtual ipc::Result<void> map(TaskRef task, uint64_t to, uint64_t pages, uint64_t flags, const uint8_t* data,
+        size_t length, uint64_t offset)
+    {
+        (void)task, (void)to, (void)pages, (void)flags, (void)data, (void)length, (void)offset;
+        return ipc::Error::Unsupported;
+    }
+    // Gives the task (not started yet) a copy of `handle`, the one a
+    // SpawnWith carried (as the request arrived: the loader's own copy in
+    // ring 3, the caller's index in ring 0), at abi::HandleFirstFree.
+    virtual ipc::Result<void> give(TaskRef task, ipc::Handle handle)
+    {
+        (void)task, (void)handle;
+        return ipc::Error::Unsupported;
+    }
+    // The service is done with the handle a SpawnWith carried (the task has
+    // its copy): the ring-3 loader closes its own; in ring 0 it is the
+    // caller's, and stays.
+    virtual void done_with(ipc::Handle handle) { (void)handle; }
+    // Starts the task's thread at `entry`, RSP = `stack_top`, RDX = `argument`.
+    virtual ipc::Result<void> start(TaskRef task, uint64_t entry, uint64_t stack_top, uint64_t argument)
+    {
+        (void)task, (void)entry, (void)stack_top, (void)argument;
+        return ipc::Error::Unsupported;
+    }
+    virtual ipc::Result<uint64_t> task_id(TaskRef task)
+    {
+        (void)task;
+        return ipc::Error::Unsupported;
+    }
+    // A handle to the task with RightReceive for the reply to carry (the
+    // client waits on it and reads the status): ring 3 mints one (and closes
+    // it once the reply has gone), ring 0 puts one in the caller's table.
+    virtual ipc::Result<ipc::Handle> handle_for_client(TaskRef task)
+    {
+        (void)task;
+        return ipc::Error::Unsupported;
+    }
+    // Whether the task has ended (exited or was killed).
+    virtual bool has_ended(TaskRef task)
+    {
+        (void)task;
+        return false;
+    }
+    virtual ipc::Result<void> kill(TaskRef task)
+    {
+        (void)task;
+        return ipc::Error::Unsupported;
+    }
+    // Forgets the task; one never started goes away with it.
+    virtual void close(TaskRef task) { (void)task; }
+    // Up to `max` entries of the kernel's task list (TaskList).
+    virtual ipc::Result<size_t> list(abi::TaskListEntry* out, size_t max)
+    {
+        (void)out, (void)max;
+        return ipc::Error::Unsupported;
+    }
+    // One line of the log, without its '\n'.
+    virtual void log(StringView line) { (void)line; }
+
+protected:
+    Backend() = default;
+    ~Backend() = default;
+};
+
+class LoaderService {
+public:
+    // Below the ring-3 loader's 256-handle table, so that ended tasks are
+    // forgotten before it fills.
+    static constexpr size_t kMaxTracked = 192;
+    static constexpr size_t kMaxListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
+
+    // The boot archive's bytes, as this ring sees them. False, with a log
+    // line, if the archive is unusable: then every program is NotFound.
+    bool init(Backend& backend, ByteReader archive);
+
+    ipc::Result<ipc::loader::Spawn::Reply> handle(ipc::loader::Spawn, const ipc::loader::Program& request, ipc::Badge);
+    ipc::Result<ipc::loader::SpawnWith::Reply> handle(ipc::loader::SpawnWith, const ipc::loader::SpawnWith::Request& request,
+        ipc::Badge);
+    ipc::Result<ipc::Empty> handle(ipc::loader::Kill, const ipc::loader::Kill::Request& request, ipc::Badge);
+    ipc::Result<ipc::Bytes> handle(ipc::loader::List, const ipc::Empty&, ipc::Badge);
+    ipc::Result<ipc::Bytes> handle(ipc::loader::ReadFile, const ipc::loader::Name& request, ipc::Badge);
+
+    // Messages only the kernel sends (badge abi::kKernelBadge): the
+    // fault-injection request (abi::kFaultInjectionLabel, test and
+    // benchmark images only) makes the service fault on purpose; NoAnswer
+    // for anything else.
+    ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply);
+
+    size_t tracked() const;
+
+private:
+    struct Tracked {
+        uint64_t task_id;
+        TaskRef task;
+    };
+
+    ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given);
+    ipc::Result<ArchiveEntry> find(StringView name);
+    ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
+    ipc::Error no_memory_for(StringView name, ipc::Error error);
+    void track(uint64_t task_id, TaskRef task);
+    void forget_ended();
+
+    Backend* m_backend { nullptr };
+    // Placement new: a member Archive (no default constructor) or an
+    // Optional (a destructor) would need a global constructor in ring 3.
+    alignas(Archive) unsigned char m_archive_storage[sizeof(Archive)] {};
+    const Archive* m_archive { nullptr };
+    Tracked m_tracked[kMaxTracked] {};
+    abi::TaskListEntry m_list[kMaxListed] {};
+};
+
+} // namespace herald::loader
