@@ -17,6 +17,22 @@ constexpr uint64_t kFaultPresent = 1u << 0;
 constexpr uint64_t kFaultInstructionFetch = 1u << 4;
 
 uint64_t page_of(uint64_t address) { return address & ~(kPage - 1); }
+
+// Whether `pages` pages from `to` lie inside [start, end) (no wrap: end is
+// at most kUserSpaceEnd).
+bool inside(uint64_t to, uint64_t pages, uint64_t start, uint64_t end)
+{
+    return to >= start && to < end && pages <= (end - to) / kPage;
+}
+
+// Where Give may put pages: the program's window (the loader's ELF
+// segments) or the stack region. Not the heap, whose pages only faults map
+// (the books count them), nor the stack guard page.
+bool may_receive(uint64_t to, uint64_t pages)
+{
+    return inside(to, pages, abi::kUserCodeBase, abi::kUserHeapBase)
+        || inside(to, pages, abi::kUserStackBottom, abi::kUserSpaceEnd);
+}
 uint64_t max_heap_pages() { return (abi::kUserHeapLimit - abi::kUserHeapBase) / kPage; }
 
 } // namespace
@@ -287,12 +303,17 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
     if (!m_backend->unstarted_task(request.handle, target))
         return ipc::Error::Denied;
     TaskRecord* record = find(caller);
-    uint64_t max_pages = (abi::kUserSpaceEnd - abi::kUserCodeBase) / kPage;
-    if (!record || f.pages == 0 || f.pages > max_pages || (f.from | f.to) & (kPage - 1)
+    if (!record || f.pages == 0 || (f.from | f.to) & (kPage - 1)
         || f.flags & ~static_cast<uint64_t>(abi::MapWritable | abi::MapExecutable) || f.from < abi::kUserHeapBase
-        || f.pages > (record->heap_end() - f.from) / kPage || f.from > record->heap_end()
-        || f.to < abi::kUserCodeBase || f.pages > (abi::kUserSpaceEnd - f.to) / kPage)
+        || f.from > record->heap_end() || f.pages > (record->heap_end() - f.from) / kPage || !may_receive(f.to, f.pages))
         return ipc::Error::InvalidRequest;
+    // Each page moved leaves a page of the caller's reservation empty and
+    // promised again, until the caller Shrinks it: like any promise it needs
+    // a free frame behind it, or a task's stack could find none left.
+    if (f.pages > uncommitted() && reclaim(caller))
+        return ipc::Error::Denied; // the caller has ended meanwhile: its record is gone
+    if (f.pages > uncommitted())
+        return kOutOfMemory;
     for (uint64_t i = 0; i < f.pages; ++i) {
         uint64_t frame = 0;
         Backend::Unmap taken = m_backend->unmap(caller, f.from + i * kPage, frame);

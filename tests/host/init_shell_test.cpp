@@ -1,4 +1,5 @@
 #include "user/init/manifest.hpp"
+#include "user/shell/command.hpp"
 #include "user/runtime/task_status.hpp"
 #include "user/shell/line_editor.hpp"
 #include "user/shell/session.hpp"
@@ -923,6 +924,22 @@ TEST_CASE("line_editor: random bytes with random echo capacities", "[line_editor
     }
 }
 
+// ================================================================ shell commands
+
+namespace {
+
+shell::Command command_of(const std::string& line)
+{
+    // A heap copy of exactly the line and its NUL: a read past it is caught.
+    std::unique_ptr<char[]> copy(new char[line.size() + 1]);
+    std::memcpy(copy.get(), line.c_str(), line.size() + 1);
+    shell::Command command = shell::parse_command(copy.get());
+    command.word = {}; // it points into the copy, which goes now
+    return command;
+}
+
+} // namespace
+
 // ================================================================ how tasks end
 
 namespace {
@@ -936,6 +953,99 @@ std::string described(abi::TaskState state, int64_t exit_status)
 }
 
 } // namespace
+
+TEST_CASE("shell command: words without arguments", "[shell_command]")
+{
+    using Kind = shell::CommandKind;
+    CHECK(command_of("").kind == Kind::None);
+    CHECK(command_of(" \t\r\n").kind == Kind::None);
+    CHECK(command_of("help").kind == Kind::Help);
+    CHECK(command_of("  ps  ").kind == Kind::Ps);
+    CHECK(command_of("mem").kind == Kind::Mem);
+    CHECK(command_of("cpus now").kind == Kind::Cpus); // arguments ignored
+    CHECK(command_of("bench").kind == Kind::Bench);
+    CHECK(command_of("shutdown").kind == Kind::Shutdown);
+    CHECK(command_of("Help").kind == Kind::Unknown);
+    CHECK(command_of("helpme").kind == Kind::Unknown);
+    CHECK(command_of("hel").kind == Kind::Unknown);
+}
+
+TEST_CASE("shell command: the unknown word is the one typed", "[shell_command]")
+{
+    std::string line = "  frobnicate --now";
+    shell::Command command = shell::parse_command(line.c_str());
+    REQUIRE(command.kind == shell::CommandKind::Unknown);
+    CHECK(std::string(command.word.text, command.word.length) == "frobnicate");
+    CHECK(command.word.text == line.c_str() + 2);
+}
+
+TEST_CASE("shell command: run and start", "[shell_command]")
+{
+    using Kind = shell::CommandKind;
+    shell::Command run = command_of("run hello");
+    REQUIRE(run.kind == Kind::Run);
+    CHECK(std::string(run.program) == "hello");
+    CHECK(run.argument == 0);
+
+    shell::Command start = command_of("start\techo_server 0x10 extra");
+    REQUIRE(start.kind == Kind::Start);
+    CHECK(std::string(start.program) == "echo_server");
+    CHECK(start.argument == 16);
+
+    CHECK(command_of("run spin 18446744073709551615").argument == UINT64_MAX);
+    CHECK(std::string(command_of("run").problem) == "usage: run NAME [ARG]   (ARG: a number)");
+    CHECK(std::string(command_of("start").problem) == "usage: start NAME [ARG]   (ARG: a number)");
+    CHECK(command_of("run hello -1").kind == Kind::Invalid);
+    CHECK(command_of("run hello 18446744073709551616").kind == Kind::Invalid);
+    CHECK(command_of("run hello 0x").kind == Kind::Invalid);
+
+    std::string longest(shell::kMaxProgramName, 'a');
+    CHECK(command_of("run " + longest).kind == Kind::Run);
+    CHECK(std::string(command_of("run " + longest).program) == longest);
+    shell::Command too_long = command_of("run " + longest + "a");
+    REQUIRE(too_long.kind == Kind::Invalid);
+    CHECK(std::string(too_long.problem) == "run: name too long");
+    CHECK(std::string(command_of("start " + longest + "a").problem) == "start: name too long");
+}
+
+TEST_CASE("shell command: kill", "[shell_command]")
+{
+    using Kind = shell::CommandKind;
+    shell::Command kill = command_of("kill 7");
+    REQUIRE(kill.kind == Kind::Kill);
+    CHECK(kill.argument == 7);
+    CHECK(command_of("kill 0x2a").argument == 42);
+    CHECK(std::string(command_of("kill").problem) == "usage: kill ID");
+    CHECK(command_of("kill seven").kind == Kind::Invalid);
+    CHECK(command_of("kill 7x").kind == Kind::Invalid);
+}
+
+TEST_CASE("shell command: random lines", "[shell_command]")
+{
+    Random random { 777 };
+    const char* pieces[] = { "run", "start", "kill", "help", " ", "\t", "0x", "12", "ff", "hello", "-", "\x7f", "a" };
+    for (int step = 0; step < 20000; ++step) {
+        std::string line;
+        for (size_t n = random.below(8); n > 0; --n)
+            line += random.below(4) == 0 ? std::string(1, static_cast<char>(1 + random.below(255))) : pieces[random.below(13)];
+        shell::Command command = command_of(line);
+        switch (command.kind) {
+        case shell::CommandKind::Run:
+        case shell::CommandKind::Start: {
+            size_t length = strnlen(command.program, sizeof command.program);
+            REQUIRE(length >= 1);
+            REQUIRE(length <= shell::kMaxProgramName);
+            REQUIRE(line.find(command.program) != std::string::npos);
+            break;
+        }
+        case shell::CommandKind::Invalid:
+            REQUIRE(command.problem != nullptr);
+            break;
+        default:
+            REQUIRE(command.problem == nullptr);
+        }
+    }
+}
 
 TEST_CASE("task_status: an end in words, as init and the shell print it", "[task_status]")
 {

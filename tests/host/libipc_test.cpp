@@ -538,6 +538,16 @@ TEST_CASE("libipc clients refuse malformed replies", "[libipc]")
         reply.label = echo::Sum::label;
         CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
     }
+    // Found by tests/fuzz (libipc): an error reply saying Deferred reached the
+    // client as Deferred. It is ipc::serve's word for "the handler answers
+    // later" and never sent; a server that passed a callee's error on as its
+    // own would then never answer its own caller (serve sends nothing).
+    SECTION("an error reply carrying Deferred")
+    {
+        Message reply = ipc::make_error_reply(Error::Deferred, echo::Ping::label);
+        CHECK(call_ping(answering(reply)).error() == Error::BadMessage);
+        CHECK(ipc::decode_error_reply(reply, echo::Ping::label) == Error::BadMessage);
+    }
     SECTION("payload bytes a words reply does not have")
     {
         Message reply = good;

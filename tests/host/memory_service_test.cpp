@@ -50,10 +50,13 @@ public:
     std::set<uint64_t> dead;
     std::set<uint64_t> refuse_unmap; // the kernel will not unmap these tasks' pages now
     std::deque<uint64_t> queue; // the kernel's reclaim queue
+    std::map<uint64_t, uint64_t> building; // task handle -> id of a task not started yet (Give)
+    std::vector<uint64_t> closed;          // handles the service closed
     std::vector<std::string> errors;
     uint8_t* view { nullptr };
     const FrameTable* table { nullptr };
     uint64_t last_zeroed { ~uint64_t(0) };
+    uint64_t last_unmapped { ~uint64_t(0) }; // Give maps a frame it just unmapped, not a zeroed one
     size_t zero_calls { 0 };
     size_t reclaim_calls { 0 };
 
@@ -61,8 +64,9 @@ public:
     {
         if (dead.count(task) || mapped.count({ task, address }))
             return false;
-        if (address % kPage != 0 || !(flags & herald::abi::MapWritable))
-            errors.push_back("map: unaligned or read-only page");
+        bool moved = frame == last_unmapped;
+        if (address % kPage != 0 || (!moved && !(flags & herald::abi::MapWritable)))
+            errors.push_back("map: unaligned page, or a fresh one read-only");
         if (owner.count(frame))
             errors.push_back("map: frame already mapped elsewhere");
         FrameKind kind;
@@ -70,9 +74,14 @@ public:
             errors.push_back("map: frame not allocated as Heap or Stack");
         else if ((in_heap(address) && kind != FrameKind::Heap) || (in_stack(address) && kind != FrameKind::Stack))
             errors.push_back("map: frame kind does not match the region");
-        if (frame != last_zeroed)
+        if (moved) {
+            last_unmapped = ~uint64_t(0); // moved from another task: its contents travel with it
+        } else if (frame != last_zeroed)
             errors.push_back("map: frame not zeroed just before");
-        if (!(flags & herald::abi::MapZeroed))
+        if (moved) {
+            if (flags & herald::abi::MapZeroed)
+                errors.push_back("map: a moved frame is marked MapZeroed (it was not zeroed)");
+        } else if (!(flags & herald::abi::MapZeroed))
             errors.push_back("map: a frame zeroed for the mapping is not marked MapZeroed (the kernel counts frames_zeroed by it)");
         else {
             for (uint64_t i = 0; i < kPage; ++i) {
@@ -98,8 +107,20 @@ public:
         frame = it->second;
         owner.erase(frame);
         mapped.erase(it);
+        last_unmapped = frame;
         return Unmap::Unmapped;
     }
+
+    bool unstarted_task(uint64_t handle, uint64_t& task) override
+    {
+        auto it = building.find(handle);
+        if (it == building.end())
+            return false;
+        task = it->second;
+        return true;
+    }
+
+    void close(uint64_t handle) override { closed.push_back(handle); }
 
     void zero(uint64_t frame) override
     {
@@ -111,6 +132,8 @@ public:
         }
         std::memset(view + frame, 0, kPage);
         last_zeroed = frame;
+        if (frame == last_unmapped)
+            last_unmapped = ~uint64_t(0); // freed and zeroed again: the next map is a fresh frame, not a move
     }
 
     size_t reclaim(uint64_t* out, size_t max) override
@@ -202,6 +225,11 @@ struct Harness {
     ipc::Result<proto::Release::Reply> release(uint64_t task, uint64_t address, uint64_t pages)
     {
         return service->handle(proto::Release {}, { address, pages }, task);
+    }
+    ipc::Result<ipc::Empty> give(uint64_t task, uint64_t handle, uint64_t from, uint64_t to, uint64_t pages,
+        uint64_t flags = abi::MapWritable)
+    {
+        return service->handle(proto::Give {}, { { from, to, pages, flags }, handle }, task);
     }
     PageFaultVerdict fault(uint64_t task, uint64_t address, uint64_t error = kNotPresentWrite)
     {
@@ -1074,3 +1102,103 @@ TEST_CASE("memory service: a refused unmap refuses Shrink and Release and keeps 
     CHECK(h.backend.errors.empty());
 }
 
+
+// ---- Give ----
+
+TEST_CASE("memory service: Give moves mapped heap pages into a task being built", "[memory_service]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 3).has_value());
+    for (uint64_t page = 0; page < 3; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    uint64_t code_frame = h.backend.mapped.at({ kLoader, heap_page(0) });
+    uint64_t stack_frame = h.backend.mapped.at({ kLoader, heap_page(2) });
+
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2, abi::MapExecutable).is_error());
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(2), stack_page(0), 1).is_error());
+    CHECK(h.backend.mapped.at({ kChild, abi::kUserCodeBase }) == code_frame);
+    CHECK(h.backend.mapped.at({ kChild, stack_page(0) }) == stack_frame);
+    CHECK(h.backend.kind_at(kChild, stack_page(0)) == FrameKind::Stack); // retagged for the statistics
+    CHECK(h.backend.heap_pages_of(kLoader) == 0);
+    CHECK(h.backend.closed == std::vector<uint64_t> { kChildHandle, kChildHandle });
+    // The loader's pages are reserved and empty again, and it Shrinks them away.
+    CHECK(h.stats().committed == 3);
+    REQUIRE(!h.shrink(kLoader, 3).is_error());
+    auto s = h.stats();
+    CHECK(s.committed == 0);
+    CHECK(s.heap + s.stack == 3); // the child's pages
+    CHECK(h.backend.errors.empty());
+
+    CHECK(h.give(kLoader, 77, heap_page(0), abi::kUserCodeBase, 1).error() == ipc::Error::Denied); // not a task being built
+}
+
+// Found by tests/fuzz (memory_service): Give promised the caller's emptied
+// pages again without a free frame behind each, so with memory fully
+// committed the books said more frames were promised than were free, and
+// another task's stack fault found none left.
+TEST_CASE("memory service: Give never promises more frames than are free", "[memory_service]")
+{
+    Harness h;
+    // check_sane() less its rule that heap frames are at heap addresses:
+    // moved pages keep their kind at the child's code address.
+    auto check_books = [&h] {
+        auto s = h.stats();
+        CHECK(s.committed <= s.free);
+        CHECK(s.free + s.stack + s.heap + s.kernel == s.managed);
+        CHECK(s.heap + s.stack == h.backend.mapped.size());
+        CHECK(h.service->frames().check_consistency());
+        CHECK(h.backend.errors.empty());
+    };
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    REQUIRE(h.fault(kLoader, heap_page(0)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(kLoader, heap_page(1)) == PageFaultVerdict::Resolved);
+    uint64_t rest = h.stats().free - h.stats().committed;
+    REQUIRE(h.grow(5, rest - 1).has_value()); // one frame left that nobody was promised
+
+    auto refused = h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2);
+    REQUIRE(refused.is_error());
+    CHECK(refused.error() == proto::kOutOfMemory);
+    CHECK(h.backend.heap_pages_of(kLoader) == 2); // nothing moved
+    check_books();
+
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 1).is_error());
+    check_books();
+    CHECK(h.fault(6, stack_page(0)) == PageFaultVerdict::OutOfMemory); // the last frame is promised
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    check_books();
+}
+
+// Found by tests/fuzz (memory_service): Give accepted any destination from
+// kUserCodeBase up, the heap region included. A page given into a task's
+// heap-to-be is not one of the service's heap pages, yet once the task grew
+// its heap over it, Give or Shrink counted it as one: heap_mapped wrapped
+// below zero and the commitment went wrong. (A page given onto the stack
+// guard page would hide it, too.) Only the program's window and the stack
+// region may receive pages, as the loader gives them.
+TEST_CASE("memory service: Give puts pages only where programs and stacks live", "[memory_service]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    REQUIRE(h.fault(kLoader, heap_page(0)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(kLoader, heap_page(1)) == PageFaultVerdict::Resolved);
+    for (uint64_t to : { heap_page(0), abi::kUserHeapBase - kPage, abi::kStackGuardPage, abi::kUserHeapLimit,
+             abi::kUserStackBottom - kPage }) {
+        CAPTURE(to);
+        auto given = h.give(kLoader, kChildHandle, heap_page(0), to, 2);
+        REQUIRE(given.is_error());
+        CHECK(given.error() == ipc::Error::InvalidRequest);
+    }
+    CHECK(h.backend.heap_pages_of(kLoader) == 2); // nothing moved
+    // The last page of the program window, and the last of the stack region.
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserHeapBase - kPage, 1).is_error());
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(1), abi::kUserSpaceEnd - kPage, 1).is_error());
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    CHECK(h.stats().committed == 0);
+    CHECK(h.backend.errors.empty());
+}

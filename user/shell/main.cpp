@@ -1,14 +1,16 @@
 // shell: the operator's console (docs/system.md, "The shell"). init starts it, with
 // SystemControl (for `shutdown`); it reads lines from the console server,
-// with echo and editing (line_editor.hpp), and runs one command per line.
-// Input typed ahead, also while a program runs, waits in order (session.hpp);
-// Ctrl-D (the end of piped or --exec input) runs what was read and powers
-// off, with the session's status: the first failed command's, or 0.
+// with echo and editing (line_editor.hpp), and runs one command per line
+// (command.hpp parses it). Input typed ahead, also while a program runs,
+// waits in order (session.hpp); Ctrl-D (the end of piped or --exec input)
+// runs what was read and powers off, with the session's status: the first
+// failed command's, or 0.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
+#include "command.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
 #include "session.hpp"
@@ -21,7 +23,8 @@ namespace {
 
 using namespace herald;
 using user::println;
-using user::Token;
+
+static_assert(shell::kMaxProgramName + 1 == ipc::loader::kNameSize, "the parser takes the names the loader takes");
 
 constexpr size_t kMaxTasksListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
 
@@ -161,22 +164,9 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
     }
 }
 
-// Starts NAME [ARG]; waits for it when `wait`.
-int run(const char*& cursor, bool wait)
+// Starts `program` with `argument`; waits for it when `wait`.
+int run(const char* program, uint64_t argument, bool wait)
 {
-    Token name = user::next_token(cursor);
-    Token argument_token = user::next_token(cursor);
-    uint64_t argument = 0;
-    if (name.empty() || (!argument_token.empty() && !user::parse_u64(argument_token, argument))) {
-        println("usage: {} NAME [ARG]   (ARG: a number)", wait ? "run" : "start");
-        return kStatusUsage;
-    }
-    char program[ipc::loader::kNameSize] = {};
-    if (name.length >= sizeof(program)) {
-        println("run: name too long");
-        return kStatusUsage;
-    }
-    __builtin_memcpy(program, name.text, name.length);
     auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
     if (started.is_error()) {
         bool bad = started.error() == ipc::loader::kBadProgram;
@@ -198,13 +188,8 @@ int run(const char*& cursor, bool wait)
     return shell::status_of_end(status.value());
 }
 
-int kill(const char*& cursor)
+int kill(uint64_t id)
 {
-    uint64_t id = 0;
-    if (!user::parse_u64(user::next_token(cursor), id)) {
-        println("usage: kill ID");
-        return kStatusUsage;
-    }
     ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
     auto killed = loader.call<ipc::loader::Kill>({ id });
     if (killed.is_error()) {
@@ -287,29 +272,22 @@ int shutdown()
 // Runs one line; returns its status, or -1 for an empty line (no command).
 int execute(const char* line)
 {
-    const char* cursor = line;
-    Token command = user::next_token(cursor);
-    if (command.empty())
-        return -1;
-    if (command.equals("help"))
-        return help();
-    if (command.equals("ps"))
-        return ps();
-    if (command.equals("mem"))
-        return mem();
-    if (command.equals("cpus"))
-        return cpus();
-    if (command.equals("run"))
-        return run(cursor, true);
-    if (command.equals("start"))
-        return run(cursor, false);
-    if (command.equals("kill"))
-        return kill(cursor);
-    if (command.equals("bench"))
-        return bench();
-    if (command.equals("shutdown"))
-        return shutdown();
-    println("unknown command: {} (type help)", StringView(command.text, command.length));
+    shell::Command command = shell::parse_command(line);
+    switch (command.kind) {
+    case shell::CommandKind::None: return -1;
+    case shell::CommandKind::Help: return help();
+    case shell::CommandKind::Ps: return ps();
+    case shell::CommandKind::Mem: return mem();
+    case shell::CommandKind::Cpus: return cpus();
+    case shell::CommandKind::Run: return run(command.program, command.argument, true);
+    case shell::CommandKind::Start: return run(command.program, command.argument, false);
+    case shell::CommandKind::Kill: return kill(command.argument);
+    case shell::CommandKind::Bench: return bench();
+    case shell::CommandKind::Shutdown: return shutdown();
+    case shell::CommandKind::Invalid: println("{}", command.problem); return kStatusUsage;
+    case shell::CommandKind::Unknown: break;
+    }
+    println("unknown command: {} (type help)", StringView(command.word.text, command.word.length));
     return kStatusNotFound;
 }
 

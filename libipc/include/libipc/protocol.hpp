@@ -348,7 +348,9 @@ constexpr Handle received_handle(const Message& message)
 
 // The Error an error reply carries, checking that it answers a request
 // labelled `request_label`; BadMessage if the reply is not a well-formed
-// error reply.
+// error reply. Deferred is never sent (serve keeps it to itself), so a reply
+// that carries it is not well formed either: passed on by a server as its
+// own handler's error, it would make serve leave that server's caller waiting.
 constexpr Error decode_error_reply(const Message& reply, uint32_t request_label)
 {
     if (reply.label != kErrorLabel || reply.payload_length != 0 || reply.transfer_handle)
@@ -356,7 +358,7 @@ constexpr Error decode_error_reply(const Message& reply, uint32_t request_label)
     if (reply.words[1] != request_label)
         return Error::BadMessage;
     int64_t code = static_cast<int64_t>(reply.words[0]);
-    if (code >= 0)
+    if (code >= 0 || code == static_cast<int64_t>(Error::Deferred))
         return Error::BadMessage; // every Error is negative
     return static_cast<Error>(code);
 }

@@ -19,10 +19,16 @@
 //                             a task that has not started yet (the loader
 //                             builds programs so): afterwards the caller's
 //                             pages there are reserved but empty again (it
-//                             Shrinks them away). InvalidRequest: a page not
-//                             mapped, a range outside the heap or user
-//                             memory, bad flags; Denied: the handle is not a
-//                             task being built
+//                             Shrinks them away). The pages go to the
+//                             program window [kUserCodeBase, kUserHeapBase)
+//                             or the stack region, never the heap.
+//                             InvalidRequest: a page not mapped, a `from`
+//                             range outside the heap, a `to` range outside
+//                             those two, bad flags; Denied: the handle is not a
+//                             task being built; kOutOfMemory: fewer frames
+//                             are free and unpromised than pages given (the
+//                             caller's emptied pages stay promised until it
+//                             Shrinks them)
 //
 // The heap of every task starts at herald::abi::kUserHeapBase, empty.
 #pragma once
