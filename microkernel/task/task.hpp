@@ -121,6 +121,7 @@ struct ThreadSnapshot {
     u64 migrations;
     u64 runtime_ticks;
     bool waits_for_saved_reply; // its server set its reply right aside (ipc/saved_reply.hpp)
+    u64 wake_at;                // Sleeping: the TSC value it wakes at
 };
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);
 

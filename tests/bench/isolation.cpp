@@ -17,7 +17,9 @@
 #include "isolation.hpp"
 
 #include "microkernel/abi/syscalls.hpp"
+#include "microkernel/arch/x86_64/cpu.hpp"
 #include "microkernel/arch/x86_64/qemu_exit.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/boot/boot_archive.hpp"
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/bootstrap.hpp"
@@ -35,6 +37,9 @@ namespace {
 // isolation_client's exit status: calls * kCallsUnit + (the error, negated).
 constexpr i64 kCallsUnit = 1000;
 constexpr u64 kPatienceMs = 20'000; // a loaded host may starve emulated CPUs for long
+// Half of isolation_client's kServedPauseMs (500), far more than the
+// registry lookup's sleep step (ipc::registry::kSleepStepMs, 10).
+constexpr u64 kServedSleepMs = 250;
 
 Optional<Server> server_named(StringView name)
 {
@@ -65,6 +70,14 @@ u64 start(const char* name, u64 parameter)
     options.parameter = parameter;
     auto task = spawn_program(name, program.value(), options);
     return task.is_error() ? 0 : task.value();
+}
+
+// Whether a thread that wakes at TSC value `wake_at` has `ms` or more to sleep.
+bool sleeps_at_least(u64 wake_at, u64 ms)
+{
+    u64 per_ms = tsc::ticks_per_ms().value_or(0);
+    u64 now = x86::rdtsc();
+    return per_ms != 0 && wake_at > now && wake_at - now >= ms * per_ms;
 }
 
 Optional<TaskExit> wait_for_exit(u64 task)
@@ -105,12 +118,14 @@ void isolate_in_ring_3(Server server)
     const char* name = server_name(server);
     u64 task = server_task(server);
     u64 client = start("isolation_client", client_parameter(server));
-    // The client has been served: it sleeps once after its first answer
-    // (isolation_client.cpp), and the fault comes during or after that sleep.
+    // The client has been served: it sleeps after each answer
+    // (isolation_client.cpp), and the fault comes during such a sleep, told
+    // from find_server()'s short ones (10 ms steps while the server has not
+    // registered yet) by how far off its wake-up is.
     bool serving = false;
     for (u64 waited = 0; client && waited < kPatienceMs && !serving; waited += kTickMs) {
         auto thread = main_thread_snapshot(client);
-        serving = thread && thread->state == ThreadState::Sleeping;
+        serving = thread && thread->state == ThreadState::Sleeping && sleeps_at_least(thread->wake_at, kServedSleepMs);
         if (!serving)
             scheduler_sleep_ms(kTickMs);
     }
