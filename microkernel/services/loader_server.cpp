@@ -41,6 +41,7 @@ u64 loader_start_server()
     options.parameter = archive->length; // the archive's bytes, at abi::kArchiveViewBase
     options.map_archive = true;
     options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
+    options.handles[2] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle }; // List
     u64 task = start_boot_server("loader", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
     if (task) {
         endpoint->retain();

@@ -108,7 +108,8 @@ public:
 
     ipc::Result<size_t> list(abi::TaskListEntry* out, size_t max) override
     {
-        int64_t count = user::syscall2(number_of(abi::SyscallNumber::TaskList), reinterpret_cast<uint64_t>(out), max);
+        int64_t count = user::syscall3(number_of(abi::SyscallNumber::TaskList), abi::kTaskListHandle,
+            reinterpret_cast<uint64_t>(out), max);
         if (count < 0)
             return static_cast<ipc::Error>(count);
         return static_cast<size_t>(count);

@@ -6,6 +6,8 @@
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
+#include "microkernel/abi/task.hpp"
+#include "microkernel/syscall/task_control.hpp"
 #include "microkernel/task/task.hpp"
 #include "programs.hpp"
 #include "selftest.hpp"
@@ -72,7 +74,13 @@ HERALD_SELFTEST(bad_system_call_arguments_get_error_codes)
     // The status is the number of answers that were not the expected error
     // (it also sends pointers into unmapped user memory: the copy asks the
     // pager, which refuses, and the fixup turns the fault into BadAddress).
-    EXPECT_EQ(herald::selftest::run_to_exit("syscall_garbage", 0), 0);
+    // It holds SystemControl with RightReceive (TaskList) and nothing more.
+    SpawnOptions options;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle };
+    u64 task = spawn("syscall_garbage", options);
+    auto exit = wait_for_exit(task, 60'000);
+    EXPECT(exit.has_value() && !exit->killed);
+    EXPECT_EQ(exit ? exit->status : -1, 0);
 }
 
 HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)

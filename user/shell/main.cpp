@@ -71,7 +71,9 @@ int help()
 
 int ps()
 {
-    int64_t count = user::syscall2(user::number_of(abi::SyscallNumber::TaskList), reinterpret_cast<uint64_t>(g_tasks), kMaxTasksListed);
+    // SystemControl (from init) is what lets the operator's shell see every task.
+    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), abi::kSystemControlHandle,
+        reinterpret_cast<uint64_t>(g_tasks), kMaxTasksListed);
     if (count < 0) {
         println("ps: {}", ipc::error_name(static_cast<ipc::Error>(count)));
         return kStatusFailed;
