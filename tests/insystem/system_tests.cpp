@@ -101,7 +101,15 @@ HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
 // A hostile program (user/programs/hostile_authority.cpp) tries each
 // authority hole of docs/security.md; every attempt must fail with a clear
 // error, and the servers it attacks keep serving. Its argument is the mode.
+constexpr u64 kHostileKill = 1;
 constexpr u64 kHostileBadges = 3;
+
+HERALD_SELFTEST(a_program_cannot_kill_or_list_what_it_did_not_start)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_authority", kHostileKill), 0);
+    expect_serving(Server::Loader, system().loader);
+}
 
 HERALD_SELFTEST(badges_cannot_be_forged)
 {
