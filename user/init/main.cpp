@@ -3,11 +3,14 @@
 // marked `restart` is started again when it ends (at most kMaxRestarts times
 // in kRestartWindowMs), one marked `halt` powers the machine off when it
 // ends, `wait` makes init wait for it before the next line (docs/system.md, "init").
+// Before it starts anything it reserves each program's name in the registry,
+// so that only a task of that program may publish under it (docs/security.md).
 // The kernel gives init SystemControl; init hands it on to the shell only
 // (the operator's console, whose `shutdown` needs it).
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
+#include "libipc/protocols/registry.hpp"
 #include "manifest.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -106,6 +109,20 @@ bool read_manifest()
     return true;
 }
 
+// The manifest's names become system names: a program started later cannot
+// publish under them before (or instead of) the server init starts.
+void reserve_names()
+{
+    ipc::Client<ipc::registry::Protocol> registry(user::ipc(), abi::HandleRegistry);
+    for (size_t i = 0; i < g_manifest.count(); ++i) {
+        auto name = ipc::registry::make_name(g_manifest[i].name);
+        auto reserved = name.is_error() ? ipc::Result<ipc::Empty>(name.error())
+                                        : registry.call<ipc::registry::Reserve>(name.value());
+        if (reserved.is_error())
+            user::println("init: cannot reserve the name {}: {}", g_manifest[i].name, ipc::error_name(reserved.error()));
+    }
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t)
@@ -117,6 +134,7 @@ extern "C" int64_t herald_main(uint64_t)
     }
     if (!read_manifest())
         return 1;
+    reserve_names();
     for (size_t i = 0; i < g_manifest.count(); ++i) {
         if (!start(i) || !g_manifest[i].wait)
             continue;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
+#include "libipc/protocols/registry.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -34,11 +35,16 @@ enum Mode : uint64_t {
     ModeKill = 1,
     ModeKillOther = 2, // value: the victim's task id, and its starter's above kIdBits
     ModeBadges = 3,
+    ModeRegistry = 4,
+    ModePublishAndExit = 5,
+    ModePublishOne = 6,
 };
 constexpr uint64_t kModeBits = 8;
 constexpr uint64_t kIdBits = 28; // task ids count up from 1: far below 2^28 in any test run
 constexpr uint64_t argument(Mode mode, uint64_t value = 0) { return mode | value << kModeBits; }
 
+constexpr const char* kGoneName = "hostile_gone";
+constexpr const char* kOtherName = "hostile_other";
 
 int64_t g_failures;
 
@@ -51,6 +57,7 @@ void check(bool condition, const char* what)
 }
 
 bool is(const ipc::Result<ipc::Empty>& result, ipc::Error expected) { return result.is_error() && result.error() == expected; }
+bool is(const ipc::Result<void>& result, ipc::Error expected) { return result.is_error() && result.error() == expected; }
 
 uint64_t my_id()
 {
@@ -187,6 +194,59 @@ int64_t badges()
     return g_failures;
 }
 
+ipc::Result<void> publish(const char* name)
+{
+    auto endpoint = IPC_TRY(ipc::sys::endpoint_create());
+    auto send_only = IPC_TRY(ipc::sys::handle_mint(endpoint, abi::RightSend, 0));
+    return ipc::registry::publish(user::ipc(), abi::HandleRegistry, name, send_only);
+}
+
+int64_t registry_attack()
+{
+    ipc::Handle loader = user::find_server("loader");
+    check(loader != abi::HandleNone, "the loader is in the registry");
+    if (loader == abi::HandleNone)
+        return g_failures;
+
+    // Squat the names of the system's servers, bound or not yet.
+    constexpr const char* kSystemNames[] = { "memory", "registry", "console", "loader" };
+    for (const char* name : kSystemNames)
+        check(is(publish(name), ipc::registry::kReserved), "a system name is kReserved");
+    // Reserve a name as if we were init.
+    ipc::Client<ipc::registry::Protocol> registry(user::ipc(), abi::HandleRegistry);
+    check(is(registry.call<ipc::registry::Reserve>(ipc::registry::make_name("hostile_x").value()), ipc::Error::Denied),
+        "Reserve from a program that is not init is Denied");
+
+    // A name whose owner ended is free again.
+    check(run_copy(loader, argument(ModePublishAndExit)) == 0, "a copy publishes a name and exits");
+    check(!publish(kGoneName).is_error(), "the name of a program that ended can be taken");
+
+    // Fill the table: the per-task limit stops us.
+    size_t published = 1; // kGoneName
+    ipc::Result<void> last {};
+    char name[ipc::registry::kNameSize] = "hostile_00";
+    for (size_t i = 0; i < ipc::registry::kMaxEntries && !last.is_error(); ++i) {
+        name[8] = static_cast<char>('0' + i / 10);
+        name[9] = static_cast<char>('0' + i % 10);
+        last = publish(name);
+        published += !last.is_error();
+    }
+    check(published == ipc::registry::kMaxNamesPerTask, "a program publishes kMaxNamesPerTask names");
+    check(is(last, ipc::registry::kTooManyNames), "then kTooManyNames");
+
+    // The system goes on: another program publishes, and the servers are found.
+    check(run_copy(loader, argument(ModePublishOne)) == 0, "another program can still publish");
+    const char* servers[] = { "loader", "console", kOtherName };
+    for (const char* server : servers) {
+        auto found = ipc::registry::lookup(user::ipc(), abi::HandleRegistry, server);
+        check(!found.is_error() || (found.error() == ipc::Error::NotFound && server == kOtherName),
+            "the servers are still found by name");
+        if (!found.is_error())
+            (void)ipc::sys::handle_close(found.value());
+    }
+    return g_failures;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -196,6 +256,9 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case ModeKill: return kill_attack();
     case ModeKillOther: return kill_other(value & ((1ull << kIdBits) - 1), value >> kIdBits);
     case ModeBadges: return badges();
+    case ModeRegistry: return registry_attack();
+    case ModePublishAndExit: return publish(kGoneName).is_error() ? 1 : 0;
+    case ModePublishOne: return publish(kOtherName).is_error() ? 1 : 0;
     default: user::println("hostile_authority: unknown mode {}", parameter); return 1;
     }
 }

@@ -2,8 +2,9 @@
 // endpoint, with the receive right, arrives as the handle its start
 // parameter's low byte names (4 when the kernel starts it at bootstrap);
 // every other task reaches it as abi::HandleRegistry.
-// Keeps up to 64 names, each with the handle published under it, and serves
-// Register and Lookup forever. Servers built into the kernel cannot publish
+// Keeps up to 64 names, each with the handle published under it and its
+// owner, and serves Register, Lookup and Reserve forever (owners, system
+// names and limits: libipc/protocols/registry.hpp, docs/security.md). Servers built into the kernel cannot publish
 // themselves: the kernel hands the registry their handles at start, and the
 // parameter's higher bits say which (abi::kRegistryBuiltinShift): those are
 // published first, as if they had registered.
@@ -20,12 +21,74 @@
 
 #include "libipc/protocols/registry.hpp"
 #include "libipc/syscall_transport.hpp"
+#include "microkernel/abi/syscalls.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/syscall.hpp"
 
 namespace {
 alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
 ipc::registry::Service g_registry;
+
+// The kernel's task table holds at most this many (microkernel/task/task.hpp kMaxTasks).
+constexpr size_t kMaxTasks = 1024;
+
+// What the registry knows of tasks, from TaskList (its SystemControl handle
+// with RightReceive, abi::kTaskListHandle; a registry started without one,
+// as the IPC self-test's, knows nothing: every owner runs, no task runs a
+// system program). Asked afresh each time: a name is used far less often
+// than tasks come and go.
+class KernelTasks final : public ipc::registry::Tasks {
+public:
+    bool is_running(uint64_t id) override
+    {
+        if (!list())
+            return true;
+        const herald::abi::TaskListEntry* task = find(id);
+        return task && (task->state == herald::abi::TaskState::Running || task->state == herald::abi::TaskState::Building);
+    }
+
+    bool runs_program(uint64_t id, const char* program) override
+    {
+        if (!list())
+            return false;
+        const herald::abi::TaskListEntry* task = find(id);
+        if (!task || task->state != herald::abi::TaskState::Running)
+            return false;
+        for (size_t i = 0; i < sizeof(task->name); ++i) {
+            if (task->name[i] != program[i])
+                return false;
+            if (program[i] == '\0')
+                return true;
+        }
+        return false;
+    }
+
+    void close(ipc::Handle handle) override { (void)ipc::sys::handle_close(handle); }
+
+private:
+    bool list()
+    {
+        using herald::user::number_of;
+        int64_t count = herald::user::syscall3(number_of(herald::abi::SyscallNumber::TaskList), herald::abi::kTaskListHandle,
+            reinterpret_cast<uint64_t>(m_tasks), kMaxTasks);
+        m_count = count < 0 ? 0 : static_cast<size_t>(count);
+        return count >= 0;
+    }
+
+    const herald::abi::TaskListEntry* find(uint64_t id) const
+    {
+        for (size_t i = 0; i < m_count; ++i) {
+            if (m_tasks[i].task_id == id)
+                return &m_tasks[i];
+        }
+        return nullptr;
+    }
+
+    herald::abi::TaskListEntry m_tasks[kMaxTasks] {};
+    size_t m_count = 0;
+};
+
+KernelTasks g_tasks;
 
 void publish_builtins(uint64_t parameter)
 {
@@ -95,6 +158,7 @@ Server g_server;
 extern "C" int64_t herald_main(uint64_t parameter)
 {
     uint64_t endpoint = parameter & herald::abi::kRegistryEndpointMask;
+    g_registry.set_tasks(g_tasks);
     publish_builtins(parameter);
     ipc::SyscallTransport transport(g_ipc_buffer);
     if (transport.register_buffer().is_error()) {
