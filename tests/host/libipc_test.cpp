@@ -1228,15 +1228,32 @@ TEST_CASE("libipc registry: owners, system names, the per-task limit", "[libipc]
     {
         for (const char* name : { "memory", "registry", "console", "loader" })
             CHECK(register_as(service, 12, name, 50).error() == registry::kReserved);
-        CHECK(service.handle(registry::Reserve {}, registry::make_name("kv").value(), 12).error() == Error::Denied);
+        CHECK(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 12).error() == Error::Denied);
         REQUIRE_FALSE(register_as(service, 12, "kv", 51).is_error()); // not reserved yet: first come
-        REQUIRE_FALSE(service.handle(registry::Reserve {}, registry::make_name("kv").value(), 10).is_error());
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 10).is_error());
         CHECK(lookup("kv").error() == Error::NotFound); // the squatter lost it
         CHECK(tasks.closed == std::vector<ipc::Handle> { 51 });
         CHECK(register_as(service, 12, "kv", 52).error() == registry::kReserved);
         REQUIRE_FALSE(register_as(service, 11, "kv", 53).is_error()); // a task of the program kv
         CHECK(lookup("kv").value().handle == 53);
         REQUIRE_FALSE(register_as(service, 0, "console", 54).is_error()); // the registry's own (built-in services)
+    }
+    SECTION("a name init reserved for the task it started: no other copy of the program takes it")
+    {
+        tasks.running[14] = "kv"; // a second kv, started by somebody else
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 10).is_error());
+        REQUIRE_FALSE(register_as(service, 14, "kv", 50).is_error()); // came first, before init said which
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 11 }, 10).is_error());
+        CHECK(lookup("kv").error() == Error::NotFound); // the other copy lost it
+        CHECK(register_as(service, 14, "kv", 51).error() == registry::kReserved);
+        REQUIRE_FALSE(register_as(service, 11, "kv", 52).is_error());
+        // init's kv ends and is restarted as task 15: the name is the new one's, the old entry goes.
+        tasks.running.erase(11);
+        tasks.running[15] = "kv";
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 15 }, 10).is_error());
+        CHECK(register_as(service, 14, "kv", 53).error() == registry::kReserved);
+        REQUIRE_FALSE(register_as(service, 15, "kv", 54).is_error());
+        CHECK(lookup("kv").value().handle == 54);
     }
     SECTION("a task holds at most kMaxNamesPerTask names; others still publish")
     {

@@ -4,7 +4,8 @@
 // in kRestartWindowMs), one marked `halt` powers the machine off when it
 // ends, `wait` makes init wait for it before the next line (docs/system.md, "init").
 // Before it starts anything it reserves each program's name in the registry,
-// so that only a task of that program may publish under it (docs/security.md).
+// so that only a task of that program may publish under it, and once it has
+// started one, only that task (docs/security.md).
 // The kernel gives init SystemControl; init hands it on to the shell only
 // (the operator's console, whose `shutdown` needs it).
 #include <stdint.h>
@@ -38,6 +39,19 @@ Running g_running[init::kMaxEntries];
 ipc::Handle g_loader;
 uint64_t g_now_ms; // init's own clock: the sleeps it has slept
 
+// Makes `name` a system name in the registry: for `task_id`, or for any task
+// of that program while it is 0.
+void reserve(const char* name, uint64_t task_id)
+{
+    auto wire = ipc::registry::make_name(name);
+    auto reserved = wire.is_error()
+        ? ipc::Result<ipc::Empty>(wire.error())
+        : ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
+              .call<ipc::registry::Reserve>({ wire.value(), task_id });
+    if (reserved.is_error())
+        user::println("init: cannot reserve the name {}: {}", name, ipc::error_name(reserved.error()));
+}
+
 bool start(size_t index)
 {
     const init::ManifestEntry& entry = g_manifest[index];
@@ -50,6 +64,7 @@ bool start(size_t index)
     }
     g_running[index].task = started.value().task;
     g_running[index].task_id = started.value().task_id;
+    reserve(entry.name, started.value().task_id); // its name is this task's now
     return true;
 }
 
@@ -113,14 +128,8 @@ bool read_manifest()
 // publish under them before (or instead of) the server init starts.
 void reserve_names()
 {
-    ipc::Client<ipc::registry::Protocol> registry(user::ipc(), abi::HandleRegistry);
-    for (size_t i = 0; i < g_manifest.count(); ++i) {
-        auto name = ipc::registry::make_name(g_manifest[i].name);
-        auto reserved = name.is_error() ? ipc::Result<ipc::Empty>(name.error())
-                                        : registry.call<ipc::registry::Reserve>(name.value());
-        if (reserved.is_error())
-            user::println("init: cannot reserve the name {}: {}", g_manifest[i].name, ipc::error_name(reserved.error()));
-    }
+    for (size_t i = 0; i < g_manifest.count(); ++i)
+        reserve(g_manifest[i].name, 0);
 }
 
 } // namespace

@@ -214,7 +214,7 @@ int64_t registry_attack()
         check(is(publish(name), ipc::registry::kReserved), "a system name is kReserved");
     // Reserve a name as if we were init.
     ipc::Client<ipc::registry::Protocol> registry(user::ipc(), abi::HandleRegistry);
-    check(is(registry.call<ipc::registry::Reserve>(ipc::registry::make_name("hostile_x").value()), ipc::Error::Denied),
+    check(is(registry.call<ipc::registry::Reserve>({ ipc::registry::make_name("hostile_x").value(), my_id() }), ipc::Error::Denied),
         "Reserve from a program that is not init is Denied");
 
     // A name whose owner ended is free again.

@@ -13,8 +13,11 @@
 //   Lookup    name                        -> handle (a transferred copy)
 //             InvalidRequest as above; NotFound: nobody registered the name,
 //             or the task that did has ended
-//   Reserve   name                        -> {}: makes it a system name
-//             Denied: only init may (it reserves its manifest's names)
+//   Reserve   name, task id               -> {}: makes it a system name, for
+//             that task (0: for any task of the program of that name)
+//             Denied: only init may (it reserves its manifest's names
+//                     before it starts anything, then each for the task it
+//                     started, again at every restart)
 //             kFull: kMaxReserved names are reserved already
 //
 // Owners (docs/security.md). The registry knows who asks by the badge of
@@ -24,7 +27,10 @@
 // or the table is full). System names, the servers the kernel starts
 // (kSystemNames) and the programs of init's manifest (Reserve), may be
 // registered only by a task running the program of that name ("kv" by a
-// task started from the program "kv"). Badge 0 is the registry itself (the
+// task started from the program "kv"), and a manifest's name, once init has
+// said which task it started for it, only by that task (a copy of kv that
+// another program started cannot take "kv", not even while init's kv is
+// being restarted). Badge 0 is the registry itself (the
 // services built into the kernel it publishes at start): no limits.
 //
 // The registry endpoint is herald::abi::HandleRegistry (1) in every task
@@ -68,9 +74,14 @@ struct Lookup {
     using Reply = WithHandle<>;
 };
 
+struct Reservation {
+    Name name;
+    uint64_t task_id; // 0: any task of the program `name`
+};
+
 struct Reserve {
     static constexpr uint32_t label = 3;
-    using Request = Name;
+    using Request = Reservation;
     using Reply = Empty;
 };
 
@@ -277,18 +288,23 @@ public:
         return WithHandle<> { {}, entry->handle };
     }
 
-    Result<Empty> handle(Reserve, const Reserve::Request& name, Badge caller)
+    Result<Empty> handle(Reserve, const Reserve::Request& request, Badge caller)
     {
+        const Name& name = request.name;
         if (!is_valid_name(name))
             return Error::InvalidRequest;
         if (caller == kSystem || !m_tasks || !m_tasks->runs_program(caller, kReservingProgram))
             return Error::Denied;
-        if (is_reserved(name))
-            return Empty {};
-        if (m_reserved_count == kMaxReserved)
-            return kFull;
-        m_reserved[m_reserved_count++] = name;
-        // Somebody else's program took it first: it loses it.
+        Reserved* reserved = find_reserved(name);
+        if (!reserved) {
+            if (m_reserved_count == kMaxReserved)
+                return kFull;
+            reserved = &m_reserved[m_reserved_count++];
+            reserved->name = name;
+        }
+        reserved->task = request.task_id;
+        // Somebody else took it first (another program, another copy, or the
+        // task init started before a restart): it loses it.
         if (Entry* taken = find(name); taken && !may_register(name, taken->owner))
             remove(*taken);
         return Empty {};
@@ -305,6 +321,11 @@ private:
         Badge owner; // the task id of the registering task; kSystem for the registry's own
     };
 
+    struct Reserved {
+        Name name;
+        Badge task; // the one task that may register it; 0: any task of the program
+    };
+
     Entry* find(const Name& name)
     {
         for (size_t i = 0; i < m_count; ++i) {
@@ -314,22 +335,34 @@ private:
         return nullptr;
     }
 
-    bool is_reserved(const Name& name) const
+    static bool is_system_name(const Name& name)
     {
         for (const char* system : kSystemNames) {
             if (same_name(make_name(system).value(), name))
                 return true;
         }
-        for (size_t i = 0; i < m_reserved_count; ++i) {
-            if (same_name(m_reserved[i], name))
-                return true;
-        }
         return false;
+    }
+
+    Reserved* find_reserved(const Name& name)
+    {
+        for (size_t i = 0; i < m_reserved_count; ++i) {
+            if (same_name(m_reserved[i].name, name))
+                return &m_reserved[i];
+        }
+        return nullptr;
     }
 
     bool may_register(const Name& name, Badge caller)
     {
-        return caller == kSystem || !is_reserved(name) || (m_tasks && m_tasks->runs_program(caller, name.bytes));
+        if (caller == kSystem)
+            return true;
+        const Reserved* reserved = find_reserved(name);
+        if (!reserved && !is_system_name(name))
+            return true;
+        if (!m_tasks || !m_tasks->runs_program(caller, name.bytes))
+            return false;
+        return !reserved || reserved->task == 0 || reserved->task == caller;
     }
 
     bool is_running(Badge owner) { return owner == kSystem || !m_tasks || m_tasks->is_running(owner); }
@@ -361,7 +394,7 @@ private:
 
     Entry m_entries[kMaxEntries] = {};
     size_t m_count = 0;
-    Name m_reserved[kMaxReserved] = {};
+    Reserved m_reserved[kMaxReserved] = {};
     size_t m_reserved_count = 0;
     Tasks* m_tasks = nullptr;
 };
