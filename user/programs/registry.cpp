@@ -35,8 +35,9 @@ constexpr size_t kMaxTasks = 1024;
 // What the registry knows of tasks, from TaskList (its SystemControl handle
 // with RightReceive, abi::kTaskListHandle; a registry started without one,
 // as the IPC self-test's, knows nothing: every owner runs, no task runs a
-// system program). Asked afresh each time: a name is used far less often
-// than tasks come and go.
+// system program). Listed once per request (Server calls new_request()),
+// however many owners it asks about: a full table's forget_ended() asks
+// about all 64.
 class KernelTasks final : public ipc::registry::Tasks {
 public:
     bool is_running(uint64_t id) override
@@ -65,14 +66,21 @@ public:
 
     void close(ipc::Handle handle) override { (void)ipc::sys::handle_close(handle); }
 
+    // Tasks may have come and gone since the last request.
+    void new_request() { m_listed = false; }
+
 private:
     bool list()
     {
+        if (m_listed)
+            return m_list_worked;
+        m_listed = true;
         using herald::user::number_of;
         int64_t count = herald::user::syscall3(number_of(herald::abi::SyscallNumber::TaskList), herald::abi::kTaskListHandle,
             reinterpret_cast<uint64_t>(m_tasks), kMaxTasks);
         m_count = count < 0 ? 0 : static_cast<size_t>(count);
-        return count >= 0;
+        m_list_worked = count >= 0;
+        return m_list_worked;
     }
 
     const herald::abi::TaskListEntry* find(uint64_t id) const
@@ -86,6 +94,8 @@ private:
 
     herald::abi::TaskListEntry m_tasks[kMaxTasks] {};
     size_t m_count = 0;
+    bool m_listed = false;
+    bool m_list_worked = false;
 };
 
 KernelTasks g_tasks;
@@ -127,11 +137,13 @@ public:
     template<typename Operation, typename Request>
     auto handle(Operation operation, const Request& request, ipc::Badge badge)
     {
+        g_tasks.new_request();
         return g_registry.handle(operation, request, badge);
     }
 
     ipc::Result<ipc::WithHandle<>> handle(ipc::registry::Lookup lookup, const ipc::registry::Name& name, ipc::Badge badge)
     {
+        g_tasks.new_request();
         auto found = IPC_TRY(g_registry.handle(lookup, name, badge));
         ipc::Handle copy = badged_copy(found.handle, badge);
         if (copy == herald::abi::HandleNone)
