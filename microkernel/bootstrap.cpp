@@ -33,12 +33,14 @@ u64 start_registry(const Builtins& builtins)
         return 0;
     SpawnOptions options;
     options.parameter = kServerEndpointHandle;
+    options.handles[1 + abi::kRegistryBuiltins] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle };
     for (u64 i = 0; i < abi::kRegistryBuiltins; ++i) {
         if (!builtins.services[i])
             continue;
         options.parameter |= 1ull << (abi::kRegistryBuiltinShift + i);
         // With the grant right: a client may send the service a handle (Subscribe, SpawnWith).
-        options.handles[1 + i] = InitialHandle { builtins.services[i], abi::RightSend | abi::RightGrant, 0,
+        // With the mint right: the registry hands each client a copy badged with its id (docs/ipc.md).
+        options.handles[1 + i] = InitialHandle { builtins.services[i], abi::RightSend | abi::RightGrant | abi::RightMint, 0,
             abi::kRegistryBuiltinHandle + i };
     }
     u64 task = start_boot_server("registry", options, endpoint, abi::RightReceive | abi::RightGrant);
@@ -63,7 +65,7 @@ StringView describe(char* buffer, usize size, u64 task, bool in_kernel)
 u64 start_init()
 {
     SpawnOptions options;
-    options.handles[0] = InitialHandle { &system_control(), abi::RightSend, 0, abi::kSystemControlHandle };
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
     return start_boot_server("init", options, nullptr, 0);
 }
 

@@ -28,7 +28,12 @@ enum Rights : uint32_t {
     RightSend = 1u << 0,    // send, call, signal
     RightReceive = 1u << 1, // receive, wait
     RightGrant = 1u << 2,   // may pass handles along with a message
-    RightsAll = RightSend | RightReceive | RightGrant,
+    // May mint copies with a badge of its choosing (HandleMint) from an
+    // unbadged handle. Without it a holder can copy a handle but not choose
+    // whom the copy claims to be, so a badge says who the server (or the
+    // registry, or the kernel) gave the handle to (docs/ipc.md, "Badges").
+    RightMint = 1u << 3,
+    RightsAll = RightSend | RightReceive | RightGrant | RightMint,
 };
 
 // RSI, in and out. label: whatever the protocol says (bits 0-31);
@@ -87,7 +92,7 @@ inline constexpr uint32_t kFaultInjectionLabel = 0x4641'554C; // "FAUL"
 // messages or creates.
 enum WellKnownHandle : uint64_t {
     HandleNone = 0,       // never a valid handle
-    HandleRegistry = 1,   // send: the name registry endpoint (if one exists yet)
+    HandleRegistry = 1,   // send: the name registry endpoint (if one exists yet), badged with the task's id
     HandleMemory = 2,     // send: the memory service (libipc/protocols/memory.hpp), badged with the task's id
     HandleFirstFree = 3,
 };

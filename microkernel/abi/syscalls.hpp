@@ -51,7 +51,7 @@ enum class SyscallNumber : uint64_t {
     TaskKill = 43,       // (task) -> 0
     TaskWait = 44,       // (task, TaskStatus* out) -> 0 once the task has ended
     TaskInfo = 45,       // (task, TaskStatus* out) -> 0
-    TaskList = 46,       // (TaskListEntry* out, max) -> entries written (every task, up to max)
+    TaskList = 46,       // (SystemControl with RightReceive, TaskListEntry* out, max) -> entries written (every task, up to max)
     SystemShutdown = 47, // (system control) -> does not return: the machine powers off
     LogRead = 48,        // (kernel log, out, max) -> bytes of whole kernel log lines (the console's)
     EventCounters = 49,  // (CPU index or kAllCpus, uint64_t* out, max) -> counters written (abi/events.hpp)

@@ -48,9 +48,14 @@ struct TaskListEntry {
 // RightReceive to read its status and wait for its end.
 
 // The ProcessControl handle in the loader's table, and the SystemControl
-// handle in init's.
+// handle in init's (and the shell's). On SystemControl, RightSend powers
+// off (SystemShutdown) and RightReceive lists every task (TaskList).
 inline constexpr uint64_t kProcessControlHandle = 3;
 inline constexpr uint64_t kSystemControlHandle = 3;
+// The registry's and the loader's: SystemControl with RightReceive only, to
+// list tasks (the registry: who owns a name, and whether it still runs; the
+// loader: its List).
+inline constexpr uint64_t kTaskListHandle = 7;
 // The console's: the right to read the kernel log (LogRead).
 inline constexpr uint64_t kKernelLogHandle = 5;
 // The console's bound notification: bit 1 input, bit 2 kernel log lines.

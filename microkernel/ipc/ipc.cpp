@@ -594,7 +594,9 @@ i64 close(Thread& self, u64 handle)
 }
 
 // A new handle to the same object with no more rights than the original,
-// and a badge; an already-badged handle keeps its badge.
+// and a badge: chosen only with RightMint on an unbadged original; an
+// already-badged handle keeps its badge (asking for another is NoRights),
+// so that a badge can name whom the handle was given to.
 i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
 {
     Optional<HandleEntry> entry;
@@ -608,6 +610,8 @@ i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
         return error(SyscallError::NoRights);
     if (badge & abi::kKernelBadge)
         return error(SyscallError::BadArgument); // only the kernel's own messages carry it
+    if (badge && (entry->badge ? badge != entry->badge : !(entry->rights & abi::RightMint)))
+        return error(SyscallError::NoRights);
     u64 new_handle = grant_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
     return new_handle ? static_cast<i64>(new_handle) : error(SyscallError::NoMemory);
 }

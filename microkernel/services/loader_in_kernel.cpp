@@ -108,7 +108,7 @@ public:
 
     ipc::Result<ipc::Handle> handle_for_client(loader::TaskRef task) override
     {
-        u64 handle = grant_handle(*current_thread().task, object_of(task), abi::RightReceive, 0);
+        u64 handle = grant_handle(*current_thread().task, object_of(task), abi::RightReceive | abi::RightSend, 0);
         if (!handle)
             return ipc::Error::NoMemory; // the caller's table is full
         return handle;

@@ -41,7 +41,9 @@ u64 loader_start_server()
     options.parameter = archive->length; // the archive's bytes, at abi::kArchiveViewBase
     options.map_archive = true;
     options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
-    u64 task = start_boot_server("loader", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
+    options.handles[2] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle }; // List
+    // RightMint: it publishes a handle the registry badges for each client.
+    u64 task = start_boot_server("loader", options, endpoint, abi::RightsAll);
     if (task) {
         endpoint->retain();
         __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE);

@@ -139,9 +139,16 @@ i64 sys_status(u64 task_handle, u64 out, bool wait)
     return copy_to_user_paged(out, &status, sizeof(status)) ? 0 : error(SyscallError::BadAddress);
 }
 
-i64 sys_list(u64 out, u64 max)
+// Every task's id, state and name: for the operator (SystemControl's
+// holders) and the servers that must know who runs (the registry, the
+// loader), not for every program.
+i64 sys_list(u64 control, u64 out, u64 max)
 {
     constexpr u64 kBatch = 16;
+    auto entry = lookup(current_thread(), control, ObjectType::SystemControl, abi::RightReceive);
+    if (entry.is_error())
+        return lookup_error(entry.error());
+    entry.value().object->release(); // static
     if (max > kMaxTasks)
         return error(SyscallError::BadLength);
     u64 written = 0;
@@ -248,7 +255,7 @@ bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
     case SyscallNumber::TaskKill: result = sys_kill(frame.rdi); return true;
     case SyscallNumber::TaskWait: result = sys_status(frame.rdi, frame.rsi, true); return true;
     case SyscallNumber::TaskInfo: result = sys_status(frame.rdi, frame.rsi, false); return true;
-    case SyscallNumber::TaskList: result = sys_list(frame.rdi, frame.rsi); return true;
+    case SyscallNumber::TaskList: result = sys_list(frame.rdi, frame.rsi, frame.rdx); return true;
     case SyscallNumber::SystemShutdown: result = sys_shutdown(frame.rdi); return true;
     case SyscallNumber::LogRead: result = sys_log_read(frame.rdi, frame.rsi, frame.rdx); return true;
     default: return false;

@@ -98,7 +98,8 @@ ErrorOr<void> install_standard_handles(Task& task)
             return Error::AlreadyMapped;
     }
     if (Endpoint* registry = name_registry()) {
-        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, 0, abi::HandleRegistry);
+        // Badged with the task's id: the registry knows who asks (names have owners).
+        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, task.id, abi::HandleRegistry);
         registry->release();
         if (!handle)
             return Error::AlreadyMapped;

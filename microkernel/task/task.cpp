@@ -203,6 +203,20 @@ ErrorOr<Thread*> create_kernel_thread(StringView name, void (*entry)(u64), u64 p
     return thread;
 }
 
+// A task's name reaches the log ("[7 hello] ...", `task 7 "hello" killed`):
+// only the boot archive's name characters (docs/boot-archive.md) are kept,
+// anything else becomes '?', so that no name can end or forge a line.
+static void sanitize_task_name(char* name, usize size)
+{
+    for (usize i = 0; i < size && name[i] != '\0'; ++i) {
+        char c = name[i];
+        bool kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
+            || c == '-';
+        if (!kept)
+            name[i] = '?';
+    }
+}
+
 ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
 {
     void* storage = g_tasks.allocate_storage();
@@ -216,6 +230,7 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
     auto* task = new (storage) Task {};
     task->handles = new (handles) HandleTable();
     copy_truncated(task->name, sizeof(task->name), name);
+    sanitize_task_name(task->name, sizeof(task->name));
     task->address_space = address_space;
     task->root = address_space->root();
     SpinLockGuard guard(g_table_lock);

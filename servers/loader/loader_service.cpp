@@ -63,20 +63,22 @@ bool LoaderService::init(Backend& backend, ByteReader archive_bytes)
     return true;
 }
 
-ipc::Result<Spawn::Reply> LoaderService::handle(Spawn, const Program& request, ipc::Badge)
+ipc::Result<Spawn::Reply> LoaderService::handle(Spawn, const Program& request, ipc::Badge badge)
 {
-    return spawn(request, abi::HandleNone);
+    return spawn(request, abi::HandleNone, badge);
 }
 
-ipc::Result<SpawnWith::Reply> LoaderService::handle(SpawnWith, const SpawnWith::Request& request, ipc::Badge)
+ipc::Result<SpawnWith::Reply> LoaderService::handle(SpawnWith, const SpawnWith::Request& request, ipc::Badge badge)
 {
-    return spawn(request.value, request.handle);
+    return spawn(request.value, request.handle, badge);
 }
 
-ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request, ipc::Badge)
+ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request, ipc::Badge badge)
 {
     for (Tracked& tracked : m_tracked) {
         if (tracked.task && tracked.task_id == request.task_id) {
+            if (badge == 0 || (tracked.starter != badge && tracked.task_id != badge))
+                return ipc::Error::Denied;
             IPC_TRY(m_backend->kill(tracked.task));
             return ipc::Empty {};
         }
@@ -84,12 +86,28 @@ ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request
     return ipc::Error::NotFound;
 }
 
-ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge)
+ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge badge)
 {
     size_t count = IPC_TRY(m_backend->list(m_list, kMaxListed));
     if (count > kMaxListed)
         return ipc::Error::BadLength; // not reached: the backend fills at most kMaxListed
-    return ipc::Bytes { reinterpret_cast<const uint8_t*>(m_list), static_cast<uint32_t>(count * sizeof(abi::TaskListEntry)) };
+    size_t kept = 0;
+    for (size_t i = 0; i < count; ++i) {
+        if (started_by(m_list[i].task_id, badge))
+            m_list[kept++] = m_list[i];
+    }
+    return ipc::Bytes { reinterpret_cast<const uint8_t*>(m_list), static_cast<uint32_t>(kept * sizeof(abi::TaskListEntry)) };
+}
+
+bool LoaderService::started_by(uint64_t task_id, ipc::Badge caller) const
+{
+    if (caller == 0)
+        return false;
+    for (const Tracked& tracked : m_tracked) {
+        if (tracked.task && tracked.task_id == task_id)
+            return tracked.starter == caller;
+    }
+    return false;
 }
 
 ipc::Result<ipc::Bytes> LoaderService::handle(ReadFile, const Name& request, ipc::Badge)
@@ -118,7 +136,7 @@ size_t LoaderService::tracked() const
 // A handle that came with the request is the service's to be done with only
 // if this succeeds; if not, it stays where it was (ipc::dispatch closes the
 // ring-3 loader's copy).
-ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& request, ipc::Handle given)
+ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& request, ipc::Handle given, ipc::Badge starter)
 {
     StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
     ArchiveEntry entry = IPC_TRY(find(name));
@@ -141,7 +159,7 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
     uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
     ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
-    track(task_id, task.release());
+    track(task_id, task.release(), starter);
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
     return ipc::WithHandle<Started> { { task_id }, for_client };
@@ -181,12 +199,12 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
     return out_of_memory ? ipc::Error::NoMemory : error;
 }
 
-void LoaderService::track(uint64_t task_id, TaskRef task)
+void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
 {
     for (int pass = 0; pass < 2; ++pass) {
         for (Tracked& tracked : m_tracked) {
             if (!tracked.task) {
-                tracked = Tracked { task_id, task };
+                tracked = Tracked { task_id, task, starter };
                 return;
             }
         }

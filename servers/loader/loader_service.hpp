@@ -13,8 +13,12 @@
 // wait on. A program that fails a check is refused with kBadProgram and one
 // log line saying why; a task that was never started goes away with the
 // service's reference to it. It remembers up to kMaxTracked tasks it
-// started, so that Kill can find them by id; waiting for one is not a
-// request (ipc::loader::wait waits in the kernel).
+// started, each with who asked for it (the badge of the caller's loader
+// handle: the registry badges each client's copy with the client's task id,
+// docs/ipc.md), so that Kill can find them by id and refuse anyone but the
+// starter (or the task itself), and List shows a client only what it
+// started; waiting for one is not a request (ipc::loader::wait waits in the
+// kernel on the task handle Spawn gives, which can also kill it).
 //
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once
@@ -76,9 +80,10 @@ public:
         (void)task;
         return ipc::Error::Unsupported;
     }
-    // A handle to the task with RightReceive for the reply to carry (the
-    // client waits on it and reads the status): ring 3 mints one (and closes
-    // it once the reply has gone), ring 0 puts one in the caller's table.
+    // A handle to the task with RightReceive and RightSend for the reply to
+    // carry (the client waits on it, reads the status, may kill it): ring 3
+    // mints one (and closes it once the reply has gone), ring 0 puts one in
+    // the caller's table.
     virtual ipc::Result<ipc::Handle> handle_for_client(TaskRef task)
     {
         (void)task;
@@ -125,7 +130,10 @@ public:
     ipc::Result<ipc::loader::Spawn::Reply> handle(ipc::loader::Spawn, const ipc::loader::Program& request, ipc::Badge);
     ipc::Result<ipc::loader::SpawnWith::Reply> handle(ipc::loader::SpawnWith, const ipc::loader::SpawnWith::Request& request,
         ipc::Badge);
+    // Denied unless the caller started the task (or is the task); badge 0,
+    // a caller nobody named, may kill nothing.
     ipc::Result<ipc::Empty> handle(ipc::loader::Kill, const ipc::loader::Kill::Request& request, ipc::Badge);
+    // The kernel's list, cut to the tasks this caller started.
     ipc::Result<ipc::Bytes> handle(ipc::loader::List, const ipc::Empty&, ipc::Badge);
     ipc::Result<ipc::Bytes> handle(ipc::loader::ReadFile, const ipc::loader::Name& request, ipc::Badge);
 
@@ -141,13 +149,16 @@ private:
     struct Tracked {
         uint64_t task_id;
         TaskRef task;
+        ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
     };
 
-    ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given);
+    ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
+        ipc::Badge starter);
+    bool started_by(uint64_t task_id, ipc::Badge caller) const;
     ipc::Result<ArchiveEntry> find(StringView name);
     ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
     ipc::Error no_memory_for(StringView name, ipc::Error error);
-    void track(uint64_t task_id, TaskRef task);
+    void track(uint64_t task_id, TaskRef task, ipc::Badge starter);
     void forget_ended();
 
     Backend* m_backend { nullptr };

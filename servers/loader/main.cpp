@@ -91,7 +91,7 @@ public:
     // The reply carries a copy; ours goes once it has been sent (after_reply).
     ipc::Result<ipc::Handle> handle_for_client(loader::TaskRef task) override
     {
-        ipc::Handle handle = IPC_TRY(ipc::sys::handle_mint(task, abi::RightReceive, 0));
+        ipc::Handle handle = IPC_TRY(ipc::sys::handle_mint(task, abi::RightReceive | abi::RightSend, 0));
         m_close_after_reply = handle;
         return handle;
     }
@@ -108,7 +108,8 @@ public:
 
     ipc::Result<size_t> list(abi::TaskListEntry* out, size_t max) override
     {
-        int64_t count = user::syscall2(number_of(abi::SyscallNumber::TaskList), reinterpret_cast<uint64_t>(out), max);
+        int64_t count = user::syscall3(number_of(abi::SyscallNumber::TaskList), abi::kTaskListHandle,
+            reinterpret_cast<uint64_t>(out), max);
         if (count < 0)
             return static_cast<ipc::Error>(count);
         return static_cast<size_t>(count);
@@ -157,7 +158,9 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     const ipc::Handle endpoint = 4; // microkernel/bootstrap.hpp kServerEndpointHandle
     ipc::SyscallTransport& transport = user::ipc();
     g_loader.init(g_backend, ByteReader(reinterpret_cast<const u8*>(abi::kArchiveViewBase), archive_length));
-    auto client_handle = ipc::sys::handle_mint(endpoint, abi::RightSend | abi::RightGrant, 0);
+    // With RightMint: the registry gives each client a copy badged with its
+    // task id, which Kill and List go by.
+    auto client_handle = ipc::sys::handle_mint(endpoint, abi::RightSend | abi::RightGrant | abi::RightMint, 0);
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");

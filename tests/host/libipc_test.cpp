@@ -1191,6 +1191,101 @@ TEST_CASE("libipc serve answers with an error when the kernel refuses a reply's 
     CHECK(transport.replies[1].words[0] == 9); // and the loop went on
 }
 
+namespace {
+
+// The tasks the registry asks about: ids that run, and the program each runs.
+class FakeTasks final : public ipc::registry::Tasks {
+public:
+    std::map<uint64_t, std::string> running; // task id -> program
+    std::vector<ipc::Handle> closed;
+
+    bool is_running(uint64_t id) override { return running.count(id) != 0; }
+    bool runs_program(uint64_t id, const char* program) override
+    {
+        auto found = running.find(id);
+        return found != running.end() && found->second == program;
+    }
+    void close(ipc::Handle handle) override { closed.push_back(handle); }
+};
+
+ipc::Result<ipc::Empty> register_as(ipc::registry::Service& service, ipc::Badge owner, const char* name, ipc::Handle handle)
+{
+    return service.handle(ipc::registry::Register {}, { ipc::registry::make_name(name).value(), handle }, owner);
+}
+
+} // namespace
+
+TEST_CASE("libipc registry: owners, system names, the per-task limit", "[libipc]")
+{
+    namespace registry = ipc::registry;
+    registry::Service service {};
+    FakeTasks tasks;
+    service.set_tasks(tasks);
+    tasks.running = { { 10, "init" }, { 11, "kv" }, { 12, "hostile" }, { 13, "echo" } };
+    auto lookup = [&](const char* name) { return service.handle(registry::Lookup {}, registry::make_name(name).value(), 12); };
+
+    SECTION("a name belongs to its owner until the owner ends")
+    {
+        REQUIRE_FALSE(register_as(service, 13, "echo", 50).is_error());
+        CHECK(register_as(service, 12, "echo", 51).error() == registry::kAlreadyRegistered);
+        tasks.running.erase(13);
+        CHECK(lookup("echo").error() == Error::NotFound); // gone with its owner, its handle closed
+        CHECK(tasks.closed == std::vector<ipc::Handle> { 50 });
+        REQUIRE_FALSE(register_as(service, 12, "echo", 52).is_error());
+        CHECK(lookup("echo").value().handle == 52);
+    }
+    SECTION("system names: the kernel's servers, and the ones init reserves")
+    {
+        for (const char* name : { "memory", "registry", "console", "loader" })
+            CHECK(register_as(service, 12, name, 50).error() == registry::kReserved);
+        CHECK(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 12).error() == Error::Denied);
+        REQUIRE_FALSE(register_as(service, 12, "kv", 51).is_error()); // not reserved yet: first come
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 10).is_error());
+        CHECK(lookup("kv").error() == Error::NotFound); // the squatter lost it
+        CHECK(tasks.closed == std::vector<ipc::Handle> { 51 });
+        CHECK(register_as(service, 12, "kv", 52).error() == registry::kReserved);
+        REQUIRE_FALSE(register_as(service, 11, "kv", 53).is_error()); // a task of the program kv
+        CHECK(lookup("kv").value().handle == 53);
+        REQUIRE_FALSE(register_as(service, 0, "console", 54).is_error()); // the registry's own (built-in services)
+    }
+    SECTION("a name init reserved for the task it started: no other copy of the program takes it")
+    {
+        tasks.running[14] = "kv"; // a second kv, started by somebody else
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 10).is_error());
+        REQUIRE_FALSE(register_as(service, 14, "kv", 50).is_error()); // came first, before init said which
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 11 }, 10).is_error());
+        CHECK(lookup("kv").error() == Error::NotFound); // the other copy lost it
+        CHECK(register_as(service, 14, "kv", 51).error() == registry::kReserved);
+        REQUIRE_FALSE(register_as(service, 11, "kv", 52).is_error());
+        // init's kv ends and is restarted as task 15: the name is the new one's, the old entry goes.
+        tasks.running.erase(11);
+        tasks.running[15] = "kv";
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 15 }, 10).is_error());
+        CHECK(register_as(service, 14, "kv", 53).error() == registry::kReserved);
+        REQUIRE_FALSE(register_as(service, 15, "kv", 54).is_error());
+        CHECK(lookup("kv").value().handle == 54);
+    }
+    SECTION("a task holds at most kMaxNamesPerTask names; others still publish")
+    {
+        for (size_t i = 0; i < registry::kMaxNamesPerTask; ++i)
+            REQUIRE_FALSE(register_as(service, 12, ("name " + std::to_string(i)).c_str(), 60).is_error());
+        CHECK(register_as(service, 12, "one more", 60).error() == registry::kTooManyNames);
+        REQUIRE_FALSE(register_as(service, 13, "echo", 61).is_error());
+    }
+    SECTION("a full table makes room by forgetting ended owners")
+    {
+        for (size_t i = 0; i < registry::kMaxEntries; ++i) {
+            uint64_t owner = 100 + i / registry::kMaxNamesPerTask;
+            tasks.running[owner] = "filler";
+            REQUIRE_FALSE(register_as(service, owner, ("fill " + std::to_string(i)).c_str(), 70).is_error());
+        }
+        CHECK(register_as(service, 13, "echo", 71).error() == registry::kFull);
+        tasks.running.erase(100);
+        REQUIRE_FALSE(register_as(service, 13, "echo", 71).is_error());
+        CHECK(service.count() == registry::kMaxEntries - registry::kMaxNamesPerTask + 1);
+    }
+}
+
 TEST_CASE("libipc registry: publish, look up, and every refusal", "[libipc]")
 {
     namespace registry = ipc::registry;

@@ -202,6 +202,7 @@ struct Fixture {
     FakeBackend backend;
     LoaderService service;
     uint8_t payload[ipc::kMaxPayload] {};
+    ipc::Badge caller { 3 }; // the badge of the calling client's loader handle: its task id
 
     Fixture() { REQUIRE(service.init(backend, ByteReader(archive.data(), archive.size()))); }
     ~Fixture() { CHECK(backend.errors.empty()); }
@@ -210,6 +211,7 @@ struct Fixture {
     ipc::Message call(const typename Op::Request& request, ipc::Handle* unclaimed = nullptr)
     {
         ipc::Message in = ipc::encode(Op::label, request, payload).value();
+        in.badge = caller;
         ipc::Message out;
         ipc::Handle left = ipc::dispatch<proto::Protocol>(in, payload, service, out);
         if (unclaimed)
@@ -368,6 +370,24 @@ TEST_CASE("loader service: Kill ends a task it started, by id", "[loader_service
     CHECK(f.backend.tasks.begin()->second.killed);
 }
 
+TEST_CASE("loader service: Kill is Denied to anyone but the starter and the task itself", "[loader_service]")
+{
+    Fixture f;
+    auto started = f.spawn("hello");
+    REQUIRE(!started.is_error());
+    uint64_t id = started.value().value.task_id;
+    for (ipc::Badge other : { ipc::Badge { 4 }, ipc::Badge { 0 } }) {
+        f.caller = other; // another client, and one nobody named
+        auto refused = f.reply_of<proto::Kill>({ id });
+        REQUIRE(refused.is_error());
+        CHECK(refused.error() == IpcError::Denied);
+    }
+    CHECK(!f.backend.tasks.begin()->second.killed);
+    f.caller = id; // the task itself
+    CHECK(!f.reply_of<proto::Kill>({ id }).is_error());
+    CHECK(f.backend.tasks.begin()->second.killed);
+}
+
 TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended ones first", "[loader_service]")
 {
     Fixture f;
@@ -391,15 +411,26 @@ TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended o
 TEST_CASE("loader service: List and ReadFile", "[loader_service]")
 {
     Fixture f;
+    auto mine = f.spawn("hello");
+    f.caller = 4;
+    auto theirs = f.spawn("hello");
+    f.caller = 3;
+    REQUIRE(!mine.is_error());
+    REQUIRE(!theirs.is_error());
     f.backend.listing.resize(LoaderService::kMaxListed + 5);
     for (size_t i = 0; i < f.backend.listing.size(); ++i)
-        f.backend.listing[i].task_id = i;
+        f.backend.listing[i].task_id = i; // ids 7 and 8 are the two spawned above
     auto list = f.reply_of<proto::List>(ipc::Empty {});
     REQUIRE(!list.is_error());
-    REQUIRE(list.value().length == LoaderService::kMaxListed * sizeof(abi::TaskListEntry));
-    abi::TaskListEntry last {};
-    std::memcpy(&last, list.value().data + list.value().length - sizeof(last), sizeof(last));
-    CHECK(last.task_id == LoaderService::kMaxListed - 1);
+    REQUIRE(list.value().length == sizeof(abi::TaskListEntry)); // only the caller's own
+    abi::TaskListEntry only {};
+    std::memcpy(&only, list.value().data, sizeof(only));
+    CHECK(only.task_id == mine.value().value.task_id);
+    f.caller = 0;
+    auto nobody = f.reply_of<proto::List>(ipc::Empty {});
+    REQUIRE(!nobody.is_error());
+    CHECK(nobody.value().length == 0);
+    f.caller = 3;
 
     auto notes = f.reply_of<proto::ReadFile>(proto::make_name("notes.txt").value());
     REQUIRE(!notes.is_error());

@@ -98,6 +98,34 @@ HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
     EXPECT(wait_for_exit(server).has_value());
 }
 
+// A hostile program (user/programs/hostile_authority.cpp) tries each
+// authority hole of docs/security.md; every attempt must fail with a clear
+// error, and the servers it attacks keep serving. Its argument is the mode.
+constexpr u64 kHostileKill = 1;
+constexpr u64 kHostileBadges = 3;
+constexpr u64 kHostileRegistry = 4;
+
+HERALD_SELFTEST(a_program_cannot_kill_or_list_what_it_did_not_start)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_authority", kHostileKill), 0);
+    expect_serving(Server::Loader, system().loader);
+}
+
+HERALD_SELFTEST(badges_cannot_be_forged)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_authority", kHostileBadges), 0);
+}
+
+HERALD_SELFTEST(the_registry_cannot_be_squatted_or_filled)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_authority", kHostileRegistry), 0);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).

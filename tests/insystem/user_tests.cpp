@@ -6,7 +6,10 @@
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
+#include "microkernel/abi/task.hpp"
+#include "microkernel/syscall/task_control.hpp"
 #include "microkernel/task/task.hpp"
+#include "microkernel/task/task_object.hpp"
 #include "programs.hpp"
 #include "selftest.hpp"
 
@@ -72,7 +75,40 @@ HERALD_SELFTEST(bad_system_call_arguments_get_error_codes)
     // The status is the number of answers that were not the expected error
     // (it also sends pointers into unmapped user memory: the copy asks the
     // pager, which refuses, and the fixup turns the fault into BadAddress).
-    EXPECT_EQ(herald::selftest::run_to_exit("syscall_garbage", 0), 0);
+    // It holds SystemControl with RightReceive (TaskList) and nothing more.
+    SpawnOptions options;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle };
+    u64 task = spawn("syscall_garbage", options);
+    auto exit = wait_for_exit(task, 60'000);
+    EXPECT(exit.has_value() && !exit->killed);
+    EXPECT_EQ(exit ? exit->status : -1, 0);
+}
+
+// TaskCreate takes any bytes for a name (from the ProcessControl holder);
+// the log prints names, so control characters and quotes become '?'.
+HERALD_SELFTEST(task_names_are_sanitized_before_they_reach_the_log)
+{
+    const char raw[] = "evil\n\"name\x1b[";
+    auto object = create_unstarted_task(StringView(raw, sizeof(raw) - 1));
+    EXPECT(!object.is_error());
+    if (object.is_error())
+        return;
+    u64 id = object.value()->task_id();
+    bool found = false;
+    abi::TaskListEntry entries[16];
+    for (usize from = 0, next = 0;; from = next) {
+        usize count = list_tasks(from, entries, 16, next);
+        if (count == 0)
+            break;
+        for (usize i = 0; i < count; ++i) {
+            if (entries[i].task_id != id)
+                continue;
+            found = true;
+            EXPECT(StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == StringView("evil??name??"));
+        }
+    }
+    EXPECT(found);
+    object.value()->release(); // never started: it goes with its last reference
 }
 
 HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)

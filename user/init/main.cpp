@@ -3,11 +3,15 @@
 // marked `restart` is started again when it ends (at most kMaxRestarts times
 // in kRestartWindowMs), one marked `halt` powers the machine off when it
 // ends, `wait` makes init wait for it before the next line (docs/system.md, "init").
+// Before it starts anything it reserves each program's name in the registry,
+// so that only a task of that program may publish under it, and once it has
+// started one, only that task (docs/security.md).
 // The kernel gives init SystemControl; init hands it on to the shell only
 // (the operator's console, whose `shutdown` needs it).
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
+#include "libipc/protocols/registry.hpp"
 #include "manifest.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -35,6 +39,19 @@ Running g_running[init::kMaxEntries];
 ipc::Handle g_loader;
 uint64_t g_now_ms; // init's own clock: the sleeps it has slept
 
+// Makes `name` a system name in the registry: for `task_id`, or for any task
+// of that program while it is 0.
+void reserve(const char* name, uint64_t task_id)
+{
+    auto wire = ipc::registry::make_name(name);
+    auto reserved = wire.is_error()
+        ? ipc::Result<ipc::Empty>(wire.error())
+        : ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
+              .call<ipc::registry::Reserve>({ wire.value(), task_id });
+    if (reserved.is_error())
+        user::println("init: cannot reserve the name {}: {}", name, ipc::error_name(reserved.error()));
+}
+
 bool start(size_t index)
 {
     const init::ManifestEntry& entry = g_manifest[index];
@@ -47,6 +64,7 @@ bool start(size_t index)
     }
     g_running[index].task = started.value().task;
     g_running[index].task_id = started.value().task_id;
+    reserve(entry.name, started.value().task_id); // its name is this task's now
     return true;
 }
 
@@ -106,6 +124,14 @@ bool read_manifest()
     return true;
 }
 
+// The manifest's names become system names: a program started later cannot
+// publish under them before (or instead of) the server init starts.
+void reserve_names()
+{
+    for (size_t i = 0; i < g_manifest.count(); ++i)
+        reserve(g_manifest[i].name, 0);
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t)
@@ -117,6 +143,7 @@ extern "C" int64_t herald_main(uint64_t)
     }
     if (!read_manifest())
         return 1;
+    reserve_names();
     for (size_t i = 0; i < g_manifest.count(); ++i) {
         if (!start(i) || !g_manifest[i].wait)
             continue;

@@ -8,6 +8,7 @@
 // result, then "syscall_garbage: N checks, M mismatches", and exits with M.
 #include "microkernel/abi/events.hpp"
 #include "microkernel/abi/ipc.hpp"
+#include "microkernel/abi/task.hpp"
 #include "user/runtime/syscall.hpp"
 
 using namespace herald::user;
@@ -143,10 +144,15 @@ extern "C" int64_t herald_main(uint64_t)
     expect("task_kill on handle 2^63", syscall1(number_of(SyscallNumber::TaskKill), 1ull << 63), error(SyscallError::BadHandle));
     expect("task_wait on no handle", syscall2(number_of(SyscallNumber::TaskWait), 99, address(&info)), error(SyscallError::BadHandle));
     expect("task_info on the registry handle", syscall2(number_of(SyscallNumber::TaskInfo), herald::abi::HandleRegistry, address(&info)), error(SyscallError::BadHandle));
-    expect("task_list into the kernel", syscall2(number_of(SyscallNumber::TaskList), kKernelImage, 4), error(SyscallError::BadAddress));
-    expect("task_list into read-only data", syscall2(number_of(SyscallNumber::TaskList), address(&g_read_only_info), 1), error(SyscallError::BadAddress));
-    expect("task_list max too large", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 1'000'000), error(SyscallError::BadLength));
-    expect("task_list of 0 entries", syscall2(number_of(SyscallNumber::TaskList), address(g_long_text), 0), 0);
+    // TaskList needs SystemControl with RightReceive: the self-test gives
+    // this program one at kTaskListHandle, so that the pointers are checked too.
+    const uint64_t list = herald::abi::kTaskListHandle;
+    expect("task_list without a handle", syscall3(number_of(SyscallNumber::TaskList), 0, address(g_long_text), 1), error(SyscallError::BadHandle));
+    expect("task_list with the registry handle", syscall3(number_of(SyscallNumber::TaskList), herald::abi::HandleRegistry, address(g_long_text), 1), error(SyscallError::BadHandle));
+    expect("task_list into the kernel", syscall3(number_of(SyscallNumber::TaskList), list, kKernelImage, 4), error(SyscallError::BadAddress));
+    expect("task_list into read-only data", syscall3(number_of(SyscallNumber::TaskList), list, address(&g_read_only_info), 1), error(SyscallError::BadAddress));
+    expect("task_list max too large", syscall3(number_of(SyscallNumber::TaskList), list, address(g_long_text), 1'000'000), error(SyscallError::BadLength));
+    expect("task_list of 0 entries", syscall3(number_of(SyscallNumber::TaskList), list, address(g_long_text), 0), 0);
     expect("system_shutdown without SystemControl", syscall1(number_of(SyscallNumber::SystemShutdown), memory_handle), error(SyscallError::BadHandle));
 
     // EventCounters: the counters grow with what this task does, and bad

@@ -66,7 +66,7 @@ int help()
     println("  cpus              CPUs online");
     println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
-    println("  kill ID           end a task started from here (run, start)");
+    println("  kill ID           end a task started from here (run, start), or this shell");
     println("  bench             a few measurements (cycles: meaningful under KVM only)");
     println("  shutdown          power off (Ctrl-D too: the end of input)");
     return kStatusOk;
@@ -74,7 +74,9 @@ int help()
 
 int ps()
 {
-    int64_t count = user::syscall2(user::number_of(abi::SyscallNumber::TaskList), reinterpret_cast<uint64_t>(g_tasks), kMaxTasksListed);
+    // SystemControl (from init) is what lets the operator's shell see every task.
+    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), abi::kSystemControlHandle,
+        reinterpret_cast<uint64_t>(g_tasks), kMaxTasksListed);
     if (count < 0) {
         println("ps: {}", ipc::error_name(static_cast<ipc::Error>(count)));
         return kStatusFailed;
@@ -193,7 +195,10 @@ int kill(uint64_t id)
     ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
     auto killed = loader.call<ipc::loader::Kill>({ id });
     if (killed.is_error()) {
-        println("kill: {}: {}", id, killed.error() == ipc::Error::NotFound ? "no task of that id was started from the shell or init" : ipc::error_name(killed.error()));
+        const char* why = killed.error() == ipc::Error::NotFound ? "no task of that id was started through the loader"
+            : killed.error() == ipc::Error::Denied                 ? "not started from this shell"
+                                                                   : ipc::error_name(killed.error());
+        println("kill: {}: {}", id, why);
         return kStatusFailed;
     }
     return kStatusOk;

@@ -2,14 +2,20 @@
 // in the registry as "loader".
 //
 //   Spawn     name, argument -> task id, and a handle to the task
-//             (RightReceive: wait for it, read its status)
+//             (RightReceive: wait for it, read its status; RightSend: kill it)
 //   SpawnWith name, argument, a handle for the program -> as Spawn; the
 //             handle lands at index abi::HandleFirstFree (3) in the new
 //             task's table
 //             NotFound: no such program; kBadProgram: the archive entry is
 //             corrupt or not a program Herald can run (the log says why)
-//   Kill      task id -> {}: a task this loader started. NotFound otherwise.
-//   List      {} -> the running tasks (payload: abi::TaskListEntry each)
+//   Kill      task id -> {}: a task this loader started for the caller (or
+//             the caller itself). NotFound: no such task of this loader's;
+//             Denied: somebody else started it.
+//   List      {} -> the caller's tasks that still exist (payload:
+//             abi::TaskListEntry each): the ones it asked this loader for
+//
+// The loader tells callers apart by the badge of their loader handle: the
+// registry hands each client a copy badged with its task id (docs/ipc.md).
 //   ReadFile  name -> its bytes (payload; files up to kMaxPayload bytes)
 //
 // Waiting for a task is not a request: the loader never blocks for one
@@ -92,7 +98,7 @@ constexpr Result<Name> make_name(const char* text)
 
 struct Task {
     uint64_t task_id;
-    Handle task; // RightReceive: wait() on it
+    Handle task; // RightReceive: wait() on it; RightSend: TaskKill
 };
 
 // Starts `program` with `argument` (and, unless HandleNone, a copy of

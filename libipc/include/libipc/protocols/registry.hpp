@@ -4,10 +4,34 @@
 //   Register  name, handle (transferred)  -> {}
 //             InvalidRequest: the name is empty, unterminated, or has bytes
 //                             after its terminating NUL
-//             kAlreadyRegistered: the name is taken (first come, first served)
-//             kFull: the registry holds kMaxEntries names already
+//             kReserved: a system name, and the caller's program has
+//                        another name (see "Owners" below)
+//             kAlreadyRegistered: the name is taken by a task that still
+//                                 runs (first come, first served)
+//             kTooManyNames: the caller holds kMaxNamesPerTask names already
+//             kFull: the registry holds kMaxEntries names of running tasks
 //   Lookup    name                        -> handle (a transferred copy)
-//             InvalidRequest as above; NotFound: nobody registered the name
+//             InvalidRequest as above; NotFound: nobody registered the name,
+//             or the task that did has ended
+//   Reserve   name, task id               -> {}: makes it a system name, for
+//             that task (0: for any task of the program of that name)
+//             Denied: only init may (it reserves its manifest's names
+//                     before it starts anything, then each for the task it
+//                     started, again at every restart)
+//             kFull: kMaxReserved names are reserved already
+//
+// Owners (docs/security.md). The registry knows who asks by the badge of
+// the caller's HandleRegistry, which the kernel sets to the task's id. A
+// name belongs to the task that registered it, and is gone once that task
+// ends (the registry asks the kernel, TaskList, when the name is next used
+// or the table is full). System names, the servers the kernel starts
+// (kSystemNames) and the programs of init's manifest (Reserve), may be
+// registered only by a task running the program of that name ("kv" by a
+// task started from the program "kv"), and a manifest's name, once init has
+// said which task it started for it, only by that task (a copy of kv that
+// another program started cannot take "kv", not even while init's kv is
+// being restarted). Badge 0 is the registry itself (the
+// services built into the kernel it publishes at start): no limits.
 //
 // The registry endpoint is herald::abi::HandleRegistry (1) in every task
 // but the registry itself, with RightSend and RightGrant (Register transfers
@@ -50,13 +74,35 @@ struct Lookup {
     using Reply = WithHandle<>;
 };
 
-using Protocol = ipc::Protocol<Register, Lookup>;
+struct Reservation {
+    Name name;
+    uint64_t task_id; // 0: any task of the program `name`
+};
+
+struct Reserve {
+    static constexpr uint32_t label = 3;
+    using Request = Reservation;
+    using Reply = Empty;
+};
+
+using Protocol = ipc::Protocol<Register, Lookup, Reserve>;
 
 inline constexpr Error kAlreadyRegistered = protocol_error(0);
 inline constexpr Error kFull = protocol_error(1);
+inline constexpr Error kReserved = protocol_error(2);
+inline constexpr Error kTooManyNames = protocol_error(3);
 
 // Entries the registry keeps (it holds one handle for each).
 inline constexpr size_t kMaxEntries = 64;
+// Names one task may hold: a server needs one or two; a program that tries
+// to fill the table stops here (docs/security.md).
+inline constexpr size_t kMaxNamesPerTask = 8;
+// Names init may reserve: one per manifest line (user/init/manifest.hpp kMaxEntries).
+inline constexpr size_t kMaxReserved = 32;
+// Reserved from the start: the servers the kernel starts itself.
+inline constexpr const char* kSystemNames[] = { "memory", "registry", "console", "loader" };
+// The program whose task may Reserve.
+inline constexpr const char* kReservingProgram = "init";
 
 static_assert(Protocol::is_valid);
 static_assert(carries_handle<Register::Request> && !carries_handle<Register::Reply>);
@@ -167,24 +213,64 @@ inline Result<Handle> lookup_waiting(Transport& transport, Handle registry, cons
 
 // ---- the server ----
 
+// What the registry needs to know about tasks (user/programs/registry.cpp
+// asks the kernel with TaskList; the host tests fake it). Not pure virtual
+// (ring-3 programs have no __cxa_pure_virtual): the defaults know nothing,
+// so every owner counts as running and no task as running a system program.
+class Tasks {
+public:
+    // Whether task `id` has not ended.
+    virtual bool is_running(uint64_t id)
+    {
+        (void)id;
+        return true;
+    }
+    // Whether task `id` runs the program `program` (its task name).
+    virtual bool runs_program(uint64_t id, const char* program)
+    {
+        (void)id, (void)program;
+        return false;
+    }
+    // The registry is done with a handle it held.
+    virtual void close(Handle handle) { (void)handle; }
+
+protected:
+    Tasks() = default;
+    ~Tasks() = default;
+};
+
 // The registry's table and its answers (user/programs/registry.cpp serves
 // it). Constexpr-constructible, all zeros, so a ring-3 program can keep one
 // in .bss without a global constructor.
 //
-// It keeps every handle it is given until it ends: a Lookup answers with a
-// copy of the stored handle. A refused Register's handle is closed by
+// It keeps every handle it is given until its owner ends: a Lookup answers
+// with a copy of the stored handle. A refused Register's handle is closed by
 // ipc::dispatch (the handler only owns it when it succeeds).
 class Service {
 public:
-    Result<Empty> handle(Register, const Register::Request& request, Badge)
+    // Until this is called (a registry that cannot ask the kernel), owners
+    // never end and only badge 0 may register system names.
+    void set_tasks(Tasks& tasks) { m_tasks = &tasks; }
+
+    Result<Empty> handle(Register, const Register::Request& request, Badge caller)
     {
-        if (!is_valid_name(request.value))
+        const Name& name = request.value;
+        if (!is_valid_name(name))
             return Error::InvalidRequest;
-        if (find(request.value))
-            return kAlreadyRegistered;
+        if (!may_register(name, caller))
+            return kReserved;
+        if (Entry* taken = find(name)) {
+            if (is_running(taken->owner))
+                return kAlreadyRegistered;
+            remove(*taken); // its owner ended
+        }
+        if (caller != kSystem && names_of(caller) >= kMaxNamesPerTask)
+            return kTooManyNames;
+        if (m_count == kMaxEntries)
+            forget_ended();
         if (m_count == kMaxEntries)
             return kFull;
-        m_entries[m_count++] = Entry { request.value, request.handle };
+        m_entries[m_count++] = Entry { name, request.handle, caller };
         return Empty {};
     }
 
@@ -192,21 +278,55 @@ public:
     {
         if (!is_valid_name(name))
             return Error::InvalidRequest;
-        const Entry* entry = find(name);
+        Entry* entry = find(name);
         if (!entry)
             return Error::NotFound;
+        if (!is_running(entry->owner)) {
+            remove(*entry);
+            return Error::NotFound;
+        }
         return WithHandle<> { {}, entry->handle };
+    }
+
+    Result<Empty> handle(Reserve, const Reserve::Request& request, Badge caller)
+    {
+        const Name& name = request.name;
+        if (!is_valid_name(name))
+            return Error::InvalidRequest;
+        if (caller == kSystem || !m_tasks || !m_tasks->runs_program(caller, kReservingProgram))
+            return Error::Denied;
+        Reserved* reserved = find_reserved(name);
+        if (!reserved) {
+            if (m_reserved_count == kMaxReserved)
+                return kFull;
+            reserved = &m_reserved[m_reserved_count++];
+            reserved->name = name;
+        }
+        reserved->task = request.task_id;
+        // Somebody else took it first (another program, another copy, or the
+        // task init started before a restart): it loses it.
+        if (Entry* taken = find(name); taken && !may_register(name, taken->owner))
+            remove(*taken);
+        return Empty {};
     }
 
     size_t count() const { return m_count; }
 
 private:
+    static constexpr Badge kSystem = 0;
+
     struct Entry {
         Name name;
         Handle handle;
+        Badge owner; // the task id of the registering task; kSystem for the registry's own
     };
 
-    const Entry* find(const Name& name) const
+    struct Reserved {
+        Name name;
+        Badge task; // the one task that may register it; 0: any task of the program
+    };
+
+    Entry* find(const Name& name)
     {
         for (size_t i = 0; i < m_count; ++i) {
             if (same_name(m_entries[i].name, name))
@@ -215,8 +335,68 @@ private:
         return nullptr;
     }
 
+    static bool is_system_name(const Name& name)
+    {
+        for (const char* system : kSystemNames) {
+            if (same_name(make_name(system).value(), name))
+                return true;
+        }
+        return false;
+    }
+
+    Reserved* find_reserved(const Name& name)
+    {
+        for (size_t i = 0; i < m_reserved_count; ++i) {
+            if (same_name(m_reserved[i].name, name))
+                return &m_reserved[i];
+        }
+        return nullptr;
+    }
+
+    bool may_register(const Name& name, Badge caller)
+    {
+        if (caller == kSystem)
+            return true;
+        const Reserved* reserved = find_reserved(name);
+        if (!reserved && !is_system_name(name))
+            return true;
+        if (!m_tasks || !m_tasks->runs_program(caller, name.bytes))
+            return false;
+        return !reserved || reserved->task == 0 || reserved->task == caller;
+    }
+
+    bool is_running(Badge owner) { return owner == kSystem || !m_tasks || m_tasks->is_running(owner); }
+
+    size_t names_of(Badge owner) const
+    {
+        size_t count = 0;
+        for (size_t i = 0; i < m_count; ++i)
+            count += m_entries[i].owner == owner;
+        return count;
+    }
+
+    // Drops the entry (its handle closed); the last one takes its place.
+    void remove(Entry& entry)
+    {
+        if (m_tasks)
+            m_tasks->close(entry.handle);
+        entry = m_entries[--m_count];
+        m_entries[m_count] = Entry {};
+    }
+
+    void forget_ended()
+    {
+        for (size_t i = m_count; i-- > 0;) {
+            if (!is_running(m_entries[i].owner))
+                remove(m_entries[i]);
+        }
+    }
+
     Entry m_entries[kMaxEntries] = {};
     size_t m_count = 0;
+    Reserved m_reserved[kMaxReserved] = {};
+    size_t m_reserved_count = 0;
+    Tasks* m_tasks = nullptr;
 };
 
 } // namespace ipc::registry
