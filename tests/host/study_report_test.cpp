@@ -27,6 +27,7 @@ constexpr const char* kMonolithicLog = "bench: begin placement=monolithic mode=i
                                        "bench: page_fault median=2100 min=2000 unit=instructions syscalls=0 as_switches=0 "
                                        "ipc_full=0 faults_pager=0 frames_zeroed=1 faults_kernel=1\n"
                                        "bench: null_syscall median=206 min=206 unit=instructions syscalls=1\n"
+                                       "bench: ipc_throughput_4_pairs skipped: needs 4 CPUs\n"
                                        "bench: done\n";
 
 constexpr const char* kLinuxLog = "bench: begin placement=linux mode=icount cpus=1\n"
@@ -199,7 +200,9 @@ TEST_CASE("study: the report holds figures, goals, differences, isolation and ri
     CHECK(report.find("### null_syscall") == std::string::npos);
     CHECK(report.find("| console | contained | kernel_panic |") != std::string::npos);
     CHECK(report.find("| monolithic | 200,000 | 30,000 | 21,000 |") != std::string::npos);
-    CHECK(report.find("spawn_storm, 2 CPUs: **failed**: a program was killed") != std::string::npos);
+    CHECK(report.find("- spawn_storm, 2 CPUs, microkernel: **failed**: a program was killed\n") != std::string::npos);
+    // The same skip in two placements is one line naming both.
+    CHECK(report.find("- ipc_throughput_4_pairs, 2 CPUs, microkernel, monolithic: skipped: needs 4 CPUs\n") != std::string::npos);
     CHECK(report.find("[page_fault.svg](plots/page_fault.svg)") != std::string::npos);
 }
 

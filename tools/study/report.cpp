@@ -364,11 +364,35 @@ void ring0_section(std::string& out, const Study& study)
 
 void notes_section(std::string& out, const Study& study)
 {
-    std::string body;
+    // One line per figure, CPU count and reason, naming the placements it
+    // applies to: a figure that needs more CPUs is skipped in every placement
+    // alike, and 5 lines saying so would hide a failure among them.
+    struct Group {
+        const Row* first;
+        std::vector<std::string> placements;
+    };
+    std::vector<Group> groups;
     for (const Row& row : study.rows) {
-        if (row.status != FigureStatus::Measured)
-            body += "- " + row.placement + ", " + row.workload + ", " + std::to_string(row.cpus) + " CPUs: "
-                + (row.status == FigureStatus::Skipped ? "skipped: " : "**failed**: ") + row.why + "\n";
+        if (row.status == FigureStatus::Measured)
+            continue;
+        auto same = [&row](const Group& group) {
+            return group.first->workload == row.workload && group.first->cpus == row.cpus
+                && group.first->status == row.status && group.first->why == row.why;
+        };
+        auto found = std::find_if(groups.begin(), groups.end(), same);
+        if (found == groups.end())
+            groups.push_back(Group { &row, { row.placement } });
+        else
+            found->placements.push_back(row.placement);
+    }
+    std::string body;
+    for (const Group& group : groups) {
+        const Row& row = *group.first;
+        std::string where;
+        for (const std::string& placement : group.placements)
+            where += (where.empty() ? "" : ", ") + placement;
+        body += "- " + row.workload + ", " + std::to_string(row.cpus) + " CPUs, " + where + ": "
+            + (row.status == FigureStatus::Skipped ? "skipped: " : "**failed**: ") + row.why + "\n";
     }
     for (const std::string& note : study.notes)
         body += "- " + note + "\n";
