@@ -3,10 +3,10 @@
 #include "abi/ipc.hpp"
 #include "abi/task.hpp"
 #include "boot/boot_archive.hpp"
-#include "ipc/endpoint.hpp"
+#include "object/endpoint.hpp"
 #include "log.hpp"
 #include "services/services.hpp"
-#include "syscall/task_control.hpp"
+#include "object/system_control.hpp"
 #include "task/program_loader.hpp"
 
 namespace herald {

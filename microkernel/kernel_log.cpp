@@ -1,6 +1,7 @@
 #include "log.hpp"
 
-#include "ipc/endpoint.hpp"
+#include "object/endpoint.hpp"
+#include "object/notification.hpp"
 #include "ipc/ipc.hpp"
 #include "lib/line_ring.hpp"
 #include "task/task.hpp"
@@ -170,7 +171,7 @@ void kernel_log_tick()
     }
     if (!notification)
         return;
-    notification_signal(*notification, bits); // no lock of ours held: it takes the endpoint's and a run queue's
+    notification->signal(bits); // no lock of ours held: it takes the endpoint's and a run queue's
     notification->release();
 }
 

@@ -13,7 +13,8 @@
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
-#include "endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
 #include "ipc_internal.hpp"
 
 namespace herald {

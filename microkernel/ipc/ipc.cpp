@@ -22,12 +22,14 @@
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "endpoint.hpp"
-#include "kernel_service.hpp"
-#include "saved_reply.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/handle_table.hpp"
+#include "../object/kernel_service.hpp"
+#include "../object/notification.hpp"
+#include "../object/saved_reply.hpp"
 #include "../syscall/user_access.hpp"
-#include "handle_table.hpp"
 #include "ipc_internal.hpp"
+#include "message.hpp"
 
 namespace herald {
 
@@ -43,28 +45,6 @@ i64 lookup_error(Error e) { return e == Error::Unsupported ? error(SyscallError:
 
 } // namespace
 
-// ---- messages in frames ----
-
-IpcMessage read_message(const x86::InterruptFrame& frame)
-{
-    return IpcMessage { frame.rsi, { frame.rdx, frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14, frame.r15 }, 0 };
-}
-
-void write_message(x86::InterruptFrame& frame, const IpcMessage& message)
-{
-    frame.rax = 0;
-    frame.rdi = message.badge;
-    frame.rsi = message.info;
-    frame.rdx = message.words[0];
-    frame.r10 = message.words[1];
-    frame.r8 = message.words[2];
-    frame.r9 = message.words[3];
-    frame.r12 = message.words[4];
-    frame.r13 = message.words[5];
-    frame.r14 = message.words[6];
-    frame.r15 = message.words[7];
-}
-
 ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
 {
     SpinLockGuard guard(thread.task->handles_lock);
@@ -77,22 +57,6 @@ ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rig
 }
 
 namespace {
-
-IpcMessage notification_message(u64 bits)
-{
-    return IpcMessage { MessageInfo { abi::kNotificationLabel, 0, false }.encode(), { bits }, abi::kNotificationBadge };
-}
-
-// Under the endpoint's lock: takes the bound notification's bits, if any.
-u64 take_bound_bits(Endpoint& endpoint)
-{
-    if (!endpoint.bound)
-        return 0;
-    SpinLockGuard guard(endpoint.bound->lock);
-    u64 taken = endpoint.bound->bits;
-    endpoint.bound->bits = 0;
-    return taken;
-}
 
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
 
@@ -250,18 +214,6 @@ i64 call_kernel_service(Thread& self, u64 handle, Error why)
     return status;
 }
 
-// A thread about to block in IPC has just made itself findable (queued,
-// with blocked_on or waiting_on set, under the object's lock). A kill of
-// its task that looked for it a moment earlier found nothing to cancel: it
-// must not be lost, or the thread would wait forever. kill_task stores its
-// flag with a full barrier before it looks; the thread fences here before it
-// reads the flag: one of the two sees the other.
-bool kill_came_first(Thread& self)
-{
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE);
-}
-
 // The caller blocks until `server` replies; run the server right here if it
 // last ran here (the fast path), else wake it where it was.
 void wait_for_reply_from(Thread& self, Thread& server)
@@ -333,7 +285,7 @@ i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bo
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     self.ipc.frame->rax = 0;
     endpoint.senders.push_back(self);
-    if (kill_came_first(self)) {
+    if (ipc_kill_came_first(self)) {
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
         endpoint.lock.unlock(interrupts);
@@ -360,7 +312,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     bool interrupts = endpoint.lock.lock();
     bool bits_first = !endpoint.gave_bits_last || endpoint.senders.is_empty();
     endpoint.gave_bits_last = false;
-    if (u64 bits = bits_first ? take_bound_bits(endpoint) : 0) {
+    if (u64 bits = bits_first ? endpoint.take_bound_bits() : 0) {
         endpoint.gave_bits_last = true;
         endpoint.lock.unlock(interrupts);
         write_message(*self.ipc.frame, notification_message(bits));
@@ -390,7 +342,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     }
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     endpoint.receivers.push_back(self);
-    if (kill_came_first(self)) {
+    if (ipc_kill_came_first(self)) {
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
         endpoint.lock.unlock(interrupts);
@@ -515,38 +467,13 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     if (entry.is_error())
         return lookup_error(entry.error());
     auto& notification = static_cast<Notification&>(*entry.value().object);
-    if (__atomic_load_n(&notification.receive_rights, __ATOMIC_RELAXED) == 0 && !notification.bound_to) {
+    if (!notification.can_be_waited_on()) {
         notification.release();
         return error(SyscallError::PeerGone); // nobody can ever wait for these bits
     }
-    notification_signal(notification, bits);
+    notification.signal(bits);
     notification.release();
     return 0;
-}
-
-// WaitMode::Timeout: looks at the bits once per tick until the time is up.
-// Simple and race-free (the thread never sits in the waiters queue and a
-// sleep list at once), at the price of up to one tick of extra latency.
-i64 wait_with_timeout(Thread& self, Notification& notification, u64 timeout_ms)
-{
-    u64 ticks_per_ms = tsc::ticks_per_ms().value();
-    u64 deadline = x86::rdtsc() + timeout_ms * ticks_per_ms;
-    for (;;) {
-        {
-            SpinLockGuard guard(notification.lock);
-            if (notification.bits) {
-                u64 taken = notification.bits;
-                notification.bits = 0;
-                return static_cast<i64>(taken);
-            }
-        }
-        u64 now = x86::rdtsc();
-        if (now >= deadline)
-            return error(SyscallError::TimedOut);
-        if (__atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE))
-            return error(SyscallError::PeerGone); // it ends on the way out
-        scheduler_sleep_ms(min(kTickMs, (deadline - now) / ticks_per_ms + 1));
-    }
 }
 
 i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
@@ -560,18 +487,13 @@ i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
         return lookup_error(entry.error());
     auto& notification = static_cast<Notification&>(*entry.value().object);
     if (mode == static_cast<u64>(abi::WaitMode::Timeout)) {
-        i64 result = wait_with_timeout(self, notification, timeout_ms);
+        i64 result = notification.wait_with_timeout(self, timeout_ms);
         notification.release();
         return result;
     }
     if (mode != static_cast<u64>(abi::WaitMode::Poll))
-        return notification_wait(self, notification); // takes over our reference
-    i64 taken;
-    {
-        SpinLockGuard guard(notification.lock);
-        taken = static_cast<i64>(notification.bits);
-        notification.bits = 0;
-    }
+        return Notification::wait(self, notification); // takes over our reference
+    i64 taken = static_cast<i64>(notification.take_bits());
     notification.release();
     return taken;
 }
@@ -632,80 +554,6 @@ i64 set_buffer(Thread& self, u64 address)
 }
 
 } // namespace
-
-namespace {
-
-// A signal on a bound notification: straight to a thread receiving on the
-// endpoint, or kept in the bits until one comes. Lock order: endpoint, then
-// notification, as in receive().
-bool signal_bound(Notification& notification, u64 bits)
-{
-    Endpoint* endpoint = __atomic_load_n(&notification.bound_to, __ATOMIC_ACQUIRE);
-    if (!endpoint)
-        return false;
-    SpinLockGuard endpoint_guard(endpoint->lock);
-    Thread* receiver = endpoint->receivers.pop_front();
-    u64 taken;
-    {
-        SpinLockGuard guard(notification.lock);
-        notification.bits |= bits;
-        if (!receiver)
-            return true;
-        taken = notification.bits;
-        notification.bits = 0;
-    }
-    receiver->ipc.blocked_on = nullptr;
-    write_message(*receiver->ipc.frame, notification_message(taken));
-    scheduler_wake(*receiver);
-    return true;
-}
-
-} // namespace
-
-void notification_signal(Notification& notification, u64 bits)
-{
-    if (signal_bound(notification, bits))
-        return;
-    SpinLockGuard guard(notification.lock);
-    notification.bits |= bits;
-    Thread* waiter = notification.bits ? notification.waiters.pop_front() : nullptr; // no bits: nothing to wake for
-    if (waiter) {
-        waiter->ipc.waiting_on = nullptr;
-        u64 taken = notification.bits;
-        notification.bits = 0;
-        waiter->ipc.frame->rax = taken;
-        scheduler_wake(*waiter);
-    }
-}
-
-// A queued waiter holds no reference (kernel_object.hpp): the caller's is
-// dropped before blocking, so that closing the last handle still destroys
-// the notification and wakes the waiter with PeerGone.
-i64 notification_wait(Thread& self, Notification& notification)
-{
-    bool interrupts = notification.lock.lock();
-    if (notification.bits) {
-        u64 taken = notification.bits;
-        notification.bits = 0;
-        notification.lock.unlock(interrupts);
-        notification.release();
-        return static_cast<i64>(taken);
-    }
-    notification.waiters.push_back(self);
-    __atomic_store_n(&self.ipc.waiting_on, &notification, __ATOMIC_RELEASE);
-    if (kill_came_first(self)) {
-        notification.waiters.remove(self);
-        self.ipc.waiting_on = nullptr;
-        notification.lock.unlock(interrupts);
-        notification.release();
-        return error(SyscallError::PeerGone); // it ends on the way out
-    }
-    self.state = ThreadState::Blocked;
-    notification.lock.unlock(interrupts);
-    notification.release();
-    scheduler_block_current();
-    return static_cast<i64>(self.ipc.frame->rax);
-}
 
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
 {

@@ -34,14 +34,6 @@ void ipc_cancel_wait(Thread& thread);
 // died, or the thread's task is being killed).
 i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
 
-// ORs `bits` into `notification` and wakes one waiter; any context, also
-// an interrupt handler (a device's interrupt delivered to its server).
-void notification_signal(Notification& notification, u64 bits);
-// Blocks `self` (in a system call) until some bit is set; returns the bits,
-// or a negative SyscallError (PeerGone: the task is being killed, or the
-// notification went away). Takes over one reference the caller holds.
-i64 notification_wait(Thread& self, Notification& notification);
-
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index = 0);

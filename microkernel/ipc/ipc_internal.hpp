@@ -3,16 +3,10 @@
 
 #include "../task/task.hpp"
 #include "../task/thread.hpp"
-#include "handle_table.hpp"
+#include "../object/handle_table.hpp"
+#include "message.hpp"
 
 namespace herald {
-
-namespace x86 {
-struct InterruptFrame;
-}
-
-IpcMessage read_message(const x86::InterruptFrame& frame);
-void write_message(x86::InterruptFrame& frame, const IpcMessage& message);
 
 // The caller's handle, if it names an object of `type` with `rights`; the
 // object is retained and must be released by the caller.

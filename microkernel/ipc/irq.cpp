@@ -5,8 +5,7 @@
 #include "../arch/x86_64/ioapic.hpp"
 #include "../arch/x86_64/vectors.hpp"
 #include "../smp/processor.hpp"
-#include "endpoint.hpp"
-#include "ipc.hpp"
+#include "../object/notification.hpp"
 
 namespace herald {
 
@@ -28,7 +27,7 @@ void deliver(x86::InterruptFrame& frame)
     if (irq >= kIsaIrqs)
         return;
     if (g_bindings[irq].notification)
-        notification_signal(*g_bindings[irq].notification, g_bindings[irq].bits);
+        g_bindings[irq].notification->signal(g_bindings[irq].bits);
     else if (g_bindings[irq].handler)
         g_bindings[irq].handler();
 }

@@ -16,11 +16,12 @@
 //     where, in ring 3, it would queue on the console's endpoint.
 // The lock is a spin lock (the interrupt takes it too), so every backend
 // operation is short and never blocks: the bytes of a Write are read from
-// the caller's IPC buffer through the physmap (ipc/kernel_service.hpp).
+// the caller's IPC buffer through the physmap (object/kernel_service.hpp).
 #include "services.hpp"
 
 #include "../arch/x86_64/serial.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
 #include "../ipc/ipc.hpp"
 #include "../ipc/ipc_internal.hpp"
 #include "../ipc/irq.hpp"
@@ -52,7 +53,7 @@ public:
         if (entry.is_error())
             return entry.error() == Error::Unsupported ? ipc::Error::NoRights : ipc::Error::BadHandle;
         auto* notification = static_cast<Notification*>(entry.value().object);
-        if (!can_be_waited_on(*notification)) {
+        if (!notification->can_be_waited_on()) {
             notification->release();
             return ipc::Error::PeerGone;
         }
@@ -62,22 +63,14 @@ public:
     bool signal(console::Subscriber subscriber, uint64_t bits) override
     {
         Notification& notification = *reinterpret_cast<Notification*>(subscriber);
-        if (!can_be_waited_on(notification))
+        if (!notification.can_be_waited_on())
             return false;
-        notification_signal(notification, bits);
+        notification.signal(bits);
         return true;
     }
 
     void drop(console::Subscriber subscriber) override { reinterpret_cast<Notification*>(subscriber)->release(); }
 
-private:
-    // As the NotifySignal system call decides PeerGone: no handle left that
-    // may wait, and no endpoint it is bound to.
-    static bool can_be_waited_on(Notification& notification)
-    {
-        return __atomic_load_n(&notification.receive_rights, __ATOMIC_RELAXED) != 0
-            || __atomic_load_n(&notification.bound_to, __ATOMIC_ACQUIRE) != nullptr;
-    }
 };
 
 SpinLock g_lock;

@@ -8,10 +8,11 @@
 #include "../abi/ipc.hpp"
 #include "../abi/task.hpp"
 #include "../bootstrap.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
 #include "../ipc/irq.hpp"
 #include "../log.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/kernel_log_control.hpp"
 #include "../task/program_loader.hpp"
 
 namespace herald {
@@ -44,7 +45,7 @@ u64 console_start_server()
             input->release();
         return 0;
     }
-    bind_notification(*endpoint, *input);
+    endpoint->bind(*input);
     if (!bind_isa_irq(kCom1Irq, *input, abi::kConsoleInputBit))
         klog("herald: warning: COM1's interrupt cannot be routed: the console gets no input");
     SpawnOptions options;

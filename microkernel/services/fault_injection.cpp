@@ -2,9 +2,9 @@
 
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
-#include "../ipc/kernel_service.hpp"
+#include "../object/kernel_service.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {

@@ -6,7 +6,7 @@
 //
 // What ring 0 changes:
 //   - tasks are the kernel's task objects, built with the same steps and
-//     checks as the task system calls (syscall/task_control.hpp); the
+//     checks as the task system calls (object/process_control.hpp, object/task_object.hpp); the
 //     service holds a reference where the server holds a handle, and a
 //     client's reply handle goes straight into the caller's table.
 //   - a program's pages come from the kernel's user-frame pool, as for the
@@ -29,9 +29,9 @@
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/process_control.hpp"
 #include "../task/task.hpp"
-#include "../task/task_object.hpp"
+#include "../object/task_object.hpp"
 #include "in_kernel_service.hpp"
 #include "servers/loader/loader_service.hpp"
 
@@ -57,7 +57,7 @@ class KernelBackend final : public loader::Backend {
 public:
     ipc::Result<loader::TaskRef> create(StringView name) override
     {
-        auto object = create_unstarted_task(name);
+        auto object = process_control().create_task(name);
         if (object.is_error())
             return object.error() == Error::BadLength ? ipc::Error::BadLength : ipc::Error::NoMemory;
         return reinterpret_cast<loader::TaskRef>(object.value());
@@ -84,7 +84,7 @@ public:
         return {};
     }
 
-    // The handle is the caller's own (ipc/kernel_service.hpp): looked up in
+    // The handle is the caller's own (object/kernel_service.hpp): looked up in
     // its table, and left there.
     ipc::Result<void> give(loader::TaskRef task, ipc::Handle handle) override
     {
@@ -96,12 +96,12 @@ public:
         }
         if (!entry)
             return ipc::Error::BadHandle;
-        return ok_or_error(give_task_handle(object_of(task), *entry, abi::HandleFirstFree));
+        return ok_or_error(object_of(task).give_handle(*entry, abi::HandleFirstFree));
     }
 
     ipc::Result<void> start(loader::TaskRef task, u64 entry, u64 stack_top, u64 argument) override
     {
-        return ok_or_error(start_task(object_of(task), entry, stack_top, argument));
+        return ok_or_error(object_of(task).start(entry, stack_top, argument));
     }
 
     ipc::Result<u64> task_id(loader::TaskRef task) override { return object_of(task).task_id(); }

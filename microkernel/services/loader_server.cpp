@@ -7,9 +7,9 @@
 #include "../abi/task.hpp"
 #include "../boot/boot_archive.hpp"
 #include "../bootstrap.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../log.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/process_control.hpp"
 #include "../task/program_loader.hpp"
 
 namespace herald {

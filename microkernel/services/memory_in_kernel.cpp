@@ -11,7 +11,7 @@
 #include "in_kernel_service.hpp"
 #include "services.hpp"
 #include "../sched/scheduler.hpp"
-#include "../task/task_object.hpp"
+#include "../object/task_object.hpp"
 #include "../log.hpp"
 #include "../sync/spinlock.hpp"
 #include "../stats/event_counters.hpp"
@@ -58,7 +58,7 @@ public:
         return Unmap::Unmapped;
     }
 
-    // The handle is the caller's own (ipc/kernel_service.hpp): looked up in
+    // The handle is the caller's own (object/kernel_service.hpp): looked up in
     // its table, and left there.
     bool unstarted_task(u64 handle, u64& task) override
     {

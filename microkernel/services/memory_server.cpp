@@ -1,14 +1,14 @@
 // The memory service in ring 3 (docs/placement.md): the memory server, a
 // ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
 // in the faulting thread's name (ipc_call_from_kernel); it answers after
-// mapping a frame with its MemoryControl handle (syscall/memory_control.cpp).
+// mapping a frame with its MemoryControl handle (object/memory_control.hpp).
 #include "../mm/pager.hpp"
 
 #include "../boot/boot_archive.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../log.hpp"
-#include "../syscall/memory_control.hpp"
+#include "../object/memory_control.hpp"
 #include "../task/program_loader.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"

@@ -1,12 +1,7 @@
-// MemoryControl: the capability that makes the memory server the pager. Its
-// holder (the memory server alone: the kernel grants it once, at
-// bootstrap) may map managed frames into any task, unmap them, take back the
-// frames of dead tasks and read the managed set (abi/memory.hpp). The kernel
-// checks each request: a page of user memory outside the memory view, a
-// frame of the managed set, a task that exists.
+// The memory server's system calls, through its MemoryControl handle
+// (object/memory_control.hpp).
 #pragma once
 
-#include "../ipc/kernel_object.hpp"
 #include "../lib/types.hpp"
 
 namespace herald {
@@ -14,8 +9,6 @@ namespace herald {
 namespace x86 {
 struct InterruptFrame;
 }
-
-KernelObject& memory_control();
 
 // Handles MemoryMap, MemoryUnmap, MemoryReclaim and MemoryRanges; false for
 // any other number.

@@ -6,13 +6,13 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../ipc/ipc.hpp"
 #include "../ipc/ipc_internal.hpp"
-#include "../mm/address_space.hpp"
-#include "../sched/scheduler.hpp"
-#include "../task/program_loader.hpp"
-#include "../task/task.hpp"
-#include "../task/task_object.hpp"
 #include "../log.hpp"
-#include "power.hpp"
+#include "../object/kernel_log_control.hpp"
+#include "../object/process_control.hpp"
+#include "../object/system_control.hpp"
+#include "../object/task_object.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task.hpp"
 #include "user_access.hpp"
 
 namespace herald {
@@ -22,21 +22,8 @@ namespace {
 using abi::SyscallError;
 using abi::SyscallNumber;
 
-// Capabilities with no state: holding one is the right.
-class Capability final : public KernelObject {
-public:
-    explicit Capability(ObjectType type) : KernelObject(type) { }
-
-private:
-    void destroy() override { } // live as long as the kernel
-};
-
-Capability g_process_control(ObjectType::ProcessControl);
-Capability g_system_control(ObjectType::SystemControl);
-Capability g_kernel_log(ObjectType::KernelLog);
-
 constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
-constexpr usize kMaxNameLength = 31;
+constexpr usize kMaxNameLength = ProcessControl::kMaxNameLength;
 
 i64 lookup_error(Error e) { return error(e == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle); }
 
@@ -78,7 +65,7 @@ i64 sys_create(u64 control, u64 name_address, u64 name_length)
     char name[kMaxNameLength];
     if (!copy_from_user_paged(name, name_address, name_length))
         return error(SyscallError::BadAddress);
-    auto object = create_unstarted_task(StringView(name, name_length));
+    auto object = process_control().create_task(StringView(name, name_length));
     if (object.is_error())
         return error(SyscallError::NoMemory);
     u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
@@ -92,7 +79,7 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
     if (!target.object())
         return target.error_code();
     if (!target.object()->unstarted_task() || index >= abi::kMaxHandles)
-        return error(SyscallError::BadArgument); // (give_task_handle checks again: the answer comes first)
+        return error(SyscallError::BadArgument); // (give_handle checks again: the answer comes first)
     Optional<HandleEntry> entry;
     {
         Task& self = *current_thread().task;
@@ -101,7 +88,7 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
     }
     if (!entry)
         return error(SyscallError::BadHandle);
-    return give_task_handle(*target.object(), *entry, index);
+    return target.object()->give_handle(*entry, index);
 }
 
 i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
@@ -109,7 +96,7 @@ i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
     TaskHandle target(task_handle, abi::RightSend);
     if (!target.object())
         return target.error_code();
-    return start_task(*target.object(), entry, stack_top, parameter);
+    return target.object()->start(entry, stack_top, parameter);
 }
 
 i64 sys_kill(u64 task_handle)
@@ -163,7 +150,7 @@ i64 sys_shutdown(u64 control)
     if (entry.is_error())
         return lookup_error(entry.error());
     entry.value().object->release();
-    power_off(); // does not return
+    system_control().shutdown(); // does not return
 }
 
 // Whole lines only; the buffer is checked before anything leaves the ring.
@@ -180,64 +167,11 @@ i64 sys_shutdown(u64 control)
     char lines[kMaxRead] = {};
     if (!copy_to_user_paged(out, lines, max))
         return error(SyscallError::BadAddress);
-    usize taken = kernel_log_take(lines, max);
+    usize taken = kernel_log_control().take_lines(lines, max);
     return copy_to_user_paged(out, lines, taken) ? static_cast<i64>(taken) : error(SyscallError::BadAddress);
 }
 
 } // namespace
-
-ErrorOr<TaskObject*> create_unstarted_task(StringView name)
-{
-    if (name.is_empty() || name.length() > kMaxNameLength)
-        return Error::BadLength;
-    AddressSpace* space = HERALD_TRY(AddressSpace::create());
-    auto task = create_task(name, space);
-    if (task.is_error()) {
-        space->destroy();
-        return Error::OutOfMemory;
-    }
-    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
-    if (!object) {
-        discard_task(*task.value());
-        space->destroy();
-        return Error::OutOfMemory;
-    }
-    return object;
-}
-
-i64 give_task_handle(TaskObject& target, const HandleEntry& entry, u64 index)
-{
-    Task* task = target.unstarted_task();
-    if (!task)
-        return error(SyscallError::BadArgument); // only a task that has not started yet
-    if (index >= abi::kMaxHandles)
-        return error(SyscallError::BadArgument);
-    u64 given = grant_handle(*task, *entry.object, entry.rights, entry.badge, index);
-    return given ? static_cast<i64>(given) : error(SyscallError::BadArgument); // the index is taken, or the table full
-}
-
-i64 start_task(TaskObject& target, u64 entry, u64 stack_top, u64 parameter)
-{
-    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
-        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
-        return error(SyscallError::BadAddress);
-    Task* task = target.claim_start();
-    if (!task)
-        return error(SyscallError::BadArgument); // started already, or being started
-    auto thread = create_user_thread(*task, entry, stack_top, parameter);
-    if (thread.is_error()) {
-        target.start_failed();
-        return error(SyscallError::NoMemory);
-    }
-    task->object = &target;
-    target.started();
-    scheduler_enqueue(*thread.value());
-    return 0;
-}
-
-KernelObject& process_control() { return g_process_control; }
-KernelObject& system_control() { return g_system_control; }
-KernelObject& kernel_log_control() { return g_kernel_log; }
 
 bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
 {

@@ -4,7 +4,7 @@
 #include "../boot/boot_archive.hpp"
 #include "../boot/elf.hpp"
 #include "../abi/ipc.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"

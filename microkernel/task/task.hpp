@@ -30,7 +30,7 @@ struct Task {
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
     bool kill_requested { false };
-    HandleTable* handles { nullptr };      // its capabilities (ipc/handle_table.hpp)
+    HandleTable* handles { nullptr };      // its capabilities (object/handle_table.hpp)
     SpinLock handles_lock;
     Thread* main_thread { nullptr };
     class TaskObject* object { nullptr }; // its capability, if it was started through one
@@ -120,7 +120,7 @@ struct ThreadSnapshot {
     bool has_run;
     u64 migrations;
     u64 runtime_ticks;
-    bool waits_for_saved_reply; // its server set its reply right aside (ipc/saved_reply.hpp)
+    bool waits_for_saved_reply; // its server set its reply right aside (object/saved_reply.hpp)
 };
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);
 

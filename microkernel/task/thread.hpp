@@ -46,7 +46,7 @@ struct IpcState {
     class Notification* waiting_on { nullptr }; // the notification whose waiters hold it
     Thread* reply_to { nullptr };           // a server: the caller its next reply goes to
     Thread* replier { nullptr };            // a client: the server holding its reply right
-    class SavedReply* saved_reply { nullptr }; // a client: its reply right, set aside (ipc/saved_reply.hpp)
+    class SavedReply* saved_reply { nullptr }; // a client: its reply right, set aside (object/saved_reply.hpp)
     u64 buffer { 0 };                       // user address of its IPC buffer page, 0 = none
 };
 

@@ -22,7 +22,7 @@
 #include "microkernel/boot/boot_archive.hpp"
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/bootstrap.hpp"
-#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/mm/pager.hpp"

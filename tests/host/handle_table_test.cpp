@@ -1,4 +1,4 @@
-#include "microkernel/ipc/handle_table.hpp"
+#include "microkernel/object/handle_table.hpp"
 
 #include <catch2/catch.hpp>
 

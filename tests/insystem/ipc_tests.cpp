@@ -8,7 +8,7 @@
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
-#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
@@ -223,7 +223,7 @@ HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
     EXPECT(wait_for_exit(server).has_value());
 }
 
-// ---- saved replies (ipc/saved_reply.hpp) ----
+// ---- saved replies (object/saved_reply.hpp) ----
 
 namespace {
 

@@ -4,7 +4,7 @@
 // programs on many CPUs, and a server found by name. Runs last (the IPC
 // tests before it start and stop a registry of their own).
 #include "microkernel/bootstrap.hpp"
-#include "microkernel/ipc/kernel_object.hpp"
+#include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/services/services.hpp"
 #include "microkernel/smp/processor.hpp"

@@ -1,5 +1,5 @@
 // TaskObject: a task as a capability. The loader creates tasks through
-// ProcessControl (syscall/task_control.cpp) and gets a handle to each: with
+// ProcessControl (process_control.hpp) and gets a handle to each: with
 // it the task, still without a thread, is given handles and then started;
 // later it can be killed, and whoever holds the handle (the loader passes
 // one to its client) can wait for the end and read the exit status. The
@@ -10,7 +10,7 @@
 #pragma once
 
 #include "../abi/task.hpp"
-#include "../ipc/kernel_object.hpp"
+#include "kernel_object.hpp"
 #include "../sync/spinlock.hpp"
 
 namespace herald {
@@ -19,8 +19,11 @@ struct Task;
 struct Thread;
 class Notification;
 
+struct HandleEntry;
+
 class TaskObject final : public KernelObject {
 public:
+    static constexpr ObjectType kType = ObjectType::Task;
     // For `task`, which has no thread yet. nullptr when out of memory.
     static TaskObject* create(Task& task);
 
@@ -40,6 +43,14 @@ public:
     void started();
     // Called once, when the ended task has given everything back.
     void task_ended(i64 exit_status, bool killed);
+
+    // TaskGiveHandle: copies `entry` into the table of the task, not
+    // started yet, at `index` (0: the first free one). The index, or a
+    // negative SyscallError.
+    i64 give_handle(const HandleEntry& entry, u64 index);
+    // TaskStart: 0, or a negative SyscallError (BadAddress for an entry or
+    // stack outside user memory, BadArgument if it started already).
+    i64 start(u64 entry, u64 stack_top, u64 parameter);
 
     // Blocks `self` until the task has ended (or `self`'s task is killed:
     // PeerGone). Returns 0 or a negative SyscallError.

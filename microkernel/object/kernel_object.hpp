@@ -1,4 +1,7 @@
-// KernelObject: what a handle points at. Reference-counted: every handle
+// KernelObject: what a handle points at, the base of every capability-bearing
+// type in this folder (one header and source each, with its operations as
+// methods, as Zircon's dispatchers). Each type names its ObjectType as
+// `kType`, the tag a typed lookup checks. Reference-counted: every handle
 // and every IPC call in progress on the object holds a reference, and the
 // object is destroyed when the last one goes. A thread waiting in an
 // object's queue holds none: the object cannot go while the waiting thread's
@@ -15,13 +18,13 @@ namespace herald {
 enum class ObjectType : u8 {
     Endpoint,
     Notification,
-    KernelService, // answered by the kernel itself (ipc/kernel_service.hpp)
-    MemoryControl, // the memory server's right to map frames (syscall/memory_control.cpp)
-    Task,          // a task as a capability (task/task_object.hpp)
-    ProcessControl, // the loader's right to create tasks (syscall/task_control.cpp)
-    SystemControl,  // init's right to power off (syscall/task_control.cpp)
-    KernelLog,      // the console's right to read the kernel log (syscall/task_control.cpp)
-    SavedReply,     // a reply right set aside to answer later (ipc/saved_reply.hpp)
+    KernelService, // answered by the kernel itself (kernel_service.hpp)
+    MemoryControl, // the memory server's right to map frames (memory_control.hpp)
+    Task,          // a task as a capability (task_object.hpp)
+    ProcessControl, // the loader's right to create tasks (process_control.hpp)
+    SystemControl,  // init's right to power off (system_control.hpp)
+    KernelLog,      // the console's right to read the kernel log (kernel_log_control.hpp)
+    SavedReply,     // a reply right set aside to answer later (saved_reply.hpp)
 };
 
 class KernelObject {

@@ -1,12 +1,16 @@
 #include "task_object.hpp"
 
 #include "../abi/syscalls.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../abi/ipc.hpp"
+#include "../abi/memory.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../mm/reclaim_queue.hpp"
-#include "task.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task.hpp"
+#include "handle_table.hpp"
+#include "notification.hpp"
 
 namespace herald {
 
@@ -18,7 +22,7 @@ constexpr u64 kEndedBit = 1;
 } // namespace
 
 TaskObject::TaskObject(Task& task, Notification& ended)
-    : KernelObject(ObjectType::Task)
+    : KernelObject(kType)
     , m_task_id(task.id)
     , m_task(&task)
     , m_ended(&ended)
@@ -82,7 +86,7 @@ void TaskObject::task_ended(i64 exit_status, bool killed)
         m_state = killed ? abi::TaskState::Killed : abi::TaskState::Exited;
         m_exit_status = exit_status;
     }
-    notification_signal(*m_ended, kEndedBit);
+    m_ended->signal(kEndedBit);
     release();
 }
 
@@ -91,16 +95,46 @@ i64 TaskObject::wait(Thread& self)
     for (;;) {
         abi::TaskState state = status().state;
         if (state == abi::TaskState::Exited || state == abi::TaskState::Killed) {
-            notification_signal(*m_ended, kEndedBit); // for the next waiter, if any
+            m_ended->signal(kEndedBit); // for the next waiter, if any
             return 0;
         }
         if (state == abi::TaskState::Building)
             return static_cast<i64>(abi::SyscallError::BadArgument); // it would never end
-        m_ended->retain(); // notification_wait takes it over
-        i64 woken = notification_wait(self, *m_ended);
+        m_ended->retain(); // Notification::wait takes it over
+        i64 woken = Notification::wait(self, *m_ended);
         if (woken < 0)
             return woken;
     }
+}
+
+i64 TaskObject::give_handle(const HandleEntry& entry, u64 index)
+{
+    Task* task = unstarted_task();
+    if (!task)
+        return static_cast<i64>(abi::SyscallError::BadArgument); // only a task that has not started yet
+    if (index >= abi::kMaxHandles)
+        return static_cast<i64>(abi::SyscallError::BadArgument);
+    u64 given = grant_handle(*task, *entry.object, entry.rights, entry.badge, index);
+    return given ? static_cast<i64>(given) : static_cast<i64>(abi::SyscallError::BadArgument); // the index is taken, or the table full
+}
+
+i64 TaskObject::start(u64 entry, u64 stack_top, u64 parameter)
+{
+    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
+        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
+        return static_cast<i64>(abi::SyscallError::BadAddress);
+    Task* task = claim_start();
+    if (!task)
+        return static_cast<i64>(abi::SyscallError::BadArgument); // started already, or being started
+    auto thread = create_user_thread(*task, entry, stack_top, parameter);
+    if (thread.is_error()) {
+        start_failed();
+        return static_cast<i64>(abi::SyscallError::NoMemory);
+    }
+    task->object = this;
+    started();
+    scheduler_enqueue(*thread.value());
+    return 0;
 }
 
 // The last handle went. A task that never started goes with it: nobody

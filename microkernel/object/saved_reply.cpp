@@ -4,7 +4,7 @@
 #include "../mm/kernel_pool.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/task.hpp"
-#include "endpoint.hpp"
+#include "../ipc/message.hpp"
 
 namespace herald {
 

@@ -3,7 +3,7 @@
 // way seL4's reply objects let a server defer a reply.
 //
 // A server holds one implicit reply right at a time (Thread::ipc.reply_to,
-// ipc.cpp). IpcReplySave moves it into a SavedReply behind a handle; the
+// ipc/ipc.cpp). IpcReplySave moves it into a SavedReply behind a handle; the
 // caller keeps waiting, with Thread::ipc.saved_reply pointing back at it.
 // The caller is woken exactly once, by whichever comes first:
 //   - IpcReplyTo on the handle: the reply;
@@ -21,6 +21,7 @@ namespace herald {
 
 class SavedReply final : public KernelObject {
 public:
+    static constexpr ObjectType kType = ObjectType::SavedReply;
     static SavedReply* create(); // nullptr when out of memory
 
     // Links the reply to `caller`, whose reply right its server has just
@@ -35,7 +36,7 @@ public:
     void unlink_for_cancel() { m_caller = nullptr; }
 
 private:
-    SavedReply() : KernelObject(ObjectType::SavedReply) { }
+    SavedReply() : KernelObject(kType) { }
     void destroy() override;
 
     Thread* m_caller { nullptr }; // under g_saved_replies_lock

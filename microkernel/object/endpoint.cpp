@@ -1,0 +1,72 @@
+#include "endpoint.hpp"
+
+#include "../abi/ipc.hpp"
+#include "../abi/syscalls.hpp"
+#include "../ipc/message.hpp"
+#include "../mm/kernel_pool.hpp"
+
+namespace herald {
+
+namespace {
+
+KernelPool<Endpoint> g_endpoints;
+
+} // namespace
+
+Endpoint* Endpoint::create()
+{
+    void* storage = g_endpoints.allocate_storage();
+    return storage ? new (storage) Endpoint() : nullptr;
+}
+
+void Endpoint::fail_all(RunQueue<Thread>& queue, i64 error)
+{
+    while (Thread* thread = queue.pop_front()) {
+        thread->ipc.blocked_on = nullptr;
+        ipc_wake_with_status(*thread, error);
+    }
+}
+
+void Endpoint::handle_opened(u32 rights)
+{
+    if (rights & abi::RightReceive) {
+        SpinLockGuard guard(lock);
+        ++receive_rights;
+    }
+}
+
+void Endpoint::handle_closed(u32 rights)
+{
+    if (!(rights & abi::RightReceive))
+        return;
+    SpinLockGuard guard(lock);
+    if (--receive_rights == 0)
+        fail_all(senders, static_cast<i64>(abi::SyscallError::PeerGone));
+}
+
+void Endpoint::bind(Notification& notification)
+{
+    // The binding lives as long as the kernel: an interrupt may signal the
+    // notification at any time, so the endpoint it reaches must never go.
+    retain();
+    notification.retain();
+    bound = &notification;
+    notification.bound_to = this;
+}
+
+void Endpoint::destroy()
+{
+    {
+        SpinLockGuard guard(lock);
+        fail_all(senders, static_cast<i64>(abi::SyscallError::PeerGone));
+        fail_all(receivers, static_cast<i64>(abi::SyscallError::PeerGone));
+    }
+    if (bound) {
+        bound->unbind();
+        bound->release();
+    }
+    this->~Endpoint();
+    g_endpoints.free_storage(this);
+}
+
+} // namespace herald
