@@ -69,10 +69,12 @@ void kernel_log_end_line()
 
 void kernel_log_attach(Notification& notification, u64 bits, u64 console)
 {
-    notification.retain(); // for as long as the console prints the log
+    // g_console_notification holds a reference for as long as the console
+    // prints the log; the detaches adopt it back.
+    Notification* kept = Ref<Notification>(notification).leak();
     {
         SpinLockGuard guard(g_log_lock);
-        g_console_notification = &notification;
+        g_console_notification = kept;
         g_console_bits = bits;
         g_console_task = console;
     }
@@ -93,7 +95,7 @@ void kernel_log_detach()
         write_ring_to_serial();
     }
     if (detached)
-        detached->release();
+        Ref<Notification>::adopt(*detached).clear(); // kernel_log_attach's
 }
 
 void kernel_log_task_ended(u64 task)
@@ -110,7 +112,7 @@ void kernel_log_task_ended(u64 task)
         serial::write("\n", 1);
         write_ring_to_serial();
     }
-    detached->release();
+    Ref<Notification>::adopt(*detached).clear(); // kernel_log_attach's
     klog("herald: the console ended: the kernel writes its log to COM1 again");
 }
 
@@ -159,20 +161,18 @@ void kernel_log_tick()
 {
     if (!__atomic_load_n(&g_waiting, __ATOMIC_RELAXED))
         return;
-    Notification* notification;
+    Ref<Notification> notification;
     u64 bits;
     {
         SpinLockGuard guard(g_log_lock);
-        notification = g_console_notification;
+        if (g_console_notification)
+            notification = Ref<Notification>(*g_console_notification);
         bits = g_console_bits;
         g_waiting = false;
-        if (notification)
-            notification->retain();
     }
     if (!notification)
         return;
     notification->signal(bits); // no lock of ours held: it takes the endpoint's and a run queue's
-    notification->release();
 }
 
 } // namespace herald

@@ -15,6 +15,7 @@
 #include "../stats/event_counters.hpp"
 #include "../object/endpoint.hpp"
 #include "../object/notification.hpp"
+#include "../object/lookup.hpp"
 #include "ipc_internal.hpp"
 
 namespace herald {
@@ -33,17 +34,17 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
 {
     if (unlikely(frame.rsi & ~kLabelOnly))
         return false; // payload, handle or bad bits: the full path checks and copies them
-    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightSend);
+    auto entry = lookup_handle<Endpoint>(self, frame.rdi, abi::RightSend);
     if (unlikely(entry.is_error()))
         return false; // the full path reports the error
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    Ref<Endpoint>& endpoint_ref = entry.value().object;
+    Endpoint& endpoint = *endpoint_ref;
     bool interrupts = endpoint.lock.lock();
     Thread* server = endpoint.receivers.front();
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
         // Nobody waiting (the caller must queue), or the server is on
         // another CPU (it must be woken there, by IPI), or still switching.
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
@@ -56,7 +57,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     write_message(*server->ipc.frame, message);
     count<Event::IpcFast>();
     give_reply_right(*server, self);
-    endpoint.release();
+    endpoint_ref.clear(); // before we switch away
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
         // Killed as it called (the kill found no wait yet): the server
         // takes the message, its answer will find nobody; we end now.
@@ -79,24 +80,23 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         return false; // payload, handle or bad bits
     if (unlikely(caller->cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
-    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightReceive);
+    auto entry = lookup<Endpoint>(self, frame.rdi, abi::RightReceive);
     if (unlikely(entry.is_error()))
         return false; // the full path replies, then reports the error
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    Ref<Endpoint>& endpoint_ref = entry.value();
+    Endpoint& endpoint = *endpoint_ref;
     bool interrupts = endpoint.lock.lock();
     if (unlikely(!endpoint.senders.is_empty() || (endpoint.bound && endpoint.bound->bits))) {
         // A message (or a bound notification's bits) is already waiting:
         // the server takes it at once and the caller is woken instead of
         // switched to.
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
     if (unlikely(!claim_reply_right(self, *caller))) {
         // The caller's task was killed while we got here: no reply to give.
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
@@ -113,14 +113,14 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
+        endpoint_ref.clear();
         frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
         scheduler_wake(*caller);
         return true;
     }
     self.state = ThreadState::Blocked;
     endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_and_switch_to(*caller);
     return true; // the next message is in the frame
 }

@@ -45,17 +45,6 @@ i64 lookup_error(Error e) { return e == Error::Unsupported ? error(SyscallError:
 
 } // namespace
 
-ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
-{
-    SpinLockGuard guard(thread.task->handles_lock);
-    if (!thread.task->handles)
-        return Error::NotFound;
-    auto entry = thread.task->handles->lookup(handle, type, rights);
-    if (!entry.is_error())
-        entry.value().object->retain(); // kept alive for the length of the call
-    return entry;
-}
-
 namespace {
 
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
@@ -196,21 +185,20 @@ u8* ipc_buffer_view(Thread& self)
 // Otherwise `why` is the lookup's error.
 i64 call_kernel_service(Thread& self, u64 handle, Error why)
 {
-    auto entry = lookup(self, handle, ObjectType::KernelService, abi::RightSend);
+    auto entry = lookup_handle<KernelService>(self, handle, abi::RightSend);
     if (entry.is_error())
         return lookup_error(why);
-    auto& service = static_cast<KernelService&>(*entry.value().object);
+    HandleRef<KernelService>& service = entry.value();
     IpcMessage message = read_message(*self.ipc.frame);
-    i64 status = validate(self, message, entry.value().rights);
+    i64 status = validate(self, message, service.rights);
     u8* payload = status == 0 ? ipc_buffer_view(self) : nullptr;
     if (status == 0 && MessageInfo::decode(message.info).payload_length > 0 && !payload)
         status = error(SyscallError::BadAddress);
     if (status == 0) {
-        message.badge = entry.value().badge;
-        IpcMessage reply = service.call(self, message, payload);
+        message.badge = service.badge;
+        IpcMessage reply = service.object->call(self, message, payload);
         write_message(*self.ipc.frame, reply);
     }
-    service.release();
     return status;
 }
 
@@ -236,42 +224,40 @@ void wait_for_reply_from(Thread& self, Thread& server)
     }
 }
 
-i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
+i64 send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call);
 
 
 i64 send(Thread& self, u64 handle, bool is_call)
 {
-    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightSend);
+    auto entry = lookup_handle<Endpoint>(self, handle, abi::RightSend);
     if (entry.is_error()) {
         if (is_call)
             return call_kernel_service(self, handle, entry.error());
         return lookup_error(entry.error());
     }
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
     message.badge = entry.value().badge;
     i64 status = validate(self, message, entry.value().rights);
-    if (status < 0) {
-        endpoint.release();
+    if (status < 0)
         return status;
-    }
-    return send_message(self, endpoint, message, is_call);
+    return send_message(self, move(entry.value().object), message, is_call);
 }
 
-// Sends a checked message; releases the caller's reference to `endpoint`.
-i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call)
+// Sends a checked message. The caller's reference to the endpoint is
+// dropped before the thread blocks (a queued waiter holds none).
+i64 send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call)
 {
+    Endpoint& endpoint = *endpoint_ref;
     bool interrupts = endpoint.lock.lock();
     if (endpoint.receive_rights == 0) {
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return error(SyscallError::PeerGone);
     }
     if (Thread* receiver = endpoint.receivers.pop_front()) {
         endpoint.lock.unlock(interrupts);
         receiver->ipc.blocked_on = nullptr;
         deliver(self, *receiver, message);
-        endpoint.release();
+        endpoint_ref.clear(); // before we wait
         if (is_call) {
             wait_for_reply_from(self, *receiver);
             return static_cast<i64>(self.ipc.frame->rax); // the reply is in the frame
@@ -289,12 +275,11 @@ i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bo
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return error(SyscallError::PeerGone); // it ends on the way out
     }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
     endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
     return static_cast<i64>(self.ipc.frame->rax);
 }
@@ -302,13 +287,14 @@ i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bo
 // Takes the next message on `handle` into the frame, waiting if none.
 i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
 {
-    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+    auto entry = lookup<Endpoint>(self, handle, abi::RightReceive);
     if (entry.is_error()) {
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         return lookup_error(entry.error());
     }
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
+    Ref<Endpoint> endpoint_ref = move(entry.value());
+    Endpoint& endpoint = *endpoint_ref;
     bool interrupts = endpoint.lock.lock();
     bool bits_first = !endpoint.gave_bits_last || endpoint.senders.is_empty();
     endpoint.gave_bits_last = false;
@@ -316,7 +302,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         endpoint.gave_bits_last = true;
         endpoint.lock.unlock(interrupts);
         write_message(*self.ipc.frame, notification_message(bits));
-        endpoint.release();
+        endpoint_ref.clear();
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         return 0;
@@ -325,7 +311,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         endpoint.lock.unlock(interrupts);
         sender->ipc.blocked_on = nullptr;
         deliver(*sender, self, sender->ipc.outgoing);
-        endpoint.release();
+        endpoint_ref.clear();
         if (sender->ipc.is_call) {
             give_reply_right(self, *sender);
             // A kill of the caller that looked for its wait while it was
@@ -346,14 +332,14 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
         endpoint.lock.unlock(interrupts);
-        endpoint.release();
+        endpoint_ref.clear();
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         return error(SyscallError::PeerGone); // it ends on the way out
     }
     self.state = ThreadState::Blocked;
     endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     if (wake_after_blocking && wake_after_blocking->cpu == this_processor().index)
         scheduler_block_and_switch_to(*wake_after_blocking); // the reply fast path
     else {
@@ -375,13 +361,12 @@ i64 reply_save(Thread& self)
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (!caller)
         return error(SyscallError::NoReply);
-    SavedReply* reply = SavedReply::create();
+    Ref<SavedReply> reply = SavedReply::create();
     if (!reply)
         return error(SyscallError::NoMemory); // the right stays where it was
     // No grant right: a reply through it carries no handle (a handle travels
     // back only through an endpoint handle with the grant right).
     u64 handle = grant_handle(*self.task, *reply, abi::RightSend, 0);
-    reply->release(); // the handle holds it now (or nothing does)
     if (!handle)
         return error(SyscallError::NoMemory);
     if (!claim_reply_right(self, *caller)) {
@@ -403,17 +388,16 @@ i64 reply_save(Thread& self)
 // still waiting (0) or not (NoReply).
 i64 reply_to(Thread& self, u64 handle)
 {
-    auto entry = lookup(self, handle, ObjectType::SavedReply, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& reply = static_cast<SavedReply&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
-    if (i64 status = validate(self, message, entry.value().rights); status < 0) {
-        reply.release();
-        return status; // a refused message leaves the right in place
-    }
-    Thread* caller = reply.take();
-    reply.release();
+    Thread* caller;
+    {
+        auto entry = lookup_handle<SavedReply>(self, handle, abi::RightSend);
+        if (entry.is_error())
+            return lookup_error(entry.error());
+        if (i64 status = validate(self, message, entry.value().rights); status < 0)
+            return status; // a refused message leaves the right in place
+        caller = entry.value().object->take();
+    } // our reference goes before the handle's: closing it may destroy the reply
     (void)close(self, handle);
     if (!caller)
         return error(SyscallError::NoReply); // dropped, or its task was killed
@@ -436,11 +420,10 @@ i64 reply_receive(Thread& self, u64 handle)
         IpcMessage reply = read_message(*self.ipc.frame);
         u32 rights = 0;
         if (MessageInfo::decode(reply.info).transfer_handle) {
-            auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+            auto entry = lookup_handle<Endpoint>(self, handle, abi::RightReceive);
             if (entry.is_error())
                 return lookup_error(entry.error());
             rights = entry.value().rights;
-            entry.value().object->release();
         }
         if (i64 status = validate(self, reply, rights); status < 0)
             return status;
@@ -463,16 +446,12 @@ i64 signal(Thread& self, u64 handle, u64 bits)
     // Bit 63 would make the waiter's result look like an error code.
     if (bits >> 63)
         return error(SyscallError::BadArgument);
-    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& notification = static_cast<Notification&>(*entry.value().object);
-    if (!notification.can_be_waited_on()) {
-        notification.release();
+    auto notification = lookup<Notification>(self, handle, abi::RightSend);
+    if (notification.is_error())
+        return lookup_error(notification.error());
+    if (!notification.value()->can_be_waited_on())
         return error(SyscallError::PeerGone); // nobody can ever wait for these bits
-    }
-    notification.signal(bits);
-    notification.release();
+    notification.value()->signal(bits);
     return 0;
 }
 
@@ -482,30 +461,24 @@ i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
         return error(SyscallError::BadArgument);
     if (mode == static_cast<u64>(abi::WaitMode::Timeout) && timeout_ms > abi::kMaxSleepMs)
         return error(SyscallError::BadArgument);
-    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightReceive);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& notification = static_cast<Notification&>(*entry.value().object);
-    if (mode == static_cast<u64>(abi::WaitMode::Timeout)) {
-        i64 result = notification.wait_with_timeout(self, timeout_ms);
-        notification.release();
-        return result;
-    }
+    auto notification = lookup<Notification>(self, handle, abi::RightReceive);
+    if (notification.is_error())
+        return lookup_error(notification.error());
+    if (mode == static_cast<u64>(abi::WaitMode::Timeout))
+        return notification.value()->wait_with_timeout(self, timeout_ms);
     if (mode != static_cast<u64>(abi::WaitMode::Poll))
-        return Notification::wait(self, notification); // takes over our reference
-    i64 taken = static_cast<i64>(notification.take_bits());
-    notification.release();
-    return taken;
+        return Notification::wait(self, move(notification.value()));
+    return static_cast<i64>(notification.value()->take_bits());
 }
 
 // ---- handles ----
 
-i64 create(Thread& self, KernelObject* object)
+// The handle holds the object now (or nothing does, and it goes).
+i64 create(Thread& self, Ref<KernelObject> object)
 {
     if (!object)
         return error(SyscallError::NoMemory);
     u64 handle = grant_handle(*self.task, *object, abi::RightsAll, 0);
-    object->release(); // the handle holds it now (or nothing does)
     return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
 }
 
@@ -612,7 +585,7 @@ void ipc_cancel_wait(Thread& thread)
     }
 }
 
-i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
+i64 ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const IpcMessage& message, IpcMessage& reply)
 {
     // The message and the reply travel through a frame of their own: the
     // thread's real frame (a fault's, or a system call's in progress) must
@@ -620,8 +593,7 @@ i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& mes
     x86::InterruptFrame scratch {};
     x86::InterruptFrame* saved = self.ipc.frame;
     self.ipc.frame = &scratch;
-    endpoint.retain(); // send_message releases it
-    i64 status = send_message(self, endpoint, message, true);
+    i64 status = send_message(self, move(endpoint), message, true);
     reply = read_message(scratch);
     reply.badge = scratch.rdi;
     self.ipc.frame = saved;

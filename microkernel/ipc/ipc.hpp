@@ -2,6 +2,7 @@
 #pragma once
 
 #include "../lib/types.hpp"
+#include "../object/ref.hpp"
 
 namespace herald {
 
@@ -32,7 +33,7 @@ void ipc_cancel_wait(Thread& thread);
 // blocks `self` until the reply, which lands in `reply`. Returns 0, or the
 // negative SyscallError a system call would have got (PeerGone: the server
 // died, or the thread's task is being killed).
-i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
+i64 ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const IpcMessage& message, IpcMessage& reply);
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.

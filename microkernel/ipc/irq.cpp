@@ -45,13 +45,13 @@ bool bind_isa_irq(u8 irq, Notification& notification, u64 bits)
 {
     if (irq >= kIsaIrqs || g_bindings[irq].notification || g_bindings[irq].handler)
         return false;
-    notification.retain();
-    g_bindings[irq] = Binding { &notification, bits, nullptr };
+    Ref<Notification> kept(notification);
+    g_bindings[irq] = Binding { kept.ptr(), bits, nullptr };
     if (!route(irq)) {
         g_bindings[irq] = Binding {};
-        notification.release();
-        return false;
+        return false; // `kept` goes
     }
+    (void)kept.leak(); // the binding holds it, for as long as the kernel runs
     return true;
 }
 

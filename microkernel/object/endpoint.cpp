@@ -13,10 +13,10 @@ KernelPool<Endpoint> g_endpoints;
 
 } // namespace
 
-Endpoint* Endpoint::create()
+Ref<Endpoint> Endpoint::create()
 {
     void* storage = g_endpoints.allocate_storage();
-    return storage ? new (storage) Endpoint() : nullptr;
+    return storage ? Ref<Endpoint>::adopt(*new (storage) Endpoint()) : Ref<Endpoint>();
 }
 
 void Endpoint::fail_all(RunQueue<Thread>& queue, i64 error)
@@ -48,10 +48,9 @@ void Endpoint::bind(Notification& notification)
 {
     // The binding lives as long as the kernel: an interrupt may signal the
     // notification at any time, so the endpoint it reaches must never go.
-    retain();
-    notification.retain();
-    bound = &notification;
-    notification.bound_to = this;
+    // Both references are leaked on purpose: held by the binding, forever.
+    notification.bound_to = Ref<Endpoint>(*this).leak();
+    bound = Ref<Notification>(notification).leak();
 }
 
 void Endpoint::destroy()
@@ -63,7 +62,7 @@ void Endpoint::destroy()
     }
     if (bound) {
         bound->unbind();
-        bound->release();
+        Ref<Notification>::adopt(*bound).clear(); // the binding's reference
     }
     this->~Endpoint();
     g_endpoints.free_storage(this);

@@ -22,7 +22,7 @@ namespace herald {
 class Endpoint final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Endpoint;
-    static Endpoint* create(); // nullptr when out of memory
+    static Ref<Endpoint> create(); // null when out of memory
 
     SpinLock lock;
     RunQueue<Thread> senders;   // blocked in send or call; their message is in ipc.outgoing

@@ -19,9 +19,9 @@ ErrorOr<void> HandleTable::insert_at(u64 index, KernelObject& object, u32 rights
         return Error::OutOfRange;
     if (m_entries[index].object)
         return Error::AlreadyMapped;
-    object.retain();
     object.handle_opened(rights);
-    m_entries[index] = HandleEntry { &object, rights, badge };
+    // The entry holds a reference until close() adopts it back.
+    m_entries[index] = HandleEntry { Ref<KernelObject>(object).leak(), rights, badge };
     return {};
 }
 
@@ -49,7 +49,7 @@ ErrorOr<void> HandleTable::close(u64 index)
         return Error::NotFound;
     m_entries[index] = HandleEntry {};
     entry->object->handle_closed(entry->rights);
-    entry->object->release();
+    Ref<KernelObject>::adopt(*entry->object).clear(); // the entry's reference, from insert_at()
     return {};
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "../lib/types.hpp"
+#include "ref.hpp"
 
 namespace herald {
 
@@ -30,13 +31,6 @@ enum class ObjectType : u8 {
 class KernelObject {
 public:
     ObjectType type() const { return m_type; }
-
-    void retain() { __atomic_add_fetch(&m_references, 1, __ATOMIC_RELAXED); }
-    void release()
-    {
-        if (__atomic_sub_fetch(&m_references, 1, __ATOMIC_ACQ_REL) == 0)
-            destroy();
-    }
     u32 references() const { return __atomic_load_n(&m_references, __ATOMIC_RELAXED); }
 
     // A handle with these rights was opened on (or closed from) the object;
@@ -50,8 +44,27 @@ protected:
     virtual void destroy() = 0;
 
 private:
+    // Only through Ref<T> (ref.hpp): a reference is an object, never a
+    // pair of calls to keep in step by hand.
+    template<typename>
+    friend class Ref;
+    void retain() { __atomic_add_fetch(&m_references, 1, __ATOMIC_RELAXED); }
+    void release()
+    {
+        if (__atomic_sub_fetch(&m_references, 1, __ATOMIC_ACQ_REL) == 0)
+            destroy();
+    }
+
     ObjectType m_type;
     u32 m_references { 1 };
 };
+
+// `object` as a T, if its tag says it is one; nullptr otherwise. The only
+// way from a KernelObject to its type besides lookup<T> (lookup.hpp).
+template<typename T>
+T* object_cast(KernelObject& object)
+{
+    return object.type() == T::kType ? static_cast<T*>(&object) : nullptr;
+}
 
 } // namespace herald

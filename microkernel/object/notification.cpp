@@ -20,10 +20,10 @@ constexpr i64 kPeerGone = static_cast<i64>(abi::SyscallError::PeerGone);
 
 } // namespace
 
-Notification* Notification::create()
+Ref<Notification> Notification::create()
 {
     void* storage = g_notifications.allocate_storage();
-    return storage ? new (storage) Notification() : nullptr;
+    return storage ? Ref<Notification>::adopt(*new (storage) Notification()) : Ref<Notification>();
 }
 
 void Notification::handle_opened(u32 rights)
@@ -99,14 +99,14 @@ void Notification::signal(u64 new_bits)
     }
 }
 
-i64 Notification::wait(Thread& self, Notification& notification)
+i64 Notification::wait(Thread& self, Ref<Notification> notification_ref)
 {
+    Notification& notification = *notification_ref;
     bool interrupts = notification.lock.lock();
     if (notification.bits) {
         u64 taken = notification.bits;
         notification.bits = 0;
         notification.lock.unlock(interrupts);
-        notification.release();
         return static_cast<i64>(taken);
     }
     notification.waiters.push_back(self);
@@ -115,12 +115,11 @@ i64 Notification::wait(Thread& self, Notification& notification)
         notification.waiters.remove(self);
         self.ipc.waiting_on = nullptr;
         notification.lock.unlock(interrupts);
-        notification.release();
         return kPeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked;
     notification.lock.unlock(interrupts);
-    notification.release();
+    notification_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
     return static_cast<i64>(self.ipc.frame->rax);
 }

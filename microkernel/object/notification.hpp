@@ -16,7 +16,7 @@ class Endpoint;
 class Notification final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Notification;
-    static Notification* create(); // nullptr when out of memory
+    static Ref<Notification> create(); // null when out of memory
 
     SpinLock lock;
     u64 bits { 0 };
@@ -36,10 +36,10 @@ public:
     u64 take_bits();
     // Blocks `self` (in a system call) until some bit is set; returns the
     // bits, or a negative SyscallError (PeerGone: the task is being killed,
-    // or the notification went away). Takes over one reference the caller
-    // holds on `notification`: a queued waiter holds none, so closing the
-    // last handle still destroys it and wakes the waiter.
-    static i64 wait(Thread& self, Notification& notification);
+    // or the notification went away). Takes the caller's reference and drops
+    // it before blocking: a queued waiter holds none, so closing the last
+    // handle still destroys the notification and wakes the waiter.
+    static i64 wait(Thread& self, Ref<Notification> notification);
     // Like wait(), but gives up with TimedOut after `timeout_ms`; looks at
     // the bits once per tick. The caller keeps its reference.
     i64 wait_with_timeout(Thread& self, u64 timeout_ms);

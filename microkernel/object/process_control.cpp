@@ -11,7 +11,7 @@ ProcessControl ProcessControl::s_the;
 
 ProcessControl& ProcessControl::the() { return s_the; }
 
-ErrorOr<TaskObject*> ProcessControl::create_task(StringView name)
+ErrorOr<Ref<TaskObject>> ProcessControl::create_task(StringView name)
 {
     if (name.is_empty() || name.length() > kMaxNameLength)
         return Error::BadLength;
@@ -21,7 +21,7 @@ ErrorOr<TaskObject*> ProcessControl::create_task(StringView name)
         space->destroy();
         return Error::OutOfMemory;
     }
-    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
+    Ref<TaskObject> object = install_standard_handles(*task.value()).is_error() ? Ref<TaskObject>() : TaskObject::create(*task.value());
     if (!object) {
         discard_task(*task.value());
         space->destroy();

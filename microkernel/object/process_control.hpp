@@ -8,10 +8,9 @@
 #include "../lib/error.hpp"
 #include "../lib/string_view.hpp"
 #include "kernel_object.hpp"
+#include "task_object.hpp"
 
 namespace herald {
-
-class TaskObject;
 
 class ProcessControl final : public KernelObject {
 public:
@@ -21,7 +20,7 @@ public:
     // TaskCreate: a task named `name` (1 to kMaxNameLength bytes); the caller
     // holds the one reference (the task goes with it if never started).
     // NoMemory (OutOfMemory), or BadLength for the name.
-    ErrorOr<TaskObject*> create_task(StringView name);
+    ErrorOr<Ref<TaskObject>> create_task(StringView name);
 
     static ProcessControl& the();
 

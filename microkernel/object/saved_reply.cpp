@@ -15,10 +15,10 @@ SpinLock g_saved_replies_lock; // every SavedReply::m_caller and Thread::ipc.sav
 
 } // namespace
 
-SavedReply* SavedReply::create()
+Ref<SavedReply> SavedReply::create()
 {
     void* storage = g_saved_replies.allocate_storage();
-    return storage ? new (storage) SavedReply() : nullptr;
+    return storage ? Ref<SavedReply>::adopt(*new (storage) SavedReply()) : Ref<SavedReply>();
 }
 
 bool SavedReply::link(Thread& caller)

@@ -22,7 +22,7 @@ namespace herald {
 class SavedReply final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::SavedReply;
-    static SavedReply* create(); // nullptr when out of memory
+    static Ref<SavedReply> create(); // null when out of memory
 
     // Links the reply to `caller`, whose reply right its server has just
     // claimed. False if the caller's task is being killed: then nothing

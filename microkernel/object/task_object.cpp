@@ -21,26 +21,24 @@ constexpr u64 kEndedBit = 1;
 
 } // namespace
 
-TaskObject::TaskObject(Task& task, Notification& ended)
+TaskObject::TaskObject(Task& task, Ref<Notification> ended)
     : KernelObject(kType)
     , m_task_id(task.id)
     , m_task(&task)
-    , m_ended(&ended)
+    , m_ended(move(ended))
 {
 }
 
-TaskObject* TaskObject::create(Task& task)
+Ref<TaskObject> TaskObject::create(Task& task)
 {
-    Notification* ended = Notification::create();
+    Ref<Notification> ended = Notification::create();
     void* storage = g_objects.allocate_storage();
     if (!ended || !storage) {
-        if (ended)
-            ended->release();
         if (storage)
             g_objects.free_storage(storage);
-        return nullptr;
+        return {};
     }
-    return new (storage) TaskObject(task, *ended);
+    return Ref<TaskObject>::adopt(*new (storage) TaskObject(task, move(ended)));
 }
 
 abi::TaskStatus TaskObject::status()
@@ -72,7 +70,7 @@ void TaskObject::start_failed()
 
 void TaskObject::started()
 {
-    retain(); // the task's own reference, until task_ended()
+    (void)Ref<TaskObject>(*this).leak(); // the task's own reference, until task_ended()
     SpinLockGuard guard(m_lock);
     m_state = abi::TaskState::Running;
     m_starting = false;
@@ -87,7 +85,7 @@ void TaskObject::task_ended(i64 exit_status, bool killed)
         m_exit_status = exit_status;
     }
     m_ended->signal(kEndedBit);
-    release();
+    Ref<TaskObject>::adopt(*this).clear(); // the task's reference, from started(); may destroy us
 }
 
 i64 TaskObject::wait(Thread& self)
@@ -100,8 +98,7 @@ i64 TaskObject::wait(Thread& self)
         }
         if (state == abi::TaskState::Building)
             return static_cast<i64>(abi::SyscallError::BadArgument); // it would never end
-        m_ended->retain(); // Notification::wait takes it over
-        i64 woken = Notification::wait(self, *m_ended);
+        i64 woken = Notification::wait(self, Ref<Notification>(*m_ended));
         if (woken < 0)
             return woken;
     }
@@ -150,8 +147,7 @@ void TaskObject::destroy()
             reclaim_task_ended(id);
         }
     }
-    m_ended->release();
-    this->~TaskObject();
+    this->~TaskObject(); // drops m_ended
     g_objects.free_storage(this);
 }
 

@@ -11,13 +11,13 @@
 
 #include "../abi/task.hpp"
 #include "kernel_object.hpp"
+#include "notification.hpp"
 #include "../sync/spinlock.hpp"
 
 namespace herald {
 
 struct Task;
 struct Thread;
-class Notification;
 
 struct HandleEntry;
 
@@ -25,7 +25,7 @@ class TaskObject final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Task;
     // For `task`, which has no thread yet. nullptr when out of memory.
-    static TaskObject* create(Task& task);
+    static Ref<TaskObject> create(Task& task);
 
     u64 task_id() const { return m_task_id; }
     abi::TaskStatus status();
@@ -57,7 +57,7 @@ public:
     i64 wait(Thread& self);
 
 private:
-    TaskObject(Task& task, Notification& ended);
+    TaskObject(Task& task, Ref<Notification> ended);
     void destroy() override;
 
     SpinLock m_lock;
@@ -66,7 +66,7 @@ private:
     bool m_starting { false };
     abi::TaskState m_state { abi::TaskState::Building };
     i64 m_exit_status { 0 };
-    Notification* m_ended;  // signalled once at the end; each waiter passes it on
+    Ref<Notification> m_ended; // signalled once at the end; each waiter passes it on
 };
 
 } // namespace herald

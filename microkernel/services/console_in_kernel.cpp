@@ -49,15 +49,13 @@ public:
     // console's check with a signal of no bits answers too).
     ipc::Result<console::Subscriber> keep(ipc::Handle handle) override
     {
-        auto entry = lookup(current_thread(), handle, ObjectType::Notification, abi::RightSend);
-        if (entry.is_error())
-            return entry.error() == Error::Unsupported ? ipc::Error::NoRights : ipc::Error::BadHandle;
-        auto* notification = static_cast<Notification*>(entry.value().object);
-        if (!notification->can_be_waited_on()) {
-            notification->release();
+        auto notification = lookup<Notification>(current_thread(), handle, abi::RightSend);
+        if (notification.is_error())
+            return notification.error() == Error::Unsupported ? ipc::Error::NoRights : ipc::Error::BadHandle;
+        if (!notification.value()->can_be_waited_on())
             return ipc::Error::PeerGone;
-        }
-        return reinterpret_cast<console::Subscriber>(notification); // our reference, from lookup()
+        // The subscriber holds our reference now, until drop() adopts it back.
+        return reinterpret_cast<console::Subscriber>(notification.value().leak());
     }
 
     bool signal(console::Subscriber subscriber, uint64_t bits) override
@@ -69,8 +67,10 @@ public:
         return true;
     }
 
-    void drop(console::Subscriber subscriber) override { reinterpret_cast<Notification*>(subscriber)->release(); }
-
+    void drop(console::Subscriber subscriber) override
+    {
+        Ref<Notification>::adopt(*reinterpret_cast<Notification*>(subscriber)).clear(); // from keep()
+    }
 };
 
 SpinLock g_lock;
@@ -89,7 +89,7 @@ void input_interrupt()
 
 bool console_in_kernel() { return true; }
 
-KernelObject* console_start_in_kernel()
+Ref<KernelObject> console_start_in_kernel()
 {
     g_service.init(g_backend);
     if (bind_isa_irq_to_kernel(kCom1Irq, input_interrupt))
@@ -107,12 +107,11 @@ KernelObject* console_start_in_kernel()
 
 u64 console_start_server() { return 0; }
 
-KernelObject* console_client_object()
+Ref<KernelObject> console_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 } // namespace herald

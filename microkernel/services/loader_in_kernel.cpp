@@ -60,7 +60,8 @@ public:
         auto object = process_control().create_task(name);
         if (object.is_error())
             return object.error() == Error::BadLength ? ipc::Error::BadLength : ipc::Error::NoMemory;
-        return reinterpret_cast<loader::TaskRef>(object.value());
+        // The service holds our reference now, until close() adopts it back.
+        return reinterpret_cast<loader::TaskRef>(object.value().leak());
     }
 
     // What the memory service's Give checks, then the kernel's own frames.
@@ -128,7 +129,7 @@ public:
         return {};
     }
 
-    void close(loader::TaskRef task) override { object_of(task).release(); }
+    void close(loader::TaskRef task) override { Ref<TaskObject>::adopt(object_of(task)).clear(); } // from create()
 
     ipc::Result<usize> list(abi::TaskListEntry* out, usize max) override
     {
@@ -155,18 +156,18 @@ bool g_running;
 
 bool loader_in_kernel() { return true; }
 
-KernelObject* loader_start_in_kernel()
+Ref<KernelObject> loader_start_in_kernel()
 {
     auto archive = boot_archive_pages();
     if (!archive) {
         klog("herald: no boot archive: no loader");
-        return nullptr;
+        return {};
     }
     ByteReader bytes(reinterpret_cast<const u8*>(layout::physmap_address(archive->base.get())), archive->length);
     {
         SpinLockGuard guard(g_lock);
         if (!g_service.init(g_backend, bytes))
-            return nullptr; // it said why
+            return {}; // it said why
     }
     __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);
     klog("herald: loader in the kernel: programs' pages come from the kernel's frame pool");
@@ -175,12 +176,11 @@ KernelObject* loader_start_in_kernel()
 
 u64 loader_start_server() { return 0; }
 
-KernelObject* loader_client_object()
+Ref<KernelObject> loader_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 } // namespace herald

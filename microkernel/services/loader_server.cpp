@@ -24,38 +24,32 @@ Endpoint* g_endpoint;
 
 bool loader_in_kernel() { return false; }
 
-KernelObject* loader_start_in_kernel() { return nullptr; }
+Ref<KernelObject> loader_start_in_kernel() { return {}; }
 
 u64 loader_start_server()
 {
-    Endpoint* endpoint = Endpoint::create();
+    Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint)
         return 0;
     auto archive = boot_archive_pages();
     if (!archive) {
         klog("herald: no boot archive: no loader");
-        endpoint->release();
         return 0;
     }
     SpawnOptions options;
     options.parameter = archive->length; // the archive's bytes, at abi::kArchiveViewBase
     options.map_archive = true;
     options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
-    u64 task = start_boot_server("loader", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
-    if (task) {
-        endpoint->retain();
-        __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE);
-    }
-    endpoint->release();
+    u64 task = start_boot_server("loader", options, endpoint.ptr(), abi::RightReceive | abi::RightSend | abi::RightGrant);
+    if (task) // the kernel's reference, for as long as it runs
+        __atomic_store_n(&g_endpoint, Ref<Endpoint>(*endpoint).leak(), __ATOMIC_RELEASE);
     return task;
 }
 
-KernelObject* loader_client_object()
+Ref<KernelObject> loader_client_object()
 {
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
-    if (endpoint)
-        endpoint->retain();
-    return endpoint;
+    return endpoint ? Ref<KernelObject>(*endpoint) : Ref<KernelObject>();
 }
 
 } // namespace herald

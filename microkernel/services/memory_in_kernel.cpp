@@ -62,14 +62,11 @@ public:
     // its table, and left there.
     bool unstarted_task(u64 handle, u64& task) override
     {
-        auto entry = lookup(current_thread(), handle, ObjectType::Task, abi::RightReceive);
-        if (entry.is_error())
+        auto object = lookup<TaskObject>(current_thread(), handle, abi::RightReceive);
+        if (object.is_error())
             return false;
-        auto* object = static_cast<TaskObject*>(entry.value().object);
-        bool building = object->unstarted_task() != nullptr;
-        task = object->task_id();
-        object->release();
-        return building;
+        task = object.value()->task_id();
+        return object.value()->unstarted_task() != nullptr;
     }
 
     void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
@@ -111,12 +108,11 @@ void pager_start()
 
 void pager_task_ended(u64) { } // the service is part of the kernel: it never ends
 
-KernelObject* pager_client_object()
+Ref<KernelObject> pager_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code)

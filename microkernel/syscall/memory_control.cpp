@@ -63,13 +63,12 @@ bool handle_memory_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
     case SyscallNumber::MemoryRanges: break;
     default: return false;
     }
-    auto entry = lookup(current_thread(), frame.rdi, ObjectType::MemoryControl, abi::RightSend);
-    if (entry.is_error()) {
-        result = error(entry.error() == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle);
+    auto found = lookup<MemoryControl>(current_thread(), frame.rdi, abi::RightSend);
+    if (found.is_error()) {
+        result = error(found.error() == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle);
         return true;
     }
-    entry.value().object->release(); // static: the reference only had to be checked
-    MemoryControl& control = memory_control();
+    MemoryControl& control = *found.value();
     switch (static_cast<SyscallNumber>(number)) {
     case SyscallNumber::MemoryMap: result = control.map(frame.rsi, frame.rdx, frame.r10, frame.r8); break;
     case SyscallNumber::MemoryUnmap: result = control.unmap(current_thread(), frame.rsi, frame.rdx); break;

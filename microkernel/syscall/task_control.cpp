@@ -27,39 +27,18 @@ constexpr usize kMaxNameLength = ProcessControl::kMaxNameLength;
 
 i64 lookup_error(Error e) { return error(e == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle); }
 
-// The caller's task handle `handle` with `rights`; released by the guard.
-class TaskHandle {
-public:
-    TaskHandle(u64 handle, u32 rights)
-    {
-        auto entry = lookup(current_thread(), handle, ObjectType::Task, rights);
-        if (entry.is_error())
-            m_error = lookup_error(entry.error());
-        else
-            m_object = static_cast<TaskObject*>(entry.value().object);
-    }
-    ~TaskHandle()
-    {
-        if (m_object)
-            m_object->release();
-    }
-    TaskHandle(const TaskHandle&) = delete;
-    TaskHandle& operator=(const TaskHandle&) = delete;
-
-    TaskObject* object() const { return m_object; }
-    i64 error_code() const { return m_error; }
-
-private:
-    TaskObject* m_object { nullptr };
-    i64 m_error { 0 };
-};
+// Capabilities with no state: holding one with the send right is the right.
+template<typename Capability>
+i64 check_capability(u64 handle)
+{
+    auto capability = lookup<Capability>(current_thread(), handle, abi::RightSend);
+    return capability.is_error() ? lookup_error(capability.error()) : 0;
+}
 
 i64 sys_create(u64 control, u64 name_address, u64 name_length)
 {
-    auto entry = lookup(current_thread(), control, ObjectType::ProcessControl, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release(); // static
+    if (i64 refused = check_capability<ProcessControl>(control))
+        return refused;
     if (name_length == 0 || name_length > kMaxNameLength)
         return error(SyscallError::BadLength);
     char name[kMaxNameLength];
@@ -68,17 +47,18 @@ i64 sys_create(u64 control, u64 name_address, u64 name_length)
     auto object = process_control().create_task(StringView(name, name_length));
     if (object.is_error())
         return error(SyscallError::NoMemory);
+    // The handle holds it now; without one, the task goes with our reference.
     u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
-    object.value()->release(); // the handle holds it now; without one, the task goes with it
     return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
 }
 
 i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    if (!target.object()->unstarted_task() || index >= abi::kMaxHandles)
+    auto found = lookup<TaskObject>(current_thread(), task_handle, abi::RightSend);
+    if (found.is_error())
+        return lookup_error(found.error());
+    Ref<TaskObject>& target = found.value();
+    if (!target->unstarted_task() || index >= abi::kMaxHandles)
         return error(SyscallError::BadArgument); // (give_handle checks again: the answer comes first)
     Optional<HandleEntry> entry;
     {
@@ -88,41 +68,44 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
     }
     if (!entry)
         return error(SyscallError::BadHandle);
-    return target.object()->give_handle(*entry, index);
+    return target->give_handle(*entry, index);
 }
 
 i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    return target.object()->start(entry, stack_top, parameter);
+    auto found = lookup<TaskObject>(current_thread(), task_handle, abi::RightSend);
+    if (found.is_error())
+        return lookup_error(found.error());
+    Ref<TaskObject>& target = found.value();
+    return target->start(entry, stack_top, parameter);
 }
 
 i64 sys_kill(u64 task_handle)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    if (target.object()->unstarted_task())
+    auto found = lookup<TaskObject>(current_thread(), task_handle, abi::RightSend);
+    if (found.is_error())
+        return lookup_error(found.error());
+    Ref<TaskObject>& target = found.value();
+    if (target->unstarted_task())
         return error(SyscallError::BadArgument); // never started: close its handle instead
-    kill_task(target.object()->task_id()); // false: it has ended already, which is fine
+    kill_task(target->task_id()); // false: it has ended already, which is fine
     return 0;
 }
 
 i64 sys_status(u64 task_handle, u64 out, bool wait)
 {
-    TaskHandle target(task_handle, abi::RightReceive);
-    if (!target.object())
-        return target.error_code();
+    auto found = lookup<TaskObject>(current_thread(), task_handle, abi::RightReceive);
+    if (found.is_error())
+        return lookup_error(found.error());
+    Ref<TaskObject>& target = found.value();
     abi::TaskStatus probe {};
     if (!copy_to_user_paged(out, &probe, sizeof(probe)))
         return error(SyscallError::BadAddress);
     if (wait) {
-        if (i64 waited = target.object()->wait(current_thread()); waited < 0)
+        if (i64 waited = target->wait(current_thread()); waited < 0)
             return waited;
     }
-    abi::TaskStatus status = target.object()->status();
+    abi::TaskStatus status = target->status();
     return copy_to_user_paged(out, &status, sizeof(status)) ? 0 : error(SyscallError::BadAddress);
 }
 
@@ -146,10 +129,8 @@ i64 sys_list(u64 out, u64 max)
 
 i64 sys_shutdown(u64 control)
 {
-    auto entry = lookup(current_thread(), control, ObjectType::SystemControl, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release();
+    if (i64 refused = check_capability<SystemControl>(control))
+        return refused;
     system_control().shutdown(); // does not return
 }
 
@@ -158,10 +139,8 @@ i64 sys_shutdown(u64 control)
 [[gnu::noinline]] i64 sys_log_read(u64 control, u64 out, u64 max)
 {
     constexpr u64 kMaxRead = kMaxLogRead;
-    auto entry = lookup(current_thread(), control, ObjectType::KernelLog, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release();
+    if (i64 refused = check_capability<KernelLogControl>(control))
+        return refused;
     if (max > kMaxRead)
         return error(SyscallError::BadLength);
     char lines[kMaxRead] = {};

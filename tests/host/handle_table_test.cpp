@@ -43,7 +43,7 @@ TEST_CASE("handles: insert, look up with rights, close", "[ipc]")
     CHECK(object.opened_rights == (kSend | kReceive));
     CHECK(object.closed_rights == (kSend | kReceive));
     CHECK_FALSE(object.destroyed);
-    object.release();
+    Ref<TestObject>::adopt(object).clear(); // the reference the object was made with
     CHECK(object.destroyed);
 }
 

@@ -34,12 +34,10 @@ void expect_serving(Server server, u64 task)
 {
     if (server_in_kernel(server)) {
         EXPECT_EQ(task, 0u);
-        KernelObject* service = server_client_object(server);
-        EXPECT(service != nullptr);
-        if (service) {
+        Ref<KernelObject> service = server_client_object(server);
+        EXPECT(service.ptr() != nullptr);
+        if (service)
             EXPECT(service->type() == ObjectType::KernelService);
-            service->release();
-        }
         return;
     }
     EXPECT(task != 0);
