@@ -34,14 +34,14 @@ private:
 
 // All under g_log_lock.
 LineSink g_line;
-LineRing<kRingBytes> g_ring;
-Notification* g_console_notification;
-u64 g_console_bits;
-u64 g_console_task;
+LineRing<kRingBytes> g_ring GUARDED_BY(g_log_lock);
+Notification* g_console_notification GUARDED_BY(g_log_lock);
+u64 g_console_bits GUARDED_BY(g_log_lock);
+u64 g_console_task GUARDED_BY(g_log_lock);
 bool g_waiting; // lines in the ring the console was not told about yet
 
 // Everything the ring holds (every line fits the buffer: kMaxLine).
-void write_ring_to_serial()
+void write_ring_to_serial() REQUIRES(g_log_lock)
 {
     static char lines[kMaxLine + 1];
     while (g_ring.lines() > 0)
@@ -137,11 +137,12 @@ void kernel_log_flush()
     write_ring_to_serial();
 }
 
-void kernel_log_take_over_for_panic()
+// The lock is taken and never given back (the machine stops): no guard.
+void kernel_log_take_over_for_panic() NO_THREAD_SAFETY_ANALYSIS
 {
     // A line takes well under this many tries to write, even emulated.
     constexpr u64 kTries = 50'000'000;
-    bool interrupts;
+    SavedInterrupts interrupts;
     for (u64 i = 0; i < kTries; ++i) {
         if (g_log_lock.try_lock(interrupts)) {
             write_ring_to_serial();

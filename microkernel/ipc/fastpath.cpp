@@ -39,18 +39,17 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
         return false; // the full path reports the error
     Ref<Endpoint>& endpoint_ref = entry.value().object;
     Endpoint& endpoint = *endpoint_ref;
-    bool interrupts = endpoint.lock.lock();
+    SpinLockGuard guard(endpoint.lock);
     Thread* server = endpoint.receivers.front();
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
         // Nobody waiting (the caller must queue), or the server is on
         // another CPU (it must be woken there, by IPI), or still switching.
-        endpoint.lock.unlock(interrupts);
         return false;
     }
 
     // ---- point of no return ----
     endpoint.receivers.remove(*server);
-    endpoint.lock.unlock(interrupts);
+    guard.unlock();
     server->ipc.blocked_on = nullptr;
     IpcMessage message = read_message(frame);
     message.badge = entry.value().badge;
@@ -85,18 +84,16 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         return false; // the full path replies, then reports the error
     Ref<Endpoint>& endpoint_ref = entry.value();
     Endpoint& endpoint = *endpoint_ref;
-    bool interrupts = endpoint.lock.lock();
-    if (unlikely(!endpoint.senders.is_empty() || (endpoint.bound && endpoint.bound->bits))) {
+    SpinLockGuard guard(endpoint.lock);
+    if (unlikely(!endpoint.senders.is_empty() || endpoint.bound_bits_pending())) {
         // A message (or a bound notification's bits) is already waiting:
         // the server takes it at once and the caller is woken instead of
         // switched to.
-        endpoint.lock.unlock(interrupts);
         return false;
     }
 
     if (unlikely(!claim_reply_right(self, *caller))) {
         // The caller's task was killed while we got here: no reply to give.
-        endpoint.lock.unlock(interrupts);
         return false;
     }
 
@@ -112,14 +109,14 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         // its reply; we end instead of waiting for the next message.
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         endpoint_ref.clear();
         frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
         scheduler_wake(*caller);
         return true;
     }
     self.state = ThreadState::Blocked;
-    endpoint.lock.unlock(interrupts);
+    guard.unlock();
     endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_and_switch_to(*caller);
     return true; // the next message is in the frame

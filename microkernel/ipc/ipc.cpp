@@ -248,13 +248,12 @@ i64 send(Thread& self, u64 handle, bool is_call)
 i64 send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call)
 {
     Endpoint& endpoint = *endpoint_ref;
-    bool interrupts = endpoint.lock.lock();
+    SpinLockGuard guard(endpoint.lock);
     if (endpoint.receive_rights == 0) {
-        endpoint.lock.unlock(interrupts);
         return error(SyscallError::PeerGone);
     }
     if (Thread* receiver = endpoint.receivers.pop_front()) {
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         receiver->ipc.blocked_on = nullptr;
         deliver(self, *receiver, message);
         endpoint_ref.clear(); // before we wait
@@ -274,11 +273,10 @@ i64 send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& mes
     if (ipc_kill_came_first(self)) {
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
         return error(SyscallError::PeerGone); // it ends on the way out
     }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
-    endpoint.lock.unlock(interrupts);
+    guard.unlock();
     endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
     return static_cast<i64>(self.ipc.frame->rax);
@@ -295,12 +293,12 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     }
     Ref<Endpoint> endpoint_ref = move(entry.value());
     Endpoint& endpoint = *endpoint_ref;
-    bool interrupts = endpoint.lock.lock();
+    SpinLockGuard guard(endpoint.lock);
     bool bits_first = !endpoint.gave_bits_last || endpoint.senders.is_empty();
     endpoint.gave_bits_last = false;
     if (u64 bits = bits_first ? endpoint.take_bound_bits() : 0) {
         endpoint.gave_bits_last = true;
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         write_message(*self.ipc.frame, notification_message(bits));
         endpoint_ref.clear();
         if (wake_after_blocking)
@@ -308,7 +306,7 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
         return 0;
     }
     if (Thread* sender = endpoint.senders.pop_front()) {
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         sender->ipc.blocked_on = nullptr;
         deliver(*sender, self, sender->ipc.outgoing);
         endpoint_ref.clear();
@@ -331,14 +329,14 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     if (ipc_kill_came_first(self)) {
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         endpoint_ref.clear();
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         return error(SyscallError::PeerGone); // it ends on the way out
     }
     self.state = ThreadState::Blocked;
-    endpoint.lock.unlock(interrupts);
+    guard.unlock();
     endpoint_ref.clear(); // a queued waiter holds no reference
     if (wake_after_blocking && wake_after_blocking->cpu == this_processor().index)
         scheduler_block_and_switch_to(*wake_after_blocking); // the reply fast path
@@ -565,7 +563,7 @@ void ipc_cancel_wait(Thread& thread)
     if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_SEQ_CST)) {
         // A saved reply first: then the server no longer holds the right,
         // and may even be gone (`replier` would point at a freed thread).
-        if (unlink_saved_reply(thread)) {
+        if (SavedReply::unlink_caller(thread)) {
             ipc_wake_with_status(thread, error(SyscallError::PeerGone));
             return;
         }

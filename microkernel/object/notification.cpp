@@ -102,11 +102,10 @@ void Notification::signal(u64 new_bits)
 i64 Notification::wait(Thread& self, Ref<Notification> notification_ref)
 {
     Notification& notification = *notification_ref;
-    bool interrupts = notification.lock.lock();
+    SpinLockGuard guard(notification.lock);
     if (notification.bits) {
         u64 taken = notification.bits;
         notification.bits = 0;
-        notification.lock.unlock(interrupts);
         return static_cast<i64>(taken);
     }
     notification.waiters.push_back(self);
@@ -114,11 +113,10 @@ i64 Notification::wait(Thread& self, Ref<Notification> notification_ref)
     if (ipc_kill_came_first(self)) {
         notification.waiters.remove(self);
         self.ipc.waiting_on = nullptr;
-        notification.lock.unlock(interrupts);
         return kPeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked;
-    notification.lock.unlock(interrupts);
+    guard.unlock();
     notification_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
     return static_cast<i64>(self.ipc.frame->rax);

@@ -19,8 +19,8 @@ public:
     static Ref<Notification> create(); // null when out of memory
 
     SpinLock lock;
-    u64 bits { 0 };
-    RunQueue<Thread> waiters;
+    u64 bits GUARDED_BY(lock) { 0 };
+    RunQueue<Thread> waiters GUARDED_BY(lock);
     // The endpoint it is bound to (Endpoint::bind), if any: then its bits
     // change only under that endpoint's lock, taken first.
     Endpoint* bound_to { nullptr };
@@ -43,6 +43,9 @@ public:
     // Like wait(), but gives up with TimedOut after `timeout_ms`; looks at
     // the bits once per tick. The caller keeps its reference.
     i64 wait_with_timeout(Thread& self, u64 timeout_ms);
+    // Whether any bit is set, read under the lock of the endpoint it is
+    // bound to (which every change of a bound notification's bits holds).
+    bool bits_seen_by_bound_endpoint() const NO_THREAD_SAFETY_ANALYSIS { return bits != 0; }
     // Whether anyone can still wait for its bits: a handle that may wait,
     // or an endpoint it is bound to.
     bool can_be_waited_on() const;

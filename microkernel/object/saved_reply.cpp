@@ -11,7 +11,6 @@ namespace herald {
 namespace {
 
 KernelPool<SavedReply> g_saved_replies;
-SpinLock g_saved_replies_lock; // every SavedReply::m_caller and Thread::ipc.saved_reply
 
 } // namespace
 
@@ -23,7 +22,7 @@ Ref<SavedReply> SavedReply::create()
 
 bool SavedReply::link(Thread& caller)
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     // kill_task sets the flag before it looks for the caller's wait
     // (ipc_cancel_wait, which takes this lock): either that look finds the
     // link made here, or this sees the flag. A kill is never lost.
@@ -41,7 +40,7 @@ bool SavedReply::link(Thread& caller)
 
 Thread* SavedReply::take()
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     Thread* caller = m_caller;
     if (caller) {
         m_caller = nullptr;
@@ -50,13 +49,15 @@ Thread* SavedReply::take()
     return caller;
 }
 
-bool unlink_saved_reply(Thread& caller)
+SpinLock SavedReply::s_lock;
+
+bool SavedReply::unlink_caller(Thread& caller)
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     SavedReply* reply = caller.ipc.saved_reply;
     if (!reply)
         return false;
-    reply->unlink_for_cancel();
+    reply->m_caller = nullptr;
     __atomic_store_n(&caller.ipc.saved_reply, nullptr, __ATOMIC_RELEASE);
     return true;
 }

@@ -136,7 +136,9 @@ i64 TaskObject::start(u64 entry, u64 stack_top, u64 parameter)
 
 // The last handle went. A task that never started goes with it: nobody
 // can start it any more.
-void TaskObject::destroy()
+//
+// The last reference is gone, so nobody else can reach the object: no lock.
+void TaskObject::destroy() NO_THREAD_SAFETY_ANALYSIS
 {
     if (m_task && m_state == abi::TaskState::Building) {
         AddressSpace* space = m_task->address_space;

@@ -62,10 +62,10 @@ private:
 
     SpinLock m_lock;
     u64 m_task_id;
-    Task* m_task;           // until it starts (afterwards the task may go any time)
-    bool m_starting { false };
-    abi::TaskState m_state { abi::TaskState::Building };
-    i64 m_exit_status { 0 };
+    Task* m_task GUARDED_BY(m_lock); // until it starts (afterwards the task may go any time)
+    bool m_starting GUARDED_BY(m_lock) { false };
+    abi::TaskState m_state GUARDED_BY(m_lock) { abi::TaskState::Building };
+    i64 m_exit_status GUARDED_BY(m_lock) { 0 };
     Ref<Notification> m_ended; // signalled once at the end; each waiter passes it on
 };
 

@@ -36,7 +36,7 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
 }
 
 SpinLock g_registry_lock;
-Endpoint* g_registry;
+Endpoint* g_registry GUARDED_BY(g_registry_lock);
 
 // The registry, a reference for the caller, or null.
 Ref<Endpoint> name_registry()

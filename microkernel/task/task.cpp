@@ -34,7 +34,7 @@ KernelPool<u8, 4096, 64> g_fpu_areas; // XSAVE needs 64-byte alignment
 KernelPool<HandleTable> g_handle_tables;
 
 SpinLock g_table_lock;
-Task* g_table[kMaxTasks];
+Task* g_table[kMaxTasks] GUARDED_BY(g_table_lock);
 u64 g_next_task_id = 1;
 usize g_threads_ending; // Dead, their CPU not yet switched away (release_thread)
 u64 g_next_thread_id = 1;
@@ -105,8 +105,8 @@ ErrorOr<Thread*> new_thread(Task& task, StringView name)
 }
 
 SpinLock g_exit_lock;
-TaskExit g_exits[kExitRecords];
-usize g_next_exit;
+TaskExit g_exits[kExitRecords] GUARDED_BY(g_exit_lock);
+usize g_next_exit GUARDED_BY(g_exit_lock);
 
 } // namespace
 
@@ -188,6 +188,7 @@ void tasks_init()
     g_kernel_task.id = 0;
     copy_truncated(g_kernel_task.name, sizeof(g_kernel_task.name), "kernel");
     g_kernel_task.root = x86::kernel_page_tables().root();
+    SpinLockGuard guard(g_table_lock); // boot, one CPU: for the analysis
     g_table[0] = &g_kernel_task;
 }
 
@@ -214,7 +215,11 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
         return Error::OutOfMemory;
     }
     auto* task = new (storage) Task {};
-    task->handles = new (handles) HandleTable();
+    auto* table = new (handles) HandleTable();
+    {
+        SpinLockGuard guard(task->handles_lock); // nobody else sees the task yet: for the analysis
+        task->handles = table;
+    }
     copy_truncated(task->name, sizeof(task->name), name);
     task->address_space = address_space;
     task->root = address_space->root();
@@ -226,7 +231,7 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
             return task;
         }
     }
-    g_handle_tables.free_storage(task->handles);
+    g_handle_tables.free_storage(table);
     g_tasks.free_storage(storage);
     return Error::TooMany;
 }

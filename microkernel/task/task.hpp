@@ -30,8 +30,8 @@ struct Task {
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
     bool kill_requested { false };
-    HandleTable* handles { nullptr };      // its capabilities (object/handle_table.hpp)
     SpinLock handles_lock;
+    HandleTable* handles GUARDED_BY(handles_lock) PT_GUARDED_BY(handles_lock) { nullptr }; // its capabilities (object/handle_table.hpp)
     Thread* main_thread { nullptr };
     class TaskObject* object { nullptr }; // its capability, if it was started through one
     // I/O ports its ring-3 code may use (the console's COM1): [first, first + count).
