@@ -9,12 +9,13 @@
 // partner instead of switching to it, and end.
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
-#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/syscall_abi.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../object/endpoint.hpp"
 #include "../object/notification.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../object/lookup.hpp"
 #include "ipc_internal.hpp"
 
@@ -32,9 +33,9 @@ bool unlikely(bool condition) { return __builtin_expect(condition, false); }
 
 bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
 {
-    if (unlikely(frame.rsi & ~kLabelOnly))
+    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits: the full path checks and copies them
-    auto entry = lookup_handle<Endpoint>(self, frame.rdi, abi::RightSend);
+    auto entry = lookup_handle<Endpoint>(self, ipc_handle(frame), abi::RightSend);
     if (unlikely(entry.is_error()))
         return false; // the full path reports the error
     Ref<Endpoint>& endpoint_ref = entry.value().object;
@@ -62,7 +63,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
         // takes the message, its answer will find nobody; we end now.
         self.ipc.awaiting_reply = false;
         self.ipc.replier = nullptr;
-        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        set_syscall_result(frame, encode_result(Error::PeerGone));
         scheduler_wake(*server);
         return true;
     }
@@ -75,11 +76,11 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (unlikely(!caller))
         return false; // nothing to reply to: a plain receive
-    if (unlikely(frame.rsi & ~kLabelOnly))
+    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits
     if (unlikely(caller->cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
-    auto entry = lookup<Endpoint>(self, frame.rdi, abi::RightReceive);
+    auto entry = lookup<Endpoint>(self, ipc_handle(frame), abi::RightReceive);
     if (unlikely(entry.is_error()))
         return false; // the full path replies, then reports the error
     Ref<Endpoint>& endpoint_ref = entry.value();
@@ -111,7 +112,7 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         self.ipc.blocked_on = nullptr;
         guard.unlock();
         endpoint_ref.clear();
-        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        set_syscall_result(frame, encode_result(Error::PeerGone));
         scheduler_wake(*caller);
         return true;
     }

@@ -1,6 +1,7 @@
 #include "message.hpp"
 
 #include "../abi/ipc.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../sched/scheduler.hpp"
 #include "../task/task.hpp"
 
@@ -11,9 +12,9 @@ IpcMessage notification_message(u64 bits)
     return IpcMessage { abi::MessageInfo { abi::kNotificationLabel, 0, false }.encode(), { bits }, abi::kNotificationBadge };
 }
 
-void ipc_wake_with_status(Thread& thread, i64 status)
+void ipc_wake_with_status(Thread& thread, Error error)
 {
-    thread.ipc.frame->rax = static_cast<u64>(status);
+    set_syscall_result(*thread.ipc.frame, encode_result(error));
     thread.ipc.awaiting_reply = false;
     thread.ipc.replier = nullptr;
     scheduler_wake(thread);

@@ -19,7 +19,7 @@ Ref<Endpoint> Endpoint::create()
     return storage ? Ref<Endpoint>::adopt(*new (storage) Endpoint()) : Ref<Endpoint>();
 }
 
-void Endpoint::fail_all(RunQueue<Thread>& queue, i64 error)
+void Endpoint::fail_all(RunQueue<Thread>& queue, Error error)
 {
     while (Thread* thread = queue.pop_front()) {
         thread->ipc.blocked_on = nullptr;
@@ -41,7 +41,7 @@ void Endpoint::handle_closed(u32 rights)
         return;
     SpinLockGuard guard(lock);
     if (--receive_rights == 0)
-        fail_all(senders, static_cast<i64>(abi::SyscallError::PeerGone));
+        fail_all(senders, Error::PeerGone);
 }
 
 void Endpoint::bind(Notification& notification)
@@ -57,8 +57,8 @@ void Endpoint::destroy()
 {
     {
         SpinLockGuard guard(lock);
-        fail_all(senders, static_cast<i64>(abi::SyscallError::PeerGone));
-        fail_all(receivers, static_cast<i64>(abi::SyscallError::PeerGone));
+        fail_all(senders, Error::PeerGone);
+        fail_all(receivers, Error::PeerGone);
     }
     if (bound) {
         bound->unbind();

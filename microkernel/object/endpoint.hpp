@@ -11,6 +11,7 @@
 // every later send.
 #pragma once
 
+#include "../lib/error.hpp"
 #include "../sched/run_queue.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/thread.hpp"
@@ -52,7 +53,7 @@ private:
     Endpoint() : KernelObject(kType) { }
     void destroy() override;
     // Under `lock`: wakes every thread of `queue` with `error`.
-    static void fail_all(RunQueue<Thread>& queue, i64 error); // `queue` is one of ours, under `lock`
+    static void fail_all(RunQueue<Thread>& queue, Error error); // `queue` is one of ours, under `lock`
 };
 
 } // namespace herald

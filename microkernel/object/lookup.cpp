@@ -9,7 +9,7 @@ ErrorOr<HandleEntry> lookup_retained(Thread& thread, u64 handle, ObjectType type
 {
     SpinLockGuard guard(thread.task->handles_lock);
     if (!thread.task->handles)
-        return Error::NotFound;
+        return Error::BadHandle; // its task is ending: no handles any more
     auto entry = thread.task->handles->lookup(handle, type, rights);
     if (!entry.is_error())
         (void)Ref<KernelObject>(*entry.value().object).leak(); // the caller adopts it

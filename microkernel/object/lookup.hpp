@@ -22,7 +22,7 @@ struct HandleRef {
 };
 
 // The entry, its object retained for the caller (who adopts it into a Ref).
-// NotFound: no such handle, or not of `type`; Unsupported: rights missing.
+// BadHandle, WrongType, NoRights (HandleTable::lookup).
 ErrorOr<HandleEntry> lookup_retained(Thread& thread, u64 handle, ObjectType type, u32 rights);
 
 template<typename T>

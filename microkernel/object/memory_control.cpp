@@ -14,17 +14,14 @@ namespace herald {
 
 namespace {
 
-using abi::SyscallError;
-
-constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
-
-i64 map_error(Error e)
+// What map_managed_frame's errors mean to the memory server.
+Error map_error(Error e)
 {
     switch (e) {
-    case Error::NotFound: return error(SyscallError::PeerGone); // no such task (any more)
-    case Error::OutOfRange: return error(SyscallError::BadAddress);
-    case Error::OutOfMemory: return error(SyscallError::NoMemory);
-    default: return error(SyscallError::BadArgument); // already mapped, or not the pager's page
+    case Error::NotFound: return Error::PeerGone; // no such task (any more)
+    case Error::OutOfRange: return Error::BadAddress;
+    case Error::OutOfMemory: return Error::OutOfMemory;
+    default: return Error::BadArgument; // already mapped, or not the pager's page
     }
 }
 
@@ -88,17 +85,19 @@ MemoryControl MemoryControl::s_the;
 
 MemoryControl& MemoryControl::the() { return s_the; }
 
-i64 MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
+ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
 {
     if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed))
-        return error(SyscallError::BadArgument);
+        return Error::BadArgument;
     if (!is_managed_frame(PhysicalAddress(frame)))
-        return error(SyscallError::BadArgument);
+        return Error::BadArgument;
     auto mapped = map_managed_frame(task_id, VirtualAddress(address), PhysicalAddress(frame), flags);
-    return mapped.is_error() ? map_error(mapped.error()) : 0;
+    if (mapped.is_error())
+        return map_error(mapped.error());
+    return {};
 }
 
-i64 MemoryControl::unmap(Thread& server, u64 task_id, u64 address)
+ErrorOr<u64> MemoryControl::unmap(Thread& server, u64 task_id, u64 address)
 {
     for (u64 attempt = 0;; ++attempt) {
         auto result = unmap_once(server, task_id, address);
@@ -107,11 +106,11 @@ i64 MemoryControl::unmap(Thread& server, u64 task_id, u64 address)
             continue;
         }
         if (!result.is_error())
-            return static_cast<i64>(result.value());
+            return result.value();
         switch (result.error()) {
-        case Error::NotFound: return error(SyscallError::PeerGone);
-        case Error::OutOfRange: return error(SyscallError::BadAddress);
-        default: return error(SyscallError::NoRights);
+        case Error::NotFound: return Error::PeerGone;
+        case Error::OutOfRange: return Error::BadAddress;
+        default: return Error::NoRights;
         }
     }
 }

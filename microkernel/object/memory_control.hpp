@@ -6,6 +6,7 @@
 // frame of the managed set, a task that exists.
 #pragma once
 
+#include "../lib/error.hpp"
 #include "../lib/types.hpp"
 #include "kernel_object.hpp"
 
@@ -18,12 +19,11 @@ class MemoryControl final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::MemoryControl;
 
-    // MemoryMap: `frame` (managed) at `address` of task `task_id`. 0 or a
-    // negative SyscallError.
-    i64 map(u64 task_id, u64 address, u64 frame, u64 flags);
-    // MemoryUnmap, for `server`: the frame that was mapped at `address`, or
-    // a negative SyscallError (docs/memory.md: whose pages it may touch).
-    i64 unmap(Thread& server, u64 task_id, u64 address);
+    // MemoryMap: `frame` (managed) at `address` of task `task_id`.
+    ErrorOr<void> map(u64 task_id, u64 address, u64 frame, u64 flags);
+    // MemoryUnmap, for `server`: the frame that was mapped at `address`
+    // (docs/memory.md: whose pages it may touch).
+    ErrorOr<u64> unmap(Thread& server, u64 task_id, u64 address);
     // MemoryReclaim: up to `max` entries of the reclaim queue.
     usize take_reclaimed(u64* out, usize max);
     // MemoryRanges: the managed set.

@@ -5,6 +5,7 @@
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/tsc.hpp"
 #include "../ipc/message.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../sched/scheduler.hpp"
 #include "../task/task.hpp"
@@ -15,8 +16,6 @@ namespace herald {
 namespace {
 
 KernelPool<Notification> g_notifications;
-
-constexpr i64 kPeerGone = static_cast<i64>(abi::SyscallError::PeerGone);
 
 } // namespace
 
@@ -94,48 +93,48 @@ void Notification::signal(u64 new_bits)
         waiter->ipc.waiting_on = nullptr;
         u64 taken = bits;
         bits = 0;
-        waiter->ipc.frame->rax = taken;
+        set_syscall_result(*waiter->ipc.frame, taken); // bit 63 is never set (NotifySignal refuses it)
         scheduler_wake(*waiter);
     }
 }
 
-i64 Notification::wait(Thread& self, Ref<Notification> notification_ref)
+ErrorOr<u64> Notification::wait(Thread& self, Ref<Notification> notification_ref)
 {
     Notification& notification = *notification_ref;
     SpinLockGuard guard(notification.lock);
     if (notification.bits) {
         u64 taken = notification.bits;
         notification.bits = 0;
-        return static_cast<i64>(taken);
+        return taken;
     }
     notification.waiters.push_back(self);
     __atomic_store_n(&self.ipc.waiting_on, &notification, __ATOMIC_RELEASE);
     if (ipc_kill_came_first(self)) {
         notification.waiters.remove(self);
         self.ipc.waiting_on = nullptr;
-        return kPeerGone; // it ends on the way out
+        return Error::PeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked;
     guard.unlock();
     notification_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
-    return static_cast<i64>(self.ipc.frame->rax);
+    return decode_result(syscall_result(*self.ipc.frame)); // what the signal wrote
 }
 
 // Simple and race-free (the thread never sits in the waiters queue and a
 // sleep list at once), at the price of up to one tick of extra latency.
-i64 Notification::wait_with_timeout(Thread& self, u64 timeout_ms)
+ErrorOr<u64> Notification::wait_with_timeout(Thread& self, u64 timeout_ms)
 {
     u64 ticks_per_ms = tsc::ticks_per_ms().value();
     u64 deadline = x86::rdtsc() + timeout_ms * ticks_per_ms;
     for (;;) {
         if (u64 taken = take_bits())
-            return static_cast<i64>(taken);
+            return taken;
         u64 now = x86::rdtsc();
         if (now >= deadline)
-            return static_cast<i64>(abi::SyscallError::TimedOut);
+            return Error::TimedOut;
         if (__atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE))
-            return kPeerGone; // it ends on the way out
+            return Error::PeerGone; // it ends on the way out
         scheduler_sleep_ms(min(kTickMs, (deadline - now) / ticks_per_ms + 1));
     }
 }
@@ -146,7 +145,7 @@ void Notification::destroy()
         SpinLockGuard guard(lock);
         while (Thread* thread = waiters.pop_front()) {
             thread->ipc.blocked_on = nullptr;
-            ipc_wake_with_status(*thread, kPeerGone);
+            ipc_wake_with_status(*thread, Error::PeerGone);
         }
     }
     this->~Notification();

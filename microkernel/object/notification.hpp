@@ -4,6 +4,7 @@
 // whoever receives there, as a message of their own (docs/ipc.md).
 #pragma once
 
+#include "../lib/error.hpp"
 #include "../sched/run_queue.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/thread.hpp"
@@ -35,14 +36,14 @@ public:
     // Takes every set bit (maybe none) at once.
     u64 take_bits();
     // Blocks `self` (in a system call) until some bit is set; returns the
-    // bits, or a negative SyscallError (PeerGone: the task is being killed,
-    // or the notification went away). Takes the caller's reference and drops
+    // bits, or PeerGone (the task is being killed, or the notification went
+    // away). Takes the caller's reference and drops
     // it before blocking: a queued waiter holds none, so closing the last
     // handle still destroys the notification and wakes the waiter.
-    static i64 wait(Thread& self, Ref<Notification> notification);
+    static ErrorOr<u64> wait(Thread& self, Ref<Notification> notification);
     // Like wait(), but gives up with TimedOut after `timeout_ms`; looks at
     // the bits once per tick. The caller keeps its reference.
-    i64 wait_with_timeout(Thread& self, u64 timeout_ms);
+    ErrorOr<u64> wait_with_timeout(Thread& self, u64 timeout_ms);
     // Whether any bit is set, read under the lock of the endpoint it is
     // bound to (which every change of a bound notification's bits holds).
     bool bits_seen_by_bound_endpoint() const NO_THREAD_SAFETY_ANALYSIS { return bits != 0; }

@@ -67,7 +67,7 @@ void SavedReply::destroy()
     // The last handle went (dropped, or the server died) with the caller
     // still waiting: nobody will ever answer it.
     if (Thread* caller = take())
-        ipc_wake_with_status(*caller, static_cast<i64>(abi::SyscallError::PeerGone));
+        ipc_wake_with_status(*caller, Error::PeerGone);
     this->~SavedReply();
     g_saved_replies.free_storage(this);
 }

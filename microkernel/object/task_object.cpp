@@ -88,50 +88,50 @@ void TaskObject::task_ended(i64 exit_status, bool killed)
     Ref<TaskObject>::adopt(*this).clear(); // the task's reference, from started(); may destroy us
 }
 
-i64 TaskObject::wait(Thread& self)
+ErrorOr<void> TaskObject::wait(Thread& self)
 {
     for (;;) {
         abi::TaskState state = status().state;
         if (state == abi::TaskState::Exited || state == abi::TaskState::Killed) {
             m_ended->signal(kEndedBit); // for the next waiter, if any
-            return 0;
+            return {};
         }
         if (state == abi::TaskState::Building)
-            return static_cast<i64>(abi::SyscallError::BadArgument); // it would never end
-        i64 woken = Notification::wait(self, Ref<Notification>(*m_ended));
-        if (woken < 0)
-            return woken;
+            return Error::BadArgument; // it would never end
+        HERALD_TRY(Notification::wait(self, Ref<Notification>(*m_ended)));
     }
 }
 
-i64 TaskObject::give_handle(const HandleEntry& entry, u64 index)
+ErrorOr<u64> TaskObject::give_handle(const HandleEntry& entry, u64 index)
 {
     Task* task = unstarted_task();
     if (!task)
-        return static_cast<i64>(abi::SyscallError::BadArgument); // only a task that has not started yet
+        return Error::BadArgument; // only a task that has not started yet
     if (index >= abi::kMaxHandles)
-        return static_cast<i64>(abi::SyscallError::BadArgument);
+        return Error::BadArgument;
     u64 given = grant_handle(*task, *entry.object, entry.rights, entry.badge, index);
-    return given ? static_cast<i64>(given) : static_cast<i64>(abi::SyscallError::BadArgument); // the index is taken, or the table full
+    if (!given)
+        return Error::BadArgument; // the index is taken, or the table full
+    return given;
 }
 
-i64 TaskObject::start(u64 entry, u64 stack_top, u64 parameter)
+ErrorOr<void> TaskObject::start(u64 entry, u64 stack_top, u64 parameter)
 {
     if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
         || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
-        return static_cast<i64>(abi::SyscallError::BadAddress);
+        return Error::BadAddress;
     Task* task = claim_start();
     if (!task)
-        return static_cast<i64>(abi::SyscallError::BadArgument); // started already, or being started
+        return Error::BadArgument; // started already, or being started
     auto thread = create_user_thread(*task, entry, stack_top, parameter);
     if (thread.is_error()) {
         start_failed();
-        return static_cast<i64>(abi::SyscallError::NoMemory);
+        return Error::OutOfMemory;
     }
     task->object = this;
     started();
     scheduler_enqueue(*thread.value());
-    return 0;
+    return {};
 }
 
 // The last handle went. A task that never started goes with it: nobody

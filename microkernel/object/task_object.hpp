@@ -45,16 +45,16 @@ public:
     void task_ended(i64 exit_status, bool killed);
 
     // TaskGiveHandle: copies `entry` into the table of the task, not
-    // started yet, at `index` (0: the first free one). The index, or a
-    // negative SyscallError.
-    i64 give_handle(const HandleEntry& entry, u64 index);
-    // TaskStart: 0, or a negative SyscallError (BadAddress for an entry or
-    // stack outside user memory, BadArgument if it started already).
-    i64 start(u64 entry, u64 stack_top, u64 parameter);
+    // started yet, at `index` (0: the first free one): the index.
+    // BadArgument: started already, a bad index, or no room there.
+    ErrorOr<u64> give_handle(const HandleEntry& entry, u64 index);
+    // TaskStart. BadAddress for an entry or stack outside user memory,
+    // BadArgument if it started already, OutOfMemory.
+    ErrorOr<void> start(u64 entry, u64 stack_top, u64 parameter);
 
     // Blocks `self` until the task has ended (or `self`'s task is killed:
-    // PeerGone). Returns 0 or a negative SyscallError.
-    i64 wait(Thread& self);
+    // PeerGone; BadArgument if it never started).
+    ErrorOr<void> wait(Thread& self);
 
 private:
     TaskObject(Task& task, Ref<Notification> ended);

@@ -51,7 +51,7 @@ public:
     {
         auto notification = lookup<Notification>(current_thread(), handle, abi::RightSend);
         if (notification.is_error())
-            return notification.error() == Error::Unsupported ? ipc::Error::NoRights : ipc::Error::BadHandle;
+            return notification.error() == Error::NoRights ? ipc::Error::NoRights : ipc::Error::BadHandle;
         if (!notification.value()->can_be_waited_on())
             return ipc::Error::PeerGone;
         // The subscriber holds our reference now, until drop() adopts it back.

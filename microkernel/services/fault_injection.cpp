@@ -5,6 +5,7 @@
 #include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../object/kernel_service.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {
@@ -22,7 +23,8 @@ i64 inject_server_fault(Server server)
     }
     if (auto* endpoint = object_cast<Endpoint>(*object)) {
         IpcMessage reply;
-        return ipc_call_from_kernel(current_thread(), Ref<Endpoint>(*endpoint), request, reply);
+        auto status = ipc_call_from_kernel(current_thread(), Ref<Endpoint>(*endpoint), request, reply);
+        return status.is_error() ? static_cast<i64>(to_syscall_error(status.error())) : 0;
     }
     return static_cast<i64>(abi::SyscallError::BadHandle);
 }

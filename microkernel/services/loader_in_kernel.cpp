@@ -33,6 +33,7 @@
 #include "../task/task.hpp"
 #include "../object/task_object.hpp"
 #include "in_kernel_service.hpp"
+#include "../lib/syscall_error.hpp"
 #include "servers/loader/loader_service.hpp"
 
 namespace herald {
@@ -41,12 +42,14 @@ namespace {
 
 constexpr u64 kPage = layout::kPageSize;
 
-ipc::Error as_ipc_error(i64 syscall_error) { return static_cast<ipc::Error>(syscall_error); } // the same codes
+// libipc's errors are the ABI's codes.
+ipc::Error as_ipc_error(Error error) { return static_cast<ipc::Error>(static_cast<i64>(to_syscall_error(error))); }
 
-ipc::Result<void> ok_or_error(i64 result)
+template<typename T>
+ipc::Result<void> ok_or_error(const ErrorOr<T>& result)
 {
-    if (result < 0)
-        return as_ipc_error(result);
+    if (result.is_error())
+        return as_ipc_error(result.error());
     return {};
 }
 

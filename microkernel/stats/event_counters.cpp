@@ -4,6 +4,7 @@
 
 #include "../abi/syscalls.hpp"
 #include "../smp/processor.hpp"
+#include "../syscall/handlers.hpp"
 #include "../syscall/user_access.hpp"
 
 namespace herald {
@@ -30,16 +31,17 @@ EventCounters event_counters_sum()
     return sum;
 }
 
-i64 sys_event_counters(u64 cpu, u64 out, u64 max)
+ErrorOr<u64> sys_event_counters(const SyscallArgs& args)
 {
+    u64 cpu = args.arg(0), out = args.arg(1), max = args.arg(2);
     if (cpu != abi::kAllCpus && cpu >= processor_count())
-        return static_cast<i64>(abi::SyscallError::BadArgument);
+        return Error::BadArgument;
     if (max > abi::kEventCount)
         max = abi::kEventCount;
     EventCounters counters = cpu == abi::kAllCpus ? event_counters_sum() : event_counters_read(cpu);
     if (!copy_to_user_paged(out, counters.values, max * sizeof(u64)))
-        return static_cast<i64>(abi::SyscallError::BadAddress);
-    return static_cast<i64>(max);
+        return Error::BadAddress;
+    return max;
 }
 
 } // namespace herald

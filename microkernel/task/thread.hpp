@@ -9,6 +9,7 @@
 // switch_context (arch/x86_64/context_switch.asm).
 #pragma once
 
+#include "../lib/ipc_message.hpp"
 #include "../lib/types.hpp"
 
 namespace herald {
@@ -29,12 +30,6 @@ struct InterruptFrame;
 class Endpoint;
 struct Thread;
 
-// A message in flight (abi/ipc.hpp): what a blocked sender carries.
-struct IpcMessage {
-    u64 info { 0 };  // abi::MessageInfo, encoded
-    u64 words[8] {};
-    u64 badge { 0 }; // of the handle it was sent through
-};
 
 // A thread's IPC state (ipc/ipc.cpp).
 struct IpcState {
