@@ -5,7 +5,7 @@
 #include "../arch/x86_64/cpu.hpp"
 #include "../lib/error.hpp"
 #include "../mm/address_space.hpp"
-#include "../mm/managed_memory.hpp"
+#include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"

@@ -1,6 +1,6 @@
 #include "system_control.hpp"
 
-#include "../syscall/power.hpp"
+#include "../power.hpp"
 
 namespace herald {
 

@@ -11,7 +11,7 @@ class SystemControl final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::SystemControl;
 
-    // ACPI S5, else QEMU's isa-debug-exit, else halt (syscall/power.hpp).
+    // ACPI S5, else QEMU's isa-debug-exit, else halt (power.hpp).
     [[noreturn]] void shutdown();
 
     static SystemControl& the();

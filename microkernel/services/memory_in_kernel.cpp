@@ -5,7 +5,7 @@
 // that answers Calls on abi::HandleMemory without leaving the caller's
 // thread. Programs cannot tell the difference; the benchmarks can
 // (docs/benchmarks.md).
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 
 #include "../ipc/ipc_internal.hpp"
 #include "in_kernel_service.hpp"
@@ -18,7 +18,7 @@
 #include "../task/task.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
-#include "../mm/managed_memory.hpp"
+#include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "servers/memory/memory_service.hpp"
 

@@ -2,7 +2,7 @@
 // ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
 // in the faulting thread's name (ipc_call_from_kernel); it answers after
 // mapping a frame with its MemoryControl handle (object/memory_control.hpp).
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 
 #include "../boot/boot_archive.hpp"
 #include "../object/endpoint.hpp"
@@ -12,7 +12,7 @@
 #include "../task/program_loader.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "../mm/managed_memory.hpp"
+#include "../pager/managed_memory.hpp"
 
 namespace herald {
 

@@ -2,7 +2,7 @@
 #include "services.hpp"
 
 #include "../log.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 
 namespace herald {
 

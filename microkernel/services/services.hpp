@@ -4,7 +4,7 @@
 // KernelService). Chosen when an image is linked: each server is one of two
 // libraries (cmake/HeraldKernel.cmake, herald_placement):
 //
-//   memory   memory_server.cpp   or memory_in_kernel.cpp   (interface: mm/pager.hpp)
+//   memory   memory_server.cpp   or memory_in_kernel.cpp   (interface: pager/pager.hpp)
 //   loader   loader_server.cpp   or loader_in_kernel.cpp
 //   console  console_server.cpp  or console_in_kernel.cpp
 //

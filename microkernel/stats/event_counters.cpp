@@ -1,11 +1,9 @@
-// Reading the per-CPU event counters (event_counters.hpp), and the
-// EventCounters system call that hands them to user space.
+// Reading the per-CPU event counters (event_counters.hpp); the EventCounters
+// system call that hands them to user space is in syscall/syscalls.cpp.
 #include "event_counters.hpp"
 
 #include "../abi/syscalls.hpp"
 #include "../smp/processor.hpp"
-#include "../syscall/handlers.hpp"
-#include "../syscall/user_access.hpp"
 
 namespace herald {
 
@@ -29,19 +27,6 @@ EventCounters event_counters_sum()
             sum.values[i] += one.values[i];
     }
     return sum;
-}
-
-ErrorOr<u64> sys_event_counters(const SyscallArgs& args)
-{
-    u64 cpu = args.arg(0), out = args.arg(1), max = args.arg(2);
-    if (cpu != abi::kAllCpus && cpu >= processor_count())
-        return Error::BadArgument;
-    if (max > abi::kEventCount)
-        max = abi::kEventCount;
-    EventCounters counters = cpu == abi::kAllCpus ? event_counters_sum() : event_counters_read(cpu);
-    if (!copy_to_user_paged(out, counters.values, max * sizeof(u64)))
-        return Error::BadAddress;
-    return max;
 }
 
 } // namespace herald

@@ -62,6 +62,6 @@ EventCounters event_counters_sum();
 
 // The EventCounters system call (cpu index or abi::kAllCpus, u64* out,
 // max -> the number of counters written, at most abi::kEventCount) is
-// declared with the others in syscall/handlers.hpp.
+// in syscall/syscalls.cpp.
 
 } // namespace herald

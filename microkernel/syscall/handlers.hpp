@@ -21,6 +21,7 @@ ErrorOr<u64> sys_sleep(const SyscallArgs& args);
 ErrorOr<u64> sys_exit(const SyscallArgs& args);
 ErrorOr<u64> sys_self_info(const SyscallArgs& args);
 ErrorOr<u64> sys_null(const SyscallArgs& args);
+ErrorOr<u64> sys_event_counters(const SyscallArgs& args);
 
 // ipc/ipc.cpp: handles, endpoints, notifications, saved replies.
 ErrorOr<u64> sys_endpoint_create(const SyscallArgs& args);
@@ -53,8 +54,5 @@ ErrorOr<u64> sys_task_info(const SyscallArgs& args);
 ErrorOr<u64> sys_task_list(const SyscallArgs& args);
 ErrorOr<u64> sys_system_shutdown(const SyscallArgs& args);
 ErrorOr<u64> sys_log_read(const SyscallArgs& args);
-
-// stats/event_counters.cpp.
-ErrorOr<u64> sys_event_counters(const SyscallArgs& args);
 
 } // namespace herald

@@ -94,6 +94,21 @@ ErrorOr<u64> sys_self_info(const SyscallArgs& args)
 
 ErrorOr<u64> sys_null(const SyscallArgs&) { return 0u; }
 
+// One CPU's kernel event counters, or all CPUs' summed (stats/event_counters.hpp).
+ErrorOr<u64> sys_event_counters(const SyscallArgs& args)
+{
+    u64 cpu = args.arg(0), out = args.arg(1), max = args.arg(2);
+    if (cpu != abi::kAllCpus && cpu >= processor_count())
+        return Error::BadArgument;
+    if (max > abi::kEventCount)
+        max = abi::kEventCount;
+    EventCounters counters = cpu == abi::kAllCpus ? event_counters_sum() : event_counters_read(cpu);
+    if (!copy_to_user_paged(out, counters.values, max * sizeof(u64)))
+        return Error::BadAddress;
+    return max;
+}
+
+
 namespace {
 
 // The one table: system-call number -> handler (abi::SyscallNumber; a

@@ -8,8 +8,8 @@
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
-#include "../mm/managed_memory.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/managed_memory.hpp"
+#include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {

@@ -11,7 +11,7 @@
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../mm/kernel_stacks.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "../object/task_object.hpp"
 #include "../log.hpp"

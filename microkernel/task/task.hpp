@@ -12,6 +12,7 @@
 #include "../lib/types.hpp"
 #include "../sync/spinlock.hpp"
 #include "thread.hpp"
+#include "../arch/x86_64/traps.hpp"
 #include "../abi/task.hpp"
 
 namespace herald {
@@ -85,8 +86,8 @@ Optional<TaskExit> find_exit(u64 task_id);
 // sleeps or waits in IPC, for a message or a reply, is woken for it). False
 // if there is no such task.
 bool kill_task(u64 task_id);
-// From the interrupt exit path: ends the current task if that was asked for.
-void kill_current_task_if_requested();
+// From the interrupt exit path, kill_current_task_if_requested() ends the
+// current task if that was asked for (arch/x86_64/traps.hpp).
 
 // Runs `action` on task `task_id`'s address space with the task table lock
 // held, so that the task cannot be freed meanwhile (the pager maps pages

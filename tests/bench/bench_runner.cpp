@@ -25,7 +25,7 @@
 #include "microkernel/object/endpoint.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
-#include "microkernel/mm/pager.hpp"
+#include "microkernel/pager/pager.hpp"
 #include "microkernel/panic.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
