@@ -549,7 +549,7 @@ void ipc_cancel_wait(Thread& thread)
         }
     }
     // (The loads here are seq_cst, like kill_task's store of the flag: see
-    // kill_came_first.)
+    // ipc_kill_came_first.)
     // A client waiting for its reply: take the reply right back from the
     // server (the server's Thread stays valid: kill_task holds the task
     // table lock, without which a dying server cannot be freed).

@@ -162,7 +162,7 @@ bool kill_task(u64 task_id)
         if (task && task->id == task_id && task != &g_kernel_task) {
             // A full barrier (seq_cst) before it looks for the thread's wait:
             // a thread that starts waiting meanwhile sees the flag
-            // (ipc.cpp, kill_came_first).
+            // (ipc/message.hpp, ipc_kill_came_first).
             __atomic_store_n(&task->kill_requested, true, __ATOMIC_SEQ_CST);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (task->main_thread) {
