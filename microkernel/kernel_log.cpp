@@ -33,7 +33,7 @@ private:
 };
 
 // All under g_log_lock.
-LineSink g_line;
+LineSink g_line GUARDED_BY(g_log_lock);
 LineRing<kRingBytes> g_ring GUARDED_BY(g_log_lock);
 Notification* g_console_notification GUARDED_BY(g_log_lock);
 u64 g_console_bits GUARDED_BY(g_log_lock);

@@ -14,7 +14,7 @@ i64 inject_server_fault(Server server)
 {
     Ref<KernelObject> object = server_client_object(server);
     if (!object)
-        return static_cast<i64>(abi::SyscallError::BadHandle);
+        return static_cast<i64>(to_syscall_error(Error::BadHandle));
     IpcMessage request { abi::MessageInfo { abi::kFaultInjectionLabel, 0, false }.encode(), {}, abi::kKernelBadge };
     if (auto* service = object_cast<KernelService>(*object)) {
         // In the caller's thread, like any Call on it: this is where ring 0 faults.
@@ -26,7 +26,7 @@ i64 inject_server_fault(Server server)
         auto status = ipc_call_from_kernel(current_thread(), Ref<Endpoint>(*endpoint), request, reply);
         return status.is_error() ? static_cast<i64>(to_syscall_error(status.error())) : 0;
     }
-    return static_cast<i64>(abi::SyscallError::BadHandle);
+    return static_cast<i64>(to_syscall_error(Error::BadHandle));
 }
 
 } // namespace herald
