@@ -28,7 +28,8 @@ set(HERALD_CROSS_COMMON_FLAGS
     -fno-stack-protector -fno-pic -fno-pie -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
     -mno-red-zone -fno-builtin -nostdinc -isystem ${HERALD_CLANG_RESOURCE_DIR}/include
     -g -O2 -Wall -Wextra)
-set(HERALD_KERNEL_FLAGS ${HERALD_CROSS_COMMON_FLAGS} -mgeneral-regs-only)
+# -Wthread-safety: locks and the fields they guard are checked (sync/thread_safety.hpp)
+set(HERALD_KERNEL_FLAGS ${HERALD_CROSS_COMMON_FLAGS} -mgeneral-regs-only -Wthread-safety)
 if(HERALD_WERROR)
     list(APPEND HERALD_KERNEL_FLAGS -Werror)
 endif()

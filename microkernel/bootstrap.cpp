@@ -3,10 +3,10 @@
 #include "abi/ipc.hpp"
 #include "abi/task.hpp"
 #include "boot/boot_archive.hpp"
-#include "ipc/endpoint.hpp"
+#include "object/endpoint.hpp"
 #include "log.hpp"
 #include "services/services.hpp"
-#include "syscall/task_control.hpp"
+#include "object/system_control.hpp"
 #include "task/program_loader.hpp"
 
 namespace herald {
@@ -15,20 +15,15 @@ namespace {
 
 // The servers built into the kernel, by their registry slot (abi/task.hpp):
 // each a KernelService the registry publishes under its name.
+// The references here go at the end of the bootstrap: the registry's
+// handles keep their own.
 struct Builtins {
-    KernelObject* services[abi::kRegistryBuiltins] {};
-    ~Builtins()
-    {
-        for (KernelObject* service : services) {
-            if (service)
-                service->release(); // the registry's handle keeps its own reference
-        }
-    }
+    Ref<KernelObject> services[abi::kRegistryBuiltins] {};
 };
 
 u64 start_registry(const Builtins& builtins)
 {
-    Endpoint* endpoint = Endpoint::create();
+    Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint)
         return 0;
     SpawnOptions options;
@@ -40,14 +35,13 @@ u64 start_registry(const Builtins& builtins)
         options.parameter |= 1ull << (abi::kRegistryBuiltinShift + i);
         // With the grant right: a client may send the service a handle (Subscribe, SpawnWith).
         // With the mint right: the registry hands each client a copy badged with its id (docs/ipc.md).
-        options.handles[1 + i] = InitialHandle { builtins.services[i], abi::RightSend | abi::RightGrant | abi::RightMint, 0,
+        options.handles[1 + i] = InitialHandle { builtins.services[i].ptr(), abi::RightSend | abi::RightGrant | abi::RightMint, 0,
             abi::kRegistryBuiltinHandle + i };
     }
-    u64 task = start_boot_server("registry", options, endpoint, abi::RightReceive | abi::RightGrant);
+    u64 task = start_boot_server("registry", options, endpoint.ptr(), abi::RightReceive | abi::RightGrant);
     if (task)
-        set_name_registry(endpoint);
-    endpoint->release(); // the registry's handle and set_name_registry keep it
-    return task;
+        set_name_registry(endpoint.ptr());
+    return task; // the registry's handle and set_name_registry keep the endpoint
 }
 
 // A server's part of the bootstrap line: its task id, or "kernel" when it

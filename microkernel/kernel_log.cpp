@@ -1,6 +1,7 @@
 #include "log.hpp"
 
-#include "ipc/endpoint.hpp"
+#include "object/endpoint.hpp"
+#include "object/notification.hpp"
 #include "ipc/ipc.hpp"
 #include "lib/line_ring.hpp"
 #include "task/task.hpp"
@@ -32,15 +33,15 @@ private:
 };
 
 // All under g_log_lock.
-LineSink g_line;
-LineRing<kRingBytes> g_ring;
-Notification* g_console_notification;
-u64 g_console_bits;
-u64 g_console_task;
+LineSink g_line GUARDED_BY(g_log_lock);
+LineRing<kRingBytes> g_ring GUARDED_BY(g_log_lock);
+Notification* g_console_notification GUARDED_BY(g_log_lock);
+u64 g_console_bits GUARDED_BY(g_log_lock);
+u64 g_console_task GUARDED_BY(g_log_lock);
 bool g_waiting; // lines in the ring the console was not told about yet
 
 // Everything the ring holds (every line fits the buffer: kMaxLine).
-void write_ring_to_serial()
+void write_ring_to_serial() REQUIRES(g_log_lock)
 {
     static char lines[kMaxLine + 1];
     while (g_ring.lines() > 0)
@@ -68,10 +69,12 @@ void kernel_log_end_line()
 
 void kernel_log_attach(Notification& notification, u64 bits, u64 console)
 {
-    notification.retain(); // for as long as the console prints the log
+    // g_console_notification holds a reference for as long as the console
+    // prints the log; the detaches adopt it back.
+    Notification* kept = Ref<Notification>(notification).leak();
     {
         SpinLockGuard guard(g_log_lock);
-        g_console_notification = &notification;
+        g_console_notification = kept;
         g_console_bits = bits;
         g_console_task = console;
     }
@@ -92,7 +95,7 @@ void kernel_log_detach()
         write_ring_to_serial();
     }
     if (detached)
-        detached->release();
+        Ref<Notification>::adopt(*detached).clear(); // kernel_log_attach's
 }
 
 void kernel_log_task_ended(u64 task)
@@ -109,7 +112,7 @@ void kernel_log_task_ended(u64 task)
         serial::write("\n", 1);
         write_ring_to_serial();
     }
-    detached->release();
+    Ref<Notification>::adopt(*detached).clear(); // kernel_log_attach's
     klog("herald: the console ended: the kernel writes its log to COM1 again");
 }
 
@@ -134,11 +137,12 @@ void kernel_log_flush()
     write_ring_to_serial();
 }
 
-void kernel_log_take_over_for_panic()
+// The lock is taken and never given back (the machine stops): no guard.
+void kernel_log_take_over_for_panic() NO_THREAD_SAFETY_ANALYSIS
 {
     // A line takes well under this many tries to write, even emulated.
     constexpr u64 kTries = 50'000'000;
-    bool interrupts;
+    SavedInterrupts interrupts;
     for (u64 i = 0; i < kTries; ++i) {
         if (g_log_lock.try_lock(interrupts)) {
             write_ring_to_serial();
@@ -158,20 +162,18 @@ void kernel_log_tick()
 {
     if (!__atomic_load_n(&g_waiting, __ATOMIC_RELAXED))
         return;
-    Notification* notification;
+    Ref<Notification> notification;
     u64 bits;
     {
         SpinLockGuard guard(g_log_lock);
-        notification = g_console_notification;
+        if (g_console_notification)
+            notification = Ref<Notification>(*g_console_notification);
         bits = g_console_bits;
         g_waiting = false;
-        if (notification)
-            notification->retain();
     }
     if (!notification)
         return;
-    notification_signal(*notification, bits); // no lock of ours held: it takes the endpoint's and a run queue's
-    notification->release();
+    notification->signal(bits); // no lock of ours held: it takes the endpoint's and a run queue's
 }
 
 } // namespace herald

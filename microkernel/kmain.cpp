@@ -26,7 +26,7 @@
 #include "boot/rsdp.hpp"
 #include "kernel.hpp"
 #include "boot/boot_archive.hpp"
-#include "mm/pager.hpp"
+#include "pager/pager.hpp"
 #include "services/services.hpp"
 #include "log.hpp"
 #include "mm/kernel_memory.hpp"

@@ -25,8 +25,8 @@ class Notification;
 extern SpinLock g_log_lock;
 
 // Where the line being formatted goes (under g_log_lock).
-FormatSink& kernel_log_line_sink();
-void kernel_log_end_line();
+FormatSink& kernel_log_line_sink() REQUIRES(g_log_lock);
+void kernel_log_end_line() REQUIRES(g_log_lock);
 
 template<typename... Args>
 void klog(StringView fmt, const Args&... args)

@@ -9,11 +9,14 @@
 // partner instead of switching to it, and end.
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
-#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/syscall_abi.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
-#include "endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
+#include "../lib/syscall_error.hpp"
+#include "../object/lookup.hpp"
 #include "ipc_internal.hpp"
 
 namespace herald {
@@ -30,38 +33,37 @@ bool unlikely(bool condition) { return __builtin_expect(condition, false); }
 
 bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
 {
-    if (unlikely(frame.rsi & ~kLabelOnly))
+    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits: the full path checks and copies them
-    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightSend);
+    auto entry = lookup_handle<Endpoint>(self, ipc_handle(frame), abi::RightSend);
     if (unlikely(entry.is_error()))
         return false; // the full path reports the error
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
-    bool interrupts = endpoint.lock.lock();
+    Ref<Endpoint>& endpoint_ref = entry.value().object;
+    Endpoint& endpoint = *endpoint_ref;
+    SpinLockGuard guard(endpoint.lock);
     Thread* server = endpoint.receivers.front();
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
         // Nobody waiting (the caller must queue), or the server is on
         // another CPU (it must be woken there, by IPI), or still switching.
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
     // ---- point of no return ----
     endpoint.receivers.remove(*server);
-    endpoint.lock.unlock(interrupts);
+    guard.unlock();
     server->ipc.blocked_on = nullptr;
     IpcMessage message = read_message(frame);
     message.badge = entry.value().badge;
     write_message(*server->ipc.frame, message);
     count<Event::IpcFast>();
     give_reply_right(*server, self);
-    endpoint.release();
+    endpoint_ref.clear(); // before we switch away
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
         // Killed as it called (the kill found no wait yet): the server
         // takes the message, its answer will find nobody; we end now.
         self.ipc.awaiting_reply = false;
         self.ipc.replier = nullptr;
-        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        set_syscall_result(frame, encode_result(Error::PeerGone));
         scheduler_wake(*server);
         return true;
     }
@@ -74,28 +76,25 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (unlikely(!caller))
         return false; // nothing to reply to: a plain receive
-    if (unlikely(frame.rsi & ~kLabelOnly))
+    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits
     if (unlikely(caller->cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
-    auto entry = lookup(self, frame.rdi, ObjectType::Endpoint, abi::RightReceive);
+    auto entry = lookup<Endpoint>(self, ipc_handle(frame), abi::RightReceive);
     if (unlikely(entry.is_error()))
         return false; // the full path replies, then reports the error
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
-    bool interrupts = endpoint.lock.lock();
-    if (unlikely(!endpoint.senders.is_empty() || (endpoint.bound && endpoint.bound->bits))) {
+    Ref<Endpoint>& endpoint_ref = entry.value();
+    Endpoint& endpoint = *endpoint_ref;
+    SpinLockGuard guard(endpoint.lock);
+    if (unlikely(!endpoint.senders.is_empty() || endpoint.bound_bits_pending())) {
         // A message (or a bound notification's bits) is already waiting:
         // the server takes it at once and the caller is woken instead of
         // switched to.
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
     if (unlikely(!claim_reply_right(self, *caller))) {
         // The caller's task was killed while we got here: no reply to give.
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
         return false;
     }
 
@@ -111,15 +110,15 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         // its reply; we end instead of waiting for the next message.
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
-        frame.rax = static_cast<u64>(abi::SyscallError::PeerGone);
+        guard.unlock();
+        endpoint_ref.clear();
+        set_syscall_result(frame, encode_result(Error::PeerGone));
         scheduler_wake(*caller);
         return true;
     }
     self.state = ThreadState::Blocked;
-    endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    guard.unlock();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_and_switch_to(*caller);
     return true; // the next message is in the frame
 }

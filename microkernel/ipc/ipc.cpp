@@ -14,7 +14,7 @@
 #include "../abi/memory.hpp"
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/cpu.hpp"
-#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/syscall_abi.hpp"
 #include "../arch/x86_64/tsc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
@@ -22,12 +22,16 @@
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "endpoint.hpp"
-#include "kernel_service.hpp"
-#include "saved_reply.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/handle_table.hpp"
+#include "../object/kernel_service.hpp"
+#include "../object/notification.hpp"
+#include "../object/saved_reply.hpp"
 #include "../syscall/user_access.hpp"
-#include "handle_table.hpp"
 #include "ipc_internal.hpp"
+#include "message.hpp"
+#include "../lib/syscall_error.hpp"
+#include "../syscall/handlers.hpp"
 
 namespace herald {
 
@@ -36,63 +40,6 @@ using abi::SyscallError;
 using abi::SyscallNumber;
 
 namespace {
-
-constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
-
-i64 lookup_error(Error e) { return e == Error::Unsupported ? error(SyscallError::NoRights) : error(SyscallError::BadHandle); }
-
-} // namespace
-
-// ---- messages in frames ----
-
-IpcMessage read_message(const x86::InterruptFrame& frame)
-{
-    return IpcMessage { frame.rsi, { frame.rdx, frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14, frame.r15 }, 0 };
-}
-
-void write_message(x86::InterruptFrame& frame, const IpcMessage& message)
-{
-    frame.rax = 0;
-    frame.rdi = message.badge;
-    frame.rsi = message.info;
-    frame.rdx = message.words[0];
-    frame.r10 = message.words[1];
-    frame.r8 = message.words[2];
-    frame.r9 = message.words[3];
-    frame.r12 = message.words[4];
-    frame.r13 = message.words[5];
-    frame.r14 = message.words[6];
-    frame.r15 = message.words[7];
-}
-
-ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights)
-{
-    SpinLockGuard guard(thread.task->handles_lock);
-    if (!thread.task->handles)
-        return Error::NotFound;
-    auto entry = thread.task->handles->lookup(handle, type, rights);
-    if (!entry.is_error())
-        entry.value().object->retain(); // kept alive for the length of the call
-    return entry;
-}
-
-namespace {
-
-IpcMessage notification_message(u64 bits)
-{
-    return IpcMessage { MessageInfo { abi::kNotificationLabel, 0, false }.encode(), { bits }, abi::kNotificationBadge };
-}
-
-// Under the endpoint's lock: takes the bound notification's bits, if any.
-u64 take_bound_bits(Endpoint& endpoint)
-{
-    if (!endpoint.bound)
-        return 0;
-    SpinLockGuard guard(endpoint.bound->lock);
-    u64 taken = endpoint.bound->bits;
-    endpoint.bound->bits = 0;
-    return taken;
-}
 
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
 
@@ -129,23 +76,23 @@ bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
 }
 
 // What a message must satisfy before it goes anywhere.
-i64 validate(const Thread& sender, const IpcMessage& message, u32 handle_rights)
+ErrorOr<void> validate(const Thread& sender, const IpcMessage& message, u32 handle_rights)
 {
     if (message.info & MessageInfo::kReservedBits)
-        return error(SyscallError::BadArgument);
+        return Error::BadArgument;
     MessageInfo info = MessageInfo::decode(message.info);
     if (info.payload_length > abi::kMaxPayload)
-        return error(SyscallError::BadLength);
+        return Error::BadLength;
     if (info.payload_length > 0 && !sender.ipc.buffer)
-        return error(SyscallError::BadAddress);
+        return Error::BadAddress;
     if (info.transfer_handle) {
         if (!(handle_rights & abi::RightGrant))
-            return error(SyscallError::NoRights);
+            return Error::NoRights;
         SpinLockGuard guard(sender.task->handles_lock);
         if (!sender.task->handles->get(message.words[7]))
-            return error(SyscallError::BadHandle);
+            return Error::BadHandle;
     }
-    return 0;
+    return {};
 }
 
 // Moves `message` from `sender` into `receiver`'s frame: registers, the
@@ -198,7 +145,7 @@ void give_reply_right(Thread& server, Thread& caller)
     // then seen; see kill_seen_after_reply_right).
     Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
     if (earlier && earlier != &caller)
-        ipc_wake_with_status(*earlier, static_cast<i64>(SyscallError::PeerGone));
+        ipc_wake_with_status(*earlier, Error::PeerGone);
 }
 
 // Takes the reply right to `caller` back from `server`; false if someone
@@ -230,36 +177,21 @@ u8* ipc_buffer_view(Thread& self)
 // answers itself (a server built into the kernel): answered at once, like a
 // system call, after the checks any message gets (kernel_service.hpp).
 // Otherwise `why` is the lookup's error.
-i64 call_kernel_service(Thread& self, u64 handle, Error why)
+ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
 {
-    auto entry = lookup(self, handle, ObjectType::KernelService, abi::RightSend);
+    auto entry = lookup_handle<KernelService>(self, handle, abi::RightSend);
     if (entry.is_error())
-        return lookup_error(why);
-    auto& service = static_cast<KernelService&>(*entry.value().object);
+        return why;
+    HandleRef<KernelService>& service = entry.value();
     IpcMessage message = read_message(*self.ipc.frame);
-    i64 status = validate(self, message, entry.value().rights);
-    u8* payload = status == 0 ? ipc_buffer_view(self) : nullptr;
-    if (status == 0 && MessageInfo::decode(message.info).payload_length > 0 && !payload)
-        status = error(SyscallError::BadAddress);
-    if (status == 0) {
-        message.badge = entry.value().badge;
-        IpcMessage reply = service.call(self, message, payload);
-        write_message(*self.ipc.frame, reply);
-    }
-    service.release();
-    return status;
-}
-
-// A thread about to block in IPC has just made itself findable (queued,
-// with blocked_on or waiting_on set, under the object's lock). A kill of
-// its task that looked for it a moment earlier found nothing to cancel: it
-// must not be lost, or the thread would wait forever. kill_task stores its
-// flag with a full barrier before it looks; the thread fences here before it
-// reads the flag: one of the two sees the other.
-bool kill_came_first(Thread& self)
-{
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE);
+    HERALD_TRY(validate(self, message, service.rights));
+    u8* payload = ipc_buffer_view(self);
+    if (MessageInfo::decode(message.info).payload_length > 0 && !payload)
+        return Error::BadAddress;
+    message.badge = service.badge;
+    IpcMessage reply = service.object->call(self, message, payload);
+    write_message(*self.ipc.frame, reply);
+    return 0u;
 }
 
 // The caller blocks until `server` replies; run the server right here if it
@@ -272,7 +204,7 @@ void wait_for_reply_from(Thread& self, Thread& server)
         // the message, but its answer will find nobody; the caller ends now.
         self.ipc.awaiting_reply = false;
         self.ipc.replier = nullptr;
-        self.ipc.frame->rax = static_cast<u64>(error(SyscallError::PeerGone));
+        set_syscall_result(*self.ipc.frame, encode_result(Error::PeerGone));
         scheduler_wake(server);
         return;
     }
@@ -284,124 +216,118 @@ void wait_for_reply_from(Thread& self, Thread& server)
     }
 }
 
-i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call);
+ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call);
 
 
-i64 send(Thread& self, u64 handle, bool is_call)
+ErrorOr<u64> send(Thread& self, u64 handle, bool is_call)
 {
-    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightSend);
+    auto entry = lookup_handle<Endpoint>(self, handle, abi::RightSend);
     if (entry.is_error()) {
         if (is_call)
             return call_kernel_service(self, handle, entry.error());
-        return lookup_error(entry.error());
+        return entry.error();
     }
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
     message.badge = entry.value().badge;
-    i64 status = validate(self, message, entry.value().rights);
-    if (status < 0) {
-        endpoint.release();
-        return status;
-    }
-    return send_message(self, endpoint, message, is_call);
+    HERALD_TRY(validate(self, message, entry.value().rights));
+    return send_message(self, move(entry.value().object), message, is_call);
 }
 
-// Sends a checked message; releases the caller's reference to `endpoint`.
-i64 send_message(Thread& self, Endpoint& endpoint, const IpcMessage& message, bool is_call)
+// Sends a checked message. The caller's reference to the endpoint is
+// dropped before the thread blocks (a queued waiter holds none).
+ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call)
 {
-    bool interrupts = endpoint.lock.lock();
+    Endpoint& endpoint = *endpoint_ref;
+    SpinLockGuard guard(endpoint.lock);
     if (endpoint.receive_rights == 0) {
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
-        return error(SyscallError::PeerGone);
+        return Error::PeerGone;
     }
     if (Thread* receiver = endpoint.receivers.pop_front()) {
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         receiver->ipc.blocked_on = nullptr;
         deliver(self, *receiver, message);
-        endpoint.release();
+        endpoint_ref.clear(); // before we wait
         if (is_call) {
             wait_for_reply_from(self, *receiver);
-            return static_cast<i64>(self.ipc.frame->rax); // the reply is in the frame
+            return decode_result(syscall_result(*self.ipc.frame)); // the reply is in the frame
         }
         scheduler_wake(*receiver);
-        return 0;
+        return 0u;
     }
     // Nobody is receiving yet: wait in the queue with the message.
     self.ipc.outgoing = message;
     self.ipc.is_call = is_call;
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
-    self.ipc.frame->rax = 0;
+    set_syscall_result(*self.ipc.frame, 0);
     endpoint.senders.push_back(self);
-    if (kill_came_first(self)) {
+    if (ipc_kill_came_first(self)) {
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
-        return error(SyscallError::PeerGone); // it ends on the way out
+        return Error::PeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
-    endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    guard.unlock();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
-    return static_cast<i64>(self.ipc.frame->rax);
+    return decode_result(syscall_result(*self.ipc.frame));
 }
 
 // Takes the next message on `handle` into the frame, waiting if none.
-i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
+ErrorOr<u64> receive(Thread& self, u64 handle, Thread* wake_after_blocking)
 {
-    auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+    auto entry = lookup<Endpoint>(self, handle, abi::RightReceive);
     if (entry.is_error()) {
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
-        return lookup_error(entry.error());
+        return entry.error();
     }
-    auto& endpoint = static_cast<Endpoint&>(*entry.value().object);
-    bool interrupts = endpoint.lock.lock();
+    Ref<Endpoint> endpoint_ref = move(entry.value());
+    Endpoint& endpoint = *endpoint_ref;
+    SpinLockGuard guard(endpoint.lock);
     bool bits_first = !endpoint.gave_bits_last || endpoint.senders.is_empty();
     endpoint.gave_bits_last = false;
-    if (u64 bits = bits_first ? take_bound_bits(endpoint) : 0) {
+    if (u64 bits = bits_first ? endpoint.take_bound_bits() : 0) {
         endpoint.gave_bits_last = true;
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         write_message(*self.ipc.frame, notification_message(bits));
-        endpoint.release();
+        endpoint_ref.clear();
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
-        return 0;
+        return 0u;
     }
     if (Thread* sender = endpoint.senders.pop_front()) {
-        endpoint.lock.unlock(interrupts);
+        guard.unlock();
         sender->ipc.blocked_on = nullptr;
         deliver(*sender, self, sender->ipc.outgoing);
-        endpoint.release();
+        endpoint_ref.clear();
         if (sender->ipc.is_call) {
             give_reply_right(self, *sender);
             // A kill of the caller that looked for its wait while it was
             // neither queued nor yet waiting for us found nothing: end its
             // wait here (the message is ours; our answer will find nobody).
             if (kill_seen_after_reply_right(*sender) && claim_reply_right(self, *sender))
-                ipc_wake_with_status(*sender, error(SyscallError::PeerGone));
+                ipc_wake_with_status(*sender, Error::PeerGone);
         } else {
             scheduler_wake(*sender); // its send is complete
         }
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
-        return 0;
+        return 0u;
     }
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     endpoint.receivers.push_back(self);
-    if (kill_came_first(self)) {
+    if (ipc_kill_came_first(self)) {
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
-        endpoint.lock.unlock(interrupts);
-        endpoint.release();
+        guard.unlock();
+        endpoint_ref.clear();
         if (wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
-        return error(SyscallError::PeerGone); // it ends on the way out
+        return Error::PeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked;
-    endpoint.lock.unlock(interrupts);
-    endpoint.release();
+    guard.unlock();
+    endpoint_ref.clear(); // a queued waiter holds no reference
     if (wake_after_blocking && wake_after_blocking->cpu == this_processor().index)
         scheduler_block_and_switch_to(*wake_after_blocking); // the reply fast path
     else {
@@ -409,70 +335,67 @@ i64 receive(Thread& self, u64 handle, Thread* wake_after_blocking)
             scheduler_wake(*wake_after_blocking);
         scheduler_block_current();
     }
-    return static_cast<i64>(self.ipc.frame->rax);
+    return decode_result(syscall_result(*self.ipc.frame));
 }
 
 // ---- saved replies (saved_reply.hpp) ----
 
-i64 close(Thread& self, u64 handle);
+ErrorOr<u64> close(Thread& self, u64 handle);
 
 // Sets the current reply right aside behind a new handle, so that the server
 // can receive (and answer) other calls first.
-i64 reply_save(Thread& self)
+ErrorOr<u64> reply_save(Thread& self)
 {
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (!caller)
-        return error(SyscallError::NoReply);
-    SavedReply* reply = SavedReply::create();
+        return Error::NoReply;
+    Ref<SavedReply> reply = SavedReply::create();
     if (!reply)
-        return error(SyscallError::NoMemory); // the right stays where it was
+        return Error::OutOfMemory; // the right stays where it was
     // No grant right: a reply through it carries no handle (a handle travels
     // back only through an endpoint handle with the grant right).
     u64 handle = grant_handle(*self.task, *reply, abi::RightSend, 0);
-    reply->release(); // the handle holds it now (or nothing does)
     if (!handle)
-        return error(SyscallError::NoMemory);
+        return Error::OutOfMemory;
     if (!claim_reply_right(self, *caller)) {
         (void)close(self, handle); // its task was killed meanwhile, and it was woken
-        return error(SyscallError::NoReply);
+        return Error::NoReply;
     }
     if (!reply->link(*caller)) {
         // Killed between the claim and the link: the kill found no wait to
         // cancel, so it is ours to wake.
-        ipc_wake_with_status(*caller, error(SyscallError::PeerGone));
+        ipc_wake_with_status(*caller, Error::PeerGone);
         (void)close(self, handle);
-        return error(SyscallError::NoReply);
+        return Error::NoReply;
     }
-    return static_cast<i64>(handle);
+    return handle;
 }
 
 // Answers a saved reply with the message in the registers. The handle is
 // used up (closed) once the message is found valid, whether its caller was
 // still waiting (0) or not (NoReply).
-i64 reply_to(Thread& self, u64 handle)
+ErrorOr<u64> reply_to(Thread& self, u64 handle)
 {
-    auto entry = lookup(self, handle, ObjectType::SavedReply, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& reply = static_cast<SavedReply&>(*entry.value().object);
     IpcMessage message = read_message(*self.ipc.frame);
-    if (i64 status = validate(self, message, entry.value().rights); status < 0) {
-        reply.release();
-        return status; // a refused message leaves the right in place
-    }
-    Thread* caller = reply.take();
-    reply.release();
+    Thread* caller;
+    {
+        auto entry = lookup_handle<SavedReply>(self, handle, abi::RightSend);
+        if (entry.is_error())
+            return entry.error();
+        HERALD_TRY(validate(self, message, entry.value().rights)); // a refused message leaves the right in place
+        caller = entry.value().object->take();
+    } // our reference goes before the handle's: closing it may destroy the reply
     (void)close(self, handle);
     if (!caller)
-        return error(SyscallError::NoReply); // dropped, or its task was killed
+        return Error::NoReply; // dropped, or its task was killed
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
     deliver(self, *caller, message);
     scheduler_wake(*caller);
-    return 0;
+    return 0u;
 }
 
-i64 reply_receive(Thread& self, u64 handle)
+ErrorOr<u64> reply_receive(Thread& self, u64 handle)
 {
     Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
     if (caller) {
@@ -484,14 +407,12 @@ i64 reply_receive(Thread& self, u64 handle)
         IpcMessage reply = read_message(*self.ipc.frame);
         u32 rights = 0;
         if (MessageInfo::decode(reply.info).transfer_handle) {
-            auto entry = lookup(self, handle, ObjectType::Endpoint, abi::RightReceive);
+            auto entry = lookup_handle<Endpoint>(self, handle, abi::RightReceive);
             if (entry.is_error())
-                return lookup_error(entry.error());
+                return entry.error();
             rights = entry.value().rights;
-            entry.value().object->release();
         }
-        if (i64 status = validate(self, reply, rights); status < 0)
-            return status;
+        HERALD_TRY(validate(self, reply, rights));
         if (claim_reply_right(self, *caller)) {
             caller->ipc.awaiting_reply = false;
             caller->ipc.replier = nullptr;
@@ -506,98 +427,61 @@ i64 reply_receive(Thread& self, u64 handle)
 
 // ---- notifications ----
 
-i64 signal(Thread& self, u64 handle, u64 bits)
+ErrorOr<u64> signal(Thread& self, u64 handle, u64 bits)
 {
     // Bit 63 would make the waiter's result look like an error code.
     if (bits >> 63)
-        return error(SyscallError::BadArgument);
-    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& notification = static_cast<Notification&>(*entry.value().object);
-    if (__atomic_load_n(&notification.receive_rights, __ATOMIC_RELAXED) == 0 && !notification.bound_to) {
-        notification.release();
-        return error(SyscallError::PeerGone); // nobody can ever wait for these bits
-    }
-    notification_signal(notification, bits);
-    notification.release();
-    return 0;
+        return Error::BadArgument;
+    auto notification = lookup<Notification>(self, handle, abi::RightSend);
+    if (notification.is_error())
+        return notification.error();
+    if (!notification.value()->can_be_waited_on())
+        return Error::PeerGone; // nobody can ever wait for these bits
+    notification.value()->signal(bits);
+    return 0u;
 }
 
-// WaitMode::Timeout: looks at the bits once per tick until the time is up.
-// Simple and race-free (the thread never sits in the waiters queue and a
-// sleep list at once), at the price of up to one tick of extra latency.
-i64 wait_with_timeout(Thread& self, Notification& notification, u64 timeout_ms)
-{
-    u64 ticks_per_ms = tsc::ticks_per_ms().value();
-    u64 deadline = x86::rdtsc() + timeout_ms * ticks_per_ms;
-    for (;;) {
-        {
-            SpinLockGuard guard(notification.lock);
-            if (notification.bits) {
-                u64 taken = notification.bits;
-                notification.bits = 0;
-                return static_cast<i64>(taken);
-            }
-        }
-        u64 now = x86::rdtsc();
-        if (now >= deadline)
-            return error(SyscallError::TimedOut);
-        if (__atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE))
-            return error(SyscallError::PeerGone); // it ends on the way out
-        scheduler_sleep_ms(min(kTickMs, (deadline - now) / ticks_per_ms + 1));
-    }
-}
-
-i64 wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
+ErrorOr<u64> wait(Thread& self, u64 handle, u64 mode, u64 timeout_ms)
 {
     if (mode > static_cast<u64>(abi::WaitMode::Timeout))
-        return error(SyscallError::BadArgument);
+        return Error::BadArgument;
     if (mode == static_cast<u64>(abi::WaitMode::Timeout) && timeout_ms > abi::kMaxSleepMs)
-        return error(SyscallError::BadArgument);
-    auto entry = lookup(self, handle, ObjectType::Notification, abi::RightReceive);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    auto& notification = static_cast<Notification&>(*entry.value().object);
-    if (mode == static_cast<u64>(abi::WaitMode::Timeout)) {
-        i64 result = wait_with_timeout(self, notification, timeout_ms);
-        notification.release();
-        return result;
-    }
+        return Error::BadArgument;
+    auto notification = lookup<Notification>(self, handle, abi::RightReceive);
+    if (notification.is_error())
+        return notification.error();
+    if (mode == static_cast<u64>(abi::WaitMode::Timeout))
+        return notification.value()->wait_with_timeout(self, timeout_ms);
     if (mode != static_cast<u64>(abi::WaitMode::Poll))
-        return notification_wait(self, notification); // takes over our reference
-    i64 taken;
-    {
-        SpinLockGuard guard(notification.lock);
-        taken = static_cast<i64>(notification.bits);
-        notification.bits = 0;
-    }
-    notification.release();
-    return taken;
+        return Notification::wait(self, move(notification.value()));
+    return notification.value()->take_bits();
 }
 
 // ---- handles ----
 
-i64 create(Thread& self, KernelObject* object)
+// The handle holds the object now (or nothing does, and it goes).
+ErrorOr<u64> create(Thread& self, Ref<KernelObject> object)
 {
     if (!object)
-        return error(SyscallError::NoMemory);
+        return Error::OutOfMemory;
     u64 handle = grant_handle(*self.task, *object, abi::RightsAll, 0);
-    object->release(); // the handle holds it now (or nothing does)
-    return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
+    if (!handle)
+        return Error::OutOfMemory;
+    return handle;
 }
 
-i64 close(Thread& self, u64 handle)
+ErrorOr<u64> close(Thread& self, u64 handle)
 {
     SpinLockGuard guard(self.task->handles_lock);
-    return self.task->handles->close(handle).is_error() ? error(SyscallError::BadHandle) : 0;
+    HERALD_TRY(self.task->handles->close(handle));
+    return 0u;
 }
 
 // A new handle to the same object with no more rights than the original,
 // and a badge: chosen only with RightMint on an unbadged original; an
 // already-badged handle keeps its badge (asking for another is NoRights),
 // so that a badge can name whom the handle was given to.
-i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
+ErrorOr<u64> mint(Thread& self, u64 handle, u64 rights, u64 badge)
 {
     Optional<HandleEntry> entry;
     {
@@ -605,117 +489,45 @@ i64 mint(Thread& self, u64 handle, u64 rights, u64 badge)
         entry = self.task->handles->get(handle);
     }
     if (!entry)
-        return error(SyscallError::BadHandle);
+        return Error::BadHandle;
     if (rights & ~static_cast<u64>(abi::RightsAll) || (rights & ~static_cast<u64>(entry->rights)))
-        return error(SyscallError::NoRights);
+        return Error::NoRights;
     if (badge & abi::kKernelBadge)
-        return error(SyscallError::BadArgument); // only the kernel's own messages carry it
+        return Error::BadArgument; // only the kernel's own messages carry it
     if (badge && (entry->badge ? badge != entry->badge : !(entry->rights & abi::RightMint)))
-        return error(SyscallError::NoRights);
+        return Error::NoRights;
     u64 new_handle = grant_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
-    return new_handle ? static_cast<i64>(new_handle) : error(SyscallError::NoMemory);
+    if (!new_handle)
+        return Error::OutOfMemory;
+    return new_handle;
 }
 
-i64 set_buffer(Thread& self, u64 address)
+ErrorOr<u64> set_buffer(Thread& self, u64 address)
 {
     if (address == 0) {
         self.ipc.buffer = 0;
-        return 0;
+        return 0u;
     }
     if (address & (abi::kIpcBufferSize - 1) || !self.task->address_space)
-        return error(SyscallError::BadAddress);
+        return Error::BadAddress;
     // Payloads are copied through the physmap, which needs the page mapped
     // now: a heap page nobody touched yet is asked for first.
     if (!ensure_user_pages(address, abi::kIpcBufferSize, true))
-        return error(SyscallError::BadAddress);
+        return Error::BadAddress;
     auto page = self.task->address_space->translate(VirtualAddress(address));
     if (!page || !page->flags.user || !page->flags.writable)
-        return error(SyscallError::BadAddress);
+        return Error::BadAddress;
     self.ipc.buffer = address;
-    return 0;
+    return 0u;
 }
 
 } // namespace
-
-namespace {
-
-// A signal on a bound notification: straight to a thread receiving on the
-// endpoint, or kept in the bits until one comes. Lock order: endpoint, then
-// notification, as in receive().
-bool signal_bound(Notification& notification, u64 bits)
-{
-    Endpoint* endpoint = __atomic_load_n(&notification.bound_to, __ATOMIC_ACQUIRE);
-    if (!endpoint)
-        return false;
-    SpinLockGuard endpoint_guard(endpoint->lock);
-    Thread* receiver = endpoint->receivers.pop_front();
-    u64 taken;
-    {
-        SpinLockGuard guard(notification.lock);
-        notification.bits |= bits;
-        if (!receiver)
-            return true;
-        taken = notification.bits;
-        notification.bits = 0;
-    }
-    receiver->ipc.blocked_on = nullptr;
-    write_message(*receiver->ipc.frame, notification_message(taken));
-    scheduler_wake(*receiver);
-    return true;
-}
-
-} // namespace
-
-void notification_signal(Notification& notification, u64 bits)
-{
-    if (signal_bound(notification, bits))
-        return;
-    SpinLockGuard guard(notification.lock);
-    notification.bits |= bits;
-    Thread* waiter = notification.bits ? notification.waiters.pop_front() : nullptr; // no bits: nothing to wake for
-    if (waiter) {
-        waiter->ipc.waiting_on = nullptr;
-        u64 taken = notification.bits;
-        notification.bits = 0;
-        waiter->ipc.frame->rax = taken;
-        scheduler_wake(*waiter);
-    }
-}
-
-// A queued waiter holds no reference (kernel_object.hpp): the caller's is
-// dropped before blocking, so that closing the last handle still destroys
-// the notification and wakes the waiter with PeerGone.
-i64 notification_wait(Thread& self, Notification& notification)
-{
-    bool interrupts = notification.lock.lock();
-    if (notification.bits) {
-        u64 taken = notification.bits;
-        notification.bits = 0;
-        notification.lock.unlock(interrupts);
-        notification.release();
-        return static_cast<i64>(taken);
-    }
-    notification.waiters.push_back(self);
-    __atomic_store_n(&self.ipc.waiting_on, &notification, __ATOMIC_RELEASE);
-    if (kill_came_first(self)) {
-        notification.waiters.remove(self);
-        self.ipc.waiting_on = nullptr;
-        notification.lock.unlock(interrupts);
-        notification.release();
-        return error(SyscallError::PeerGone); // it ends on the way out
-    }
-    self.state = ThreadState::Blocked;
-    notification.lock.unlock(interrupts);
-    notification.release();
-    scheduler_block_current();
-    return static_cast<i64>(self.ipc.frame->rax);
-}
 
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
 {
     SpinLockGuard guard(task.handles_lock);
     if (!task.handles)
-        return 0;
+        return 0u;
     if (index) {
         auto result = task.handles->insert_at(index, object, rights, badge);
         return result.is_error() ? 0 : index;
@@ -735,26 +547,26 @@ void ipc_cancel_wait(Thread& thread)
             if (queue->contains(thread)) {
                 queue->remove(thread);
                 thread.ipc.blocked_on = nullptr;
-                ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+                ipc_wake_with_status(thread, Error::PeerGone);
                 return;
             }
         }
     }
     // (The loads here are seq_cst, like kill_task's store of the flag: see
-    // kill_came_first.)
+    // ipc_kill_came_first.)
     // A client waiting for its reply: take the reply right back from the
     // server (the server's Thread stays valid: kill_task holds the task
     // table lock, without which a dying server cannot be freed).
     if (__atomic_load_n(&thread.ipc.awaiting_reply, __ATOMIC_SEQ_CST)) {
         // A saved reply first: then the server no longer holds the right,
         // and may even be gone (`replier` would point at a freed thread).
-        if (unlink_saved_reply(thread)) {
-            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+        if (SavedReply::unlink_caller(thread)) {
+            ipc_wake_with_status(thread, Error::PeerGone);
             return;
         }
         Thread* server = __atomic_load_n(&thread.ipc.replier, __ATOMIC_ACQUIRE);
         if (server && claim_reply_right(*server, thread)) {
-            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+            ipc_wake_with_status(thread, Error::PeerGone);
             return;
         }
     }
@@ -763,12 +575,12 @@ void ipc_cancel_wait(Thread& thread)
         if (notification->waiters.contains(thread)) {
             notification->waiters.remove(thread);
             thread.ipc.waiting_on = nullptr;
-            ipc_wake_with_status(thread, error(SyscallError::PeerGone));
+            ipc_wake_with_status(thread, Error::PeerGone);
         }
     }
 }
 
-i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
+ErrorOr<void> ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const IpcMessage& message, IpcMessage& reply)
 {
     // The message and the reply travel through a frame of their own: the
     // thread's real frame (a fault's, or a system call's in progress) must
@@ -776,55 +588,44 @@ i64 ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& mes
     x86::InterruptFrame scratch {};
     x86::InterruptFrame* saved = self.ipc.frame;
     self.ipc.frame = &scratch;
-    endpoint.retain(); // send_message releases it
-    i64 status = send_message(self, endpoint, message, true);
-    reply = read_message(scratch);
-    reply.badge = scratch.rdi;
+    auto status = send_message(self, move(endpoint), message, true);
+    reply = read_delivered_message(scratch);
     self.ipc.frame = saved;
-    return status;
+    if (status.is_error())
+        return status.error();
+    return {};
 }
 
 void ipc_thread_exiting(Thread& thread)
 {
     if (Thread* caller = __atomic_exchange_n(&thread.ipc.reply_to, nullptr, __ATOMIC_ACQ_REL))
-        ipc_wake_with_status(*caller, error(SyscallError::PeerGone));
+        ipc_wake_with_status(*caller, Error::PeerGone);
 }
 
-bool handle_ipc_syscall(u64 number, x86::InterruptFrame& frame)
+bool ipc_fastpath(u64 number, x86::InterruptFrame& frame)
 {
     Thread& self = current_thread();
-    self.ipc.frame = &frame;
-    i64 result;
     switch (static_cast<SyscallNumber>(number)) {
-    case SyscallNumber::IpcCall:
-        if (fastpath_call(self, frame))
-            return true;
-        break;
-    case SyscallNumber::IpcReplyReceive:
-        if (fastpath_reply_receive(self, frame))
-            return true;
-        break;
-    default:
-        break;
-    }
-    switch (static_cast<SyscallNumber>(number)) {
-    case SyscallNumber::EndpointCreate: result = create(self, Endpoint::create()); break;
-    case SyscallNumber::NotificationCreate: result = create(self, Notification::create()); break;
-    case SyscallNumber::HandleClose: result = close(self, frame.rdi); break;
-    case SyscallNumber::HandleMint: result = mint(self, frame.rdi, frame.rsi, frame.rdx); break;
-    case SyscallNumber::SetIpcBuffer: result = set_buffer(self, frame.rdi); break;
-    case SyscallNumber::IpcSend: result = send(self, frame.rdi, false); break;
-    case SyscallNumber::IpcCall: result = send(self, frame.rdi, true); break;
-    case SyscallNumber::IpcReceive: result = receive(self, frame.rdi, nullptr); break;
-    case SyscallNumber::IpcReplyReceive: result = reply_receive(self, frame.rdi); break;
-    case SyscallNumber::NotifySignal: result = signal(self, frame.rdi, frame.rsi); break;
-    case SyscallNumber::NotifyWait: result = wait(self, frame.rdi, frame.rsi, frame.rdx); break;
-    case SyscallNumber::IpcReplySave: result = reply_save(self); break;
-    case SyscallNumber::IpcReplyTo: result = reply_to(self, frame.rdi); break;
+    case SyscallNumber::IpcCall: return fastpath_call(self, frame);
+    case SyscallNumber::IpcReplyReceive: return fastpath_reply_receive(self, frame);
     default: return false;
     }
-    frame.rax = static_cast<u64>(result);
-    return true;
 }
+
+// ---- the system calls (syscall/handlers.hpp) ----
+
+ErrorOr<u64> sys_endpoint_create(const SyscallArgs&) { return create(current_thread(), Endpoint::create()); }
+ErrorOr<u64> sys_notification_create(const SyscallArgs&) { return create(current_thread(), Notification::create()); }
+ErrorOr<u64> sys_handle_close(const SyscallArgs& args) { return close(current_thread(), args.arg(0)); }
+ErrorOr<u64> sys_handle_mint(const SyscallArgs& args) { return mint(current_thread(), args.arg(0), args.arg(1), args.arg(2)); }
+ErrorOr<u64> sys_set_ipc_buffer(const SyscallArgs& args) { return set_buffer(current_thread(), args.arg(0)); }
+ErrorOr<u64> sys_ipc_send(const SyscallArgs& args) { return send(current_thread(), args.arg(0), false); }
+ErrorOr<u64> sys_ipc_call(const SyscallArgs& args) { return send(current_thread(), args.arg(0), true); }
+ErrorOr<u64> sys_ipc_receive(const SyscallArgs& args) { return receive(current_thread(), args.arg(0), nullptr); }
+ErrorOr<u64> sys_ipc_reply_receive(const SyscallArgs& args) { return reply_receive(current_thread(), args.arg(0)); }
+ErrorOr<u64> sys_notify_signal(const SyscallArgs& args) { return signal(current_thread(), args.arg(0), args.arg(1)); }
+ErrorOr<u64> sys_notify_wait(const SyscallArgs& args) { return wait(current_thread(), args.arg(0), args.arg(1), args.arg(2)); }
+ErrorOr<u64> sys_ipc_reply_save(const SyscallArgs&) { return reply_save(current_thread()); }
+ErrorOr<u64> sys_ipc_reply_to(const SyscallArgs& args) { return reply_to(current_thread(), args.arg(0)); }
 
 } // namespace herald

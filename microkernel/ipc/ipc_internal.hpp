@@ -3,20 +3,11 @@
 
 #include "../task/task.hpp"
 #include "../task/thread.hpp"
-#include "handle_table.hpp"
+#include "../object/handle_table.hpp"
+#include "../object/lookup.hpp"
+#include "message.hpp"
 
 namespace herald {
-
-namespace x86 {
-struct InterruptFrame;
-}
-
-IpcMessage read_message(const x86::InterruptFrame& frame);
-void write_message(x86::InterruptFrame& frame, const IpcMessage& message);
-
-// The caller's handle, if it names an object of `type` with `rights`; the
-// object is retained and must be released by the caller.
-ErrorOr<HandleEntry> lookup(Thread& thread, u64 handle, ObjectType type, u32 rights);
 
 // The reply right (ipc.cpp): give it to a server for a caller, or claim it
 // back to reply.

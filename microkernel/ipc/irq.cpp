@@ -5,8 +5,7 @@
 #include "../arch/x86_64/ioapic.hpp"
 #include "../arch/x86_64/vectors.hpp"
 #include "../smp/processor.hpp"
-#include "endpoint.hpp"
-#include "ipc.hpp"
+#include "../object/notification.hpp"
 
 namespace herald {
 
@@ -28,7 +27,7 @@ void deliver(x86::InterruptFrame& frame)
     if (irq >= kIsaIrqs)
         return;
     if (g_bindings[irq].notification)
-        notification_signal(*g_bindings[irq].notification, g_bindings[irq].bits);
+        g_bindings[irq].notification->signal(g_bindings[irq].bits);
     else if (g_bindings[irq].handler)
         g_bindings[irq].handler();
 }
@@ -46,13 +45,13 @@ bool bind_isa_irq(u8 irq, Notification& notification, u64 bits)
 {
     if (irq >= kIsaIrqs || g_bindings[irq].notification || g_bindings[irq].handler)
         return false;
-    notification.retain();
-    g_bindings[irq] = Binding { &notification, bits, nullptr };
+    Ref<Notification> kept(notification);
+    g_bindings[irq] = Binding { kept.ptr(), bits, nullptr };
     if (!route(irq)) {
         g_bindings[irq] = Binding {};
-        notification.release();
-        return false;
+        return false; // `kept` goes
     }
+    (void)kept.leak(); // the binding holds it, for as long as the kernel runs
     return true;
 }
 

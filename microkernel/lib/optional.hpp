@@ -21,6 +21,22 @@ public:
         if (m_has_value)
             new (&m_storage) T(other.value());
     }
+    Optional(Optional&& other) : m_has_value(other.m_has_value)
+    {
+        if (m_has_value)
+            new (&m_storage) T(move(other.value()));
+    }
+    Optional& operator=(Optional&& other)
+    {
+        if (this != &other) {
+            clear();
+            if (other.m_has_value) {
+                new (&m_storage) T(move(other.value()));
+                m_has_value = true;
+            }
+        }
+        return *this;
+    }
     Optional& operator=(const Optional& other)
     {
         if (this != &other) {
@@ -63,7 +79,7 @@ public:
     }
 
 private:
-    alignas(T) unsigned char m_storage[sizeof(T)] {};
+    alignas(T) unsigned char m_storage[sizeof(T)];
     bool m_has_value { false };
 };
 

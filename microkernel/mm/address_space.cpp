@@ -71,8 +71,8 @@ void free_user_tables(u64* entries, int level, usize first, usize last)
 bool in_memory_view(u64 address) { return address >= abi::kMemoryViewBase && address - abi::kMemoryViewBase < abi::kMemoryViewSize; }
 
 SpinLock g_frames_lock;
-u64 g_free_frames;       // physical address of the first free frame, 0 = none
-usize g_frames_in_use;
+u64 g_free_frames GUARDED_BY(g_frames_lock);       // physical address of the first free frame, 0 = none
+usize g_frames_in_use GUARDED_BY(g_frames_lock);
 
 } // namespace
 

@@ -27,7 +27,7 @@ u8* allocate_kernel_pages(usize pages);
 usize kernel_pages_allocated();
 
 // Takes every free page in [from, to) away from the kernel for good, into
-// `out` (mm/managed_memory.hpp).
+// `out` (pager/managed_memory.hpp).
 ErrorOr<void> kernel_memory_hand_over(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out);
 
 // Where the kernel reaches a page it allocated, whichever map applies.

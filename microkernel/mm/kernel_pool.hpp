@@ -41,14 +41,15 @@ public:
         --m_in_use;
     }
 
-    usize in_use() const { return m_in_use; }
+    // A racy count, for statistics and tests.
+    usize in_use() const NO_THREAD_SAFETY_ANALYSIS { return __atomic_load_n(&m_in_use, __ATOMIC_RELAXED); }
 
 private:
     struct FreeNode {
         FreeNode* next;
     };
 
-    bool refill()
+    bool refill() REQUIRES(m_lock)
     {
         u8* pages = allocate_kernel_pages(kPagesPerRefill);
         if (!pages)
@@ -62,8 +63,8 @@ private:
     }
 
     SpinLock m_lock;
-    FreeNode* m_free { nullptr };
-    usize m_in_use { 0 };
+    FreeNode* m_free GUARDED_BY(m_lock) { nullptr };
+    usize m_in_use GUARDED_BY(m_lock) { 0 };
 };
 
 } // namespace herald

@@ -16,8 +16,8 @@ constexpr u64 kSlots = layout::kKernelStacksSize / kSlotSize;
 constexpr u64 kStackPages = kKernelStackBytes / layout::kPageSize;
 
 SpinLock g_lock;
-u64 g_next_fresh_slot;
-u8* g_free; // freed stacks; the first word of each links to the next
+u64 g_next_fresh_slot GUARDED_BY(g_lock);
+u8* g_free GUARDED_BY(g_lock); // freed stacks; the first word of each links to the next
 
 u8* stack_of_slot(u64 slot) { return reinterpret_cast<u8*>(layout::kKernelStacksBase + slot * kSlotSize + kKernelStackBytes); }
 

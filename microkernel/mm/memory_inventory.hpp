@@ -110,7 +110,7 @@ public:
     }
 
     // Moves every free byte in [from, to) out of the free list into `out`:
-    // memory the kernel hands to the pager (mm/managed_memory.hpp).
+    // memory the kernel hands to the pager (pager/managed_memory.hpp).
     ErrorOr<void> hand_over_free(PhysicalAddress from, PhysicalAddress to, PhysicalRangeSet& out);
 
 private:

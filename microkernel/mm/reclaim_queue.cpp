@@ -9,12 +9,12 @@ namespace herald {
 namespace {
 
 SpinLock g_lock;
-u64 g_first_frame; // physical address of the newest frame, 0 = none
-usize g_frames;
-u64 g_ended[kEndedTaskCapacity];
-usize g_ended_head; // next to take
-usize g_ended_count;
-u64 g_dropped;
+u64 g_first_frame GUARDED_BY(g_lock); // physical address of the newest frame, 0 = none
+usize g_frames GUARDED_BY(g_lock);
+u64 g_ended[kEndedTaskCapacity] GUARDED_BY(g_lock);
+usize g_ended_head GUARDED_BY(g_lock); // next to take
+usize g_ended_count GUARDED_BY(g_lock);
+u64 g_dropped GUARDED_BY(g_lock);
 
 u64& next_link(u64 frame) { return *reinterpret_cast<u64*>(layout::physmap_address(frame)); }
 

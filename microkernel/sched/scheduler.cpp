@@ -42,7 +42,7 @@ private:
 usize load_of(Processor& cpu)
 {
     bool busy = cpu.current && !cpu.current->is_idle;
-    usize queued = cpu.run_queue.size();
+    usize queued = cpu.queued_racy();
     bool incoming = __atomic_load_n(&cpu.incoming, __ATOMIC_ACQUIRE) != nullptr;
     return queued + (busy ? 1 : 0) + (incoming ? 1 : 0);
 }
@@ -83,7 +83,7 @@ Thread* steal(Processor& self)
     usize longest = 0;
     for (usize i = 0; i < processor_count(); ++i) {
         Processor& cpu = processor(i);
-        usize waiting = cpu.run_queue.size();
+        usize waiting = cpu.queued_racy(); // checked again under the lock
         if (&cpu != &self && waiting > longest) {
             victim = &cpu;
             longest = waiting;
@@ -91,17 +91,20 @@ Thread* steal(Processor& self)
     }
     if (!victim)
         return nullptr;
-    bool interrupts;
+    SavedInterrupts interrupts;
     if (!victim->run_lock.try_lock(interrupts))
         return nullptr;
-    Thread* thread = victim->run_queue.back();
-    while (thread && thread->pinned)
-        thread = thread->queue_prev;
-    if (thread) {
-        __atomic_store_n(&self.incoming, thread, __ATOMIC_RELEASE);
-        victim->run_queue.remove(*thread);
+    Thread* thread;
+    {
+        SpinLockGuard guard(victim->run_lock, adopt_lock, interrupts);
+        thread = victim->run_queue.back();
+        while (thread && thread->pinned)
+            thread = thread->queue_prev;
+        if (thread) {
+            __atomic_store_n(&self.incoming, thread, __ATOMIC_RELEASE);
+            victim->run_queue.remove(*thread);
+        }
     }
-    victim->run_lock.unlock(interrupts);
     if (thread)
         ++self.steals;
     return thread;
@@ -207,7 +210,7 @@ void on_timer(x86::InterruptFrame&)
     if (cpu.current->is_idle) {
         cpu.need_resched = true; // look for work, stealing included
     } else if (--cpu.slice_left == 0) {
-        if (!cpu.run_queue.is_empty())
+        if (!cpu.queue_empty_racy()) // schedule() looks again under the lock
             cpu.need_resched = true;
         else
             cpu.slice_left = kSliceTicks;
@@ -227,7 +230,7 @@ void on_reschedule_ipi(x86::InterruptFrame&)
         x86::disable_interrupts();
         // Again after every schedule(): work may have been queued while this
         // CPU was busy, by a CPU that saw it as not idle and sent no IPI.
-        while (!this_processor().run_queue.is_empty())
+        while (!this_processor().queue_empty_racy())
             schedule();
         // STI takes effect after HLT has started, so an IPI that arrives
         // between the check and HLT still wakes this CPU.

@@ -16,6 +16,8 @@
 //  - No priorities yet: every thread has the same weight.
 #pragma once
 
+#include "../arch/x86_64/traps.hpp"
+
 #include "../lib/types.hpp"
 #include "../task/thread.hpp"
 
@@ -27,8 +29,8 @@ inline constexpr u32 kSliceTicks = 2;
 // On the boot CPU: the current context becomes the thread "boot"; creates
 // this CPU's idle thread and starts its timer.
 void scheduler_start_boot_cpu();
-// On an application processor: its current context becomes its idle thread.
-[[noreturn]] void scheduler_start_application_cpu();
+// On an application processor: scheduler_start_application_cpu(), in the
+// trap interface (arch/x86_64/traps.hpp).
 
 Thread& current_thread();
 
@@ -53,7 +55,7 @@ void scheduler_yield();
 void scheduler_sleep_ms(u64 milliseconds);
 [[noreturn]] void scheduler_exit_current();
 
-// Runs from the interrupt entry once the interrupt is acknowledged.
-void scheduler_on_interrupt_exit();
+// From the interrupt entry once the interrupt is acknowledged:
+// scheduler_on_interrupt_exit(), in arch/x86_64/traps.hpp.
 
 } // namespace herald

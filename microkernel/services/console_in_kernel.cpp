@@ -16,11 +16,12 @@
 //     where, in ring 3, it would queue on the console's endpoint.
 // The lock is a spin lock (the interrupt takes it too), so every backend
 // operation is short and never blocks: the bytes of a Write are read from
-// the caller's IPC buffer through the physmap (ipc/kernel_service.hpp).
+// the caller's IPC buffer through the physmap (object/kernel_service.hpp).
 #include "services.hpp"
 
 #include "../arch/x86_64/serial.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
 #include "../ipc/ipc.hpp"
 #include "../ipc/ipc_internal.hpp"
 #include "../ipc/irq.hpp"
@@ -48,35 +49,27 @@ public:
     // console's check with a signal of no bits answers too).
     ipc::Result<console::Subscriber> keep(ipc::Handle handle) override
     {
-        auto entry = lookup(current_thread(), handle, ObjectType::Notification, abi::RightSend);
-        if (entry.is_error())
-            return entry.error() == Error::Unsupported ? ipc::Error::NoRights : ipc::Error::BadHandle;
-        auto* notification = static_cast<Notification*>(entry.value().object);
-        if (!can_be_waited_on(*notification)) {
-            notification->release();
+        auto notification = lookup<Notification>(current_thread(), handle, abi::RightSend);
+        if (notification.is_error())
+            return notification.error() == Error::NoRights ? ipc::Error::NoRights : ipc::Error::BadHandle;
+        if (!notification.value()->can_be_waited_on())
             return ipc::Error::PeerGone;
-        }
-        return reinterpret_cast<console::Subscriber>(notification); // our reference, from lookup()
+        // The subscriber holds our reference now, until drop() adopts it back.
+        return reinterpret_cast<console::Subscriber>(notification.value().leak());
     }
 
     bool signal(console::Subscriber subscriber, uint64_t bits) override
     {
         Notification& notification = *reinterpret_cast<Notification*>(subscriber);
-        if (!can_be_waited_on(notification))
+        if (!notification.can_be_waited_on())
             return false;
-        notification_signal(notification, bits);
+        notification.signal(bits);
         return true;
     }
 
-    void drop(console::Subscriber subscriber) override { reinterpret_cast<Notification*>(subscriber)->release(); }
-
-private:
-    // As the NotifySignal system call decides PeerGone: no handle left that
-    // may wait, and no endpoint it is bound to.
-    static bool can_be_waited_on(Notification& notification)
+    void drop(console::Subscriber subscriber) override
     {
-        return __atomic_load_n(&notification.receive_rights, __ATOMIC_RELAXED) != 0
-            || __atomic_load_n(&notification.bound_to, __ATOMIC_ACQUIRE) != nullptr;
+        Ref<Notification>::adopt(*reinterpret_cast<Notification*>(subscriber)).clear(); // from keep()
     }
 };
 
@@ -96,7 +89,7 @@ void input_interrupt()
 
 bool console_in_kernel() { return true; }
 
-KernelObject* console_start_in_kernel()
+Ref<KernelObject> console_start_in_kernel()
 {
     g_service.init(g_backend);
     if (bind_isa_irq_to_kernel(kCom1Irq, input_interrupt))
@@ -114,12 +107,11 @@ KernelObject* console_start_in_kernel()
 
 u64 console_start_server() { return 0; }
 
-KernelObject* console_client_object()
+Ref<KernelObject> console_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 } // namespace herald

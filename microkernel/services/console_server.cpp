@@ -8,10 +8,11 @@
 #include "../abi/ipc.hpp"
 #include "../abi/task.hpp"
 #include "../bootstrap.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
+#include "../object/notification.hpp"
 #include "../ipc/irq.hpp"
 #include "../log.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/kernel_log_control.hpp"
 #include "../task/program_loader.hpp"
 
 namespace herald {
@@ -31,20 +32,15 @@ Endpoint* g_endpoint;
 
 bool console_in_kernel() { return false; }
 
-KernelObject* console_start_in_kernel() { return nullptr; }
+Ref<KernelObject> console_start_in_kernel() { return {}; }
 
 u64 console_start_server()
 {
-    Endpoint* endpoint = Endpoint::create();
-    Notification* input = Notification::create();
-    if (!endpoint || !input) {
-        if (endpoint)
-            endpoint->release();
-        if (input)
-            input->release();
+    Ref<Endpoint> endpoint = Endpoint::create();
+    Ref<Notification> input = Notification::create();
+    if (!endpoint || !input)
         return 0;
-    }
-    bind_notification(*endpoint, *input);
+    endpoint->bind(*input);
     if (!bind_isa_irq(kCom1Irq, *input, abi::kConsoleInputBit))
         klog("herald: warning: COM1's interrupt cannot be routed: the console gets no input");
     SpawnOptions options;
@@ -52,24 +48,20 @@ u64 console_start_server()
     options.io_port_first = kCom1Base;
     options.io_port_count = kCom1Ports;
     options.handles[1] = InitialHandle { &kernel_log_control(), abi::RightSend, 0, abi::kKernelLogHandle };
-    u64 task = start_boot_server("console", options, endpoint, abi::RightReceive | abi::RightSend | abi::RightGrant);
+    u64 task = start_boot_server("console", options, endpoint.ptr(), abi::RightReceive | abi::RightSend | abi::RightGrant);
     if (task) {
         klog("herald: console is task {}: from now on it prints the kernel log", task);
         kernel_log_attach(*input, abi::kConsoleLogBit, task);
-        endpoint->retain();
-        __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE);
+        // The kernel's reference, for as long as it runs.
+        __atomic_store_n(&g_endpoint, Ref<Endpoint>(*endpoint).leak(), __ATOMIC_RELEASE);
     }
-    input->release(); // the endpoint, the interrupt binding and the log keep it
-    endpoint->release();
-    return task;
+    return task; // the endpoint, the interrupt binding and the log keep `input`
 }
 
-KernelObject* console_client_object()
+Ref<KernelObject> console_client_object()
 {
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
-    if (endpoint)
-        endpoint->retain();
-    return endpoint;
+    return endpoint ? Ref<KernelObject>(*endpoint) : Ref<KernelObject>();
 }
 
 } // namespace herald

@@ -2,31 +2,31 @@
 
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
-#include "../ipc/kernel_service.hpp"
+#include "../object/kernel_service.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {
 
 i64 inject_server_fault(Server server)
 {
-    KernelObject* object = server_client_object(server);
+    Ref<KernelObject> object = server_client_object(server);
     if (!object)
-        return static_cast<i64>(abi::SyscallError::BadHandle);
+        return static_cast<i64>(to_syscall_error(Error::BadHandle));
     IpcMessage request { abi::MessageInfo { abi::kFaultInjectionLabel, 0, false }.encode(), {}, abi::kKernelBadge };
-    i64 status = 0;
-    if (object->type() == ObjectType::KernelService) {
+    if (auto* service = object_cast<KernelService>(*object)) {
         // In the caller's thread, like any Call on it: this is where ring 0 faults.
-        (void)static_cast<KernelService*>(object)->call(current_thread(), request, nullptr);
-    } else if (object->type() == ObjectType::Endpoint) {
-        IpcMessage reply;
-        status = ipc_call_from_kernel(current_thread(), *static_cast<Endpoint*>(object), request, reply);
-    } else {
-        status = static_cast<i64>(abi::SyscallError::BadHandle);
+        (void)service->call(current_thread(), request, nullptr);
+        return 0;
     }
-    object->release();
-    return status;
+    if (auto* endpoint = object_cast<Endpoint>(*object)) {
+        IpcMessage reply;
+        auto status = ipc_call_from_kernel(current_thread(), Ref<Endpoint>(*endpoint), request, reply);
+        return status.is_error() ? static_cast<i64>(to_syscall_error(status.error())) : 0;
+    }
+    return static_cast<i64>(to_syscall_error(Error::BadHandle));
 }
 
 } // namespace herald

@@ -1,5 +1,5 @@
 // A server's portable service class (servers/*/..._service.hpp), answering
-// in ring 0 as a KernelService (ipc/kernel_service.hpp): what the ring-3
+// in ring 0 as a KernelService (object/kernel_service.hpp): what the ring-3
 // server's ipc::serve loop does for one message, done in the caller's thread.
 //
 //   InKernelService<ipc::console::Protocol, ConsoleService> g_object(g_service, g_lock);
@@ -20,7 +20,7 @@
 
 #include "libipc/protocol.hpp"
 #include "microkernel/abi/ipc.hpp"
-#include "microkernel/ipc/kernel_service.hpp"
+#include "microkernel/object/kernel_service.hpp"
 #include "microkernel/sync/spinlock.hpp"
 
 namespace herald {

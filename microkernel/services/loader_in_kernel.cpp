@@ -6,7 +6,7 @@
 //
 // What ring 0 changes:
 //   - tasks are the kernel's task objects, built with the same steps and
-//     checks as the task system calls (syscall/task_control.hpp); the
+//     checks as the task system calls (object/process_control.hpp, object/task_object.hpp); the
 //     service holds a reference where the server holds a handle, and a
 //     client's reply handle goes straight into the caller's table.
 //   - a program's pages come from the kernel's user-frame pool, as for the
@@ -29,10 +29,11 @@
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/process_control.hpp"
 #include "../task/task.hpp"
-#include "../task/task_object.hpp"
+#include "../object/task_object.hpp"
 #include "in_kernel_service.hpp"
+#include "../lib/syscall_error.hpp"
 #include "servers/loader/loader_service.hpp"
 
 namespace herald {
@@ -41,12 +42,14 @@ namespace {
 
 constexpr u64 kPage = layout::kPageSize;
 
-ipc::Error as_ipc_error(i64 syscall_error) { return static_cast<ipc::Error>(syscall_error); } // the same codes
+// libipc's errors are the ABI's codes.
+ipc::Error as_ipc_error(Error error) { return static_cast<ipc::Error>(static_cast<i64>(to_syscall_error(error))); }
 
-ipc::Result<void> ok_or_error(i64 result)
+template<typename T>
+ipc::Result<void> ok_or_error(const ErrorOr<T>& result)
 {
-    if (result < 0)
-        return as_ipc_error(result);
+    if (result.is_error())
+        return as_ipc_error(result.error());
     return {};
 }
 
@@ -57,10 +60,11 @@ class KernelBackend final : public loader::Backend {
 public:
     ipc::Result<loader::TaskRef> create(StringView name) override
     {
-        auto object = create_unstarted_task(name);
+        auto object = process_control().create_task(name);
         if (object.is_error())
             return object.error() == Error::BadLength ? ipc::Error::BadLength : ipc::Error::NoMemory;
-        return reinterpret_cast<loader::TaskRef>(object.value());
+        // The service holds our reference now, until close() adopts it back.
+        return reinterpret_cast<loader::TaskRef>(object.value().leak());
     }
 
     // What the memory service's Give checks, then the kernel's own frames.
@@ -84,7 +88,7 @@ public:
         return {};
     }
 
-    // The handle is the caller's own (ipc/kernel_service.hpp): looked up in
+    // The handle is the caller's own (object/kernel_service.hpp): looked up in
     // its table, and left there.
     ipc::Result<void> give(loader::TaskRef task, ipc::Handle handle) override
     {
@@ -96,12 +100,12 @@ public:
         }
         if (!entry)
             return ipc::Error::BadHandle;
-        return ok_or_error(give_task_handle(object_of(task), *entry, abi::HandleFirstFree));
+        return ok_or_error(object_of(task).give_handle(*entry, abi::HandleFirstFree));
     }
 
     ipc::Result<void> start(loader::TaskRef task, u64 entry, u64 stack_top, u64 argument) override
     {
-        return ok_or_error(start_task(object_of(task), entry, stack_top, argument));
+        return ok_or_error(object_of(task).start(entry, stack_top, argument));
     }
 
     ipc::Result<u64> task_id(loader::TaskRef task) override { return object_of(task).task_id(); }
@@ -128,7 +132,7 @@ public:
         return {};
     }
 
-    void close(loader::TaskRef task) override { object_of(task).release(); }
+    void close(loader::TaskRef task) override { Ref<TaskObject>::adopt(object_of(task)).clear(); } // from create()
 
     ipc::Result<usize> list(abi::TaskListEntry* out, usize max) override
     {
@@ -155,18 +159,18 @@ bool g_running;
 
 bool loader_in_kernel() { return true; }
 
-KernelObject* loader_start_in_kernel()
+Ref<KernelObject> loader_start_in_kernel()
 {
     auto archive = boot_archive_pages();
     if (!archive) {
         klog("herald: no boot archive: no loader");
-        return nullptr;
+        return {};
     }
     ByteReader bytes(reinterpret_cast<const u8*>(layout::physmap_address(archive->base.get())), archive->length);
     {
         SpinLockGuard guard(g_lock);
         if (!g_service.init(g_backend, bytes))
-            return nullptr; // it said why
+            return {}; // it said why
     }
     __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);
     klog("herald: loader in the kernel: programs' pages come from the kernel's frame pool");
@@ -175,12 +179,11 @@ KernelObject* loader_start_in_kernel()
 
 u64 loader_start_server() { return 0; }
 
-KernelObject* loader_client_object()
+Ref<KernelObject> loader_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 } // namespace herald

@@ -7,9 +7,10 @@
 #include "../abi/task.hpp"
 #include "../boot/boot_archive.hpp"
 #include "../bootstrap.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../log.hpp"
-#include "../syscall/task_control.hpp"
+#include "../object/process_control.hpp"
+#include "../object/system_control.hpp"
 #include "../task/program_loader.hpp"
 
 namespace herald {
@@ -24,17 +25,16 @@ Endpoint* g_endpoint;
 
 bool loader_in_kernel() { return false; }
 
-KernelObject* loader_start_in_kernel() { return nullptr; }
+Ref<KernelObject> loader_start_in_kernel() { return {}; }
 
 u64 loader_start_server()
 {
-    Endpoint* endpoint = Endpoint::create();
+    Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint)
         return 0;
     auto archive = boot_archive_pages();
     if (!archive) {
         klog("herald: no boot archive: no loader");
-        endpoint->release();
         return 0;
     }
     SpawnOptions options;
@@ -43,21 +43,16 @@ u64 loader_start_server()
     options.handles[1] = InitialHandle { &process_control(), abi::RightSend, 0, abi::kProcessControlHandle };
     options.handles[2] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::kTaskListHandle }; // List
     // RightMint: it publishes a handle the registry badges for each client.
-    u64 task = start_boot_server("loader", options, endpoint, abi::RightsAll);
-    if (task) {
-        endpoint->retain();
-        __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE);
-    }
-    endpoint->release();
+    u64 task = start_boot_server("loader", options, endpoint.ptr(), abi::RightsAll);
+    if (task) // the kernel's reference, for as long as it runs
+        __atomic_store_n(&g_endpoint, Ref<Endpoint>(*endpoint).leak(), __ATOMIC_RELEASE);
     return task;
 }
 
-KernelObject* loader_client_object()
+Ref<KernelObject> loader_client_object()
 {
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
-    if (endpoint)
-        endpoint->retain();
-    return endpoint;
+    return endpoint ? Ref<KernelObject>(*endpoint) : Ref<KernelObject>();
 }
 
 } // namespace herald

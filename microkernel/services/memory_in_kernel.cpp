@@ -5,20 +5,20 @@
 // that answers Calls on abi::HandleMemory without leaving the caller's
 // thread. Programs cannot tell the difference; the benchmarks can
 // (docs/benchmarks.md).
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 
 #include "../ipc/ipc_internal.hpp"
 #include "in_kernel_service.hpp"
 #include "services.hpp"
 #include "../sched/scheduler.hpp"
-#include "../task/task_object.hpp"
+#include "../object/task_object.hpp"
 #include "../log.hpp"
 #include "../sync/spinlock.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
-#include "../mm/managed_memory.hpp"
+#include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "servers/memory/memory_service.hpp"
 
@@ -58,18 +58,15 @@ public:
         return Unmap::Unmapped;
     }
 
-    // The handle is the caller's own (ipc/kernel_service.hpp): looked up in
+    // The handle is the caller's own (object/kernel_service.hpp): looked up in
     // its table, and left there.
     bool unstarted_task(u64 handle, u64& task) override
     {
-        auto entry = lookup(current_thread(), handle, ObjectType::Task, abi::RightReceive);
-        if (entry.is_error())
+        auto object = lookup<TaskObject>(current_thread(), handle, abi::RightReceive);
+        if (object.is_error())
             return false;
-        auto* object = static_cast<TaskObject*>(entry.value().object);
-        bool building = object->unstarted_task() != nullptr;
-        task = object->task_id();
-        object->release();
-        return building;
+        task = object.value()->task_id();
+        return object.value()->unstarted_task() != nullptr;
     }
 
     void zero(u64 frame) override { __builtin_memset(reinterpret_cast<void*>(layout::physmap_address(frame)), 0, layout::kPageSize); }
@@ -111,12 +108,11 @@ void pager_start()
 
 void pager_task_ended(u64) { } // the service is part of the kernel: it never ends
 
-KernelObject* pager_client_object()
+Ref<KernelObject> pager_client_object()
 {
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
-        return nullptr;
-    g_object.retain();
-    return &g_object;
+        return {};
+    return Ref<KernelObject>(g_object);
 }
 
 abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code)

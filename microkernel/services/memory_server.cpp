@@ -1,18 +1,18 @@
 // The memory service in ring 3 (docs/placement.md): the memory server, a
 // ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
 // in the faulting thread's name (ipc_call_from_kernel); it answers after
-// mapping a frame with its MemoryControl handle (syscall/memory_control.cpp).
-#include "../mm/pager.hpp"
+// mapping a frame with its MemoryControl handle (object/memory_control.hpp).
+#include "../pager/pager.hpp"
 
 #include "../boot/boot_archive.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../log.hpp"
-#include "../syscall/memory_control.hpp"
+#include "../object/memory_control.hpp"
 #include "../task/program_loader.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "../mm/managed_memory.hpp"
+#include "../pager/managed_memory.hpp"
 
 namespace herald {
 
@@ -41,23 +41,22 @@ void pager_start()
             error_name(program.error()));
         return;
     }
-    Endpoint* endpoint = Endpoint::create();
+    Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint) {
         klog("herald: warning: no memory for the memory server's endpoint");
         return;
     }
     SpawnOptions options;
     options.is_memory_server = true;
-    options.handles[0] = InitialHandle { endpoint, abi::RightReceive, 0, abi::kMemoryEndpointHandle };
+    options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, abi::kMemoryEndpointHandle };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, abi::kMemoryControlHandle };
     auto task = spawn_program(kServerProgram, program.value(), options);
     if (task.is_error()) {
         klog("herald: warning: cannot start the memory server: {}", error_name(task.error()));
-        endpoint->release();
         return;
     }
     g_server_task = task.value();
-    __atomic_store_n(&g_endpoint, endpoint, __ATOMIC_RELEASE); // the kernel's reference
+    __atomic_store_n(&g_endpoint, endpoint.leak(), __ATOMIC_RELEASE); // the kernel's reference, for good
     klog("herald: memory server is task {}", g_server_task);
 }
 
@@ -71,12 +70,10 @@ void pager_task_ended(u64 task)
         task);
 }
 
-KernelObject* pager_client_object()
+Ref<KernelObject> pager_client_object()
 {
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
-    if (endpoint)
-        endpoint->retain();
-    return endpoint;
+    return endpoint ? Ref<KernelObject>(*endpoint) : Ref<KernelObject>();
 }
 
 abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error_code)
@@ -88,7 +85,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
         { thread.task->id, address, error_code }, abi::kKernelBadge };
     IpcMessage reply;
     count<Event::FaultsPager>();
-    if (ipc_call_from_kernel(thread, *endpoint, request, reply) < 0)
+    if (ipc_call_from_kernel(thread, Ref<Endpoint>(*endpoint), request, reply).is_error())
         return abi::PageFaultVerdict::PagerUnavailable;
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel
         || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OutOfMemory))

@@ -2,7 +2,7 @@
 #include "services.hpp"
 
 #include "../log.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 
 namespace herald {
 
@@ -26,14 +26,14 @@ bool server_in_kernel(Server server)
     return false;
 }
 
-KernelObject* server_client_object(Server server)
+Ref<KernelObject> server_client_object(Server server)
 {
     switch (server) {
     case Server::Memory: return pager_client_object();
     case Server::Loader: return loader_client_object();
     case Server::Console: return console_client_object();
     }
-    return nullptr;
+    return {};
 }
 
 const char* placement_name()

@@ -4,7 +4,7 @@
 // KernelService). Chosen when an image is linked: each server is one of two
 // libraries (cmake/HeraldKernel.cmake, herald_placement):
 //
-//   memory   memory_server.cpp   or memory_in_kernel.cpp   (interface: mm/pager.hpp)
+//   memory   memory_server.cpp   or memory_in_kernel.cpp   (interface: pager/pager.hpp)
 //   loader   loader_server.cpp   or loader_in_kernel.cpp
 //   console  console_server.cpp  or console_in_kernel.cpp
 //
@@ -14,6 +14,7 @@
 #pragma once
 
 #include "../lib/types.hpp"
+#include "../object/kernel_object.hpp"
 
 namespace herald {
 
@@ -25,9 +26,9 @@ struct SpawnOptions;
 
 bool console_in_kernel();
 // Bootstrap, first (before the registry): in ring 0 the service starts
-// (COM1's input interrupt comes to it) and is returned, retained, for the
+// (COM1's input interrupt comes to it) and is returned, a reference for the
 // registry to publish as "console"; in ring 3, nullptr.
-KernelObject* console_start_in_kernel();
+Ref<KernelObject> console_start_in_kernel();
 // Bootstrap, after the registry: in ring 3 the console server starts from
 // the boot archive (its task id, 0 if it could not); in ring 0, 0.
 u64 console_start_server();
@@ -35,7 +36,7 @@ u64 console_start_server();
 // ---- the loader (libipc/protocols/loader.hpp) ----
 
 bool loader_in_kernel();
-KernelObject* loader_start_in_kernel(); // as for the console, published as "loader"
+Ref<KernelObject> loader_start_in_kernel(); // as for the console, published as "loader"
 u64 loader_start_server();
 
 // ---- all of them ----
@@ -45,12 +46,12 @@ const char* server_name(Server server); // "memory", "loader", "console"
 bool server_in_kernel(Server server);
 
 // What a client's Call reaches: the server's endpoint (ring 3) or the
-// service (ring 0), retained for the caller; nullptr if there is none (not
+// service (ring 0), a reference for the caller; null if there is none (not
 // started yet, or it could not start). For fault injection
 // (fault_injection.hpp).
-KernelObject* server_client_object(Server server);
-KernelObject* console_client_object();
-KernelObject* loader_client_object();
+Ref<KernelObject> server_client_object(Server server);
+Ref<KernelObject> console_client_object();
+Ref<KernelObject> loader_client_object();
 
 // The placement this image was linked with: "microkernel" (every server in
 // ring 3), "memory-in-kernel", "loader-in-kernel", "console-in-kernel",

@@ -31,7 +31,12 @@ struct Processor {
     // The scheduler's per-CPU state (sched/scheduler.cpp). run_lock guards
     // run_queue; the rest is only touched by this CPU with interrupts off.
     SpinLock run_lock;
-    RunQueue<Thread> run_queue;
+    RunQueue<Thread> run_queue GUARDED_BY(run_lock);
+    // Racy looks at run_queue without its lock, for placement, stealing and
+    // idling: a stale answer costs one more look later, never a lost
+    // thread (scheduler.cpp says why at each use).
+    usize queued_racy() const NO_THREAD_SAFETY_ANALYSIS { return run_queue.size(); }
+    bool queue_empty_racy() const NO_THREAD_SAFETY_ANALYSIS { return run_queue.is_empty(); }
     Thread* current;
     Thread* idle_thread;
     Thread* previous;            // the thread being switched away from

@@ -1,10 +1,9 @@
-// Reading the per-CPU event counters (event_counters.hpp), and the
-// EventCounters system call that hands them to user space.
+// Reading the per-CPU event counters (event_counters.hpp); the EventCounters
+// system call that hands them to user space is in syscall/syscalls.cpp.
 #include "event_counters.hpp"
 
 #include "../abi/syscalls.hpp"
 #include "../smp/processor.hpp"
-#include "../syscall/user_access.hpp"
 
 namespace herald {
 
@@ -28,18 +27,6 @@ EventCounters event_counters_sum()
             sum.values[i] += one.values[i];
     }
     return sum;
-}
-
-i64 sys_event_counters(u64 cpu, u64 out, u64 max)
-{
-    if (cpu != abi::kAllCpus && cpu >= processor_count())
-        return static_cast<i64>(abi::SyscallError::BadArgument);
-    if (max > abi::kEventCount)
-        max = abi::kEventCount;
-    EventCounters counters = cpu == abi::kAllCpus ? event_counters_sum() : event_counters_read(cpu);
-    if (!copy_to_user_paged(out, counters.values, max * sizeof(u64)))
-        return static_cast<i64>(abi::SyscallError::BadAddress);
-    return static_cast<i64>(max);
 }
 
 } // namespace herald

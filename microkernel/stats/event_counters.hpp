@@ -60,8 +60,8 @@ inline void count_frames_zeroed(u64 frames)
 EventCounters event_counters_read(usize cpu);
 EventCounters event_counters_sum();
 
-// The EventCounters system call: (cpu index or abi::kAllCpus, u64* out,
-// max) -> the number of counters written (at most abi::kEventCount).
-i64 sys_event_counters(u64 cpu, u64 out, u64 max);
+// The EventCounters system call (cpu index or abi::kAllCpus, u64* out,
+// max -> the number of counters written, at most abi::kEventCount) is
+// in syscall/syscalls.cpp.
 
 } // namespace herald

@@ -2,20 +2,29 @@
 //
 // Taking the lock also disables interrupts on this CPU (and restores the
 // previous state on release): an interrupt handler that wanted the same lock
-// on the same CPU would otherwise spin forever. Use SpinLockGuard, so that
-// every path out of the section releases it.
+// on the same CPU would otherwise spin forever. Take it with SpinLockGuard,
+// so that every path out of the section releases it; the guard's unlock()
+// lets it go early (IPC lets an endpoint's lock go before it switches to
+// another thread) and the destructor then does nothing. SpinLock is a
+// capability for clang's -Wthread-safety (thread_safety.hpp): fields
+// GUARDED_BY a lock are checked at every access.
 #pragma once
 
 #include "../arch/x86_64/cpu.hpp"
+#include "thread_safety.hpp"
 
 namespace herald {
 
-class SpinLock {
+// Whether interrupts were enabled before a lock disabled them: RFLAGS.IF as
+// read, kept as it is (testing the bit later costs less than making a bool).
+using SavedInterrupts = u64;
+
+class CAPABILITY("spinlock") SpinLock {
 public:
-    // Returns the interrupt state to give back to unlock().
-    [[nodiscard]] bool lock()
+    // Returns the interrupt state to give back to unlock(). Use a guard.
+    [[nodiscard]] SavedInterrupts lock() ACQUIRE()
     {
-        bool interrupts_were_enabled = x86::read_rflags() & x86::kRflagsInterruptEnable;
+        SavedInterrupts interrupts_were_enabled = x86::read_rflags() & x86::kRflagsInterruptEnable;
         x86::disable_interrupts();
         while (__atomic_exchange_n(&m_locked, true, __ATOMIC_ACQUIRE)) {
             while (__atomic_load_n(&m_locked, __ATOMIC_RELAXED))
@@ -24,15 +33,16 @@ public:
         return interrupts_were_enabled;
     }
 
-    void unlock(bool interrupts_were_enabled)
+    void unlock(SavedInterrupts interrupts_were_enabled) RELEASE()
     {
         __atomic_store_n(&m_locked, false, __ATOMIC_RELEASE);
         if (interrupts_were_enabled)
             x86::enable_interrupts();
     }
 
-    // Like lock(), but gives up at once when another CPU holds it.
-    [[nodiscard]] bool try_lock(bool& interrupts_were_enabled)
+    // Like lock(), but gives up at once when another CPU holds it; on
+    // success, hand it to a guard (SpinLockGuard's adopting constructor).
+    [[nodiscard]] bool try_lock(SavedInterrupts& interrupts_were_enabled) TRY_ACQUIRE(true)
     {
         interrupts_were_enabled = x86::read_rflags() & x86::kRflagsInterruptEnable;
         x86::disable_interrupts();
@@ -49,16 +59,40 @@ private:
     bool m_locked { false };
 };
 
-class SpinLockGuard {
+struct AdoptLock { };
+inline constexpr AdoptLock adopt_lock {};
+
+class SCOPED_CAPABILITY SpinLockGuard {
 public:
-    explicit SpinLockGuard(SpinLock& lock) : m_lock(lock), m_interrupts_were_enabled(lock.lock()) { }
-    ~SpinLockGuard() { m_lock.unlock(m_interrupts_were_enabled); }
+    explicit SpinLockGuard(SpinLock& lock) ACQUIRE(lock)
+        : m_lock(lock)
+        , m_interrupts_were_enabled(lock.lock())
+    {
+    }
+    // Takes over a lock this CPU already holds (a successful try_lock).
+    SpinLockGuard(SpinLock& lock, AdoptLock, SavedInterrupts interrupts_were_enabled) REQUIRES(lock)
+        : m_lock(lock)
+        , m_interrupts_were_enabled(interrupts_were_enabled)
+    {
+    }
+    ~SpinLockGuard() RELEASE()
+    {
+        if (m_held)
+            m_lock.unlock(m_interrupts_were_enabled);
+    }
+    // Lets the lock go now, before the end of the scope (once).
+    void unlock() RELEASE()
+    {
+        m_held = false;
+        m_lock.unlock(m_interrupts_were_enabled);
+    }
     SpinLockGuard(const SpinLockGuard&) = delete;
     SpinLockGuard& operator=(const SpinLockGuard&) = delete;
 
 private:
     SpinLock& m_lock;
-    bool m_interrupts_were_enabled;
+    SavedInterrupts m_interrupts_were_enabled;
+    bool m_held { true };
 };
 
 } // namespace herald

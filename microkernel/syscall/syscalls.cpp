@@ -1,18 +1,20 @@
-// The system calls themselves. Each handler takes the raw argument
-// registers, checks every one of them, and returns a value or a negative
-// SyscallError; none of them can be made to crash the kernel.
+// System-call dispatch: one table from numbers to handlers
+// (handlers.hpp), and the basic calls themselves. Each handler checks every
+// argument and returns a value or an Error; the result is encoded into RAX
+// here, once (lib/syscall_error.hpp). None of them can be made to crash the
+// kernel.
 #include "syscalls.hpp"
 
 #include "../abi/syscalls.hpp"
 #include "../abi/task.hpp"
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/gdt.hpp"
-#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/syscall_abi.hpp"
+#include "../lib/syscall_error.hpp"
 #include "../arch/x86_64/tsc.hpp"
 #include "../arch/x86_64/user_copy.hpp"
 #include "../ipc/ipc.hpp"
-#include "memory_control.hpp"
-#include "task_control.hpp"
+#include "handlers.hpp"
 #include "user_access.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
@@ -41,16 +43,17 @@ constexpr u64 kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 
 constexpr u64 kRflagsIopl = 3ull << 12, kRflagsNt = 1ull << 14, kRflagsAc = 1ull << 18;
 constexpr u64 kFmask = kRflagsTf | kRflagsIf | kRflagsDf | kRflagsIopl | kRflagsNt | kRflagsAc;
 
-i64 error(SyscallError e) { return static_cast<i64>(e); }
+} // namespace
 
 // Not inlined: its buffer must not sit in the frame of every system call.
-[[gnu::noinline]] i64 sys_debug_write(u64 text, u64 length)
+[[gnu::noinline]] ErrorOr<u64> sys_debug_write(const SyscallArgs& args)
 {
+    u64 text = args.arg(0), length = args.arg(1);
     if (length > abi::kMaxDebugWrite)
-        return error(SyscallError::BadLength);
+        return Error::BadLength;
     char buffer[abi::kMaxDebugWrite];
     if (!copy_from_user_paged(buffer, text, length))
-        return error(SyscallError::BadAddress);
+        return Error::BadAddress;
     // One line of the kernel log, and never a forged one: control
     // characters (newlines included) are shown as '.'.
     for (usize i = 0; i < length; ++i) {
@@ -59,49 +62,111 @@ i64 error(SyscallError e) { return static_cast<i64>(e); }
     }
     Task& task = *current_thread().task;
     klog("[{} {}] {}", task.id, task.name_view(), StringView(buffer, length));
-    return static_cast<i64>(length);
+    return length;
 }
 
-i64 sys_sleep(u64 milliseconds)
+ErrorOr<u64> sys_yield(const SyscallArgs&)
 {
-    if (milliseconds > abi::kMaxSleepMs)
-        return error(SyscallError::BadArgument);
-    scheduler_sleep_ms(milliseconds);
-    return 0;
+    scheduler_yield();
+    return 0u;
 }
 
-i64 sys_self_info(u64 out)
+ErrorOr<u64> sys_sleep(const SyscallArgs& args)
+{
+    u64 milliseconds = args.arg(0);
+    if (milliseconds > abi::kMaxSleepMs)
+        return Error::BadArgument;
+    scheduler_sleep_ms(milliseconds);
+    return 0u;
+}
+
+ErrorOr<u64> sys_exit(const SyscallArgs& args) { exit_current_task(static_cast<i64>(args.arg(0)), false); }
+
+ErrorOr<u64> sys_self_info(const SyscallArgs& args)
 {
     Thread& thread = current_thread();
     abi::SelfInfo info { thread.task->id, thread.id, this_processor().index, processor_count(),
         tsc::ms_since_boot().value(), tsc::ticks_per_ms().value() };
-    if (!copy_to_user_paged(out, &info, sizeof(info)))
-        return error(SyscallError::BadAddress);
-    return 0;
+    if (!copy_to_user_paged(args.arg(0), &info, sizeof(info)))
+        return Error::BadAddress;
+    return 0u;
 }
 
-i64 dispatch(x86::InterruptFrame& frame)
+ErrorOr<u64> sys_null(const SyscallArgs&) { return 0u; }
+
+// One CPU's kernel event counters, or all CPUs' summed (stats/event_counters.hpp).
+ErrorOr<u64> sys_event_counters(const SyscallArgs& args)
 {
-    // Where a call that blocks gets its result written (ipc_wake_with_status).
-    current_thread().ipc.frame = &frame;
-    if (handle_ipc_syscall(frame.rax, frame))
-        return static_cast<i64>(frame.rax);
-    if (i64 result; handle_memory_syscall(frame.rax, frame, result))
-        return result;
-    if (i64 result; handle_task_syscall(frame.rax, frame, result))
-        return result;
-    switch (static_cast<SyscallNumber>(frame.rax)) {
-    case SyscallNumber::DebugWrite: return sys_debug_write(frame.rdi, frame.rsi);
-    case SyscallNumber::Yield: scheduler_yield(); return 0;
-    case SyscallNumber::Sleep: return sys_sleep(frame.rdi);
-    case SyscallNumber::Exit: exit_current_task(static_cast<i64>(frame.rdi), false);
-    case SyscallNumber::SelfInfo: return sys_self_info(frame.rdi);
-    case SyscallNumber::Null: return 0;
-    case SyscallNumber::EventCounters: return sys_event_counters(frame.rdi, frame.rsi, frame.rdx);
-    case SyscallNumber::Count: break;
-    default: break;
-    }
-    return error(SyscallError::BadNumber);
+    u64 cpu = args.arg(0), out = args.arg(1), max = args.arg(2);
+    if (cpu != abi::kAllCpus && cpu >= processor_count())
+        return Error::BadArgument;
+    if (max > abi::kEventCount)
+        max = abi::kEventCount;
+    EventCounters counters = cpu == abi::kAllCpus ? event_counters_sum() : event_counters_read(cpu);
+    if (!copy_to_user_paged(out, counters.values, max * sizeof(u64)))
+        return Error::BadAddress;
+    return max;
+}
+
+
+namespace {
+
+// The one table: system-call number -> handler (abi::SyscallNumber; a
+// number without one is BadNumber).
+constexpr usize kSyscallCount = static_cast<usize>(SyscallNumber::Count);
+
+struct SyscallTable {
+    SyscallHandler handlers[kSyscallCount] {};
+    constexpr void set(SyscallNumber number, SyscallHandler handler) { handlers[static_cast<usize>(number)] = handler; }
+};
+
+constexpr SyscallTable make_table()
+{
+    SyscallTable table;
+    table.set(SyscallNumber::DebugWrite, sys_debug_write);
+    table.set(SyscallNumber::Yield, sys_yield);
+    table.set(SyscallNumber::Sleep, sys_sleep);
+    table.set(SyscallNumber::Exit, sys_exit);
+    table.set(SyscallNumber::SelfInfo, sys_self_info);
+    table.set(SyscallNumber::Null, sys_null);
+    table.set(SyscallNumber::EndpointCreate, sys_endpoint_create);
+    table.set(SyscallNumber::NotificationCreate, sys_notification_create);
+    table.set(SyscallNumber::HandleClose, sys_handle_close);
+    table.set(SyscallNumber::HandleMint, sys_handle_mint);
+    table.set(SyscallNumber::SetIpcBuffer, sys_set_ipc_buffer);
+    table.set(SyscallNumber::IpcSend, sys_ipc_send);
+    table.set(SyscallNumber::IpcReceive, sys_ipc_receive);
+    table.set(SyscallNumber::IpcCall, sys_ipc_call);
+    table.set(SyscallNumber::IpcReplyReceive, sys_ipc_reply_receive);
+    table.set(SyscallNumber::NotifySignal, sys_notify_signal);
+    table.set(SyscallNumber::NotifyWait, sys_notify_wait);
+    table.set(SyscallNumber::IpcReplySave, sys_ipc_reply_save);
+    table.set(SyscallNumber::IpcReplyTo, sys_ipc_reply_to);
+    table.set(SyscallNumber::MemoryMap, sys_memory_map);
+    table.set(SyscallNumber::MemoryUnmap, sys_memory_unmap);
+    table.set(SyscallNumber::MemoryReclaim, sys_memory_reclaim);
+    table.set(SyscallNumber::MemoryRanges, sys_memory_ranges);
+    table.set(SyscallNumber::TaskCreate, sys_task_create);
+    table.set(SyscallNumber::TaskGiveHandle, sys_task_give_handle);
+    table.set(SyscallNumber::TaskStart, sys_task_start);
+    table.set(SyscallNumber::TaskKill, sys_task_kill);
+    table.set(SyscallNumber::TaskWait, sys_task_wait);
+    table.set(SyscallNumber::TaskInfo, sys_task_info);
+    table.set(SyscallNumber::TaskList, sys_task_list);
+    table.set(SyscallNumber::SystemShutdown, sys_system_shutdown);
+    table.set(SyscallNumber::LogRead, sys_log_read);
+    table.set(SyscallNumber::EventCounters, sys_event_counters);
+    return table;
+}
+
+constexpr SyscallTable kSyscalls = make_table();
+
+// Any 64-bit value of RAX is checked.
+ErrorOr<u64> dispatch(const SyscallArgs& args)
+{
+    if (args.number() >= kSyscallCount || !kSyscalls.handlers[args.number()])
+        return Error::BadNumber;
+    return kSyscalls.handlers[args.number()](args);
 }
 
 } // namespace
@@ -123,7 +188,10 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
 {
     using namespace herald;
     count<Event::Syscalls>();
-    frame->rax = static_cast<u64>(dispatch(*frame));
+    // Where a call that blocks gets its result written (ipc_wake_with_status).
+    current_thread().ipc.frame = frame;
+    if (!ipc_fastpath(syscall_number(*frame), *frame))
+        set_syscall_result(*frame, encode_result(dispatch(syscall_args(*frame))));
     kill_current_task_if_requested();
     kernel_log_tick(); // kernel lines reach the console soon, in order with what programs print
     // SYSRET to a non-canonical RIP would fault in ring 0 with the user's

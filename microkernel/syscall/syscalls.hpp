@@ -1,9 +1,6 @@
-// System-call dispatch (ABI: abi/syscalls.hpp, docs/syscalls.md).
+// System-call dispatch (ABI: abi/syscalls.hpp, docs/syscalls.md): the
+// handlers are in handlers.hpp; what the entry code calls,
+// syscalls_init_this_cpu() and handle_syscall(), is in the trap interface.
 #pragma once
 
-namespace herald {
-
-// Per CPU: IA32_STAR/LSTAR/FMASK and EFER.SCE (SDM Vol. 3A §5.8.8).
-void syscalls_init_this_cpu();
-
-} // namespace herald
+#include "../arch/x86_64/traps.hpp"

@@ -1,98 +1,84 @@
-#include "task_control.hpp"
+// The task system calls (abi/task.hpp, docs/system.md, "Tasks as
+// capabilities"): ProcessControl, which only the loader holds, creates tasks;
+// a task handle gives them handles, starts, kills and waits for them;
+// TaskList needs SystemControl with the receive right (init, the shell, the
+// registry, the loader); SystemControl with the send right, init's, powers
+// the machine off; KernelLog, the console's, reads the kernel log. The
+// objects are in object/; this file decodes the arguments and copies to and
+// from user memory.
+#include "handlers.hpp"
 
 #include "../abi/memory.hpp"
 #include "../abi/syscalls.hpp"
 #include "../abi/task.hpp"
-#include "../arch/x86_64/interrupt_frame.hpp"
 #include "../ipc/ipc.hpp"
-#include "../ipc/ipc_internal.hpp"
-#include "../mm/address_space.hpp"
-#include "../sched/scheduler.hpp"
-#include "../task/program_loader.hpp"
-#include "../task/task.hpp"
-#include "../task/task_object.hpp"
 #include "../log.hpp"
-#include "power.hpp"
+#include "../object/kernel_log_control.hpp"
+#include "../object/lookup.hpp"
+#include "../object/process_control.hpp"
+#include "../object/system_control.hpp"
+#include "../object/task_object.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task.hpp"
 #include "user_access.hpp"
 
 namespace herald {
 
 namespace {
 
-using abi::SyscallError;
-using abi::SyscallNumber;
+constexpr usize kMaxNameLength = ProcessControl::kMaxNameLength;
 
-// Capabilities with no state: holding one is the right.
-class Capability final : public KernelObject {
-public:
-    explicit Capability(ObjectType type) : KernelObject(type) { }
-
-private:
-    void destroy() override { } // live as long as the kernel
-};
-
-Capability g_process_control(ObjectType::ProcessControl);
-Capability g_system_control(ObjectType::SystemControl);
-Capability g_kernel_log(ObjectType::KernelLog);
-
-constexpr i64 error(SyscallError e) { return static_cast<i64>(e); }
-constexpr usize kMaxNameLength = 31;
-
-i64 lookup_error(Error e) { return error(e == Error::Unsupported ? SyscallError::NoRights : SyscallError::BadHandle); }
-
-// The caller's task handle `handle` with `rights`; released by the guard.
-class TaskHandle {
-public:
-    TaskHandle(u64 handle, u32 rights)
-    {
-        auto entry = lookup(current_thread(), handle, ObjectType::Task, rights);
-        if (entry.is_error())
-            m_error = lookup_error(entry.error());
-        else
-            m_object = static_cast<TaskObject*>(entry.value().object);
-    }
-    ~TaskHandle()
-    {
-        if (m_object)
-            m_object->release();
-    }
-    TaskHandle(const TaskHandle&) = delete;
-    TaskHandle& operator=(const TaskHandle&) = delete;
-
-    TaskObject* object() const { return m_object; }
-    i64 error_code() const { return m_error; }
-
-private:
-    TaskObject* m_object { nullptr };
-    i64 m_error { 0 };
-};
-
-i64 sys_create(u64 control, u64 name_address, u64 name_length)
+// Capabilities with no state: holding one with the send right is the right.
+template<typename Capability>
+ErrorOr<void> check_capability(u64 handle)
 {
-    auto entry = lookup(current_thread(), control, ObjectType::ProcessControl, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release(); // static
-    if (name_length == 0 || name_length > kMaxNameLength)
-        return error(SyscallError::BadLength);
-    char name[kMaxNameLength];
-    if (!copy_from_user_paged(name, name_address, name_length))
-        return error(SyscallError::BadAddress);
-    auto object = create_unstarted_task(StringView(name, name_length));
-    if (object.is_error())
-        return error(SyscallError::NoMemory);
-    u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
-    object.value()->release(); // the handle holds it now; without one, the task goes with it
-    return handle ? static_cast<i64>(handle) : error(SyscallError::NoMemory);
+    HERALD_TRY(lookup<Capability>(current_thread(), handle, abi::RightSend));
+    return {};
 }
 
-i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
+ErrorOr<u64> task_status(u64 task_handle, u64 out, bool wait)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    if (!target.object()->unstarted_task() || index >= abi::kMaxHandles)
-        return error(SyscallError::BadArgument); // (give_task_handle checks again: the answer comes first)
+    auto target = HERALD_TRY(lookup<TaskObject>(current_thread(), task_handle, abi::RightReceive));
+    abi::TaskStatus probe {};
+    if (!copy_to_user_paged(out, &probe, sizeof(probe)))
+        return Error::BadAddress;
+    if (wait)
+        HERALD_TRY(target->wait(current_thread()));
+    abi::TaskStatus status = target->status();
+    if (!copy_to_user_paged(out, &status, sizeof(status)))
+        return Error::BadAddress;
+    return 0u;
+}
+
+} // namespace
+
+// (process control, name, length) -> a handle to a task with no thread yet.
+ErrorOr<u64> sys_task_create(const SyscallArgs& args)
+{
+    u64 name_address = args.arg(1), name_length = args.arg(2);
+    HERALD_TRY(check_capability<ProcessControl>(args.arg(0)));
+    if (name_length == 0 || name_length > kMaxNameLength)
+        return Error::BadLength;
+    char name[kMaxNameLength];
+    if (!copy_from_user_paged(name, name_address, name_length))
+        return Error::BadAddress;
+    auto object = process_control().create_task(StringView(name, name_length));
+    if (object.is_error())
+        return Error::OutOfMemory;
+    // The handle holds it now; without one, the task goes with our reference.
+    u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
+    if (!handle)
+        return Error::OutOfMemory;
+    return handle;
+}
+
+// (task, one of the caller's handles, index or 0) -> the index in the task's table.
+ErrorOr<u64> sys_task_give_handle(const SyscallArgs& args)
+{
+    u64 handle = args.arg(1), index = args.arg(2);
+    auto target = HERALD_TRY(lookup<TaskObject>(current_thread(), args.arg(0), abi::RightSend));
+    if (!target->unstarted_task() || index >= abi::kMaxHandles)
+        return Error::BadArgument; // (give_handle checks again: the answer comes first)
     Optional<HandleEntry> entry;
     {
         Task& self = *current_thread().task;
@@ -100,57 +86,41 @@ i64 sys_give_handle(u64 task_handle, u64 handle, u64 index)
         entry = self.handles->get(handle);
     }
     if (!entry)
-        return error(SyscallError::BadHandle);
-    return give_task_handle(*target.object(), *entry, index);
+        return Error::BadHandle;
+    return target->give_handle(*entry, index);
 }
 
-i64 sys_start(u64 task_handle, u64 entry, u64 stack_top, u64 parameter)
+// (task, entry, stack top, parameter) -> 0.
+ErrorOr<u64> sys_task_start(const SyscallArgs& args)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    return start_task(*target.object(), entry, stack_top, parameter);
+    auto target = HERALD_TRY(lookup<TaskObject>(current_thread(), args.arg(0), abi::RightSend));
+    HERALD_TRY(target->start(args.arg(1), args.arg(2), args.arg(3)));
+    return 0u;
 }
 
-i64 sys_kill(u64 task_handle)
+ErrorOr<u64> sys_task_kill(const SyscallArgs& args)
 {
-    TaskHandle target(task_handle, abi::RightSend);
-    if (!target.object())
-        return target.error_code();
-    if (target.object()->unstarted_task())
-        return error(SyscallError::BadArgument); // never started: close its handle instead
-    kill_task(target.object()->task_id()); // false: it has ended already, which is fine
-    return 0;
+    auto target = HERALD_TRY(lookup<TaskObject>(current_thread(), args.arg(0), abi::RightSend));
+    if (target->unstarted_task())
+        return Error::BadArgument; // never started: close its handle instead
+    kill_task(target->task_id()); // false: it has ended already, which is fine
+    return 0u;
 }
 
-i64 sys_status(u64 task_handle, u64 out, bool wait)
-{
-    TaskHandle target(task_handle, abi::RightReceive);
-    if (!target.object())
-        return target.error_code();
-    abi::TaskStatus probe {};
-    if (!copy_to_user_paged(out, &probe, sizeof(probe)))
-        return error(SyscallError::BadAddress);
-    if (wait) {
-        if (i64 waited = target.object()->wait(current_thread()); waited < 0)
-            return waited;
-    }
-    abi::TaskStatus status = target.object()->status();
-    return copy_to_user_paged(out, &status, sizeof(status)) ? 0 : error(SyscallError::BadAddress);
-}
+ErrorOr<u64> sys_task_wait(const SyscallArgs& args) { return task_status(args.arg(0), args.arg(1), true); }
+ErrorOr<u64> sys_task_info(const SyscallArgs& args) { return task_status(args.arg(0), args.arg(1), false); }
 
-// Every task's id, state and name: for the operator (SystemControl's
-// holders) and the servers that must know who runs (the registry, the
-// loader), not for every program.
-i64 sys_list(u64 control, u64 out, u64 max)
+// (SystemControl, TaskListEntry* out, max) -> entries written. Every task's
+// id, state and name: for the operator (SystemControl's holders) and the
+// servers that must know who runs (the registry, the loader: a receive-only
+// SystemControl, which cannot power off), not for every program.
+ErrorOr<u64> sys_task_list(const SyscallArgs& args)
 {
     constexpr u64 kBatch = 16;
-    auto entry = lookup(current_thread(), control, ObjectType::SystemControl, abi::RightReceive);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release(); // static
+    HERALD_TRY(lookup<SystemControl>(current_thread(), args.arg(0), abi::RightReceive));
+    u64 out = args.arg(1), max = args.arg(2);
     if (max > kMaxTasks)
-        return error(SyscallError::BadLength);
+        return Error::BadLength;
     u64 written = 0;
     abi::TaskListEntry entries[kBatch];
     for (usize first = 0; written < max;) {
@@ -158,108 +128,34 @@ i64 sys_list(u64 control, u64 out, u64 max)
         if (got == 0)
             break;
         if (!copy_to_user_paged(out + written * sizeof(abi::TaskListEntry), entries, got * sizeof(abi::TaskListEntry)))
-            return error(SyscallError::BadAddress);
+            return Error::BadAddress;
         written += got;
     }
-    return static_cast<i64>(written);
+    return written;
 }
 
-i64 sys_shutdown(u64 control)
+ErrorOr<u64> sys_system_shutdown(const SyscallArgs& args)
 {
-    auto entry = lookup(current_thread(), control, ObjectType::SystemControl, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release();
-    power_off(); // does not return
+    HERALD_TRY(check_capability<SystemControl>(args.arg(0)));
+    system_control().shutdown(); // does not return
 }
 
-// Whole lines only; the buffer is checked before anything leaves the ring.
-// Not inlined: its buffer must not sit in the frame of every system call.
-[[gnu::noinline]] i64 sys_log_read(u64 control, u64 out, u64 max)
+// (kernel log, out, max) -> bytes of whole lines; the buffer is checked
+// before anything leaves the ring.
+ErrorOr<u64> sys_log_read(const SyscallArgs& args)
 {
     constexpr u64 kMaxRead = kMaxLogRead;
-    auto entry = lookup(current_thread(), control, ObjectType::KernelLog, abi::RightSend);
-    if (entry.is_error())
-        return lookup_error(entry.error());
-    entry.value().object->release();
+    u64 out = args.arg(1), max = args.arg(2);
+    HERALD_TRY(check_capability<KernelLogControl>(args.arg(0)));
     if (max > kMaxRead)
-        return error(SyscallError::BadLength);
+        return Error::BadLength;
     char lines[kMaxRead] = {};
     if (!copy_to_user_paged(out, lines, max))
-        return error(SyscallError::BadAddress);
-    usize taken = kernel_log_take(lines, max);
-    return copy_to_user_paged(out, lines, taken) ? static_cast<i64>(taken) : error(SyscallError::BadAddress);
-}
-
-} // namespace
-
-ErrorOr<TaskObject*> create_unstarted_task(StringView name)
-{
-    if (name.is_empty() || name.length() > kMaxNameLength)
-        return Error::BadLength;
-    AddressSpace* space = HERALD_TRY(AddressSpace::create());
-    auto task = create_task(name, space);
-    if (task.is_error()) {
-        space->destroy();
-        return Error::OutOfMemory;
-    }
-    TaskObject* object = install_standard_handles(*task.value()).is_error() ? nullptr : TaskObject::create(*task.value());
-    if (!object) {
-        discard_task(*task.value());
-        space->destroy();
-        return Error::OutOfMemory;
-    }
-    return object;
-}
-
-i64 give_task_handle(TaskObject& target, const HandleEntry& entry, u64 index)
-{
-    Task* task = target.unstarted_task();
-    if (!task)
-        return error(SyscallError::BadArgument); // only a task that has not started yet
-    if (index >= abi::kMaxHandles)
-        return error(SyscallError::BadArgument);
-    u64 given = grant_handle(*task, *entry.object, entry.rights, entry.badge, index);
-    return given ? static_cast<i64>(given) : error(SyscallError::BadArgument); // the index is taken, or the table full
-}
-
-i64 start_task(TaskObject& target, u64 entry, u64 stack_top, u64 parameter)
-{
-    if (entry < abi::kUserCodeBase || entry >= abi::kUserHeapBase || stack_top % 16 != 0
-        || stack_top <= abi::kUserStackBottom || stack_top > abi::kUserSpaceEnd)
-        return error(SyscallError::BadAddress);
-    Task* task = target.claim_start();
-    if (!task)
-        return error(SyscallError::BadArgument); // started already, or being started
-    auto thread = create_user_thread(*task, entry, stack_top, parameter);
-    if (thread.is_error()) {
-        target.start_failed();
-        return error(SyscallError::NoMemory);
-    }
-    task->object = &target;
-    target.started();
-    scheduler_enqueue(*thread.value());
-    return 0;
-}
-
-KernelObject& process_control() { return g_process_control; }
-KernelObject& system_control() { return g_system_control; }
-KernelObject& kernel_log_control() { return g_kernel_log; }
-
-bool handle_task_syscall(u64 number, x86::InterruptFrame& frame, i64& result)
-{
-    switch (static_cast<SyscallNumber>(number)) {
-    case SyscallNumber::TaskCreate: result = sys_create(frame.rdi, frame.rsi, frame.rdx); return true;
-    case SyscallNumber::TaskGiveHandle: result = sys_give_handle(frame.rdi, frame.rsi, frame.rdx); return true;
-    case SyscallNumber::TaskStart: result = sys_start(frame.rdi, frame.rsi, frame.rdx, frame.r10); return true;
-    case SyscallNumber::TaskKill: result = sys_kill(frame.rdi); return true;
-    case SyscallNumber::TaskWait: result = sys_status(frame.rdi, frame.rsi, true); return true;
-    case SyscallNumber::TaskInfo: result = sys_status(frame.rdi, frame.rsi, false); return true;
-    case SyscallNumber::TaskList: result = sys_list(frame.rdi, frame.rsi, frame.rdx); return true;
-    case SyscallNumber::SystemShutdown: result = sys_shutdown(frame.rdi); return true;
-    case SyscallNumber::LogRead: result = sys_log_read(frame.rdi, frame.rsi, frame.rdx); return true;
-    default: return false;
-    }
+        return Error::BadAddress;
+    usize taken = kernel_log_control().take_lines(lines, max);
+    if (!copy_to_user_paged(out, lines, taken))
+        return Error::BadAddress;
+    return taken;
 }
 
 } // namespace herald

@@ -3,7 +3,7 @@
 #include "../arch/x86_64/user_copy.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
 #include "../task/task.hpp"
 

@@ -4,12 +4,12 @@
 #include "../boot/boot_archive.hpp"
 #include "../boot/elf.hpp"
 #include "../abi/ipc.hpp"
-#include "../ipc/endpoint.hpp"
+#include "../object/endpoint.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
-#include "../mm/managed_memory.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/managed_memory.hpp"
+#include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {
@@ -36,15 +36,13 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
 }
 
 SpinLock g_registry_lock;
-Endpoint* g_registry;
+Endpoint* g_registry GUARDED_BY(g_registry_lock);
 
-// The registry, retained for the caller, or nullptr.
-Endpoint* name_registry()
+// The registry, a reference for the caller, or null.
+Ref<Endpoint> name_registry()
 {
     SpinLockGuard guard(g_registry_lock);
-    if (g_registry)
-        g_registry->retain();
-    return g_registry;
+    return g_registry ? Ref<Endpoint>(*g_registry) : Ref<Endpoint>();
 }
 
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
@@ -91,17 +89,13 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
 
 ErrorOr<void> install_standard_handles(Task& task)
 {
-    if (KernelObject* memory = pager_client_object()) {
-        u64 handle = grant_handle(task, *memory, abi::RightSend | abi::RightGrant, task.id, abi::HandleMemory);
-        memory->release();
-        if (!handle)
+    if (Ref<KernelObject> memory = pager_client_object()) {
+        if (!grant_handle(task, *memory, abi::RightSend | abi::RightGrant, task.id, abi::HandleMemory))
             return Error::AlreadyMapped;
     }
-    if (Endpoint* registry = name_registry()) {
+    if (Ref<Endpoint> registry = name_registry()) {
         // Badged with the task's id: the registry knows who asks (names have owners).
-        u64 handle = grant_handle(task, *registry, abi::RightSend | abi::RightGrant, task.id, abi::HandleRegistry);
-        registry->release();
-        if (!handle)
+        if (!grant_handle(task, *registry, abi::RightSend | abi::RightGrant, task.id, abi::HandleRegistry))
             return Error::AlreadyMapped;
     }
     return {};
@@ -109,16 +103,16 @@ ErrorOr<void> install_standard_handles(Task& task)
 
 void set_name_registry(Endpoint* registry)
 {
-    if (registry)
-        registry->retain();
+    // g_registry holds a reference: taken here, given back when replaced.
+    Endpoint* kept = registry ? Ref<Endpoint>(*registry).leak() : nullptr;
     Endpoint* previous;
     {
         SpinLockGuard guard(g_registry_lock);
         previous = g_registry;
-        g_registry = registry;
+        g_registry = kept;
     }
     if (previous)
-        previous->release();
+        Ref<Endpoint>::adopt(*previous).clear(); // after the lock: it may be the last
 }
 
 ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options)

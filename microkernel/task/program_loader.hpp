@@ -44,7 +44,7 @@ struct SpawnOptions {
 };
 
 // Every task also gets abi::HandleMemory: a send right to the memory
-// service (mm/pager.hpp) badged with its task id, once the pager runs.
+// service (pager/pager.hpp) badged with its task id, once the pager runs.
 //
 // The name registry (abi::HandleRegistry): once set, every task spawned
 // gets handle 1 to it, with the rights to send and to pass handles along

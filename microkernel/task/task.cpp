@@ -6,14 +6,14 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../arch/x86_64/paging.hpp"
 #include "../boot/boot_info.hpp"
-#include "../ipc/handle_table.hpp"
+#include "../object/handle_table.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/kernel_pool.hpp"
 #include "../mm/kernel_stacks.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 #include "../mm/reclaim_queue.hpp"
-#include "task_object.hpp"
+#include "../object/task_object.hpp"
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
@@ -34,7 +34,7 @@ KernelPool<u8, 4096, 64> g_fpu_areas; // XSAVE needs 64-byte alignment
 KernelPool<HandleTable> g_handle_tables;
 
 SpinLock g_table_lock;
-Task* g_table[kMaxTasks];
+Task* g_table[kMaxTasks] GUARDED_BY(g_table_lock);
 u64 g_next_task_id = 1;
 usize g_threads_ending; // Dead, their CPU not yet switched away (release_thread)
 u64 g_next_thread_id = 1;
@@ -105,8 +105,8 @@ ErrorOr<Thread*> new_thread(Task& task, StringView name)
 }
 
 SpinLock g_exit_lock;
-TaskExit g_exits[kExitRecords];
-usize g_next_exit;
+TaskExit g_exits[kExitRecords] GUARDED_BY(g_exit_lock);
+usize g_next_exit GUARDED_BY(g_exit_lock);
 
 } // namespace
 
@@ -162,7 +162,7 @@ bool kill_task(u64 task_id)
         if (task && task->id == task_id && task != &g_kernel_task) {
             // A full barrier (seq_cst) before it looks for the thread's wait:
             // a thread that starts waiting meanwhile sees the flag
-            // (ipc.cpp, kill_came_first).
+            // (ipc/message.hpp, ipc_kill_came_first).
             __atomic_store_n(&task->kill_requested, true, __ATOMIC_SEQ_CST);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (task->main_thread) {
@@ -188,6 +188,7 @@ void tasks_init()
     g_kernel_task.id = 0;
     copy_truncated(g_kernel_task.name, sizeof(g_kernel_task.name), "kernel");
     g_kernel_task.root = x86::kernel_page_tables().root();
+    SpinLockGuard guard(g_table_lock); // boot, one CPU: for the analysis
     g_table[0] = &g_kernel_task;
 }
 
@@ -228,7 +229,11 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
         return Error::OutOfMemory;
     }
     auto* task = new (storage) Task {};
-    task->handles = new (handles) HandleTable();
+    auto* table = new (handles) HandleTable();
+    {
+        SpinLockGuard guard(task->handles_lock); // nobody else sees the task yet: for the analysis
+        task->handles = table;
+    }
     copy_truncated(task->name, sizeof(task->name), name);
     sanitize_task_name(task->name, sizeof(task->name));
     task->address_space = address_space;
@@ -241,7 +246,7 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
             return task;
         }
     }
-    g_handle_tables.free_storage(task->handles);
+    g_handle_tables.free_storage(table);
     g_tasks.free_storage(storage);
     return Error::TooMany;
 }

@@ -12,6 +12,7 @@
 #include "../lib/types.hpp"
 #include "../sync/spinlock.hpp"
 #include "thread.hpp"
+#include "../arch/x86_64/traps.hpp"
 #include "../abi/task.hpp"
 
 namespace herald {
@@ -30,8 +31,8 @@ struct Task {
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
     bool kill_requested { false };
-    HandleTable* handles { nullptr };      // its capabilities (ipc/handle_table.hpp)
     SpinLock handles_lock;
+    HandleTable* handles GUARDED_BY(handles_lock) PT_GUARDED_BY(handles_lock) { nullptr }; // its capabilities (object/handle_table.hpp)
     Thread* main_thread { nullptr };
     class TaskObject* object { nullptr }; // its capability, if it was started through one
     // I/O ports its ring-3 code may use (the console's COM1): [first, first + count).
@@ -85,8 +86,8 @@ Optional<TaskExit> find_exit(u64 task_id);
 // sleeps or waits in IPC, for a message or a reply, is woken for it). False
 // if there is no such task.
 bool kill_task(u64 task_id);
-// From the interrupt exit path: ends the current task if that was asked for.
-void kill_current_task_if_requested();
+// From the interrupt exit path, kill_current_task_if_requested() ends the
+// current task if that was asked for (arch/x86_64/traps.hpp).
 
 // Runs `action` on task `task_id`'s address space with the task table lock
 // held, so that the task cannot be freed meanwhile (the pager maps pages
@@ -120,7 +121,7 @@ struct ThreadSnapshot {
     bool has_run;
     u64 migrations;
     u64 runtime_ticks;
-    bool waits_for_saved_reply; // its server set its reply right aside (ipc/saved_reply.hpp)
+    bool waits_for_saved_reply; // its server set its reply right aside (object/saved_reply.hpp)
     u64 wake_at;                // Sleeping: the TSC value it wakes at
 };
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id);

@@ -9,6 +9,7 @@
 // switch_context (arch/x86_64/context_switch.asm).
 #pragma once
 
+#include "../lib/ipc_message.hpp"
 #include "../lib/types.hpp"
 
 namespace herald {
@@ -29,12 +30,6 @@ struct InterruptFrame;
 class Endpoint;
 struct Thread;
 
-// A message in flight (abi/ipc.hpp): what a blocked sender carries.
-struct IpcMessage {
-    u64 info { 0 };  // abi::MessageInfo, encoded
-    u64 words[8] {};
-    u64 badge { 0 }; // of the handle it was sent through
-};
 
 // A thread's IPC state (ipc/ipc.cpp).
 struct IpcState {
@@ -46,7 +41,7 @@ struct IpcState {
     class Notification* waiting_on { nullptr }; // the notification whose waiters hold it
     Thread* reply_to { nullptr };           // a server: the caller its next reply goes to
     Thread* replier { nullptr };            // a client: the server holding its reply right
-    class SavedReply* saved_reply { nullptr }; // a client: its reply right, set aside (ipc/saved_reply.hpp)
+    class SavedReply* saved_reply { nullptr }; // a client: its reply right, set aside (object/saved_reply.hpp)
     u64 buffer { 0 };                       // user address of its IPC buffer page, 0 = none
 };
 

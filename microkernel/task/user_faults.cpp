@@ -7,7 +7,7 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../debug/user_symbols.hpp"
 #include "../log.hpp"
-#include "../mm/pager.hpp"
+#include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
 #include "task.hpp"

@@ -14,7 +14,7 @@
 // figures say what the whole system did per operation.
 #pragma once
 
-#include "microkernel/ipc/kernel_service.hpp"
+#include "microkernel/object/kernel_service.hpp"
 #include "microkernel/lib/optional.hpp"
 #include "microkernel/stats/event_counters.hpp"
 #include "microkernel/sync/spinlock.hpp"

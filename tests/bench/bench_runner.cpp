@@ -22,10 +22,10 @@
 #include "microkernel/boot/boot_archive.hpp"
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/bootstrap.hpp"
-#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
-#include "microkernel/mm/pager.hpp"
+#include "microkernel/pager/pager.hpp"
 #include "microkernel/panic.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
@@ -477,20 +477,18 @@ u64 ipc_parameter(u64 rounds, bool payload) { return (rounds << 16) | (payload ?
 
 // An echo server on `cpu`, on a new endpoint (returned, with the server's
 // task); nullptr if either could not be had.
-Endpoint* start_echo_server(usize cpu, u64& server)
+Ref<Endpoint> start_echo_server(usize cpu, u64& server)
 {
-    Endpoint* endpoint = Endpoint::create();
+    Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint)
-        return nullptr;
+        return {};
     SpawnOptions options;
     options.parameter = kEndpointHandle;
     options.cpu = cpu;
-    options.handles[0] = InitialHandle { endpoint, abi::RightReceive, 0, kEndpointHandle };
+    options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpointHandle };
     server = start_program("ipc_echo_server", options);
-    if (!server) {
-        endpoint->release();
-        return nullptr;
-    }
+    if (!server)
+        return {};
     return endpoint;
 }
 
@@ -498,12 +496,12 @@ Endpoint* start_echo_server(usize cpu, u64& server)
 void measure_round_trip(StringView figure, usize server_cpu, bool payload)
 {
     u64 server = 0;
-    Endpoint* endpoint = start_echo_server(server_cpu, server);
+    Ref<Endpoint> endpoint = start_echo_server(server_cpu, server);
     if (!endpoint)
         return failed(figure, "no echo server");
     probe().arm(1);
-    u64 client = start_program("bench_ipc", options_for(ipc_parameter(201, payload), 0, endpoint, abi::RightSend));
-    endpoint->release();
+    u64 client = start_program("bench_ipc", options_for(ipc_parameter(201, payload), 0, endpoint.ptr(), abi::RightSend));
+    endpoint.clear();
     if (!client)
         probe().cancel();
     auto exit = wait_for(client, "bench_ipc");
@@ -542,10 +540,10 @@ void figure_ipc_throughput(usize pairs)
     probe().arm(static_cast<u32>(pairs));
     bool all = true;
     for (usize i = 0; i < pairs; ++i) {
-        Endpoint* endpoint = start_echo_server(i, servers[i]);
-        clients[i] = endpoint ? start_program("bench_ipc", options_for(ipc_parameter(kRounds, false), i, endpoint, abi::RightSend)) : 0;
+        Ref<Endpoint> endpoint = start_echo_server(i, servers[i]);
+        clients[i] = endpoint ? start_program("bench_ipc", options_for(ipc_parameter(kRounds, false), i, endpoint.ptr(), abi::RightSend)) : 0;
         if (endpoint)
-            endpoint->release();
+            endpoint.clear();
         all = all && clients[i];
     }
     if (!all)
@@ -621,11 +619,11 @@ constexpr u64 kRequestRounds = 100; // of 100 calls: 10,000 calls per client
 void figure_request_reply()
 {
     u64 server = 0;
-    Endpoint* endpoint = start_echo_server(0, server);
+    Ref<Endpoint> endpoint = start_echo_server(0, server);
     if (!endpoint)
         return failed("request_reply", "no echo server");
-    bool all = run_together("bench_ipc", kRequestClients, ipc_parameter(kRequestRounds, true), endpoint);
-    endpoint->release();
+    bool all = run_together("bench_ipc", kRequestClients, ipc_parameter(kRequestRounds, true), endpoint.ptr());
+    endpoint.clear();
     kill_task(server);
     auto window = probe().window();
     if (!all || !window)

@@ -48,7 +48,7 @@ void check_archive(const Archive& archive, const u8* data, size_t size)
             continue;
         const ArchiveEntry& e = entry.value();
         FUZZ_CHECK(e.name == name);
-        FUZZ_CHECK(e.kind == ArchiveKind::Program || e.kind == ArchiveKind::File);
+        FUZZ_CHECK(e.kind == ArchiveKind::Program || e.kind == ArchiveKind::File || e.kind == ArchiveKind::Symbols);
         // Inside the archive, after the table and the entry before, aligned.
         FUZZ_CHECK(e.bytes.data() >= previous_end && e.bytes.data() <= data + archive_size);
         FUZZ_CHECK(e.bytes.size() <= static_cast<size_t>(data + archive_size - e.bytes.data()));

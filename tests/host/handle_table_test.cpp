@@ -1,4 +1,4 @@
-#include "microkernel/ipc/handle_table.hpp"
+#include "microkernel/object/handle_table.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -32,18 +32,18 @@ TEST_CASE("handles: insert, look up with rights, close", "[ipc]")
     auto entry = table.lookup(handle.value(), ObjectType::Endpoint, kSend);
     REQUIRE(!entry.is_error());
     CHECK(entry.value().badge == 7);
-    CHECK(table.lookup(handle.value(), ObjectType::Endpoint, kGrant).error() == Error::Unsupported);
-    CHECK(table.lookup(handle.value(), ObjectType::Notification, kSend).error() == Error::NotFound);
-    CHECK(table.lookup(0, ObjectType::Endpoint, 0).error() == Error::NotFound);
-    CHECK(table.lookup(99, ObjectType::Endpoint, 0).error() == Error::NotFound);
-    CHECK(table.lookup(~0ull, ObjectType::Endpoint, 0).error() == Error::NotFound);
+    CHECK(table.lookup(handle.value(), ObjectType::Endpoint, kGrant).error() == Error::NoRights);
+    CHECK(table.lookup(handle.value(), ObjectType::Notification, kSend).error() == Error::WrongType);
+    CHECK(table.lookup(0, ObjectType::Endpoint, 0).error() == Error::BadHandle);
+    CHECK(table.lookup(99, ObjectType::Endpoint, 0).error() == Error::BadHandle);
+    CHECK(table.lookup(~0ull, ObjectType::Endpoint, 0).error() == Error::BadHandle);
     REQUIRE(!table.close(handle.value()).is_error());
-    CHECK(table.close(handle.value()).error() == Error::NotFound);
+    CHECK(table.close(handle.value()).error() == Error::BadHandle);
     CHECK(object.references() == 1);
     CHECK(object.opened_rights == (kSend | kReceive));
     CHECK(object.closed_rights == (kSend | kReceive));
     CHECK_FALSE(object.destroyed);
-    object.release();
+    Ref<TestObject>::adopt(object).clear(); // the reference the object was made with
     CHECK(object.destroyed);
 }
 
@@ -65,7 +65,7 @@ TEST_CASE("handles: fixed indices", "[ipc]")
     TestObject object;
     HandleTable table;
     REQUIRE(!table.insert_at(1, object, kSend, 0).is_error());
-    CHECK(table.insert_at(1, object, kSend, 0).error() == Error::AlreadyMapped);
+    CHECK(table.insert_at(1, object, kSend, 0).error() == Error::SlotTaken);
     CHECK(table.insert_at(0, object, kSend, 0).error() == Error::OutOfRange);
     CHECK(table.insert_at(HandleTable::kCapacity, object, kSend, 0).error() == Error::OutOfRange);
     auto next = table.insert(object, kSend, 0, 2);

@@ -8,7 +8,7 @@
 #include "microkernel/log.hpp"
 #include "microkernel/mm/kernel_memory.hpp"
 #include "microkernel/mm/layout.hpp"
-#include "microkernel/mm/managed_memory.hpp"
+#include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/mm/physical_access.hpp"
 #include "microkernel/panic.hpp"
 #include "selftest.hpp"

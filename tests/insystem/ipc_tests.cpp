@@ -8,7 +8,7 @@
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
-#include "microkernel/ipc/endpoint.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
@@ -56,15 +56,15 @@ SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, Option
 // exit statuses of the clients (which must all be 0), then stops the server.
 void run_clients(const char* client, u64 parameter, Optional<usize> server_cpu, Optional<usize>* client_cpus, usize clients)
 {
-    Endpoint* endpoint = Endpoint::create();
-    EXPECT(endpoint != nullptr);
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
     if (!endpoint)
         return;
     u64 server = spawn("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, server_cpu));
     u64 ids[16] = {};
     for (usize i = 0; i < clients; ++i)
         ids[i] = spawn(client, with_endpoint(*endpoint, abi::RightSend, parameter, client_cpus[i], i + 1));
-    endpoint->release(); // the tasks' handles keep it alive
+    endpoint.clear(); // the tasks' handles keep it alive
     for (usize i = 0; i < clients; ++i) {
         auto exit = wait_for_exit(ids[i]);
         EXPECT(exit.has_value());
@@ -149,13 +149,13 @@ HERALD_SELFTEST(bad_ipc_arguments_get_their_errors)
 
 HERALD_SELFTEST(client_of_a_killed_server_gets_an_error)
 {
-    Endpoint* endpoint = Endpoint::create();
-    EXPECT(endpoint != nullptr);
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
     if (!endpoint)
         return;
     u64 server = spawn("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
     u64 client = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
-    endpoint->release();
+    endpoint.clear();
     scheduler_sleep_ms(5 * kTickMs); // let them talk
     EXPECT(!find_exit(client).has_value());
     EXPECT(kill_task(server));
@@ -170,14 +170,14 @@ HERALD_SELFTEST(client_of_a_killed_server_gets_an_error)
 // handle to its own endpoint as "echo", and a client looks it up and calls.
 HERALD_SELFTEST(clients_find_servers_by_name)
 {
-    Endpoint* registry_endpoint = Endpoint::create();
-    EXPECT(registry_endpoint != nullptr);
+    Ref<Endpoint> registry_endpoint = Endpoint::create();
+    EXPECT(registry_endpoint.ptr() != nullptr);
     if (!registry_endpoint)
         return;
     u64 registry = spawn("registry",
         with_endpoint(*registry_endpoint, abi::RightReceive | abi::RightGrant, kEndpointHandle, nullopt));
-    set_name_registry(registry_endpoint);
-    registry_endpoint->release(); // the registry's handle and set_name_registry keep it
+    set_name_registry(registry_endpoint.ptr());
+    registry_endpoint.clear(); // the registry's handle and set_name_registry keep it
     u64 server = spawn("echo_named_server", SpawnOptions {});
     u64 client = spawn("echo_by_name_client", SpawnOptions {});
     auto exit = wait_for_exit(client);
@@ -198,8 +198,8 @@ HERALD_SELFTEST(clients_find_servers_by_name)
 // is killed. Nobody waits forever.
 HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
 {
-    Endpoint* endpoint = Endpoint::create();
-    EXPECT(endpoint != nullptr);
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
     if (!endpoint)
         return;
     u64 server = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
@@ -210,7 +210,7 @@ HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
     EXPECT(selftest::eventually([&] { return blocked_in_ipc(first); }, 5000));
     EXPECT(!find_exit(first).has_value());
     u64 second = spawn("ipc_until_error", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
-    endpoint->release();
+    endpoint.clear();
     auto first_exit = wait_for_exit(first, 5000);
     EXPECT(first_exit.has_value());
     if (first_exit)
@@ -223,7 +223,7 @@ HERALD_SELFTEST(an_unanswered_caller_is_not_forgotten)
     EXPECT(wait_for_exit(server).has_value());
 }
 
-// ---- saved replies (ipc/saved_reply.hpp) ----
+// ---- saved replies (object/saved_reply.hpp) ----
 
 namespace {
 
@@ -245,14 +245,14 @@ constexpr i64 kCallPeerGone = -static_cast<i64>(abi::SyscallError::PeerGone);
 // ipc_deferring_server and its first caller, whose reply the server has set
 // aside; the endpoint stays retained for a second caller.
 struct Deferring {
-    Endpoint* endpoint { nullptr };
+    Ref<Endpoint> endpoint;
     u64 server { 0 };
     u64 first { 0 };
 
     bool start(u64 mode = 0)
     {
         endpoint = Endpoint::create();
-        EXPECT(endpoint != nullptr);
+        EXPECT(endpoint.ptr() != nullptr);
         if (!endpoint)
             return false;
         server = spawn("ipc_deferring_server",
@@ -278,7 +278,7 @@ struct Deferring {
         if (first)
             (void)kill_task(first);
         if (endpoint)
-            endpoint->release();
+            endpoint.clear();
     }
 };
 
@@ -354,15 +354,15 @@ HERALD_SELFTEST(a_kill_is_never_lost_while_a_thread_starts_to_wait)
     constexpr int kRounds = 60;
     int ended = 0;
     for (int round = 0; round < kRounds; ++round) {
-        Endpoint* endpoint = Endpoint::create();
-        EXPECT(endpoint != nullptr);
+        Ref<Endpoint> endpoint = Endpoint::create();
+        EXPECT(endpoint.ptr() != nullptr);
         if (!endpoint)
             return;
         u64 server = spawn("ipc_forgetful_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, nullopt));
         u64 task = server;
         if (round % 2)
             task = spawn("ipc_call_once", with_endpoint(*endpoint, abi::RightSend, kEndpointHandle, nullopt));
-        endpoint->release();
+        endpoint.clear();
         EXPECT(server != 0 && task != 0);
         if (!server || !task)
             continue;

@@ -3,7 +3,7 @@
 // memory. The same cases run against the memory server (herald-test) and
 // against the memory service in ring 0 (herald-test-monolithic).
 #include "microkernel/log.hpp"
-#include "microkernel/mm/pager.hpp"
+#include "microkernel/pager/pager.hpp"
 #include "programs.hpp"
 
 using namespace herald;

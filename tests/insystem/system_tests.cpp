@@ -4,7 +4,7 @@
 // programs on many CPUs, and a server found by name. Runs last (the IPC
 // tests before it start and stop a registry of their own).
 #include "microkernel/bootstrap.hpp"
-#include "microkernel/ipc/kernel_object.hpp"
+#include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/services/services.hpp"
 #include "microkernel/smp/processor.hpp"
@@ -34,12 +34,10 @@ void expect_serving(Server server, u64 task)
 {
     if (server_in_kernel(server)) {
         EXPECT_EQ(task, 0u);
-        KernelObject* service = server_client_object(server);
-        EXPECT(service != nullptr);
-        if (service) {
+        Ref<KernelObject> service = server_client_object(server);
+        EXPECT(service.ptr() != nullptr);
+        if (service)
             EXPECT(service->type() == ObjectType::KernelService);
-            service->release();
-        }
         return;
     }
     EXPECT(task != 0);

@@ -7,9 +7,10 @@
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/task/program_loader.hpp"
 #include "microkernel/abi/task.hpp"
-#include "microkernel/syscall/task_control.hpp"
+#include "microkernel/object/process_control.hpp"
+#include "microkernel/object/system_control.hpp"
 #include "microkernel/task/task.hpp"
-#include "microkernel/task/task_object.hpp"
+#include "microkernel/object/task_object.hpp"
 #include "programs.hpp"
 #include "selftest.hpp"
 
@@ -89,7 +90,7 @@ HERALD_SELFTEST(bad_system_call_arguments_get_error_codes)
 HERALD_SELFTEST(task_names_are_sanitized_before_they_reach_the_log)
 {
     const char raw[] = "evil\n\"name\x1b[";
-    auto object = create_unstarted_task(StringView(raw, sizeof(raw) - 1));
+    auto object = process_control().create_task(StringView(raw, sizeof(raw) - 1));
     EXPECT(!object.is_error());
     if (object.is_error())
         return;
@@ -107,8 +108,7 @@ HERALD_SELFTEST(task_names_are_sanitized_before_they_reach_the_log)
             EXPECT(StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == StringView("evil??name??"));
         }
     }
-    EXPECT(found);
-    object.value()->release(); // never started: it goes with its last reference
+    EXPECT(found); // never started: it goes with `object`, its last reference
 }
 
 HERALD_SELFTEST(busy_user_tasks_keep_their_cpus)

@@ -2,10 +2,8 @@
 
 #include "../../lib/assert.hpp"
 #include "../../panic.hpp"
-#include "../../sched/scheduler.hpp"
 #include "../../stats/event_counters.hpp"
-#include "../../task/task.hpp"
-#include "../../task/user_faults.hpp"
+#include "traps.hpp"
 #include "user_copy.hpp"
 #include "cpu.hpp"
 #include "gdt.hpp"

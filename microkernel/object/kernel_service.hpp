@@ -6,7 +6,7 @@
 // messages.
 //
 // Only Call works on such a handle (Send, Receive and the rest get
-// BadHandle). ipc.cpp checks a request as it checks any message before it
+// BadHandle). ipc/ipc.cpp checks a request as it checks any message before it
 // reaches call():
 //   - words, label and MessageInfo as for an endpoint (reserved bits,
 //     length at most abi::kMaxPayload);
@@ -40,12 +40,14 @@ namespace herald {
 
 class KernelService : public KernelObject {
 public:
+    static constexpr ObjectType kType = ObjectType::KernelService;
+
     // The reply to `request` (whose badge is that of the caller's handle);
     // its payload, if any, is already in `payload`.
     virtual IpcMessage call(Thread& caller, const IpcMessage& request, u8* payload) = 0;
 
 protected:
-    KernelService() : KernelObject(ObjectType::KernelService) { }
+    KernelService() : KernelObject(kType) { }
     ~KernelService() = default;
     void destroy() override { } // services live as long as the kernel
 };

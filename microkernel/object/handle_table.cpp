@@ -18,10 +18,10 @@ ErrorOr<void> HandleTable::insert_at(u64 index, KernelObject& object, u32 rights
     if (index == 0 || index >= kCapacity)
         return Error::OutOfRange;
     if (m_entries[index].object)
-        return Error::AlreadyMapped;
-    object.retain();
+        return Error::SlotTaken;
     object.handle_opened(rights);
-    m_entries[index] = HandleEntry { &object, rights, badge };
+    // The entry holds a reference until close() adopts it back.
+    m_entries[index] = HandleEntry { Ref<KernelObject>(object).leak(), rights, badge };
     return {};
 }
 
@@ -35,10 +35,12 @@ Optional<HandleEntry> HandleTable::get(u64 index) const
 ErrorOr<HandleEntry> HandleTable::lookup(u64 index, ObjectType type, u32 rights) const
 {
     auto entry = get(index);
-    if (!entry || entry->object->type() != type)
-        return Error::NotFound;
+    if (!entry)
+        return Error::BadHandle;
+    if (entry->object->type() != type)
+        return Error::WrongType;
     if ((entry->rights & rights) != rights)
-        return Error::Unsupported;
+        return Error::NoRights;
     return *entry;
 }
 
@@ -46,10 +48,10 @@ ErrorOr<void> HandleTable::close(u64 index)
 {
     auto entry = get(index);
     if (!entry)
-        return Error::NotFound;
+        return Error::BadHandle;
     m_entries[index] = HandleEntry {};
     entry->object->handle_closed(entry->rights);
-    entry->object->release();
+    Ref<KernelObject>::adopt(*entry->object).clear(); // the entry's reference, from insert_at()
     return {};
 }
 

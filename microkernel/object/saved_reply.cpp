@@ -4,26 +4,25 @@
 #include "../mm/kernel_pool.hpp"
 #include "../sync/spinlock.hpp"
 #include "../task/task.hpp"
-#include "endpoint.hpp"
+#include "../ipc/message.hpp"
 
 namespace herald {
 
 namespace {
 
 KernelPool<SavedReply> g_saved_replies;
-SpinLock g_saved_replies_lock; // every SavedReply::m_caller and Thread::ipc.saved_reply
 
 } // namespace
 
-SavedReply* SavedReply::create()
+Ref<SavedReply> SavedReply::create()
 {
     void* storage = g_saved_replies.allocate_storage();
-    return storage ? new (storage) SavedReply() : nullptr;
+    return storage ? Ref<SavedReply>::adopt(*new (storage) SavedReply()) : Ref<SavedReply>();
 }
 
 bool SavedReply::link(Thread& caller)
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     // kill_task sets the flag before it looks for the caller's wait
     // (ipc_cancel_wait, which takes this lock): either that look finds the
     // link made here, or this sees the flag. A kill is never lost.
@@ -41,7 +40,7 @@ bool SavedReply::link(Thread& caller)
 
 Thread* SavedReply::take()
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     Thread* caller = m_caller;
     if (caller) {
         m_caller = nullptr;
@@ -50,13 +49,15 @@ Thread* SavedReply::take()
     return caller;
 }
 
-bool unlink_saved_reply(Thread& caller)
+SpinLock SavedReply::s_lock;
+
+bool SavedReply::unlink_caller(Thread& caller)
 {
-    SpinLockGuard guard(g_saved_replies_lock);
+    SpinLockGuard guard(s_lock);
     SavedReply* reply = caller.ipc.saved_reply;
     if (!reply)
         return false;
-    reply->unlink_for_cancel();
+    reply->m_caller = nullptr;
     __atomic_store_n(&caller.ipc.saved_reply, nullptr, __ATOMIC_RELEASE);
     return true;
 }
@@ -66,7 +67,7 @@ void SavedReply::destroy()
     // The last handle went (dropped, or the server died) with the caller
     // still waiting: nobody will ever answer it.
     if (Thread* caller = take())
-        ipc_wake_with_status(*caller, static_cast<i64>(abi::SyscallError::PeerGone));
+        ipc_wake_with_status(*caller, Error::PeerGone);
     this->~SavedReply();
     g_saved_replies.free_storage(this);
 }

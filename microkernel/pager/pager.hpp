@@ -15,12 +15,12 @@
 
 #include "../abi/memory.hpp"
 #include "../lib/types.hpp"
+#include "../object/kernel_object.hpp"
 
 namespace herald {
 
 struct Thread;
 struct Task;
-class KernelObject;
 
 // Bootstrap, once the scheduler runs: hands the managed memory over and
 // starts the memory server (or the in-kernel service).
@@ -39,8 +39,8 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
 void pager_task_ended(u64 task);
 
 // What a new task's abi::HandleMemory names (the caller gives it the send
-// right and the task's id as the badge), retained for the caller; nullptr
+// right and the task's id as the badge), a reference for the caller; null
 // when there is no memory service.
-KernelObject* pager_client_object();
+Ref<KernelObject> pager_client_object();
 
 } // namespace herald

@@ -13,7 +13,7 @@
 
 #include "../lib/address.hpp"
 #include "../lib/error.hpp"
-#include "memory_inventory.hpp"
+#include "../mm/memory_inventory.hpp"
 
 namespace herald {
 

@@ -24,16 +24,17 @@ public:
 
     // Installs `object` (taking a new reference) and returns its index.
     ErrorOr<u64> insert(KernelObject& object, u32 rights, u64 badge, u64 first_index = 1);
-    // Installs at a fixed index (well-known handles); fails if taken.
+    // Installs at a fixed index (well-known handles); SlotTaken if taken,
+    // OutOfRange for an index the table cannot have.
     ErrorOr<void> insert_at(u64 index, KernelObject& object, u32 rights, u64 badge);
 
     // The entry, if `index` names one of type `type` that has all of `rights`.
-    // Distinguishes the errors: NotFound (no such handle, or wrong type) and
-    // Unsupported (rights missing).
+    // BadHandle: no such handle; WrongType: another type; NoRights: rights
+    // missing.
     ErrorOr<HandleEntry> lookup(u64 index, ObjectType type, u32 rights) const;
     Optional<HandleEntry> get(u64 index) const;
 
-    // Removes the entry and drops its reference.
+    // Removes the entry and drops its reference; BadHandle if none.
     ErrorOr<void> close(u64 index);
     // Closes every handle (task exit).
     void close_all();

@@ -1,13 +1,13 @@
 #include "power.hpp"
 
-#include "../acpi/acpi_tables.hpp"
-#include "../acpi/sleep_state.hpp"
-#include "../arch/x86_64/cpu.hpp"
-#include "../arch/x86_64/qemu_exit.hpp"
-#include "../arch/x86_64/tsc.hpp"
-#include "../kernel.hpp"
-#include "../log.hpp"
-#include "../mm/physical_access.hpp"
+#include "acpi/acpi_tables.hpp"
+#include "acpi/sleep_state.hpp"
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/qemu_exit.hpp"
+#include "arch/x86_64/tsc.hpp"
+#include "kernel.hpp"
+#include "log.hpp"
+#include "mm/physical_access.hpp"
 
 namespace herald {
 

@@ -5,9 +5,9 @@
 #include "../log.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
-#include "address_space.hpp"
-#include "kernel_memory.hpp"
-#include "layout.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/kernel_memory.hpp"
+#include "../mm/layout.hpp"
 
 namespace herald {
 

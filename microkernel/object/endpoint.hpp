@@ -1,0 +1,59 @@
+// Endpoint: a rendezvous point for synchronous messages (the L4/seL4 kind).
+//
+// A sender (send or call) and a receiver meet here: whichever comes first
+// waits in the endpoint's queue until the other arrives; then the message
+// goes straight from one thread to the other. Nothing is buffered. The
+// rendezvous itself (matching, copying, the reply right, the direct switch)
+// lives in ipc/; this is the object and what it owns.
+//
+// When the last handle with the receive right is closed (its server ended),
+// nobody can ever answer: every waiting sender gets PeerGone, and so does
+// every later send.
+#pragma once
+
+#include "../lib/error.hpp"
+#include "../sched/run_queue.hpp"
+#include "../sync/spinlock.hpp"
+#include "../task/thread.hpp"
+#include "kernel_object.hpp"
+#include "notification.hpp"
+
+namespace herald {
+
+class Endpoint final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::Endpoint;
+    static Ref<Endpoint> create(); // null when out of memory
+
+    SpinLock lock;
+    RunQueue<Thread> senders GUARDED_BY(lock);   // blocked in send or call; their message is in ipc.outgoing
+    RunQueue<Thread> receivers GUARDED_BY(lock); // blocked in receive
+    u32 receive_rights GUARDED_BY(lock) { 0 };   // open handles with RightReceive
+    // Its bits reach receivers as messages (abi::kNotificationLabel). Set
+    // once, by the kernel, before anyone uses the endpoint; holds a reference.
+    Notification* bound { nullptr };
+    // The last receive took the bound notification's bits: the next one
+    // serves a queued sender first, so that a notification signalled
+    // without pause (a flood of kernel log lines) cannot starve clients.
+    bool gave_bits_last GUARDED_BY(lock) { false };
+
+    // Binds `notification` (kernel bootstrap, before either is used): its
+    // signals reach whoever receives here. Both then live as long as the
+    // kernel (an interrupt may signal at any time).
+    void bind(Notification& notification);
+    // Under `lock`: takes the bound notification's bits, if any.
+    u64 take_bound_bits() REQUIRES(lock) { return bound ? bound->take_bits() : 0; }
+    // Under `lock`: whether the bound notification has bits to deliver.
+    bool bound_bits_pending() REQUIRES(lock) { return bound && bound->bits_seen_by_bound_endpoint(); }
+
+    void handle_opened(u32 rights) override;
+    void handle_closed(u32 rights) override;
+
+private:
+    Endpoint() : KernelObject(kType) { }
+    void destroy() override;
+    // Under `lock`: wakes every thread of `queue` with `error`.
+    static void fail_all(RunQueue<Thread>& queue, Error error); // `queue` is one of ours, under `lock`
+};
+
+} // namespace herald

@@ -1,0 +1,70 @@
+// KernelObject: what a handle points at, the base of every capability-bearing
+// type in this folder (one header and source each, with its operations as
+// methods, as Zircon's dispatchers). Each type names its ObjectType as
+// `kType`, the tag a typed lookup checks. Reference-counted: every handle
+// and every IPC call in progress on the object holds a reference, and the
+// object is destroyed when the last one goes. A thread waiting in an
+// object's queue holds none: the object cannot go while the waiting thread's
+// own handle to it is open, and destroy() wakes every waiter first. (With
+// one thread per task this holds; threads sharing a task's handles will
+// need queued waiters to hold a reference.) Portable (host-tested through
+// handle_table).
+#pragma once
+
+#include "../lib/types.hpp"
+#include "ref.hpp"
+
+namespace herald {
+
+enum class ObjectType : u8 {
+    Endpoint,
+    Notification,
+    KernelService, // answered by the kernel itself (kernel_service.hpp)
+    MemoryControl, // the memory server's right to map frames (memory_control.hpp)
+    Task,          // a task as a capability (task_object.hpp)
+    ProcessControl, // the loader's right to create tasks (process_control.hpp)
+    SystemControl,  // init's right to power off (system_control.hpp)
+    KernelLog,      // the console's right to read the kernel log (kernel_log_control.hpp)
+    SavedReply,     // a reply right set aside to answer later (saved_reply.hpp)
+};
+
+class KernelObject {
+public:
+    ObjectType type() const { return m_type; }
+    u32 references() const { return __atomic_load_n(&m_references, __ATOMIC_RELAXED); }
+
+    // A handle with these rights was opened on (or closed from) the object;
+    // endpoints count receive rights to know when nobody can receive anymore.
+    virtual void handle_opened(u32 /*rights*/) { }
+    virtual void handle_closed(u32 /*rights*/) { }
+
+protected:
+    explicit KernelObject(ObjectType type) : m_type(type) { }
+    ~KernelObject() = default;
+    virtual void destroy() = 0;
+
+private:
+    // Only through Ref<T> (ref.hpp): a reference is an object, never a
+    // pair of calls to keep in step by hand.
+    template<typename>
+    friend class Ref;
+    void retain() { __atomic_add_fetch(&m_references, 1, __ATOMIC_RELAXED); }
+    void release()
+    {
+        if (__atomic_sub_fetch(&m_references, 1, __ATOMIC_ACQ_REL) == 0)
+            destroy();
+    }
+
+    ObjectType m_type;
+    u32 m_references { 1 };
+};
+
+// `object` as a T, if its tag says it is one; nullptr otherwise. The only
+// way from a KernelObject to its type besides lookup<T> (lookup.hpp).
+template<typename T>
+T* object_cast(KernelObject& object)
+{
+    return object.type() == T::kType ? static_cast<T*>(&object) : nullptr;
+}
+
+} // namespace herald

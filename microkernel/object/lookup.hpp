@@ -1,0 +1,48 @@
+// Typed lookups of a thread's handles (Zircon's GetDispatcherWithRights):
+// lookup<T>(thread, handle, rights) checks that the handle names a T (its
+// kType tag) with all of `rights`, and hands back a Ref<T> held for as long
+// as the caller needs the object. The one cast from KernelObject to T is
+// here, after the tag was checked.
+#pragma once
+
+#include "../lib/error.hpp"
+#include "handle_table.hpp"
+#include "ref.hpp"
+
+namespace herald {
+
+struct Thread;
+
+// A looked-up handle: its object, and the rights and badge it carries.
+template<typename T>
+struct HandleRef {
+    Ref<T> object;
+    u32 rights { 0 };
+    u64 badge { 0 };
+};
+
+// The entry, its object retained for the caller (who adopts it into a Ref).
+// BadHandle, WrongType, NoRights (HandleTable::lookup).
+ErrorOr<HandleEntry> lookup_retained(Thread& thread, u64 handle, ObjectType type, u32 rights);
+
+template<typename T>
+ErrorOr<HandleRef<T>> lookup_handle(Thread& thread, u64 handle, u32 rights)
+{
+    auto entry = lookup_retained(thread, handle, T::kType, rights);
+    if (entry.is_error())
+        return entry.error();
+    HandleEntry& found = entry.value();
+    // The tag is T's: the object is a T.
+    return HandleRef<T> { Ref<T>::adopt(static_cast<T&>(*found.object)), found.rights, found.badge };
+}
+
+template<typename T>
+ErrorOr<Ref<T>> lookup(Thread& thread, u64 handle, u32 rights)
+{
+    auto entry = lookup_handle<T>(thread, handle, rights);
+    if (entry.is_error())
+        return entry.error();
+    return move(entry.value().object);
+}
+
+} // namespace herald

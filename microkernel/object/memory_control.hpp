@@ -1,0 +1,43 @@
+// MemoryControl: the capability that makes the memory server the pager. Its
+// holder (the memory server alone: the kernel grants it once, at
+// bootstrap) may map managed frames into any task, unmap them, take back the
+// frames of dead tasks and read the managed set (abi/memory.hpp). The kernel
+// checks each request: a page of user memory outside the memory view, a
+// frame of the managed set, a task that exists.
+#pragma once
+
+#include "../lib/error.hpp"
+#include "../lib/types.hpp"
+#include "kernel_object.hpp"
+
+namespace herald {
+
+struct Thread;
+class PhysicalRangeSet;
+
+class MemoryControl final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::MemoryControl;
+
+    // MemoryMap: `frame` (managed) at `address` of task `task_id`.
+    ErrorOr<void> map(u64 task_id, u64 address, u64 frame, u64 flags);
+    // MemoryUnmap, for `server`: the frame that was mapped at `address`
+    // (docs/memory.md: whose pages it may touch).
+    ErrorOr<u64> unmap(Thread& server, u64 task_id, u64 address);
+    // MemoryReclaim: up to `max` entries of the reclaim queue.
+    usize take_reclaimed(u64* out, usize max);
+    // MemoryRanges: the managed set.
+    const PhysicalRangeSet& ranges();
+
+    static MemoryControl& the();
+
+private:
+    MemoryControl() : KernelObject(kType) { }
+    void destroy() override { } // lives as long as the kernel
+
+    static MemoryControl s_the;
+};
+
+inline MemoryControl& memory_control() { return MemoryControl::the(); }
+
+} // namespace herald
