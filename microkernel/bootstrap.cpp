@@ -65,7 +65,7 @@ u64 start_init()
 
 } // namespace
 
-u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights)
+u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights, Ref<TaskObject>* object)
 {
     if (endpoint)
         options.handles[0] = InitialHandle { endpoint, rights, 0, kServerEndpointHandle };
@@ -74,7 +74,7 @@ u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoin
         klog("herald: cannot start {}: {} in the boot archive", name, error_name(program.error()));
         return 0;
     }
-    auto task = spawn_program(name, program.value(), options);
+    auto task = spawn_program(name, program.value(), options, object);
     if (task.is_error()) {
         klog("herald: cannot start {}: {}", name, error_name(task.error()));
         return 0;

@@ -55,6 +55,7 @@ enum class SyscallNumber : uint64_t {
     SystemShutdown = 47, // (system control) -> does not return: the machine powers off
     LogRead = 48,        // (kernel log, out, max) -> bytes of whole kernel log lines (the console's)
     EventCounters = 49,  // (CPU index or kAllCpus, uint64_t* out, max) -> counters written (abi/events.hpp)
+    ServerTask = 50,     // (system control, BootServer, ServerTaskMode) -> a task handle to that server (abi/task.hpp)
     Count
 };
 

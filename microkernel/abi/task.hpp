@@ -62,6 +62,19 @@ inline constexpr uint64_t kKernelLogHandle = 5;
 inline constexpr uint64_t kConsoleInputBit = 1;
 inline constexpr uint64_t kConsoleLogBit = 2;
 
+// ServerTask (SystemControl with RightSend: init, the supervisor): the
+// servers the kernel itself starts in ring 3 from the boot archive, because
+// they need what only the kernel can give (COM1's ports and interrupt, the
+// kernel log; the archive and ProcessControl). Current: a handle (RightSend
+// to kill, RightReceive to wait and read the status) to the server's task,
+// running or ended; Restart: the same, once the kernel has started a new
+// task of the server if the last one ended (a fresh endpoint, published by
+// the new task under the same name). BadArgument for a server built into
+// the kernel or never started (docs/reliability.md, "The supervisor").
+enum class BootServer : uint64_t { Console = 0, Loader = 1 };
+inline constexpr uint64_t kBootServers = 2;
+enum class ServerTaskMode : uint64_t { Current = 0, Restart = 1 };
+
 // The registry's start parameter: the index of its endpoint handle in the
 // low byte; and for each server the kernel serves itself (built into ring
 // 0, docs/placement.md), bit kRegistryBuiltinShift + i, with a handle to

@@ -26,8 +26,8 @@ void deliver(x86::InterruptFrame& frame)
     u64 irq = frame.vector - x86::kVectorFirstIrq;
     if (irq >= kIsaIrqs)
         return;
-    if (g_bindings[irq].notification)
-        g_bindings[irq].notification->signal(g_bindings[irq].bits);
+    if (Notification* notification = __atomic_load_n(&g_bindings[irq].notification, __ATOMIC_ACQUIRE))
+        notification->signal(g_bindings[irq].bits);
     else if (g_bindings[irq].handler)
         g_bindings[irq].handler();
 }
@@ -52,6 +52,15 @@ bool bind_isa_irq(u8 irq, Notification& notification, u64 bits)
         return false; // `kept` goes
     }
     (void)kept.leak(); // the binding holds it, for as long as the kernel runs
+    return true;
+}
+
+bool rebind_isa_irq(u8 irq, Notification& notification)
+{
+    if (irq >= kIsaIrqs || !g_bindings[irq].notification)
+        return false;
+    Ref<Notification> kept(notification);
+    (void)__atomic_exchange_n(&g_bindings[irq].notification, kept.leak(), __ATOMIC_ACQ_REL); // the old one stays
     return true;
 }
 

@@ -18,6 +18,14 @@ class Notification;
 // serves the IRQ or it is bound already.
 bool bind_isa_irq(u8 irq, Notification& notification, u64 bits);
 
+// A restarted server (the console, services/boot_servers.cpp) takes over an
+// interrupt bound to its predecessor's notification: from now on `irq`
+// signals `notification` (the same bits). The old notification is kept, as
+// every binding is, for as long as the kernel runs (an interrupt on the
+// boot CPU may be signalling it right now). False if `irq` is not bound to
+// a notification.
+bool rebind_isa_irq(u8 irq, Notification& notification);
+
 // Routes ISA `irq` to the boot CPU; each interrupt calls `handler` in the
 // interrupt's context (interrupts off; it may take spin locks). False as
 // above.

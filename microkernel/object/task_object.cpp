@@ -68,6 +68,13 @@ void TaskObject::start_failed()
     m_starting = false;
 }
 
+void TaskObject::forget_unstarted_task()
+{
+    SpinLockGuard guard(m_lock);
+    m_starting = false;
+    m_task = nullptr;
+}
+
 void TaskObject::started()
 {
     (void)Ref<TaskObject>(*this).leak(); // the task's own reference, until task_ended()

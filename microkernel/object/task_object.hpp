@@ -38,6 +38,9 @@ public:
     // started. Then either started() or start_failed().
     Task* claim_start();
     void start_failed();
+    // The kernel's own builder of the task (spawn_program) discards it
+    // before it started: the object no longer names it.
+    void forget_unstarted_task();
     // The task starts: from now on it holds a reference to this object until
     // task_ended().
     void started();

@@ -20,6 +20,7 @@ namespace herald {
 
 class KernelObject;
 class Endpoint;
+class TaskObject;
 struct SpawnOptions;
 
 // ---- the console (libipc/protocols/console.hpp) ----
@@ -62,7 +63,18 @@ void log_placement();
 
 // For the ring-3 halves (bootstrap.cpp): starts boot program `name` with
 // `options`, its endpoint (if any) at kServerEndpointHandle with `rights`;
-// its task id, or 0 after a log line saying why not.
-u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights);
+// its task id, or 0 after a log line saying why not. With `object`: a
+// reference to the task's capability too (spawn_program).
+u64 start_boot_server(const char* name, SpawnOptions& options, Endpoint* endpoint, u32 rights,
+    Ref<TaskObject>* object = nullptr);
+
+// ---- restarting the ring-3 servers the kernel starts (boot_servers.cpp) ----
+
+// console_start_server() and loader_start_server() say here which task now
+// serves; ServerTask (abi/task.hpp) hands it to the supervisor, and starts
+// the server again (console_start_server() or loader_start_server() once
+// more) when that task has ended.
+enum class BootServerSlot : u8 { Console = 0, Loader = 1 };
+void boot_server_started(BootServerSlot server, Ref<TaskObject> task);
 
 } // namespace herald

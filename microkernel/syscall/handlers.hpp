@@ -55,4 +55,7 @@ ErrorOr<u64> sys_task_list(const SyscallArgs& args);
 ErrorOr<u64> sys_system_shutdown(const SyscallArgs& args);
 ErrorOr<u64> sys_log_read(const SyscallArgs& args);
 
+// services/boot_servers.cpp: the console and loader tasks, for their supervisor.
+ErrorOr<u64> sys_server_task(const SyscallArgs& args);
+
 } // namespace herald

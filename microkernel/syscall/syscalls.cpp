@@ -156,6 +156,7 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::SystemShutdown, sys_system_shutdown);
     table.set(SyscallNumber::LogRead, sys_log_read);
     table.set(SyscallNumber::EventCounters, sys_event_counters);
+    table.set(SyscallNumber::ServerTask, sys_server_task);
     return table;
 }
 

@@ -5,6 +5,7 @@
 #include "../boot/elf.hpp"
 #include "../abi/ipc.hpp"
 #include "../object/endpoint.hpp"
+#include "../object/task_object.hpp"
 #include "../ipc/ipc.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
@@ -57,7 +58,7 @@ ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 }
 
 ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, const SpawnOptions& options,
-    AddressSpace& space)
+    AddressSpace& space, Ref<TaskObject>* object)
 {
     for (usize i = 0; i < image.segment_count; ++i)
         HERALD_TRY(load_segment(space, file, image.segments[i]));
@@ -79,9 +80,25 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
         discard_task(*task);
         return installed.error();
     }
-    auto thread = create_user_thread(*task, image.entry, kUserStackTop, options.parameter);
-    if (thread.is_error())
+    Ref<TaskObject> capability = object ? TaskObject::create(*task) : Ref<TaskObject>();
+    if (object && (!capability || !capability->claim_start())) {
+        if (capability)
+            capability->forget_unstarted_task();
         discard_task(*task);
+        return Error::OutOfMemory;
+    }
+    auto thread = create_user_thread(*task, image.entry, kUserStackTop, options.parameter);
+    if (thread.is_error()) {
+        if (capability)
+            capability->forget_unstarted_task(); // the task goes here, the object with `capability`
+        discard_task(*task);
+        return thread;
+    }
+    if (capability) { // before the thread runs: its end must find the object
+        task->object = capability.ptr();
+        capability->started();
+        *object = move(capability);
+    }
     return thread;
 }
 
@@ -115,12 +132,12 @@ void set_name_registry(Endpoint* registry)
         Ref<Endpoint>::adopt(*previous).clear(); // after the lock: it may be the last
 }
 
-ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options)
+ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options, Ref<TaskObject>* object)
 {
     // Segments lie below the heap (abi/memory.hpp has the layout).
     ElfImage image = HERALD_TRY(parse_elf(elf_file, abi::kUserCodeBase, abi::kUserHeapBase));
     AddressSpace* space = HERALD_TRY(AddressSpace::create());
-    auto thread = build(name, elf_file, image, options, *space);
+    auto thread = build(name, elf_file, image, options, *space, object);
     if (thread.is_error()) {
         // Nothing of the task runs yet: what was built goes back.
         space->destroy();

@@ -13,12 +13,14 @@
 #include "../lib/error.hpp"
 #include "../lib/optional.hpp"
 #include "../lib/string_view.hpp"
+#include "../object/ref.hpp"
 #include "task.hpp"
 
 namespace herald {
 
 class KernelObject;
 class Endpoint;
+class TaskObject;
 
 // A handle the new task holds from its start (abi::WellKnownHandle, or any
 // other index the two sides agree on).
@@ -57,7 +59,11 @@ void set_name_registry(Endpoint* registry);
 ErrorOr<void> install_standard_handles(Task& task);
 
 // Returns the new task's id. Not a Task*: the task may run, end and be
-// freed before the caller looks at it.
-ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options);
+// freed before the caller looks at it. With `object`, the task is also a
+// capability, as if started through TaskStart: *object gets a reference to
+// its TaskObject, which outlives the task and says when it ended (the
+// servers the kernel starts, for their supervisor: ServerTask).
+ErrorOr<u64> spawn_program(StringView name, ByteReader elf_file, const SpawnOptions& options,
+    Ref<TaskObject>* object = nullptr);
 
 } // namespace herald

@@ -146,7 +146,7 @@ T as_kept(T value, const std::vector<uint8_t>& kept)
 constexpr Error kWireErrors[] = { Error::BadNumber, Error::BadAddress, Error::BadLength, Error::BadArgument,
     Error::BadHandle, Error::NoRights, Error::PeerGone, Error::TimedOut, Error::NoMemory, Error::NoReply,
     Error::BadMessage, Error::UnknownLabel, Error::Unsupported, Error::InvalidRequest, Error::NotFound, Error::Denied,
-    Error::Deferred, ipc::protocol_error(0), ipc::protocol_error(1), static_cast<Error>(-5000) };
+    Error::Deferred, Error::ServerRestarted, ipc::protocol_error(0), ipc::protocol_error(1), static_cast<Error>(-5000) };
 
 constexpr Error kHandlerErrors[] = { Error::InvalidRequest, Error::NotFound, Error::Denied, Error::Deferred,
     Error::NoMemory, ipc::protocol_error(0), ipc::protocol_error(1) };
@@ -213,6 +213,11 @@ void serve_one(FuzzedDataProvider& in, const Message& message, Buffer& payload, 
     // A request's handle is the handler's only when it took the request.
     FUZZ_CHECK(unclaimed == (probe.succeeded ? ipc::Handle { 0 } : ipc::received_handle(message)));
     FUZZ_CHECK(out.payload_length <= kPayload);
+    if (message.label == ipc::kPingLabel) { // the heartbeat: answered by dispatch itself, whatever else came
+        FUZZ_CHECK(!probe.called && unclaimed == ipc::received_handle(message));
+        FUZZ_CHECK(out.label == ipc::kPingLabel && out.payload_length == 0 && !out.transfer_handle);
+        return;
+    }
     if (ipc::is_error_reply(out)) {
         FUZZ_CHECK(out.words[1] == message.label && out.payload_length == 0 && !out.transfer_handle);
         auto code = static_cast<Error>(static_cast<int64_t>(out.words[0]));
@@ -316,7 +321,9 @@ uint64_t next_info(FuzzedDataProvider& in)
     if (in.ConsumeIntegralInRange<int>(0, 7) == 0)
         return in.ConsumeIntegral<uint64_t>();
     herald::abi::MessageInfo info {};
-    info.label = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint32_t>(0, 6) : ipc::kErrorLabel;
+    info.label = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint32_t>(0, 6)
+        : in.ConsumeBool()        ? ipc::kErrorLabel
+                                  : ipc::kPingLabel;
     switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0: info.payload_length = in.ConsumeIntegralInRange<uint32_t>(0, 80); break;
     case 1: info.payload_length = in.ConsumeIntegralInRange<uint32_t>(0, kPayload); break;

@@ -480,41 +480,44 @@ TEST_CASE("manifest: the output is cleared first", "[manifest]")
     CHECK(zero.count() == 0);
 }
 
-TEST_CASE("manifest: the restart budget", "[manifest]")
+TEST_CASE("manifest: the restart backoff", "[manifest]")
 {
-    SECTION("five restarts within the window, then it gives up for good")
+    init::Backoff backoff {};
+    SECTION("a crash loop: at once, then 100 ms doubling up to the cap, never giving up")
     {
-        init::RestartBudget budget {};
-        CHECK_FALSE(budget.gave_up());
-        for (uint64_t t = 0; t < init::kMaxRestarts; ++t)
-            CHECK(budget.allow_restart(1000 + t * 100));
-        CHECK_FALSE(budget.allow_restart(1000 + 9999)); // the first restart is 9999 ms ago: the 6th is refused
-        CHECK(budget.gave_up());
-        CHECK_FALSE(budget.allow_restart(1000000)); // even much later
+        uint64_t now = 1000;
+        std::vector<uint64_t> delays;
+        for (int i = 0; i < 12; ++i) {
+            uint64_t delay = backoff.delay_after_end(now, now + 5); // ran 5 ms
+            delays.push_back(delay);
+            now += 5 + delay;
+        }
+        CHECK(delays == std::vector<uint64_t> { 0, 100, 200, 400, 800, 1600, 3200, 6400, 10000, 10000, 10000, 10000 });
+        static_assert(init::kMaxBackoffMs == 10000 && init::kFirstBackoffMs == 100);
     }
-    SECTION("restarts spread out never run out")
+    SECTION("a good run resets it")
     {
-        init::RestartBudget budget {};
-        for (uint64_t i = 0; i < 100; ++i)
-            REQUIRE(budget.allow_restart(i * 2000)); // 5 per 10 s exactly
-        CHECK_FALSE(budget.gave_up());
+        CHECK(backoff.delay_after_end(0, 10) == 0);
+        CHECK(backoff.delay_after_end(10, 20) == 100);
+        CHECK(backoff.delay_after_end(120, 130) == 200);
+        CHECK(backoff.delay_after_end(330, 330 + init::kStableRunMs) == 0); // ran long enough
+        CHECK(backoff.delay_after_end(20000, 20001) == 100);                // the next short one: backs off again
     }
-    SECTION("the window slides")
+    SECTION("a run just short of stable still counts as short")
     {
-        init::RestartBudget budget {};
-        for (uint64_t t : { 0, 1, 2, 3, 4 })
-            CHECK(budget.allow_restart(t));
-        CHECK(budget.allow_restart(10000)); // 0 left the window
-        CHECK(budget.allow_restart(10001)); // 1 left the window
-        CHECK_FALSE(budget.allow_restart(10001)); // 2 is still in it
-        CHECK(budget.gave_up());
+        CHECK(backoff.delay_after_end(0, 1) == 0);
+        CHECK(backoff.delay_after_end(1, init::kStableRunMs) == 100);
     }
-    SECTION("a clock that goes backwards counts as within the window")
+    SECTION("a clock that goes backwards counts as a short run")
     {
-        init::RestartBudget budget {};
-        for (uint64_t t : { 50000, 50001, 50002, 50003, 50004 })
-            CHECK(budget.allow_restart(t));
-        CHECK_FALSE(budget.allow_restart(10));
+        CHECK(backoff.delay_after_end(50000, 50001) == 0);
+        CHECK(backoff.delay_after_end(50000, 10) == 100);
+    }
+    SECTION("all-zero is a program that never ended")
+    {
+        init::Backoff zero {};
+        CHECK(zero.short_runs == 0);
+        CHECK(zero.delay_ms == 0);
     }
 }
 

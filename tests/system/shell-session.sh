@@ -146,7 +146,7 @@ command "ps"
 shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')
 printf 'kill %s\r' "$shell_id" >&4
 if wait_for_prompt; then
-    grep -q "^init: shell was killed; starting it again$" <<<"$seen" || fail "no 'init: shell was killed; starting it again' after killing the shell"
+    grep -q "init: shell was killed; starting it again$" <<<"$seen" || fail "no 'init: shell was killed; starting it again' after killing the shell"
     grep -q "Herald shell" <<<"$seen" || fail "no new shell banner after killing the shell"
 else
     fail "no new shell prompt after killing the shell (task $shell_id)"

@@ -192,22 +192,19 @@ size_t parse_manifest(const char* text, size_t length, Manifest& out, ManifestEr
     return error_count;
 }
 
-bool RestartBudget::allow_restart(uint64_t now_ms)
+uint64_t Backoff::delay_after_end(uint64_t started_ms, uint64_t ended_ms)
 {
-    if (exhausted)
-        return false;
-    if (used < kMaxRestarts) {
-        times[used++] = now_ms;
-        return true;
-    }
-    uint64_t oldest = times[next];
-    if (now_ms < oldest || now_ms - oldest < kRestartWindowMs) {
-        exhausted = true;
-        return false;
-    }
-    times[next] = now_ms;
-    next = (next + 1) % kMaxRestarts;
-    return true;
+    uint64_t ran = ended_ms >= started_ms ? ended_ms - started_ms : 0; // a clock going back: a short run
+    if (ran >= kStableRunMs)
+        short_runs = 0;
+    ++short_runs;
+    if (short_runs == 1)
+        delay_ms = 0;
+    else if (delay_ms == 0)
+        delay_ms = kFirstBackoffMs;
+    else
+        delay_ms = delay_ms >= kMaxBackoffMs / 2 ? kMaxBackoffMs : delay_ms * 2;
+    return delay_ms;
 }
 
 } // namespace herald::init

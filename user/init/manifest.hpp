@@ -12,8 +12,10 @@
 //             name in the boot archive.
 //   argument  a u64, decimal or 0x-hex (0x/0X), passed to the program in RDX.
 //   on-exit   ignore   let it end;
-//             restart  start it again, at most kMaxRestarts times within any
-//                      kRestartWindowMs (RestartBudget), then give up;
+//             restart  start it again when it ends, or misses its heartbeat
+//                      (a server: docs/reliability.md), at once the first
+//                      time and after a growing delay when it keeps ending
+//                      (Backoff);
 //             halt     power the system off when it ends.
 //   wait      optional: init waits for this program to end before starting
 //             the next line (one-shot setup programs).
@@ -39,8 +41,13 @@ namespace herald::init {
 constexpr size_t kMaxEntries = 32;
 constexpr size_t kMaxNameLength = 31;
 constexpr size_t kMaxLineLength = 200;
-constexpr size_t kMaxRestarts = 5;
-constexpr uint64_t kRestartWindowMs = 10000;
+// Backoff (MINIX's reincarnation server backs off exponentially too): the
+// first end after a good run restarts at once; each further end within
+// kStableRunMs of its start doubles the delay, from kFirstBackoffMs up to
+// kMaxBackoffMs.
+constexpr uint64_t kFirstBackoffMs = 100;
+constexpr uint64_t kMaxBackoffMs = 10'000;
+constexpr uint64_t kStableRunMs = 10'000;
 
 enum class OnExit : uint8_t { Ignore, Restart, Halt };
 
@@ -85,20 +92,19 @@ size_t parse_manifest(const char* text, size_t length, Manifest& out, ManifestEr
 // Whether `name` (NUL-terminated) is a valid manifest name.
 bool is_valid_program_name(const char* name);
 
-// The restart policy of one program: a restart is allowed while fewer than
-// kMaxRestarts restarts happened in the kRestartWindowMs before it; once one
-// is refused, every later one is too (init gives up on the program and says
-// so). Times come from a monotonic clock in milliseconds.
-struct RestartBudget {
-    // Whether the program, which ended at `now_ms`, may be started again;
-    // records the restart if so.
-    bool allow_restart(uint64_t now_ms);
-    bool gave_up() const { return exhausted; }
+// When to start a program again after it ended: 0 (at once) after a run
+// of at least kStableRunMs, or for its first short run; then kFirstBackoffMs,
+// doubling with every further short run in a row, at most kMaxBackoffMs. It
+// never gives up: a server that keeps crashing is tried every kMaxBackoffMs
+// (its clients get errors meanwhile, never a hang). Times come from a
+// monotonic clock in milliseconds; all-zero is a program that never ended.
+struct Backoff {
+    // It started at `started_ms` and was seen ended at `ended_ms`: the delay
+    // before its next start.
+    uint64_t delay_after_end(uint64_t started_ms, uint64_t ended_ms);
 
-    uint64_t times[kMaxRestarts]; // the recorded restarts; the oldest at `next` once full
-    size_t used;
-    size_t next;
-    bool exhausted;
+    uint32_t short_runs; // ends in a row, each before kStableRunMs
+    uint64_t delay_ms;   // the last delay given
 };
 
 } // namespace herald::init

@@ -7,7 +7,11 @@
 // Output is line-buffered: a line goes to the console in one Write when it
 // ends (or the buffer fills, or flush()), so lines of different tasks never
 // mix. Before the console exists (or in a task started without the
-// registry) output goes to the kernel log (DebugWrite) instead.
+// registry) output goes to the kernel log (DebugWrite) instead. When the
+// console is restarted (docs/reliability.md), the line being written when
+// it ended goes to the kernel log, and the next one to the new console: the
+// runtime looks "console" up again (ipc::ReconnectingClient), without
+// waiting for it.
 //
 // The runtime registers one IPC buffer for the thread the first time it is
 // needed. A program that registers its own (SetIpcBuffer) must then do all
@@ -59,10 +63,16 @@ void printf(const char* format_string, const Args&... args) // {}-style, no newl
 }
 
 // Reads up to `max` bytes of console input, waiting for at least one.
-// Returns the count, or 0 if there is no console.
+// Returns the count, or 0 if there is no console. A console that is being
+// restarted is waited for (input it held is lost).
 size_t read_input(char* buffer, size_t max);
 // The same without waiting: 0 when nothing was typed.
 size_t read_input_now(char* buffer, size_t max);
+
+// Lines the console took so far (the others went to the kernel log), and
+// how often the runtime found a restarted console: for tests.
+uint64_t console_lines();
+uint32_t console_reconnects();
 
 } // namespace herald::user
 

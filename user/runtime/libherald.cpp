@@ -6,6 +6,7 @@
 #include "libipc/protocols/console.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
+#include "libipc/reconnecting_client.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "syscall.hpp"
 
@@ -28,10 +29,26 @@ constexpr uint32_t kConsolePatienceMs = 1000;
 
 // ---- console ----
 
+// A restarted console is looked up again at once, never waited for (a
+// line meanwhile goes to the kernel log); a Read or Subscribe cut off by
+// the restart is sent once more, a Write is not (the line may have been
+// printed: it goes to the kernel log rather than maybe twice).
+constexpr uint32_t kConsoleCallTries = 2;
+constexpr uint32_t kConsoleReconnectPatienceMs = 0;
+// While the console is away, read_input() looks for it again this often;
+// while it waits for input, it checks that the console it subscribed to is
+// still the one there this often (a new one has no subscription of ours).
+constexpr uint64_t kConsoleAwayRetryMs = 100;
+constexpr uint64_t kInputCheckMs = 1000;
+
 enum class ConsoleState : uint8_t { Unknown, Found, Absent };
 ConsoleState g_console_state;
-ipc::Handle g_console;
+constinit ipc::ReconnectingClient<ipc::console::Protocol> g_console(g_transport, abi::HandleRegistry, "console",
+    kConsoleCallTries, kConsoleReconnectPatienceMs);
 ipc::Handle g_input; // notification the console signals on input
+bool g_subscribed;
+uint32_t g_subscribed_reconnects; // g_console.reconnects() when we subscribed
+uint64_t g_console_lines;
 char g_line[ipc::kMaxPayload];
 size_t g_line_length;
 
@@ -39,8 +56,9 @@ bool console_ready()
 {
     if (g_console_state == ConsoleState::Unknown) {
         auto found = ipc::registry::lookup_waiting(ipc(), abi::HandleRegistry, "console", kConsolePatienceMs);
-        g_console = found.is_error() ? abi::HandleNone : found.value();
-        g_console_state = g_console != abi::HandleNone ? ConsoleState::Found : ConsoleState::Absent;
+        if (!found.is_error())
+            g_console.adopt(found.value());
+        g_console_state = found.is_error() ? ConsoleState::Absent : ConsoleState::Found;
     }
     return g_console_state == ConsoleState::Found;
 }
@@ -51,8 +69,8 @@ void send_line()
         return;
     bool sent = false;
     if (console_ready()) {
-        ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
-        sent = !client.call<ipc::console::Write>(ipc::Bytes { reinterpret_cast<const uint8_t*>(g_line), static_cast<uint32_t>(g_line_length) }).is_error();
+        sent = !g_console.call<ipc::console::Write>(ipc::Bytes { reinterpret_cast<const uint8_t*>(g_line), static_cast<uint32_t>(g_line_length) }).is_error();
+        g_console_lines += sent;
     }
     if (!sent) {
         size_t length = g_line_length;
@@ -61,6 +79,26 @@ void send_line()
         debug_write(g_line, length);
     }
     g_line_length = 0;
+}
+
+// Subscribes our notification with the console there now.
+bool subscribe()
+{
+    if (g_input == abi::HandleNone) {
+        auto notification = ipc::sys::notification_create();
+        if (notification.is_error())
+            return false;
+        g_input = notification.value();
+    }
+    // The console gets a send-only copy: it may signal, never take our bits.
+    auto for_console = ipc::sys::handle_mint(g_input, abi::RightSend, 0);
+    if (for_console.is_error())
+        return false;
+    bool subscribed = !g_console.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, for_console.value() }).is_error();
+    (void)ipc::sys::handle_close(for_console.value());
+    g_subscribed = subscribed;
+    g_subscribed_reconnects = g_console.reconnects();
+    return subscribed;
 }
 
 // ---- heap ----
@@ -120,8 +158,7 @@ size_t read_input_now(char* buffer, size_t max)
 {
     if (!console_ready() || max == 0)
         return 0;
-    ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
-    auto got = client.call<ipc::console::Read>({ max });
+    auto got = g_console.call<ipc::console::Read>({ max });
     if (got.is_error())
         return 0;
     __builtin_memcpy(buffer, got.value().data, got.value().length);
@@ -132,34 +169,27 @@ size_t read_input(char* buffer, size_t max)
 {
     if (!console_ready() || max == 0)
         return 0;
-    ipc::Client<ipc::console::Protocol> client(ipc(), g_console);
-    if (g_input == abi::HandleNone) {
-        auto notification = ipc::sys::notification_create();
-        if (notification.is_error())
-            return 0;
-        // The console gets a send-only copy: it may signal, never take our bits.
-        auto for_console = ipc::sys::handle_mint(notification.value(), abi::RightSend, 0);
-        bool subscribed = !for_console.is_error()
-            && !client.call<ipc::console::Subscribe>(ipc::WithHandle<> { {}, for_console.value() }).is_error();
-        if (!for_console.is_error())
-            (void)ipc::sys::handle_close(for_console.value());
-        if (!subscribed) {
-            (void)ipc::sys::handle_close(notification.value()); // try again next time
-            return 0;
-        }
-        g_input = notification.value();
-    }
     for (;;) {
-        auto got = client.call<ipc::console::Read>({ max });
-        if (got.is_error())
-            return 0;
+        auto got = g_console.call<ipc::console::Read>({ max });
+        if (got.is_error()) {
+            (void)sleep_ms(kConsoleAwayRetryMs); // being restarted: wait for the new one
+            continue;
+        }
         if (got.value().length > 0) {
             __builtin_memcpy(buffer, got.value().data, got.value().length);
             return got.value().length;
         }
-        (void)ipc::sys::wait(g_input, abi::WaitMode::Forever);
+        if (!g_subscribed || g_subscribed_reconnects != g_console.reconnects()) {
+            if (!subscribe())
+                (void)sleep_ms(kConsoleAwayRetryMs);
+            continue; // input may have come before the subscription: read again
+        }
+        (void)ipc::sys::wait(g_input, abi::WaitMode::Timeout, kInputCheckMs);
     }
 }
+
+uint64_t console_lines() { return g_console_lines; }
+uint32_t console_reconnects() { return g_console.reconnects(); }
 
 } // namespace herald::user
 

@@ -10,6 +10,7 @@
 
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
+#include "libipc/reconnecting_client.hpp"
 #include "command.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
@@ -28,7 +29,14 @@ static_assert(shell::kMaxProgramName + 1 == ipc::loader::kNameSize, "the parser 
 
 constexpr size_t kMaxTasksListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
 
-ipc::Handle g_loader;
+// The loader, found again if it is restarted; a ping before each Spawn or
+// Kill, so that a loader restarted since the last command is found first.
+ipc::ReconnectingClient<ipc::loader::Protocol>& loader()
+{
+    static ipc::ReconnectingClient<ipc::loader::Protocol> client(user::ipc(), abi::HandleRegistry, "loader");
+    client.ping_before_unsafe_calls(true);
+    return client;
+}
 abi::TaskListEntry g_tasks[kMaxTasksListed];
 shell::TypeAhead g_typed;
 shell::Session g_session;
@@ -159,8 +167,7 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
         if (!interrupted && g_typed.take_interrupt()) {
             interrupted = true;
             println("^C");
-            ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
-            (void)loader.call<ipc::loader::Kill>({ task.task_id });
+            (void)loader().call<ipc::loader::Kill>({ task.task_id });
         }
         (void)user::sleep_ms(kPollMs);
     }
@@ -169,7 +176,7 @@ ipc::Result<abi::TaskStatus> wait_or_interrupt(const ipc::loader::Task& task)
 // Starts `program` with `argument`; waits for it when `wait`.
 int run(const char* program, uint64_t argument, bool wait)
 {
-    auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
+    auto started = ipc::loader::spawn_through(loader(), program, argument);
     if (started.is_error()) {
         bool bad = started.error() == ipc::loader::kBadProgram;
         println("run: cannot start {}: {}", program, bad ? "not a program Herald can run (the log says why)" : ipc::error_name(started.error()));
@@ -192,8 +199,7 @@ int run(const char* program, uint64_t argument, bool wait)
 
 int kill(uint64_t id)
 {
-    ipc::Client<ipc::loader::Protocol> loader(user::ipc(), g_loader);
-    auto killed = loader.call<ipc::loader::Kill>({ id });
+    auto killed = loader().call<ipc::loader::Kill>({ id });
     if (killed.is_error()) {
         const char* why = killed.error() == ipc::Error::NotFound ? "no task of that id was started through the loader"
             : killed.error() == ipc::Error::Denied                 ? "not started from this shell"
@@ -207,7 +213,7 @@ int kill(uint64_t id)
 // Runs a benchmark program to its end; it exits with (median << 32) | minimum.
 bool bench_program(const char* figure, const char* program, uint64_t argument)
 {
-    auto started = ipc::loader::spawn(user::ipc(), g_loader, program, argument);
+    auto started = ipc::loader::spawn_through(loader(), program, argument);
     if (started.is_error()) {
         println("bench: {} failed: {}", figure, ipc::error_name(started.error()));
         return false;
@@ -239,7 +245,7 @@ int bench()
     uint64_t samples[kRounds];
     for (int i = 0; i < kRounds; ++i) {
         uint64_t start = cycles();
-        auto started = ipc::loader::spawn(user::ipc(), g_loader, "exit_at_once", 0);
+        auto started = ipc::loader::spawn_through(loader(), "exit_at_once", 0);
         if (started.is_error()) {
             println("bench: spawn_to_exit failed: {}", ipc::error_name(started.error()));
             return kStatusFailed;
@@ -322,7 +328,6 @@ bool next_byte(uint8_t& byte)
 
 extern "C" int64_t herald_main(uint64_t)
 {
-    g_loader = user::find_server("loader");
     println("Herald shell, {} ms after boot. Type help.", self_info().uptime_ms);
     for (;;) {
         user::print("herald> ");

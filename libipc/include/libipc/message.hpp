@@ -26,6 +26,12 @@ inline constexpr size_t kMessageWordBytes = kMessageWords * sizeof(uint64_t);
 // The label of an error reply: word 0 is the Error (as int64_t), word 1 the
 // label of the request that failed. No protocol may use it for an operation.
 inline constexpr uint32_t kErrorLabel = 0xFFFF'FFFFu;
+// The heartbeat: every server that answers through ipc::dispatch (so
+// ipc::serve) answers a message with this label, no words, no payload, with
+// the same label at once, whatever its protocol (ipc::ping() asks). Its
+// supervisor asks once a second: a server whose loop no longer answers is
+// restarted (docs/reliability.md). No protocol may use it either.
+inline constexpr uint32_t kPingLabel = 0xFFFF'FFFEu;
 
 struct Message {
     uint32_t label = 0;

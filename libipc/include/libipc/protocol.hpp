@@ -370,7 +370,7 @@ concept Operation = requires {
     Op::label;
     typename Op::Request;
     typename Op::Reply;
-} && __is_same(decltype(Op::label), const uint32_t) && Op::label != kErrorLabel
+} && __is_same(decltype(Op::label), const uint32_t) && Op::label != kErrorLabel && Op::label != kPingLabel
     && Encodable<typename Op::Request> && Encodable<typename Op::Reply>;
 
 namespace detail {
@@ -448,6 +448,21 @@ private:
     Handle m_endpoint;
 };
 
+// The heartbeat (kPingLabel): whether the server behind `endpoint` answers
+// a Ping, which ipc::dispatch answers for every protocol. BadMessage for
+// any other answer.
+inline Result<void> ping(Transport& transport, Handle endpoint)
+{
+    Message reply = IPC_TRY(transport.call(endpoint, make_message(kPingLabel)));
+    if (received_handle(reply) != herald::abi::HandleNone)
+        (void)transport.close(received_handle(reply));
+    if (reply.label == kErrorLabel)
+        return decode_error_reply(reply, kPingLabel);
+    if (reply.label != kPingLabel || reply.payload_length != 0 || reply.transfer_handle)
+        return Error::BadMessage;
+    return {};
+}
+
 namespace detail {
 
 template<typename T, typename U>
@@ -491,6 +506,10 @@ struct Dispatcher<Protocol<Ops...>> {
     template<typename Handler>
     static Handle dispatch(const Message& in, uint8_t* payload, Handler& handler, Message& out)
     {
+        if (in.label == kPingLabel) { // the heartbeat (message.hpp), for every protocol
+            out = make_message(kPingLabel);
+            return received_handle(in);
+        }
         // The first operation whose label matches handles the message.
         Handle unclaimed = herald::abi::HandleNone;
         bool known = ((in.label == Ops::label ? (unclaimed = handle_operation<Ops>(in, payload, handler, out), true) : false)

@@ -38,6 +38,9 @@ enum class Error : int64_t {
     Denied = -69,          // the server does not allow this client to do that
     Deferred = -70,        // a handler's answer to ipc::serve: "I saved the reply
                            // (Transport::save_reply) and answer later"; never sent
+    ServerRestarted = -71, // ReconnectingClient: the server ended during a call that
+                           // is not idempotent; it may or may not have done it, and
+                           // the call was not sent again (the next call reconnects)
 };
 
 // Codes below this one are free for a protocol's own errors.
@@ -73,6 +76,7 @@ constexpr const char* error_name(Error error)
     case Error::NotFound: return "not found";
     case Error::Denied: return "denied";
     case Error::Deferred: return "deferred";
+    case Error::ServerRestarted: return "server restarted during the call";
     }
     return static_cast<int64_t>(error) <= kFirstProtocolError ? "protocol error" : "unknown error";
 }

@@ -36,6 +36,7 @@ struct Write {
 
 struct Read {
     static constexpr uint32_t label = 2;
+    static constexpr bool idempotent = true; // what it asks of a console ends with it
     struct Request {
         uint64_t max;
     };
@@ -44,6 +45,7 @@ struct Read {
 
 struct Subscribe {
     static constexpr uint32_t label = 3;
+    static constexpr bool idempotent = true; // what it asks of a console ends with it
     using Request = WithHandle<>;
     using Reply = Empty;
 };

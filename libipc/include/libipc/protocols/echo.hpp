@@ -17,6 +17,7 @@ namespace ipc::echo {
 
 struct Ping {
     static constexpr uint32_t label = 1;
+    static constexpr bool idempotent = true;
     struct Request {
         uint64_t value;
     };
@@ -27,6 +28,7 @@ struct Ping {
 
 struct Sum {
     static constexpr uint32_t label = 2;
+    static constexpr bool idempotent = true;
     struct Request {
         uint64_t a;
         uint64_t b;
@@ -38,6 +40,7 @@ struct Sum {
 
 struct Reverse {
     static constexpr uint32_t label = 3;
+    static constexpr bool idempotent = true;
     using Request = Bytes;
     using Reply = Bytes;
 };

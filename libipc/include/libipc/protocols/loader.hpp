@@ -67,12 +67,14 @@ struct Kill {
 
 struct List {
     static constexpr uint32_t label = 3;
+    static constexpr bool idempotent = true; // a read: sent again after a restart
     using Request = Empty;
     using Reply = Bytes;
 };
 
 struct ReadFile {
     static constexpr uint32_t label = 4;
+    static constexpr bool idempotent = true; // a read: sent again after a restart
     using Request = Name;
     using Reply = Bytes;
 };
@@ -110,6 +112,21 @@ inline Result<Task> spawn(Transport& transport, Handle loader, const char* progr
     Client<Protocol> client(transport, loader);
     auto reply = give == herald::abi::HandleNone ? client.call<Spawn>(request)
                                                  : client.call<SpawnWith>(WithHandle<Program> { request, give });
+    if (reply.is_error())
+        return reply.error();
+    return Task { reply.value().value.task_id, reply.value().handle };
+}
+
+// spawn() through any client of the loader protocol (a Client, or an
+// ipc::ReconnectingClient that finds a restarted loader again).
+template<typename LoaderClient>
+Result<Task> spawn_through(LoaderClient& client, const char* program, uint64_t argument,
+    Handle give = herald::abi::HandleNone)
+{
+    Program request { IPC_TRY(make_name(program)), argument };
+    auto reply = give == herald::abi::HandleNone
+        ? client.template call<Spawn>(request)
+        : client.template call<SpawnWith>(WithHandle<Program> { request, give });
     if (reply.is_error())
         return reply.error();
     return Task { reply.value().value.task_id, reply.value().handle };

@@ -70,6 +70,7 @@ struct Register {
 
 struct Lookup {
     static constexpr uint32_t label = 2;
+    static constexpr bool idempotent = true; // a read
     using Request = Name;
     using Reply = WithHandle<>;
 };

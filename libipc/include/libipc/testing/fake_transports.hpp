@@ -99,6 +99,10 @@ public:
         last_endpoint = endpoint;
         if (!m_server)
             return Error::PeerGone;
+        if (refuse_call) { // the kernel's answer before any server sees the call
+            if (auto refused = refuse_call(endpoint))
+                return *refused;
+        }
         uint64_t info = IPC_TRY(ipc::encode_info(message)); // the kernel sees RSI, not the struct
         Message delivered = message;
         IPC_TRY(ipc::decode_info(info, delivered));
@@ -167,6 +171,10 @@ public:
     bool replies_transfer_handles = true;
     // Whether the client's endpoint handle has RightGrant.
     bool endpoint_has_grant = true;
+    // When set and it answers an Error for the endpoint called, the call
+    // fails with it before the server sees anything (a server that has
+    // ended: PeerGone).
+    std::function<std::optional<Error>(ipc::Handle endpoint)> refuse_call;
     int calls = 0;
     int yields = 0;
     std::function<void()> on_yield;
