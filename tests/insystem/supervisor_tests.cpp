@@ -35,8 +35,9 @@ constexpr u64 kManifestCrashy = 3;
 constexpr u64 kCheckConsole = 1;
 constexpr u64 kCheckLoader = 2;
 constexpr u64 kReadyBit = 1;
-// Generous: a loaded host can keep an emulated CPU from running for seconds.
-constexpr u64 kPatienceMs = 60'000;
+// Generous: a loaded host can keep an emulated CPU from running for seconds
+// (reconnect_checks waits as long for the restarted server).
+constexpr u64 kPatienceMs = 30'000;
 
 const SystemTasks& system_once()
 {
@@ -115,7 +116,8 @@ void client_lives_through_restart(const char* server, u64 mode)
         return;
     SpawnOptions options;
     options.parameter = mode;
-    options.handles[0] = InitialHandle { ready.ptr(), abi::RightSend, 0, abi::HandleFirstFree };
+    // With the receive right too: a notification nobody may wait on refuses signals.
+    options.handles[0] = InitialHandle { ready.ptr(), abi::RightSend | abi::RightReceive, 0, abi::HandleFirstFree };
     u64 client = spawn("reconnect_checks", options);
     EXPECT(eventually([&] { return (ready->take_bits() & kReadyBit) != 0; }, kPatienceMs));
 
@@ -125,7 +127,7 @@ void client_lives_through_restart(const char* server, u64 mode)
     EXPECT(eventually([&] { return (new_task = running_task_named(server, old_task)) != 0; }, kPatienceMs));
     klog("selftest: {} was task {}, the supervisor started task {}", server, old_task, new_task);
 
-    auto exit = wait_for_exit(client, 2 * kPatienceMs);
+    auto exit = wait_for_exit(client, 3 * kPatienceMs);
     EXPECT(exit.has_value());
     if (exit) {
         EXPECT(!exit->killed);

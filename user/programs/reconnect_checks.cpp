@@ -22,7 +22,14 @@ using namespace herald;
 constexpr ipc::Handle kReady = abi::HandleFirstFree;
 constexpr uint64_t kReadyBit = 1;
 constexpr uint64_t kStepMs = 100;
-constexpr uint64_t kPatienceMs = 60'000;
+constexpr uint64_t kPatienceMs = 30'000; // of uptime: a lookup may wait too
+
+uint64_t now_ms()
+{
+    abi::SelfInfo info {};
+    (void)user::self_info(&info);
+    return info.uptime_ms;
+}
 
 int64_t console_mode()
 {
@@ -30,10 +37,10 @@ int64_t console_mode()
     if (user::console_lines() != 1)
         return 2;
     (void)ipc::sys::signal(kReady, kReadyBit);
-    for (uint64_t waited = 0; waited < kPatienceMs; waited += kStepMs) {
+    for (uint64_t start = now_ms(), step = 0; now_ms() - start < kPatienceMs; ++step) {
         (void)user::sleep_ms(kStepMs);
         uint64_t before = user::console_lines();
-        user::println("reconnect_checks: line after {} ms", waited);
+        user::println("reconnect_checks: line {}", step);
         if (user::console_lines() > before && user::console_reconnects() >= 1) {
             user::println("reconnect_checks: the restarted console prints this");
             return 0;
@@ -60,7 +67,7 @@ int64_t loader_mode()
     if (!hello_runs(loader) || loader.call<ipc::loader::ReadFile>(manifest).is_error())
         return 2;
     (void)ipc::sys::signal(kReady, kReadyBit);
-    for (uint64_t waited = 0; waited < kPatienceMs; waited += kStepMs) {
+    for (uint64_t start = now_ms(); now_ms() - start < kPatienceMs;) {
         (void)user::sleep_ms(kStepMs);
         if (!hello_runs(loader) || loader.reconnects() == 0)
             continue; // the old loader still, or none yet
