@@ -320,8 +320,6 @@ void scheduler_start_application_cpu()
     idle_loop(0);
 }
 
-Thread& current_thread() { return *this_processor().current; }
-
 namespace {
 
 void enqueue(Thread& thread, usize cpu_index)
