@@ -39,6 +39,11 @@ constexpr u64 kLabelOnly = 0xFFFF'FFFFull;
 
 bool unlikely(bool condition) { return __builtin_expect(condition, false); }
 
+// Both fast paths run in a system call, where interrupts are off (SYSCALL
+// clears IF through IA32_FMASK, syscalls.cpp's kFmask) until SYSRET: their
+// locks need not save or restore the interrupt flag.
+void lock_in_syscall(SpinLock& lock) ACQUIRE(lock) { lock.lock_with_interrupts_off(); }
+
 // Under `self`'s handles_lock: the endpoint its handle names with `rights`
 // (and the handle's entry), or nullptr (the full path reports why).
 Endpoint* find_endpoint(Task& task, u64 handle, u32 rights, const HandleEntry*& entry) REQUIRES(task.handles_lock)
@@ -55,14 +60,16 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits: the full path checks and copies them
     Task& task = *self.task;
-    SpinLockGuard handles_guard(task.handles_lock);
+    lock_in_syscall(task.handles_lock);
+    SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
     const HandleEntry* entry;
     Endpoint* found = find_endpoint(task, ipc_handle(frame), abi::RightSend, entry);
     if (unlikely(!found))
         return false; // the full path reports the error
     Endpoint& endpoint = *found;
     u64 badge = entry->badge;
-    SpinLockGuard guard(endpoint.lock);
+    lock_in_syscall(endpoint.lock);
+    SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
     handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     Thread* server = endpoint.receivers.front();
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
@@ -103,13 +110,15 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
     if (unlikely(caller->cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
     Task& task = *self.task;
-    SpinLockGuard handles_guard(task.handles_lock);
+    lock_in_syscall(task.handles_lock);
+    SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
     const HandleEntry* entry;
     Endpoint* found = find_endpoint(task, ipc_handle(frame), abi::RightReceive, entry);
     if (unlikely(!found))
         return false; // the full path replies, then reports the error
     Endpoint& endpoint = *found;
-    SpinLockGuard guard(endpoint.lock);
+    lock_in_syscall(endpoint.lock);
+    SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
     handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     if (unlikely(!endpoint.senders.is_empty() || endpoint.bound_bits_pending())) {
         // A message (or a bound notification's bits) is already waiting:
