@@ -602,16 +602,6 @@ void ipc_thread_exiting(Thread& thread)
         ipc_wake_with_status(*caller, Error::PeerGone);
 }
 
-bool ipc_fastpath(u64 number, x86::InterruptFrame& frame)
-{
-    Thread& self = current_thread();
-    switch (static_cast<SyscallNumber>(number)) {
-    case SyscallNumber::IpcCall: return fastpath_call(self, frame);
-    case SyscallNumber::IpcReplyReceive: return fastpath_reply_receive(self, frame);
-    default: return false;
-    }
-}
-
 // ---- the system calls (syscall/handlers.hpp) ----
 
 ErrorOr<u64> sys_endpoint_create(const SyscallArgs&) { return create(current_thread(), Endpoint::create()); }
