@@ -145,6 +145,7 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
     }
+    IPC_TRY(check_quota(starter));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
@@ -199,27 +200,70 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
     return out_of_memory ? ipc::Error::NoMemory : error;
 }
 
-void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
+// Refused before anything is built. No log line: a fork bomb would flood
+// the log; the error says it all.
+ipc::Result<void> LoaderService::check_quota(ipc::Badge starter)
+{
+    if (live_tasks_of(starter) >= kMaxTasksPerClient)
+        return kTooManyTasks;
+    if (!has_free_slot())
+        return kTooManyTasks;
+    return {};
+}
+
+// The starter's tasks that still run; its ended ones are forgotten on the
+// way (only its own entries are asked about: at most kMaxTasksPerClient
+// live ones, so a spawn costs a bounded number of TaskInfo calls).
+size_t LoaderService::live_tasks_of(ipc::Badge starter)
+{
+    size_t live = 0;
+    for (Tracked& tracked : m_tracked) {
+        if (!tracked.task || tracked.starter != starter)
+            continue;
+        if (m_backend->has_ended(tracked.task))
+            forget(tracked);
+        else
+            ++live;
+    }
+    return live;
+}
+
+bool LoaderService::has_free_slot()
 {
     for (int pass = 0; pass < 2; ++pass) {
-        for (Tracked& tracked : m_tracked) {
-            if (!tracked.task) {
-                tracked = Tracked { task_id, task, starter };
-                return;
-            }
+        for (const Tracked& tracked : m_tracked) {
+            if (!tracked.task)
+                return true;
         }
         forget_ended();
     }
-    m_backend->close(task); // full of live tasks: this one cannot be killed by id
+    return false;
+}
+
+void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
+{
+    for (Tracked& tracked : m_tracked) {
+        if (!tracked.task) {
+            tracked = Tracked { task_id, task, starter };
+            return;
+        }
+    }
+    // Not reached: check_quota saw a free slot, and one request is served
+    // at a time. Should it happen, the task runs but cannot be killed by id.
+    m_backend->close(task);
+}
+
+void LoaderService::forget(Tracked& tracked)
+{
+    m_backend->close(tracked.task);
+    tracked = Tracked {};
 }
 
 void LoaderService::forget_ended()
 {
     for (Tracked& tracked : m_tracked) {
-        if (tracked.task && m_backend->has_ended(tracked.task)) {
-            m_backend->close(tracked.task);
-            tracked = Tracked {};
-        }
+        if (tracked.task && m_backend->has_ended(tracked.task))
+            forget(tracked);
     }
 }
 

@@ -20,6 +20,11 @@
 // started; waiting for one is not a request (ipc::loader::wait waits in the
 // kernel on the task handle Spawn gives, which can also kill it).
 //
+// Quotas (docs/security.md): a client may have at most kMaxTasksPerClient
+// live tasks it started; beyond that, and when the table of kMaxTracked is
+// full of live tasks, Spawn is refused with kTooManyTasks before anything
+// is built (a task the loader could not track could not be killed by id).
+//
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once
 
@@ -122,6 +127,8 @@ public:
     // forgotten before it fills.
     static constexpr size_t kMaxTracked = 192;
     static constexpr size_t kMaxListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
+    static constexpr size_t kMaxTasksPerClient = ipc::loader::kMaxTasksPerClient;
+    static_assert(kMaxTasksPerClient < kMaxTracked);
 
     // The boot archive's bytes, as this ring sees them. False, with a log
     // line, if the archive is unusable: then every program is NotFound.
@@ -155,10 +162,14 @@ private:
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
         ipc::Badge starter);
     bool started_by(uint64_t task_id, ipc::Badge caller) const;
+    ipc::Result<void> check_quota(ipc::Badge starter);
+    size_t live_tasks_of(ipc::Badge starter);
+    bool has_free_slot();
     ipc::Result<ArchiveEntry> find(StringView name);
     ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
     ipc::Error no_memory_for(StringView name, ipc::Error error);
     void track(uint64_t task_id, TaskRef task, ipc::Badge starter);
+    void forget(Tracked& tracked);
     void forget_ended();
 
     Backend* m_backend { nullptr };

@@ -388,17 +388,21 @@ TEST_CASE("loader service: Kill is Denied to anyone but the starter and the task
     CHECK(f.backend.tasks.begin()->second.killed);
 }
 
-TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended ones first", "[loader_service]")
+TEST_CASE("loader service: it tracks up to kMaxTracked tasks, forgets ended ones first, and refuses when full", "[loader_service]")
 {
     Fixture f;
-    for (size_t i = 0; i < LoaderService::kMaxTracked; ++i)
+    // Clients of kMaxTasksPerClient tasks each, until the table is full.
+    for (size_t i = 0; i < LoaderService::kMaxTracked; ++i) {
+        f.caller = 100 + i / LoaderService::kMaxTasksPerClient;
         REQUIRE(!f.spawn("hello").is_error());
+    }
     CHECK(f.service.tracked() == LoaderService::kMaxTracked);
-    auto untracked = f.spawn("hello"); // all alive: it runs, but Kill cannot find it
-    REQUIRE(!untracked.is_error());
-    CHECK(f.backend.tasks.rbegin()->second.closed);
-    auto refused = f.reply_of<proto::Kill>({ untracked.value().value.task_id });
-    CHECK(refused.is_error());
+    size_t created = f.backend.created();
+    f.caller = 99; // a client with no task yet: the table is full of live ones
+    auto refused = f.spawn("hello");
+    REQUIRE(refused.is_error());
+    CHECK(refused.error() == proto::kTooManyTasks);
+    CHECK(f.backend.created() == created); // refused before anything was built
 
     auto first = f.backend.tasks.begin();
     first->second.ended = true;
@@ -406,6 +410,31 @@ TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended o
     CHECK(first->second.closed); // forgotten to make room
     CHECK(!f.backend.tasks.rbegin()->second.closed);
     CHECK(f.service.tracked() == LoaderService::kMaxTracked);
+}
+
+TEST_CASE("loader service: a client may have kMaxTasksPerClient live tasks, then kTooManyTasks", "[loader_service]")
+{
+    Fixture f;
+    for (size_t i = 0; i < LoaderService::kMaxTasksPerClient; ++i)
+        REQUIRE(!f.spawn("hello").is_error());
+    size_t created = f.backend.created();
+    auto refused = f.spawn("hello");
+    REQUIRE(refused.is_error());
+    CHECK(refused.error() == proto::kTooManyTasks);
+    CHECK(f.backend.created() == created);
+
+    // Another client is not held back by this one.
+    f.caller = 4;
+    CHECK(!f.spawn("hello").is_error());
+
+    // One of the first client's tasks ends: it may start one more, and only one.
+    f.caller = 3;
+    f.backend.tasks.begin()->second.ended = true;
+    CHECK(!f.spawn("hello").is_error());
+    auto again = f.spawn("hello");
+    REQUIRE(again.is_error());
+    CHECK(again.error() == proto::kTooManyTasks);
+    CHECK(std::string(proto::error_text(proto::kTooManyTasks)).find("too many tasks") == 0);
 }
 
 TEST_CASE("loader service: List and ReadFile", "[loader_service]")

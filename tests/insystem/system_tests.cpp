@@ -124,6 +124,21 @@ HERALD_SELFTEST(the_registry_cannot_be_squatted_or_filled)
     expect_serving(Server::Loader, system().loader);
 }
 
+// A fork bomb through the loader (user/programs/hostile_quota.cpp, docs/
+// security.md "Quotas"): alone it is refused with kTooManyTasks at exactly
+// the per-client limit; its copies, each starting tasks until refused, are
+// all refused with kTooManyTasks, none beyond the limit. Afterwards the
+// loader still answers and another program runs to its end.
+constexpr u64 kHostileBomb = 1;
+
+HERALD_SELFTEST(a_fork_bomb_through_the_loader_is_refused_and_the_rest_goes_on)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileBomb, -9999, 240'000), 0);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // spawns through the loader, to its end
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).
