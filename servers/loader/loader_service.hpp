@@ -24,6 +24,10 @@
 // live tasks it started; beyond that, and when the table of kMaxTracked is
 // full of live tasks, Spawn is refused with kTooManyTasks before anything
 // is built (a task the loader could not track could not be killed by id).
+// The tasks a client started form a tree: when a tracked task ends (Kill
+// ends it at once; one that exits or dies is seen at the loader's next
+// request), the tasks it started are killed too, and theirs, so a fork bomb
+// leaves no orphans behind.
 //
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once
@@ -157,6 +161,7 @@ private:
         uint64_t task_id;
         TaskRef task;
         ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
+        bool ending;        // ended, or killed by the loader: what it started is being ended
     };
 
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
@@ -170,6 +175,9 @@ private:
     ipc::Error no_memory_for(StringView name, ipc::Error error);
     void track(uint64_t task_id, TaskRef task, ipc::Badge starter);
     void forget(Tracked& tracked);
+    Tracked* find_tracked(uint64_t task_id);
+    void end_orphans();
+    void end_tree_of(Tracked& root);
     void forget_ended();
 
     Backend* m_backend { nullptr };
@@ -179,6 +187,7 @@ private:
     const Archive* m_archive { nullptr };
     Tracked m_tracked[kMaxTracked] {};
     abi::TaskListEntry m_list[kMaxListed] {};
+    uint64_t m_ending[kMaxTracked] {}; // end_tree_of's work list: each entry at most once
 };
 
 } // namespace herald::loader

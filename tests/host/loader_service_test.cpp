@@ -166,7 +166,8 @@ public:
     ipc::Result<size_t> list(abi::TaskListEntry* out, size_t max) override
     {
         size_t count = std::min(max, listing.size());
-        std::memcpy(out, listing.data(), count * sizeof(abi::TaskListEntry));
+        if (count)
+            std::memcpy(out, listing.data(), count * sizeof(abi::TaskListEntry));
         return count;
     }
     void log(StringView line) override { lines.emplace_back(line.chars(), line.length()); }
@@ -509,3 +510,46 @@ TEST_CASE("loader service: kernel messages other than fault injection get no ans
 }
 
 #endif
+
+TEST_CASE("loader service: a task's tree ends with it, at Kill or at the next request after it ended", "[loader_service]")
+{
+    Fixture f;
+    auto spawn_as = [&](ipc::Badge starter) {
+        f.caller = starter;
+        auto started = f.spawn("hello");
+        REQUIRE(!started.is_error());
+        return started.value().value.task_id;
+    };
+    auto task_of = [&](uint64_t id) -> FakeTask& {
+        for (auto& [ref, task] : f.backend.tasks) {
+            if (task.id == id)
+                return task;
+        }
+        FAIL("no task " << id);
+        return f.backend.tasks.begin()->second;
+    };
+
+    // Killed: client 3 starts a, a starts b1 and b2, b1 starts c.
+    uint64_t a = spawn_as(3);
+    uint64_t b1 = spawn_as(a), b2 = spawn_as(a);
+    uint64_t c = spawn_as(b1);
+    uint64_t other = spawn_as(3); // a sibling of a: not in a's tree
+    f.caller = 3;
+    REQUIRE(!f.reply_of<proto::Kill>({ a }).is_error());
+    for (uint64_t id : { a, b1, b2, c })
+        CHECK(task_of(id).killed);
+    CHECK(!task_of(other).killed);
+
+    // Ended on its own: seen at the next request, by anyone.
+    uint64_t d = spawn_as(3);
+    uint64_t e = spawn_as(d);
+    uint64_t g = spawn_as(e);
+    task_of(d).ended = true;
+    CHECK(!task_of(e).killed);
+    f.caller = 77;
+    (void)f.reply_of<proto::List>(ipc::Empty {});
+    CHECK(task_of(e).killed);
+    CHECK(task_of(g).killed);
+    CHECK(!task_of(other).killed);
+    CHECK(!task_of(d).killed); // it had ended already
+}

@@ -16,6 +16,15 @@
 //               copies stay until the bomb has been refused (each waits on a
 //               notification it was given), then end their tasks and exit.
 //   child       a copy in the bomb: as above, for its own `sleep`s.
+//   orphans     starts a parent (mode parent) that starts 3 `sleep`s and a
+//               copy of itself (mode parent, staying), which starts 3
+//               more; the first parent exits, and a loader request follows.
+//               Then another parent, staying, which it ends with the
+//               loader's Kill. The self-test checks that no `sleep` and no
+//               copy is left running (the tree ended with its root).
+//   parent      value bit 0: stay (sleep) instead of exiting once its
+//               tree is built; bit 1: start a staying copy too. Signals
+//               the notification it was given when its tree is built.
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
@@ -32,7 +41,12 @@ using user::number_of;
 enum Mode : uint64_t {
     ModeBomb = 1,
     ModeChild = 2,
+    ModeOrphans = 3,
+    ModeParent = 4,
 };
+constexpr uint64_t kModeBits = 8;
+constexpr uint64_t kStay = 1, kWithCopy = 2; // ModeParent's value bits
+constexpr uint64_t kSleepersEach = 3;
 
 constexpr uint64_t kLimit = ipc::loader::kMaxTasksPerClient;
 // Without a limit the loader would go on to the kernel's 1,023 tasks; the
@@ -178,17 +192,69 @@ int64_t bomb(ipc::Handle loader)
     return g_failures;
 }
 
+// Starts a parent with `flags`, and waits until its tree is built.
+ipc::Result<ipc::loader::Task> start_parent(ipc::Handle loader, uint64_t flags)
+{
+    ipc::Handle built = IPC_TRY(ipc::sys::notification_create());
+    auto parent = ipc::loader::spawn(user::ipc(), loader, "hostile_quota", ModeParent | flags << kModeBits, built);
+    if (!parent.is_error()) {
+        auto signalled = ipc::sys::wait(built, ipc::WaitMode::Timeout, kGoTimeoutMs);
+        check(!signalled.is_error(), "the parent builds its tree");
+    }
+    (void)ipc::sys::handle_close(built);
+    return parent;
+}
+
+int64_t parent(ipc::Handle loader, uint64_t flags)
+{
+    for (uint64_t i = 0; i < kSleepersEach; ++i)
+        check(!ipc::loader::spawn(user::ipc(), loader, "sleep", kSleepMs).is_error(), "a sleeper starts");
+    if (flags & kWithCopy)
+        check(!start_parent(loader, kStay).is_error(), "the copy starts");
+    (void)ipc::sys::signal(kGivenHandle, 1);
+    if (flags & kStay)
+        (void)user::sleep_ms(kSleepMs);
+    return g_failures;
+}
+
+int64_t orphans(ipc::Handle loader)
+{
+    // A parent that exits: its tree ends at the loader's next request.
+    auto first = start_parent(loader, kWithCopy);
+    check(!first.is_error(), "the first parent starts");
+    if (!first.is_error()) {
+        auto status = ipc::loader::wait(first.value().task);
+        check(!status.is_error() && status.value().state == abi::TaskState::Exited, "the first parent exits");
+        (void)ipc::sys::handle_close(first.value().task);
+    }
+    (void)ipc::Client<ipc::loader::Protocol>(user::ipc(), loader).call<ipc::loader::List>(ipc::Empty {});
+
+    // A parent that stays: the loader's Kill ends it and its tree at once.
+    auto second = start_parent(loader, kStay | kWithCopy);
+    check(!second.is_error(), "the second parent starts");
+    if (!second.is_error()) {
+        auto killed = ipc::Client<ipc::loader::Protocol>(user::ipc(), loader).call<ipc::loader::Kill>({ second.value().task_id });
+        check(!killed.is_error(), "its starter kills the second parent");
+        (void)ipc::loader::wait(second.value().task);
+        (void)ipc::sys::handle_close(second.value().task);
+    }
+    return g_failures;
+}
+
 } // namespace
 
-extern "C" int64_t herald_main(uint64_t mode)
+extern "C" int64_t herald_main(uint64_t argument)
 {
     ipc::Handle loader = user::find_server("loader");
     check(loader != abi::HandleNone, "the loader is in the registry");
     if (loader == abi::HandleNone)
         return g_failures;
-    switch (mode) {
+    uint64_t value = argument >> kModeBits;
+    switch (argument & ((1u << kModeBits) - 1)) {
     case ModeBomb: return bomb(loader);
     case ModeChild: return child(loader);
-    default: user::println("hostile_quota: unknown mode {}", mode); return 1;
+    case ModeOrphans: return orphans(loader);
+    case ModeParent: return parent(loader, value);
+    default: user::println("hostile_quota: unknown mode {}", argument); return 1;
     }
 }

@@ -13,7 +13,9 @@
 //             full (docs/security.md, "Quotas")
 //   Kill      task id -> {}: a task this loader started for the caller (or
 //             the caller itself). NotFound: no such task of this loader's;
-//             Denied: somebody else started it.
+//             Denied: somebody else started it. The tasks it started
+//             through the loader are ended too, and theirs (a task that
+//             ends by itself takes them along at the loader's next request).
 //   List      {} -> the caller's tasks that still exist (payload:
 //             abi::TaskListEntry each): the ones it asked this loader for
 //
