@@ -38,7 +38,6 @@ LineRing<kRingBytes> g_ring GUARDED_BY(g_log_lock);
 Notification* g_console_notification GUARDED_BY(g_log_lock);
 u64 g_console_bits GUARDED_BY(g_log_lock);
 u64 g_console_task GUARDED_BY(g_log_lock);
-bool g_waiting; // lines in the ring the console was not told about yet
 
 // Everything the ring holds (every line fits the buffer: kMaxLine).
 void write_ring_to_serial() REQUIRES(g_log_lock)
@@ -60,7 +59,7 @@ void kernel_log_end_line()
 {
     if (g_console_notification) {
         g_ring.push(g_line.chars(), g_line.length());
-        g_waiting = true;
+        kernel_log_lines_waiting = true;
     } else {
         serial::write(g_line.chars(), g_line.length());
         serial::write("\n", 1);
@@ -121,7 +120,7 @@ usize kernel_log_take(char* out, usize max)
     SpinLockGuard guard(g_log_lock);
     usize taken = g_ring.take(out, max);
     if (g_ring.lines() > 0)
-        g_waiting = true; // the console takes one batch per signal: signal again
+        kernel_log_lines_waiting = true; // the console takes one batch per signal: signal again
     return taken;
 }
 
@@ -158,18 +157,20 @@ void kernel_log_write_console_bytes(const u8* bytes, usize length)
     serial::write(reinterpret_cast<const char*>(bytes), length);
 }
 
-void kernel_log_tick()
+bool kernel_log_lines_waiting;
+
+void kernel_log_tell_console()
 {
-    if (!__atomic_load_n(&g_waiting, __ATOMIC_RELAXED))
-        return;
     Ref<Notification> notification;
     u64 bits;
     {
         SpinLockGuard guard(g_log_lock);
+        if (!kernel_log_lines_waiting)
+            return; // another CPU told the console first
         if (g_console_notification)
             notification = Ref<Notification>(*g_console_notification);
         bits = g_console_bits;
-        g_waiting = false;
+        kernel_log_lines_waiting = false;
     }
     if (!notification)
         return;

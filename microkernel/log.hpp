@@ -59,8 +59,16 @@ void kernel_log_flush();
 // keeps the lock too long (it may have died holding it), the report goes
 // on without it rather than wait.
 void kernel_log_take_over_for_panic();
-// From the timer interrupt: signals the console if lines are waiting.
-void kernel_log_tick();
+// From the timer interrupt and at the end of every system call: signals the
+// console if lines are waiting. Inline, as one load, since it runs on every
+// system call and almost never finds a line (the signal is out of line).
+extern bool kernel_log_lines_waiting; // written under the log's lock; a racy look is enough here
+void kernel_log_tell_console();
+inline void kernel_log_tick()
+{
+    if (__builtin_expect(__atomic_load_n(&kernel_log_lines_waiting, __ATOMIC_RELAXED), false))
+        kernel_log_tell_console();
+}
 // A client's bytes for COM1, from the console built into the kernel
 // (services/console_in_kernel.cpp; then no console server holds the log):
 // written under g_log_lock, so that a client's line and a kernel line never

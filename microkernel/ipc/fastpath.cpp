@@ -7,6 +7,16 @@
 // branch after that point is for a kill of our own task that looked for our
 // wait a moment before we made it findable (docs/ipc.md): then we wake the
 // partner instead of switching to it, and end.
+//
+// No reference is taken on the endpoint (seL4 takes none either): its
+// handle is read under the task's handles_lock, and the endpoint's own lock
+// is taken before handles_lock is let go (hand over hand, the documented
+// lock order). Until then the handle's reference keeps the endpoint alive;
+// from then on its lock does: the handle can only be closed (HandleClose,
+// the task's exit) under handles_lock, so after we let it go, and
+// Endpoint::destroy() takes the endpoint's lock before it frees anything, so
+// it waits for ours. Neither path touches the endpoint after letting its
+// lock go. A receiver left queued holds no reference, as on the full path.
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/syscall_abi.hpp"
@@ -29,18 +39,38 @@ constexpr u64 kLabelOnly = 0xFFFF'FFFFull;
 
 bool unlikely(bool condition) { return __builtin_expect(condition, false); }
 
+// Both fast paths run in a system call, where interrupts are off (SYSCALL
+// clears IF through IA32_FMASK, syscalls.cpp's kFmask) until SYSRET: their
+// locks need not save or restore the interrupt flag.
+void lock_in_syscall(SpinLock& lock) ACQUIRE(lock) { lock.lock_with_interrupts_off(); }
+
+// Under `self`'s handles_lock: the endpoint its handle names with `rights`
+// (and the handle's entry), or nullptr (the full path reports why).
+Endpoint* find_endpoint(Task& task, u64 handle, u32 rights, const HandleEntry*& entry) REQUIRES(task.handles_lock)
+{
+    if (unlikely(!task.handles))
+        return nullptr; // its task is ending: no handles any more
+    return find_unretained<Endpoint>(*task.handles, handle, rights, entry);
+}
+
 } // namespace
 
 bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
 {
     if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
         return false; // payload, handle or bad bits: the full path checks and copies them
-    auto entry = lookup_handle<Endpoint>(self, ipc_handle(frame), abi::RightSend);
-    if (unlikely(entry.is_error()))
+    Task& task = *self.task;
+    lock_in_syscall(task.handles_lock);
+    SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
+    const HandleEntry* entry;
+    Endpoint* found = find_endpoint(task, ipc_handle(frame), abi::RightSend, entry);
+    if (unlikely(!found))
         return false; // the full path reports the error
-    Ref<Endpoint>& endpoint_ref = entry.value().object;
-    Endpoint& endpoint = *endpoint_ref;
-    SpinLockGuard guard(endpoint.lock);
+    Endpoint& endpoint = *found;
+    u64 badge = entry->badge;
+    lock_in_syscall(endpoint.lock);
+    SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
+    handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     Thread* server = endpoint.receivers.front();
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
         // Nobody waiting (the caller must queue), or the server is on
@@ -53,11 +83,10 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     guard.unlock();
     server->ipc.blocked_on = nullptr;
     IpcMessage message = read_message(frame);
-    message.badge = entry.value().badge;
+    message.badge = badge;
     write_message(*server->ipc.frame, message);
     count<Event::IpcFast>();
     give_reply_right(*server, self);
-    endpoint_ref.clear(); // before we switch away
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
         // Killed as it called (the kill found no wait yet): the server
         // takes the message, its answer will find nobody; we end now.
@@ -80,12 +109,17 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         return false; // payload, handle or bad bits
     if (unlikely(caller->cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
-    auto entry = lookup<Endpoint>(self, ipc_handle(frame), abi::RightReceive);
-    if (unlikely(entry.is_error()))
+    Task& task = *self.task;
+    lock_in_syscall(task.handles_lock);
+    SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
+    const HandleEntry* entry;
+    Endpoint* found = find_endpoint(task, ipc_handle(frame), abi::RightReceive, entry);
+    if (unlikely(!found))
         return false; // the full path replies, then reports the error
-    Ref<Endpoint>& endpoint_ref = entry.value();
-    Endpoint& endpoint = *endpoint_ref;
-    SpinLockGuard guard(endpoint.lock);
+    Endpoint& endpoint = *found;
+    lock_in_syscall(endpoint.lock);
+    SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
+    handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     if (unlikely(!endpoint.senders.is_empty() || endpoint.bound_bits_pending())) {
         // A message (or a bound notification's bits) is already waiting:
         // the server takes it at once and the caller is woken instead of
@@ -111,14 +145,12 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         endpoint.receivers.remove(self);
         self.ipc.blocked_on = nullptr;
         guard.unlock();
-        endpoint_ref.clear();
         set_syscall_result(frame, encode_result(Error::PeerGone));
         scheduler_wake(*caller);
         return true;
     }
     self.state = ThreadState::Blocked;
-    guard.unlock();
-    endpoint_ref.clear(); // a queued waiter holds no reference
+    guard.unlock(); // a queued waiter holds no reference (kernel_object.hpp)
     scheduler_block_and_switch_to(*caller);
     return true; // the next message is in the frame
 }

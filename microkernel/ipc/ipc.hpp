@@ -1,6 +1,7 @@
 // The IPC system calls (ABI: abi/ipc.hpp; docs/ipc.md).
 #pragma once
 
+#include "../abi/syscalls.hpp"
 #include "../lib/error.hpp"
 #include "../lib/types.hpp"
 #include "../object/ref.hpp"
@@ -17,10 +18,22 @@ class Endpoint;
 class Notification;
 struct IpcMessage;
 
-// The IPC fast paths (fastpath.cpp) for system call `number`, before the
+// The fast paths (fastpath.cpp): true when they did the whole call, false
+// when one of their guards sends it to the full path instead.
+bool fastpath_call(Thread& self, x86::InterruptFrame& frame);
+bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame);
+
+// The IPC fast paths for `self`'s system call `number`, before the
 // dispatcher's table: true when one of them did the whole call, its result
-// and message already in `frame`.
-bool ipc_fastpath(u64 number, x86::InterruptFrame& frame);
+// and message already in `frame`. Inline: every system call passes here.
+inline bool ipc_fastpath(Thread& self, u64 number, x86::InterruptFrame& frame)
+{
+    if (number == static_cast<u64>(abi::SyscallNumber::IpcCall))
+        return fastpath_call(self, frame);
+    if (number == static_cast<u64>(abi::SyscallNumber::IpcReplyReceive))
+        return fastpath_reply_receive(self, frame);
+    return false;
+}
 
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);

@@ -5,6 +5,7 @@
 #include "../task/thread.hpp"
 #include "../object/handle_table.hpp"
 #include "../object/lookup.hpp"
+#include "ipc.hpp"
 #include "message.hpp"
 
 namespace herald {
@@ -25,10 +26,5 @@ inline bool kill_seen_after_reply_right(Thread& caller)
 {
     return __atomic_load_n(&caller.task->kill_requested, __ATOMIC_SEQ_CST);
 }
-
-// The fast paths (fastpath.cpp): true when they did the whole call, false
-// when one of their guards sends it to the full path instead.
-bool fastpath_call(Thread& self, x86::InterruptFrame& frame);
-bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame);
 
 } // namespace herald

@@ -1,4 +1,5 @@
 #include "endpoint.hpp"
+#include "retire.hpp"
 
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
@@ -64,6 +65,11 @@ void Endpoint::destroy()
         bound->unbind();
         Ref<Notification>::adopt(*bound).clear(); // the binding's reference
     }
+    retire(*this); // a kill may still be looking at our queues (retire.hpp)
+}
+
+void Endpoint::free_retired_storage()
+{
     this->~Endpoint();
     g_endpoints.free_storage(this);
 }

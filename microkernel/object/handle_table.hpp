@@ -32,6 +32,18 @@ public:
     // BadHandle: no such handle; WrongType: another type; NoRights: rights
     // missing.
     ErrorOr<HandleEntry> lookup(u64 index, ObjectType type, u32 rights) const;
+    // The same check without the reason, for the IPC fast paths (which hand
+    // every failure to the full path, where lookup() names it): the entry
+    // itself, or nullptr. Inline, and no copy of the entry.
+    const HandleEntry* find(u64 index, ObjectType type, u32 rights) const
+    {
+        if (index == 0 || index >= kCapacity)
+            return nullptr;
+        const HandleEntry& entry = m_entries[index];
+        if (!entry.object || entry.object->type() != type || (entry.rights & rights) != rights)
+            return nullptr;
+        return &entry;
+    }
     Optional<HandleEntry> get(u64 index) const;
 
     // Removes the entry and drops its reference; BadHandle if none.

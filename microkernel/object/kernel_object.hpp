@@ -5,7 +5,8 @@
 // and every IPC call in progress on the object holds a reference, and the
 // object is destroyed when the last one goes. A thread waiting in an
 // object's queue holds none: the object cannot go while the waiting thread's
-// own handle to it is open, and destroy() wakes every waiter first. (With
+// own handle to it is open, and destroy() wakes every waiter first; a kill
+// that looks at a waiter's object is covered by retire.hpp. (With
 // one thread per task this holds; threads sharing a task's handles will
 // need queued waiters to hold a reference.) Portable (host-tested through
 // handle_table).
@@ -37,6 +38,12 @@ public:
     // endpoints count receive rights to know when nobody can receive anymore.
     virtual void handle_opened(u32 /*rights*/) { }
     virtual void handle_closed(u32 /*rights*/) { }
+
+    // For the types whose waiters a kill looks at without a reference
+    // (Endpoint, Notification): their destroy() ends with retire(*this)
+    // (retire.hpp), which calls this once no kill can be looking.
+    virtual void free_retired_storage() { }
+    KernelObject* retired_next { nullptr }; // retire.cpp's list
 
 protected:
     explicit KernelObject(ObjectType type) : m_type(type) { }

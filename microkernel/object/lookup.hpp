@@ -45,4 +45,17 @@ ErrorOr<Ref<T>> lookup(Thread& thread, u64 handle, u32 rights)
     return move(entry.value().object);
 }
 
+// For the IPC fast paths, which take no reference: the T that `handle`
+// names in `table` with all of `rights` (and the entry, for its badge), or
+// nullptr. The caller holds the task's handles_lock, and must keep the
+// object alive by other means once it lets the lock go (fastpath.cpp takes
+// the object's own lock first: hand over hand).
+template<typename T>
+T* find_unretained(const HandleTable& table, u64 handle, u32 rights, const HandleEntry*& entry)
+{
+    entry = table.find(handle, T::kType, rights);
+    // The tag is T's: the object is a T.
+    return entry ? static_cast<T*>(entry->object) : nullptr;
+}
+
 } // namespace herald

@@ -19,6 +19,7 @@
 #include "../arch/x86_64/traps.hpp"
 
 #include "../lib/types.hpp"
+#include "../smp/processor.hpp"
 #include "../task/thread.hpp"
 
 namespace herald {
@@ -32,7 +33,7 @@ void scheduler_start_boot_cpu();
 // On an application processor: scheduler_start_application_cpu(), in the
 // trap interface (arch/x86_64/traps.hpp).
 
-Thread& current_thread();
+// current_thread() is in smp/processor.hpp (inline: one load through %gs).
 
 // Makes a new (or woken) thread runnable on the least loaded CPU.
 void scheduler_enqueue(Thread& thread);

@@ -61,6 +61,17 @@ inline Processor& this_processor()
     return *processor;
 }
 
+// The thread running on this CPU: one load through %gs, since every system
+// call and IPC path asks for it (the scheduler changes Processor::current
+// only on this CPU, with interrupts off). Volatile like this_processor(): a
+// thread that switches away may come back on another CPU.
+inline Thread& current_thread()
+{
+    Thread* thread;
+    asm volatile("mov %%gs:%c1, %0" : "=r"(thread) : "i"(__builtin_offsetof(Processor, current)));
+    return *thread;
+}
+
 // CPUs that came online, the boot CPU first. Stable once SMP bring-up ends.
 usize processor_count();
 Processor& processor(usize index);

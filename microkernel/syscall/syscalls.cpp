@@ -189,16 +189,21 @@ extern "C" void handle_syscall(herald::x86::InterruptFrame* frame)
 {
     using namespace herald;
     count<Event::Syscalls>();
+    // The thread that called: the same when this function returns, even if
+    // the call blocked (it runs on the thread's own kernel stack).
+    Thread& self = current_thread();
     // Where a call that blocks gets its result written (ipc_wake_with_status).
-    current_thread().ipc.frame = frame;
-    if (!ipc_fastpath(syscall_number(*frame), *frame))
+    self.ipc.frame = frame;
+    if (!ipc_fastpath(self, syscall_number(*frame), *frame))
         set_syscall_result(*frame, encode_result(dispatch(syscall_args(*frame))));
-    kill_current_task_if_requested();
+    // Only a user thread makes system calls: the flag is its task's.
+    if (__builtin_expect(__atomic_load_n(&self.task->kill_requested, __ATOMIC_ACQUIRE), false))
+        kill_current_task_if_requested();
     kernel_log_tick(); // kernel lines reach the console soon, in order with what programs print
     // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
     // stack (SDM Vol. 2B, SYSRET): never let that happen.
     if (frame->rip >= abi::kUserSpaceEnd || frame->rip < abi::kUserCodeBase) {
-        klog("herald: task {} killed: system call returning to a bad RIP {:#x}", current_thread().task->id, frame->rip);
+        klog("herald: task {} killed: system call returning to a bad RIP {:#x}", self.task->id, frame->rip);
         exit_current_task(abi::kKilledStatus, true);
     }
 }

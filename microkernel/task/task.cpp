@@ -356,7 +356,7 @@ Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id)
         if (task && task->id == task_id && task != &g_kernel_task && task->main_thread) {
             const Thread& thread = *task->main_thread;
             return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations, thread.runtime_ticks,
-                __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, thread.wake_at };
+                __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, __atomic_load_n(&thread.wake_at, __ATOMIC_RELAXED) };
         }
     }
     return nullopt;

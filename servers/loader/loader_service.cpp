@@ -65,29 +65,32 @@ bool LoaderService::init(Backend& backend, ByteReader archive_bytes)
 
 ipc::Result<Spawn::Reply> LoaderService::handle(Spawn, const Program& request, ipc::Badge badge)
 {
+    end_orphans();
     return spawn(request, abi::HandleNone, badge);
 }
 
 ipc::Result<SpawnWith::Reply> LoaderService::handle(SpawnWith, const SpawnWith::Request& request, ipc::Badge badge)
 {
+    end_orphans();
     return spawn(request.value, request.handle, badge);
 }
 
 ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request, ipc::Badge badge)
 {
-    for (Tracked& tracked : m_tracked) {
-        if (tracked.task && tracked.task_id == request.task_id) {
-            if (badge == 0 || (tracked.starter != badge && tracked.task_id != badge))
-                return ipc::Error::Denied;
-            IPC_TRY(m_backend->kill(tracked.task));
-            return ipc::Empty {};
-        }
-    }
-    return ipc::Error::NotFound;
+    end_orphans();
+    Tracked* tracked = find_tracked(request.task_id);
+    if (!tracked)
+        return ipc::Error::NotFound;
+    if (badge == 0 || (tracked->starter != badge && tracked->task_id != badge))
+        return ipc::Error::Denied;
+    IPC_TRY(m_backend->kill(tracked->task));
+    end_tree_of(*tracked); // what it started goes with it, now
+    return ipc::Empty {};
 }
 
 ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge badge)
 {
+    end_orphans();
     size_t count = IPC_TRY(m_backend->list(m_list, kMaxListed));
     if (count > kMaxListed)
         return ipc::Error::BadLength; // not reached: the backend fills at most kMaxListed
@@ -145,6 +148,7 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
     }
+    IPC_TRY(check_quota(starter));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
@@ -199,27 +203,126 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
     return out_of_memory ? ipc::Error::NoMemory : error;
 }
 
-void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
+// Refused before anything is built. No log line: a fork bomb would flood
+// the log; the error says it all.
+ipc::Result<void> LoaderService::check_quota(ipc::Badge starter)
+{
+    if (live_tasks_of(starter) >= kMaxTasksPerClient)
+        return kTooManyTasks;
+    if (!has_free_slot())
+        return kTooManyTasks;
+    return {};
+}
+
+// The starter's tasks that still run; its ended ones are forgotten on the
+// way (only its own entries are asked about: at most kMaxTasksPerClient
+// live ones, so a spawn costs a bounded number of TaskInfo calls).
+size_t LoaderService::live_tasks_of(ipc::Badge starter)
+{
+    size_t live = 0;
+    for (Tracked& tracked : m_tracked) {
+        if (!tracked.task || tracked.starter != starter)
+            continue;
+        if (m_backend->has_ended(tracked.task))
+            forget(tracked);
+        else
+            ++live;
+    }
+    return live;
+}
+
+bool LoaderService::has_free_slot()
 {
     for (int pass = 0; pass < 2; ++pass) {
-        for (Tracked& tracked : m_tracked) {
-            if (!tracked.task) {
-                tracked = Tracked { task_id, task, starter };
-                return;
-            }
+        for (const Tracked& tracked : m_tracked) {
+            if (!tracked.task)
+                return true;
         }
         forget_ended();
     }
-    m_backend->close(task); // full of live tasks: this one cannot be killed by id
+    return false;
+}
+
+void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
+{
+    for (Tracked& tracked : m_tracked) {
+        if (!tracked.task) {
+            tracked = Tracked { task_id, task, starter, false };
+            return;
+        }
+    }
+    // Not reached: check_quota saw a free slot, and one request is served
+    // at a time. Should it happen, the task runs but cannot be killed by id.
+    m_backend->close(task);
+}
+
+// What it started is ended first: once its entry is gone, nothing would
+// tie them to it any more.
+void LoaderService::forget(Tracked& tracked)
+{
+    end_tree_of(tracked);
+    m_backend->close(tracked.task);
+    tracked = Tracked {};
+}
+
+LoaderService::Tracked* LoaderService::find_tracked(uint64_t task_id)
+{
+    for (Tracked& tracked : m_tracked) {
+        if (tracked.task && tracked.task_id == task_id)
+            return &tracked;
+    }
+    return nullptr;
+}
+
+// Each tracked task whose starter is a tracked task that has ended loses
+// its tree. The loader is never told that a task ended, so it looks at
+// each request: one TaskInfo per tracked starter that still has live
+// tasks (init and the shell, typically), asked once per sweep.
+void LoaderService::end_orphans()
+{
+    bool asked[kMaxTracked] {};
+    for (Tracked& child : m_tracked) {
+        if (!child.task || child.ending || child.starter == 0)
+            continue;
+        Tracked* starter = find_tracked(child.starter);
+        if (!starter)
+            continue; // started by a task the loader did not start (init, the kernel's): no tree above it
+        size_t index = static_cast<size_t>(starter - m_tracked);
+        if (!starter->ending && !asked[index]) {
+            asked[index] = true;
+            starter->ending = m_backend->has_ended(starter->task);
+        }
+        if (starter->ending)
+            end_tree_of(*starter);
+    }
+}
+
+// Kills every tracked task `root` started, and theirs, breadth first with a
+// work list (no recursion: in ring 0 this runs on a kernel stack). Each
+// entry is marked `ending` as it joins the list, so it is taken once.
+void LoaderService::end_tree_of(Tracked& root)
+{
+    root.ending = true;
+    size_t pending = 0;
+    m_ending[pending++] = root.task_id;
+    while (pending) {
+        uint64_t parent = m_ending[--pending];
+        for (Tracked& tracked : m_tracked) {
+            if (!tracked.task || tracked.ending || tracked.starter != parent)
+                continue;
+            (void)m_backend->kill(tracked.task); // an error: it has ended already
+            tracked.ending = true;
+            if (pending < kMaxTracked)
+                m_ending[pending++] = tracked.task_id;
+        }
+    }
 }
 
 void LoaderService::forget_ended()
 {
     for (Tracked& tracked : m_tracked) {
-        if (tracked.task && m_backend->has_ended(tracked.task)) {
-            m_backend->close(tracked.task);
-            tracked = Tracked {};
-        }
+        if (tracked.task && m_backend->has_ended(tracked.task))
+            forget(tracked);
     }
 }
 

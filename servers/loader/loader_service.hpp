@@ -20,6 +20,15 @@
 // started; waiting for one is not a request (ipc::loader::wait waits in the
 // kernel on the task handle Spawn gives, which can also kill it).
 //
+// Quotas (docs/security.md): a client may have at most kMaxTasksPerClient
+// live tasks it started; beyond that, and when the table of kMaxTracked is
+// full of live tasks, Spawn is refused with kTooManyTasks before anything
+// is built (a task the loader could not track could not be killed by id).
+// The tasks a client started form a tree: when a tracked task ends (Kill
+// ends it at once; one that exits or dies is seen at the loader's next
+// request), the tasks it started are killed too, and theirs, so a fork bomb
+// leaves no orphans behind.
+//
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once
 
@@ -122,6 +131,8 @@ public:
     // forgotten before it fills.
     static constexpr size_t kMaxTracked = 192;
     static constexpr size_t kMaxListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
+    static constexpr size_t kMaxTasksPerClient = ipc::loader::kMaxTasksPerClient;
+    static_assert(kMaxTasksPerClient < kMaxTracked);
 
     // The boot archive's bytes, as this ring sees them. False, with a log
     // line, if the archive is unusable: then every program is NotFound.
@@ -150,15 +161,23 @@ private:
         uint64_t task_id;
         TaskRef task;
         ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
+        bool ending;        // ended, or killed by the loader: what it started is being ended
     };
 
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
         ipc::Badge starter);
     bool started_by(uint64_t task_id, ipc::Badge caller) const;
+    ipc::Result<void> check_quota(ipc::Badge starter);
+    size_t live_tasks_of(ipc::Badge starter);
+    bool has_free_slot();
     ipc::Result<ArchiveEntry> find(StringView name);
     ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
     ipc::Error no_memory_for(StringView name, ipc::Error error);
     void track(uint64_t task_id, TaskRef task, ipc::Badge starter);
+    void forget(Tracked& tracked);
+    Tracked* find_tracked(uint64_t task_id);
+    void end_orphans();
+    void end_tree_of(Tracked& root);
     void forget_ended();
 
     Backend* m_backend { nullptr };
@@ -168,6 +187,7 @@ private:
     const Archive* m_archive { nullptr };
     Tracked m_tracked[kMaxTracked] {};
     abi::TaskListEntry m_list[kMaxListed] {};
+    uint64_t m_ending[kMaxTracked] {}; // end_tree_of's work list: each entry at most once
 };
 
 } // namespace herald::loader

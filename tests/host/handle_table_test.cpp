@@ -47,6 +47,29 @@ TEST_CASE("handles: insert, look up with rights, close", "[ipc]")
     CHECK(object.destroyed);
 }
 
+TEST_CASE("handles: find, the fast paths' lookup, agrees with lookup and takes no reference", "[ipc]")
+{
+    TestObject object;
+    HandleTable table;
+    auto handle = table.insert(object, kSend | kReceive, 7);
+    REQUIRE(!handle.is_error());
+    const HandleEntry* entry = table.find(handle.value(), ObjectType::Endpoint, kSend | kReceive);
+    REQUIRE(entry != nullptr);
+    CHECK(entry->object == &object);
+    CHECK(entry->badge == 7);
+    CHECK(entry->rights == (kSend | kReceive));
+    CHECK(object.references() == 2); // the table's, no more
+    CHECK(table.find(handle.value(), ObjectType::Endpoint, kGrant) == nullptr);
+    CHECK(table.find(handle.value(), ObjectType::Endpoint, kSend | kGrant) == nullptr);
+    CHECK(table.find(handle.value(), ObjectType::Notification, kSend) == nullptr);
+    CHECK(table.find(0, ObjectType::Endpoint, 0) == nullptr);
+    CHECK(table.find(2, ObjectType::Endpoint, 0) == nullptr); // never filled
+    CHECK(table.find(HandleTable::kCapacity, ObjectType::Endpoint, 0) == nullptr);
+    CHECK(table.find(~0ull, ObjectType::Endpoint, 0) == nullptr);
+    REQUIRE(!table.close(handle.value()).is_error());
+    CHECK(table.find(handle.value(), ObjectType::Endpoint, 0) == nullptr); // closed
+}
+
 TEST_CASE("handles: the table fills up and says so", "[ipc]")
 {
     TestObject object;

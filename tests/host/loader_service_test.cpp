@@ -166,7 +166,8 @@ public:
     ipc::Result<size_t> list(abi::TaskListEntry* out, size_t max) override
     {
         size_t count = std::min(max, listing.size());
-        std::memcpy(out, listing.data(), count * sizeof(abi::TaskListEntry));
+        if (count)
+            std::memcpy(out, listing.data(), count * sizeof(abi::TaskListEntry));
         return count;
     }
     void log(StringView line) override { lines.emplace_back(line.chars(), line.length()); }
@@ -388,17 +389,21 @@ TEST_CASE("loader service: Kill is Denied to anyone but the starter and the task
     CHECK(f.backend.tasks.begin()->second.killed);
 }
 
-TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended ones first", "[loader_service]")
+TEST_CASE("loader service: it tracks up to kMaxTracked tasks, forgets ended ones first, and refuses when full", "[loader_service]")
 {
     Fixture f;
-    for (size_t i = 0; i < LoaderService::kMaxTracked; ++i)
+    // Clients of kMaxTasksPerClient tasks each, until the table is full.
+    for (size_t i = 0; i < LoaderService::kMaxTracked; ++i) {
+        f.caller = 100 + i / LoaderService::kMaxTasksPerClient;
         REQUIRE(!f.spawn("hello").is_error());
+    }
     CHECK(f.service.tracked() == LoaderService::kMaxTracked);
-    auto untracked = f.spawn("hello"); // all alive: it runs, but Kill cannot find it
-    REQUIRE(!untracked.is_error());
-    CHECK(f.backend.tasks.rbegin()->second.closed);
-    auto refused = f.reply_of<proto::Kill>({ untracked.value().value.task_id });
-    CHECK(refused.is_error());
+    size_t created = f.backend.created();
+    f.caller = 99; // a client with no task yet: the table is full of live ones
+    auto refused = f.spawn("hello");
+    REQUIRE(refused.is_error());
+    CHECK(refused.error() == proto::kTooManyTasks);
+    CHECK(f.backend.created() == created); // refused before anything was built
 
     auto first = f.backend.tasks.begin();
     first->second.ended = true;
@@ -406,6 +411,31 @@ TEST_CASE("loader service: it tracks up to kMaxTracked tasks and forgets ended o
     CHECK(first->second.closed); // forgotten to make room
     CHECK(!f.backend.tasks.rbegin()->second.closed);
     CHECK(f.service.tracked() == LoaderService::kMaxTracked);
+}
+
+TEST_CASE("loader service: a client may have kMaxTasksPerClient live tasks, then kTooManyTasks", "[loader_service]")
+{
+    Fixture f;
+    for (size_t i = 0; i < LoaderService::kMaxTasksPerClient; ++i)
+        REQUIRE(!f.spawn("hello").is_error());
+    size_t created = f.backend.created();
+    auto refused = f.spawn("hello");
+    REQUIRE(refused.is_error());
+    CHECK(refused.error() == proto::kTooManyTasks);
+    CHECK(f.backend.created() == created);
+
+    // Another client is not held back by this one.
+    f.caller = 4;
+    CHECK(!f.spawn("hello").is_error());
+
+    // One of the first client's tasks ends: it may start one more, and only one.
+    f.caller = 3;
+    f.backend.tasks.begin()->second.ended = true;
+    CHECK(!f.spawn("hello").is_error());
+    auto again = f.spawn("hello");
+    REQUIRE(again.is_error());
+    CHECK(again.error() == proto::kTooManyTasks);
+    CHECK(std::string(proto::error_text(proto::kTooManyTasks)).find("too many tasks") == 0);
 }
 
 TEST_CASE("loader service: List and ReadFile", "[loader_service]")
@@ -480,3 +510,46 @@ TEST_CASE("loader service: kernel messages other than fault injection get no ans
 }
 
 #endif
+
+TEST_CASE("loader service: a task's tree ends with it, at Kill or at the next request after it ended", "[loader_service]")
+{
+    Fixture f;
+    auto spawn_as = [&](ipc::Badge starter) {
+        f.caller = starter;
+        auto started = f.spawn("hello");
+        REQUIRE(!started.is_error());
+        return started.value().value.task_id;
+    };
+    auto task_of = [&](uint64_t id) -> FakeTask& {
+        for (auto& [ref, task] : f.backend.tasks) {
+            if (task.id == id)
+                return task;
+        }
+        FAIL("no task " << id);
+        return f.backend.tasks.begin()->second;
+    };
+
+    // Killed: client 3 starts a, a starts b1 and b2, b1 starts c.
+    uint64_t a = spawn_as(3);
+    uint64_t b1 = spawn_as(a), b2 = spawn_as(a);
+    uint64_t c = spawn_as(b1);
+    uint64_t other = spawn_as(3); // a sibling of a: not in a's tree
+    f.caller = 3;
+    REQUIRE(!f.reply_of<proto::Kill>({ a }).is_error());
+    for (uint64_t id : { a, b1, b2, c })
+        CHECK(task_of(id).killed);
+    CHECK(!task_of(other).killed);
+
+    // Ended on its own: seen at the next request, by anyone.
+    uint64_t d = spawn_as(3);
+    uint64_t e = spawn_as(d);
+    uint64_t g = spawn_as(e);
+    task_of(d).ended = true;
+    CHECK(!task_of(e).killed);
+    f.caller = 77;
+    (void)f.reply_of<proto::List>(ipc::Empty {});
+    CHECK(task_of(e).killed);
+    CHECK(task_of(g).killed);
+    CHECK(!task_of(other).killed);
+    CHECK(!task_of(d).killed); // it had ended already
+}

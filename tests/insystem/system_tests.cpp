@@ -124,6 +124,58 @@ HERALD_SELFTEST(the_registry_cannot_be_squatted_or_filled)
     expect_serving(Server::Loader, system().loader);
 }
 
+// A fork bomb through the loader (user/programs/hostile_quota.cpp, docs/
+// security.md "Quotas"): alone it is refused with kTooManyTasks at exactly
+// the per-client limit; its copies, each starting tasks until refused, are
+// all refused with kTooManyTasks, none beyond the limit. Afterwards the
+// loader still answers and another program runs to its end.
+constexpr u64 kHostileBomb = 1;
+
+HERALD_SELFTEST(a_fork_bomb_through_the_loader_is_refused_and_the_rest_goes_on)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileBomb, -9999, 240'000), 0);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // spawns through the loader, to its end
+}
+
+// Tasks named `name` that have not ended (the kernel's own list).
+u64 running_tasks_named(const char* name)
+{
+    abi::TaskListEntry entries[16];
+    u64 count = 0;
+    for (usize from = 0;;) {
+        usize got = list_tasks(from, entries, 16, from);
+        if (got == 0)
+            return count;
+        for (usize i = 0; i < got; ++i) {
+            if (entries[i].state != abi::TaskState::Running && entries[i].state != abi::TaskState::Building)
+                continue;
+            if (StringView(entries[i].name) == StringView(name))
+                ++count;
+        }
+    }
+}
+
+// A task's tree ends with it (docs/security.md, "Quotas"): a parent that
+// exits, and one its starter kills through the loader, each leave no
+// `sleep` and no copy of theirs running (user/programs/hostile_quota.cpp).
+constexpr u64 kHostileOrphans = 3;
+
+HERALD_SELFTEST(a_task_the_loader_started_takes_its_tree_with_it)
+{
+    (void)system();
+    u64 sleepers = running_tasks_named("sleep");
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileOrphans), 0);
+    u64 waited = 0;
+    while ((running_tasks_named("sleep") > sleepers || running_tasks_named("hostile_quota") > 0) && waited < 5000) {
+        scheduler_sleep_ms(kTickMs);
+        waited += kTickMs;
+    }
+    EXPECT_EQ(running_tasks_named("sleep"), sleepers);
+    EXPECT_EQ(running_tasks_named("hostile_quota"), 0u);
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).

@@ -179,7 +179,7 @@ int run(const char* program, uint64_t argument, bool wait)
     auto started = ipc::loader::spawn_through(loader(), program, argument);
     if (started.is_error()) {
         bool bad = started.error() == ipc::loader::kBadProgram;
-        println("run: cannot start {}: {}", program, bad ? "not a program Herald can run (the log says why)" : ipc::error_name(started.error()));
+        println("run: cannot start {}: {}", program, ipc::loader::error_text(started.error()));
         return bad ? kStatusNotRunnable : started.error() == ipc::Error::NotFound ? kStatusNotFound : kStatusFailed;
     }
     if (!wait) {
@@ -215,7 +215,7 @@ bool bench_program(const char* figure, const char* program, uint64_t argument)
 {
     auto started = ipc::loader::spawn_through(loader(), program, argument);
     if (started.is_error()) {
-        println("bench: {} failed: {}", figure, ipc::error_name(started.error()));
+        println("bench: {} failed: {}", figure, ipc::loader::error_text(started.error()));
         return false;
     }
     auto status = ipc::loader::wait(started.value().task);

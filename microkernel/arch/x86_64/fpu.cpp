@@ -19,8 +19,6 @@ constexpr u64 kXcr0Wanted = 0b111;
 constexpr usize kMaxArea = 4096;
 constexpr usize kFxsaveAreaSize = 512;
 
-bool g_xsave;
-u64 g_xcr0;
 usize g_size = kFxsaveAreaSize;
 alignas(64) u8 g_initial_state[kMaxArea];
 bool g_initialized;
@@ -31,6 +29,9 @@ void write_xcr0(u64 value)
 }
 
 } // namespace
+
+bool g_xsave;
+u64 g_xcr0;
 
 void init_this_cpu()
 {
@@ -67,21 +68,5 @@ usize state_size() { return g_size; }
 const char* mechanism() { return g_xsave ? "XSAVE" : "FXSAVE"; }
 
 void init_state(u8* area) { __builtin_memcpy(area, g_initial_state, g_size); }
-
-void save(u8* area)
-{
-    if (g_xsave)
-        asm volatile("xsave64 (%0)" : : "r"(area), "a"(static_cast<u32>(g_xcr0)), "d"(static_cast<u32>(g_xcr0 >> 32)) : "memory");
-    else
-        asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
-}
-
-void restore(const u8* area)
-{
-    if (g_xsave)
-        asm volatile("xrstor64 (%0)" : : "r"(area), "a"(static_cast<u32>(g_xcr0)), "d"(static_cast<u32>(g_xcr0 >> 32)) : "memory");
-    else
-        asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
-}
 
 } // namespace herald::x86::fpu

@@ -20,7 +20,25 @@ usize state_size();
 const char* mechanism(); // "XSAVE" or "FXSAVE"
 
 void init_state(u8* area); // a clean state, as after FNINIT with default MXCSR
-void save(u8* area);
-void restore(const u8* area);
+// Set once by the boot CPU's init_this_cpu(), before any thread runs.
+extern bool g_xsave; // XSAVE/XRSTOR (else FXSAVE/FXRSTOR)
+extern u64 g_xcr0;   // the components saved: all XCR0 enables
+
+// Inline: the scheduler saves and restores at every switch between threads.
+inline void save(u8* area)
+{
+    if (g_xsave)
+        asm volatile("xsave64 (%0)" : : "r"(area), "a"(static_cast<u32>(g_xcr0)), "d"(static_cast<u32>(g_xcr0 >> 32)) : "memory");
+    else
+        asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+inline void restore(const u8* area)
+{
+    if (g_xsave)
+        asm volatile("xrstor64 (%0)" : : "r"(area), "a"(static_cast<u32>(g_xcr0)), "d"(static_cast<u32>(g_xcr0 >> 32)) : "memory");
+    else
+        asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
+}
 
 } // namespace herald::x86::fpu

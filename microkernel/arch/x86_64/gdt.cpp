@@ -6,6 +6,8 @@
 
 namespace herald::x86 {
 
+TssWithIoBitmap g_tss[kMaxCpus];
+
 namespace {
 
 // Descriptor bits (SDM Vol. 3A §3.4.5): present, DPL, S (code/data), type.
@@ -28,17 +30,6 @@ constexpr usize kGdtEntries = kFixedEntries + kEntriesPerTss * kMaxCpus;
 static_assert(kGdtEntries * 8 <= 65536, "the GDT limit is 16 bits");
 
 alignas(16) u64 g_gdt[kGdtEntries];
-// A TSS followed by its I/O permission bitmap: one bit per port, 1 =
-// denied. The byte after the bitmap must be all ones (SDM Vol. 3A §20.5.2).
-struct [[gnu::packed]] TssWithIoBitmap {
-    TaskStateSegment tss;
-    u8 io_bitmap[kIoBitmapPorts / 8];
-    u8 io_bitmap_end;
-    u16 window_first; // the ports open now (not part of what the CPU reads)
-    u16 window_count;
-};
-
-TssWithIoBitmap g_tss[kMaxCpus];
 
 void write_tss_descriptor(usize cpu_index)
 {
@@ -94,8 +85,6 @@ void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks)
     asm volatile("ltr %0" : : "r"(tss_selector));
 }
 
-TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index].tss; }
-
 namespace {
 
 void set_port_bits(u8* bitmap, u16 first, u16 count, bool denied)
@@ -110,11 +99,9 @@ void set_port_bits(u8* bitmap, u16 first, u16 count, bool denied)
 
 } // namespace
 
-void set_io_port_window(usize cpu_index, u16 first, u16 count)
+void rewrite_io_port_window(usize cpu_index, u16 first, u16 count)
 {
     TssWithIoBitmap& block = g_tss[cpu_index];
-    if (block.window_first == first && block.window_count == count)
-        return; // the common case: nobody's ports, before and after
     set_port_bits(block.io_bitmap, block.window_first, block.window_count, true);
     set_port_bits(block.io_bitmap, first, count, false);
     block.window_first = first;

@@ -55,13 +55,36 @@ struct InterruptStackTops {
 // the TSS of `cpu_index` with its interrupt stacks.
 void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks);
 
-TaskStateSegment& tss_of(usize cpu_index);
+inline constexpr usize kIoBitmapPorts = 1024;
+
+// A TSS followed by its I/O permission bitmap: one bit per port, 1 =
+// denied. The byte after the bitmap must be all ones (SDM Vol. 3A §20.5.2).
+// In the header so that the scheduler's switch reaches it inline.
+struct [[gnu::packed]] TssWithIoBitmap {
+    TaskStateSegment tss;
+    u8 io_bitmap[kIoBitmapPorts / 8];
+    u8 io_bitmap_end;
+    u16 window_first; // the ports open now (not part of what the CPU reads)
+    u16 window_count;
+};
+extern TssWithIoBitmap g_tss[kMaxCpus];
+
+inline TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index].tss; }
 
 // I/O ports ring 3 may use on this CPU (SDM Vol. 3A §20.5.2): the TSS's I/O
 // permission bitmap covers ports 0 to kIoBitmapPorts - 1, all denied but
 // [first, first + count). The scheduler sets it for the thread it switches
-// to (the console server owns COM1); count 0 denies everything.
-inline constexpr usize kIoBitmapPorts = 1024;
-void set_io_port_window(usize cpu_index, u16 first, u16 count);
+// to (the console server owns COM1); count 0 denies everything. The bitmap
+// is rewritten only when the window differs from the one it holds now
+// (compared with what this CPU's bitmap was last set to, not with the
+// previous thread's task: the bitmap itself is the truth), which on most
+// switches (two tasks without ports) it does not.
+void rewrite_io_port_window(usize cpu_index, u16 first, u16 count);
+inline void set_io_port_window(usize cpu_index, u16 first, u16 count)
+{
+    TssWithIoBitmap& block = g_tss[cpu_index];
+    if (__builtin_expect(block.window_first != first || block.window_count != count, false))
+        rewrite_io_port_window(cpu_index, first, count);
+}
 
 } // namespace herald::x86

@@ -7,10 +7,15 @@
 //             handle lands at index abi::HandleFirstFree (3) in the new
 //             task's table
 //             NotFound: no such program; kBadProgram: the archive entry is
-//             corrupt or not a program Herald can run (the log says why)
+//             corrupt or not a program Herald can run (the log says why);
+//             kTooManyTasks: the caller already has kMaxTasksPerClient
+//             live tasks it started, or the loader's table of tasks is
+//             full (docs/security.md, "Quotas")
 //   Kill      task id -> {}: a task this loader started for the caller (or
 //             the caller itself). NotFound: no such task of this loader's;
-//             Denied: somebody else started it.
+//             Denied: somebody else started it. The tasks it started
+//             through the loader are ended too, and theirs (a task that
+//             ends by itself takes them along at the loader's next request).
 //   List      {} -> the caller's tasks that still exist (payload:
 //             abi::TaskListEntry each): the ones it asked this loader for
 //
@@ -82,6 +87,23 @@ struct ReadFile {
 using Protocol = ipc::Protocol<Spawn, SpawnWith, Kill, List, ReadFile>;
 
 inline constexpr Error kBadProgram = protocol_error(0);
+inline constexpr Error kTooManyTasks = protocol_error(1);
+
+// The most live tasks one client (one badge) may have started through the
+// loader at a time (docs/security.md, "Quotas"). The same for everyone:
+// init's manifest and the shell's jobs stay far below it, and the heaviest
+// legitimate spawner, the spawn_storm benchmark, keeps 32 in flight.
+inline constexpr size_t kMaxTasksPerClient = 32;
+
+// What the shell and others print for the loader's own errors.
+constexpr const char* error_text(Error error)
+{
+    if (error == kBadProgram)
+        return "not a program Herald can run (the log says why)";
+    if (error == kTooManyTasks)
+        return "too many tasks: the loader's limit of live tasks per client (or its table) is reached";
+    return error_name(error);
+}
 
 static_assert(Protocol::is_valid);
 
