@@ -8,8 +8,9 @@
 //   kill      starts `spin` through the loader, then a copy of itself (mode
 //             kill_other) that tries to kill it: the loader's Kill by id,
 //             Kill through a loader handle minted with its starter's badge,
-//             TaskList without a handle, and the loader's List (which must
-//             not show the victim). The victim must still run; its starter
+//             TaskList without a handle, the loader's List (which must
+//             not show the victim), and ServerTask (the console's and the
+//             loader's task handles) without SystemControl. The victim must still run; its starter
 //             may then kill it, by id and through the task handle.
 //   badges    minting a badge onto an unbadged handle without RightMint,
 //             re-badging a badged handle, and a badge on the registry handle.
@@ -164,6 +165,15 @@ int64_t kill_other(uint64_t victim_id, uint64_t starter_id)
     check(wrong_handle == static_cast<int64_t>(abi::SyscallError::BadHandle), "TaskList with an endpoint handle is BadHandle");
     check(!listed(loader, victim_id), "the loader's List does not show another program's task");
     check(!listed(loader, starter_id), "the loader's List does not show the program that started us");
+    // The console's and the loader's task handles are the supervisor's (ServerTask needs
+    // SystemControl with the send right): not through an endpoint, nor a handle we do not hold.
+    for (uint64_t handle : { uint64_t { abi::HandleRegistry }, uint64_t { abi::HandleMemory }, uint64_t { 200 } }) {
+        for (uint64_t server = 0; server < abi::kBootServers; ++server) {
+            int64_t task = user::syscall3(number_of(abi::SyscallNumber::ServerTask), handle, server,
+                static_cast<uint64_t>(abi::ServerTaskMode::Current));
+            check(task == static_cast<int64_t>(abi::SyscallError::BadHandle), "ServerTask without SystemControl is BadHandle");
+        }
+    }
     return g_failures;
 }
 
