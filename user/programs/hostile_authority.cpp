@@ -167,7 +167,8 @@ int64_t kill_other(uint64_t victim_id, uint64_t starter_id)
     check(!listed(loader, starter_id), "the loader's List does not show the program that started us");
     // The console's and the loader's task handles are the supervisor's (ServerTask needs
     // SystemControl with the send right): not through an endpoint, nor a handle we do not hold.
-    for (uint64_t handle : { uint64_t { abi::HandleRegistry }, uint64_t { abi::HandleMemory }, uint64_t { 200 } }) {
+    const uint64_t not_system_control[] = { abi::HandleRegistry, abi::HandleMemory, 200 };
+    for (uint64_t handle : not_system_control) {
         for (uint64_t server = 0; server < abi::kBootServers; ++server) {
             int64_t task = user::syscall3(number_of(abi::SyscallNumber::ServerTask), handle, server,
                 static_cast<uint64_t>(abi::ServerTaskMode::Current));
