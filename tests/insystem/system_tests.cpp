@@ -176,6 +176,71 @@ HERALD_SELFTEST(a_task_the_loader_started_takes_its_tree_with_it)
     EXPECT_EQ(running_tasks_named("hostile_quota"), 0u);
 }
 
+// Tasks named `name` or `sleep` above `sleepers` still running after
+// waiting up to 5 s for kills to land: 0 when a tree has ended whole.
+u64 left_of_a_tree(const char* name, u64 sleepers)
+{
+    u64 waited = 0;
+    while ((running_tasks_named("sleep") > sleepers || running_tasks_named(name) > 0) && waited < 5000) {
+        scheduler_sleep_ms(kTickMs);
+        waited += kTickMs;
+    }
+    u64 now = running_tasks_named("sleep");
+    return (now > sleepers ? now - sleepers : 0) + running_tasks_named(name);
+}
+
+// A fork bomb inside one tree (hostile_quota mode tree, docs/security.md
+// "Quotas"): its copies, each within its own client limit, together hold
+// exactly kMaxTasksPerTree tasks, every refusal kTooManyTasks; beside the
+// full tree another program runs to its end; killing the root ends it all.
+// With the tree limit switched off the copies fill the loader's table (192)
+// and `hello` is refused.
+constexpr u64 kHostileTree = 7;
+
+HERALD_SELFTEST(a_fork_bomb_in_one_tree_is_held_to_the_tree_limit)
+{
+    (void)system();
+    u64 sleepers = running_tasks_named("sleep");
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileTree, -9999, 240'000), 0);
+    EXPECT_EQ(left_of_a_tree("hostile_quota", sleepers), 0u);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
+}
+
+// Copies of one program publishing names (hostile_quota mode names): they
+// get kMaxNamesPerProgram together, every refusal kTooManyNames, and
+// another program (hostile_authority's registry attack) still publishes
+// and finds the servers. With the per-program limit switched off the
+// copies fill the registry and the other program's checks fail.
+constexpr u64 kHostileNames = 9;
+
+HERALD_SELFTEST(copies_of_one_program_cannot_fill_the_registry)
+{
+    (void)system();
+    u64 sleepers = running_tasks_named("sleep");
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileNames, -9999, 240'000), 0);
+    EXPECT_EQ(left_of_a_tree("hostile_quota", sleepers), 0u);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+}
+
+// The kernel's quotas on handles (hostile_quota mode handles, microkernel/
+// object/handle_table.hpp): endpoints made until refused stop at
+// kMaxIpcObjectHandles with QuotaExceeded, notifications share the quota, a
+// full table is QuotaExceeded; afterwards the program still starts `hello`
+// to its end, and the loader and the console still answer. With the
+// per-kind quota switched off the endpoints went on to the whole table.
+constexpr u64 kHostileHandles = 11;
+
+HERALD_SELFTEST(a_task_that_makes_endpoints_until_refused_gets_quota_exceeded)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileHandles, -9999, 120'000), 0);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).
