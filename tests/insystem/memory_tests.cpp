@@ -160,35 +160,6 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
     EXPECT_EQ(run_to_exit("memory_touch", touch(kPage, 64 * kPage)), 0); // all is well again
 }
 
-// A hostile memory hog (user/programs/hostile_quota.cpp, docs/security.md
-// "Quotas"): it Grows until refused, which must be kOverLimit at exactly
-// its frame limit, with frames left over; meanwhile another program still
-// faults in its pages (16 MiB of heap, 256 KiB of stack) and ends, and the
-// loader still builds programs. A hog whose stack goes beyond its limit is
-// killed alone. With the limit switched off the hog takes every frame and
-// memory_touch's Grow is refused.
-constexpr u64 kHostileFrames = 5;
-constexpr u64 kHostileStackHog = 6;
-
-HERALD_SELFTEST(a_memory_hog_gets_its_share_and_the_others_still_fault_in_their_pages)
-{
-    i64 before = free_frames();
-    u64 hog = spawn_with("hostile_quota", kHostileFrames);
-    EXPECT(holding(hog, "hostile_quota"));
-    EXPECT(free_frames() > committed_frames());
-    EXPECT_EQ(run_to_exit("memory_touch", touch(16 * MiB, 64 * kPage)), 0);
-    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // spawns through the loader, to its end
-    EXPECT(kill_task(hog));
-    EXPECT(wait_for_exit(hog, 60'000).has_value());
-    EXPECT_EQ(free_frames(), before);
-
-    u64 stack_hog = spawn_with("hostile_quota", kHostileStackHog);
-    auto exit = wait_for_exit(stack_hog, 120'000);
-    EXPECT(exit.has_value() && exit->killed && exit->status == kKilledByPageFault);
-    EXPECT_EQ(free_frames(), before);
-    EXPECT_EQ(run_to_exit("memory_touch", touch(kPage, 64 * kPage)), 0);
-}
-
 // Run alone (qemu-selftest-memory-server-ends): the memory server ends. The
 // kernel says so once; from then on a task that needs a page is killed with
 // a clear reason, Grow fails, and a task that needs no new page still runs.

@@ -241,6 +241,52 @@ HERALD_SELFTEST(a_task_that_makes_endpoints_until_refused_gets_quota_exceeded)
     EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
 }
 
+// Whether `task` is still there and its thread sleeps (a hog holding
+// what it took), within two minutes.
+bool holds_on(u64 task)
+{
+    for (u64 waited = 0; task && waited < 120'000 && !find_exit(task); waited += kTickMs) {
+        scheduler_sleep_ms(kTickMs);
+        auto thread = main_thread_snapshot(task);
+        if (thread && thread->state == ThreadState::Sleeping)
+            return true;
+    }
+    return false;
+}
+
+// A hostile memory hog (user/programs/hostile_quota.cpp, docs/security.md
+// "Quotas"): it Grows until refused, which must be kOverLimit at exactly
+// its frame limit, with frames left over; meanwhile another program still
+// faults in its pages (16 MiB of heap, 256 KiB of stack) and ends, and the
+// loader still builds programs. A hog whose stack goes beyond its limit is
+// killed alone. With the limit switched off the hog takes every frame and
+// memory_touch's Grow is refused.
+constexpr u64 kHostileFrames = 5;
+constexpr u64 kHostileStackHog = 6;
+constexpr i64 kKilledByPageFault = -1000 - 14; // task/user_faults.cpp
+// memory_touch's parameter: heap pages, stack pages.
+constexpr u64 touch_pages(u64 heap_pages, u64 stack_pages) { return stack_pages << 32 | heap_pages; }
+
+HERALD_SELFTEST(a_memory_hog_gets_its_share_and_the_others_still_fault_in_their_pages)
+{
+    (void)system(); // the loader and the registry, for loader_checks
+    i64 before = free_frames();
+    u64 hog = spawn_with("hostile_quota", kHostileFrames);
+    EXPECT(holds_on(hog));
+    EXPECT(free_frames() > run_to_exit("memory_free_frames", 2)); // more free than promised to heaps
+    EXPECT_EQ(run_to_exit("memory_touch", touch_pages(16 * MiB / kPageSize, 64)), 0);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // spawns through the loader, to its end
+    EXPECT(kill_task(hog));
+    EXPECT(wait_for_exit(hog, 60'000).has_value());
+    EXPECT_EQ(free_frames(), before);
+
+    u64 stack_hog = spawn_with("hostile_quota", kHostileStackHog);
+    auto exit = wait_for_exit(stack_hog, 120'000);
+    EXPECT(exit.has_value() && exit->killed && exit->status == kKilledByPageFault);
+    EXPECT_EQ(free_frames(), before);
+    EXPECT_EQ(run_to_exit("memory_touch", touch_pages(1, 64)), 0);
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).

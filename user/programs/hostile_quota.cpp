@@ -89,8 +89,8 @@ enum Mode : uint64_t {
     ModeHolder = 10,
     ModeHandles = 11,
 };
-// A node's or holder's report on the notification it was given: a count,
-// plus this bit when one of its checks failed.
+// A node's or holder's report on the notification it was given: a count
+// plus one, plus this bit when one of its checks failed.
 constexpr uint64_t kReportFailed = 1ull << 40;
 constexpr uint64_t kModeBits = 8;
 constexpr uint64_t kStay = 1, kWithCopy = 2; // ModeParent's value bits
@@ -310,12 +310,13 @@ ipc::Result<Reported> start_and_hear(ipc::Handle loader, const char* program, ui
     check(!heard.is_error(), "a copy reports");
     uint64_t bits = heard.is_error() ? kReportFailed : heard.value();
     check(!(bits & kReportFailed), "a copy's checks passed");
-    return Reported { started.value(), bits & ~kReportFailed };
+    uint64_t count = bits & ~kReportFailed;
+    return Reported { started.value(), count ? count - 1 : 0 };
 }
 
 [[noreturn]] void report_and_stay(uint64_t count)
 {
-    (void)ipc::sys::signal(kGivenHandle, count | (g_failures ? kReportFailed : 0));
+    (void)ipc::sys::signal(kGivenHandle, (count + 1) | (g_failures ? kReportFailed : 0)); // never 0 bits: a signal of 0 wakes nobody
     for (;;)
         (void)user::sleep_ms(kSleepMs);
 }

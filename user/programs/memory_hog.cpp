@@ -11,6 +11,7 @@
 // Exits early with 1 if the first Grow fails, 2 if a refusal has the wrong
 // error, 3 if a page it touched was not zeros.
 #include "memory_common.hpp"
+#include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
 
 namespace {
@@ -30,7 +31,8 @@ extern "C" int64_t herald_main(uint64_t)
             if (grown.is_error()) {
                 if (grown.error() != ipc::memory::kOutOfMemory && grown.error() != ipc::memory::kOverLimit)
                     return 2;
-                at_limit = at_limit || grown.error() == ipc::memory::kOverLimit;
+                if (step == 1) // a larger step may pass the limit while memory is short
+                    at_limit = grown.error() == ipc::memory::kOverLimit;
                 break;
             }
             if (!start)
@@ -55,7 +57,8 @@ extern "C" int64_t herald_main(uint64_t)
             return 3;
         *word = index;
     }
-    herald::user::debug_write("memory_hog: every free frame (or its limit) is promised to it");
+    herald::user::println("memory_hog: {} pages promised to it: {}", (end - start) / herald::abi::kPageSize,
+        at_limit ? "its frame limit" : "every free frame");
     for (;;)
         herald::user::sleep_ms(herald::abi::kMaxSleepMs);
 }
