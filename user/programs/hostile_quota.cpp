@@ -45,7 +45,11 @@
 //               hold exactly kMaxTasksPerTree; meanwhile this program (not
 //               in the tree) still starts `hello` to its end. Then it kills
 //               the root through the loader (the self-test checks that no
-//               copy and no `sleep` is left).
+//               copy and no `sleep` is left). It must be started by a task
+//               the loader did not start (the self-test): run from the
+//               shell it is itself in the shell's tree, which then holds
+//               the 64, so its own checks fail (62 in its copies, `hello`
+//               refused).
 //   node        a node of that tree (value: depth); stays until killed.
 //   names       copies of itself (mode holder) publish names until refused,
 //               one copy after another: together they must get exactly
