@@ -148,8 +148,8 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
     }
-    IPC_TRY(check_quota(starter));
     uint64_t root = root_for(starter); // 0: the new task roots a tree of its own
+    IPC_TRY(check_quota(starter, root));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
@@ -206,9 +206,9 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
 
 // Refused before anything is built. No log line: a fork bomb would flood
 // the log; the error says it all.
-ipc::Result<void> LoaderService::check_quota(ipc::Badge starter)
+ipc::Result<void> LoaderService::check_quota(ipc::Badge starter, uint64_t root)
 {
-    Live live = live_tasks_of(starter, root_for(starter));
+    Live live = live_tasks_of(starter, root);
     if (live.of_starter >= kMaxTasksPerClient || live.in_tree >= kMaxTasksPerTree)
         return kTooManyTasks;
     if (!has_free_slot())

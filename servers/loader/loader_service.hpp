@@ -173,7 +173,7 @@ private:
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
         ipc::Badge starter);
     bool started_by(uint64_t task_id, ipc::Badge caller) const;
-    ipc::Result<void> check_quota(ipc::Badge starter);
+    ipc::Result<void> check_quota(ipc::Badge starter, uint64_t root);
     uint64_t root_for(ipc::Badge starter);
     struct Live {
         size_t of_starter;

@@ -90,11 +90,19 @@ MemoryService::InitResult MemoryService::init(Backend& backend, const abi::Manag
 
 // ---- task records ----
 
+// The last record found is tried first: a spawn's Gives name one task, and
+// a task's faults come in runs (each miss scans all kMaxTasks records).
 MemoryService::TaskRecord* MemoryService::find(uint64_t task)
 {
-    for (TaskRecord& record : m_tasks) {
-        if (record.task == task && task != 0)
-            return &record;
+    if (task == 0)
+        return nullptr;
+    if (m_tasks[m_last_found].task == task)
+        return &m_tasks[m_last_found];
+    for (size_t i = 0; i < kMaxTasks; ++i) {
+        if (m_tasks[i].task == task) {
+            m_last_found = i;
+            return &m_tasks[i];
+        }
     }
     return nullptr;
 }
@@ -108,6 +116,7 @@ MemoryService::TaskRecord* MemoryService::find_or_add(uint64_t task)
             if (record.task == 0) {
                 record = TaskRecord {};
                 record.task = task;
+                m_last_found = static_cast<size_t>(&record - m_tasks);
                 return &record;
             }
         }

@@ -165,6 +165,7 @@ private:
     uint64_t m_committed { 0 };
     uint64_t m_reclaim_anomalies { 0 };
     uint64_t m_default_limit { 0 };
+    size_t m_last_found { 0 }; // find()'s hint: an index into m_tasks
 };
 
 } // namespace herald::memory
