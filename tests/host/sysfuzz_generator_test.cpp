@@ -40,11 +40,11 @@ public:
     {
         for (uint64_t h : { uint64_t(abi::HandleRegistry), uint64_t(abi::HandleMemory), uint64_t(3), kLoader, kConsole })
             m_used[h] = true;
-        generator.set(abi::HandleRegistry, Kind::Registry);
-        generator.set(abi::HandleMemory, Kind::Memory);
-        generator.set(3, Kind::Shared);
-        generator.set(kLoader, Kind::Loader);
-        generator.set(kConsole, Kind::Console);
+        generator.keep(abi::HandleRegistry, Kind::Registry);
+        generator.keep(abi::HandleMemory, Kind::Memory);
+        generator.keep(3, Kind::Shared);
+        generator.keep(kLoader, Kind::Loader);
+        generator.keep(kConsole, Kind::Console);
     }
 
     Registers run(const Call& call)
@@ -243,6 +243,9 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
             const Registers& r = call.registers;
             INFO("seed " << seed << " call " << i << " number " << call.number);
             REQUIRE(call.number != static_cast<uint64_t>(N::Exit));
+            if (call.number == static_cast<uint64_t>(N::HandleClose))
+                REQUIRE((r.rdi != abi::HandleRegistry && r.rdi != abi::HandleMemory && r.rdi != 3 && r.rdi != kLoader
+                    && r.rdi != kConsole));
             if (blocks_on_endpoint(call.number)) {
                 REQUIRE(call.target != Kind::Private);
                 REQUIRE(call.target != Kind::Unknown);

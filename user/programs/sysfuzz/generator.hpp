@@ -170,6 +170,15 @@ public:
             m_since[handle] = m_calls;
         }
     }
+    // The handles the task started with (the servers', the shared
+    // endpoint): never closed by the generator, so that the whole run has
+    // them; their copies are.
+    void keep(uint64_t handle, Kind kind)
+    {
+        set(handle, kind);
+        if (handle < abi::kMaxHandles)
+            m_kept[handle] = true;
+    }
     Kind kind(uint64_t handle) const { return handle < abi::kMaxHandles ? m_kinds[handle] : Kind::Free; }
     uint64_t count(Kind kind) const
     {
@@ -177,6 +186,15 @@ public:
         for (Kind k : m_kinds)
             n += k == kind;
         return n;
+    }
+    // The first index holding `kind`, or 0.
+    uint64_t find(Kind kind) const
+    {
+        for (uint64_t handle = 1; handle < abi::kMaxHandles; ++handle) {
+            if (m_kinds[handle] == kind)
+                return handle;
+        }
+        return 0;
     }
     uint64_t calls() const { return m_calls; }
     Random& random() { return m_random; }
@@ -302,12 +320,6 @@ private:
         static constexpr uint64_t kJunk[] = { 0, 1, 2, 3, 7, 8, 0xFF, 0x100, 0xFFF, 0x1000, 0xFFFF'FFFF, 0x1'0000'0000,
             0x7FFF'FFFF'FFFF'FFFF, 0x8000'0000'0000'0000, ~0ull, ~0ull - 1, 0xFFFF'8000'0000'0000 };
         return m_random.one_in(3) ? m_random.next() : m_random.pick(kJunk);
-    }
-
-    bool precious(Kind kind) const
-    {
-        return kind == Kind::Shared || kind == Kind::Registry || kind == Kind::Memory || kind == Kind::Console
-            || kind == Kind::Loader;
     }
 
     // A handle index the task holds, of a kind `allowed` accepts (or a free
@@ -562,7 +574,9 @@ private:
         }
         case N::SelfInfo: r.rdi = address(sizeof(abi::SelfInfo)); break;
         case N::HandleClose: {
-            uint64_t h = handle([&](Kind kind) { return !precious(kind) || count(kind) > 1; });
+            uint64_t h = handle([](Kind) { return true; });
+            if (h < abi::kMaxHandles && m_kept[h])
+                h = 0; // a kept one: close nothing instead
             use_handle(call, h);
             break;
         }
@@ -683,6 +697,7 @@ private:
     Layout m_layout;
     Kind m_kinds[abi::kMaxHandles];
     uint64_t m_since[abi::kMaxHandles] {};
+    bool m_kept[abi::kMaxHandles] {};
     uint64_t m_calls { 0 };
     bool m_reply_pending { false };
     uint64_t m_reply_deadline { 0 };

@@ -129,6 +129,7 @@ struct Worker {
     uint64_t results[kResults] {};
     uint64_t forced { 0 };
     uint64_t children { 0 };
+    uint64_t child_failures { 0 };
     uint64_t child { 0 }; // handle index, 0 for none
 };
 
@@ -140,10 +141,8 @@ void restore_ipc_buffer()
 
 // Starts a new child (`sleep` a few ms) if the last one has ended, so that
 // there is always a task handle to wait for, kill and ask about.
-void refresh_child(Worker& worker, sysfuzz::Generator& generator, uint64_t loader)
+void refresh_child(Worker& worker, sysfuzz::Generator& generator)
 {
-    if (generator.kind(loader) != Kind::Loader)
-        return;
     if (worker.child && generator.kind(worker.child) == Kind::Child) {
         auto status = ipc::loader::info(worker.child);
         if (!status.is_error() && status.value().state == abi::TaskState::Running)
@@ -153,12 +152,25 @@ void refresh_child(Worker& worker, sysfuzz::Generator& generator, uint64_t loade
     }
     worker.child = 0;
     restore_ipc_buffer();
-    auto started = ipc::loader::spawn(herald::user::ipc(), loader, "sleep", 1 + generator.random().below(kChildMaxMs));
-    if (started.is_error())
+    // Through the loader handle it started with or a copy (the fuzzer closes
+    // one of them only while it holds another; a copy may lack the rights).
+    ipc::Error why = ipc::Error::PeerGone;
+    for (uint64_t loader = 1; loader < abi::kMaxHandles; ++loader) {
+        if (generator.kind(loader) != Kind::Loader)
+            continue;
+        auto started = ipc::loader::spawn(herald::user::ipc(), loader, "sleep", 1 + generator.random().below(kChildMaxMs));
+        if (started.is_error()) {
+            why = started.error();
+            continue;
+        }
+        worker.child = started.value().task;
+        generator.set(worker.child, Kind::Child);
+        ++worker.children;
         return;
-    worker.child = started.value().task;
-    generator.set(worker.child, Kind::Child);
-    ++worker.children;
+    }
+    ++worker.child_failures;
+    if (worker.child_failures == 1)
+        Line().text("sysfuzz: worker ").number(worker.index).text(" cannot start a child: ").text(ipc::error_name(why)).write();
 }
 
 void report(const Worker& worker, const char* what, uint64_t calls)
@@ -197,13 +209,13 @@ int64_t run_worker(uint64_t parameter)
         g_scratch[i] = static_cast<uint8_t>('a' + i % 26);
 
     sysfuzz::Generator generator(sysfuzz::worker_seed(worker.seed, worker.index), layout);
-    generator.set(abi::HandleRegistry, Kind::Registry);
-    generator.set(abi::HandleMemory, Kind::Memory);
-    generator.set(kSharedHandle, Kind::Shared);
+    generator.keep(abi::HandleRegistry, Kind::Registry);
+    generator.keep(abi::HandleMemory, Kind::Memory);
+    generator.keep(kSharedHandle, Kind::Shared);
     if (loader != abi::HandleNone)
-        generator.set(loader, Kind::Loader);
+        generator.keep(loader, Kind::Loader);
     if (console != abi::HandleNone)
-        generator.set(console, Kind::Console);
+        generator.keep(console, Kind::Console);
     // An endpoint nobody can receive on any more: a send-only copy of one
     // whose creating handle is closed.
     int64_t endpoint = syscall0(number_of(SyscallNumber::EndpointCreate));
@@ -213,7 +225,7 @@ int64_t run_worker(uint64_t parameter)
         if (copy > 0)
             generator.set(copy, Kind::Dead);
     }
-    refresh_child(worker, generator, loader);
+    refresh_child(worker, generator);
     report(worker, "started", 0);
 
     for (uint64_t made = 0; made < worker.calls; ++made) {
@@ -225,7 +237,7 @@ int64_t run_worker(uint64_t parameter)
         if (call.forced != sysfuzz::Forced::None)
             ++worker.forced;
         if ((made + 1) % kChildEvery == 0)
-            refresh_child(worker, generator, loader);
+            refresh_child(worker, generator);
         if ((made + 1) % kProgressEvery == 0)
             report(worker, "progress", made + 1);
     }
