@@ -105,6 +105,7 @@ public:
         return *this;
     }
     void write() const { debug_write(m_buffer, m_length); }
+    void print() const { println("{}", StringView(m_buffer, m_length)); }
 
 private:
     char m_buffer[400];
@@ -173,6 +174,10 @@ void refresh_child(Worker& worker, sysfuzz::Generator& generator)
         Line().text("sysfuzz: worker ").number(worker.index).text(" cannot start a child: ").text(ipc::error_name(why)).write();
 }
 
+// Progress goes to the kernel log (DebugWrite: no IPC buffer needed; a
+// line may be dropped if the log's ring fills). The last line goes to the
+// console, once the fuzzing is over: it carries the counts ./herald fuzz adds
+// up, and the console drops nothing.
 void report(const Worker& worker, const char* what, uint64_t calls)
 {
     Line line;
@@ -181,6 +186,9 @@ void report(const Worker& worker, const char* what, uint64_t calls)
         for (uint64_t i = 0; i < kResults; ++i)
             line.text(" ").text(kResultNames[i]).text(" ").number(worker.results[i]);
         line.text(" forced ").number(worker.forced).text(" children ").number(worker.children);
+        restore_ipc_buffer();
+        line.print();
+        return;
     }
     line.write();
 }
