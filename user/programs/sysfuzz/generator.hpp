@@ -322,11 +322,23 @@ private:
         return m_random.one_in(3) ? m_random.next() : m_random.pick(kJunk);
     }
 
-    // A handle index the task holds, of a kind `allowed` accepts (or a free
-    // index or junk, which fail at once).
+    static constexpr uint32_t bit(Kind kind) { return 1u << static_cast<uint32_t>(kind); }
+
+    // A handle index the task holds, of a kind `allowed` accepts: more
+    // often than not one of the `preferred` kinds (those the call is for),
+    // else any kind, a free index or junk (which fail at once).
     template<typename Allowed>
-    uint64_t handle(Allowed allowed)
+    uint64_t handle(Allowed allowed, uint32_t preferred = 0)
     {
+        if (preferred && m_random.below(100) < 60) {
+            uint64_t start = m_random.below(abi::kMaxHandles);
+            for (uint64_t i = 0; i < abi::kMaxHandles; ++i) {
+                uint64_t candidate = (start + i) % abi::kMaxHandles;
+                Kind kind = m_kinds[candidate];
+                if ((preferred & bit(kind)) && kind != Kind::Free && allowed(kind))
+                    return candidate;
+            }
+        }
         uint64_t roll = m_random.below(100);
         if (roll < 72) {
             uint64_t start = m_random.below(abi::kMaxHandles);
@@ -350,9 +362,9 @@ private:
             0x8000'0000'0000'0001, ~0ull, 1000 };
         return m_random.pick(kBad);
     }
-    uint64_t any_handle()
+    uint64_t any_handle(uint32_t preferred = 0)
     {
-        return handle([](Kind) { return true; });
+        return handle([](Kind) { return true; }, preferred);
     }
 
     // Not a handle where a wait could last for ever (endpoints only this
@@ -581,7 +593,8 @@ private:
             break;
         }
         case N::HandleMint: {
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Shared) | bit(Kind::SavedReply) | bit(Kind::Child) | bit(Kind::Registry)
+                    | bit(Kind::Loader)));
             r.rsi = m_random.one_in(4) ? junk() : m_random.below(abi::RightsAll + 1);
             r.rdx = m_random.one_in(2) ? 0 : m_random.one_in(2) ? m_random.below(100) : junk();
             break;
@@ -595,27 +608,28 @@ private:
         }
         case N::IpcSend:
         case N::IpcCall:
-            use_handle(call, handle(sendable));
+            use_handle(call, handle(sendable, bit(Kind::Shared) | bit(Kind::Dead) | bit(Kind::Registry)
+                    | bit(Kind::Memory) | bit(Kind::Console) | bit(Kind::Loader)));
             message(r, call.target, number == N::IpcCall);
             break;
         case N::IpcReceive:
-            use_handle(call, handle(receivable));
+            use_handle(call, handle(receivable, bit(Kind::Shared)));
             break;
         case N::IpcReplyReceive:
-            use_handle(call, handle(receivable));
+            use_handle(call, handle(receivable, bit(Kind::Shared)));
             message(r, Kind::Shared, false); // the reply, to whoever called
             break;
         case N::NotifySignal:
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Notification)));
             r.rsi = m_random.one_in(3) ? junk() : 1ull << m_random.below(64);
             break;
         case N::NotifyWait: {
             uint64_t roll = m_random.below(20);
             if (roll < 7) {
-                use_handle(call, any_handle());
+                use_handle(call, any_handle(bit(Kind::Notification)));
                 r.rsi = static_cast<uint64_t>(abi::WaitMode::Poll);
             } else if (roll < 13) {
-                use_handle(call, any_handle());
+                use_handle(call, any_handle(bit(Kind::Notification)));
                 r.rsi = static_cast<uint64_t>(abi::WaitMode::Timeout);
                 static constexpr uint64_t kTimeouts[] = { 0, 1, 2, abi::kMaxSleepMs + 1, ~0ull };
                 r.rdx = m_random.pick(kTimeouts);
@@ -632,7 +646,7 @@ private:
             break;
         }
         case N::IpcReplyTo:
-            use_handle(call, handle([](Kind kind) { return kind == Kind::SavedReply || kind == Kind::Unknown || kind == Kind::Shared; }));
+            use_handle(call, any_handle(bit(Kind::SavedReply) | bit(Kind::Unknown)));
             message(r, Kind::Shared, false);
             break;
         case N::MemoryMap:
@@ -660,22 +674,22 @@ private:
             r.rsi = address(r.rdx);
             break;
         case N::TaskGiveHandle:
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Child)));
             r.rsi = any_handle();
             r.rdx = m_random.one_in(2) ? m_random.below(300) : junk();
             break;
         case N::TaskStart:
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Child)));
             r.rsi = address();
             r.rdx = address();
             break;
         case N::TaskKill:
         case N::SystemShutdown:
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Child)));
             break;
         case N::TaskWait:
         case N::TaskInfo:
-            use_handle(call, any_handle());
+            use_handle(call, any_handle(bit(Kind::Child)));
             r.rsi = address(sizeof(abi::TaskStatus));
             break;
         case N::EventCounters: {

@@ -52,6 +52,7 @@ constexpr uint64_t kChildEvery = 2'000;     // calls between starting a new chil
 constexpr uint64_t kChildMaxMs = 20;        // how long the child `sleep` runs
 constexpr uint64_t kReclaimPatienceMs = 20'000;
 constexpr uint64_t kSharedHandle = abi::HandleFirstFree; // where SpawnWith puts it
+constexpr uint64_t kNumbers = static_cast<uint64_t>(SyscallNumber::Count);
 constexpr uint64_t kResults = 12; // 0: ok, 1-10: SyscallError -1..-10, 11: anything else
 
 const char* const kResultNames[kResults] = { "ok", "BadNumber", "BadAddress", "BadLength", "BadArgument", "BadHandle",
@@ -108,7 +109,7 @@ public:
     void print() const { println("{}", StringView(m_buffer, m_length)); }
 
 private:
-    char m_buffer[400];
+    char m_buffer[800];
     size_t m_length { 0 };
 };
 
@@ -129,6 +130,9 @@ struct Worker {
     uint64_t seed;
     uint64_t results[kResults] {};
     uint64_t forced { 0 };
+    // Per system-call number (kNumbers: any number that is none): made, succeeded.
+    uint64_t made[kNumbers + 1] {};
+    uint64_t succeeded[kNumbers + 1] {};
     uint64_t children { 0 };
     uint64_t child_failures { 0 };
     uint64_t child { 0 }; // handle index, 0 for none
@@ -188,6 +192,15 @@ void report(const Worker& worker, const char* what, uint64_t calls)
         line.text(" forced ").number(worker.forced).text(" children ").number(worker.children);
         restore_ipc_buffer();
         line.print();
+        // Then what each system call made and how often it succeeded:
+        // "sysfuzz: worker I by call: NUMBER MADE OK ..." (50: no such call).
+        Line by_call;
+        by_call.text("sysfuzz: worker ").number(worker.index).text(" by call:");
+        for (uint64_t n = 0; n <= kNumbers; ++n) {
+            if (worker.made[n])
+                by_call.text(" ").number(n).text(" ").number(worker.made[n]).text(" ").number(worker.succeeded[n]);
+        }
+        by_call.print();
         return;
     }
     line.write();
@@ -242,6 +255,9 @@ int64_t run_worker(uint64_t parameter)
         raw_syscall(out);
         generator.observe(call, out);
         ++worker.results[result_slot(static_cast<int64_t>(out.rax))];
+        uint64_t slot = call.number < kNumbers ? call.number : kNumbers;
+        ++worker.made[slot];
+        worker.succeeded[slot] += static_cast<int64_t>(out.rax) >= 0;
         if (call.forced != sysfuzz::Forced::None)
             ++worker.forced;
         if ((made + 1) % kChildEvery == 0)
