@@ -256,6 +256,8 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
                 if (r.rsi == static_cast<uint64_t>(abi::WaitMode::Timeout))
                     REQUIRE((r.rdx <= 2 || r.rdx > abi::kMaxSleepMs));
             }
+            if (call.number == static_cast<uint64_t>(N::TaskWait) && generator.owes_answers())
+                REQUIRE((call.target != Kind::Child && call.target != Kind::Unknown));
             if (call.number == static_cast<uint64_t>(N::Sleep))
                 REQUIRE((r.rdi <= 1 || r.rdi > abi::kMaxSleepMs));
             bool to_server = call.target == Kind::Registry || call.target == Kind::Memory

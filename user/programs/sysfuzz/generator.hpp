@@ -17,7 +17,8 @@
 //    10 ms), no Kill of itself through the loader, no wait that nobody can
 //    end: send, call and receive only on endpoints somebody serves (the
 //    shared endpoint, the servers) or whose answer is an error at once,
-//    NotifyWait Forever only where it fails at once. What the kernel lets a
+//    NotifyWait Forever only where it fails at once, no TaskWait on a child
+//    while it owes answers. What the kernel lets a
 //    hostile program do to others is fair game, but for three things that
 //    would only end the run, not test the kernel: Grow over 128 pages
 //    (there are no memory quotas yet, issue 13 item 2), handles that pin a
@@ -101,6 +102,7 @@ enum class Kind : uint8_t {
     Memory,       // abi::HandleMemory (or a copy)
     Console,      // the console server, from the registry
     Loader,       // the loader, from the registry
+    Reserved,     // the task's own bookkeeping (a copy of its child's handle): never used
     Count
 };
 
@@ -197,6 +199,10 @@ public:
         return 0;
     }
     uint64_t calls() const { return m_calls; }
+    // Whether some caller may be waiting for this task: a call received and
+    // not yet answered, a saved reply, or a handle from another task (which
+    // may be one).
+    bool owes_answers() const { return m_reply_pending || count(Kind::SavedReply) > 0 || count(Kind::Unknown) > 0; }
     Random& random() { return m_random; }
 
     // The next call to make.
@@ -335,7 +341,7 @@ private:
             for (uint64_t i = 0; i < abi::kMaxHandles; ++i) {
                 uint64_t candidate = (start + i) % abi::kMaxHandles;
                 Kind kind = m_kinds[candidate];
-                if ((preferred & bit(kind)) && kind != Kind::Free && allowed(kind))
+                if ((preferred & bit(kind)) && kind != Kind::Free && kind != Kind::Reserved && allowed(kind))
                     return candidate;
             }
         }
@@ -345,7 +351,7 @@ private:
             for (uint64_t i = 0; i < abi::kMaxHandles; ++i) {
                 uint64_t candidate = (start + i) % abi::kMaxHandles;
                 Kind kind = m_kinds[candidate];
-                if (kind != Kind::Free && allowed(kind))
+                if (kind != Kind::Free && kind != Kind::Reserved && allowed(kind))
                     return candidate;
             }
         }
@@ -688,6 +694,15 @@ private:
             use_handle(call, any_handle(bit(Kind::Child)));
             break;
         case N::TaskWait:
+            // Waiting for a child while owing an answer could close a
+            // circle: our child waits for another fuzzer's answer, while
+            // that fuzzer waits for its child, which waits for ours.
+            if (owes_answers())
+                use_handle(call, handle([](Kind kind) { return kind != Kind::Child && kind != Kind::Unknown; }));
+            else
+                use_handle(call, any_handle(bit(Kind::Child)));
+            r.rsi = address(sizeof(abi::TaskStatus));
+            break;
         case N::TaskInfo:
             use_handle(call, any_handle(bit(Kind::Child)));
             r.rsi = address(sizeof(abi::TaskStatus));

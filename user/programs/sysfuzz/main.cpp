@@ -16,8 +16,12 @@
 //    that many random calls (generator.hpp), prints a progress line every
 //    kProgressEvery calls and, at the end, its calls by result:
 //      sysfuzz: worker I done: calls N ok X BadNumber X ... NoReply X other X forced X
-//    then exits 0. It holds a child (the program `sleep`, a few ms), which it
-//    starts again now and then, so that it has a task handle to use.
+//    then exits 0. It holds a child (the program `sleep` for a few ms, or a
+//    victim), started again when the last one has ended, so that it has a
+//    task handle to use.
+//  - a victim (kVictimIndex): a fuzzer's child every other time (the
+//    others are the program `sleep`): IPC on the shared endpoint until it
+//    exits or its fuzzer kills it in the middle of a wait.
 //  - the ticker: sends a message on the shared endpoint every tick (10 ms),
 //    so that a fuzzer waiting in IpcReceive there always gets one.
 // Fuzzers print with DebugWrite only: the runtime's console client needs its
@@ -44,11 +48,13 @@ constexpr uint64_t kWorkerBit = 1ull << 63;
 constexpr uint64_t kIndexShift = 56; // 7 bits: the fuzzer's index, kTickerIndex for the ticker
 constexpr uint64_t kIndexMask = 0x7F;
 constexpr uint64_t kTickerIndex = 0x7F;
+constexpr uint64_t kVictimIndex = 0x7E;
+constexpr uint64_t kVictimMaxCalls = 100; // a victim's IPC calls before it exits
 constexpr uint64_t kCallsShift = 32; // 24 bits: a fuzzer's calls
 constexpr uint64_t kMaxWorkerCalls = (1ull << 24) - 1;
 constexpr uint64_t kMaxWorkers = 32;
 constexpr uint64_t kProgressEvery = 10'000;
-constexpr uint64_t kChildEvery = 2'000;     // calls between starting a new child
+constexpr uint64_t kChildEvery = 500;       // calls between starting a new child (if the last one ended)
 constexpr uint64_t kChildMaxMs = 20;        // how long the child `sleep` runs
 constexpr uint64_t kReclaimPatienceMs = 20'000;
 constexpr uint64_t kSharedHandle = abi::HandleFirstFree; // where SpawnWith puts it
@@ -135,7 +141,7 @@ struct Worker {
     uint64_t succeeded[kNumbers + 1] {};
     uint64_t children { 0 };
     uint64_t child_failures { 0 };
-    uint64_t child { 0 }; // handle index, 0 for none
+    uint64_t keeper { 0 }; // our own handle to the child (Kind::Reserved), 0 for none
 };
 
 // The runtime's IPC buffer back in place, for a libipc call of our own.
@@ -146,30 +152,67 @@ void restore_ipc_buffer()
 
 // Starts a new child (`sleep` a few ms) if the last one has ended, so that
 // there is always a task handle to wait for, kill and ask about.
+// The fuzzer's own handle to its child (Kind::Reserved: the generator never
+// uses it), so that it knows when the child has ended even if the fuzzer
+// closed its copies, and can end it when the fuzzing is over (a victim may
+// be waiting on the shared endpoint, which nobody serves by then).
+bool child_running(const Worker& worker)
+{
+    if (!worker.keeper)
+        return false;
+    auto status = ipc::loader::info(worker.keeper);
+    return !status.is_error() && status.value().state == abi::TaskState::Running;
+}
+
+void end_child(Worker& worker, sysfuzz::Generator& generator)
+{
+    if (!worker.keeper)
+        return;
+    syscall1(number_of(SyscallNumber::TaskKill), worker.keeper);
+    abi::TaskStatus status {};
+    syscall2(number_of(SyscallNumber::TaskWait), worker.keeper, reinterpret_cast<uint64_t>(&status));
+    syscall1(number_of(SyscallNumber::HandleClose), worker.keeper);
+    generator.set(worker.keeper, Kind::Free);
+    worker.keeper = 0;
+}
+
+// Starts a new child once the last one has ended, so that there is always
+// a task handle to wait for, kill and ask about.
 void refresh_child(Worker& worker, sysfuzz::Generator& generator)
 {
-    if (worker.child && generator.kind(worker.child) == Kind::Child) {
-        auto status = ipc::loader::info(worker.child);
-        if (!status.is_error() && status.value().state == abi::TaskState::Running)
-            return;
-        syscall1(number_of(SyscallNumber::HandleClose), worker.child);
-        generator.set(worker.child, Kind::Free);
+    if (child_running(worker))
+        return;
+    if (worker.keeper) {
+        syscall1(number_of(SyscallNumber::HandleClose), worker.keeper);
+        generator.set(worker.keeper, Kind::Free);
+        worker.keeper = 0;
     }
-    worker.child = 0;
     restore_ipc_buffer();
-    // Through the loader handle it started with or a copy (the fuzzer closes
-    // one of them only while it holds another; a copy may lack the rights).
+    // Through the loader handle it started with or a copy (a copy may lack
+    // the rights).
     ipc::Error why = ipc::Error::PeerGone;
     for (uint64_t loader = 1; loader < abi::kMaxHandles; ++loader) {
         if (generator.kind(loader) != Kind::Loader)
             continue;
-        auto started = ipc::loader::spawn(herald::user::ipc(), loader, "sleep", 1 + generator.random().below(kChildMaxMs));
+        // Every other child is a victim: it calls, sends and receives on
+        // the shared endpoint, so that the fuzzer's TaskKill ends it in
+        // the middle of IPC (the kill paths of every wait).
+        bool victim = worker.children % 2 == 1;
+        uint64_t seed = generator.random().next() & 0xFFFF'FFFF;
+        auto started = victim ? ipc::loader::spawn(herald::user::ipc(), loader, "sysfuzz",
+                                    kWorkerBit | (kVictimIndex << kIndexShift) | seed, kSharedHandle)
+                              : ipc::loader::spawn(herald::user::ipc(), loader, "sleep", 1 + seed % kChildMaxMs);
         if (started.is_error()) {
             why = started.error();
             continue;
         }
-        worker.child = started.value().task;
-        generator.set(worker.child, Kind::Child);
+        uint64_t child = started.value().task;
+        generator.set(child, Kind::Child);
+        int64_t keeper = syscall3(number_of(SyscallNumber::HandleMint), child, abi::RightSend | abi::RightReceive, 0);
+        if (keeper > 0) {
+            worker.keeper = static_cast<uint64_t>(keeper);
+            generator.set(worker.keeper, Kind::Reserved);
+        }
         ++worker.children;
         return;
     }
@@ -265,7 +308,50 @@ int64_t run_worker(uint64_t parameter)
         if ((made + 1) % kProgressEvery == 0)
             report(worker, "progress", made + 1);
     }
+    end_child(worker, generator);
     report(worker, "done", worker.calls);
+    return 0;
+}
+
+// ---- a victim ----
+
+// A fuzzer's child that does IPC on the shared endpoint until it exits or
+// its parent kills it: calls (answered by the conductor or a fuzzer),
+// sends, receives (a call it receives is answered, saved and dropped, or
+// left for its end to fail), timed waits on a notification of its own.
+int64_t run_victim(uint64_t parameter)
+{
+    sysfuzz::Random random(parameter & 0xFFFF'FFFF);
+    int64_t notification = syscall0(number_of(SyscallNumber::NotificationCreate));
+    uint64_t calls = 1 + random.below(kVictimMaxCalls);
+    for (uint64_t i = 0; i < calls; ++i) {
+        Registers r {};
+        r.rdi = kSharedHandle;
+        r.rsi = abi::MessageInfo { static_cast<uint32_t>(random.below(8)), 0, random.one_in(8) }.encode();
+        r.rdx = random.next();
+        r.r15 = notification > 0 ? static_cast<uint64_t>(notification) : 0;
+        switch (random.below(6)) {
+        case 0: r.rax = number_of(SyscallNumber::IpcCall); break;
+        case 1: r.rax = number_of(SyscallNumber::IpcSend); break;
+        case 2: r.rax = number_of(SyscallNumber::IpcReceive); break;
+        case 3: r.rax = number_of(SyscallNumber::IpcReplyReceive); break;
+        case 4:
+            r.rax = number_of(SyscallNumber::IpcReplySave);
+            raw_syscall(r);
+            if (static_cast<int64_t>(r.rax) > 0)
+                syscall1(number_of(SyscallNumber::HandleClose), r.rax); // the caller gets PeerGone
+            continue;
+        default:
+            r.rax = number_of(SyscallNumber::NotifyWait);
+            r.rdi = notification > 0 ? static_cast<uint64_t>(notification) : 0;
+            r.rsi = static_cast<uint64_t>(abi::WaitMode::Timeout);
+            r.rdx = random.below(2);
+            break;
+        }
+        raw_syscall(r);
+        if (static_cast<int64_t>(r.rax) == 0 && (r.rsi & abi::MessageInfo::kTransferBit))
+            syscall1(number_of(SyscallNumber::HandleClose), r.r15);
+    }
     return 0;
 }
 
@@ -429,5 +515,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
         return run_conductor(parameter);
     if (((parameter >> kIndexShift) & kIndexMask) == kTickerIndex)
         return run_ticker();
+    if (((parameter >> kIndexShift) & kIndexMask) == kVictimIndex)
+        return run_victim(parameter);
     return run_worker(parameter);
 }
