@@ -13,12 +13,14 @@
 //    uses real handles of every kind it holds, free indices, closed ones,
 //    and junk values.
 //  - It never makes a call that legitimately ends or wedges the task (the
-//    list is in docs/reliability.md): no Exit, no Sleep over 2 ms (ticks of
-//    10 ms), no Kill of itself through the loader, no wait that nobody can
-//    end: send, call and receive only on endpoints somebody serves (the
+//    list is in docs/reliability.md): no Exit, no Sleep over 1 ms (a tick
+//    of 10 ms), no Kill of itself through the loader, no wait that nobody
+//    can end: send, call and receive only on endpoints somebody serves (the
 //    shared endpoint, the servers) or whose answer is an error at once,
 //    NotifyWait Forever only where it fails at once, no TaskWait on a child
-//    while it owes answers. What the kernel lets a
+//    while it owes answers, a received call answered or saved within
+//    kMaxReplyDelay calls, saved replies and unknown handles closed after
+//    kMaxHoldCalls. What the kernel lets a
 //    hostile program do to others is fair game, but for three things that
 //    would only end the run, not test the kernel: Grow over 128 pages
 //    (there are no memory quotas yet, issue 13 item 2), handles that pin a

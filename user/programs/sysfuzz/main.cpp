@@ -2,7 +2,7 @@
 // system-call fuzzer"; issue 13, item 5). `./herald fuzz` runs it from the
 // shell as `run sysfuzz ARG`.
 //
-// One program, four roles, told apart by the start parameter:
+// One program in four roles, told apart by the start parameter:
 //  - the conductor (the shell's ARG: bits 0-31 the seed, bits 32-62 the
 //    number of calls, 0 for kDefaultCalls): counts the free frames, creates
 //    the shared endpoint, starts a ticker and one fuzzer per CPU through the
@@ -14,8 +14,10 @@
 //    exiting 0 only if no fuzzer was killed and the frames came back.
 //  - a fuzzer (kWorkerBit, its index, its share of calls, the seed): makes
 //    that many random calls (generator.hpp), prints a progress line every
-//    kProgressEvery calls and, at the end, its calls by result:
-//      sysfuzz: worker I done: calls N ok X BadNumber X ... NoReply X other X forced X
+//    kProgressEvery calls and, at the end, its calls by result and by
+//    system call (to the console, which drops nothing):
+//      sysfuzz: worker I done: calls N ok X BadNumber X ... other X forced X children X
+//      sysfuzz: worker I by call: NUMBER MADE SUCCEEDED ...
 //    then exits 0. It holds a child (the program `sleep` for a few ms, or a
 //    victim), started again when the last one has ended, so that it has a
 //    task handle to use.
@@ -24,8 +26,8 @@
 //    exits or its fuzzer kills it in the middle of a wait.
 //  - the ticker: sends a message on the shared endpoint every tick (10 ms),
 //    so that a fuzzer waiting in IpcReceive there always gets one.
-// Fuzzers print with DebugWrite only: the runtime's console client needs its
-// IPC buffer, which the fuzzer moves around at random.
+// While fuzzing, fuzzers print with DebugWrite only: the runtime's console
+// client needs its IPC buffer, which the fuzzer moves around at random.
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "microkernel/abi/task.hpp"
