@@ -16,7 +16,7 @@
 //    that many random calls (generator.hpp), prints a progress line every
 //    kProgressEvery calls and, at the end, its calls by result and by
 //    system call (to the console, which drops nothing):
-//      sysfuzz: worker I done: calls N ok X BadNumber X ... other X forced X children X
+//      sysfuzz: worker I done: calls N ok X BadNumber X ... other X forced X children X cpumask M
 //      sysfuzz: worker I by call: NUMBER MADE SUCCEEDED ...
 //    then exits 0. It holds a child (the program `sleep` for a few ms, or a
 //    victim), started again when the last one has ended, so that it has a
@@ -143,6 +143,7 @@ struct Worker {
     uint64_t succeeded[kNumbers + 1] {};
     uint64_t children { 0 };
     uint64_t child_failures { 0 };
+    uint64_t cpus { 0 }; // a bit for each CPU it was seen running on (sampled)
     uint64_t keeper { 0 }; // our own handle to the child (Kind::Reserved), 0 for none
 };
 
@@ -234,7 +235,7 @@ void report(const Worker& worker, const char* what, uint64_t calls)
     if (what[0] == 'd') {
         for (uint64_t i = 0; i < kResults; ++i)
             line.text(" ").text(kResultNames[i]).text(" ").number(worker.results[i]);
-        line.text(" forced ").number(worker.forced).text(" children ").number(worker.children);
+        line.text(" forced ").number(worker.forced).text(" children ").number(worker.children).text(" cpumask ").number(worker.cpus);
         restore_ipc_buffer();
         line.print();
         // Then what each system call made and how often it succeeded:
@@ -292,7 +293,8 @@ int64_t run_worker(uint64_t parameter)
             generator.set(copy, Kind::Dead);
     }
     refresh_child(worker, generator);
-    report(worker, "started", 0);
+    Line().text("sysfuzz: worker ").number(worker.index).text(" started on CPU ").number(self.cpu_index).text(" of ")
+        .number(self.cpu_count).write();
 
     for (uint64_t made = 0; made < worker.calls; ++made) {
         sysfuzz::Call call = generator.next();
@@ -305,8 +307,12 @@ int64_t run_worker(uint64_t parameter)
         worker.succeeded[slot] += static_cast<int64_t>(out.rax) >= 0;
         if (call.forced != sysfuzz::Forced::None)
             ++worker.forced;
-        if ((made + 1) % kChildEvery == 0)
+        if ((made + 1) % kChildEvery == 0) {
             refresh_child(worker, generator);
+            abi::SelfInfo now {};
+            if (self_info(&now) == 0 && now.cpu_index < 64)
+                worker.cpus |= 1ull << now.cpu_index;
+        }
         if ((made + 1) % kProgressEvery == 0)
             report(worker, "progress", made + 1);
     }
