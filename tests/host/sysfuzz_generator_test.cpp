@@ -289,14 +289,18 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
             default: break;
             }
             // A received call is answered (or saved) within a few calls.
-            if (call.number == static_cast<uint64_t>(N::IpcReplySave) || call.number == static_cast<uint64_t>(N::IpcReplyReceive))
+            if (call.number == static_cast<uint64_t>(N::IpcReplySave))
                 since_receive = ~0ull;
             else if (since_receive != ~0ull)
                 REQUIRE(++since_receive <= sysfuzz::kMaxReplyDelay + 1);
             Registers out = kernel.run(call);
-            if (call.number == static_cast<uint64_t>(N::IpcReceive) && out.rax == 0)
+            if ((call.number == static_cast<uint64_t>(N::IpcReceive) || call.number == static_cast<uint64_t>(N::IpcReplyReceive))
+                && out.rax == 0)
                 since_receive = 0;
             generator.observe(call, out);
+            // Whatever happened since, an answer owed is still owed until IpcReplySave.
+            if (since_receive != ~0ull)
+                REQUIRE(generator.owes_answers());
         }
     }
 }

@@ -243,9 +243,11 @@ public:
                 set(result, call.target == Kind::Free ? Kind::Unknown : call.target);
             break;
         case N::IpcReplySave:
-            m_reply_pending = false;
             if (result > 0)
                 set(result, Kind::SavedReply);
+            // No room for the handle: the reply right stays ours; try again.
+            m_reply_pending = result == static_cast<int64_t>(abi::SyscallError::NoMemory);
+            m_reply_deadline = m_calls + 1;
             break;
         case N::IpcReplyTo:
             // Used up once the message was found valid, answered or not.
@@ -254,8 +256,9 @@ public:
             break;
         case N::IpcReceive:
         case N::IpcReplyReceive:
-            if (call.number == static_cast<uint64_t>(N::IpcReplyReceive))
-                m_reply_pending = false; // answered (or nobody was owed one)
+            // A refused reply (bad bits, length, rights) keeps the reply
+            // right, and an error cannot say which half failed: an answer
+            // may still be owed until the forced IpcReplySave says NoReply.
             if (result == 0) {
                 // Maybe a call: answer it within a few calls (or save it).
                 m_reply_pending = true;
@@ -299,7 +302,6 @@ private:
     {
         Registers& r = call.registers;
         if (m_reply_pending && m_calls >= m_reply_deadline) {
-            m_reply_pending = false;
             r.rax = static_cast<uint64_t>(N::IpcReplySave);
             call.number = r.rax;
             call.forced = Forced::SaveReply;
