@@ -55,4 +55,14 @@ ErrorOr<u64> sys_task_list(const SyscallArgs& args);
 ErrorOr<u64> sys_system_shutdown(const SyscallArgs& args);
 ErrorOr<u64> sys_log_read(const SyscallArgs& args);
 
+// syscall/device_control.cpp: the device capabilities (docs/drivers.md).
+ErrorOr<u64> sys_io_port_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_io_port_enable(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_bind(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_ack(const SyscallArgs& args);
+ErrorOr<u64> sys_device_memory_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_device_memory_map(const SyscallArgs& args);
+ErrorOr<u64> sys_device_info(const SyscallArgs& args);
+
 } // namespace herald

@@ -57,11 +57,34 @@ void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks);
 
 TaskStateSegment& tss_of(usize cpu_index);
 
-// I/O ports ring 3 may use on this CPU (SDM Vol. 3A §20.5.2): the TSS's I/O
-// permission bitmap covers ports 0 to kIoBitmapPorts - 1, all denied but
-// [first, first + count). The scheduler sets it for the thread it switches
-// to (the console server owns COM1); count 0 denies everything.
-inline constexpr usize kIoBitmapPorts = 1024;
-void set_io_port_window(usize cpu_index, u16 first, u16 count);
+// I/O ports ring 3 may use (SDM Vol. 3A §20.5.2): each CPU's TSS carries an
+// I/O permission bitmap for all 65,536 ports, every port denied but those of
+// the task running there. A task's ports are an IoPortSet: a few ranges
+// (the console's COM1; the IoPortRange handles it enabled,
+// object/io_port_range.hpp). The scheduler loads the next thread's set at
+// every switch; `stamp` names the set's contents, unique for the life of the
+// system, so that the common case (nobody's ports, before and after) is one
+// comparison, and a CPU never trusts a stale bitmap (a set that changed, or
+// a freed task's slot reused by another).
+inline constexpr usize kIoPorts = 65536;
+
+struct IoPortSet {
+    static constexpr usize kMaxRanges = 8;
+    struct Range {
+        u16 first;
+        u16 last;
+    };
+    u64 stamp { 0 }; // 0: no ports at all
+    u32 count { 0 };
+    Range ranges[kMaxRanges] {};
+
+    bool allows(u16 first, u16 last) const;
+    // Adds [first, last] (first <= last); false when all kMaxRanges are
+    // taken and the range is not already covered. Gives the set a new stamp.
+    bool add(u16 first, u16 last);
+};
+
+// Loads `ports` into `cpu_index`'s TSS bitmap unless it is there already.
+void load_io_ports(usize cpu_index, const IoPortSet& ports);
 
 } // namespace herald::x86
