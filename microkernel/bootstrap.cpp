@@ -76,7 +76,10 @@ u64 start_pci()
     options.handles[1] = InitialHandle { &IoPortRange::root(), abi::RightsAll, 0, kPciIoPortsRootHandle };
     options.handles[2] = InitialHandle { &Interrupt::root(), abi::RightsAll, 0, kPciInterruptRootHandle };
     options.handles[3] = InitialHandle { &DeviceMemory::root(), abi::RightsAll, 0, kPciDeviceMemoryRootHandle };
-    u64 task = start_boot_server("pci", options, endpoint.ptr(), abi::RightReceive | abi::RightSend | abi::RightGrant);
+    // TaskList: which program a client's badge (its task id) belongs to.
+    options.handles[4] = InitialHandle { &system_control(), abi::RightReceive, 0, kPciTaskListHandle };
+    // RightMint: it publishes a handle the registry badges for each client.
+    u64 task = start_boot_server("pci", options, endpoint.ptr(), abi::RightsAll);
     if (task)
         klog("herald: pci server is task {}: it holds the device capabilities' roots", task);
     return task; // its handle keeps the endpoint

@@ -41,6 +41,7 @@ struct SystemTasks {
 inline constexpr u64 kPciIoPortsRootHandle = 5;
 inline constexpr u64 kPciInterruptRootHandle = 6;
 inline constexpr u64 kPciDeviceMemoryRootHandle = 7;
+inline constexpr u64 kPciTaskListHandle = 8;
 
 // `with_init`: false for the test image, whose runner starts programs itself.
 SystemTasks start_system(bool with_init);

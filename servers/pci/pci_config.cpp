@@ -134,6 +134,63 @@ size_t enumerate(ConfigSpace& config, uint8_t first_bus, uint8_t last_bus, Funct
     return found;
 }
 
+namespace {
+
+uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) & ~(alignment - 1); }
+
+// The next `size`-aligned address of `size` bytes in [next, end), or false.
+bool take(uint64_t& next, uint64_t end, uint64_t size, uint64_t& base)
+{
+    base = align_up(next, size);
+    if (base < next || base > end || size > end - base)
+        return false;
+    next = base + size;
+    return true;
+}
+
+} // namespace
+
+size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint64_t memory_base, uint64_t memory_end,
+    uint64_t io_base, uint64_t io_end)
+{
+    size_t assigned = 0;
+    uint64_t next_memory = memory_base, next_io = io_base;
+    for (size_t f = 0; f < count; ++f) {
+        Function& function = functions[f];
+        if (function.class_code == kBridgeClass && function.subclass == kHostBridge)
+            continue;
+        uint32_t decode = 0;
+        for (size_t i = 0; i < kMaxBars; ++i) {
+            Bar& bar = function.bars[i];
+            if (bar.kind == BarKind::None || bar.base != 0 || bar.size == 0)
+                continue;
+            uint16_t offset = static_cast<uint16_t>(kFirstBar + 4 * i);
+            uint64_t base = 0;
+            if (bar.kind == BarKind::Io) {
+                if (!take(next_io, io_end, bar.size, base))
+                    continue;
+                config.write32(function.address, offset, static_cast<uint32_t>(base) | kBarIo);
+                decode |= 0x1;
+            } else {
+                // A 32-bit BAR must stay below 4 GiB: the window is.
+                if (!take(next_memory, memory_end, bar.size, base))
+                    continue;
+                uint32_t type = bar.kind == BarKind::Memory64 ? kBarType64 : 0;
+                config.write32(function.address, offset,
+                    static_cast<uint32_t>(base) | type | (bar.prefetchable ? kBarPrefetchable : 0));
+                if (bar.kind == BarKind::Memory64)
+                    config.write32(function.address, static_cast<uint16_t>(offset + 4), static_cast<uint32_t>(base >> 32));
+                decode |= 0x2;
+            }
+            bar.base = base;
+            ++assigned;
+        }
+        if (decode)
+            config.write32(function.address, kCommand, config.read32(function.address, kCommand) | decode);
+    }
+    return assigned;
+}
+
 const char* class_name(uint8_t class_code)
 {
     // PCI Code and ID Assignment 1.12, §1.

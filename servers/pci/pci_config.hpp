@@ -69,6 +69,17 @@ struct Function {
 // restored after).
 size_t enumerate(ConfigSpace& config, uint8_t first_bus, uint8_t last_bus, Function* out, size_t max);
 
+// Firmware that leaves the BARs unassigned (qboot, QEMU's fast firmware for
+// direct boot, does; SeaBIOS and OVMF assign them): gives every memory BAR
+// whose base is 0 an address in [memory_base, memory_end) and every I/O BAR
+// at port 0 one in [io_base, io_end), each aligned to its size, writes them
+// to the functions' BARs and turns their decoding on. Host bridges are left
+// alone; a BAR that does not fit stays unassigned (base 0). Returns how many
+// BARs it assigned. Whether the window is free is the caller's to know (the
+// kernel refuses RAM as device memory anyway).
+size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint64_t memory_base, uint64_t memory_end,
+    uint64_t io_base, uint64_t io_end);
+
 // "storage", "network", "display", "bridge"... for a class code.
 const char* class_name(uint8_t class_code);
 

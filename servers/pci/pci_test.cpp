@@ -52,6 +52,8 @@ public:
             f.registers[offset] = value == 0xFFFF'FFFF ? (mask->second | type_bits) : value;
             return;
         }
+        if (offset >= 0x10 && offset <= 0x24)
+            return; // a BAR without a mask is not implemented: it stays 0
         f.registers[offset] = value;
     }
 };
@@ -164,6 +166,54 @@ TEST_CASE("pci: a walk finds every function and sizes its BARs with decoding off
     CHECK(two[1].device == 0x1001);
     // One bus only.
     CHECK(pci::enumerate(config, 1, 1, found, 16) == 1);
+}
+
+TEST_CASE("pci: unassigned BARs get aligned addresses in the windows, and decoding on", "[pci]")
+{
+    FakeConfig config;
+    config.functions[{ 0, 0, 0 }] = function(0x8086, 0x29C0, 0x06, 0x00);  // host bridge: left alone
+    FakeFunction vga = function(0x1234, 0x1111, 0x03, 0x00);
+    vga.registers[0x04] = 0; // firmware left decoding off
+    vga.registers[0x10] = 0x8;          // prefetchable 32-bit, 16 MiB, unassigned
+    vga.bar_masks[0x10] = 0xFF000000;
+    vga.registers[0x18] = 0x0;          // 4 KiB, unassigned
+    vga.bar_masks[0x18] = 0xFFFFF000;
+    config.functions[{ 0, 1, 0 }] = vga;
+    FakeFunction nic = function(0x8086, 0x10D3, 0x02, 0x00);
+    nic.registers[0x04] = 0;
+    nic.registers[0x10] = 0x1;          // 32 ports, unassigned
+    nic.bar_masks[0x10] = 0xFFFFFFE0;
+    nic.registers[0x14] = 0x4;          // 64-bit, 8 KiB, unassigned
+    nic.bar_masks[0x14] = 0xFFFFE000;
+    nic.registers[0x18] = 0x0;
+    nic.bar_masks[0x18] = 0xFFFFFFFF;
+    nic.registers[0x1C] = 0x0;          // 1 MiB: does not fit the window
+    nic.bar_masks[0x1C] = 0xFFF00000;
+    config.functions[{ 0, 2, 0 }] = nic;
+
+    pci::Function found[8] = {};
+    size_t count = pci::enumerate(config, 0, 0, found, 8);
+    REQUIRE(count == 3);
+    size_t assigned = pci::assign_bars(config, found, count, 0xE0000000, 0xE1010000, 0xC000, 0x10000);
+    CHECK(assigned == 4);
+    CHECK(found[1].bars[0].base == 0xE0000000); // 16 MiB-aligned
+    CHECK(found[1].bars[2].base == 0xE1000000);
+    CHECK(found[2].bars[0].base == 0xC000);
+    CHECK(found[2].bars[1].base == 0xE1002000); // 8 KiB-aligned after the 4 KiB one
+    CHECK(found[2].bars[3].base == 0);          // did not fit
+    CHECK(config.functions[{ 0, 1, 0 }].registers[0x10] == 0xE0000008); // type bits kept
+    CHECK(config.functions[{ 0, 1, 0 }].registers[0x18] == 0xE1000000);
+    CHECK(config.functions[{ 0, 2, 0 }].registers[0x10] == 0xC001);
+    CHECK(config.functions[{ 0, 2, 0 }].registers[0x14] == 0xE1002004);
+    CHECK(config.functions[{ 0, 2, 0 }].registers[0x18] == 0);
+    CHECK((config.functions[{ 0, 1, 0 }].registers[0x04] & 0x3) == 0x2); // memory decoding on
+    CHECK((config.functions[{ 0, 2, 0 }].registers[0x04] & 0x3) == 0x3); // and I/O
+    CHECK(config.functions[{ 0, 0, 0 }].registers[0x04] == 0x0007);      // the host bridge untouched
+    // What a second walk reads back is what was assigned.
+    pci::Function again[8] = {};
+    REQUIRE(pci::enumerate(config, 0, 0, again, 8) == 3);
+    CHECK(again[1].bars[0].base == 0xE0000000);
+    CHECK(again[2].bars[1].base == 0xE1002000);
 }
 
 TEST_CASE("pci: the class names", "[pci]")

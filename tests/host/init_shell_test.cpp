@@ -85,7 +85,7 @@ void check_entry_valid(const init::ManifestEntry& entry)
         REQUIRE(entry.name[i] == '\0');
     REQUIRE(init::is_valid_program_name(entry.name));
     REQUIRE((entry.on_exit == init::OnExit::Ignore || entry.on_exit == init::OnExit::Restart
-        || entry.on_exit == init::OnExit::Halt));
+        || entry.on_exit == init::OnExit::Halt || entry.on_exit == init::OnExit::Never));
 }
 
 // ---------------------------------------------------------------- line editor
@@ -218,6 +218,7 @@ TEST_CASE("manifest: policies and the wait field", "[manifest]")
     CHECK(std::string(init::on_exit_name(init::OnExit::Ignore)) == "ignore");
     CHECK(std::string(init::on_exit_name(init::OnExit::Restart)) == "restart");
     CHECK(std::string(init::on_exit_name(init::OnExit::Halt)) == "halt");
+    CHECK(std::string(init::on_exit_name(init::OnExit::Never)) == "never");
     // Keywords are exact: case and prefixes matter.
     CHECK(error_of("a 1 Restart") == "unknown on-exit policy");
     CHECK(error_of("a 1 restar") == "unknown on-exit policy");
@@ -478,6 +479,60 @@ TEST_CASE("manifest: the output is cleared first", "[manifest]")
     // All-zero is an empty manifest.
     init::Manifest zero {};
     CHECK(zero.count() == 0);
+}
+
+TEST_CASE("manifest: device grants (docs/drivers.md, \"Authority\")", "[manifest]")
+{
+    Parsed parsed = parse("rtc 0 never ports=0x70-0x71 irq=8\n"
+                          "blk 0 restart wait pci=1af4:1001 class=01 irq=11 irq=10\n"
+                          "plain 0 ignore\n");
+    REQUIRE(parsed.error_count == 0);
+    REQUIRE(parsed.count() == 3);
+    CHECK(parsed[0].on_exit == init::OnExit::Never); // a line of grants only: init does not start it
+    const init::DeviceGrant& rtc = parsed[0].grant;
+    CHECK(rtc.port_count == 1);
+    CHECK(rtc.allows_ports(0x70, 0x71));
+    CHECK(rtc.allows_ports(0x71, 0x71));
+    CHECK_FALSE(rtc.allows_ports(0x70, 0x72));
+    CHECK_FALSE(rtc.allows_ports(0x71, 0x70)); // backwards
+    CHECK_FALSE(rtc.allows_ports(0x60, 0x60));
+    CHECK(rtc.allows_irq(8));
+    CHECK_FALSE(rtc.allows_irq(9));
+    CHECK_FALSE(rtc.allows_function(0x1af4, 0x1001, 0x01));
+    const init::DeviceGrant& blk = parsed[1].grant;
+    CHECK(parsed[1].wait);
+    CHECK(blk.allows_function(0x1af4, 0x1001, 0x01));
+    CHECK(blk.allows_function(0x8086, 0x2922, 0x01)); // by class: storage
+    CHECK_FALSE(blk.allows_function(0x8086, 0x10d3, 0x02));
+    CHECK(blk.allows_irq(10));
+    CHECK(blk.allows_irq(11));
+    CHECK_FALSE(blk.allows_ports(0, 0));
+    const init::DeviceGrant& plain = parsed[2].grant;
+    CHECK_FALSE(plain.allows_ports(0x70, 0x70));
+    CHECK_FALSE(plain.allows_irq(0));
+    CHECK_FALSE(plain.allows_function(0, 0, 0));
+    CHECK(init::grant_of(*parsed.manifest, "rtc") == &rtc);
+    CHECK(init::grant_of(*parsed.manifest, "blk") == &blk);
+    CHECK(init::grant_of(*parsed.manifest, "rt") == nullptr);
+    CHECK(init::grant_of(*parsed.manifest, "rtcx") == nullptr);
+}
+
+TEST_CASE("manifest: bad grants are refused with the line", "[manifest]")
+{
+    CHECK(error_of("a 0 ignore ports=0x71-0x70") == "bad grant");
+    CHECK(error_of("a 0 ignore ports=0x70") == "bad grant");
+    CHECK(error_of("a 0 ignore ports=0-0x10000") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=256") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=1af4") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=1af41:1001") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=0x1af4:1001") == "bad grant");
+    CHECK(error_of("a 0 ignore class=100") == "bad grant");
+    CHECK(error_of("a 0 ignore dma=1") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=1 irq=2 irq=3 irq=4 irq=5") == "too many grants");
+    CHECK(error_of("a 0 ignore wait irq=1 now") == "too many fields");
+    CHECK(error_of("a 0 ignore irq=1 wait") == "too many fields"); // wait comes first
+    CHECK(error_of("a 0 ignore waitt irq=1") == "unknown 4th field");
 }
 
 TEST_CASE("manifest: the restart budget", "[manifest]")

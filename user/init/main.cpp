@@ -55,6 +55,8 @@ void reserve(const char* name, uint64_t task_id)
 bool start(size_t index)
 {
     const init::ManifestEntry& entry = g_manifest[index];
+    if (entry.on_exit == OnExit::Never)
+        return false; // a line of grants only
     bool is_shell = user::strcmp(entry.name, "shell") == 0;
     auto started = ipc::loader::spawn(user::ipc(), g_loader, entry.name, entry.argument,
         is_shell ? abi::kSystemControlHandle : abi::HandleNone);
@@ -90,7 +92,8 @@ void supervise(size_t index)
     (void)ipc::sys::handle_close(running.task);
     running.task = abi::HandleNone;
     switch (entry.on_exit) {
-    case OnExit::Ignore: return;
+    case OnExit::Ignore:
+    case OnExit::Never: return;
     case OnExit::Halt:
         report_end(entry.name, status, ": powering off");
         user::flush();

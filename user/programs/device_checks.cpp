@@ -19,12 +19,17 @@
 //   memory       (3: device memory root) RAM, the local and I/O APICs, bad
 //                alignment, lengths and addresses are refused; the HPET's
 //                registers are mapped and its vendor id read
+//   driver       (no handles) asks the PCI server for what its line of
+//                init.manifest grants (the CMOS ports, IRQ 8, QEMU's
+//                display 1234:1111) and gets it; its display's MMIO BAR is
+//                mapped and the Bochs VBE id read; more than that is Denied
 #include <stdint.h>
 
 #include "microkernel/abi/device.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/abi/task.hpp"
+#include "servers/pci/pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
 
@@ -41,6 +46,7 @@ enum Mode : uint64_t {
     ModeNoPorts = 3,
     ModeInterrupt = 4,
     ModeMemory = 5,
+    ModeDriver = 6,
 };
 
 constexpr uint64_t kRootHandle = 3;
@@ -276,6 +282,72 @@ void check_memory()
     check(is(call(SyscallNumber::SetIpcBuffer, kMapAt), SyscallError::BadAddress), "device memory is no IPC buffer");
 }
 
+// QEMU's standard VGA (1234:1111): BAR 2 is its MMIO page, whose Bochs VBE
+// registers start at 0x500; register 0 is the interface id, 0xB0C0-0xB0C5.
+constexpr uint16_t kQemuVendor = 0x1234, kQemuVga = 0x1111;
+constexpr uint64_t kVgaMmioBar = 2;
+constexpr uint64_t kBochsVbeId = 0x500;
+
+template<typename T>
+bool denied(const ipc::Result<T>& result) { return result.is_error() && result.error() == ipc::Error::Denied; }
+
+void check_driver()
+{
+    ipc::Handle server = user::find_server("pci");
+    check(server != abi::HandleNone, "the pci server is in the registry");
+    if (server == abi::HandleNone)
+        return;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    auto ports = pci.call<pci::RequestPorts>({ kCmosIndex, kCmosData });
+    check(!ports.is_error(), "the granted ports 0x70-0x71");
+    if (!ports.is_error()) {
+        check(call(SyscallNumber::IoPortEnable, ports.value().handle) == 0, "the granted ports enable");
+        (void)cmos_read(kRtcA); // #GP, and a kill, if they were not open
+    }
+    check(denied(pci.call<pci::RequestPorts>({ kCmosIndex, kCmosData + 1 })), "one port more is Denied");
+    check(denied(pci.call<pci::RequestPorts>({ 0x60, 0x60 })), "the keyboard's port is Denied");
+    auto irq = pci.call<pci::RequestIrq>({ kRtcIrq });
+    check(!irq.is_error(), "the granted IRQ 8");
+    if (!irq.is_error()) {
+        abi::DeviceInfo info = info_of(irq.value().handle);
+        check(info.kind == abi::DeviceKind::Interrupt && info.first == kRtcIrq && info.last == kRtcIrq, "IRQ 8's handle covers line 8");
+    }
+    check(denied(pci.call<pci::RequestIrq>({ 9 })), "IRQ 9 is Denied");
+
+    abi::SelfInfo self {};
+    (void)user::self_info(&self);
+    bool claimed_display = false;
+    bool refused_other = false;
+    for (uint64_t index = 0;; ++index) {
+        auto function = pci.call<pci::List>({ index });
+        if (function.is_error())
+            break;
+        if (function.value().vendor != kQemuVendor || function.value().device_id != kQemuVga) {
+            if (!refused_other) {
+                check(denied(pci.call<pci::Claim>({ index })), "a function not granted cannot be claimed");
+                check(denied(pci.call<pci::RequestBar>({ index, 0 })), "nor its BARs asked for");
+                refused_other = true;
+            }
+            continue;
+        }
+        check(denied(pci.call<pci::RequestBar>({ index, kVgaMmioBar })), "a BAR before the claim is Denied");
+        check(!pci.call<pci::Claim>({ index }).is_error(), "the granted display is claimed");
+        check(pci.call<pci::List>({ index }).value().holder == self.task_id, "List names the claimer");
+        auto bar = pci.call<pci::RequestBar>({ index, kVgaMmioBar });
+        check(!bar.is_error(), "the display's MMIO BAR");
+        if (bar.is_error())
+            report("device_checks: the BAR was refused: ", ipc::error_name(bar.error()));
+        if (!bar.is_error()) {
+            check(call(SyscallNumber::DeviceMemoryMap, bar.value().handle, kMapAt) == 0, "the BAR maps");
+            uint16_t id = *reinterpret_cast<volatile uint16_t*>(kMapAt + kBochsVbeId);
+            check((id & 0xFFF0) == 0xB0C0, "the Bochs VBE id reads 0xB0Cx through the BAR");
+        }
+        claimed_display = true;
+    }
+    check(claimed_display, "QEMU's display was listed");
+    check(refused_other, "another function was listed");
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t mode)
@@ -286,6 +358,7 @@ extern "C" int64_t herald_main(uint64_t mode)
     case ModeNoPorts: touch_without_ports();
     case ModeInterrupt: check_interrupts(); break;
     case ModeMemory: check_memory(); break;
+    case ModeDriver: check_driver(); break;
     default: check(false, "a known mode");
     }
     return g_failures;

@@ -146,16 +146,27 @@ bool IoPortSet::add(u16 first, u16 last)
     return true;
 }
 
-void load_io_ports(usize cpu_index, const IoPortSet& ports)
+namespace {
+
+// Out of line: the switch's common case must not pay for this path's
+// registers (measured: +8 instructions per switch when it was inlined).
+[[gnu::noinline]] void reload_io_ports(usize cpu_index, const IoPortSet& ports)
 {
     TssWithIoBitmap& block = g_tss[cpu_index];
-    if (block.loaded.stamp == ports.stamp)
-        return; // the common case: nobody's ports, before and after
     for (u32 i = 0; i < block.loaded.count; ++i)
         set_port_bits(block.io_bitmap, block.loaded.ranges[i].first, block.loaded.ranges[i].last, true);
     for (u32 i = 0; i < ports.count; ++i)
         set_port_bits(block.io_bitmap, ports.ranges[i].first, ports.ranges[i].last, false);
     block.loaded = ports;
+}
+
+} // namespace
+
+void load_io_ports(usize cpu_index, const IoPortSet& ports)
+{
+    if (g_tss[cpu_index].loaded.stamp != ports.stamp)
+        reload_io_ports(cpu_index, ports);
+    // else the common case: nobody's ports, before and after
 }
 
 } // namespace herald::x86
