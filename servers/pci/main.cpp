@@ -123,14 +123,21 @@ bool task_name(uint64_t id, char (&name)[sizeof(abi::TaskListEntry::name) + 1])
     return false;
 }
 
-// The caller's grant; nullptr (Denied) for a caller with no badge, no
-// manifest line, or no manifest.
-const init::DeviceGrant* grant_of(ipc::Badge badge)
+// The handle the last reply carried is no longer needed by the time the
+// next request arrives.
+void close_handed_out()
 {
     if (g_handed_out > 0) {
         (void)ipc::sys::handle_close(static_cast<ipc::Handle>(g_handed_out));
         g_handed_out = 0;
     }
+}
+
+// The caller's grant; nullptr (Denied) for a caller with no badge, no
+// manifest line, or no manifest.
+const init::DeviceGrant* grant_of(ipc::Badge badge)
+{
+    close_handed_out();
     read_manifest();
     char name[sizeof(abi::TaskListEntry::name) + 1];
     if (badge == 0 || !g_manifest_read || !task_name(badge, name))
@@ -201,7 +208,7 @@ struct Service {
 
     ipc::Result<ipc::WithHandle<>> handle(pci::RequestBar, const pci::RequestBar::Request& request, ipc::Badge badge)
     {
-        (void)grant_of(badge); // closes the last reply's handle
+        close_handed_out();
         if (!holds(badge, request.index))
             return ipc::Error::Denied;
         if (request.bar >= pci::kMaxBars)
@@ -226,7 +233,7 @@ struct Service {
     ipc::Result<ipc::WithHandle<>> handle(pci::RequestFunctionIrq, const pci::RequestFunctionIrq::Request& request,
         ipc::Badge badge)
     {
-        (void)grant_of(badge);
+        close_handed_out();
         if (!holds(badge, request.index))
             return ipc::Error::Denied;
         const pci::Function& f = g_functions[request.index];
