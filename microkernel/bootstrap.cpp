@@ -3,7 +3,11 @@
 #include "abi/ipc.hpp"
 #include "abi/task.hpp"
 #include "boot/boot_archive.hpp"
+#include "kernel.hpp"
+#include "object/device_memory.hpp"
 #include "object/endpoint.hpp"
+#include "object/interrupt.hpp"
+#include "object/io_port_range.hpp"
 #include "log.hpp"
 #include "services/services.hpp"
 #include "object/system_control.hpp"
@@ -56,6 +60,31 @@ StringView describe(char* buffer, usize size, u64 task, bool in_kernel)
     return sink.view();
 }
 
+// The PCI server (servers/pci, docs/drivers.md): the roots of the device
+// capabilities, and segment 0's ECAM area (ACPI MCFG) as its parameter.
+u64 start_pci()
+{
+    Ref<Endpoint> endpoint = Endpoint::create();
+    if (!endpoint)
+        return 0;
+    SpawnOptions options;
+    const McfgAreas& ecam = pci_ecam_areas();
+    for (usize i = 0; i < ecam.count; ++i) {
+        if (ecam.areas[i].segment == 0 && ecam.areas[i].start_bus == 0)
+            options.parameter = ecam.areas[i].base | ecam.areas[i].end_bus;
+    }
+    options.handles[1] = InitialHandle { &IoPortRange::root(), abi::RightsAll, 0, kPciIoPortsRootHandle };
+    options.handles[2] = InitialHandle { &Interrupt::root(), abi::RightsAll, 0, kPciInterruptRootHandle };
+    options.handles[3] = InitialHandle { &DeviceMemory::root(), abi::RightsAll, 0, kPciDeviceMemoryRootHandle };
+    // TaskList: which program a client's badge (its task id) belongs to.
+    options.handles[4] = InitialHandle { &system_control(), abi::RightReceive, 0, kPciTaskListHandle };
+    // RightMint: it publishes a handle the registry badges for each client.
+    u64 task = start_boot_server("pci", options, endpoint.ptr(), abi::RightsAll);
+    if (task)
+        klog("herald: pci server is task {}: it holds the device capabilities' roots", task);
+    return task; // its handle keeps the endpoint
+}
+
 u64 start_init()
 {
     SpawnOptions options;
@@ -92,6 +121,7 @@ SystemTasks start_system(bool with_init)
     tasks.registry = start_registry(builtins);
     tasks.console = console_start_server();
     tasks.loader = loader_start_server();
+    tasks.pci = start_pci();
     if (with_init)
         tasks.init = start_init();
     char console[16];

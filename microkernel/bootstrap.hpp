@@ -9,6 +9,9 @@
 //   console   (ring 3) COM1's ports and its interrupt (as a notification
 //             bound to its endpoint); publishes "console"
 //   loader    (ring 3) ProcessControl and the boot archive; publishes "loader"
+//   pci       (ring 3) the roots of the device capabilities (I/O ports,
+//             interrupt lines, device memory) and the ECAM area; publishes
+//             "pci" (docs/drivers.md)
 //   init      SystemControl; starts the rest from init.manifest through
 //             the loader
 //
@@ -31,7 +34,14 @@ struct SystemTasks {
     u64 console { 0 };
     u64 loader { 0 };
     u64 init { 0 };
+    u64 pci { 0 };
 };
+
+// The PCI server's handles besides its endpoint (servers/pci/pci_protocol.hpp).
+inline constexpr u64 kPciIoPortsRootHandle = 5;
+inline constexpr u64 kPciInterruptRootHandle = 6;
+inline constexpr u64 kPciDeviceMemoryRootHandle = 7;
+inline constexpr u64 kPciTaskListHandle = 8;
 
 // `with_init`: false for the test image, whose runner starts programs itself.
 SystemTasks start_system(bool with_init);

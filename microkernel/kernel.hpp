@@ -2,6 +2,7 @@
 // (and for the in-system tests, which check it against the machine).
 #pragma once
 
+#include "acpi/mcfg.hpp"
 #include "acpi/platform_topology.hpp"
 #include "arch/x86_64/cpu_features.hpp"
 #include "arch/x86_64/paging.hpp"
@@ -15,6 +16,7 @@ const MemoryInventory& memory_inventory();
 const x86::CpuFeatures& cpu_features();
 const x86::PagingSummary& paging_summary();
 const PlatformTopology& platform_topology();
+const McfgAreas& pci_ecam_areas(); // ACPI MCFG: none on machines without ECAM
 
 // What runs once the kernel is ready. The normal image idles for now (tasks
 // and servers come with later work); the test image runs the self-tests.

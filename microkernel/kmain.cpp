@@ -3,6 +3,7 @@
 // file; the order matters and is explained in docs/boot.md.
 #include "acpi/acpi_tables.hpp"
 #include "acpi/madt.hpp"
+#include "acpi/mcfg.hpp"
 #include "acpi/mp_table.hpp"
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/fpu.hpp"
@@ -54,6 +55,7 @@ MemoryInventory g_inventory;
 x86::CpuFeatures g_features;
 x86::PagingSummary g_paging;
 PlatformTopology g_topology;
+McfgAreas g_ecam;
 KernelPhysicalReader g_physical;
 
 // Until tasks exist the boot CPU's interrupt stacks are static; the SMP
@@ -233,6 +235,21 @@ void discover_platform()
     klog("smp: no CPU tables; running on the boot CPU only");
 }
 
+// Where PCI's ECAM areas are (ACPI MCFG): for the PCI server, which cannot
+// read ACPI tables itself (they are RAM). None: it uses ports 0xCF8/0xCFC.
+void find_pci_ecam()
+{
+    if (!g_boot_info.acpi)
+        return;
+    auto mcfg = find_table(g_physical, *g_boot_info.acpi, kMcfgSignature);
+    if (mcfg.is_error())
+        return; // the i440fx machine has none
+    if (auto parsed = parse_mcfg(mcfg.value().bytes, g_ecam); parsed.is_error()) {
+        g_ecam = McfgAreas {};
+        klog("herald: warning: the ACPI MCFG is unusable ({}): PCI through ports only", error_name(parsed.error()));
+    }
+}
+
 const char* topology_source()
 {
     switch (g_topology.source) {
@@ -248,6 +265,7 @@ void count_ping(x86::InterruptFrame&) { __atomic_add_fetch(&this_processor().pin
 void bring_up_processors()
 {
     discover_platform();
+    find_pci_ecam();
     x86::mask_legacy_pic();
     u64 lapic_base = g_topology.local_apic_address ? g_topology.local_apic_address
                                                    : x86::rdmsr(x86::kMsrApicBase) & ~0xFFFull;
@@ -272,6 +290,7 @@ void bring_up_processors()
 
 const BootInfo& boot_info() { return g_boot_info; }
 const PlatformTopology& platform_topology() { return g_topology; }
+const McfgAreas& pci_ecam_areas() { return g_ecam; }
 const MemoryInventory& memory_inventory() { return g_inventory; }
 const x86::CpuFeatures& cpu_features() { return g_features; }
 const x86::PagingSummary& paging_summary() { return g_paging; }

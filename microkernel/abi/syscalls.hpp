@@ -56,6 +56,16 @@ enum class SyscallNumber : uint64_t {
     LogRead = 48,        // (kernel log, out, max) -> bytes of whole kernel log lines (the console's)
     EventCounters = 49,  // (CPU index or kAllCpus, uint64_t* out, max) -> counters written (abi/events.hpp)
     ServerTask = 50,     // (system control, BootServer, ServerTaskMode) -> a task handle to that server (abi/task.hpp)
+
+    // Device capabilities (abi/device.hpp, docs/drivers.md).
+    IoPortRestrict = 56,       // (io ports, first, last) -> a new handle to ports first..last (same rights)
+    IoPortEnable = 57,         // (io ports) -> 0; the caller's ring-3 code may use them until it ends
+    InterruptRestrict = 58,    // (interrupt, first, last) -> a new handle to lines first..last (same rights)
+    InterruptBind = 59,        // (interrupt of one line, notification, bits) -> 0; unmasks the line
+    InterruptAck = 60,         // (interrupt) -> 0; unmasks the line after an interrupt
+    DeviceMemoryRestrict = 61, // (device memory, physical base, length) -> a new handle (same rights)
+    DeviceMemoryMap = 62,      // (device memory, user address) -> 0; mapped uncached there until the caller ends
+    DeviceInfo = 63,           // (any device handle, DeviceInfo* out) -> 0; what it covers
     Count
 };
 
@@ -71,6 +81,9 @@ enum class SyscallError : int64_t {
     NoMemory = -9,    // the kernel could not allocate the object or the handle slot
     NoReply = -10,    // a reply with no caller waiting for it (already answered, or gone)
     QuotaExceeded = -11, // the task holds as many handles (of that kind) as a task may
+    NotGranted = -12, // ports, interrupt lines or memory beyond what the device handle covers
+    Busy = -13,       // an interrupt line that is bound already (to this or another task)
+    NotDeviceMemory = -14, // a physical range that is RAM or the kernel's own (never mapped for a driver)
 };
 
 // Largest single DebugWrite (it goes to the kernel log as one line).

@@ -60,7 +60,8 @@ bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
     while (length > 0) {
         auto in = from.translate(VirtualAddress(source));
         auto out = to.translate(VirtualAddress(destination));
-        if (!in || !out || !in->flags.user || !out->flags.user || !out->flags.writable)
+        if (!in || !out || !in->flags.user || !out->flags.user || !out->flags.writable || !is_ram_page(*in)
+            || !is_ram_page(*out))
             return false;
         u64 in_room = layout::kPageSize - (source & (layout::kPageSize - 1));
         u64 out_room = layout::kPageSize - (destination & (layout::kPageSize - 1));
@@ -169,7 +170,7 @@ u8* ipc_buffer_view(Thread& self)
     if (!self.ipc.buffer || !self.task->address_space)
         return nullptr;
     auto page = self.task->address_space->translate(VirtualAddress(self.ipc.buffer));
-    if (!page || !page->flags.user || !page->flags.writable)
+    if (!page || !page->flags.user || !page->flags.writable || !is_ram_page(*page))
         return nullptr;
     return reinterpret_cast<u8*>(layout::physmap_address(page->physical.get()));
 }
@@ -508,8 +509,8 @@ ErrorOr<u64> set_buffer(Thread& self, u64 address)
     if (!ensure_user_pages(address, abi::kIpcBufferSize, true))
         return Error::BadAddress;
     auto page = self.task->address_space->translate(VirtualAddress(address));
-    if (!page || !page->flags.user || !page->flags.writable)
-        return Error::BadAddress;
+    if (!page || !page->flags.user || !page->flags.writable || !is_ram_page(*page))
+        return Error::BadAddress; // device memory is not in the physmap the payloads are copied through
     self.ipc.buffer = address;
     return 0u;
 }

@@ -4,76 +4,154 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../arch/x86_64/ioapic.hpp"
 #include "../arch/x86_64/vectors.hpp"
-#include "../smp/processor.hpp"
 #include "../object/notification.hpp"
+#include "../smp/processor.hpp"
+#include "../sync/spinlock.hpp"
 
 namespace herald {
 
 namespace {
 
 constexpr u8 kIsaIrqs = 16;
+static_assert(x86::kVectorFirstIrq + kMaxIrqLines <= x86::kVectorLapicError, "IRQ vectors overlap the kernel's");
 
 struct Binding {
-    Notification* notification;
+    Notification* notification; // holds a reference
     u64 bits;
     void (*handler)();
+    const void* driver_owner; // a driver's binding: masked at each interrupt
+    u32 gsi;
 };
 
-Binding g_bindings[kIsaIrqs];
+// Bindings change at bootstrap and when drivers bind and unbind (any CPU);
+// interrupts read them on the boot CPU.
+SpinLock g_lock;
+Binding g_bindings[kMaxIrqLines] GUARDED_BY(g_lock);
+
+bool is_bound(const Binding& binding) { return binding.notification || binding.handler; }
 
 void deliver(x86::InterruptFrame& frame)
 {
-    u64 irq = frame.vector - x86::kVectorFirstIrq;
-    if (irq >= kIsaIrqs)
+    u64 line = frame.vector - x86::kVectorFirstIrq;
+    if (line >= kMaxIrqLines)
         return;
-    if (Notification* notification = __atomic_load_n(&g_bindings[irq].notification, __ATOMIC_ACQUIRE))
-        notification->signal(g_bindings[irq].bits);
-    else if (g_bindings[irq].handler)
-        g_bindings[irq].handler();
+    void (*handler)() = nullptr;
+    {
+        SpinLockGuard guard(g_lock);
+        Binding& binding = g_bindings[line];
+        if (binding.driver_owner)
+            x86::ioapic::set_line_masked(static_cast<u32>(line), true); // until the driver acknowledges
+        if (binding.notification)
+            binding.notification->signal(binding.bits);
+        handler = binding.handler;
+    }
+    if (handler)
+        handler(); // a kernel handler is bound for good: no lock needed
 }
 
-bool route(u8 irq)
+// The line's GSI is nobody's yet (two ISA IRQs may share one through an
+// override).
+bool gsi_free(u32 gsi) REQUIRES(g_lock)
 {
-    u8 vector = static_cast<u8>(x86::kVectorFirstIrq + irq);
+    for (const Binding& binding : g_bindings) {
+        if (is_bound(binding) && binding.gsi == gsi)
+            return false;
+    }
+    return true;
+}
+
+ErrorOr<void> bind(u32 line, Notification* notification, u64 bits, void (*handler)(), const void* owner)
+{
+    if (line >= irq_line_count())
+        return Error::NotGranted;
+    auto gsi = x86::ioapic::gsi_of_line(line);
+    if (!gsi)
+        return Error::NotGranted;
+    u8 vector = static_cast<u8>(x86::kVectorFirstIrq + line);
     x86::set_interrupt_handler(vector, deliver);
-    return x86::ioapic::route_isa_irq(irq, vector, processor(0).apic_id);
+    SpinLockGuard guard(g_lock);
+    if (is_bound(g_bindings[line]) || !gsi_free(*gsi))
+        return Error::Busy;
+    g_bindings[line] = Binding { notification, bits, handler, owner, *gsi };
+    if (!x86::ioapic::route_line(line, vector, processor(0).apic_id, false)) {
+        g_bindings[line] = Binding {};
+        return Error::NotGranted;
+    }
+    return {};
 }
 
 } // namespace
 
+u32 irq_line_count()
+{
+    usize inputs = x86::ioapic::input_count();
+    return static_cast<u32>(inputs < kMaxIrqLines ? inputs : kMaxIrqLines);
+}
+
 bool bind_isa_irq(u8 irq, Notification& notification, u64 bits)
 {
-    if (irq >= kIsaIrqs || g_bindings[irq].notification || g_bindings[irq].handler)
+    if (irq >= kIsaIrqs)
         return false;
     Ref<Notification> kept(notification);
-    g_bindings[irq] = Binding { kept.ptr(), bits, nullptr };
-    if (!route(irq)) {
-        g_bindings[irq] = Binding {};
+    if (bind(irq, kept.ptr(), bits, nullptr, nullptr).is_error())
         return false; // `kept` goes
-    }
     (void)kept.leak(); // the binding holds it, for as long as the kernel runs
     return true;
 }
 
 bool rebind_isa_irq(u8 irq, Notification& notification)
 {
-    if (irq >= kIsaIrqs || !g_bindings[irq].notification)
+    if (irq >= kIsaIrqs)
         return false;
     Ref<Notification> kept(notification);
-    (void)__atomic_exchange_n(&g_bindings[irq].notification, kept.leak(), __ATOMIC_ACQ_REL); // the old one stays
+    SpinLockGuard guard(g_lock);
+    Binding& binding = g_bindings[irq];
+    if (!binding.notification || binding.driver_owner)
+        return false; // only a bootstrap binding (the console's) moves; `kept` goes
+    binding.notification = kept.leak(); // the old one stays: an interrupt may be signalling it
     return true;
 }
 
 bool bind_isa_irq_to_kernel(u8 irq, void (*handler)())
 {
-    if (irq >= kIsaIrqs || !handler || g_bindings[irq].notification || g_bindings[irq].handler)
+    if (irq >= kIsaIrqs || !handler)
         return false;
-    g_bindings[irq] = Binding { nullptr, 0, handler };
-    if (!route(irq)) {
-        g_bindings[irq] = Binding {};
-        return false;
+    return !bind(irq, nullptr, 0, handler, nullptr).is_error();
+}
+
+ErrorOr<void> bind_line_for_driver(u32 line, Ref<Notification> notification, u64 bits, const void* owner)
+{
+    HERALD_TRY(bind(line, notification.ptr(), bits, nullptr, owner));
+    (void)notification.leak(); // the binding holds it until unbind_line
+    return {};
+}
+
+ErrorOr<void> acknowledge_line(u32 line, const void* owner)
+{
+    if (line >= kMaxIrqLines)
+        return Error::BadArgument;
+    SpinLockGuard guard(g_lock);
+    if (!owner || g_bindings[line].driver_owner != owner)
+        return Error::BadArgument;
+    x86::ioapic::set_line_masked(line, false);
+    return {};
+}
+
+void unbind_line(u32 line, const void* owner)
+{
+    if (line >= kMaxIrqLines)
+        return;
+    Ref<Notification> notification;
+    {
+        SpinLockGuard guard(g_lock);
+        Binding& binding = g_bindings[line];
+        if (!owner || binding.driver_owner != owner)
+            return;
+        x86::ioapic::set_line_masked(line, true);
+        notification = Ref<Notification>::adopt(*binding.notification);
+        binding = Binding {};
     }
-    return true;
+    // Dropped here, not under the lock: it may be the last reference.
 }
 
 } // namespace herald

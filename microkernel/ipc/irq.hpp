@@ -1,17 +1,37 @@
-// Device interrupts delivered to a driver: the kernel routes an ISA IRQ to a
-// vector of its own and turns each interrupt into bits on a notification,
-// which the device's ring-3 server waits on (the console server: COM1's IRQ
-// 4), or, for a server built into the kernel, calls its handler right there
-// (the ring-0 console: services/console_in_kernel.cpp). The line is
-// edge-triggered, so nothing has to be masked while the driver works: it
-// drains the device, and new data raises a new edge.
+// Device interrupts delivered to a driver: the kernel routes an interrupt
+// line to a vector of its own and turns each interrupt into bits on a
+// notification, which the device's ring-3 server waits on, or, for a server
+// built into the kernel, calls its handler right there (the ring-0 console:
+// services/console_in_kernel.cpp).
+//
+// Two kinds of binding:
+//   - the bootstrap's (the console server: COM1's IRQ 4): edge-triggered,
+//     never masked; the driver drains the device and new data raises a new
+//     edge;
+//   - a driver's, through an Interrupt handle (object/interrupt.hpp,
+//     docs/drivers.md): the line is masked until bound, masked again by the
+//     kernel at each interrupt before the notification is signalled, and
+//     unmasked only by the driver's acknowledge (InterruptAck), once it has
+//     made the device stop asking. That is what a level-triggered line
+//     (PCI INTx) needs, and it bounds the interrupts a driver can be sent
+//     to one per acknowledge.
+// Lines are numbered as ioapic::route_line numbers them: ISA IRQs below 16,
+// global system interrupts from 16 on.
 #pragma once
 
+#include "../lib/error.hpp"
 #include "../lib/types.hpp"
+#include "../object/ref.hpp"
 
 namespace herald {
 
 class Notification;
+
+// Lines Herald can route: kVectorFirstIrq + line stays below the vectors the
+// kernel keeps for itself (arch/x86_64/vectors.hpp).
+inline constexpr u32 kMaxIrqLines = 48;
+// Lines the machine's I/O APICs serve, at most kMaxIrqLines.
+u32 irq_line_count();
 
 // Routes ISA `irq` to the boot CPU; each interrupt signals `bits` on
 // `notification` (which the binding keeps alive). False if no I/O APIC
@@ -30,5 +50,15 @@ bool rebind_isa_irq(u8 irq, Notification& notification);
 // interrupt's context (interrupts off; it may take spin locks). False as
 // above.
 bool bind_isa_irq_to_kernel(u8 irq, void (*handler)());
+
+// A driver's binding of `line` (see above), made by `owner` (the Interrupt
+// object, which unbinds in its destroy()). Busy: the line, or another line
+// on the same I/O APIC input, is bound already; NotGranted: no I/O APIC
+// serves it.
+ErrorOr<void> bind_line_for_driver(u32 line, Ref<Notification> notification, u64 bits, const void* owner);
+// Unmasks `line` again. BadArgument: `owner` did not bind it.
+ErrorOr<void> acknowledge_line(u32 line, const void* owner);
+// Masks `line` and lets its notification go, if `owner` bound it.
+void unbind_line(u32 line, const void* owner);
 
 } // namespace herald

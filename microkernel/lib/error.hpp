@@ -41,6 +41,10 @@ enum class Error : int {
     TimedOut,         // a wait with a timeout ran out
     NoReply,          // a reply with no caller waiting for it
     QuotaExceeded,    // the caller holds as many of these as a task may (handle_table.hpp)
+    // The device capabilities' (docs/drivers.md), each its own ABI code.
+    NotGranted,       // asks for ports, lines or memory beyond what the handle covers
+    Busy,             // an interrupt line that is bound already
+    NotDeviceMemory,  // a physical range that is RAM or the kernel's own device registers
 };
 
 constexpr const char* error_name(Error error)
@@ -70,6 +74,9 @@ constexpr const char* error_name(Error error)
     case Error::TimedOut: return "timed out";
     case Error::NoReply: return "no reply";
     case Error::QuotaExceeded: return "quota exceeded";
+    case Error::NotGranted: return "beyond what the handle grants";
+    case Error::Busy: return "busy";
+    case Error::NotDeviceMemory: return "not device memory";
     }
     return "unknown error";
 }

@@ -27,6 +27,9 @@ constexpr abi::SyscallError to_syscall_error(Error error)
     case Error::OutOfMemory: return SyscallError::NoMemory;
     case Error::NoReply: return SyscallError::NoReply;
     case Error::QuotaExceeded: return SyscallError::QuotaExceeded;
+    case Error::NotGranted: return SyscallError::NotGranted;
+    case Error::Busy: return SyscallError::Busy;
+    case Error::NotDeviceMemory: return SyscallError::NotDeviceMemory;
     // Everything else is an argument the kernel could not use (a taken
     // handle index, a malformed program name...): the handler picks a more
     // precise code where the ABI has one.
@@ -51,6 +54,9 @@ constexpr Error from_syscall_error(abi::SyscallError error)
     case SyscallError::NoMemory: return Error::OutOfMemory;
     case SyscallError::NoReply: return Error::NoReply;
     case SyscallError::QuotaExceeded: return Error::QuotaExceeded;
+    case SyscallError::NotGranted: return Error::NotGranted;
+    case SyscallError::Busy: return Error::Busy;
+    case SyscallError::NotDeviceMemory: return Error::NotDeviceMemory;
     }
     return Error::BadArgument;
 }

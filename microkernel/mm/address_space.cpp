@@ -45,13 +45,14 @@ void release_leaf(u64 leaf)
     switch (owner_of(leaf)) {
     case FrameOwner::Kernel: free_user_frame(frame); break;
     case FrameOwner::Pager: reclaim_frame(frame); break;
-    case FrameOwner::Nobody: break;
+    case FrameOwner::Nobody:
+    case FrameOwner::Device: break;
     }
 }
 
 // Gives back the frames of every user leaf below `entries` (a table at
 // `level`, 1 = page table) and frees the tables themselves. Large leaves
-// are only ever the memory view (owned by nobody).
+// are only ever the memory view (owned by nobody) or device memory.
 void free_user_tables(u64* entries, int level, usize first, usize last)
 {
     for (usize i = first; i < last; ++i) {
@@ -238,11 +239,18 @@ ErrorOr<void> AddressSpace::map_read_only_view(VirtualAddress base, PhysicalRang
     return m_builder.map(base, range.base, range.length, flags);
 }
 
+ErrorOr<void> AddressSpace::map_device(VirtualAddress base, PhysicalRange range)
+{
+    PageFlags flags { .writable = true, .user = true, .executable = false, .cache_disable = true,
+        .software = static_cast<u8>(FrameOwner::Device) };
+    return m_builder.map(base, range.base, range.length, flags);
+}
+
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)
 {
     while (length > 0) {
         auto translation = m_builder.translate(destination);
-        if (!translation || !translation->flags.user)
+        if (!translation || !translation->flags.user || !is_ram_page(*translation))
             return Error::OutOfRange;
         u64 offset = destination.get() & (layout::kPageSize - 1);
         usize chunk = min<u64>(length, layout::kPageSize - offset);

@@ -29,7 +29,15 @@ enum class FrameOwner : u8 {
     Kernel = 0, // from the kernel's user-frame pool (programs the kernel loads itself)
     Pager = 1,  // mapped by the pager: back to it through the reclaim queue
     Nobody = 2, // the memory server's view of the managed frames: not freed through this mapping
+    Device = 3, // device memory (object/device_memory.hpp): not RAM, not in the physmap, never freed
 };
+
+// Whether the kernel may reach the page behind `translation` through the
+// physmap (IPC payloads, the IPC buffer): RAM, not a device's registers.
+inline bool is_ram_page(const Translation& translation)
+{
+    return translation.flags.software != static_cast<u8>(FrameOwner::Device);
+}
 
 class AddressSpace {
 public:
@@ -53,6 +61,10 @@ public:
     // Physical `range` read-only for the user at `base` (the loader's view
     // of the boot archive): owned by nobody, never freed through this.
     ErrorOr<void> map_read_only_view(VirtualAddress base, PhysicalRange range);
+    // Physical `range` (device memory: not RAM) at `base` for the user,
+    // writable, uncached (PCD), owned by nobody. AlreadyMapped if any page
+    // of it is taken.
+    ErrorOr<void> map_device(VirtualAddress base, PhysicalRange range);
     // Copies into already-mapped user memory through the physmap (the target
     // pages may be read-only for the user).
     ErrorOr<void> write(VirtualAddress destination, const u8* source, usize length);

@@ -27,6 +27,9 @@ enum class ObjectType : u8 {
     SystemControl,  // init's right to power off (system_control.hpp)
     KernelLog,      // the console's right to read the kernel log (kernel_log_control.hpp)
     SavedReply,     // a reply right set aside to answer later (saved_reply.hpp)
+    IoPortRange,    // I/O ports first..last a driver may use (io_port_range.hpp)
+    Interrupt,      // interrupt lines first..last; bound to a notification (interrupt.hpp)
+    DeviceMemory,   // a physical range that is not RAM, mapped uncached (device_memory.hpp)
 };
 
 class KernelObject {

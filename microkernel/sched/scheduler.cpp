@@ -147,7 +147,7 @@ enum class Slice { Fresh, Donated };
     // Ring-3 entries (interrupts through the TSS, SYSCALL through %gs:8)
     // must land on the next thread's own kernel stack.
     x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
-    x86::set_io_port_window(cpu.index, next.task->io_port_first, next.task->io_port_count);
+    x86::load_io_ports(cpu.index, next.task->io_ports);
     cpu.kernel_stack_top = next.kernel_stack_top;
     switch_address_space(next);
     if (previous.fpu_state)

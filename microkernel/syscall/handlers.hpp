@@ -57,5 +57,14 @@ ErrorOr<u64> sys_log_read(const SyscallArgs& args);
 
 // services/boot_servers.cpp: the console and loader tasks, for their supervisor.
 ErrorOr<u64> sys_server_task(const SyscallArgs& args);
+// syscall/device_control.cpp: the device capabilities (docs/drivers.md).
+ErrorOr<u64> sys_io_port_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_io_port_enable(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_bind(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_ack(const SyscallArgs& args);
+ErrorOr<u64> sys_device_memory_restrict(const SyscallArgs& args);
+ErrorOr<u64> sys_device_memory_map(const SyscallArgs& args);
+ErrorOr<u64> sys_device_info(const SyscallArgs& args);
 
 } // namespace herald

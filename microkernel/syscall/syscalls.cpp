@@ -157,6 +157,14 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::LogRead, sys_log_read);
     table.set(SyscallNumber::EventCounters, sys_event_counters);
     table.set(SyscallNumber::ServerTask, sys_server_task);
+    table.set(SyscallNumber::IoPortRestrict, sys_io_port_restrict);
+    table.set(SyscallNumber::IoPortEnable, sys_io_port_enable);
+    table.set(SyscallNumber::InterruptRestrict, sys_interrupt_restrict);
+    table.set(SyscallNumber::InterruptBind, sys_interrupt_bind);
+    table.set(SyscallNumber::InterruptAck, sys_interrupt_ack);
+    table.set(SyscallNumber::DeviceMemoryRestrict, sys_device_memory_restrict);
+    table.set(SyscallNumber::DeviceMemoryMap, sys_device_memory_map);
+    table.set(SyscallNumber::DeviceInfo, sys_device_info);
     return table;
 }
 

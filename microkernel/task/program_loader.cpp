@@ -74,8 +74,8 @@ ErrorOr<Thread*> build(StringView name, ByteReader file, const ElfImage& image, 
     u64 committed = kInitialStackPages * layout::kPageSize;
     HERALD_TRY(space.map_anonymous(VirtualAddress(kUserStackTop - committed), kInitialStackPages, stack));
     Task* task = HERALD_TRY(create_task(name, &space));
-    task->io_port_first = options.io_port_first;
-    task->io_port_count = options.io_port_count;
+    if (options.io_port_count != 0)
+        (void)task->io_ports.add(options.io_port_first, static_cast<u16>(options.io_port_first + options.io_port_count - 1));
     if (auto installed = install_handles(*task, options); installed.is_error()) {
         discard_task(*task);
         return installed.error();

@@ -12,6 +12,7 @@
 #include "../lib/types.hpp"
 #include "../sync/spinlock.hpp"
 #include "thread.hpp"
+#include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/traps.hpp"
 #include "../abi/task.hpp"
 
@@ -35,9 +36,9 @@ struct Task {
     HandleTable* handles GUARDED_BY(handles_lock) PT_GUARDED_BY(handles_lock) { nullptr }; // its capabilities (object/handle_table.hpp)
     Thread* main_thread { nullptr };
     class TaskObject* object { nullptr }; // its capability, if it was started through one
-    // I/O ports its ring-3 code may use (the console's COM1): [first, first + count).
-    u16 io_port_first { 0 };
-    u16 io_port_count { 0 };
+    // I/O ports its ring-3 code may use (the console's COM1, the IoPortRange
+    // handles it enabled): changed only by its own thread, or before it runs.
+    x86::IoPortSet io_ports;
     StringView name_view() const { return StringView::from_bounded(name, sizeof(name)); }
 };
 

@@ -162,6 +162,11 @@ def madts():
             write("madt", name, data)
 
 
+def pci():
+    # QEMU q35's MCFG (qboot passes it on); the PCI walk reads the same bytes.
+    write("pci", "qemu-q35-mcfg", fixture("qboot-smp1")["MCFG"][1])
+
+
 def mp_tables():
     seen = set()
     for name in sorted(os.listdir(FIXTURES)):
@@ -263,6 +268,7 @@ def main():
     rsdps()
     acpi_tables()
     madts()
+    pci()
     mp_tables()
     sleep_states()
     elves(build)

@@ -29,9 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         FUZZ_CHECK(fuzz::terminated(entry.name, sizeof entry.name));
         FUZZ_CHECK(init::is_valid_program_name(entry.name));
         FUZZ_CHECK(entry.on_exit == init::OnExit::Ignore || entry.on_exit == init::OnExit::Restart
-            || entry.on_exit == init::OnExit::Halt);
+            || entry.on_exit == init::OnExit::Halt || entry.on_exit == init::OnExit::Never);
         for (size_t j = strnlen(entry.name, sizeof entry.name); j < sizeof entry.name; ++j)
             FUZZ_CHECK(entry.name[j] == '\0'); // zero-filled, as the header promises
+        const init::DeviceGrant& grant = entry.grant;
+        FUZZ_CHECK(grant.port_count <= init::kMaxGrants && grant.irq_count <= init::kMaxGrants
+            && grant.function_count <= init::kMaxGrants);
+        for (size_t j = 0; j < grant.port_count; ++j)
+            FUZZ_CHECK(grant.ports[j].first <= grant.ports[j].last);
     }
     for (size_t i = 0; i < error_count && i < kMaxErrors; ++i) {
         FUZZ_CHECK(errors[i].reason != nullptr);

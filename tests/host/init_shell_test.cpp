@@ -85,7 +85,7 @@ void check_entry_valid(const init::ManifestEntry& entry)
         REQUIRE(entry.name[i] == '\0');
     REQUIRE(init::is_valid_program_name(entry.name));
     REQUIRE((entry.on_exit == init::OnExit::Ignore || entry.on_exit == init::OnExit::Restart
-        || entry.on_exit == init::OnExit::Halt));
+        || entry.on_exit == init::OnExit::Halt || entry.on_exit == init::OnExit::Never));
 }
 
 // ---------------------------------------------------------------- line editor
@@ -218,6 +218,7 @@ TEST_CASE("manifest: policies and the wait field", "[manifest]")
     CHECK(std::string(init::on_exit_name(init::OnExit::Ignore)) == "ignore");
     CHECK(std::string(init::on_exit_name(init::OnExit::Restart)) == "restart");
     CHECK(std::string(init::on_exit_name(init::OnExit::Halt)) == "halt");
+    CHECK(std::string(init::on_exit_name(init::OnExit::Never)) == "never");
     // Keywords are exact: case and prefixes matter.
     CHECK(error_of("a 1 Restart") == "unknown on-exit policy");
     CHECK(error_of("a 1 restar") == "unknown on-exit policy");
@@ -478,6 +479,60 @@ TEST_CASE("manifest: the output is cleared first", "[manifest]")
     // All-zero is an empty manifest.
     init::Manifest zero {};
     CHECK(zero.count() == 0);
+}
+
+TEST_CASE("manifest: device grants (docs/drivers.md, \"Authority\")", "[manifest]")
+{
+    Parsed parsed = parse("rtc 0 never ports=0x70-0x71 irq=8\n"
+                          "blk 0 restart wait pci=1af4:1001 class=01 irq=11 irq=10\n"
+                          "plain 0 ignore\n");
+    REQUIRE(parsed.error_count == 0);
+    REQUIRE(parsed.count() == 3);
+    CHECK(parsed[0].on_exit == init::OnExit::Never); // a line of grants only: init does not start it
+    const init::DeviceGrant& rtc = parsed[0].grant;
+    CHECK(rtc.port_count == 1);
+    CHECK(rtc.allows_ports(0x70, 0x71));
+    CHECK(rtc.allows_ports(0x71, 0x71));
+    CHECK_FALSE(rtc.allows_ports(0x70, 0x72));
+    CHECK_FALSE(rtc.allows_ports(0x71, 0x70)); // backwards
+    CHECK_FALSE(rtc.allows_ports(0x60, 0x60));
+    CHECK(rtc.allows_irq(8));
+    CHECK_FALSE(rtc.allows_irq(9));
+    CHECK_FALSE(rtc.allows_function(0x1af4, 0x1001, 0x01));
+    const init::DeviceGrant& blk = parsed[1].grant;
+    CHECK(parsed[1].wait);
+    CHECK(blk.allows_function(0x1af4, 0x1001, 0x01));
+    CHECK(blk.allows_function(0x8086, 0x2922, 0x01)); // by class: storage
+    CHECK_FALSE(blk.allows_function(0x8086, 0x10d3, 0x02));
+    CHECK(blk.allows_irq(10));
+    CHECK(blk.allows_irq(11));
+    CHECK_FALSE(blk.allows_ports(0, 0));
+    const init::DeviceGrant& plain = parsed[2].grant;
+    CHECK_FALSE(plain.allows_ports(0x70, 0x70));
+    CHECK_FALSE(plain.allows_irq(0));
+    CHECK_FALSE(plain.allows_function(0, 0, 0));
+    CHECK(init::grant_of(*parsed.manifest, "rtc") == &rtc);
+    CHECK(init::grant_of(*parsed.manifest, "blk") == &blk);
+    CHECK(init::grant_of(*parsed.manifest, "rt") == nullptr);
+    CHECK(init::grant_of(*parsed.manifest, "rtcx") == nullptr);
+}
+
+TEST_CASE("manifest: bad grants are refused with the line", "[manifest]")
+{
+    CHECK(error_of("a 0 ignore ports=0x71-0x70") == "bad grant");
+    CHECK(error_of("a 0 ignore ports=0x70") == "bad grant");
+    CHECK(error_of("a 0 ignore ports=0-0x10000") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=256") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=1af4") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=1af41:1001") == "bad grant");
+    CHECK(error_of("a 0 ignore pci=0x1af4:1001") == "bad grant");
+    CHECK(error_of("a 0 ignore class=100") == "bad grant");
+    CHECK(error_of("a 0 ignore dma=1") == "bad grant");
+    CHECK(error_of("a 0 ignore irq=1 irq=2 irq=3 irq=4 irq=5") == "too many grants");
+    CHECK(error_of("a 0 ignore wait irq=1 now") == "too many fields");
+    CHECK(error_of("a 0 ignore irq=1 wait") == "too many fields"); // wait comes first
+    CHECK(error_of("a 0 ignore waitt irq=1") == "unknown 4th field");
 }
 
 TEST_CASE("manifest: the restart backoff", "[manifest]")
@@ -966,6 +1021,7 @@ TEST_CASE("shell command: words without arguments", "[shell_command]")
     CHECK(command_of("  ps  ").kind == Kind::Ps);
     CHECK(command_of("mem").kind == Kind::Mem);
     CHECK(command_of("cpus now").kind == Kind::Cpus); // arguments ignored
+    CHECK(command_of("pci").kind == Kind::Pci);
     CHECK(command_of("bench").kind == Kind::Bench);
     CHECK(command_of("shutdown").kind == Kind::Shutdown);
     CHECK(command_of("Help").kind == Kind::Unknown);
@@ -1058,7 +1114,8 @@ TEST_CASE("task_status: an end in words, as init and the shell print it", "[task
     CHECK(described(TaskState::Exited, -7) == "exited with status -7 (peer gone)");
     CHECK(described(TaskState::Exited, -68) == "exited with status -68 (not found)");
     CHECK(described(TaskState::Exited, -11) == "exited with status -11 (quota exceeded: too many handles of that kind)");
-    CHECK(described(TaskState::Exited, -12) == "exited with status -12"); // no such ipc::Error
+    CHECK(described(TaskState::Exited, -12) == "exited with status -12 (not granted)"); // the device calls' (docs/drivers.md)
+    CHECK(described(TaskState::Exited, -15) == "exited with status -15"); // no such ipc::Error
     CHECK(described(TaskState::Exited, -1025) == "exited with status -1025"); // some protocol's own
     CHECK(described(TaskState::Killed, abi::kKilledStatus) == "was killed");
     CHECK(described(TaskState::Killed, -1014) == "was killed by #PF page fault (status -1014)");

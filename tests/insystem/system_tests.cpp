@@ -287,6 +287,25 @@ HERALD_SELFTEST(a_memory_hog_gets_its_share_and_the_others_still_fault_in_their_
     EXPECT_EQ(run_to_exit("memory_touch", touch_pages(1, 64)), 0);
 }
 
+// Authority over devices (docs/drivers.md): the PCI server hands a driver
+// what its line of init.manifest grants (device_checks: the CMOS ports, IRQ
+// 8, QEMU's display, whose BAR it maps), and nothing to a driver without
+// one (hostile_driver), while it goes on serving.
+constexpr u64 kDeviceChecksDriver = 6;
+
+HERALD_SELFTEST(a_driver_gets_what_its_manifest_line_grants)
+{
+    EXPECT(system().pci != 0);
+    EXPECT_EQ(run_to_exit("device_checks", kDeviceChecksDriver), 0);
+}
+
+HERALD_SELFTEST(a_driver_asking_beyond_its_grant_is_refused)
+{
+    EXPECT(system().pci != 0);
+    EXPECT_EQ(run_to_exit("hostile_driver", 0), 0);
+    EXPECT(system().pci && !find_exit(system().pci).has_value());
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).

@@ -438,6 +438,8 @@ extern "C" int64_t herald_main(uint64_t parameter)
         reserve(g_manifest[i].name, 0);
     adopt_boot_servers(now_ms());
     for (size_t i = 0; i < g_manifest.count(); ++i) {
+        if (g_manifest[i].on_exit == OnExit::Never)
+            continue; // a line of grants only: init neither starts nor watches it
         Supervised& entry = g_table[g_count++];
         entry = Supervised {};
         entry.name = g_manifest[i].name;

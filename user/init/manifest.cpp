@@ -74,6 +74,94 @@ const char* parse_number(Field field, uint64_t& value)
     return nullptr;
 }
 
+// Name, argument, on-exit, wait, and up to three fields of grants per kind.
+constexpr size_t kMaxFields = 4 + 3 * kMaxGrants;
+
+bool has_equals(Field field)
+{
+    for (size_t i = 0; i < field.length; ++i) {
+        if (field.chars[i] == '=')
+            return true;
+    }
+    return false;
+}
+
+// `field` split at the first `separator`: false if it has none.
+bool split(Field field, char separator, Field& before, Field& after)
+{
+    for (size_t i = 0; i < field.length; ++i) {
+        if (field.chars[i] == separator) {
+            before = Field { field.chars, i };
+            after = Field { field.chars + i + 1, field.length - i - 1 };
+            return true;
+        }
+    }
+    return false;
+}
+
+// A hex number of at most `max` (pci=, class=: written without 0x).
+bool parse_hex(Field field, uint64_t max, uint64_t& value)
+{
+    if (field.length == 0 || field.length > 4)
+        return false;
+    value = 0;
+    for (size_t i = 0; i < field.length; ++i) {
+        int digit = digit_value(field.chars[i], 16);
+        if (digit < 0)
+            return false;
+        value = value * 16 + static_cast<uint64_t>(digit);
+    }
+    return value <= max;
+}
+
+// Null, or the reason the grant field is bad.
+const char* parse_grant(Field field, DeviceGrant& grant)
+{
+    Field key, value;
+    if (!split(field, '=', key, value))
+        return "bad grant";
+    if (equals(key, "ports")) {
+        Field first_text, last_text;
+        uint64_t first = 0, last = 0;
+        if (!split(value, '-', first_text, last_text) || parse_number(first_text, first) || parse_number(last_text, last)
+            || first > last || last > 0xFFFF)
+            return "bad grant";
+        if (grant.port_count == kMaxGrants)
+            return "too many grants";
+        grant.ports[grant.port_count++] = DeviceGrant::Ports { static_cast<uint16_t>(first), static_cast<uint16_t>(last) };
+        return nullptr;
+    }
+    if (equals(key, "irq")) {
+        uint64_t line = 0;
+        if (parse_number(value, line) || line > 0xFF)
+            return "bad grant";
+        if (grant.irq_count == kMaxGrants)
+            return "too many grants";
+        grant.irqs[grant.irq_count++] = static_cast<uint8_t>(line);
+        return nullptr;
+    }
+    DeviceGrant::Function function {};
+    if (equals(key, "pci")) {
+        Field vendor_text, device_text;
+        uint64_t vendor = 0, device = 0;
+        if (!split(value, ':', vendor_text, device_text) || !parse_hex(vendor_text, 0xFFFF, vendor)
+            || !parse_hex(device_text, 0xFFFF, device))
+            return "bad grant";
+        function = DeviceGrant::Function { static_cast<uint16_t>(vendor), static_cast<uint16_t>(device), 0, false };
+    } else if (equals(key, "class")) {
+        uint64_t class_code = 0;
+        if (!parse_hex(value, 0xFF, class_code))
+            return "bad grant";
+        function = DeviceGrant::Function { 0, 0, static_cast<uint8_t>(class_code), true };
+    } else {
+        return "bad grant";
+    }
+    if (grant.function_count == kMaxGrants)
+        return "too many grants";
+    grant.functions[grant.function_count++] = function;
+    return nullptr;
+}
+
 // Null (the line is blank, a comment, or its entry was added), or the
 // reason the line is bad.
 const char* parse_line(const char* line, size_t length, Manifest& out)
@@ -87,7 +175,7 @@ const char* parse_line(const char* line, size_t length, Manifest& out)
             return "NUL byte in line";
     }
 
-    Field fields[4];
+    Field fields[kMaxFields];
     size_t count = 0;
     size_t position = 0;
     while (position < length) {
@@ -98,7 +186,8 @@ const char* parse_line(const char* line, size_t length, Manifest& out)
         size_t start = position;
         while (position < length && !is_separator(line[position]))
             ++position;
-        if (count == 4)
+        bool grant = has_equals(Field { line + start, position - start });
+        if (count == kMaxFields || (count >= 4 && !grant))
             return "too many fields";
         fields[count++] = Field { line + start, position - start };
     }
@@ -121,13 +210,22 @@ const char* parse_line(const char* line, size_t length, Manifest& out)
         on_exit = OnExit::Restart;
     else if (equals(fields[2], "halt"))
         on_exit = OnExit::Halt;
+    else if (equals(fields[2], "never"))
+        on_exit = OnExit::Never;
     else
         return "unknown on-exit policy";
     bool wait = false;
-    if (count == 4) {
+    size_t first_grant = 3;
+    if (count >= 4 && !has_equals(fields[3])) {
         if (!equals(fields[3], "wait"))
             return "unknown 4th field";
         wait = true;
+        first_grant = 4;
+    }
+    DeviceGrant grant {};
+    for (size_t i = first_grant; i < count; ++i) {
+        if (const char* reason = parse_grant(fields[i], grant))
+            return reason;
     }
     if (out.m_count == kMaxEntries)
         return "too many entries";
@@ -138,6 +236,7 @@ const char* parse_line(const char* line, size_t length, Manifest& out)
     entry.argument = argument;
     entry.on_exit = on_exit;
     entry.wait = wait;
+    entry.grant = grant;
     return nullptr;
 }
 
@@ -152,6 +251,8 @@ const char* on_exit_name(OnExit policy)
         return "restart";
     case OnExit::Halt:
         return "halt";
+    case OnExit::Never:
+        return "never";
     }
     return "?";
 }
@@ -205,6 +306,47 @@ uint64_t Backoff::delay_after_end(uint64_t started_ms, uint64_t ended_ms)
     else
         delay_ms = delay_ms >= kMaxBackoffMs / 2 ? kMaxBackoffMs : delay_ms * 2;
     return delay_ms;
+}
+
+bool DeviceGrant::allows_ports(uint64_t first, uint64_t last) const
+{
+    for (size_t i = 0; i < port_count && i < kMaxGrants; ++i) {
+        if (ports[i].first <= first && first <= last && last <= ports[i].last)
+            return true;
+    }
+    return false;
+}
+
+bool DeviceGrant::allows_irq(uint64_t line) const
+{
+    for (size_t i = 0; i < irq_count && i < kMaxGrants; ++i) {
+        if (irqs[i] == line)
+            return true;
+    }
+    return false;
+}
+
+bool DeviceGrant::allows_function(uint16_t vendor, uint16_t device, uint8_t class_code) const
+{
+    for (size_t i = 0; i < function_count && i < kMaxGrants; ++i) {
+        const Function& f = functions[i];
+        if (f.by_class ? f.class_code == class_code : (f.vendor == vendor && f.device == device))
+            return true;
+    }
+    return false;
+}
+
+const DeviceGrant* grant_of(const Manifest& manifest, const char* name)
+{
+    for (size_t i = 0; i < manifest.count(); ++i) {
+        const char* entry = manifest[i].name;
+        size_t j = 0;
+        while (entry[j] != '\0' && entry[j] == name[j])
+            ++j;
+        if (entry[j] == '\0' && name[j] == '\0')
+            return &manifest[i].grant;
+    }
+    return nullptr;
 }
 
 } // namespace herald::init

@@ -16,9 +16,19 @@
 //                      (a server: docs/reliability.md), at once the first
 //                      time and after a growing delay when it keeps ending
 //                      (Backoff);
-//             halt     power the system off when it ends.
+//             halt     power the system off when it ends;
+//             never    init does not start it: the line only grants devices
+//                      (a driver started by hand, or by a test).
 //   wait      optional: init waits for this program to end before starting
 //             the next line (one-shot setup programs).
+//   grants    optional, after those: what the program may get as a driver
+//             from the PCI server (docs/drivers.md, "Authority"), MINIX 3's
+//             per-service policy; each field at most kMaxGrants times:
+//               ports=FIRST-LAST   I/O ports (numbers as above)
+//               irq=N              an interrupt line
+//               pci=VVVV:DDDD      PCI functions with these ids (hex)
+//               class=CC           PCI functions of this class (hex)
+//             e.g. `rtc 0 restart ports=0x70-0x71 irq=8`.
 //
 // A '#' at the start of a field starts a comment that runs to the end of the
 // line; blank lines are ignored. A CR is treated as a separator, so files
@@ -49,16 +59,43 @@ constexpr uint64_t kFirstBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 10'000;
 constexpr uint64_t kStableRunMs = 10'000;
 
-enum class OnExit : uint8_t { Ignore, Restart, Halt };
+enum class OnExit : uint8_t { Ignore, Restart, Halt, Never };
 
 // "ignore", "restart", "halt" (or "?" for a value outside the enum).
 const char* on_exit_name(OnExit policy);
+
+constexpr size_t kMaxGrants = 4;
+
+// A driver's grant (the manifest's grant fields); all zero: nothing.
+struct DeviceGrant {
+    struct Ports {
+        uint16_t first;
+        uint16_t last;
+    };
+    struct Function {
+        uint16_t vendor;
+        uint16_t device;
+        uint8_t class_code;
+        bool by_class; // class=CC rather than pci=VVVV:DDDD
+    };
+    Ports ports[kMaxGrants];
+    size_t port_count;
+    uint8_t irqs[kMaxGrants];
+    size_t irq_count;
+    Function functions[kMaxGrants];
+    size_t function_count;
+
+    bool allows_ports(uint64_t first, uint64_t last) const;
+    bool allows_irq(uint64_t line) const;
+    bool allows_function(uint16_t vendor, uint16_t device, uint8_t class_code) const;
+};
 
 struct ManifestEntry {
     char name[kMaxNameLength + 1]; // NUL-terminated, the rest zero-filled
     uint64_t argument;
     OnExit on_exit;
     bool wait;
+    DeviceGrant grant;
 };
 
 struct ManifestError {
@@ -85,12 +122,16 @@ public:
 // Errors: "line too long", "NUL byte in line", "too many fields",
 // "name too long", "bad character in name", "missing argument",
 // "bad number", "number too large", "missing on-exit policy",
-// "unknown on-exit policy", "unknown 4th field", "too many entries" (a valid
-// line after kMaxEntries entries).
+// "unknown on-exit policy", "unknown 4th field", "bad grant", "too many
+// grants", "too many entries" (a valid line after kMaxEntries entries).
 size_t parse_manifest(const char* text, size_t length, Manifest& out, ManifestError* errors, size_t max_errors);
 
 // Whether `name` (NUL-terminated) is a valid manifest name.
 bool is_valid_program_name(const char* name);
+
+// The grant of the entry named `name` (NUL-terminated); nullptr if the
+// manifest has no such entry. With two entries of one name, the first.
+const DeviceGrant* grant_of(const Manifest& manifest, const char* name);
 
 // When to start a program again after it ended: 0 (at once) after a run
 // of at least kStableRunMs, or for its first short run; then kFirstBackoffMs,

@@ -154,6 +154,15 @@ extern "C" int64_t herald_main(uint64_t)
     expect("task_list max too large", syscall3(number_of(SyscallNumber::TaskList), list, address(g_long_text), 1'000'000), error(SyscallError::BadLength));
     expect("task_list of 0 entries", syscall3(number_of(SyscallNumber::TaskList), list, address(g_long_text), 0), 0);
     expect("system_shutdown without SystemControl", syscall1(number_of(SyscallNumber::SystemShutdown), memory_handle), error(SyscallError::BadHandle));
+    // The device calls (docs/drivers.md) without a device handle.
+    expect("io_port_restrict on the memory handle", syscall3(number_of(SyscallNumber::IoPortRestrict), memory_handle, 0x70, 0x71), error(SyscallError::BadHandle));
+    expect("io_port_enable on no handle", syscall1(number_of(SyscallNumber::IoPortEnable), 0), error(SyscallError::BadHandle));
+    expect("interrupt_restrict on handle 2^63", syscall3(number_of(SyscallNumber::InterruptRestrict), 1ull << 63, 8, 8), error(SyscallError::BadHandle));
+    expect("interrupt_bind on the registry handle", syscall3(number_of(SyscallNumber::InterruptBind), herald::abi::HandleRegistry, memory_handle, 1), error(SyscallError::BadHandle));
+    expect("interrupt_ack on no handle", syscall1(number_of(SyscallNumber::InterruptAck), 77), error(SyscallError::BadHandle));
+    expect("device_memory_restrict on the memory handle", syscall3(number_of(SyscallNumber::DeviceMemoryRestrict), memory_handle, 0xFED0'0000, 4096), error(SyscallError::BadHandle));
+    expect("device_memory_map on no handle", syscall2(number_of(SyscallNumber::DeviceMemoryMap), 0, 0x20'0000'0000), error(SyscallError::BadHandle));
+    expect("device_info on the memory handle", syscall2(number_of(SyscallNumber::DeviceInfo), memory_handle, kKernelImage), error(SyscallError::BadHandle));
 
     // EventCounters: the counters grow with what this task does, and bad
     // CPUs, pointers and lengths are refused.

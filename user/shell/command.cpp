@@ -17,6 +17,7 @@ constexpr Word kPlainCommands[] = {
     { "ps", CommandKind::Ps },
     { "mem", CommandKind::Mem },
     { "cpus", CommandKind::Cpus },
+    { "pci", CommandKind::Pci },
     { "bench", CommandKind::Bench },
     { "shutdown", CommandKind::Shutdown },
 };

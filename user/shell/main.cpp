@@ -14,6 +14,8 @@
 #include "command.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
+#include "servers/pci/pci_config.hpp"
+#include "servers/pci/pci_protocol.hpp"
 #include "session.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/string.hpp"
@@ -72,6 +74,7 @@ int help()
     println("  ps                tasks: id, state, CPU, name");
     println("  mem               frames by kind (the memory server's frame table)");
     println("  cpus              CPUs online");
+    println("  pci               PCI functions: bus:device.function, vendor:device, class, who holds each");
     println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start), or this shell");
@@ -121,6 +124,36 @@ int cpus()
     abi::SelfInfo info = self_info();
     println("{} CPUs online; this shell runs on CPU {}", info.cpu_count, info.cpu_index);
     return kStatusOk;
+}
+
+// Every function the PCI server found, and the driver holding it.
+int pci_list()
+{
+    ipc::Handle server = user::find_server("pci");
+    if (server == abi::HandleNone) {
+        println("pci: no pci server in the registry");
+        return kStatusFailed;
+    }
+    ipc::Client<pci::Protocol> client(user::ipc(), server);
+    println("BB:DD.F  VEND:DEV   CLASS  IRQ  HOLDER");
+    for (uint64_t index = 0;; ++index) {
+        auto f = client.call<pci::List>({ index });
+        if (f.is_error()) {
+            (void)ipc::sys::handle_close(server);
+            if (f.error() == ipc::Error::NotFound)
+                return kStatusOk;
+            println("pci: {}", ipc::error_name(f.error()));
+            return kStatusFailed;
+        }
+        const pci::List::Reply& r = f.value();
+        user::printf("{:02x}:{:02x}.{}  {:04x}:{:04x}  {:02x}{:02x}   {:3}  ", unsigned(r.bus), unsigned(r.device),
+            unsigned(r.function), unsigned(r.vendor), unsigned(r.device_id), unsigned(r.class_code), unsigned(r.subclass),
+            unsigned(r.irq_pin ? r.irq_line : 0));
+        if (r.holder)
+            println("task {} ({})", r.holder, pci::class_name(r.class_code));
+        else
+            println("- ({})", pci::class_name(r.class_code));
+    }
 }
 
 // "hello (task 7) exited with status 0", "fault_pf (task 8) was killed by
@@ -290,6 +323,7 @@ int execute(const char* line)
     case shell::CommandKind::Ps: return ps();
     case shell::CommandKind::Mem: return mem();
     case shell::CommandKind::Cpus: return cpus();
+    case shell::CommandKind::Pci: return pci_list();
     case shell::CommandKind::Run: return run(command.program, command.argument, true);
     case shell::CommandKind::Start: return run(command.program, command.argument, false);
     case shell::CommandKind::Kill: return kill(command.argument);

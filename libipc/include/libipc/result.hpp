@@ -12,7 +12,7 @@
 
 namespace ipc {
 
-// The first ten values are the kernel's (abi::SyscallError), so a failed
+// The first values are the kernel's (abi::SyscallError), so a failed
 // system call turns into an Error by a cast. libipc's own errors start at
 // -64, leaving the kernel room to add more; a protocol's own errors live
 // below kFirstProtocolError (see protocol_error()).
@@ -29,6 +29,9 @@ enum class Error : int64_t {
     NoMemory = -9,    // the kernel could not allocate
     NoReply = -10,    // a reply with nobody waiting for it
     QuotaExceeded = -11, // the task holds as many handles (of that kind) as a task may
+    NotGranted = -12, // beyond what a device handle covers (docs/drivers.md)
+    Busy = -13,       // an interrupt line bound already
+    NotDeviceMemory = -14, // RAM or the kernel's own registers given as device memory
 
     // libipc's own.
     BadMessage = -64,      // a message whose label or shape is not what the protocol says
@@ -71,6 +74,9 @@ constexpr const char* error_name(Error error)
     case Error::NoMemory: return "no memory";
     case Error::NoReply: return "no reply";
     case Error::QuotaExceeded: return "quota exceeded: too many handles of that kind";
+    case Error::NotGranted: return "not granted";
+    case Error::Busy: return "busy";
+    case Error::NotDeviceMemory: return "not device memory";
     case Error::BadMessage: return "bad message";
     case Error::UnknownLabel: return "unknown label";
     case Error::Unsupported: return "unsupported";
@@ -97,6 +103,9 @@ LIBIPC_SAME_AS_KERNEL(TimedOut);
 LIBIPC_SAME_AS_KERNEL(NoMemory);
 LIBIPC_SAME_AS_KERNEL(NoReply);
 LIBIPC_SAME_AS_KERNEL(QuotaExceeded);
+LIBIPC_SAME_AS_KERNEL(NotGranted);
+LIBIPC_SAME_AS_KERNEL(Busy);
+LIBIPC_SAME_AS_KERNEL(NotDeviceMemory);
 #undef LIBIPC_SAME_AS_KERNEL
 
 // A value or an Error. T must be trivially copyable: everything that

@@ -34,7 +34,7 @@ alignas(16) u64 g_gdt[kGdtEntries];
 void write_tss_descriptor(usize cpu_index)
 {
     u64 base = reinterpret_cast<u64>(&g_tss[cpu_index]);
-    u64 limit = __builtin_offsetof(TssWithIoBitmap, window_first) - 1;
+    u64 limit = __builtin_offsetof(TssWithIoBitmap, loaded) - 1;
     usize slot = kFixedEntries + kEntriesPerTss * cpu_index;
     g_gdt[slot] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | kAvailableTss | kPresent
         | ((base >> 24) & 0xFF) << 56;
@@ -87,25 +87,65 @@ void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks)
 
 namespace {
 
-void set_port_bits(u8* bitmap, u16 first, u16 count, bool denied)
+void set_port_bit(u8* bitmap, u32 port, bool denied)
 {
-    for (u32 port = first; port < static_cast<u32>(first) + count && port < kIoBitmapPorts; ++port) {
-        if (denied)
-            bitmap[port / 8] |= static_cast<u8>(1u << (port % 8));
-        else
-            bitmap[port / 8] &= static_cast<u8>(~(1u << (port % 8)));
-    }
+    if (denied)
+        bitmap[port / 8] |= static_cast<u8>(1u << (port % 8));
+    else
+        bitmap[port / 8] &= static_cast<u8>(~(1u << (port % 8)));
 }
+
+// Ports [first, last] denied or allowed: whole bytes at once, the ragged
+// ends bit by bit (a range may cover all 65,536 ports).
+void set_port_bits(u8* bitmap, u32 first, u32 last, bool denied)
+{
+    u32 port = first;
+    for (; port <= last && port % 8 != 0; ++port)
+        set_port_bit(bitmap, port, denied);
+    if (port + 8 <= last + 1) {
+        u32 whole = (last + 1 - port) / 8;
+        __builtin_memset(bitmap + port / 8, denied ? 0xFF : 0x00, whole);
+        port += whole * 8;
+    }
+    for (; port <= last; ++port)
+        set_port_bit(bitmap, port, denied);
+}
+
+u64 g_next_io_stamp = 1;
 
 } // namespace
 
-void rewrite_io_port_window(usize cpu_index, u16 first, u16 count)
+bool IoPortSet::allows(u16 first, u16 last) const
+{
+    for (u32 i = 0; i < count; ++i) {
+        if (ranges[i].first <= first && last <= ranges[i].last)
+            return true;
+    }
+    return false;
+}
+
+bool IoPortSet::add(u16 first, u16 last)
+{
+    HERALD_ASSERT(first <= last);
+    if (allows(first, last))
+        return true;
+    if (count == kMaxRanges)
+        return false;
+    ranges[count++] = Range { first, last };
+    stamp = __atomic_fetch_add(&g_next_io_stamp, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+// Out of line: the switch's common case must not pay for this path's
+// registers (measured: +8 instructions per switch when it was inlined).
+[[gnu::noinline]] void reload_io_ports(usize cpu_index, const IoPortSet& ports)
 {
     TssWithIoBitmap& block = g_tss[cpu_index];
-    set_port_bits(block.io_bitmap, block.window_first, block.window_count, true);
-    set_port_bits(block.io_bitmap, first, count, false);
-    block.window_first = first;
-    block.window_count = count;
+    for (u32 i = 0; i < block.loaded.count; ++i)
+        set_port_bits(block.io_bitmap, block.loaded.ranges[i].first, block.loaded.ranges[i].last, true);
+    for (u32 i = 0; i < ports.count; ++i)
+        set_port_bits(block.io_bitmap, ports.ranges[i].first, ports.ranges[i].last, false);
+    block.loaded = ports;
 }
 
 } // namespace herald::x86

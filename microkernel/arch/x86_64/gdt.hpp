@@ -55,36 +55,56 @@ struct InterruptStackTops {
 // the TSS of `cpu_index` with its interrupt stacks.
 void load_gdt_and_tss(usize cpu_index, const InterruptStackTops& stacks);
 
-inline constexpr usize kIoBitmapPorts = 1024;
+// I/O ports ring 3 may use (SDM Vol. 3A §20.5.2): each CPU's TSS carries an
+// I/O permission bitmap for all 65,536 ports, every port denied but those of
+// the task running there. A task's ports are an IoPortSet: a few ranges
+// (the console's COM1; the IoPortRange handles it enabled,
+// object/io_port_range.hpp). The scheduler loads the next thread's set at
+// every switch; `stamp` names the set's contents, unique for the life of the
+// system, so that the common case (nobody's ports, before and after) is one
+// comparison, and a CPU never trusts a stale bitmap (a set that changed, or
+// a freed task's slot reused by another).
+inline constexpr usize kIoPorts = 65536;
+
+struct IoPortSet {
+    static constexpr usize kMaxRanges = 8;
+    struct Range {
+        u16 first;
+        u16 last;
+    };
+    u64 stamp { 0 }; // 0: no ports at all
+    u32 count { 0 };
+    Range ranges[kMaxRanges] {};
+
+    bool allows(u16 first, u16 last) const;
+    // Adds [first, last] (first <= last); false when all kMaxRanges are
+    // taken and the range is not already covered. Gives the set a new stamp.
+    bool add(u16 first, u16 last);
+};
 
 // A TSS followed by its I/O permission bitmap: one bit per port, 1 =
 // denied. The byte after the bitmap must be all ones (SDM Vol. 3A §20.5.2).
 // In the header so that the scheduler's switch reaches it inline.
 struct [[gnu::packed]] TssWithIoBitmap {
     TaskStateSegment tss;
-    u8 io_bitmap[kIoBitmapPorts / 8];
+    u8 io_bitmap[kIoPorts / 8];
     u8 io_bitmap_end;
-    u16 window_first; // the ports open now (not part of what the CPU reads)
-    u16 window_count;
+    IoPortSet loaded; // the ports open now (not part of what the CPU reads)
 };
 extern TssWithIoBitmap g_tss[kMaxCpus];
 
 inline TaskStateSegment& tss_of(usize cpu_index) { return g_tss[cpu_index].tss; }
 
-// I/O ports ring 3 may use on this CPU (SDM Vol. 3A §20.5.2): the TSS's I/O
-// permission bitmap covers ports 0 to kIoBitmapPorts - 1, all denied but
-// [first, first + count). The scheduler sets it for the thread it switches
-// to (the console server owns COM1); count 0 denies everything. The bitmap
-// is rewritten only when the window differs from the one it holds now
-// (compared with what this CPU's bitmap was last set to, not with the
-// previous thread's task: the bitmap itself is the truth), which on most
-// switches (two tasks without ports) it does not.
-void rewrite_io_port_window(usize cpu_index, u16 first, u16 count);
-inline void set_io_port_window(usize cpu_index, u16 first, u16 count)
+// Rewrites `cpu_index`'s bitmap to `ports`: out of line, so that the
+// switch's common case does not pay for its registers.
+void reload_io_ports(usize cpu_index, const IoPortSet& ports);
+
+// Loads `ports` into `cpu_index`'s TSS bitmap unless it is there already.
+inline void load_io_ports(usize cpu_index, const IoPortSet& ports)
 {
-    TssWithIoBitmap& block = g_tss[cpu_index];
-    if (__builtin_expect(block.window_first != first || block.window_count != count, false))
-        rewrite_io_port_window(cpu_index, first, count);
+    if (__builtin_expect(g_tss[cpu_index].loaded.stamp != ports.stamp, false))
+        reload_io_ports(cpu_index, ports);
+    // else the common case: nobody's ports, before and after
 }
 
 } // namespace herald::x86

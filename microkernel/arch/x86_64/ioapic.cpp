@@ -2,6 +2,7 @@
 
 #include "../../log.hpp"
 #include "../../mm/layout.hpp"
+#include "../../sync/spinlock.hpp"
 #include "paging.hpp"
 
 namespace herald::x86::ioapic {
@@ -25,6 +26,11 @@ struct Controller {
 };
 
 Controller g_controllers[PlatformTopology::kMaxIoApics];
+// Register pairs (select, then window) must not interleave: routing and
+// masking come from any CPU, masking also from the interrupt handler.
+SpinLock g_lock;
+constexpr u32 kIsaIrqs = 16;
+constexpr u32 kMaxLines = 256;
 usize g_count;
 const PlatformTopology* g_topology;
 
@@ -68,30 +74,80 @@ void init(const PlatformTopology& topology)
     }
 }
 
-bool route_isa_irq(u8 irq, u8 vector, u32 apic_id)
+namespace {
+
+struct LineRoute {
+    u32 gsi;
+    u64 polarity_and_trigger;
+};
+
+LineRoute route_of(u32 irq)
 {
-    u32 gsi = irq;
-    u64 polarity_and_trigger = 0; // ISA default: active high, edge
+    if (irq >= kIsaIrqs)
+        return LineRoute { irq, kActiveLow | kLevelTriggered }; // PCI INTx
+    LineRoute route { irq, 0 }; // ISA default: active high, edge
     for (usize i = 0; g_topology && i < g_topology->override_count; ++i) {
         const InterruptOverride& o = g_topology->overrides[i];
         if (o.bus_irq != irq)
             continue;
-        gsi = o.gsi;
+        route.gsi = o.gsi;
         if ((o.flags & kInterruptPolarityMask) == kInterruptPolarityActiveLow)
-            polarity_and_trigger |= kActiveLow;
+            route.polarity_and_trigger |= kActiveLow;
         if ((o.flags & kInterruptTriggerMask) == kInterruptTriggerLevel)
-            polarity_and_trigger |= kLevelTriggered;
+            route.polarity_and_trigger |= kLevelTriggered;
     }
+    return route;
+}
+
+const Controller* controller_of(u32 gsi)
+{
     for (usize i = 0; i < g_count; ++i) {
         const Controller& c = g_controllers[i];
-        if (gsi < c.gsi_base || gsi - c.gsi_base >= c.inputs)
-            continue;
-        u64 entry = vector | polarity_and_trigger | (static_cast<u64>(apic_id & 0xFF) << 56);
-        write_redirection(c, gsi - c.gsi_base, entry);
-        return true;
+        if (gsi >= c.gsi_base && gsi - c.gsi_base < c.inputs)
+            return &c;
     }
-    return false;
+    return nullptr;
 }
+
+// The entry each routed line was given (its mask bit aside), by line.
+u64 g_entries[kMaxLines] GUARDED_BY(g_lock);
+
+} // namespace
+
+Optional<u32> gsi_of_line(u32 irq)
+{
+    u32 gsi = route_of(irq).gsi;
+    if (!controller_of(gsi))
+        return nullopt;
+    return gsi;
+}
+
+bool route_line(u32 irq, u8 vector, u32 apic_id, bool masked)
+{
+    LineRoute route = route_of(irq);
+    const Controller* c = controller_of(route.gsi);
+    if (!c || irq >= kMaxLines)
+        return false;
+    u64 entry = vector | route.polarity_and_trigger | (static_cast<u64>(apic_id & 0xFF) << 56);
+    SpinLockGuard guard(g_lock);
+    g_entries[irq] = entry;
+    write_redirection(*c, route.gsi - c->gsi_base, masked ? entry | kMasked : entry);
+    return true;
+}
+
+void set_line_masked(u32 irq, bool masked)
+{
+    u32 gsi = route_of(irq).gsi;
+    const Controller* c = controller_of(gsi);
+    if (!c || irq >= kMaxLines)
+        return;
+    SpinLockGuard guard(g_lock);
+    // The low half only: the destination (high half) stays as routed.
+    u64 entry = g_entries[irq];
+    write(*c, kRedirectionTableBase + 2 * (gsi - c->gsi_base), static_cast<u32>(masked ? entry | kMasked : entry));
+}
+
+bool route_isa_irq(u8 irq, u8 vector, u32 apic_id) { return route_line(irq, vector, apic_id, false); }
 
 usize input_count()
 {

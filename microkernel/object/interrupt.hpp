@@ -1,0 +1,53 @@
+// Interrupt: the right to interrupt lines first..last (docs/drivers.md):
+// ISA IRQs below 16, I/O APIC inputs (global system interrupts) from 16 on,
+// as ipc/irq.hpp numbers them. The root covers every line the I/O APICs
+// serve; only bootstrap holds it. A holder restricts a handle to fewer lines
+// (a new object) and passes it on like any handle. A handle to exactly one
+// line can be bound to a notification (InterruptBind): the line, masked
+// until then, is unmasked; each interrupt masks it again and signals the
+// bits; the driver handles the device and acknowledges (InterruptAck),
+// which unmasks it. The binding ends when the object does (its last handle
+// closed, e.g. its task ended): the line is masked and free to bind again.
+// Legacy lines only: MSI and MSI-X are not done yet.
+#pragma once
+
+#include "../lib/error.hpp"
+#include "kernel_object.hpp"
+
+namespace herald {
+
+class Notification;
+
+class Interrupt final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::Interrupt;
+
+    // Every line the I/O APICs serve (ipc/irq.hpp: irq_line_count()).
+    static Interrupt& root();
+
+    u32 first() const;
+    u32 last() const;
+
+    // A new object for lines [first, last]: BadArgument if first > last,
+    // NotGranted if they are not inside this one, OutOfMemory.
+    ErrorOr<Ref<Interrupt>> restrict(u64 first, u64 last) const;
+
+    // Delivers this one line as `bits` on `notification` from now on.
+    // BadArgument: the object covers more than one line, or `bits` is 0 or
+    // has bit 63 (results in RAX would read as an error); Busy: the line is
+    // bound already (the console's COM1, or another handle's binding).
+    ErrorOr<void> bind(Ref<Notification> notification, u64 bits);
+    // Unmasks the line after an interrupt. BadArgument: not bound here.
+    ErrorOr<void> acknowledge();
+
+private:
+    Interrupt(u32 first, u32 last) : KernelObject(kType), m_first(first), m_last(last) { }
+    void destroy() override;
+
+    u32 m_first;
+    u32 m_last; // the root's is read from the I/O APICs at first use
+    bool m_bound { false };
+    static Interrupt s_root;
+};
+
+} // namespace herald

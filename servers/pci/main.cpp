@@ -1,0 +1,333 @@
+// pci: the PCI server (pci_protocol.hpp, docs/drivers.md). The kernel starts
+// it with the roots of the device capabilities and segment 0's ECAM area;
+// it maps that area (or opens ports 0xCF8..0xCFF when there is none), walks
+// every bus once, logs what it found and serves List; it hands drivers
+// ports, interrupt lines and functions (their BARs and line) as far as
+// their line of init.manifest grants them (docs/drivers.md, "Authority").
+#include <stdint.h>
+
+#include "libipc/protocols/loader.hpp"
+#include "libipc/protocols/registry.hpp"
+#include "microkernel/abi/task.hpp"
+#include "user/init/manifest.hpp"
+#include "microkernel/abi/syscalls.hpp"
+#include "pci_config.hpp"
+#include "pci_protocol.hpp"
+#include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+
+using namespace herald;
+using user::number_of;
+
+constexpr uint64_t kEcamAt = 0x30'0000'0000; // free user memory for the mapped area
+constexpr uint64_t kBusMask = 0xFF;
+constexpr uint64_t kAreaAlignment = 1ull << 20;
+constexpr uint16_t kConfigAddressPort = 0xCF8;
+constexpr uint16_t kConfigDataPort = 0xCFC;
+constexpr uint16_t kConfigLastPort = 0xCFF;
+constexpr size_t kMaxFunctions = 256;
+// Where BARs the firmware left unassigned go (qboot assigns none): the top
+// of QEMU's 32-bit PCI window on q35 and i440fx, below the I/O APIC; ports
+// from 0xC000, above every legacy device. The kernel refuses RAM anyway.
+constexpr uint64_t kBarWindow = 0xE000'0000;
+constexpr uint64_t kBarWindowEnd = 0xFEC0'0000;
+constexpr uint64_t kIoWindow = 0xC000;
+constexpr uint64_t kIoWindowEnd = 0x1'0000;
+constexpr uint64_t kPage = 4096;
+constexpr uint8_t kNoIrqLine = 0xFF; // PCI 3.0 §6.2.4: "unknown" or "no connection"
+
+int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
+{
+    return user::syscall3(number_of(number), a1, a2, a3);
+}
+
+class EcamConfig final : public pci::ConfigSpace {
+public:
+    EcamConfig(uint64_t base, uint8_t start_bus) : m_base(base), m_start_bus(start_bus) { }
+    uint32_t read32(pci::Address address, uint16_t offset) override { return *at(address, offset); }
+    void write32(pci::Address address, uint16_t offset, uint32_t value) override { *at(address, offset) = value; }
+
+private:
+    volatile uint32_t* at(pci::Address address, uint16_t offset)
+    {
+        return reinterpret_cast<volatile uint32_t*>(m_base + pci::ecam_offset(address, offset, m_start_bus));
+    }
+    uint64_t m_base;
+    uint8_t m_start_bus;
+};
+
+class PortConfig final : public pci::ConfigSpace {
+public:
+    uint32_t read32(pci::Address address, uint16_t offset) override
+    {
+        outl(kConfigAddressPort, pci::port_address(address, offset));
+        uint32_t value;
+        asm volatile("inl %1, %0" : "=a"(value) : "Nd"(kConfigDataPort));
+        return value;
+    }
+    void write32(pci::Address address, uint16_t offset, uint32_t value) override
+    {
+        outl(kConfigAddressPort, pci::port_address(address, offset));
+        outl(kConfigDataPort, value);
+    }
+
+private:
+    static void outl(uint16_t port, uint32_t value) { asm volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
+};
+
+pci::Function g_functions[kMaxFunctions];
+size_t g_count;
+
+// The policy: init.manifest, read through the loader at the first request
+// (the loader may not serve yet when the kernel starts this server).
+init::Manifest g_manifest;
+bool g_manifest_read;
+abi::TaskListEntry g_tasks[1024];
+uint64_t g_holders[kMaxFunctions]; // task id of each function's driver, 0: none
+// A handle handed out in a reply is closed at the next request: the reply
+// (sent after the handler returns) still needs it.
+int64_t g_handed_out;
+
+void read_manifest()
+{
+    if (g_manifest_read)
+        return;
+    ipc::Handle loader_handle = user::find_server("loader");
+    if (loader_handle == abi::HandleNone)
+        return;
+    ipc::Client<ipc::loader::Protocol> loader(user::ipc(), loader_handle);
+    auto text = loader.call<ipc::loader::ReadFile>(ipc::loader::make_name("init.manifest").value());
+    if (!text.is_error()) {
+        (void)init::parse_manifest(reinterpret_cast<const char*>(text.value().data), text.value().length, g_manifest,
+            nullptr, 0);
+        g_manifest_read = true;
+    }
+    (void)ipc::sys::handle_close(loader_handle);
+}
+
+// Whether task `id` still runs, and its program's name into `name`.
+bool task_name(uint64_t id, char (&name)[sizeof(abi::TaskListEntry::name) + 1])
+{
+    int64_t count = call(abi::SyscallNumber::TaskList, pci::kTaskListHandle, reinterpret_cast<uint64_t>(g_tasks), 1024);
+    for (int64_t i = 0; i < count; ++i) {
+        const abi::TaskListEntry& t = g_tasks[i];
+        if (t.task_id != id || t.state != abi::TaskState::Running)
+            continue;
+        for (size_t j = 0; j < sizeof(t.name); ++j)
+            name[j] = t.name[j];
+        name[sizeof(t.name)] = '\0';
+        return true;
+    }
+    return false;
+}
+
+// The handle the last reply carried is no longer needed by the time the
+// next request arrives.
+void close_handed_out()
+{
+    if (g_handed_out > 0) {
+        (void)ipc::sys::handle_close(static_cast<ipc::Handle>(g_handed_out));
+        g_handed_out = 0;
+    }
+}
+
+// The caller's grant; nullptr (Denied) for a caller with no badge, no
+// manifest line, or no manifest.
+const init::DeviceGrant* grant_of(ipc::Badge badge)
+{
+    close_handed_out();
+    read_manifest();
+    char name[sizeof(abi::TaskListEntry::name) + 1];
+    if (badge == 0 || !g_manifest_read || !task_name(badge, name))
+        return nullptr;
+    return init::grant_of(g_manifest, name);
+}
+
+ipc::Result<ipc::WithHandle<>> hand_out(int64_t handle)
+{
+    if (handle <= 0)
+        return ipc::error_from_status(handle);
+    g_handed_out = handle;
+    return ipc::WithHandle<> { {}, static_cast<ipc::Handle>(handle) };
+}
+
+bool holds(ipc::Badge badge, uint64_t index)
+{
+    char name[sizeof(abi::TaskListEntry::name) + 1];
+    return index < g_count && badge != 0 && g_holders[index] == badge && task_name(badge, name);
+}
+
+struct Service {
+    ipc::Result<pci::List::Reply> handle(pci::List, const pci::List::Request& request, ipc::Badge)
+    {
+        if (request.index >= g_count)
+            return ipc::Error::NotFound;
+        const pci::Function& f = g_functions[request.index];
+        uint32_t bars = 0;
+        for (const pci::Bar& bar : f.bars)
+            bars += bar.kind != pci::BarKind::None;
+        char name[sizeof(abi::TaskListEntry::name) + 1];
+        uint64_t holder = g_holders[request.index] && task_name(g_holders[request.index], name) ? g_holders[request.index] : 0;
+        return pci::List::Reply { f.address.bus, f.address.device, f.address.function, f.class_code, f.subclass,
+            f.prog_if, f.irq_line, f.irq_pin, f.vendor, f.device, bars, holder };
+    }
+
+    ipc::Result<ipc::WithHandle<>> handle(pci::RequestPorts, const pci::RequestPorts::Request& request, ipc::Badge badge)
+    {
+        const init::DeviceGrant* grant = grant_of(badge);
+        if (!grant || !grant->allows_ports(request.first, request.last))
+            return ipc::Error::Denied;
+        return hand_out(call(abi::SyscallNumber::IoPortRestrict, pci::kIoPortsRootHandle, request.first, request.last));
+    }
+
+    ipc::Result<ipc::WithHandle<>> handle(pci::RequestIrq, const pci::RequestIrq::Request& request, ipc::Badge badge)
+    {
+        const init::DeviceGrant* grant = grant_of(badge);
+        if (!grant || !grant->allows_irq(request.line))
+            return ipc::Error::Denied;
+        return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, request.line, request.line));
+    }
+
+    ipc::Result<ipc::Empty> handle(pci::Claim, const pci::Claim::Request& request, ipc::Badge badge)
+    {
+        const init::DeviceGrant* grant = grant_of(badge);
+        if (request.index >= g_count)
+            return ipc::Error::NotFound;
+        const pci::Function& f = g_functions[request.index];
+        if (!grant || !grant->allows_function(f.vendor, f.device, f.class_code))
+            return ipc::Error::Denied;
+        char name[sizeof(abi::TaskListEntry::name) + 1];
+        uint64_t holder = g_holders[request.index];
+        if (holder != 0 && holder != badge && task_name(holder, name))
+            return ipc::Error::Denied; // another driver has it
+        g_holders[request.index] = badge;
+        return ipc::Empty {};
+    }
+
+    ipc::Result<ipc::WithHandle<>> handle(pci::RequestBar, const pci::RequestBar::Request& request, ipc::Badge badge)
+    {
+        close_handed_out();
+        if (!holds(badge, request.index))
+            return ipc::Error::Denied;
+        if (request.bar >= pci::kMaxBars)
+            return ipc::Error::NotFound;
+        const pci::Bar& bar = g_functions[request.index].bars[request.bar];
+        switch (bar.kind) {
+        case pci::BarKind::Io:
+            return hand_out(call(abi::SyscallNumber::IoPortRestrict, pci::kIoPortsRootHandle, bar.base, bar.base + bar.size - 1));
+        case pci::BarKind::Memory32:
+        case pci::BarKind::Memory64: {
+            // Device memory goes by pages: a BAR smaller than a page
+            // (allowed for memory BARs) is handed out as its whole page.
+            uint64_t base = bar.base & ~(kPage - 1);
+            uint64_t length = ((bar.base + bar.size + kPage - 1) & ~(kPage - 1)) - base;
+            return hand_out(call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, base, length));
+        }
+        case pci::BarKind::None: break;
+        }
+        return ipc::Error::NotFound;
+    }
+
+    ipc::Result<ipc::WithHandle<>> handle(pci::RequestFunctionIrq, const pci::RequestFunctionIrq::Request& request,
+        ipc::Badge badge)
+    {
+        close_handed_out();
+        if (!holds(badge, request.index))
+            return ipc::Error::Denied;
+        const pci::Function& f = g_functions[request.index];
+        if (f.irq_pin == 0 || f.irq_line == kNoIrqLine)
+            return ipc::Error::NotFound;
+        return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, f.irq_line, f.irq_line));
+    }
+};
+
+Service g_service;
+
+// The ECAM area mapped, or the ports opened; which one in `how`.
+bool open_config(uint64_t parameter, uint8_t& last_bus, const char*& how, pci::ConfigSpace*& config)
+{
+    static EcamConfig* ecam_config;
+    static PortConfig port_config;
+    uint64_t base = parameter & ~(kAreaAlignment - 1);
+    if (base != 0) {
+        last_bus = static_cast<uint8_t>(parameter & kBusMask);
+        uint64_t length = (static_cast<uint64_t>(last_bus) + 1) << 20;
+        int64_t area = call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, base, length);
+        if (area > 0 && call(abi::SyscallNumber::DeviceMemoryMap, static_cast<uint64_t>(area), kEcamAt) == 0) {
+            static EcamConfig mapped(kEcamAt, 0);
+            ecam_config = &mapped;
+            config = ecam_config;
+            how = "ECAM";
+            return true;
+        }
+        user::debug_write("pci: cannot map the ECAM area: trying ports 0xCF8/0xCFC");
+    }
+    int64_t ports = call(abi::SyscallNumber::IoPortRestrict, pci::kIoPortsRootHandle, kConfigAddressPort, kConfigLastPort);
+    if (ports <= 0 || call(abi::SyscallNumber::IoPortEnable, static_cast<uint64_t>(ports)) != 0)
+        return false;
+    last_bus = 255;
+    config = &port_config;
+    how = "ports 0xCF8/0xCFC";
+    return true;
+}
+
+void log_functions(const char* how)
+{
+    user::println("pci: {} functions through {}", g_count, how);
+    for (size_t i = 0; i < g_count && i < kMaxFunctions; ++i) {
+        const pci::Function& f = g_functions[i];
+        user::println("pci: {:02x}:{:02x}.{} {:04x}:{:04x} class {:02x}{:02x} ({}) irq {}", unsigned(f.address.bus),
+            unsigned(f.address.device), unsigned(f.address.function), unsigned(f.vendor), unsigned(f.device),
+            unsigned(f.class_code), unsigned(f.subclass), pci::class_name(f.class_code),
+            unsigned(f.irq_pin ? f.irq_line : 0));
+        for (size_t b = 0; b < pci::kMaxBars; ++b) {
+            const pci::Bar& bar = f.bars[b];
+            if (bar.kind != pci::BarKind::None)
+                user::println("pci:   bar {}: {} {:#x}, {} bytes", b, bar.kind == pci::BarKind::Io ? "ports" : "memory",
+                    bar.base, bar.size);
+        }
+    }
+}
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t parameter)
+{
+    uint8_t last_bus = 0;
+    const char* how = "";
+    pci::ConfigSpace* config = nullptr;
+    if (!open_config(parameter, last_bus, how, config)) {
+        user::debug_write("pci: no access to the configuration space");
+        return 1;
+    }
+    g_count = pci::enumerate(*config, 0, last_bus, g_functions, kMaxFunctions);
+    if (g_count > kMaxFunctions)
+        g_count = kMaxFunctions;
+    bool firmware_assigned = false;
+    for (size_t i = 0; i < g_count; ++i) {
+        for (const pci::Bar& bar : g_functions[i].bars)
+            firmware_assigned |= bar.kind != pci::BarKind::None && bar.base != 0;
+    }
+    if (!firmware_assigned) {
+        size_t assigned = pci::assign_bars(*config, g_functions, g_count, kBarWindow, kBarWindowEnd, kIoWindow, kIoWindowEnd);
+        user::println("pci: the firmware assigned no BARs: {} assigned from {:#x} and ports {:#x}", assigned, kBarWindow,
+            kIoWindow);
+    }
+    log_functions(how);
+
+    ipc::SyscallTransport& transport = user::ipc();
+    // With RightMint: the registry hands each client a copy badged with its
+    // task id, which is how a request is matched with its manifest line.
+    auto for_clients = ipc::sys::handle_mint(pci::kEndpointHandle, abi::RightSend | abi::RightGrant | abi::RightMint, 0);
+    if (for_clients.is_error()
+        || ipc::registry::publish(transport, abi::HandleRegistry, "pci", for_clients.value()).is_error()) {
+        user::println("pci: cannot publish \"pci\"");
+        return 1;
+    }
+    (void)ipc::sys::handle_close(for_clients.value());
+    ipc::Error error = ipc::serve<pci::Protocol>(transport, pci::kEndpointHandle, g_service);
+    user::println("pci: stopped: {}", ipc::error_name(error));
+    return 1;
+}

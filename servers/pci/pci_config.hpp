@@ -1,0 +1,86 @@
+// PCI configuration space: walking the buses, reading functions and decoding
+// their base address registers (PCI Local Bus 3.0 §6; PCI Express Base 4.0
+// §7.2). The access itself is a ConfigSpace: the ECAM area mapped as device
+// memory (q35), ports 0xCF8/0xCFC (i440fx, or no MCFG), or a fake one in the
+// host tests (pci_test.cpp). Portable and freestanding: no system calls.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace pci {
+
+struct Address {
+    uint8_t bus;
+    uint8_t device;   // 0-31
+    uint8_t function; // 0-7
+};
+
+class ConfigSpace {
+public:
+    // `offset` is a multiple of 4 below 256 (4096 with ECAM).
+    virtual uint32_t read32(Address address, uint16_t offset) = 0;
+    virtual void write32(Address address, uint16_t offset, uint32_t value) = 0;
+
+protected:
+    ~ConfigSpace() = default;
+};
+
+// Configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2): the dword
+// written to 0xCF8 to reach `offset` of `address`.
+uint32_t port_address(Address address, uint16_t offset);
+// ECAM (PCI Express Base 4.0 §7.2.2): the offset of `offset` of `address`
+// from the area's base, whose first bus is `start_bus`.
+uint64_t ecam_offset(Address address, uint16_t offset, uint8_t start_bus);
+
+enum class BarKind : uint8_t { None, Io, Memory32, Memory64 };
+
+struct Bar {
+    BarKind kind;
+    bool prefetchable;
+    uint64_t base;
+    uint64_t size; // 0: not implemented
+};
+
+// A BAR from what it read before (`value`, and `high` for a 64-bit BAR's
+// upper half) and after all ones were written to it (`probed`,
+// `high_probed`): its kind, base and size. A BAR that reads back 0 is not
+// implemented (kind None).
+Bar decode_bar(uint32_t value, uint32_t probed, uint32_t high, uint32_t high_probed);
+
+inline constexpr size_t kMaxBars = 6;
+
+struct Function {
+    Address address;
+    uint16_t vendor;
+    uint16_t device;
+    uint8_t class_code;
+    uint8_t subclass;
+    uint8_t prog_if;
+    uint8_t header_type; // without the multi-function bit
+    uint8_t irq_line;    // what the firmware wrote (0xFF: none)
+    uint8_t irq_pin;     // 1-4 for INTA-INTD, 0: none
+    Bar bars[kMaxBars];  // type 0 headers: 6, bridges: 2
+};
+
+// Every function on buses first_bus..last_bus, in order, up to `max`; the
+// number found (more than `max` if they did not fit). BARs are sized the
+// standard way (all ones written with decoding off, the old value
+// restored after).
+size_t enumerate(ConfigSpace& config, uint8_t first_bus, uint8_t last_bus, Function* out, size_t max);
+
+// Firmware that leaves the BARs unassigned (qboot, QEMU's fast firmware for
+// direct boot, does; SeaBIOS and OVMF assign them): gives every memory BAR
+// whose base is 0 an address in [memory_base, memory_end) and every I/O BAR
+// at port 0 one in [io_base, io_end), each aligned to its size, writes them
+// to the functions' BARs and turns their decoding on. Host bridges are left
+// alone; a BAR that does not fit stays unassigned (base 0). Returns how many
+// BARs it assigned. Whether the window is free is the caller's to know (the
+// kernel refuses RAM as device memory anyway).
+size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint64_t memory_base, uint64_t memory_end,
+    uint64_t io_base, uint64_t io_end);
+
+// "storage", "network", "display", "bridge"... for a class code.
+const char* class_name(uint8_t class_code);
+
+} // namespace pci

@@ -1,0 +1,105 @@
+// pci: the PCI server (docs/drivers.md, "The PCI server"). Find it in the
+// registry as "pci".
+//
+//   List          index -> the index-th function found (bus, device,
+//                 function, ids, class, interrupt), and the task id of the
+//                 driver that holds it (0: none); NotFound past the last.
+//
+// A driver's requests (docs/drivers.md, "Authority"): each is checked
+// against the caller's grant in init.manifest (its program's line) and
+// refused with Denied beyond it; the caller is known by its badge (the
+// registry hands each client a handle badged with its task id).
+//   RequestPorts  first, last -> an IoPortRange handle (ports=)
+//   RequestIrq    line -> an Interrupt handle for that line (irq=)
+//   Claim         index -> the function is the caller's (pci=, class=);
+//                 Denied if another task that still runs holds it
+//   RequestBar    index, bar -> the claimed function's BAR as a
+//                 DeviceMemory or IoPortRange handle; NotFound for a BAR it
+//                 does not have
+//   RequestFunctionIrq index -> the claimed function's interrupt line as an
+//                 Interrupt handle; NotFound if it has none
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libipc/protocol.hpp"
+
+namespace pci {
+
+struct List {
+    static constexpr uint32_t label = 1;
+    struct Request {
+        uint64_t index;
+    };
+    struct Reply {
+        uint8_t bus;
+        uint8_t device;
+        uint8_t function;
+        uint8_t class_code;
+        uint8_t subclass;
+        uint8_t prog_if;
+        uint8_t irq_line;
+        uint8_t irq_pin;
+        uint16_t vendor;
+        uint16_t device_id;
+        uint32_t bars; // how many BARs it has
+        uint64_t holder;
+    };
+};
+
+struct RequestPorts {
+    static constexpr uint32_t label = 2;
+    struct Request {
+        uint64_t first;
+        uint64_t last;
+    };
+    using Reply = ipc::WithHandle<>;
+};
+
+struct RequestIrq {
+    static constexpr uint32_t label = 3;
+    struct Request {
+        uint64_t line;
+    };
+    using Reply = ipc::WithHandle<>;
+};
+
+struct Claim {
+    static constexpr uint32_t label = 4;
+    struct Request {
+        uint64_t index;
+    };
+    using Reply = ipc::Empty;
+};
+
+struct RequestBar {
+    static constexpr uint32_t label = 5;
+    struct Request {
+        uint64_t index;
+        uint64_t bar;
+    };
+    using Reply = ipc::WithHandle<>;
+};
+
+struct RequestFunctionIrq {
+    static constexpr uint32_t label = 6;
+    struct Request {
+        uint64_t index;
+    };
+    using Reply = ipc::WithHandle<>;
+};
+
+using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq>;
+static_assert(Protocol::is_valid);
+
+// The kernel starts the server with these handles (microkernel/bootstrap.cpp)
+// and, as its parameter, the ECAM area of segment 0: its base (1 MiB-aligned)
+// with the last bus in bits 0-7; 0 when there is none (ports 0xCF8/0xCFC).
+inline constexpr uint64_t kEndpointHandle = 4;
+inline constexpr uint64_t kIoPortsRootHandle = 5;
+inline constexpr uint64_t kInterruptRootHandle = 6;
+inline constexpr uint64_t kDeviceMemoryRootHandle = 7;
+inline constexpr uint64_t kTaskListHandle = 8; // SystemControl, receive: whose badge is which program
+
+} // namespace pci

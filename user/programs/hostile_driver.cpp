@@ -1,0 +1,55 @@
+// hostile_driver: a driver with no line in init.manifest asks the PCI server
+// for devices (docs/drivers.md, "Authority"): ports, an interrupt line, a
+// function and its BAR and line. Every request must be Denied, and the
+// server must go on answering List. The self-test
+// a_driver_asking_beyond_its_grant_is_refused runs it; exits with the
+// number of checks that failed (each printed to the kernel log).
+#include <stdint.h>
+
+#include "servers/pci/pci_protocol.hpp"
+#include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
+
+namespace {
+
+using namespace herald;
+
+int64_t g_failures;
+
+void check(bool condition, const char* what)
+{
+    if (!condition) {
+        ++g_failures;
+        (void)user::debug_write("hostile_driver: FAILED:");
+        (void)user::debug_write(what);
+    }
+}
+
+template<typename T>
+bool denied(const ipc::Result<T>& result) { return result.is_error() && result.error() == ipc::Error::Denied; }
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    ipc::Handle server = user::find_server("pci");
+    check(server != abi::HandleNone, "the pci server is in the registry");
+    if (server == abi::HandleNone)
+        return g_failures;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    check(denied(pci.call<pci::RequestPorts>({ 0x70, 0x71 })), "the CMOS ports are Denied");
+    check(denied(pci.call<pci::RequestPorts>({ 0, 0xFFFF })), "every port is Denied");
+    check(denied(pci.call<pci::RequestIrq>({ 8 })), "IRQ 8 is Denied");
+    check(denied(pci.call<pci::RequestIrq>({ 4 })), "the console's IRQ 4 is Denied");
+    uint64_t functions = 0;
+    for (uint64_t index = 0; !pci.call<pci::List>({ index }).is_error(); ++index) {
+        ++functions;
+        check(denied(pci.call<pci::Claim>({ index })), "claiming a function is Denied");
+        check(denied(pci.call<pci::RequestBar>({ index, 0 })), "a BAR is Denied");
+        check(denied(pci.call<pci::RequestFunctionIrq>({ index })), "a function's line is Denied");
+    }
+    check(functions > 0, "List still answers");
+    auto past = pci.call<pci::Claim>({ 1000 });
+    check(past.is_error() && past.error() == ipc::Error::NotFound, "a function past the last is NotFound");
+    return g_failures;
+}
