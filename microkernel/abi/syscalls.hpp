@@ -55,6 +55,12 @@ enum class SyscallNumber : uint64_t {
     SystemShutdown = 47, // (system control) -> does not return: the machine powers off
     LogRead = 48,        // (kernel log, out, max) -> bytes of whole kernel log lines (the console's)
     EventCounters = 49,  // (CPU index or kAllCpus, uint64_t* out, max) -> counters written (abi/events.hpp)
+
+    // Threads in the caller's task (abi/task.hpp: kMaxThreads, kAnyCpu).
+    ThreadCreate = 50,     // (entry, stack top, parameter, CPU or kAnyCpu) -> thread id
+    ThreadExit = 51,       // (int64_t value) -> does not return; the last thread's ends the task with it
+    ThreadJoin = 52,       // (thread id, int64_t* value out) -> 0 once that thread of the task has ended
+    ThreadSetPointer = 53, // (address or 0) -> 0; the calling thread's FS base (thread-local storage)
     Count
 };
 

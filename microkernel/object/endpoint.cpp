@@ -4,6 +4,7 @@
 #include "../abi/syscalls.hpp"
 #include "../ipc/message.hpp"
 #include "../mm/kernel_pool.hpp"
+#include "../task/task.hpp"
 
 namespace herald {
 
@@ -60,6 +61,10 @@ void Endpoint::destroy()
         fail_all(senders, Error::PeerGone);
         fail_all(receivers, Error::PeerGone);
     }
+    // A waiter holds no reference (kernel_object.hpp); a kill may have read
+    // its blocked_on just before fail_all cleared it, and be about to take
+    // our lock: it finishes first.
+    task_table_barrier();
     if (bound) {
         bound->unbind();
         Ref<Notification>::adopt(*bound).clear(); // the binding's reference

@@ -4,11 +4,13 @@
 // `kType`, the tag a typed lookup checks. Reference-counted: every handle
 // and every IPC call in progress on the object holds a reference, and the
 // object is destroyed when the last one goes. A thread waiting in an
-// object's queue holds none: the object cannot go while the waiting thread's
-// own handle to it is open, and destroy() wakes every waiter first. (With
-// one thread per task this holds; threads sharing a task's handles will
-// need queued waiters to hold a reference.) Portable (host-tested through
-// handle_table).
+// object's queue holds none: destroy() wakes every waiter first, under the
+// object's lock, so no waiter is left pointing at a freed object. With
+// several threads in a task a sibling may close the last handle while a
+// thread waits, so an object that queues threads also waits out any kill
+// that may have read the waiter's pointer a moment before
+// (task_table_barrier(), task/task.hpp) before it frees itself; nothing on
+// the IPC paths pays for it. Portable (host-tested through handle_table).
 #pragma once
 
 #include "../lib/types.hpp"

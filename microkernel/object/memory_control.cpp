@@ -42,6 +42,10 @@ UnmapCheck may_unmap(Task& task, Thread& server)
 {
     if (&task == server.task)
         return UnmapCheck::Allowed;
+    // A task with several threads: the others may be running on other CPUs
+    // with the page in their TLBs, and nothing would invalidate it there.
+    if (task.live_threads > 1)
+        return UnmapCheck::NotAllowed;
     Thread* target = task.main_thread;
     if (!target)
         return UnmapCheck::Allowed; // never started: nothing of it ran

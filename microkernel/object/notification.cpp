@@ -144,10 +144,11 @@ void Notification::destroy()
     {
         SpinLockGuard guard(lock);
         while (Thread* thread = waiters.pop_front()) {
-            thread->ipc.blocked_on = nullptr;
+            thread->ipc.waiting_on = nullptr;
             ipc_wake_with_status(*thread, Error::PeerGone);
         }
     }
+    task_table_barrier(); // as Endpoint::destroy: a kill that read waiting_on finishes first
     this->~Notification();
     g_notifications.free_storage(this);
 }

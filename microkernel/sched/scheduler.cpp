@@ -150,6 +150,13 @@ enum class Slice { Fresh, Donated };
     x86::set_io_port_window(cpu.index, next.task->io_port_first, next.task->io_port_count);
     cpu.kernel_stack_top = next.kernel_stack_top;
     switch_address_space(next);
+    // A thread's FS base (its thread-local storage, ThreadSetPointer). Ring 3
+    // cannot write it (CR4.FSGSBASE is off); it can only reset it to 0 by
+    // loading a selector into FS. So when both threads have 0 the CPU has 0
+    // already, and a switch between threads that never set one (every
+    // thread without thread-local storage) costs one test, no WRMSR.
+    if (__builtin_expect((previous.fs_base | next.fs_base) != 0, false))
+        x86::wrmsr(x86::kMsrFsBase, next.fs_base);
     if (previous.fpu_state)
         x86::fpu::save(previous.fpu_state);
     if (next.fpu_state)
@@ -377,6 +384,17 @@ void scheduler_block_and_switch_to(Thread& next)
         x86::pause();
     self.state = ThreadState::Blocked;
     switch_to(cpu, self, next, Slice::Donated);
+}
+
+void scheduler_kick(Thread& thread)
+{
+    // Racy: a thread that stops running meanwhile has entered the kernel,
+    // where it sees its task's kill flag anyway.
+    if (static_cast<volatile const ThreadState&>(thread.state) != ThreadState::Running)
+        return;
+    u32 cpu = __atomic_load_n(&thread.cpu, __ATOMIC_ACQUIRE);
+    if (cpu != this_processor().index && cpu < processor_count())
+        x86::lapic::send_ipi(processor(cpu).apic_id, x86::kVectorReschedule);
 }
 
 void scheduler_interrupt_sleep(Thread& thread)

@@ -55,4 +55,10 @@ ErrorOr<u64> sys_task_list(const SyscallArgs& args);
 ErrorOr<u64> sys_system_shutdown(const SyscallArgs& args);
 ErrorOr<u64> sys_log_read(const SyscallArgs& args);
 
+// syscall/thread_control.cpp: threads in the caller's task.
+ErrorOr<u64> sys_thread_create(const SyscallArgs& args);
+ErrorOr<u64> sys_thread_exit(const SyscallArgs& args);
+ErrorOr<u64> sys_thread_join(const SyscallArgs& args);
+ErrorOr<u64> sys_thread_set_pointer(const SyscallArgs& args);
+
 } // namespace herald

@@ -156,6 +156,10 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::SystemShutdown, sys_system_shutdown);
     table.set(SyscallNumber::LogRead, sys_log_read);
     table.set(SyscallNumber::EventCounters, sys_event_counters);
+    table.set(SyscallNumber::ThreadCreate, sys_thread_create);
+    table.set(SyscallNumber::ThreadExit, sys_thread_exit);
+    table.set(SyscallNumber::ThreadJoin, sys_thread_join);
+    table.set(SyscallNumber::ThreadSetPointer, sys_thread_set_pointer);
     return table;
 }
 
