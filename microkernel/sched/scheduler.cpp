@@ -110,10 +110,14 @@ Thread* steal(Processor& self)
     return thread;
 }
 
-void switch_address_space(Thread& next)
+void switch_address_space(Processor& cpu, Thread& next)
 {
     u64 root = next.task->root.get();
     if ((x86::read_cr3() & ~0xFFFull) != root) {
+        // Recorded before the CR3 write: a TLB shootdown that misses this
+        // record finds the page tables changed by the time we walk them
+        // (smp/tlb_shootdown.hpp).
+        __atomic_store_n(&cpu.active_root, root, __ATOMIC_RELAXED);
         x86::write_cr3(root);
         count<Event::AsSwitches>();
     }
@@ -149,7 +153,7 @@ enum class Slice { Fresh, Donated };
     x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
     x86::set_io_port_window(cpu.index, next.task->io_port_first, next.task->io_port_count);
     cpu.kernel_stack_top = next.kernel_stack_top;
-    switch_address_space(next);
+    switch_address_space(cpu, next);
     // A thread's FS base (its thread-local storage, ThreadSetPointer). Ring 3
     // cannot write it (CR4.FSGSBASE is off); it can only reset it to 0 by
     // loading a selector into FS. So when both threads have 0 the CPU has 0
@@ -277,6 +281,7 @@ Thread* adopt_current_context(StringView name, bool idle)
 void start_this_cpu(Thread* current, Thread* idle)
 {
     Processor& cpu = this_processor();
+    cpu.active_root = x86::read_cr3() & ~0xFFFull;
     cpu.current = current;
     cpu.idle_thread = idle;
     cpu.slice_left = kSliceTicks;

@@ -5,7 +5,9 @@
 // killed from outside, ended by one thread's fault, or by one thread's Exit;
 // and a main thread that ends before the others.
 #include "microkernel/abi/task.hpp"
+#include "microkernel/pager/pager.hpp"
 #include "microkernel/smp/processor.hpp"
+#include "microkernel/stats/event_counters.hpp"
 #include "programs.hpp"
 
 using namespace herald;
@@ -20,6 +22,7 @@ constexpr u64 kBlockForever = 3;
 constexpr u64 kFaultWhileBlocked = 4;
 constexpr u64 kExitWhileBlocked = 5;
 constexpr u64 kMainExitsFirst = 6;
+constexpr u64 kStaleTlb = 7;
 // kBlockForever's threads: the main thread, 5 waits, a sleeper, its joiner, a spinner.
 constexpr u64 kBlockingThreads = 9;
 constexpr u64 kPageFaultVector = 14;
@@ -129,5 +132,28 @@ HERALD_SELFTEST(the_last_thread_to_end_gives_the_task_its_status)
 {
     usize before = threads_in_use();
     EXPECT_EQ(run_to_exit("threads", kMainExitsFirst), 7);
+    expect_threads_back_to(before);
+}
+
+// TLB shootdown (docs/memory.md): a thread on the last CPU reads a page in
+// a loop while another, on CPU 0, has the memory server release it. Without
+// the shootdown the reader goes on reading the freed frame through its TLB
+// (the test image booted with tlb_shootdown=off shows it: qemu-selftest-
+// stale-tlb-caught). Meaningful with 2 CPUs or more; with one, the switches
+// between the threads reload CR3 anyway.
+HERALD_SELFTEST(an_unmapped_page_is_dropped_from_the_tlbs_of_other_cpus)
+{
+    if (pager_in_kernel()) {
+        skip("the memory service in ring 0 refuses to unmap pages of a task with several threads");
+        return;
+    }
+    usize before = threads_in_use();
+    EventCounters events_before = event_counters_sum();
+    EXPECT_EQ(run_to_exit("threads", kStaleTlb), 0);
+    EventCounters events_after = event_counters_sum();
+    u64 ipis = events_after.values[static_cast<usize>(Event::ShootdownIpis)]
+        - events_before.values[static_cast<usize>(Event::ShootdownIpis)];
+    if (processor_count() > 1)
+        EXPECT(ipis >= 1); // the reader's CPU was asked
     expect_threads_back_to(before);
 }

@@ -25,6 +25,15 @@
 //                  task ends with 5, every thread with it.
 //   kMainExitsFirst the main thread ends with ThreadExit while another runs
 //                  on; that last thread's value (7) is the task's status.
+//   kStaleTlb      a reader thread on the last CPU spins reading a heap page
+//                  while a thread on CPU 0 has the memory server Release it
+//                  (MemoryUnmap, then the frame goes back to the free list):
+//                  the reader must fault and see the pager's fresh zeroed
+//                  page within 2 s; if it goes on reading the old frame
+//                  through a stale TLB entry, exits 3 (docs/memory.md, "TLB
+//                  shootdown").
+#include "libipc/protocols/memory.hpp"
+#include "libipc/syscall_transport.hpp"
 #include "libipc/syscalls.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/herald.hpp"
@@ -43,6 +52,7 @@ enum Mode : uint64_t {
     kFaultWhileBlocked = 4,
     kExitWhileBlocked = 5,
     kMainExitsFirst = 6,
+    kStaleTlb = 7,
 };
 
 constexpr int64_t kBadAddress = static_cast<int64_t>(SyscallError::BadAddress);
@@ -345,6 +355,84 @@ int64_t outlive_main(uint64_t)
     return 7; // the last thread: the task's status
 }
 
+// ---- a stale TLB entry ----
+
+constexpr uint64_t kOldValue = 0x5'7A1E;
+constexpr uint64_t kStaleTimeoutMs = 2000;
+volatile uint64_t* g_page;
+bool g_reader_ready;
+bool g_give_up;
+bool g_reader_saw_change;
+uint64_t g_seen;
+
+uint64_t uptime_ms()
+{
+    SelfInfo info {};
+    self_info(&info);
+    return info.uptime_ms;
+}
+
+int64_t read_until_changed(uint64_t)
+{
+    if (*g_page != kOldValue)
+        return 1;
+    __atomic_store_n(&g_reader_ready, true, __ATOMIC_RELEASE); // its TLB holds the page now
+    for (;;) {
+        uint64_t value = *g_page;
+        if (value != kOldValue) {
+            g_seen = value;
+            __atomic_store_n(&g_reader_saw_change, true, __ATOMIC_RELEASE);
+            return 0;
+        }
+        if (__atomic_load_n(&g_give_up, __ATOMIC_ACQUIRE))
+            return 2;
+    }
+}
+
+int64_t release_page(uint64_t page)
+{
+    static ipc::SyscallTransport transport(nullptr); // registers only: no IPC buffer needed
+    return ipc::memory::release(transport, page, 1).is_error() ? 1 : 0;
+}
+
+int64_t stale_tlb()
+{
+    uint64_t cpus = cpu_count();
+    auto* block = static_cast<uint8_t*>(malloc(3 * kPage));
+    if (!block)
+        return 10;
+    uint64_t page = (reinterpret_cast<uint64_t>(block) + kPage - 1) & ~(kPage - 1);
+    g_page = reinterpret_cast<volatile uint64_t*>(page);
+    *g_page = kOldValue;
+    ThreadControl* reader = thread_create(read_until_changed, 0, cpus - 1);
+    if (!reader)
+        return 11;
+    while (!__atomic_load_n(&g_reader_ready, __ATOMIC_ACQUIRE))
+        yield();
+    ThreadControl* releaser = thread_create(release_page, page, 0);
+    int64_t released = -1;
+    if (!releaser || thread_join(releaser, &released) != 0 || released != 0)
+        return 12;
+    int64_t value = -1;
+    uint64_t deadline = uptime_ms() + kStaleTimeoutMs;
+    bool changed = false;
+    while (!changed && uptime_ms() < deadline) {
+        sleep_ms(10);
+        changed = __atomic_load_n(&g_reader_saw_change, __ATOMIC_ACQUIRE); // only the reader's view counts
+    }
+    if (!changed) {
+        __atomic_store_n(&g_give_up, true, __ATOMIC_RELEASE);
+        thread_join(reader, &value);
+        println("threads: STALE: the reader on CPU {} still reads the released page {} ms after MemoryUnmap", cpus - 1,
+            kStaleTimeoutMs);
+        return 3;
+    }
+    if (thread_join(reader, &value) != 0 || value != 0 || g_seen != 0)
+        return 4; // it must see the pager's fresh page: zeros
+    println("threads: the reader on CPU {} saw the released page change (a fresh zeroed frame)", cpus - 1);
+    return 0;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -357,6 +445,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case kBlockForever:
     case kFaultWhileBlocked:
     case kExitWhileBlocked: return block_in_every_way(mode);
+    case kStaleTlb: return stale_tlb();
     case kMainExitsFirst:
         if (!thread_create(outlive_main, 0))
             return 1;
