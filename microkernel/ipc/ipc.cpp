@@ -103,7 +103,7 @@ ErrorOr<void> validate(Thread& sender, const IpcMessage& message, u32 handle_rig
 // A queued sender keeps its transfer in its IpcState (a leaked reference);
 // whoever delivers takes it back, and the sender drops what is left when it
 // wakes (a send that failed).
-void park_transfer(Thread& sender, Transfer transfer)
+void park_transfer(Thread& sender, Transfer& transfer)
 {
     sender.ipc.outgoing_rights = transfer.rights;
     sender.ipc.outgoing_badge = transfer.badge;
@@ -122,7 +122,9 @@ Transfer unpark_transfer(Thread& sender)
 // Moves `message` from `sender` into `receiver`'s frame: registers, the
 // payload (dropped if the receiver has no IPC buffer: payload_length 0), and
 // a copy of the transferred handle (dropped if the receiver's table is full).
-void deliver(Thread& sender, Thread& receiver, IpcMessage message, Transfer transfer)
+// `transfer` is what validate() took, or null (most messages carry no
+// handle: an empty Ref passed by value would cost on every one).
+void deliver(Thread& sender, Thread& receiver, IpcMessage message, const Transfer* transfer)
 {
     MessageInfo info = MessageInfo::decode(message.info);
     if (info.payload_length > 0) {
@@ -135,7 +137,9 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message, Transfer tran
             info.payload_length = 0;
     }
     if (info.transfer_handle) {
-        u64 installed = transfer.object ? grant_handle(*receiver.task, *transfer.object, transfer.rights, transfer.badge) : 0;
+        u64 installed = transfer && transfer->object
+            ? grant_handle(*receiver.task, *transfer->object, transfer->rights, transfer->badge)
+            : 0;
         message.words[7] = installed;
         info.transfer_handle = installed != 0;
     }
@@ -237,7 +241,7 @@ void wait_for_reply_from(Thread& self, Thread& server)
 }
 
 ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call,
-    Transfer transfer = {});
+    Transfer* transfer = nullptr);
 
 
 ErrorOr<u64> send(Thread& self, u64 handle, bool is_call)
@@ -252,13 +256,13 @@ ErrorOr<u64> send(Thread& self, u64 handle, bool is_call)
     message.badge = entry.value().badge;
     Transfer transfer;
     HERALD_TRY(validate(self, message, entry.value().rights, transfer));
-    return send_message(self, move(entry.value().object), message, is_call, move(transfer));
+    return send_message(self, move(entry.value().object), message, is_call, &transfer);
 }
 
 // Sends a checked message. The caller's reference to the endpoint is
 // dropped before the thread blocks (a queued waiter holds none).
 ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call,
-    Transfer transfer)
+    Transfer* transfer)
 {
     Endpoint& endpoint = *endpoint_ref;
     SpinLockGuard guard(endpoint.lock);
@@ -268,7 +272,7 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     if (Thread* receiver = endpoint.receivers.pop_front()) {
         guard.unlock();
         receiver->ipc.blocked_on = nullptr;
-        deliver(self, *receiver, message, move(transfer));
+        deliver(self, *receiver, message, transfer);
         endpoint_ref.clear(); // before we wait
         if (is_call) {
             wait_for_reply_from(self, *receiver);
@@ -279,7 +283,8 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     }
     // Nobody is receiving yet: wait in the queue with the message.
     self.ipc.outgoing = message;
-    park_transfer(self, move(transfer));
+    if (transfer && transfer->object)
+        park_transfer(self, *transfer);
     self.ipc.is_call = is_call;
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     set_syscall_result(*self.ipc.frame, 0);
@@ -288,14 +293,16 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
         guard.unlock();
-        unpark_transfer(self); // dropped
+        if (self.ipc.outgoing_object)
+            unpark_transfer(self); // dropped
         return Error::PeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
     guard.unlock();
     endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
-    unpark_transfer(self); // what no receiver took (the send failed): dropped
+    if (__builtin_expect(self.ipc.outgoing_object != nullptr, false))
+        unpark_transfer(self); // what no receiver took (the send failed): dropped
     return decode_result(syscall_result(*self.ipc.frame));
 }
 
@@ -325,7 +332,12 @@ ErrorOr<u64> receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     if (Thread* sender = endpoint.senders.pop_front()) {
         guard.unlock();
         sender->ipc.blocked_on = nullptr;
-        deliver(*sender, self, sender->ipc.outgoing, unpark_transfer(*sender));
+        if (__builtin_expect(sender->ipc.outgoing_object != nullptr, false)) {
+            Transfer transfer = unpark_transfer(*sender);
+            deliver(*sender, self, sender->ipc.outgoing, &transfer);
+        } else {
+            deliver(*sender, self, sender->ipc.outgoing, nullptr);
+        }
         endpoint_ref.clear();
         if (sender->ipc.is_call) {
             give_reply_right(self, *sender);
@@ -418,7 +430,7 @@ ErrorOr<u64> reply_to(Thread& self, u64 handle)
         return Error::NoReply; // dropped, or its task was killed
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
-    deliver(self, *caller, message, move(transfer));
+    deliver(self, *caller, message, &transfer);
     scheduler_wake(*caller);
     return 0u;
 }
@@ -445,7 +457,7 @@ ErrorOr<u64> reply_receive(Thread& self, u64 handle)
         if (claim_reply_right(self, *caller)) {
             caller->ipc.awaiting_reply = false;
             caller->ipc.replier = nullptr;
-            deliver(self, *caller, reply, move(transfer));
+            deliver(self, *caller, reply, &transfer);
         } else {
             caller = nullptr; // its task was killed meanwhile: nobody to wake
         }
