@@ -27,6 +27,24 @@ constexpr u64 kStaleTlb = 7;
 constexpr u64 kBlockingThreads = 9;
 constexpr u64 kPageFaultVector = 14;
 
+// The first listed task named `name` (the memory server: "memory").
+Optional<abi::TaskListEntry> listed_task(StringView name)
+{
+    abi::TaskListEntry entries[16];
+    usize from = 0;
+    for (;;) {
+        usize next = 0;
+        usize count = list_tasks(from, entries, 16, next);
+        for (usize i = 0; i < count; ++i) {
+            if (StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == name)
+                return entries[i];
+        }
+        if (count == 0 || next >= kMaxTasks)
+            return nullopt;
+        from = next;
+    }
+}
+
 // The task's live threads, as TaskList shows them (0: not in the table).
 u64 threads_of(u64 task_id)
 {
@@ -135,8 +153,10 @@ HERALD_SELFTEST(the_last_thread_to_end_gives_the_task_its_status)
     expect_threads_back_to(before);
 }
 
-// TLB shootdown (docs/memory.md): a thread on the last CPU reads a page in
-// a loop while another, on CPU 0, has the memory server release it. Without
+// TLB shootdown (docs/memory.md): a thread reads a page in a loop on a CPU
+// other than the memory server's, while another, on the server's CPU, has
+// the server release it (so the server's MemoryUnmap must reach the reader's
+// CPU, not only its own). Without
 // the shootdown the reader goes on reading the freed frame through its TLB
 // (the test image booted with tlb_shootdown=off shows it: qemu-selftest-
 // stale-tlb-caught). Meaningful with 2 CPUs or more; with one, the switches
@@ -149,7 +169,11 @@ HERALD_SELFTEST(an_unmapped_page_is_dropped_from_the_tlbs_of_other_cpus)
     }
     usize before = threads_in_use();
     EventCounters events_before = event_counters_sum();
-    EXPECT_EQ(run_to_exit("threads", kStaleTlb), 0);
+    auto server = listed_task("memory");
+    EXPECT(server.has_value());
+    u64 server_cpu = server ? server->cpu : 0;
+    u64 reader_cpu = (server_cpu + 1) % processor_count();
+    EXPECT_EQ(run_to_exit("threads", kStaleTlb | reader_cpu << 8 | server_cpu << 16), 0);
     EventCounters events_after = event_counters_sum();
     u64 ipis = events_after.values[static_cast<usize>(Event::ShootdownIpis)]
         - events_before.values[static_cast<usize>(Event::ShootdownIpis)];

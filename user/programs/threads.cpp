@@ -7,7 +7,9 @@
 //                  another task or one already joined, a bad out pointer,
 //                  a kernel FS base), join returns each thread's value, the
 //                  thread table fills at abi::kMaxThreads, each thread keeps
-//                  its own thread-local storage (FS) across switches.
+//                  its own thread-local storage (FS) across switches, a
+//                  handle sent by a queued thread arrives as it was checked
+//                  though a sibling reused its index meanwhile.
 //                  Exits 0, or the number of the first check that failed.
 //   kIpcAndFaults  N server threads and N client threads, thread i of each
 //                  pinned to CPU i % CPUs, on one endpoint of the task's own:
@@ -25,8 +27,9 @@
 //                  task ends with 5, every thread with it.
 //   kMainExitsFirst the main thread ends with ThreadExit while another runs
 //                  on; that last thread's value (7) is the task's status.
-//   kStaleTlb      a reader thread on the last CPU spins reading a heap page
-//                  while a thread on CPU 0 has the memory server Release it
+//   kStaleTlb      a reader thread on CPU (bits 8-15) spins reading a heap page
+//                  while a thread on CPU (bits 16-23: the memory server's,
+//                  so that the reader's CPU is another) has the server Release it
 //                  (MemoryUnmap, then the frame goes back to the free list):
 //                  the reader must fault and see the pager's fresh zeroed
 //                  page within 2 s; if it goes on reading the old frame
@@ -102,6 +105,50 @@ int64_t keep_local(uint64_t seed)
     return 0;
 }
 
+// The handle a queued sender sends arrives as it was when the send was
+// checked, although a sibling closed its index and reused it meanwhile
+// (docs/ipc.md, "Threads"): both threads on CPU 0, so the sender has queued
+// itself before the other wakes from its sleep.
+ipc::Handle g_transfer_endpoint;
+ipc::Handle g_transfer_sent;
+
+int64_t send_with_handle(uint64_t)
+{
+    ipc::Message message = ipc::make_message(9);
+    message.transfer_handle = true;
+    message.words[7] = g_transfer_sent;
+    return ipc::sys::send(g_transfer_endpoint, message).is_error() ? 1 : 0;
+}
+
+int64_t transfer_survives_reuse(uint64_t)
+{
+    auto endpoint = ipc::sys::endpoint_create();
+    auto sent = ipc::sys::notification_create();
+    if (endpoint.is_error() || sent.is_error())
+        return 1;
+    g_transfer_endpoint = endpoint.value();
+    g_transfer_sent = sent.value();
+    ThreadControl* sender = thread_create(send_with_handle, 0, 0);
+    if (!sender)
+        return 2;
+    sleep_ms(50); // the sender (queued behind us on CPU 0) sends and waits meanwhile
+    if (ipc::sys::handle_close(g_transfer_sent).is_error())
+        return 3;
+    auto reused = ipc::sys::endpoint_create(); // the lowest free index: the one just closed
+    if (reused.is_error() || reused.value() != g_transfer_sent)
+        return 4;
+    auto got = ipc::sys::receive(g_transfer_endpoint);
+    if (got.is_error() || !got.value().transfer_handle)
+        return 5;
+    // A notification, as sent (the endpoint now at the index would refuse a signal).
+    if (ipc::sys::signal(got.value().words[7], 1).is_error())
+        return 6;
+    int64_t value = -1;
+    if (thread_join(sender, &value) != 0 || value != 0)
+        return 7;
+    return 0;
+}
+
 int64_t checks()
 {
     int check = 0;
@@ -163,6 +210,9 @@ int64_t checks()
     for (uint64_t i = 0; i < 4; ++i)
         kept = kept && locals[i] && thread_join(locals[i], &value) == 0 && value == 0;
     if (!expect(kept && thread_local_slot(0) == 0x5EED)) return check;                               // 21
+
+    t = thread_create(transfer_survives_reuse, 0, 0);
+    if (!expect(t && thread_join(t, &value) == 0 && value == 0)) return check;                       // 22
     return 0;
 }
 
@@ -395,21 +445,23 @@ int64_t release_page(uint64_t page)
     return ipc::memory::release(transport, page, 1).is_error() ? 1 : 0;
 }
 
-int64_t stale_tlb()
+int64_t stale_tlb(uint64_t reader_cpu, uint64_t releaser_cpu)
 {
     uint64_t cpus = cpu_count();
+    reader_cpu %= cpus;
+    releaser_cpu %= cpus;
     auto* block = static_cast<uint8_t*>(malloc(3 * kPage));
     if (!block)
         return 10;
     uint64_t page = (reinterpret_cast<uint64_t>(block) + kPage - 1) & ~(kPage - 1);
     g_page = reinterpret_cast<volatile uint64_t*>(page);
     *g_page = kOldValue;
-    ThreadControl* reader = thread_create(read_until_changed, 0, cpus - 1);
+    ThreadControl* reader = thread_create(read_until_changed, 0, reader_cpu);
     if (!reader)
         return 11;
     while (!__atomic_load_n(&g_reader_ready, __ATOMIC_ACQUIRE))
         yield();
-    ThreadControl* releaser = thread_create(release_page, page, 0);
+    ThreadControl* releaser = thread_create(release_page, page, releaser_cpu);
     int64_t released = -1;
     if (!releaser || thread_join(releaser, &released) != 0 || released != 0)
         return 12;
@@ -423,13 +475,13 @@ int64_t stale_tlb()
     if (!changed) {
         __atomic_store_n(&g_give_up, true, __ATOMIC_RELEASE);
         thread_join(reader, &value);
-        println("threads: STALE: the reader on CPU {} still reads the released page {} ms after MemoryUnmap", cpus - 1,
+        println("threads: STALE: the reader on CPU {} still reads the released page {} ms after MemoryUnmap", reader_cpu,
             kStaleTimeoutMs);
         return 3;
     }
     if (thread_join(reader, &value) != 0 || value != 0 || g_seen != 0)
         return 4; // it must see the pager's fresh page: zeros
-    println("threads: the reader on CPU {} saw the released page change (a fresh zeroed frame)", cpus - 1);
+    println("threads: the reader on CPU {} saw the released page change (a fresh zeroed frame)", reader_cpu);
     return 0;
 }
 
@@ -445,7 +497,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case kBlockForever:
     case kFaultWhileBlocked:
     case kExitWhileBlocked: return block_in_every_way(mode);
-    case kStaleTlb: return stale_tlb();
+    case kStaleTlb: return stale_tlb(threads, (parameter >> 16) & 0xFF);
     case kMainExitsFirst:
         if (!thread_create(outlive_main, 0))
             return 1;
