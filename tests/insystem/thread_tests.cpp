@@ -177,7 +177,11 @@ HERALD_SELFTEST(an_unmapped_page_is_dropped_from_the_tlbs_of_other_cpus)
     EventCounters events_after = event_counters_sum();
     u64 ipis = events_after.values[static_cast<usize>(Event::ShootdownIpis)]
         - events_before.values[static_cast<usize>(Event::ShootdownIpis)];
-    if (processor_count() > 1)
-        EXPECT(ipis >= 1); // the reader's CPU was asked
+    // The reader's CPU was asked, unless the server moved there meanwhile
+    // (an idle CPU may steal it while it waits in a run queue): then the
+    // switch to the server dropped the reader's entries.
+    auto server_after = listed_task("memory");
+    if (processor_count() > 1 && server_after && server_after->cpu != reader_cpu)
+        EXPECT(ipis >= 1);
     expect_threads_back_to(before);
 }
