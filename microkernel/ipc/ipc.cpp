@@ -26,6 +26,7 @@
 #include "../object/handle_table.hpp"
 #include "../object/kernel_service.hpp"
 #include "../object/notification.hpp"
+#include "../object/retire.hpp"
 #include "../object/saved_reply.hpp"
 #include "../syscall/user_access.hpp"
 #include "ipc_internal.hpp"
@@ -576,6 +577,9 @@ u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 in
 
 void ipc_cancel_wait(Thread& thread)
 {
+    // blocked_on and waiting_on hold no reference: inside the scope, the
+    // objects they point at are not freed (retire.hpp).
+    CancelScope scope;
     // Under the object's lock, the queue says for certain whether the
     // thread still waits there: a partner may have just taken it.
     if (Endpoint* endpoint = __atomic_load_n(&thread.ipc.blocked_on, __ATOMIC_SEQ_CST)) {

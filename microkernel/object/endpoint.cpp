@@ -1,10 +1,10 @@
 #include "endpoint.hpp"
+#include "retire.hpp"
 
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
 #include "../ipc/message.hpp"
 #include "../mm/kernel_pool.hpp"
-#include "../task/task.hpp"
 
 namespace herald {
 
@@ -61,14 +61,15 @@ void Endpoint::destroy()
         fail_all(senders, Error::PeerGone);
         fail_all(receivers, Error::PeerGone);
     }
-    // A waiter holds no reference (kernel_object.hpp); a kill may have read
-    // its blocked_on just before fail_all cleared it, and be about to take
-    // our lock: it finishes first.
-    task_table_barrier();
     if (bound) {
         bound->unbind();
         Ref<Notification>::adopt(*bound).clear(); // the binding's reference
     }
+    retire(*this); // a kill may still be looking at our queues (retire.hpp)
+}
+
+void Endpoint::free_retired_storage()
+{
     this->~Endpoint();
     g_endpoints.free_storage(this);
 }

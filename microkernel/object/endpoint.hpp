@@ -52,6 +52,7 @@ public:
 private:
     Endpoint() : KernelObject(kType) { }
     void destroy() override;
+    void free_retired_storage() override;
     // Under `lock`: wakes every thread of `queue` with `error`.
     static void fail_all(RunQueue<Thread>& queue, Error error); // `queue` is one of ours, under `lock`
 };

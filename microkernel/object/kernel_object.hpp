@@ -5,12 +5,11 @@
 // and every IPC call in progress on the object holds a reference, and the
 // object is destroyed when the last one goes. A thread waiting in an
 // object's queue holds none: destroy() wakes every waiter first, under the
-// object's lock, so no waiter is left pointing at a freed object. With
-// several threads in a task a sibling may close the last handle while a
-// thread waits, so an object that queues threads also waits out any kill
-// that may have read the waiter's pointer a moment before
-// (task_table_barrier(), task/task.hpp) before it frees itself; nothing on
-// the IPC paths pays for it. Portable (host-tested through handle_table).
+// object's lock, so no waiter is left pointing at it; a kill that looks at
+// a waiter's object is covered by retire.hpp (the object is freed only once
+// no kill can be looking). That holds with several threads in a task too,
+// where a sibling may close the last handle while a thread waits; nothing
+// on the IPC paths pays for it. Portable (host-tested through handle_table).
 #pragma once
 
 #include "../lib/types.hpp"
@@ -39,6 +38,12 @@ public:
     // endpoints count receive rights to know when nobody can receive anymore.
     virtual void handle_opened(u32 /*rights*/) { }
     virtual void handle_closed(u32 /*rights*/) { }
+
+    // For the types whose waiters a kill looks at without a reference
+    // (Endpoint, Notification): their destroy() ends with retire(*this)
+    // (retire.hpp), which calls this once no kill can be looking.
+    virtual void free_retired_storage() { }
+    KernelObject* retired_next { nullptr }; // retire.cpp's list
 
 protected:
     explicit KernelObject(ObjectType type) : m_type(type) { }

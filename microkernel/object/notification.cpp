@@ -10,6 +10,7 @@
 #include "../sched/scheduler.hpp"
 #include "../task/task.hpp"
 #include "endpoint.hpp"
+#include "retire.hpp"
 
 namespace herald {
 
@@ -144,11 +145,15 @@ void Notification::destroy()
     {
         SpinLockGuard guard(lock);
         while (Thread* thread = waiters.pop_front()) {
-            thread->ipc.waiting_on = nullptr;
+            thread->ipc.waiting_on = nullptr; // (it cleared blocked_on, the endpoint's pointer, before)
             ipc_wake_with_status(*thread, Error::PeerGone);
         }
     }
-    task_table_barrier(); // as Endpoint::destroy: a kill that read waiting_on finishes first
+    retire(*this); // a kill may still be looking at our queue (retire.hpp)
+}
+
+void Notification::free_retired_storage()
+{
     this->~Notification();
     g_notifications.free_storage(this);
 }

@@ -59,6 +59,7 @@ public:
 private:
     Notification() : KernelObject(kType) { }
     void destroy() override;
+    void free_retired_storage() override;
     bool signal_bound(u64 bits);
 };
 

@@ -420,9 +420,14 @@ void scheduler_sleep_ms(u64 milliseconds)
     InterruptsOff off;
     Processor& cpu = this_processor();
     Thread& self = *cpu.current;
-    self.wake_at = x86::rdtsc() + milliseconds * tsc::ticks_per_ms().value();
+    // wake_at is atomic throughout (relaxed where no order is needed): a
+    // kill on another CPU stores 0 into it (scheduler_interrupt_sleep), and
+    // the fence below orders our store against that one only if both are
+    // atomic (C++20 [atomics.fences]), not merely because x86 is TSO.
+    u64 wake_at = x86::rdtsc() + milliseconds * tsc::ticks_per_ms().value();
+    __atomic_store_n(&self.wake_at, wake_at, __ATOMIC_RELAXED);
     Thread** link = &cpu.sleepers;
-    while (*link && (*link)->wake_at <= self.wake_at)
+    while (*link && __atomic_load_n(&(*link)->wake_at, __ATOMIC_RELAXED) <= wake_at)
         link = &(*link)->sleep_next;
     self.sleep_next = *link;
     *link = &self;

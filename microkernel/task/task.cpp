@@ -279,11 +279,6 @@ bool kill_task(u64 task_id)
     return false;
 }
 
-void task_table_barrier()
-{
-    SpinLockGuard guard(g_table_lock);
-}
-
 void kill_current_task_if_requested()
 {
     Task& task = *current_thread().task;
@@ -535,7 +530,7 @@ Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id)
         if (task && task->id == task_id && task != &g_kernel_task && task->main_thread) {
             const Thread& thread = *task->main_thread;
             return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations, thread.runtime_ticks,
-                __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, thread.wake_at };
+                __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, __atomic_load_n(&thread.wake_at, __ATOMIC_RELAXED) };
         }
     }
     return nullopt;

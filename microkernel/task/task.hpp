@@ -125,11 +125,6 @@ ErrorOr<u64> create_thread_in_current_task(u64 entry, u64 stack_top, u64 paramet
 // already joins it; PeerGone: the task is being killed.
 ErrorOr<i64> join_thread(u64 thread_id);
 
-// Waits until every kill_task() that is looking at threads' waits right
-// now has finished (it takes and lets go the task table lock). An object
-// that queues threads calls it after waking its waiters and before it is
-// freed: a kill may have read a waiter's blocked_on a moment earlier.
-void task_table_barrier();
 // From the interrupt exit path, kill_current_task_if_requested() ends the
 // current task if that was asked for (arch/x86_64/traps.hpp).
 

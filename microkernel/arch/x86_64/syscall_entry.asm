@@ -40,6 +40,13 @@ syscall_entry:
     pop rcx                             ; RIP (handle_syscall checked it is a user address)
     add rsp, 8                          ; CS
     pop r11                             ; RFLAGS
+    ; From here to SYSRET this CPU runs in ring 0 on the user's stack: an
+    ; interrupt now would push its frame there. Interrupts are off on every
+    ; way back from handle_syscall already (SYSCALL cleared IF, and a call
+    ; that blocked comes back through the scheduler with IF off); this CLI
+    ; makes that a fact here instead of a promise kept elsewhere, at one
+    ; instruction per system call. (NMI and #MC use IST stacks: idt.cpp.)
+    cli
     mov rsp, [rsp]                      ; the user RSP
     swapgs
     o64 sysret
