@@ -35,6 +35,7 @@ function(herald_user_runtime)
             ${PROJECT_SOURCE_DIR}/user/runtime/runtime.cpp
             ${PROJECT_SOURCE_DIR}/user/runtime/libherald.cpp
             ${PROJECT_SOURCE_DIR}/user/runtime/heap_allocator.cpp
+            ${PROJECT_SOURCE_DIR}/user/runtime/thread.cpp
             ${PROJECT_SOURCE_DIR}/microkernel/lib/format.cpp
             ${PROJECT_SOURCE_DIR}/microkernel/lib/memory_functions.cpp)
         target_link_libraries(herald_user_runtime PRIVATE libipc)

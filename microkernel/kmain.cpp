@@ -17,6 +17,7 @@
 #include "arch/x86_64/smp_boot.hpp"
 #include "arch/x86_64/vectors.hpp"
 #include "smp/processor.hpp"
+#include "smp/tlb_shootdown.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/serial.hpp"
@@ -279,6 +280,10 @@ void bring_up_processors()
     syscalls_init_this_cpu();
     x86::user_copy_init(g_features.smap);
     scheduler_start_boot_cpu(); // before the APs, whose idle loops schedule
+    auto shootdown_option = command_line_value(g_boot_info.command_line_view(), "tlb_shootdown");
+    tlb_shootdown_init(shootdown_option && *shootdown_option == "off");
+    if (tlb_shootdown_disabled())
+        klog("herald: warning: tlb_shootdown=off: CPUs keep stale TLB entries (only to show that a test catches them)");
     klog("smp: {} CPUs listed in the {}, {} I/O APIC inputs, local APIC in {} mode, timer {} ticks/ms",
         g_topology.cpu_count, topology_source(), x86::ioapic::input_count(),
         x86::lapic::x2apic_mode() ? "x2APIC" : "xAPIC", x86::lapic::timer_ticks_per_ms());

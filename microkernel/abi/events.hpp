@@ -20,9 +20,9 @@ enum class Event : uint32_t {
     Ipis,            // kernel entries by an inter-processor interrupt
     ContextSwitches, // a CPU switched from one thread to another
     AsSwitches,      // CR3 written to change address spaces (without PCIDs, each also drops every non-global TLB entry)
-    TlbFlushPage,    // INVLPG of one page
-    TlbFlushFull,    // a flush of the whole TLB for its own sake (not one that comes with an address-space switch)
-    ShootdownIpis,   // IPIs sent to flush other CPUs' TLBs (Herald has no shootdown yet: always 0)
+    TlbFlushPage,    // INVLPG of one page (on the CPU that runs it: the initiator's own, or a shootdown's target)
+    TlbFlushFull,    // a flush of the whole TLB for its own sake (a shootdown of more than kShootdownBatch pages; not one that comes with an address-space switch)
+    ShootdownIpis,   // IPIs sent to flush other CPUs' TLBs (microkernel/smp/tlb_shootdown.cpp), counted by the sender
     IpcFast,         // messages delivered by an IPC fast path (microkernel/ipc/fastpath.cpp)
     IpcFull,         // messages delivered by the full IPC path (microkernel/ipc/ipc.cpp)
     BytesCopied,     // bytes the kernel copied between address spaces: IPC payloads, user copies

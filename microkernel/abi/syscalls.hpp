@@ -57,6 +57,12 @@ enum class SyscallNumber : uint64_t {
     EventCounters = 49,  // (CPU index or kAllCpus, uint64_t* out, max) -> counters written (abi/events.hpp)
     ServerTask = 50,     // (system control, BootServer, ServerTaskMode) -> a task handle to that server (abi/task.hpp)
 
+    // Threads in the caller's task (abi/task.hpp: kMaxThreads, kAnyCpu).
+    ThreadCreate = 51,     // (entry, stack top, parameter, CPU or kAnyCpu) -> thread id
+    ThreadExit = 52,       // (int64_t value) -> does not return; the last thread's ends the task with it
+    ThreadJoin = 53,       // (thread id, int64_t* value out) -> 0 once that thread of the task has ended
+    ThreadSetPointer = 54, // (address or 0) -> 0; the calling thread's FS base (thread-local storage)
+
     // Device capabilities (abi/device.hpp, docs/drivers.md).
     IoPortRestrict = 56,       // (io ports, first, last) -> a new handle to ports first..last (same rights)
     IoPortEnable = 57,         // (io ports) -> 0; the caller's ring-3 code may use them until it ends

@@ -35,6 +35,12 @@ constexpr int64_t fault_vector(int64_t status)
     return vector >= 0 && vector < static_cast<int64_t>(kExceptionVectors) ? vector : -1;
 }
 
+// Threads in a task (ThreadCreate, docs/syscalls.md "Threads"): at most
+// kMaxThreads at once, counting the main thread and every thread that ended
+// but was not joined yet. kAnyCpu: ThreadCreate places the thread itself.
+inline constexpr uint64_t kMaxThreads = 32;
+inline constexpr uint64_t kAnyCpu = ~0ull;
+
 // One line of TaskList (for ps).
 struct TaskListEntry {
     uint64_t task_id;

@@ -77,8 +77,15 @@ bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
     return true;
 }
 
-// What a message must satisfy before it goes anywhere.
-ErrorOr<void> validate(const Thread& sender, const IpcMessage& message, u32 handle_rights)
+// The handle a message carries (transfer_handle, its index in word 7),
+// taken with a reference when the message is checked: what arrives is the
+// object that was checked, even if a sibling thread of the sender closes or
+// reuses the index before the message is delivered (docs/ipc.md, "Threads").
+using Transfer = HandleRef<KernelObject>;
+
+// What a message must satisfy before it goes anywhere; the handle it
+// carries, if any, goes to `transfer`.
+ErrorOr<void> validate(Thread& sender, const IpcMessage& message, u32 handle_rights, Transfer& transfer)
 {
     if (message.info & MessageInfo::kReservedBits)
         return Error::BadArgument;
@@ -90,17 +97,36 @@ ErrorOr<void> validate(const Thread& sender, const IpcMessage& message, u32 hand
     if (info.transfer_handle) {
         if (!(handle_rights & abi::RightGrant))
             return Error::NoRights;
-        SpinLockGuard guard(sender.task->handles_lock);
-        if (!sender.task->handles->get(message.words[7]))
-            return Error::BadHandle;
+        transfer = HERALD_TRY(lookup_any(sender, message.words[7]));
     }
     return {};
+}
+
+// A queued sender keeps its transfer in its IpcState (a leaked reference);
+// whoever delivers takes it back, and the sender drops what is left when it
+// wakes (a send that failed).
+void park_transfer(Thread& sender, Transfer& transfer)
+{
+    sender.ipc.outgoing_rights = transfer.rights;
+    sender.ipc.outgoing_badge = transfer.badge;
+    sender.ipc.outgoing_object = transfer.object.leak(); // held by the queued sender until delivery
+}
+
+Transfer unpark_transfer(Thread& sender)
+{
+    KernelObject* object = sender.ipc.outgoing_object;
+    sender.ipc.outgoing_object = nullptr;
+    if (!object)
+        return {};
+    return Transfer { Ref<KernelObject>::adopt(*object), sender.ipc.outgoing_rights, sender.ipc.outgoing_badge };
 }
 
 // Moves `message` from `sender` into `receiver`'s frame: registers, the
 // payload (dropped if the receiver has no IPC buffer: payload_length 0), and
 // a copy of the transferred handle (dropped if the receiver's table is full).
-void deliver(Thread& sender, Thread& receiver, IpcMessage message)
+// `transfer` is what validate() took, or null (most messages carry no
+// handle: an empty Ref passed by value would cost on every one).
+void deliver(Thread& sender, Thread& receiver, IpcMessage message, const Transfer* transfer)
 {
     MessageInfo info = MessageInfo::decode(message.info);
     if (info.payload_length > 0) {
@@ -113,12 +139,9 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message)
             info.payload_length = 0;
     }
     if (info.transfer_handle) {
-        Optional<HandleEntry> entry;
-        {
-            SpinLockGuard guard(sender.task->handles_lock);
-            entry = sender.task->handles->get(message.words[7]);
-        }
-        u64 installed = entry ? grant_handle(*receiver.task, *entry->object, entry->rights, entry->badge) : 0;
+        u64 installed = transfer && transfer->object
+            ? grant_handle(*receiver.task, *transfer->object, transfer->rights, transfer->badge)
+            : 0;
         message.words[7] = installed;
         info.transfer_handle = installed != 0;
     }
@@ -186,7 +209,8 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
         return why;
     HandleRef<KernelService>& service = entry.value();
     IpcMessage message = read_message(*self.ipc.frame);
-    HERALD_TRY(validate(self, message, service.rights));
+    Transfer transfer; // checked; the service looks word 7 up in the caller's table itself
+    HERALD_TRY(validate(self, message, service.rights, transfer));
     u8* payload = ipc_buffer_view(self);
     if (MessageInfo::decode(message.info).payload_length > 0 && !payload)
         return Error::BadAddress;
@@ -218,7 +242,8 @@ void wait_for_reply_from(Thread& self, Thread& server)
     }
 }
 
-ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call);
+ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call,
+    Transfer* transfer = nullptr);
 
 
 ErrorOr<u64> send(Thread& self, u64 handle, bool is_call)
@@ -231,13 +256,15 @@ ErrorOr<u64> send(Thread& self, u64 handle, bool is_call)
     }
     IpcMessage message = read_message(*self.ipc.frame);
     message.badge = entry.value().badge;
-    HERALD_TRY(validate(self, message, entry.value().rights));
-    return send_message(self, move(entry.value().object), message, is_call);
+    Transfer transfer;
+    HERALD_TRY(validate(self, message, entry.value().rights, transfer));
+    return send_message(self, move(entry.value().object), message, is_call, &transfer);
 }
 
 // Sends a checked message. The caller's reference to the endpoint is
 // dropped before the thread blocks (a queued waiter holds none).
-ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call)
+ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMessage& message, bool is_call,
+    Transfer* transfer)
 {
     Endpoint& endpoint = *endpoint_ref;
     SpinLockGuard guard(endpoint.lock);
@@ -247,7 +274,7 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     if (Thread* receiver = endpoint.receivers.pop_front()) {
         guard.unlock();
         receiver->ipc.blocked_on = nullptr;
-        deliver(self, *receiver, message);
+        deliver(self, *receiver, message, transfer);
         endpoint_ref.clear(); // before we wait
         if (is_call) {
             wait_for_reply_from(self, *receiver);
@@ -258,6 +285,8 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     }
     // Nobody is receiving yet: wait in the queue with the message.
     self.ipc.outgoing = message;
+    if (transfer && transfer->object)
+        park_transfer(self, *transfer);
     self.ipc.is_call = is_call;
     __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_RELEASE);
     set_syscall_result(*self.ipc.frame, 0);
@@ -265,12 +294,17 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     if (ipc_kill_came_first(self)) {
         endpoint.senders.remove(self);
         self.ipc.blocked_on = nullptr;
+        guard.unlock();
+        if (self.ipc.outgoing_object)
+            unpark_transfer(self); // dropped
         return Error::PeerGone; // it ends on the way out
     }
     self.state = ThreadState::Blocked; // before the lock goes: a receiver may take us at once
     guard.unlock();
     endpoint_ref.clear(); // a queued waiter holds no reference
     scheduler_block_current();
+    if (__builtin_expect(self.ipc.outgoing_object != nullptr, false))
+        unpark_transfer(self); // what no receiver took (the send failed): dropped
     return decode_result(syscall_result(*self.ipc.frame));
 }
 
@@ -300,7 +334,12 @@ ErrorOr<u64> receive(Thread& self, u64 handle, Thread* wake_after_blocking)
     if (Thread* sender = endpoint.senders.pop_front()) {
         guard.unlock();
         sender->ipc.blocked_on = nullptr;
-        deliver(*sender, self, sender->ipc.outgoing);
+        if (__builtin_expect(sender->ipc.outgoing_object != nullptr, false)) {
+            Transfer transfer = unpark_transfer(*sender);
+            deliver(*sender, self, sender->ipc.outgoing, &transfer);
+        } else {
+            deliver(*sender, self, sender->ipc.outgoing, nullptr);
+        }
         endpoint_ref.clear();
         if (sender->ipc.is_call) {
             give_reply_right(self, *sender);
@@ -378,11 +417,12 @@ ErrorOr<u64> reply_to(Thread& self, u64 handle)
 {
     IpcMessage message = read_message(*self.ipc.frame);
     Thread* caller;
+    Transfer transfer;
     {
         auto entry = lookup_handle<SavedReply>(self, handle, abi::RightSend);
         if (entry.is_error())
             return entry.error();
-        HERALD_TRY(validate(self, message, entry.value().rights)); // a refused message leaves the right in place
+        HERALD_TRY(validate(self, message, entry.value().rights, transfer)); // a refused message leaves the right in place
         caller = entry.value().object->take();
     } // our reference goes before the handle's: closing it may destroy the reply
     (void)close(self, handle);
@@ -390,7 +430,7 @@ ErrorOr<u64> reply_to(Thread& self, u64 handle)
         return Error::NoReply; // dropped, or its task was killed
     caller->ipc.awaiting_reply = false;
     caller->ipc.replier = nullptr;
-    deliver(self, *caller, message);
+    deliver(self, *caller, message, &transfer);
     scheduler_wake(*caller);
     return 0u;
 }
@@ -412,11 +452,12 @@ ErrorOr<u64> reply_receive(Thread& self, u64 handle)
                 return entry.error();
             rights = entry.value().rights;
         }
-        HERALD_TRY(validate(self, reply, rights));
+        Transfer transfer;
+        HERALD_TRY(validate(self, reply, rights, transfer));
         if (claim_reply_right(self, *caller)) {
             caller->ipc.awaiting_reply = false;
             caller->ipc.replier = nullptr;
-            deliver(self, *caller, reply);
+            deliver(self, *caller, reply, &transfer);
         } else {
             caller = nullptr; // its task was killed meanwhile: nobody to wake
         }
@@ -480,13 +521,10 @@ ErrorOr<u64> close(Thread& self, u64 handle)
 // so that a badge can name whom the handle was given to.
 ErrorOr<u64> mint(Thread& self, u64 handle, u64 rights, u64 badge)
 {
-    Optional<HandleEntry> entry;
-    {
-        SpinLockGuard guard(self.task->handles_lock);
-        entry = self.task->handles->get(handle);
-    }
-    if (!entry)
-        return Error::BadHandle;
+    auto found = lookup_any(self, handle); // held while it is copied: a sibling thread may close the handle
+    if (found.is_error())
+        return found.error();
+    HandleRef<KernelObject>* entry = &found.value();
     if (rights & ~static_cast<u64>(abi::RightsAll) || (rights & ~static_cast<u64>(entry->rights)))
         return Error::NoRights;
     if (badge & abi::kKernelBadge)

@@ -4,12 +4,12 @@
 // `kType`, the tag a typed lookup checks. Reference-counted: every handle
 // and every IPC call in progress on the object holds a reference, and the
 // object is destroyed when the last one goes. A thread waiting in an
-// object's queue holds none: the object cannot go while the waiting thread's
-// own handle to it is open, and destroy() wakes every waiter first; a kill
-// that looks at a waiter's object is covered by retire.hpp. (With
-// one thread per task this holds; threads sharing a task's handles will
-// need queued waiters to hold a reference.) Portable (host-tested through
-// handle_table).
+// object's queue holds none: destroy() wakes every waiter first, under the
+// object's lock, so no waiter is left pointing at it; a kill that looks at
+// a waiter's object is covered by retire.hpp (the object is freed only once
+// no kill can be looking). That holds with several threads in a task too,
+// where a sibling may close the last handle while a thread waits; nothing
+// on the IPC paths pays for it. Portable (host-tested through handle_table).
 #pragma once
 
 #include "../lib/types.hpp"

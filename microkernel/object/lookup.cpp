@@ -16,4 +16,15 @@ ErrorOr<HandleEntry> lookup_retained(Thread& thread, u64 handle, ObjectType type
     return entry;
 }
 
+ErrorOr<HandleRef<KernelObject>> lookup_any(Thread& thread, u64 handle)
+{
+    SpinLockGuard guard(thread.task->handles_lock);
+    if (!thread.task->handles)
+        return Error::BadHandle;
+    Optional<HandleEntry> entry = thread.task->handles->get(handle);
+    if (!entry)
+        return Error::BadHandle;
+    return HandleRef<KernelObject> { Ref<KernelObject>(*entry->object), entry->rights, entry->badge };
+}
+
 } // namespace herald

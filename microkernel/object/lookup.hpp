@@ -45,6 +45,13 @@ ErrorOr<Ref<T>> lookup(Thread& thread, u64 handle, u32 rights)
     return move(entry.value().object);
 }
 
+// Any object's handle, retained: for the calls that copy a handle whatever
+// its type (HandleMint, TaskGiveHandle, a transfer with a message). The
+// reference is taken under the task's handles_lock, so that a sibling
+// thread closing the handle a moment later cannot free the object under
+// the caller. BadHandle: no such handle.
+ErrorOr<HandleRef<KernelObject>> lookup_any(Thread& thread, u64 handle);
+
 // For the IPC fast paths, which take no reference: the T that `handle`
 // names in `table` with all of `rights` (and the entry, for its badge), or
 // nullptr. The caller holds the task's handles_lock, and must keep the

@@ -7,6 +7,7 @@
 #include "../mm/address_space.hpp"
 #include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
+#include "../smp/tlb_shootdown.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
@@ -25,56 +26,24 @@ Error map_error(Error e)
     }
 }
 
-// MemoryUnmap may only touch a task that cannot be using the page: the
-// memory server itself (its own TLB entry is dropped here), or a task whose
-// thread waits for this server's reply: the caller of the request being
-// served (Shrink, Release, Give). Such a thread runs no user code until the
-// reply comes. It may still be on its way off its CPU (on_cpu stays set
-// until that CPU has switched away, and a CPU reloads CR3 before it runs
-// anything else: Herald uses no PCIDs and no global user pages), so
-// MemoryUnmap waits for that, retrying without the task table lock (which
-// the other CPU may need to finish its switch).
-constexpr u64 kSwitchingRetries = 10'000'000;
-
-enum class UnmapCheck { Allowed, NotAllowed, Switching };
-
-UnmapCheck may_unmap(Task& task, Thread& server)
-{
-    if (&task == server.task)
-        return UnmapCheck::Allowed;
-    Thread* target = task.main_thread;
-    if (!target)
-        return UnmapCheck::Allowed; // never started: nothing of it ran
-    bool waits_for_us = __atomic_load_n(&target->ipc.awaiting_reply, __ATOMIC_ACQUIRE)
-        && __atomic_load_n(&target->ipc.replier, __ATOMIC_ACQUIRE) == &server;
-    if (!waits_for_us)
-        return UnmapCheck::NotAllowed;
-    return __atomic_load_n(&target->on_cpu, __ATOMIC_ACQUIRE) ? UnmapCheck::Switching : UnmapCheck::Allowed;
-}
-
+// MemoryUnmap takes the entry out under the task table lock (the task
+// cannot be freed meanwhile), then, with no lock held, makes every CPU that
+// may hold a translation through it drop it (smp/tlb_shootdown.hpp): the
+// task's threads may run on other CPUs, or still be on their way off one.
+// Only then does the frame go back to the server, which may reuse it.
 struct UnmapRequest {
-    Thread* server;
     u64 address;
+    u64 root;
 };
 
-ErrorOr<u64> unmap_once(Thread& server, u64 task_id, u64 address)
+ErrorOr<u64> unmap_entry(u64 task_id, UnmapRequest& request)
 {
-    UnmapRequest request { &server, address };
     return with_address_space_of(task_id, [](Task& task, AddressSpace& space, void* context) -> ErrorOr<u64> {
         auto& request = *static_cast<UnmapRequest*>(context);
-        Thread& self = *request.server;
-        switch (may_unmap(task, self)) {
-        case UnmapCheck::NotAllowed: return Error::Unsupported;
-        case UnmapCheck::Switching: return Error::TooMany; // not yet: try again
-        case UnmapCheck::Allowed: break;
-        }
         auto frame = space.unmap_pager_frame(VirtualAddress(request.address));
         if (frame.is_error())
             return Error::OutOfRange; // no page of the pager's there
-        if (&task == self.task) {
-            x86::invalidate_page(request.address);
-            count<Event::TlbFlushPage>();
-        }
+        request.root = task.root.get();
         return frame.value().get();
     }, &request);
 }
@@ -97,22 +66,16 @@ ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
     return {};
 }
 
-ErrorOr<u64> MemoryControl::unmap(Thread& server, u64 task_id, u64 address)
+ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
 {
-    for (u64 attempt = 0;; ++attempt) {
-        auto result = unmap_once(server, task_id, address);
-        if (result.is_error() && result.error() == Error::TooMany && attempt < kSwitchingRetries) {
-            x86::pause();
-            continue;
-        }
-        if (!result.is_error())
-            return result.value();
-        switch (result.error()) {
-        case Error::NotFound: return Error::PeerGone;
-        case Error::OutOfRange: return Error::BadAddress;
-        default: return Error::NoRights;
-        }
-    }
+    UnmapRequest request { address, 0 };
+    auto frame = unmap_entry(task_id, request);
+    if (frame.is_error())
+        return frame.error() == Error::NotFound ? Error::PeerGone : Error::BadAddress;
+    // The task may end meanwhile and its PML4 be reused: then a CPU running
+    // the new task drops one translation for nothing.
+    tlb_shootdown(request.root, &request.address, 1);
+    return frame.value();
 }
 
 usize MemoryControl::take_reclaimed(u64* out, usize max) { return reclaim_take(out, max); }

@@ -110,10 +110,14 @@ Thread* steal(Processor& self)
     return thread;
 }
 
-void switch_address_space(Thread& next)
+void switch_address_space(Processor& cpu, Thread& next)
 {
     u64 root = next.task->root.get();
     if ((x86::read_cr3() & ~0xFFFull) != root) {
+        // Recorded before the CR3 write: a TLB shootdown that misses this
+        // record finds the page tables changed by the time we walk them
+        // (smp/tlb_shootdown.hpp).
+        __atomic_store_n(&cpu.active_root, root, __ATOMIC_RELAXED);
         x86::write_cr3(root);
         count<Event::AsSwitches>();
     }
@@ -149,7 +153,14 @@ enum class Slice { Fresh, Donated };
     x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
     x86::load_io_ports(cpu.index, next.task->io_ports);
     cpu.kernel_stack_top = next.kernel_stack_top;
-    switch_address_space(next);
+    switch_address_space(cpu, next);
+    // A thread's FS base (its thread-local storage, ThreadSetPointer). Ring 3
+    // cannot write it (CR4.FSGSBASE is off); it can only reset it to 0 by
+    // loading a selector into FS. So when both threads have 0 the CPU has 0
+    // already, and a switch between threads that never set one (every
+    // thread without thread-local storage) costs one test, no WRMSR.
+    if (__builtin_expect((previous.fs_base | next.fs_base) != 0, false))
+        x86::wrmsr(x86::kMsrFsBase, next.fs_base);
     if (previous.fpu_state)
         x86::fpu::save(previous.fpu_state);
     if (next.fpu_state)
@@ -270,6 +281,7 @@ Thread* adopt_current_context(StringView name, bool idle)
 void start_this_cpu(Thread* current, Thread* idle)
 {
     Processor& cpu = this_processor();
+    cpu.active_root = x86::read_cr3() & ~0xFFFull;
     cpu.current = current;
     cpu.idle_thread = idle;
     cpu.slice_left = kSliceTicks;
@@ -377,6 +389,17 @@ void scheduler_block_and_switch_to(Thread& next)
         x86::pause();
     self.state = ThreadState::Blocked;
     switch_to(cpu, self, next, Slice::Donated);
+}
+
+void scheduler_kick(Thread& thread)
+{
+    // Racy: a thread that stops running meanwhile has entered the kernel,
+    // where it sees its task's kill flag anyway.
+    if (static_cast<volatile const ThreadState&>(thread.state) != ThreadState::Running)
+        return;
+    u32 cpu = __atomic_load_n(&thread.cpu, __ATOMIC_ACQUIRE);
+    if (cpu != this_processor().index && cpu < processor_count())
+        x86::lapic::send_ipi(processor(cpu).apic_id, x86::kVectorReschedule);
 }
 
 void scheduler_interrupt_sleep(Thread& thread)

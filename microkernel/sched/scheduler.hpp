@@ -52,6 +52,11 @@ void scheduler_wake(Thread& thread);
 // time had come. Does nothing to a thread that is not sleeping.
 void scheduler_interrupt_sleep(Thread& thread);
 
+// A thread that runs on another CPU gets a reschedule IPI there, so that
+// it enters the kernel now (a kill of its task ends it on the way back to
+// ring 3) rather than at that CPU's next tick. Does nothing otherwise.
+void scheduler_kick(Thread& thread);
+
 void scheduler_yield();
 void scheduler_sleep_ms(u64 milliseconds);
 [[noreturn]] void scheduler_exit_current();

@@ -92,15 +92,12 @@ public:
     // its table, and left there.
     ipc::Result<void> give(loader::TaskRef task, ipc::Handle handle) override
     {
-        Optional<HandleEntry> entry;
-        {
-            Task& caller = *current_thread().task;
-            SpinLockGuard guard(caller.handles_lock);
-            entry = caller.handles->get(handle);
-        }
-        if (!entry)
+        auto entry = lookup_any(current_thread(), handle); // held while it is copied
+        if (entry.is_error())
             return ipc::Error::BadHandle;
-        return ok_or_error(object_of(task).give_handle(*entry, abi::HandleFirstFree));
+        HandleRef<KernelObject>& found = entry.value();
+        return ok_or_error(object_of(task).give_handle(HandleEntry { found.object.ptr(), found.rights, found.badge },
+            abi::HandleFirstFree));
     }
 
     ipc::Result<void> start(loader::TaskRef task, u64 entry, u64 stack_top, u64 argument) override

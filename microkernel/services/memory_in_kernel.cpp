@@ -38,14 +38,19 @@ public:
     }
 
     // Only in the task that made the request, which runs this very call on
-    // this CPU (one thread per task): its TLB entry is dropped right here,
-    // and no other CPU runs it. A request made through a memory handle some
-    // other task passed on is refused: that task may be running elsewhere.
+    // this CPU, and only while it has one thread: its TLB entry is dropped
+    // right here, and no other CPU runs it. A request made through a memory
+    // handle some other task passed on is refused: that task may be running
+    // elsewhere; so is one from a task with several threads (the service
+    // runs under its spin lock, where it cannot wait for a TLB shootdown:
+    // a CPU spinning for that lock with interrupts off would never answer).
     Unmap unmap(u64 task, u64 address, u64& frame) override
     {
         if (task != current_thread().task->id)
             return Unmap::Refused;
-        auto result = with_address_space_of(task, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
+        auto result = with_address_space_of(task, [](Task& owner, AddressSpace& space, void* context) -> ErrorOr<u64> {
+            if (owner.live_threads > 1)
+                return Error::Unsupported;
             u64 page = *static_cast<u64*>(context);
             PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
             x86::invalidate_page(page);

@@ -47,6 +47,10 @@ struct Processor {
     bool need_resched;
     bool scheduler_running;
     u64 reschedule_ipis;         // received
+    // The PML4 this CPU's CR3 holds, recorded before each CR3 write at a
+    // switch; and a TLB shootdown asked of it (smp/tlb_shootdown.hpp).
+    u64 active_root;
+    bool shootdown_pending;
     u64 steals;                  // threads taken from other CPUs
 };
 static_assert(__builtin_offsetof(Processor, self) == 0);

@@ -165,6 +165,10 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::DeviceMemoryRestrict, sys_device_memory_restrict);
     table.set(SyscallNumber::DeviceMemoryMap, sys_device_memory_map);
     table.set(SyscallNumber::DeviceInfo, sys_device_info);
+    table.set(SyscallNumber::ThreadCreate, sys_thread_create);
+    table.set(SyscallNumber::ThreadExit, sys_thread_exit);
+    table.set(SyscallNumber::ThreadJoin, sys_thread_join);
+    table.set(SyscallNumber::ThreadSetPointer, sys_thread_set_pointer);
     return table;
 }
 

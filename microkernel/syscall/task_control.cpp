@@ -76,15 +76,8 @@ ErrorOr<u64> sys_task_give_handle(const SyscallArgs& args)
     auto target = HERALD_TRY(lookup<TaskObject>(current_thread(), args.arg(0), abi::RightSend));
     if (!target->unstarted_task() || index >= abi::kMaxHandles)
         return Error::BadArgument; // (give_handle checks again: the answer comes first)
-    Optional<HandleEntry> entry;
-    {
-        Task& self = *current_thread().task;
-        SpinLockGuard guard(self.handles_lock);
-        entry = self.handles->get(handle);
-    }
-    if (!entry)
-        return Error::BadHandle;
-    return target->give_handle(*entry, index);
+    auto entry = HERALD_TRY(lookup_any(current_thread(), handle)); // held while it is copied
+    return target->give_handle(HandleEntry { entry.object.ptr(), entry.rights, entry.badge }, index);
 }
 
 // (task, entry, stack top, parameter) -> 0.

@@ -17,6 +17,10 @@
 #include "../log.hpp"
 #include "../sched/scheduler.hpp"
 #include "../sync/spinlock.hpp"
+#include "../arch/x86_64/syscall_abi.hpp"
+#include "../ipc/message.hpp"
+#include "../lib/syscall_error.hpp"
+#include "../smp/processor.hpp"
 
 extern "C" void thread_start(); // arch/x86_64/context_switch.asm
 
@@ -100,8 +104,48 @@ ErrorOr<Thread*> new_thread(Task& task, StringView name)
         SpinLockGuard guard(g_table_lock);
         thread->id = g_next_thread_id++;
         ++task.live_threads;
+        thread->sibling = task.threads;
+        task.threads = thread;
     }
     return thread;
+}
+
+// The task's thread slots (task.hpp, ThreadSlot): one per thread from its
+// creation until it is joined.
+Optional<u32> reserve_slot(Task& task)
+{
+    SpinLockGuard guard(task.threads_lock);
+    for (u32 i = 0; i < abi::kMaxThreads; ++i) {
+        if (!task.thread_slots[i].used) {
+            task.thread_slots[i] = ThreadSlot {};
+            task.thread_slots[i].used = true;
+            return i;
+        }
+    }
+    return nullopt;
+}
+
+void fill_slot(Task& task, u32 slot, Thread& thread)
+{
+    SpinLockGuard guard(task.threads_lock);
+    task.thread_slots[slot].thread_id = thread.id;
+    task.thread_slots[slot].thread = &thread;
+    thread.slot = slot;
+}
+
+void free_slot(Task& task, u32 slot)
+{
+    SpinLockGuard guard(task.threads_lock);
+    task.thread_slots[slot] = ThreadSlot {};
+}
+
+// The first end of a task decides how it ended (task.hpp, end_decided).
+void decide_end(Task& task, i64 status, bool killed)
+{
+    if (__atomic_exchange_n(&task.end_decided, true, __ATOMIC_ACQ_REL))
+        return;
+    task.state = killed ? TaskState::Killed : TaskState::Exited;
+    task.exit_status = status;
 }
 
 SpinLock g_exit_lock;
@@ -121,6 +165,8 @@ ErrorOr<Thread*> create_thread_for_running_context(StringView name)
     SpinLockGuard guard(g_table_lock);
     thread->id = g_next_thread_id++;
     ++g_kernel_task.live_threads;
+    thread->sibling = g_kernel_task.threads;
+    g_kernel_task.threads = thread;
     return thread;
 }
 
@@ -144,31 +190,89 @@ Optional<TaskExit> find_exit(u64 task_id)
     return nullopt;
 }
 
-void exit_current_task(i64 status, bool killed)
+namespace {
+
+// Under the task table lock: every thread of `task` but `except` is to end.
+// The flag first, with a full barrier, then each thread's wait is looked
+// for: a thread that starts to wait meanwhile sees the flag
+// (ipc/message.hpp, ipc_kill_came_first; join_thread the same). A thread
+// running on another CPU gets a reschedule IPI: the interrupt's way back to
+// ring 3 ends it (scheduler_kick).
+void request_end(Task& task, Thread* except) REQUIRES(g_table_lock)
 {
-    Thread& thread = current_thread();
+    __atomic_store_n(&task.kill_requested, true, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (Thread* thread = task.threads; thread; thread = thread->sibling) {
+        if (thread == except)
+            continue;
+        scheduler_interrupt_sleep(*thread);
+        ipc_cancel_wait(*thread);
+        scheduler_kick(*thread);
+    }
+    // Threads waiting in ThreadJoin (all of this task's own).
+    SpinLockGuard guard(task.threads_lock);
+    for (ThreadSlot& slot : task.thread_slots) {
+        if (Thread* joiner = slot.joiner) {
+            slot.joiner = nullptr;
+            if (joiner != except)
+                ipc_wake_with_status(*joiner, Error::PeerGone);
+        }
+    }
+}
+
+// The current thread ends with `value`: a thread joining it is woken, and
+// if it was the task's last live thread its value is the task's status
+// (unless an earlier end decided it).
+[[noreturn]] void end_current_thread(Thread& thread, i64 value)
+{
     ipc_thread_exiting(thread);
     Task& task = *thread.task;
     HERALD_ASSERT(&task != &g_kernel_task);
-    task.state = killed ? TaskState::Killed : TaskState::Exited;
-    task.exit_status = status;
-    scheduler_exit_current(); // release_thread() records the exit once all is given back
+    Thread* joiner;
+    bool last = true;
+    {
+        SpinLockGuard guard(task.threads_lock);
+        ThreadSlot& slot = task.thread_slots[thread.slot];
+        slot.exited = true;
+        slot.value = value;
+        slot.thread = nullptr;
+        joiner = slot.joiner;
+        slot.joiner = nullptr;
+        for (const ThreadSlot& other : task.thread_slots)
+            last = last && !other.thread;
+    }
+    if (last)
+        decide_end(task, value, false);
+    if (joiner) {
+        set_syscall_result(*joiner->ipc.frame, 0); // join_thread reads the value from the slot
+        scheduler_wake(*joiner);
+    }
+    scheduler_exit_current(); // release_thread() records the task's exit once all is given back
 }
+
+} // namespace
+
+void exit_current_task(i64 status, bool killed)
+{
+    Thread& thread = current_thread();
+    Task& task = *thread.task;
+    decide_end(task, status, killed);
+    {
+        SpinLockGuard guard(g_table_lock);
+        if (task.live_threads > 1)
+            request_end(task, &thread);
+    }
+    end_current_thread(thread, status);
+}
+
+void exit_current_thread(i64 value) { end_current_thread(current_thread(), value); }
 
 bool kill_task(u64 task_id)
 {
     SpinLockGuard guard(g_table_lock); // the task cannot be freed while we hold it
     for (Task* task : g_table) {
         if (task && task->id == task_id && task != &g_kernel_task) {
-            // A full barrier (seq_cst) before it looks for the thread's wait:
-            // a thread that starts waiting meanwhile sees the flag
-            // (ipc/message.hpp, ipc_kill_came_first).
-            __atomic_store_n(&task->kill_requested, true, __ATOMIC_SEQ_CST);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (task->main_thread) {
-                scheduler_interrupt_sleep(*task->main_thread);
-                ipc_cancel_wait(*task->main_thread);
-            }
+            request_end(*task, nullptr);
             return true;
         }
     }
@@ -253,21 +357,83 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
 
 ErrorOr<Thread*> create_user_thread(Task& task, u64 entry, u64 user_stack_top, u64 parameter)
 {
+    Optional<u32> slot = reserve_slot(task);
+    if (!slot)
+        return Error::OutOfMemory; // kMaxThreads live or unjoined
     auto* fpu_state = static_cast<u8*>(g_fpu_areas.allocate_storage());
-    if (!fpu_state)
+    if (!fpu_state) {
+        free_slot(task, *slot);
         return Error::OutOfMemory;
+    }
     auto thread = new_thread(task, task.name_view());
     if (thread.is_error()) {
         g_fpu_areas.free_storage(fpu_state);
+        free_slot(task, *slot);
         return thread.error();
     }
     thread.value()->is_user = true;
     thread.value()->fpu_state = fpu_state;
     x86::fpu::init_state(fpu_state);
     build_initial_stack(*thread.value(), entry, x86::kUserCodeSelector, user_stack_top, x86::kUserDataSelector, parameter);
+    fill_slot(task, *slot, *thread.value());
+    SpinLockGuard guard(g_table_lock);
     if (!task.main_thread)
         task.main_thread = thread.value();
     return thread.value();
+}
+
+ErrorOr<u64> create_thread_in_current_task(u64 entry, u64 stack_top, u64 parameter, u64 cpu)
+{
+    Task& task = *current_thread().task;
+    if (cpu != abi::kAnyCpu && cpu >= processor_count())
+        return Error::BadArgument;
+    if (__atomic_load_n(&task.kill_requested, __ATOMIC_ACQUIRE))
+        return Error::PeerGone; // ending: no new threads
+    Thread* thread = HERALD_TRY(create_user_thread(task, entry, stack_top, parameter));
+    u64 id = thread->id;
+    // A kill that went over the threads before this one was linked misses
+    // it: it ends at its first entry into the kernel (a system call, or the
+    // next timer tick), like any thread of a killed task.
+    if (cpu == abi::kAnyCpu)
+        scheduler_enqueue(*thread);
+    else
+        scheduler_enqueue_on(*thread, cpu);
+    return id;
+}
+
+ErrorOr<i64> join_thread(u64 thread_id)
+{
+    Thread& self = current_thread();
+    Task& task = *self.task;
+    if (thread_id == self.id)
+        return Error::BadArgument; // it would wait for itself forever
+    for (;;) {
+        SpinLockGuard guard(task.threads_lock);
+        ThreadSlot* slot = nullptr;
+        for (ThreadSlot& candidate : task.thread_slots) {
+            if (candidate.used && candidate.thread_id == thread_id)
+                slot = &candidate;
+        }
+        if (!slot || (slot->joiner && slot->joiner != &self))
+            return Error::BadArgument; // not a thread of this task, or already being joined
+        if (slot->exited) {
+            i64 value = slot->value;
+            *slot = ThreadSlot {};
+            return value;
+        }
+        slot->joiner = &self;
+        if (ipc_kill_came_first(self)) { // request_end took the flag before the lock: it found no joiner
+            slot->joiner = nullptr;
+            return Error::PeerGone;
+        }
+        self.state = ThreadState::Blocked;
+        guard.unlock();
+        scheduler_block_current();
+        // Woken by the thread's end (0: look again) or by a kill (PeerGone).
+        auto woken = decode_result(syscall_result(*self.ipc.frame));
+        if (woken.is_error())
+            return woken.error();
+    }
 }
 
 namespace {
@@ -311,6 +477,14 @@ void release_thread(Thread& thread)
     bool last = false;
     {
         SpinLockGuard guard(g_table_lock);
+        for (Thread** link = &task.threads; *link; link = &(*link)->sibling) {
+            if (*link == &thread) {
+                *link = thread.sibling;
+                break;
+            }
+        }
+        if (task.main_thread == &thread)
+            task.main_thread = task.threads; // another that has not been released, if any
         last = --task.live_threads == 0 && &task != &g_kernel_task;
         if (last) {
             for (usize slot = 1; slot < kMaxTasks; ++slot) {

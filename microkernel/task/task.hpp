@@ -23,6 +23,18 @@ class HandleTable;
 
 enum class TaskState : u8 { Alive, Exited, Killed };
 
+// One thread of a task, from ThreadCreate until ThreadJoin took its exit
+// value (the main thread's too): what a join waits for and reads after the
+// Thread itself is gone.
+struct ThreadSlot {
+    bool used { false };
+    bool exited { false };
+    u64 thread_id { 0 };
+    Thread* thread { nullptr }; // until it exits
+    i64 value { 0 };            // its exit value, once exited
+    Thread* joiner { nullptr }; // the thread blocked in ThreadJoin on it
+};
+
 struct Task {
     u64 id { 0 };
     char name[32] {};
@@ -31,9 +43,21 @@ struct Task {
     AddressSpace* address_space { nullptr }; // null: the kernel task
     PhysicalAddress root;                    // seed: the PML4 base
     u32 live_threads { 0 };
+    // Set when the task is to end (killed, a fault, or one thread's Exit):
+    // every thread ends at its next way back to ring 3 (kill_task).
     bool kill_requested { false };
+    // The first end (exit, kill, fault, the last thread's ThreadExit) sets
+    // state and exit_status; later ones find it set and change nothing.
+    bool end_decided { false };
+    // Every thread that is not yet released (first = newest), linked
+    // through Thread::sibling, under the task table lock (task.cpp).
+    Thread* threads { nullptr };
+    SpinLock threads_lock;
+    ThreadSlot thread_slots[abi::kMaxThreads] GUARDED_BY(threads_lock);
     SpinLock handles_lock;
     HandleTable* handles GUARDED_BY(handles_lock) PT_GUARDED_BY(handles_lock) { nullptr }; // its capabilities (object/handle_table.hpp)
+    // The first thread (null: not started); when it ends before the others,
+    // another live one (release_thread).
     Thread* main_thread { nullptr };
     class TaskObject* object { nullptr }; // its capability, if it was started through one
     // I/O ports its ring-3 code may use (the console's COM1, the IoPortRange
@@ -78,15 +102,30 @@ struct TaskExit {
 inline constexpr usize kExitRecords = 64;
 Optional<TaskExit> find_exit(u64 task_id);
 
-// Ends the current thread's task (its only thread) in ring 3's name:
-// `status` for exit(), or killed with the reason already logged.
+// Ends the current thread's task in ring 3's name: `status` for exit(), or
+// killed with the reason already logged. The task's other threads end too,
+// wherever they are (as for kill_task); the task's status is the first end's.
 [[noreturn]] void exit_current_task(i64 status, bool killed);
 
-// Asks for task `task_id` to end: its thread is killed the next time it
-// would return to ring 3 (from an interrupt or a system call; a thread that
-// sleeps or waits in IPC, for a message or a reply, is woken for it). False
-// if there is no such task.
+// Asks for task `task_id` to end: each of its threads is killed the next
+// time it would return to ring 3 (from an interrupt or a system call; a
+// thread that sleeps, waits in IPC, for a message or a reply, or waits in
+// ThreadJoin is woken for it; one running on another CPU gets a reschedule
+// IPI). False if there is no such task.
 bool kill_task(u64 task_id);
+
+// The thread calls (syscall/thread_control.cpp decodes them): a new thread
+// in the current task at `entry` with RSP = `stack_top` and `parameter` in
+// RDI and RDX, queued on `cpu` (pinned) or on the least loaded CPU
+// (abi::kAnyCpu); its id.
+ErrorOr<u64> create_thread_in_current_task(u64 entry, u64 stack_top, u64 parameter, u64 cpu);
+// Ends the current thread with `value` (the task too, if it was its last).
+[[noreturn]] void exit_current_thread(i64 value);
+// Waits for thread `thread_id` of the current task to end; its exit value.
+// BadArgument: itself, no such thread of this task, or another thread
+// already joins it; PeerGone: the task is being killed.
+ErrorOr<i64> join_thread(u64 thread_id);
+
 // From the interrupt exit path, kill_current_task_if_requested() ends the
 // current task if that was asked for (arch/x86_64/traps.hpp).
 

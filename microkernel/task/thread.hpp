@@ -1,5 +1,10 @@
 // Thread: one flow of execution, the unit the scheduler runs.
 //
+// A task may have several (ThreadCreate, docs/syscalls.md "Threads"): they
+// share the task's address space and handles; each has its own kernel
+// stack, registers, FPU state, FS base (its thread-local storage), IPC
+// state and reply right.
+//
 // The seed's task list kept, per task, "the adress of the PML4 base for the
 // task and the value of the Ring0 RSP". Herald splits that in two: the PML4
 // belongs to the Task (task.hpp, shared by its threads), and each Thread
@@ -35,6 +40,14 @@ struct Thread;
 struct IpcState {
     x86::InterruptFrame* frame { nullptr }; // its system-call frame while in the kernel
     IpcMessage outgoing;                    // while blocked sending
+    // The handle `outgoing` carries (transfer_handle), taken from the
+    // sender's table with a reference when the message was checked, so that
+    // what arrives is what was checked even if a sibling thread closes or
+    // reuses the index meanwhile; whoever delivers takes it, the sender
+    // drops what is left when it wakes (ipc.cpp).
+    class KernelObject* outgoing_object { nullptr };
+    u32 outgoing_rights { 0 };
+    u64 outgoing_badge { 0 };
     bool is_call { false };                 // blocked sender: waits for a reply afterwards
     bool awaiting_reply { false };          // a client between its call and the reply
     Endpoint* blocked_on { nullptr };       // the endpoint whose queue holds it
@@ -68,6 +81,14 @@ struct Thread {
     // Sleep-list link (per CPU, sorted by wake time).
     Thread* sleep_next { nullptr };
     u64 wake_at { 0 };            // TSC value
+
+    // The FS base of its ring-3 code (ThreadSetPointer): loaded at a switch
+    // only when it or the previous thread's is not 0 (scheduler.cpp).
+    u64 fs_base { 0 };
+    // The task's threads (Task::threads, under the task table lock), and
+    // its entry in the task's thread slots (Task::thread_slots).
+    Thread* sibling { nullptr };
+    u32 slot { 0 };
 
     u32 cpu { 0 };                // where it runs or last ran
     bool has_run { false };

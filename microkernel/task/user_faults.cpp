@@ -7,6 +7,7 @@
 #include "../arch/x86_64/interrupt_frame.hpp"
 #include "../debug/user_symbols.hpp"
 #include "../log.hpp"
+#include "../mm/address_space.hpp"
 #include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -45,6 +46,23 @@ constexpr usize kCallersText = 1024;
     exit_current_task(abi::fault_status(frame.vector), true);
 }
 
+// Page-fault error code bits (SDM Vol. 3A §4.7).
+constexpr u64 kFaultWrite = 1u << 1;
+constexpr u64 kFaultInstructionFetch = 1u << 4;
+
+// Two threads of a task that fault on the same fresh page both ask the
+// pager; the second answer is a refusal (its MemoryMap found the page
+// mapped already). What counts is whether the access can succeed now:
+// then the instruction is simply run again.
+bool resolved_meanwhile(Task& task, u64 address, u64 error_code)
+{
+    if (!task.address_space || task.live_threads < 2)
+        return false;
+    auto page = task.address_space->translate(VirtualAddress(address));
+    return page && page->flags.user && (page->flags.writable || !(error_code & kFaultWrite))
+        && (page->flags.executable || !(error_code & kFaultInstructionFetch));
+}
+
 } // namespace
 
 void handle_user_fault(x86::InterruptFrame& frame)
@@ -58,6 +76,8 @@ void handle_user_fault(x86::InterruptFrame& frame)
         return;
     if (__atomic_load_n(&thread.task->kill_requested, __ATOMIC_ACQUIRE))
         exit_current_task(abi::kKilledStatus, true); // killed while the pager worked: not the fault's doing
+    if (resolved_meanwhile(*thread.task, address, frame.error_code))
+        return; // a sibling thread's fault on the same page mapped it first
     kill_for(frame, address, abi::page_fault_verdict_name(verdict));
 }
 

@@ -203,10 +203,41 @@ extern "C" {
     herald::user::exit(status);
 }
 
-void* malloc(size_t size) { return herald::user::g_heap.malloc(size); }
-void free(void* pointer) { herald::user::g_heap.free(pointer); }
-void* realloc(void* pointer, size_t size) { return herald::user::g_heap.realloc(pointer, size); }
-void* calloc(size_t count, size_t size) { return herald::user::g_heap.calloc(count, size); }
+// The heap is shared by the task's threads (user/runtime/thread.hpp): one
+// lock, which a thread that finds it taken yields for (its holder may be
+// waiting for the memory server's Grow, or run on this very CPU).
+namespace {
+bool g_heap_lock;
+struct HeapGuard {
+    HeapGuard()
+    {
+        while (__atomic_exchange_n(&g_heap_lock, true, __ATOMIC_ACQUIRE))
+            herald::user::yield();
+    }
+    ~HeapGuard() { __atomic_store_n(&g_heap_lock, false, __ATOMIC_RELEASE); }
+};
+} // namespace
+
+void* malloc(size_t size)
+{
+    HeapGuard guard;
+    return herald::user::g_heap.malloc(size);
+}
+void free(void* pointer)
+{
+    HeapGuard guard;
+    herald::user::g_heap.free(pointer);
+}
+void* realloc(void* pointer, size_t size)
+{
+    HeapGuard guard;
+    return herald::user::g_heap.realloc(pointer, size);
+}
+void* calloc(size_t count, size_t size)
+{
+    HeapGuard guard;
+    return herald::user::g_heap.calloc(count, size);
+}
 
 // A pure virtual function called through a half-built object: a bug.
 void __cxa_pure_virtual()

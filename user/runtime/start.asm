@@ -34,3 +34,18 @@ _start:
     ud2
     jmp .hang
 .end:
+
+; herald_thread_start: where every thread made by thread_create begins
+; (user/runtime/thread.cpp). The kernel enters here with RSP at the top of
+; the thread's stack and its ThreadControl in RDI (and RDX); the stack is
+; aligned as at _start, and herald_thread_main never returns.
+global herald_thread_start:function (herald_thread_start.end - herald_thread_start)
+extern herald_thread_main
+herald_thread_start:
+    xor ebp, ebp
+    and rsp, -16
+    call herald_thread_main
+.hang:
+    ud2
+    jmp .hang
+.end:

@@ -98,6 +98,7 @@ inline constexpr u64 kCr4Smep = 1ull << 20;
 inline constexpr u64 kCr4Smap = 1ull << 21;
 inline constexpr u32 kMsrEfer = 0xC0000080;
 inline constexpr u64 kEferNxe = 1ull << 11;
+inline constexpr u32 kMsrFsBase = 0xC0000100; // SDM Vol. 4, Table 2-2: IA32_FS_BASE
 inline constexpr u32 kMsrGsBase = 0xC0000101;
 inline constexpr u32 kMsrKernelGsBase = 0xC0000102;
 inline constexpr u32 kMsrApicBase = 0x1B;

@@ -10,6 +10,7 @@ inline constexpr u8 kVectorTimer = 0x20;        // local APIC timer: the schedul
 inline constexpr u8 kVectorReschedule = 0x21;   // IPI: "look at your run queue"
 inline constexpr u8 kVectorPingIpi = 0x22;      // IPI used by tests and the IPI benchmark
 inline constexpr u8 kVectorPongIpi = 0x23;      // the IPI benchmark's answer
+inline constexpr u8 kVectorTlbShootdown = 0x24; // IPI: "invalidate these pages" (smp/tlb_shootdown.hpp)
 inline constexpr u8 kVectorFirstIrq = 0x30;     // I/O APIC inputs start here
 inline constexpr u8 kVectorLapicError = 0xFE;
 inline constexpr u8 kVectorSpurious = 0xFF;     // low nibble must be all ones on old APICs

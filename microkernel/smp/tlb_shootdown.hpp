@@ -1,0 +1,40 @@
+// TLB shootdown: when page-table entries of an address space are removed
+// or changed, no CPU may go on using a translation it cached through them
+// once the frame behind is reused (docs/memory.md, "TLB shootdown").
+//
+// Which CPUs may hold entries of an address space: those whose CR3 holds its
+// root now. A CPU records the root it loads (Processor::active_root) before
+// it writes CR3 at a switch (sched/scheduler.cpp), and every CR3 write drops
+// all non-global entries (Herald uses no PCIDs and no global user pages), so
+// a CPU that has switched away holds none. The initiator, after changing the
+// entries, fences and reads every CPU's active_root: a CPU it does not see
+// there loads CR3 (serializing) after its record was visible, so its page
+// walks see the changed entries. Those it sees get one IPI each, and it waits
+// until every one has invalidated the pages (INVLPG, or a CR3 reload for a
+// batch of more than kShootdownBatch pages). Its own CPU's entries are
+// invalidated directly.
+//
+// Initiators hold no spin lock while they wait (a CPU spinning with
+// interrupts off on a lock the initiator held would never answer); a CPU
+// that waits to start a shootdown of its own answers requests meanwhile.
+#pragma once
+
+#include "../lib/types.hpp"
+
+namespace herald {
+
+inline constexpr usize kShootdownBatch = 16;
+
+// Registers the IPI handler; reads `tlb_shootdown=off` from the kernel
+// command line (the test images' check that the stale-entry test can fail).
+void tlb_shootdown_init(bool disabled);
+
+// The entries for `pages` (virtual addresses; more than kShootdownBatch: the
+// whole address space) of the address space whose PML4 is at `root` were
+// just changed: returns once no CPU holds them. Call with no spin lock held.
+void tlb_shootdown(u64 root, const u64* pages, usize count);
+
+// Whether shootdowns were switched off on the command line.
+bool tlb_shootdown_disabled();
+
+} // namespace herald

@@ -1,0 +1,187 @@
+// Self-tests of threads in a task (docs/syscalls.md, "Threads"), through the
+// ring-3 program `threads` (user/programs/threads.cpp): its checks of bad
+// arguments, joins and thread-local storage; threads on every CPU doing IPC
+// and page faults at once; a task whose threads wait in every way there is,
+// killed from outside, ended by one thread's fault, or by one thread's Exit;
+// and a main thread that ends before the others.
+#include "microkernel/abi/task.hpp"
+#include "microkernel/pager/pager.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "microkernel/stats/event_counters.hpp"
+#include "programs.hpp"
+
+using namespace herald;
+using namespace herald::selftest;
+
+namespace {
+
+// The program's modes (user/programs/threads.cpp).
+constexpr u64 kChecks = 1;
+constexpr u64 kIpcAndFaults = 2;
+constexpr u64 kBlockForever = 3;
+constexpr u64 kFaultWhileBlocked = 4;
+constexpr u64 kExitWhileBlocked = 5;
+constexpr u64 kMainExitsFirst = 6;
+constexpr u64 kStaleTlb = 7;
+// kBlockForever's threads: the main thread, 5 waits, a sleeper, its joiner, a spinner.
+constexpr u64 kBlockingThreads = 9;
+constexpr u64 kPageFaultVector = 14;
+
+// The first listed task named `name` (the memory server: "memory").
+Optional<abi::TaskListEntry> listed_task(StringView name)
+{
+    abi::TaskListEntry entries[16];
+    usize from = 0;
+    for (;;) {
+        usize next = 0;
+        usize count = list_tasks(from, entries, 16, next);
+        for (usize i = 0; i < count; ++i) {
+            if (StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == name)
+                return entries[i];
+        }
+        if (count == 0 || next >= kMaxTasks)
+            return nullopt;
+        from = next;
+    }
+}
+
+// The task's live threads, as TaskList shows them (0: not in the table).
+u64 threads_of(u64 task_id)
+{
+    abi::TaskListEntry entries[16];
+    usize from = 0;
+    for (;;) {
+        usize next = 0;
+        usize count = list_tasks(from, entries, 16, next);
+        for (usize i = 0; i < count; ++i) {
+            if (entries[i].task_id == task_id)
+                return entries[i].threads;
+        }
+        if (count == 0 || next >= kMaxTasks)
+            return 0;
+        from = next;
+    }
+}
+
+// Every thread a test made has been given back.
+void expect_threads_back_to(usize before)
+{
+    EXPECT(eventually([&] { return threads_ending() == 0 && threads_in_use() == before; }, 5000));
+    EXPECT_EQ(threads_in_use(), before);
+}
+
+// Starts `threads` in `mode`, waits until all its threads exist and its main
+// thread waits (then a little more, for the others to reach their waits).
+u64 start_blocked(u64 mode)
+{
+    u64 task = spawn_with("threads", mode);
+    if (!task)
+        return 0;
+    u64 expected = kBlockingThreads + (mode == kBlockForever ? 0 : 1);
+    bool ready = eventually([&] {
+        auto main = main_thread_snapshot(task);
+        return threads_of(task) >= expected && main && main->state == ThreadState::Blocked;
+    }, 10'000);
+    EXPECT(ready || find_exit(task).has_value()); // the Exit and fault modes may end first
+    scheduler_sleep_ms(50);
+    return task;
+}
+
+} // namespace
+
+HERALD_SELFTEST(threads_get_errors_for_bad_arguments_and_join_returns_values)
+{
+    usize before = threads_in_use();
+    EXPECT_EQ(run_to_exit("threads", kChecks), 0);
+    expect_threads_back_to(before);
+}
+
+HERALD_SELFTEST(threads_on_every_cpu_do_ipc_and_page_faults_at_once)
+{
+    usize before = threads_in_use();
+    u64 threads = processor_count() < 2 ? 2 : processor_count();
+    EXPECT_EQ(run_to_exit("threads", kIpcAndFaults | threads << 8), 0);
+    expect_threads_back_to(before);
+}
+
+HERALD_SELFTEST(killing_a_task_ends_its_threads_wherever_they_wait_or_run)
+{
+    usize before = threads_in_use();
+    u64 task = start_blocked(kBlockForever);
+    EXPECT(task != 0);
+    EXPECT_EQ(threads_of(task), kBlockingThreads);
+    EXPECT(kill_task(task));
+    auto exit = wait_for_exit(task, 5000);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(exit->killed);
+        EXPECT_EQ(exit->status, abi::kKilledStatus);
+    }
+    expect_threads_back_to(before);
+}
+
+HERALD_SELFTEST(a_fault_in_one_thread_kills_the_task_with_all_its_threads)
+{
+    usize before = threads_in_use();
+    u64 task = start_blocked(kFaultWhileBlocked);
+    auto exit = wait_for_exit(task, 5000);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(exit->killed);
+        EXPECT_EQ(exit->status, abi::fault_status(kPageFaultVector));
+    }
+    expect_threads_back_to(before);
+}
+
+HERALD_SELFTEST(exit_in_one_thread_ends_the_task_with_all_its_threads)
+{
+    usize before = threads_in_use();
+    u64 task = start_blocked(kExitWhileBlocked);
+    auto exit = wait_for_exit(task, 5000);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(!exit->killed);
+        EXPECT_EQ(exit->status, 5);
+    }
+    expect_threads_back_to(before);
+}
+
+HERALD_SELFTEST(the_last_thread_to_end_gives_the_task_its_status)
+{
+    usize before = threads_in_use();
+    EXPECT_EQ(run_to_exit("threads", kMainExitsFirst), 7);
+    expect_threads_back_to(before);
+}
+
+// TLB shootdown (docs/memory.md): a thread reads a page in a loop on a CPU
+// other than the memory server's, while another, on the server's CPU, has
+// the server release it (so the server's MemoryUnmap must reach the reader's
+// CPU, not only its own). Without
+// the shootdown the reader goes on reading the freed frame through its TLB
+// (the test image booted with tlb_shootdown=off shows it: qemu-selftest-
+// stale-tlb-caught). Meaningful with 2 CPUs or more; with one, the switches
+// between the threads reload CR3 anyway.
+HERALD_SELFTEST(an_unmapped_page_is_dropped_from_the_tlbs_of_other_cpus)
+{
+    if (pager_in_kernel()) {
+        skip("the memory service in ring 0 refuses to unmap pages of a task with several threads");
+        return;
+    }
+    usize before = threads_in_use();
+    EventCounters events_before = event_counters_sum();
+    auto server = listed_task("memory");
+    EXPECT(server.has_value());
+    u64 server_cpu = server ? server->cpu : 0;
+    u64 reader_cpu = (server_cpu + 1) % processor_count();
+    EXPECT_EQ(run_to_exit("threads", kStaleTlb | reader_cpu << 8 | server_cpu << 16), 0);
+    EventCounters events_after = event_counters_sum();
+    u64 ipis = events_after.values[static_cast<usize>(Event::ShootdownIpis)]
+        - events_before.values[static_cast<usize>(Event::ShootdownIpis)];
+    // The reader's CPU was asked, unless the server moved there meanwhile
+    // (an idle CPU may steal it while it waits in a run queue): then the
+    // switch to the server dropped the reader's entries.
+    auto server_after = listed_task("memory");
+    if (processor_count() > 1 && server_after && server_after->cpu != reader_cpu)
+        EXPECT(ipis >= 1);
+    expect_threads_back_to(before);
+}

@@ -1,0 +1,67 @@
+// Threads for Herald programs (docs/syscalls.md, "Threads"): a small API
+// over ThreadCreate, ThreadExit, ThreadJoin and ThreadSetPointer.
+//
+//   int64_t work(uint64_t n) { return n * 2; }
+//   auto* t = herald::user::thread_create(work, 21);      // or on a CPU: (work, 21, cpu)
+//   int64_t value;
+//   herald::user::thread_join(t, &value);                  // value == 42
+//
+// Each thread gets its own stack (kThreadStackBytes from the heap, so the
+// pager maps it on first touch; no guard page: a thread that overflows it
+// writes over other heap memory) and its own thread-local storage: FS
+// points at its ThreadControl, whose first word points at itself (the
+// x86-64 TLS ABI's thread pointer), with kThreadLocalSlots words of its own.
+// malloc and free may be used from every thread (a lock). The console output
+// (print, println) and the runtime's IPC transport belong to the main thread
+// (the kernel registers IPC buffers per thread): other threads print with
+// debug_write and make register-only IPC calls.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "microkernel/abi/task.hpp"
+
+namespace herald::user {
+
+using ThreadFunction = int64_t (*)(uint64_t argument);
+
+inline constexpr uint64_t kAnyCpu = abi::kAnyCpu;
+inline constexpr size_t kThreadStackBytes = 64 * 1024;
+inline constexpr size_t kThreadLocalSlots = 8;
+
+// What FS points at while a thread runs: its thread-local storage.
+struct ThreadControl {
+    ThreadControl* self; // %fs:0 (x86-64 psABI, "Thread-Local Storage")
+    uint64_t locals[kThreadLocalSlots];
+    ThreadFunction function;
+    uint64_t argument;
+    uint64_t id;
+    void* stack;
+};
+
+// Starts function(argument) in a new thread of this task, pinned to `cpu`
+// or placed by the kernel (kAnyCpu). nullptr on failure, with the
+// SyscallError (or NoMemory from the heap) in *error if given.
+ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_t cpu = kAnyCpu,
+    int64_t* error = nullptr);
+
+// Waits for the thread to end and frees its stack: 0 and its value (what
+// its function returned, or gave thread_exit), or a negative SyscallError
+// (the thread stays joinable after BadAddress).
+int64_t thread_join(ThreadControl* thread, int64_t* value);
+
+// Ends the calling thread; the task too when it is the last one.
+[[noreturn]] void thread_exit(int64_t value);
+
+// The calling thread's own words of thread-local storage, through FS.
+uint64_t& thread_local_slot(size_t index);
+
+// The raw calls, for tests that pass bad arguments on purpose.
+int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t parameter, uint64_t cpu);
+int64_t sys_thread_join(uint64_t thread_id, int64_t* value);
+int64_t sys_thread_set_pointer(uint64_t address);
+
+} // namespace herald::user
+
+extern "C" void herald_thread_start(); // user/runtime/start.asm: where every thread_create'd thread begins
