@@ -46,7 +46,11 @@ endfunction()
 # (the SOURCES keyword may be omitted)
 # Links a static ELF64 executable at abi::kUserCodeBase with
 # user/runtime/user.ld: NAME.elf in the current binary directory, target NAME.
-# The ELF's path is the target's HERALD_USER_ELF property, and every program
+# The boot archive carries NAME.boot.elf, the same ELF without its debug
+# sections (a quarter of the size: the archive must leave small machines
+# memory to manage; qemu-memory-48M boots with 48 MiB); NAME.elf keeps them
+# for GDB. The archive's ELF's path is the target's HERALD_USER_ELF
+# property, and every program
 # is listed in the global property HERALD_USER_PROGRAMS. Its function
 # symbols (llvm-nm | mksymtab, as for the kernel) go to NAME.sym
 # (HERALD_USER_SYMBOLS), which the boot archive carries so that the kernel
@@ -54,6 +58,8 @@ endfunction()
 # LIBS: header-only (INTERFACE) libraries such as libipc, whose include
 # directories and definitions the program's sources get; nothing of theirs
 # is linked (the ELF is linked from the objects alone).
+find_program(HERALD_USER_OBJCOPY llvm-objcopy REQUIRED)
+
 function(herald_add_user_program name)
     cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES;LIBS")
     set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
@@ -71,20 +77,22 @@ function(herald_add_user_program name)
     target_link_libraries(${name}_objects PRIVATE libipc ${ARG_LIBS})
 
     set(elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
+    set(boot_elf ${CMAKE_CURRENT_BINARY_DIR}/${name}.boot.elf)
     set(symbols ${CMAKE_CURRENT_BINARY_DIR}/${name}.sym)
     set(objects $<TARGET_OBJECTS:herald_user_runtime> $<TARGET_OBJECTS:${name}_objects>)
-    add_custom_command(OUTPUT ${elf} ${symbols}
+    add_custom_command(OUTPUT ${elf} ${boot_elf} ${symbols}
         COMMAND ${HERALD_LLD} -T ${HERALD_USER_LINKER_SCRIPT} -static -nostdlib
                 -z max-page-size=0x1000 -z noexecstack --build-id=none --no-dynamic-linker
                 -o ${elf} ${objects}
+        COMMAND ${HERALD_USER_OBJCOPY} --strip-debug ${elf} ${boot_elf}
         COMMAND sh -c "\"$0\" -n -C -S --defined-only \"$1\" > \"$2\"" ${HERALD_NM} ${elf} ${symbols}.nm
         COMMAND $<TARGET_FILE:mksymtab> ${symbols}.nm ${symbols}
         DEPENDS ${objects} ${HERALD_USER_LINKER_SCRIPT} mksymtab
         COMMAND_EXPAND_LISTS
         VERBATIM
         COMMENT "Linking user program ${name}.elf")
-    add_custom_target(${name} ALL DEPENDS ${elf} ${symbols})
-    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${elf} HERALD_USER_SYMBOLS ${symbols})
+    add_custom_target(${name} ALL DEPENDS ${elf} ${boot_elf} ${symbols})
+    set_target_properties(${name} PROPERTIES HERALD_USER_ELF ${boot_elf} HERALD_USER_SYMBOLS ${symbols})
     set_property(GLOBAL APPEND PROPERTY HERALD_USER_PROGRAMS ${name})
 endfunction()
 

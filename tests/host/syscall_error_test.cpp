@@ -43,9 +43,9 @@ TEST_CASE("syscall errors: the ABI's numbers keep their meanings", "[syscall]")
     CHECK(encode_result(Error::NoReply) == static_cast<u64>(-10));
     CHECK(encode_result(Error::QuotaExceeded) == static_cast<u64>(-11));
     CHECK(encode_result(Error::SlotTaken) == static_cast<u64>(-4));
-    CHECK(encode_result(Error::NotGranted) == static_cast<u64>(-11)); // the device capabilities' (docs/drivers.md)
-    CHECK(encode_result(Error::Busy) == static_cast<u64>(-12));
-    CHECK(encode_result(Error::NotDeviceMemory) == static_cast<u64>(-13));
+    CHECK(encode_result(Error::NotGranted) == static_cast<u64>(-12)); // the device capabilities' (docs/drivers.md)
+    CHECK(encode_result(Error::Busy) == static_cast<u64>(-13));
+    CHECK(encode_result(Error::NotDeviceMemory) == static_cast<u64>(-14));
 }
 
 TEST_CASE("syscall errors: values pass through untouched", "[syscall]")
