@@ -392,6 +392,26 @@ uint64_t free_frames()
     return stats.is_error() ? 0 : stats.value().free;
 }
 
+// The free frames once the count holds still for kSettleMs: the fuzzer may
+// be started while the system is still starting (init starts its pinger
+// after the manifest's programs, the shell among them), and a task that
+// starts after the first count would look like frames the fuzz lost.
+constexpr uint64_t kSettleMs = 500;
+constexpr int kMaxSettleTries = 40;
+
+uint64_t settled_free_frames()
+{
+    uint64_t last = free_frames();
+    for (int i = 0; i < kMaxSettleTries; ++i) {
+        sleep_ms(kSettleMs);
+        uint64_t now = free_frames();
+        if (now == last)
+            return now;
+        last = now;
+    }
+    return last;
+}
+
 // Serves the shared endpoint until every fuzzer has ended: each message's
 // words go back as the reply (to a Send, the reply finds nobody), each
 // handle received is closed at once (it may be a saved reply another
@@ -459,7 +479,7 @@ int64_t run_conductor(uint64_t parameter)
     }
     println("sysfuzz: seed {} calls {} workers {}", seed, calls, workers);
     touch_stack();
-    uint64_t frames_start = free_frames();
+    uint64_t frames_start = settled_free_frames();
 
     int64_t shared = syscall0(number_of(SyscallNumber::EndpointCreate));
     if (shared <= 0) {
@@ -503,9 +523,14 @@ int64_t run_conductor(uint64_t parameter)
     syscall1(number_of(SyscallNumber::HandleClose), static_cast<uint64_t>(shared));
 
     // Tasks' frames come back once the memory server has reclaimed them
-    // (docs/memory.md); the fuzzers' children may still be sleeping.
+    // (docs/memory.md); the fuzzers' children may still be sleeping. The
+    // loader ends the tree of a task that ended at its next request
+    // (docs/security.md, "Quotas"): after the last worker nobody else asks
+    // it anything, so the conductor does, lest a child of that worker's
+    // still running keep its frames.
     uint64_t frames_end = free_frames();
     for (uint64_t waited = 0; frames_end != frames_start && waited < kReclaimPatienceMs; waited += 20) {
+        (void)ipc::Client<ipc::loader::Protocol>(herald::user::ipc(), loader).call<ipc::loader::List>(ipc::Empty {});
         sleep_ms(20);
         frames_end = free_frames();
     }
