@@ -1,0 +1,612 @@
+// Host tests of the FAT library (servers/fat, docs/storage.md), against
+// images that the host's own tools make and check: mkfs.fat (dosfstools)
+// formats, mtools (mcopy, mmd) fills, and after the library has written,
+// fsck.fat -n must find nothing wrong and mtype/mdir must read back what
+// it wrote. The tools are dependencies of ./herald (PACKAGES): a missing
+// one fails these tests rather than skipping them.
+#include "fat_volume.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <random>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace herald::fat;
+
+namespace {
+
+// Runs a shell command with the tools' folders on the path; its exit status.
+int run(const std::string& command)
+{
+    std::string line = "PATH=\"$PATH:/usr/sbin:/sbin\" MTOOLS_SKIP_CHECK=1 " + command + " >/dev/null 2>&1";
+    int status = std::system(line.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A command's standard output.
+std::string output_of(const std::string& command)
+{
+    std::string line = "PATH=\"$PATH:/usr/sbin:/sbin\" MTOOLS_SKIP_CHECK=1 " + command + " 2>/dev/null";
+    std::string text;
+    FILE* pipe = ::popen(line.c_str(), "r");
+    REQUIRE(pipe);
+    char buffer[4096];
+    size_t count;
+    while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+        text.append(buffer, count);
+    ::pclose(pipe);
+    return text;
+}
+
+// A folder for one test's images and files, removed afterwards.
+struct TempFolder {
+    std::string path;
+    TempFolder()
+    {
+        char pattern[] = "/tmp/herald-fat-XXXXXX";
+        REQUIRE(::mkdtemp(pattern));
+        path = pattern;
+    }
+    ~TempFolder() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
+    std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+void write_host_file(const std::string& path, const std::string& bytes)
+{
+    FILE* file = std::fopen(path.c_str(), "wb");
+    REQUIRE(file);
+    REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size());
+    std::fclose(file);
+}
+
+std::string pattern_bytes(size_t size, uint32_t seed)
+{
+    std::mt19937 random(seed);
+    std::string bytes(size, '\0');
+    for (char& c : bytes)
+        c = static_cast<char>(random());
+    return bytes;
+}
+
+// The image file as a block device: pread/pwrite of 512-byte sectors.
+class FileDevice final : public BlockDevice {
+public:
+    explicit FileDevice(const std::string& path)
+    {
+        m_fd = ::open(path.c_str(), O_RDWR);
+        REQUIRE(m_fd >= 0);
+        struct stat info {};
+        REQUIRE(::fstat(m_fd, &info) == 0);
+        m_sectors = static_cast<uint64_t>(info.st_size) / 512;
+    }
+    ~FileDevice() { ::close(m_fd); }
+    uint32_t sector_size() const override { return 512; }
+    uint64_t sector_count() const override { return m_sectors; }
+    Result<void> read(uint64_t first, uint32_t count, uint8_t* buffer) override
+    {
+        if (first + count > m_sectors)
+            return Error::OutOfRange;
+        ssize_t done = ::pread(m_fd, buffer, count * 512ul, static_cast<off_t>(first * 512));
+        return done == static_cast<ssize_t>(count * 512ul) ? Result<void> {} : Error::IoError;
+    }
+    Result<void> write(uint64_t first, uint32_t count, const uint8_t* buffer) override
+    {
+        if (first + count > m_sectors)
+            return Error::OutOfRange;
+        ++writes;
+        ssize_t done = ::pwrite(m_fd, buffer, count * 512ul, static_cast<off_t>(first * 512));
+        return done == static_cast<ssize_t>(count * 512ul) ? Result<void> {} : Error::IoError;
+    }
+    uint64_t writes { 0 };
+
+private:
+    int m_fd { -1 };
+    uint64_t m_sectors { 0 };
+};
+
+// An image in memory (for corrupting), as a block device.
+class MemoryDevice final : public BlockDevice {
+public:
+    explicit MemoryDevice(std::vector<uint8_t> bytes) : image(std::move(bytes)) { }
+    uint32_t sector_size() const override { return 512; }
+    uint64_t sector_count() const override { return image.size() / 512; }
+    Result<void> read(uint64_t first, uint32_t count, uint8_t* buffer) override
+    {
+        if (first + count > sector_count())
+            return Error::OutOfRange;
+        std::memcpy(buffer, image.data() + first * 512, count * 512ul);
+        return {};
+    }
+    Result<void> write(uint64_t first, uint32_t count, const uint8_t* buffer) override
+    {
+        if (first + count > sector_count())
+            return Error::OutOfRange;
+        std::memcpy(image.data() + first * 512, buffer, count * 512ul);
+        return {};
+    }
+    std::vector<uint8_t> image;
+};
+
+std::vector<uint8_t> read_host_file(const std::string& path)
+{
+    FILE* file = std::fopen(path.c_str(), "rb");
+    REQUIRE(file);
+    std::vector<uint8_t> bytes;
+    uint8_t buffer[65536];
+    size_t count;
+    while ((count = std::fread(buffer, 1, sizeof buffer, file)) > 0)
+        bytes.insert(bytes.end(), buffer, buffer + count);
+    std::fclose(file);
+    return bytes;
+}
+
+struct Format {
+    const char* name;
+    const char* mkfs; // mkfs.fat options and size in KiB
+    FatType type;
+};
+// FAT32 needs 65525 clusters: 40 MiB of one-sector clusters; FAT16 gets
+// 4 KiB clusters here, to test clusters larger than a sector.
+const Format kFat32 { "FAT32", "-F 32 -s 1 -C IMAGE 40960", FatType::Fat32 };
+const Format kFat16 { "FAT16", "-F 16 -s 8 -C IMAGE 20480", FatType::Fat16 };
+
+std::string make_image(const TempFolder& folder, const Format& format)
+{
+    std::string image = folder / "disk.img";
+    std::string options = format.mkfs;
+    options.replace(options.find("IMAGE"), 5, "'" + image + "'");
+    REQUIRE(run("mkfs.fat " + options) == 0);
+    return image;
+}
+
+Result<FileId> open_path(Volume& volume, const std::string& path) { return volume.open(path.data(), path.size()); }
+
+std::string read_all(Volume& volume, const std::string& path, uint32_t chunk)
+{
+    auto file = open_path(volume, path);
+    REQUIRE_FALSE(file.is_error());
+    std::string bytes;
+    std::vector<uint8_t> buffer(chunk);
+    for (uint32_t offset = 0;;) {
+        auto count = volume.read(file.value(), offset, buffer.data(), chunk);
+        REQUIRE_FALSE(count.is_error());
+        if (count.value() == 0)
+            break;
+        bytes.append(reinterpret_cast<const char*>(buffer.data()), count.value());
+        offset += count.value();
+    }
+    REQUIRE_FALSE(volume.close(file.value()).is_error());
+    return bytes;
+}
+
+std::vector<std::string> list_names(Volume& volume, const std::string& path)
+{
+    std::vector<std::string> names;
+    uint32_t cookie = 0;
+    Entry entry {};
+    for (;;) {
+        auto more = volume.list(path.data(), path.size(), cookie, entry);
+        REQUIRE_FALSE(more.is_error());
+        if (!more.value())
+            break;
+        names.push_back(entry.name);
+        REQUIRE(names.size() < 10000);
+    }
+    return names;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name)
+{
+    for (const auto& n : names) {
+        if (n == name)
+            return true;
+    }
+    return false;
+}
+
+void write_all(Volume& volume, const std::string& path, const std::string& bytes, uint32_t chunk)
+{
+    REQUIRE_FALSE(volume.create(path.data(), path.size(), false).is_error());
+    auto file = open_path(volume, path);
+    REQUIRE_FALSE(file.is_error());
+    for (uint32_t offset = 0; offset < bytes.size(); offset += chunk) {
+        uint32_t length = std::min<uint32_t>(chunk, static_cast<uint32_t>(bytes.size() - offset));
+        auto written = volume.write(file.value(), offset, reinterpret_cast<const uint8_t*>(bytes.data()) + offset, length);
+        REQUIRE_FALSE(written.is_error());
+        REQUIRE(written.value() == length);
+    }
+    REQUIRE_FALSE(volume.close(file.value()).is_error());
+}
+
+// fsck.fat -n: reads only, exit status 0 when it found nothing wrong.
+void require_clean(const std::string& image)
+{
+    INFO(output_of("fsck.fat -n '" + image + "'"));
+    REQUIRE(run("fsck.fat -n '" + image + "'") == 0);
+}
+
+} // namespace
+
+TEST_CASE("fat: short names, their checksum and case flags", "[fat]")
+{
+    auto name = make_short_name("notes.txt", 9);
+    REQUIRE_FALSE(name.is_error());
+    CHECK(std::memcmp(name.value().bytes, "NOTES   TXT", 11) == 0);
+    CHECK(name.value().case_flags == (kCaseLowerBase | kCaseLowerExtension));
+    auto upper = make_short_name("README", 6);
+    REQUIRE_FALSE(upper.is_error());
+    CHECK(std::memcmp(upper.value().bytes, "README     ", 11) == 0);
+    CHECK(upper.value().case_flags == 0);
+    CHECK(make_short_name("MiXed.Txt", 9).value().case_flags == 0); // stored upper case
+    for (const char* bad : { "", ".", "..", "toolongname.txt", "a.long", "a.b.c", "sp ace", "name.", ".hidden", "a/b", "x*y" })
+        CHECK(make_short_name(bad, std::strlen(bad)).error() == Error::BadName);
+    // The specification's algorithm, by hand for "A          ": the sum rotates right and adds.
+    uint8_t one[11] = { 'A', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ' };
+    uint8_t sum = 0;
+    for (uint8_t byte : one)
+        sum = static_cast<uint8_t>(((sum & 1) << 7) + (sum >> 1) + byte);
+    CHECK(short_name_checksum(one) == sum);
+    CHECK(names_equal("Notes.TXT", "notes.txt", 9));
+    CHECK_FALSE(names_equal("notes.txt", "notes.tx", 8));
+}
+
+TEST_CASE("fat: reads what mkfs.fat and mcopy made", "[fat]")
+{
+    for (const Format& format : { kFat32, kFat16 }) {
+        INFO(format.name);
+        TempFolder folder;
+        std::string image = make_image(folder, format);
+        std::string small = "hello from the host\n";
+        std::string big = pattern_bytes(300 * 1024 + 17, 1); // many clusters, a partial last one
+        write_host_file(folder / "small", small);
+        write_host_file(folder / "big", big);
+        write_host_file(folder / "empty", "");
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "small" + "' ::SMALL.TXT") == 0);
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "big" + "' ::big.bin") == 0);
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "empty" + "' ::EMPTY") == 0);
+        REQUIRE(run("mmd -i '" + image + "' ::docs") == 0);
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "small" + "' '::docs/A Long File Name.text'") == 0);
+
+        FileDevice device(image);
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        CHECK(volume->info().type == format.type);
+
+        auto root = list_names(*volume, "/");
+        CHECK(root.size() == 4);
+        CHECK(contains(root, "SMALL.TXT"));
+        CHECK(contains(root, "big.bin"));
+        CHECK(contains(root, "EMPTY"));
+        CHECK(contains(root, "docs"));
+        CHECK(list_names(*volume, "/docs") == std::vector<std::string> { "A Long File Name.text" });
+
+        for (uint32_t chunk : { 1u, 511u, 512u, 4096u, 100000u }) {
+            INFO("chunk " << chunk);
+            CHECK(read_all(*volume, "/SMALL.TXT", chunk) == small);
+            CHECK(read_all(*volume, "big.bin", chunk) == big);
+        }
+        CHECK(read_all(*volume, "/empty", 512).empty());                         // any case
+        CHECK(read_all(*volume, "/DOCS/a long file name.TEXT", 7) == small); // a long name
+        CHECK(read_all(*volume, "/docs/ALONGF~1.TEX", 7) == small);              // its 8.3 alias
+
+        auto stat = volume->stat("/big.bin", 8);
+        REQUIRE_FALSE(stat.is_error());
+        CHECK(stat.value().size == big.size());
+        CHECK(stat.value().is_directory == 0);
+        CHECK(volume->stat("/docs", 5).value().is_directory == 1);
+        CHECK(volume->stat("/", 1).value().is_directory == 1);
+
+        // Reads from the middle, and at and past the end.
+        auto file = open_path(*volume, "/big.bin");
+        REQUIRE_FALSE(file.is_error());
+        std::vector<uint8_t> part(1000);
+        CHECK(volume->read(file.value(), 123457, part.data(), 1000).value() == 1000);
+        CHECK(std::memcmp(part.data(), big.data() + 123457, 1000) == 0);
+        CHECK(volume->read(file.value(), static_cast<uint32_t>(big.size()) - 10, part.data(), 1000).value() == 10);
+        CHECK(volume->read(file.value(), static_cast<uint32_t>(big.size()), part.data(), 1000).value() == 0);
+        CHECK(volume->read(file.value(), 0xFFFFFFFF, part.data(), 1000).value() == 0);
+
+        // Refusals.
+        CHECK(open_path(*volume, "/nothing").error() == Error::NotFound);
+        CHECK(open_path(*volume, "/docs").error() == Error::IsADirectory);
+        CHECK(open_path(*volume, "/SMALL.TXT/x").error() == Error::NotADirectory);
+        CHECK(volume->read(file.value() + 1, 0, part.data(), 1).error() == Error::BadFileHandle);
+        REQUIRE_FALSE(volume->close(file.value()).is_error());
+        CHECK(volume->read(file.value(), 0, part.data(), 1).error() == Error::BadFileHandle); // closed
+    }
+}
+
+TEST_CASE("fat: what the library writes, fsck.fat finds clean and mtools reads back", "[fat]")
+{
+    for (const Format& format : { kFat32, kFat16 }) {
+        INFO(format.name);
+        TempFolder folder;
+        std::string image = make_image(folder, format);
+        std::string kept = "this file was here before\n";
+        write_host_file(folder / "kept", kept);
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "kept" + "' ::KEPT.TXT") == 0);
+
+        std::string notes = "notes written by Herald's FAT library\n";
+        std::string big = pattern_bytes(200 * 1024 + 3, 2);
+        std::string sparse_tail = "after a hole";
+        {
+            FileDevice device(image);
+            auto volume = std::make_unique<Volume>();
+            REQUIRE_FALSE(volume->mount(device).is_error());
+            uint32_t free_before = volume->info().free_clusters;
+
+            write_all(*volume, "/notes.txt", notes, 7);
+            write_all(*volume, "/BIG.BIN", big, 4096);
+            REQUIRE_FALSE(volume->create("/sub", 4, true).is_error());
+            write_all(*volume, "/sub/inner.txt", notes, 4096);
+            REQUIRE_FALSE(volume->create("/sub/deeper", 11, true).is_error());
+
+            // A write past the end leaves zeros in the gap.
+            REQUIRE_FALSE(volume->create("/SPARSE", 7, false).is_error());
+            auto sparse = open_path(*volume, "/SPARSE");
+            REQUIRE_FALSE(sparse.is_error());
+            REQUIRE(volume->write(sparse.value(), 10000, reinterpret_cast<const uint8_t*>(sparse_tail.data()),
+                        static_cast<uint32_t>(sparse_tail.size())).value() == sparse_tail.size());
+            REQUIRE_FALSE(volume->close(sparse.value()).is_error());
+
+            // Truncate: down to part of a cluster, to nothing, and up again with zeros.
+            write_all(*volume, "/TRUNC.BIN", big, 65536);
+            auto trunc = open_path(*volume, "/TRUNC.BIN");
+            REQUIRE_FALSE(trunc.is_error());
+            REQUIRE_FALSE(volume->truncate(trunc.value(), 5000).is_error());
+            CHECK(volume->stat(trunc.value()).value().size == 5000);
+            REQUIRE_FALSE(volume->truncate(trunc.value(), 0).is_error());
+            CHECK(volume->stat(trunc.value()).value().first_cluster == 0);
+            REQUIRE_FALSE(volume->truncate(trunc.value(), 3000).is_error());
+            REQUIRE_FALSE(volume->close(trunc.value()).is_error());
+
+            // Deleting: a file, an empty directory; not a full one, not an open file.
+            write_all(*volume, "/GONE.TXT", big, 4096);
+            REQUIRE_FALSE(volume->remove("/GONE.TXT", 9).is_error());
+            REQUIRE_FALSE(volume->create("/EMPTYDIR", 9, true).is_error());
+            REQUIRE_FALSE(volume->remove("/EMPTYDIR", 9).is_error());
+            CHECK(volume->remove("/sub", 4).error() == Error::DirectoryNotEmpty);
+            auto open_file = open_path(*volume, "/notes.txt");
+            CHECK(volume->remove("/notes.txt", 10).error() == Error::Busy);
+            REQUIRE_FALSE(volume->close(open_file.value()).is_error());
+            CHECK(volume->remove("/", 1).error() == Error::BadName);
+            CHECK(volume->create("/NOTES.TXT", 10, false).error() == Error::AlreadyExists); // any case
+            CHECK(volume->create("/a long name", 12, false).error() == Error::BadName);
+            CHECK(volume->create("/nowhere/X", 10, false).error() == Error::NotFound);
+            CHECK(volume->create("/KEPT.TXT/X", 11, false).error() == Error::NotADirectory);
+
+            // Many files: the root directory grows (FAT32) past its first cluster.
+            for (int i = 0; i < 40; ++i) {
+                std::string name = "/F" + std::to_string(i) + ".TXT";
+                write_all(*volume, name, name, 512);
+            }
+            REQUIRE_FALSE(volume->sync().is_error());
+            uint32_t used = free_before - volume->info().free_clusters;
+            uint32_t cluster = volume->layout().bytes_per_cluster;
+            auto clusters = [&](size_t bytes) { return static_cast<uint32_t>((bytes + cluster - 1) / cluster); };
+            // Every cluster the files and directories hold, and none more (directory growth aside).
+            uint32_t expected = clusters(notes.size()) * 2 + clusters(big.size()) + 2 /* sub, deeper */
+                + clusters(10000 + sparse_tail.size()) + clusters(3000) + 40;
+            CHECK(used >= expected);
+            CHECK(used <= expected + 2);
+        }
+        require_clean(image);
+        std::string mdir = output_of("mdir -b -i '" + image + "' ::");
+        INFO(mdir);
+        CHECK(mdir.find("notes.txt") != std::string::npos); // the case flags kept it lower case
+        CHECK(mdir.find("GONE") == std::string::npos);
+        CHECK(mdir.find("EMPTYDIR") == std::string::npos);
+        CHECK(output_of("mtype -i '" + image + "' ::notes.txt") == notes);
+        CHECK(output_of("mtype -i '" + image + "' ::KEPT.TXT") == kept);
+        CHECK(output_of("mtype -i '" + image + "' ::sub/inner.txt") == notes);
+        CHECK(output_of("mtype -i '" + image + "' ::F39.TXT") == "/F39.TXT");
+        REQUIRE(run("mcopy -n -i '" + image + "' ::BIG.BIN '" + folder / "big.out" + "'") == 0);
+        auto big_back = read_host_file(folder / "big.out");
+        CHECK(std::string(big_back.begin(), big_back.end()) == big);
+        REQUIRE(run("mcopy -n -i '" + image + "' ::SPARSE '" + folder / "sparse.out" + "'") == 0);
+        auto sparse_back = read_host_file(folder / "sparse.out");
+        REQUIRE(sparse_back.size() == 10000 + sparse_tail.size());
+        CHECK(std::string(sparse_back.begin(), sparse_back.begin() + 10000) == std::string(10000, '\0'));
+        REQUIRE(run("mcopy -n -i '" + image + "' ::TRUNC.BIN '" + folder / "trunc.out" + "'") == 0);
+        CHECK(read_host_file(folder / "trunc.out") == std::vector<uint8_t>(3000, 0));
+
+        // And the library reads its own writing after a fresh mount.
+        FileDevice device(image);
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        CHECK(read_all(*volume, "/BIG.BIN", 3000) == big);
+        CHECK(list_names(*volume, "/sub").size() == 2);
+    }
+}
+
+TEST_CASE("fat: a full disk refuses the write that does not fit and keeps what was written", "[fat]")
+{
+    TempFolder folder;
+    const Format small_fat16 { "FAT16", "-F 16 -s 1 -C IMAGE 2400", FatType::Fat16 }; // ~4700 clusters
+    std::string image = make_image(folder, small_fat16);
+    std::string first = pattern_bytes(100 * 1024, 3);
+    std::string chunk = pattern_bytes(64 * 1024, 4);
+    uint32_t written = 0;
+    {
+        FileDevice device(image);
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        write_all(*volume, "/FIRST.BIN", first, 4096);
+        REQUIRE_FALSE(volume->sync().is_error());
+        REQUIRE_FALSE(volume->create("/FILL.BIN", 9, false).is_error());
+        auto fill = open_path(*volume, "/FILL.BIN");
+        REQUIRE_FALSE(fill.is_error());
+        Error error {};
+        for (int i = 0; i < 1000; ++i) {
+            auto result = volume->write(fill.value(), written, reinterpret_cast<const uint8_t*>(chunk.data()),
+                static_cast<uint32_t>(chunk.size()));
+            if (result.is_error()) {
+                error = result.error();
+                break;
+            }
+            written += result.value();
+        }
+        CHECK(error == Error::NoSpace);
+        CHECK(written > 0);
+        CHECK(volume->stat(fill.value()).value().size == written); // the refused write left nothing behind
+        // What is left fits exactly; then nothing more does.
+        uint32_t rest = volume->info().free_clusters * volume->layout().bytes_per_cluster;
+        REQUIRE(rest < chunk.size());
+        REQUIRE(volume->write(fill.value(), written, reinterpret_cast<const uint8_t*>(chunk.data()), rest).value() == rest);
+        written += rest;
+        CHECK(volume->info().free_clusters == 0);
+        CHECK(volume->write(fill.value(), written, reinterpret_cast<const uint8_t*>(chunk.data()), 1).error() == Error::NoSpace);
+        CHECK(volume->create("/DIR", 4, true).error() == Error::NoSpace); // a directory needs a cluster
+        REQUIRE_FALSE(volume->create("/LAST", 5, false).is_error());    // an empty file does not
+        auto last = open_path(*volume, "/LAST");
+        CHECK(volume->write(last.value(), 0, reinterpret_cast<const uint8_t*>(chunk.data()), 1).error() == Error::NoSpace);
+        REQUIRE_FALSE(volume->close(last.value()).is_error());
+        REQUIRE_FALSE(volume->close(fill.value()).is_error());
+        REQUIRE_FALSE(volume->sync().is_error());
+    }
+    require_clean(image);
+    CHECK(output_of("mtype -i '" + image + "' ::FIRST.BIN") == first);
+    REQUIRE(run("mcopy -n -i '" + image + "' ::FILL.BIN '" + folder / "fill.out" + "'") == 0);
+    auto fill_back = read_host_file(folder / "fill.out");
+    REQUIRE(fill_back.size() == written);
+    for (uint32_t offset = 0; offset < written; offset += static_cast<uint32_t>(chunk.size()))
+        CHECK(std::memcmp(fill_back.data() + offset, chunk.data(), std::min<size_t>(chunk.size(), written - offset)) == 0);
+    CHECK(output_of("mtype -i '" + image + "' ::LAST").empty());
+}
+
+TEST_CASE("fat: corrupt boot sectors give clear errors", "[fat]")
+{
+    TempFolder folder;
+    std::string image32 = make_image(folder, kFat32);
+    auto pristine = read_host_file(image32);
+    auto mount_with = [&](auto&& corrupt) {
+        MemoryDevice device(pristine);
+        corrupt(device.image);
+        auto volume = std::make_unique<Volume>();
+        auto result = volume->mount(device);
+        return result.is_error() ? result.error() : Error {};
+    };
+    CHECK(mount_with([](auto&) { }) == Error {});
+    CHECK(mount_with([](auto& b) { b[510] = 0; }) == Error::NotFat);
+    CHECK(mount_with([](auto& b) { b[0] = 0; }) == Error::NotFat);
+    CHECK(mount_with([](auto& b) { b[11] = 0, b[12] = 0; }) == Error::BadGeometry);  // 0 bytes per sector
+    CHECK(mount_with([](auto& b) { b[11] = 0, b[12] = 3; }) == Error::BadGeometry);  // 768: not a power of two
+    CHECK(mount_with([](auto& b) { b[11] = 0, b[12] = 8; }) == Error::Unsupported);  // 2048, unlike the device
+    CHECK(mount_with([](auto& b) { b[13] = 0; }) == Error::BadGeometry);             // 0 sectors per cluster
+    CHECK(mount_with([](auto& b) { b[13] = 3; }) == Error::BadGeometry);
+    CHECK(mount_with([](auto& b) { b[14] = 0, b[15] = 0; }) == Error::BadGeometry);  // no reserved sectors
+    CHECK(mount_with([](auto& b) { b[16] = 0; }) == Error::BadGeometry);             // no FAT
+    CHECK(mount_with([](auto& b) { b[32] = b[33] = b[34] = b[35] = 0; }) == Error::BadGeometry); // 0 sectors
+    CHECK(mount_with([](auto& b) { b[35] = 0x7F; }) == Error::BadGeometry);          // beyond the device
+    CHECK(mount_with([](auto& b) { b[36] = 1, b[37] = 0, b[38] = 0, b[39] = 0; }) == Error::BadClusterCount); // a FAT of one sector
+    CHECK(mount_with([](auto& b) { b[36] = b[37] = b[38] = b[39] = 0; }) == Error::BadGeometry); // no FAT size
+    CHECK(mount_with([](auto& b) { b[44] = 0xFF, b[45] = 0xFF, b[46] = 0xFF, b[47] = 0x0F; }) == Error::BadGeometry); // root
+    CHECK(mount_with([](auto& b) { b[36] = 0, b[37] = 0, b[38] = 1, b[39] = 0; }) == Error::BadGeometry); // FATs beyond the volume
+    CHECK(mount_with([](auto& b) { b[40] = 0x80; }) == Error::Unsupported);          // one active FAT
+    // A free root cluster: the FAT says the root directory's chain is not there.
+    CHECK(mount_with([](auto& b) {
+        uint32_t reserved = b[14] | b[15] << 8;
+        uint32_t root = b[44] | b[45] << 8 | b[46] << 16 | b[47] << 24;
+        std::memset(&b[reserved * 512 + root * 4], 0, 4);
+    }) == Error::CorruptChain);
+    // A device too small for the boot sector, and one that fails.
+    MemoryDevice empty(std::vector<uint8_t> {});
+    auto volume = std::make_unique<Volume>();
+    CHECK(volume->mount(empty).error() == Error::OutOfRange);
+    struct DefaultDevice final : BlockDevice { };
+    DefaultDevice broken_device; // the defaults: no sectors, every read fails
+    CHECK(volume->mount(broken_device).error() == Error::OutOfRange);
+    CHECK(open_path(*volume, "/x").error() == Error::NotMounted);
+
+    std::string image16 = folder / "fat12.img";
+    REQUIRE(run("mkfs.fat -F 12 -C '" + image16 + "' 1024") == 0);
+    FileDevice fat12(image16);
+    CHECK(volume->mount(fat12).error() == Error::Unsupported);
+}
+
+TEST_CASE("fat: looping and broken chains give clear errors, never a hang", "[fat]")
+{
+    for (const Format& format : { kFat32, kFat16 }) {
+        INFO(format.name);
+        TempFolder folder;
+        std::string image = make_image(folder, format);
+        write_host_file(folder / "big", pattern_bytes(50 * 1024, 5));
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "big" + "' ::BIG.BIN") == 0);
+        REQUIRE(run("mmd -i '" + image + "' ::DIR") == 0);
+        // More entries than one cluster of DIR holds (16 on FAT32 here, 128 on FAT16):
+        // no end marker in its first cluster.
+        REQUIRE(run("mkdir '" + folder / "many" + "'") == 0);
+        for (int i = 0; i < 140; ++i)
+            write_host_file(folder / ("many/F" + std::to_string(i)), std::to_string(i));
+        REQUIRE(run("mcopy -i '" + image + "' '" + folder / "many" + "'/* ::DIR/") == 0);
+        auto pristine = read_host_file(image);
+
+        // Where BIG.BIN and DIR start, as the library sees them.
+        uint32_t file_cluster = 0, directory_cluster = 0;
+        Layout layout {};
+        {
+            MemoryDevice device(pristine);
+            auto volume = std::make_unique<Volume>();
+            REQUIRE_FALSE(volume->mount(device).is_error());
+            layout = volume->layout();
+            file_cluster = volume->stat("/BIG.BIN", 8).value().first_cluster;
+            directory_cluster = volume->stat("/DIR", 4).value().first_cluster;
+        }
+        auto set_entry = [&](std::vector<uint8_t>& bytes, uint32_t cluster, uint32_t value) {
+            for (uint32_t copy = 0; copy < layout.fat_count; ++copy) {
+                size_t at = (layout.first_fat_sector + copy * layout.sectors_per_fat) * 512ul;
+                if (layout.type == FatType::Fat32)
+                    store32(&bytes[at + cluster * 4], value);
+                else
+                    store16(&bytes[at + cluster * 2], static_cast<uint16_t>(value));
+            }
+        };
+        auto open_error = [&](auto&& corrupt, const char* path) {
+            MemoryDevice device(pristine);
+            corrupt(device.image);
+            auto volume = std::make_unique<Volume>();
+            REQUIRE_FALSE(volume->mount(device).is_error());
+            auto file = volume->open(path, std::strlen(path));
+            return file.is_error() ? file.error() : Error {};
+        };
+        // The file's second cluster points back at its first.
+        uint32_t second = file_cluster + 1;
+        CHECK(open_error([&](auto& b) { set_entry(b, second, file_cluster); }, "/BIG.BIN") == Error::ChainLoop);
+        CHECK(open_error([&](auto& b) { set_entry(b, file_cluster, file_cluster); }, "/BIG.BIN") == Error::ChainLoop);
+        CHECK(open_error([&](auto& b) { set_entry(b, second, layout.cluster_count + 2); }, "/BIG.BIN") == Error::CorruptChain);
+        CHECK(open_error([&](auto& b) { set_entry(b, second, 0); }, "/BIG.BIN") == Error::CorruptChain); // a free cluster
+        CHECK(open_error([&](auto& b) { set_entry(b, file_cluster, 0x0FFFFFFF); }, "/BIG.BIN") == Error::CorruptChain); // too short
+
+        // A directory whose first (full) cluster points at itself: finding,
+        // creating and listing in it end with an error once the walk passes
+        // the 65536 entries a directory may have.
+        MemoryDevice device(pristine);
+        set_entry(device.image, directory_cluster, directory_cluster);
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        CHECK(volume->open("/DIR/NEW", 8).error() == Error::ChainLoop);
+        CHECK(volume->create("/DIR/NEW", 8, false).error() == Error::ChainLoop);
+        uint32_t cookie = 0;
+        Entry entry {};
+        REQUIRE(volume->list("/DIR", 4, cookie, entry).value()); // the first entries are there
+        cookie = kMaxDirectorySlots - 1; // the last slot a directory may have is an entry, then the loop shows
+        auto listed = volume->list("/DIR", 4, cookie, entry);
+        REQUIRE_FALSE(listed.is_error());
+        CHECK(cookie == kMaxDirectorySlots);
+        listed = volume->list("/DIR", 4, cookie, entry);
+        REQUIRE(listed.is_error());
+        CHECK(listed.error() == Error::ChainLoop);
+        // And the pristine directory lists all 140.
+        MemoryDevice good(pristine);
+        REQUIRE_FALSE(volume->mount(good).is_error());
+        CHECK(list_names(*volume, "/DIR").size() == 140);
+    }
+}
