@@ -610,3 +610,33 @@ TEST_CASE("fat: looping and broken chains give clear errors, never a hang", "[fa
         CHECK(list_names(*volume, "/DIR").size() == 140);
     }
 }
+
+#ifdef HERALD_DISK_IMAGE
+TEST_CASE("fat: the build's disk image holds its programs and files, byte for byte", "[fat]")
+{
+    // HERALD_DISK_IMAGE.contents: "name host-path" a line (cmake/HeraldDisk.cmake).
+    std::string image = HERALD_DISK_IMAGE;
+    FILE* list = std::fopen((image + ".contents").c_str(), "r");
+    REQUIRE(list);
+    std::vector<std::pair<std::string, std::string>> contents;
+    char name[256], path[4096];
+    while (std::fscanf(list, "%255s %4095s", name, path) == 2)
+        contents.emplace_back(name, path);
+    std::fclose(list);
+    REQUIRE(contents.size() >= 2);
+
+    require_clean(image);
+    MemoryDevice device(read_host_file(image)); // a copy: the build's image stays as it is
+    auto volume = std::make_unique<Volume>();
+    REQUIRE_FALSE(volume->mount(device).is_error());
+    CHECK(volume->info().type == FatType::Fat32);
+    auto names = list_names(*volume, "/");
+    CHECK(names.size() == contents.size());
+    for (const auto& [file_name, host_path] : contents) {
+        INFO(file_name);
+        CHECK(contains(names, file_name));
+        auto expected = read_host_file(host_path);
+        CHECK(read_all(*volume, "/" + file_name, 4096) == std::string(expected.begin(), expected.end()));
+    }
+}
+#endif
