@@ -5,6 +5,8 @@
 // it wrote. The tools are dependencies of ./herald (PACKAGES): a missing
 // one fails these tests rather than skipping them.
 #include "fat_volume.hpp"
+#include "file_service.hpp"
+#include "libipc/testing/fake_transports.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -609,6 +612,119 @@ TEST_CASE("fat: looping and broken chains give clear errors, never a hang", "[fa
         REQUIRE_FALSE(volume->mount(good).is_error());
         CHECK(list_names(*volume, "/DIR").size() == 140);
     }
+}
+
+TEST_CASE("fat: FileService serves the file protocol from a volume", "[fat]")
+{
+    namespace file = ipc::file;
+    using ipc::testing::FakeTransport;
+    using ipc::testing::dispatching;
+    TempFolder folder;
+    std::string image = make_image(folder, kFat16);
+    std::string text = pattern_bytes(10000, 9);
+    write_host_file(folder / "text", text);
+    REQUIRE(run("mcopy -i '" + image + "' '" + folder / "text" + "' ::TEXT.BIN") == 0);
+    MemoryDevice device(read_host_file(image));
+    auto volume = std::make_unique<Volume>();
+    REQUIRE_FALSE(volume->mount(device).is_error());
+    auto service = std::make_unique<FileService>(*volume);
+    FakeTransport alice_side(dispatching<file::Protocol>(*service), 0xA11CE);
+    FakeTransport bob_side(dispatching<file::Protocol>(*service), 0xB0B);
+    ipc::Client<file::Protocol> alice(alice_side, 5);
+    ipc::Client<file::Protocol> bob(bob_side, 5);
+    auto path = [](const char* text) { return file::path_bytes(text).value(); };
+
+    // Open and read it in payload-sized pieces.
+    auto opened = alice.call<file::Open>(path("/text.bin"));
+    REQUIRE_FALSE(opened.is_error());
+    CHECK(opened.value().size == text.size());
+    std::string back;
+    for (uint64_t offset = 0;;) {
+        auto bytes = alice.call<file::Read>({ opened.value().file, offset, ipc::kMaxPayload });
+        REQUIRE_FALSE(bytes.is_error());
+        if (bytes.value().length == 0)
+            break;
+        back.append(reinterpret_cast<const char*>(bytes.value().data), bytes.value().length);
+        offset += bytes.value().length;
+    }
+    CHECK(back == text);
+    CHECK(alice.call<file::Read>({ opened.value().file, 0, ipc::kMaxPayload + 1 }).error() == ipc::Error::InvalidRequest);
+    CHECK(alice.call<file::Read>({ opened.value().file, 1ull << 40, 10 }).value().length == 0);
+    // Another client's id is no file of its own.
+    CHECK(bob.call<file::Read>({ opened.value().file, 0, 10 }).error() == file::kBadFile);
+    CHECK(bob.call<file::Close>({ opened.value().file }).error() == file::kBadFile);
+    CHECK(alice.call<file::Delete>(path("/TEXT.BIN")).error() == file::kBusy);
+    REQUIRE_FALSE(alice.call<file::Close>({ opened.value().file }).is_error());
+    CHECK(alice.call<file::Close>({ opened.value().file }).error() == file::kBadFile);
+    CHECK(service->open_files() == 0);
+
+    // Create, write, stat, list, delete, sync.
+    REQUIRE_FALSE(bob.call<file::Create>({ { file::kDirectory }, path("/logs") }).is_error());
+    REQUIRE_FALSE(bob.call<file::Create>({ { file::kFile }, path("/logs/today.txt") }).is_error());
+    CHECK(bob.call<file::Create>({ { 7 }, path("/x") }).error() == ipc::Error::InvalidRequest);
+    CHECK(bob.call<file::Create>({ { file::kFile }, path("/a long name") }).error() == file::kBadName);
+    CHECK(bob.call<file::Create>({ { file::kFile }, path("/logs/TODAY.TXT") }).error() == file::kAlreadyExists);
+    auto log = bob.call<file::Open>(path("/logs/today.txt"));
+    REQUIRE_FALSE(log.is_error());
+    std::string line = "written through the protocol\n";
+    auto written = bob.call<file::Write>({ { log.value().file, 0 }, ipc::Bytes { reinterpret_cast<const uint8_t*>(line.data()), static_cast<uint32_t>(line.size()) } });
+    REQUIRE_FALSE(written.is_error());
+    CHECK(written.value().written == line.size());
+    CHECK(bob.call<file::Write>({ { log.value().file, 1ull << 33 }, ipc::Bytes { reinterpret_cast<const uint8_t*>("x"), 1 } }).error() == file::kTooLarge);
+    REQUIRE_FALSE(bob.call<file::Truncate>({ log.value().file, 8 }).is_error());
+    auto stat = bob.call<file::Stat>(path("/logs/today.txt"));
+    REQUIRE_FALSE(stat.is_error());
+    CHECK(stat.value().size == 8);
+    CHECK(stat.value().is_directory == 0);
+    CHECK(bob.call<file::Stat>(path("/logs")).value().is_directory == 1);
+    CHECK(bob.call<file::Stat>(path("/none")).error() == ipc::Error::NotFound);
+    CHECK(bob.call<file::Open>(path("/logs")).error() == file::kIsADirectory);
+    REQUIRE_FALSE(bob.call<file::Close>({ log.value().file }).is_error());
+
+    // List pages: many entries take more than one page; every name comes once.
+    for (int i = 0; i < 400; ++i) {
+        std::string name = "/logs/F" + std::to_string(i);
+        REQUIRE_FALSE(bob.call<file::Create>({ { file::kFile }, path(name.c_str()) }).is_error());
+    }
+    std::vector<std::string> names;
+    uint64_t cookie = 0;
+    int pages = 0;
+    for (;; ++pages) {
+        REQUIRE(pages < 100);
+        auto page = alice.call<file::List>({ { cookie }, path("/logs") });
+        REQUIRE_FALSE(page.is_error());
+        file::ListReader reader(page.value().bytes);
+        file::ListEntryHeader header {};
+        const char* name = nullptr;
+        while (reader.next(header, name))
+            names.emplace_back(name, header.name_length);
+        CHECK_FALSE(reader.malformed());
+        cookie = page.value().fixed.next_cookie;
+        if (page.value().fixed.at_end)
+            break;
+    }
+    CHECK(pages >= 1); // 401 entries of 10 to 17 bytes: more than one 4096-byte page
+    CHECK(names.size() == 401);
+    CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
+    CHECK(contains(names, "today.txt"));
+    CHECK(contains(names, "F399"));
+    CHECK(alice.call<file::List>({ { 0 }, path("/TEXT.BIN") }).error() == file::kNotADirectory);
+
+    REQUIRE_FALSE(alice.call<file::Delete>(path("/TEXT.BIN")).is_error());
+    CHECK(alice.call<file::Delete>(path("/logs")).error() == file::kNotEmpty);
+    REQUIRE_FALSE(alice.call<file::Sync>({}).is_error());
+
+    // The volume the service wrote is clean for fsck.fat.
+    write_host_file(folder / "after.img", std::string(device.image.begin(), device.image.end()));
+    require_clean(folder / "after.img");
+    CHECK(output_of("mtype -i '" + folder / "after.img" + "' ::logs/today.txt") == line.substr(0, 8));
+
+    // Errors map one to one where the protocol has a word for them.
+    CHECK(to_ipc_error(Error::ChainLoop) == file::kCorrupt);
+    CHECK(to_ipc_error(Error::NoSpace) == file::kNoSpace);
+    CHECK(to_ipc_error(Error::DirectoryFull) == file::kNoSpace);
+    CHECK(to_ipc_error(Error::IoError) == file::kIoError);
+    CHECK(to_ipc_error(Error::NotMounted) == file::kNoVolume);
 }
 
 #ifdef HERALD_DISK_IMAGE
