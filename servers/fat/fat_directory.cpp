@@ -99,7 +99,7 @@ struct LongName {
                 c = 0;
             checksum = slot[kLongChecksumAt];
             first_slot = index;
-        } else if (!valid || order != expected - 1 || slot[kLongChecksumAt] != checksum) {
+        } else if (!valid || order == 0 || order != expected - 1 || slot[kLongChecksumAt] != checksum) {
             valid = false;
             return;
         }

@@ -535,6 +535,66 @@ TEST_CASE("fat: corrupt boot sectors give clear errors", "[fat]")
     CHECK(volume->mount(fat12).error() == Error::Unsupported);
 }
 
+TEST_CASE("fat: broken long-name sequences fall back to the 8.3 name", "[fat]")
+{
+    TempFolder folder;
+    std::string image = make_image(folder, kFat16);
+    MemoryDevice device(read_host_file(image));
+    Layout layout {};
+    {
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        layout = volume->layout();
+    }
+    // The fixed root directory of FAT16: long-name pieces, then a short entry "FILE.TXT".
+    uint8_t* root = &device.image[layout.root_directory_sector * 512ul];
+    uint8_t short_name[11] = { 'F', 'I', 'L', 'E', ' ', ' ', ' ', ' ', 'T', 'X', 'T' };
+    uint8_t checksum = short_name_checksum(short_name);
+    auto long_piece = [&](uint8_t* slot, uint8_t order, uint8_t sum) {
+        std::memset(slot, 0, 32);
+        slot[0] = order;
+        slot[11] = kAttributeLongName;
+        slot[13] = sum;
+        const size_t at[] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
+        for (size_t i = 0; i < 13; ++i)
+            store16(slot + at[i], static_cast<uint16_t>('a' + i));
+    };
+    auto short_entry = [&](uint8_t* slot) {
+        std::memset(slot, 0, 32);
+        std::memcpy(slot, short_name, 11);
+        slot[11] = kAttributeArchive;
+    };
+    auto first_name = [&]() {
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        uint32_t cookie = 0;
+        Entry entry {};
+        auto listed = volume->list("/", 1, cookie, entry);
+        REQUIRE_FALSE(listed.is_error());
+        REQUIRE(listed.value());
+        return std::string(entry.name);
+    };
+    // A complete one-piece name: read.
+    long_piece(root, 0x41, checksum);
+    short_entry(root + 32);
+    CHECK(first_name() == "abcdefghijklm");
+    // A piece of order 0 after a complete name (0x20: neither free nor the end).
+    long_piece(root + 32, 0x20, checksum);
+    short_entry(root + 64);
+    CHECK(first_name() == "FILE.TXT");
+    // The wrong checksum, a piece out of order, a start beyond 20 pieces.
+    long_piece(root, 0x41, static_cast<uint8_t>(checksum + 1));
+    short_entry(root + 32);
+    CHECK(first_name() == "FILE.TXT");
+    long_piece(root, 0x42, checksum);
+    long_piece(root + 32, 0x03, checksum);
+    short_entry(root + 64);
+    CHECK(first_name() == "FILE.TXT");
+    long_piece(root, 0x40 | 21, checksum);
+    short_entry(root + 32);
+    CHECK(first_name() == "FILE.TXT");
+}
+
 TEST_CASE("fat: looping and broken chains give clear errors, never a hang", "[fat]")
 {
     for (const Format& format : { kFat32, kFat16 }) {
