@@ -79,38 +79,39 @@ std::string pattern_bytes(size_t size, uint32_t seed)
     return bytes;
 }
 
-// The image file as a block device: pread/pwrite of 512-byte sectors.
+// The image file as a block device: pread/pwrite of whole sectors.
 class FileDevice final : public BlockDevice {
 public:
-    explicit FileDevice(const std::string& path)
+    explicit FileDevice(const std::string& path, uint32_t sector_size = 512) : m_sector_size(sector_size)
     {
         m_fd = ::open(path.c_str(), O_RDWR);
         REQUIRE(m_fd >= 0);
         struct stat info {};
         REQUIRE(::fstat(m_fd, &info) == 0);
-        m_sectors = static_cast<uint64_t>(info.st_size) / 512;
+        m_sectors = static_cast<uint64_t>(info.st_size) / m_sector_size;
     }
     ~FileDevice() { ::close(m_fd); }
-    uint32_t sector_size() const override { return 512; }
+    uint32_t sector_size() const override { return m_sector_size; }
     uint64_t sector_count() const override { return m_sectors; }
     Result<void> read(uint64_t first, uint32_t count, uint8_t* buffer) override
     {
         if (first + count > m_sectors)
             return Error::OutOfRange;
-        ssize_t done = ::pread(m_fd, buffer, count * 512ul, static_cast<off_t>(first * 512));
-        return done == static_cast<ssize_t>(count * 512ul) ? Result<void> {} : Error::IoError;
+        size_t bytes = static_cast<size_t>(count) * m_sector_size;
+        ssize_t done = ::pread(m_fd, buffer, bytes, static_cast<off_t>(first * m_sector_size));
+        return done == static_cast<ssize_t>(bytes) ? Result<void> {} : Error::IoError;
     }
     Result<void> write(uint64_t first, uint32_t count, const uint8_t* buffer) override
     {
         if (first + count > m_sectors)
             return Error::OutOfRange;
-        ++writes;
-        ssize_t done = ::pwrite(m_fd, buffer, count * 512ul, static_cast<off_t>(first * 512));
-        return done == static_cast<ssize_t>(count * 512ul) ? Result<void> {} : Error::IoError;
+        size_t bytes = static_cast<size_t>(count) * m_sector_size;
+        ssize_t done = ::pwrite(m_fd, buffer, bytes, static_cast<off_t>(first * m_sector_size));
+        return done == static_cast<ssize_t>(bytes) ? Result<void> {} : Error::IoError;
     }
-    uint64_t writes { 0 };
 
 private:
+    uint32_t m_sector_size;
     int m_fd { -1 };
     uint64_t m_sectors { 0 };
 };
@@ -428,6 +429,32 @@ TEST_CASE("fat: what the library writes, fsck.fat finds clean and mtools reads b
         CHECK(read_all(*volume, "/BIG.BIN", 3000) == big);
         CHECK(list_names(*volume, "/sub").size() == 2);
     }
+}
+
+TEST_CASE("fat: 4 KiB sectors, read and written", "[fat]")
+{
+    TempFolder folder;
+    std::string image = folder / "disk.img";
+    REQUIRE(run("mkfs.fat -F 16 -S 4096 -s 1 -C '" + image + "' 20480") == 0);
+    std::string host = pattern_bytes(50000, 11);
+    write_host_file(folder / "host", host);
+    REQUIRE(run("mcopy -i '" + image + "' '" + folder / "host" + "' ::HOST.BIN") == 0);
+    std::string mine = pattern_bytes(30000, 12);
+    {
+        FileDevice device(image, 4096);
+        auto volume = std::make_unique<Volume>();
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        CHECK(volume->layout().bytes_per_sector == 4096);
+        CHECK(read_all(*volume, "/HOST.BIN", 1000) == host);
+        write_all(*volume, "/MINE.BIN", mine, 777);
+        REQUIRE_FALSE(volume->sync().is_error());
+        FileDevice small_sectors(image, 512); // the same image seen as 512-byte sectors: refused
+        CHECK(volume->mount(small_sectors).error() == Error::Unsupported);
+    }
+    require_clean(image);
+    REQUIRE(run("mcopy -n -i '" + image + "' ::MINE.BIN '" + folder / "mine.out" + "'") == 0);
+    auto back = read_host_file(folder / "mine.out");
+    CHECK(std::string(back.begin(), back.end()) == mine);
 }
 
 TEST_CASE("fat: a full disk refuses the write that does not fit and keeps what was written", "[fat]")
