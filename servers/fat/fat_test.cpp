@@ -562,6 +562,89 @@ TEST_CASE("fat: corrupt boot sectors give clear errors", "[fat]")
     CHECK(volume->mount(fat12).error() == Error::Unsupported);
 }
 
+TEST_CASE("fat: a failing device gives IoError, and the volume goes on", "[fat]")
+{
+    // The image in memory; reads and writes fail once their budget is spent.
+    class FailingDevice final : public BlockDevice {
+    public:
+        explicit FailingDevice(std::vector<uint8_t> bytes) : m_memory(std::move(bytes)) { }
+        uint32_t sector_size() const override { return 512; }
+        uint64_t sector_count() const override { return m_memory.sector_count(); }
+        Result<void> read(uint64_t first, uint32_t count, uint8_t* buffer) override
+        {
+            if (reads_left == 0)
+                return Error::IoError;
+            --reads_left;
+            return m_memory.read(first, count, buffer);
+        }
+        Result<void> write(uint64_t first, uint32_t count, const uint8_t* buffer) override
+        {
+            if (writes_left == 0)
+                return Error::IoError;
+            --writes_left;
+            return m_memory.write(first, count, buffer);
+        }
+        Result<void> flush() override { return flush_fails ? Result<void>(Error::IoError) : Result<void> {}; }
+        uint64_t reads_left { ~0ull };
+        uint64_t writes_left { ~0ull };
+        bool flush_fails { false };
+
+    private:
+        MemoryDevice m_memory;
+    };
+
+    TempFolder folder;
+    const Format small_fat16 { "FAT16", "-F 16 -s 1 -C IMAGE 2400", FatType::Fat16 }; // 2.3 MiB: quick to copy
+    std::string image = make_image(folder, small_fat16);
+    auto pristine = read_host_file(image);
+    auto volume = std::make_unique<Volume>();
+    std::string data = pattern_bytes(20000, 13);
+    auto bytes = reinterpret_cast<const uint8_t*>(data.data());
+
+    // Reads failing at every point of a mount: an error each time, never a crash.
+    for (uint64_t budget = 0; budget < 40; ++budget) {
+        FailingDevice device(pristine);
+        device.reads_left = budget;
+        auto mounted = volume->mount(device);
+        if (mounted.is_error())
+            CHECK(mounted.error() == Error::IoError);
+        else
+            CHECK(budget > 10); // the boot sector and the FAT's ten or so sectors were read
+        if (budget == 39)
+            CHECK_FALSE(mounted.is_error());
+    }
+    // Writes failing at every point of a write and sync; then the volume still answers.
+    for (uint64_t budget = 0; budget < 60; budget += 3) {
+        INFO("writes allowed " << budget);
+        FailingDevice device(pristine);
+        REQUIRE_FALSE(volume->mount(device).is_error());
+        device.writes_left = budget;
+        Error first_error {};
+        REQUIRE_FALSE(volume->create("/A.BIN", 6, false).is_error());
+        auto file = volume->open("/A.BIN", 6);
+        REQUIRE_FALSE(file.is_error());
+        for (uint32_t offset = 0; offset < data.size() && first_error == Error {}; offset += 4096) {
+            auto written = volume->write(file.value(), offset, bytes + offset, std::min<uint32_t>(4096, static_cast<uint32_t>(data.size()) - offset));
+            if (written.is_error())
+                first_error = written.error();
+        }
+        auto synced = volume->sync();
+        if (synced.is_error() && first_error == Error {})
+            first_error = synced.error();
+        CHECK((first_error == Error {} || first_error == Error::IoError));
+        if (budget == 0)
+            CHECK(first_error == Error::IoError); // 20000 bytes do not fit in 16 cached sectors
+        std::vector<uint8_t> back(100);
+        (void)volume->read(file.value(), 0, back.data(), 100);
+        CHECK_FALSE(volume->close(file.value()).is_error());
+    }
+    // A device whose flush fails: sync says so.
+    FailingDevice device(pristine);
+    REQUIRE_FALSE(volume->mount(device).is_error());
+    device.flush_fails = true;
+    CHECK(volume->sync().error() == Error::IoError);
+}
+
 TEST_CASE("fat: broken long-name sequences fall back to the 8.3 name", "[fat]")
 {
     TempFolder folder;
