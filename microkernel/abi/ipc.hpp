@@ -97,6 +97,11 @@ enum WellKnownHandle : uint64_t {
     HandleFirstFree = 3,
 };
 
-inline constexpr uint64_t kMaxHandles = 256; // per task
+inline constexpr uint64_t kMaxHandles = 256; // per task (index 0 is never one: 255 usable)
+// Of those, at most this many to endpoints and notifications together, and
+// this many saved replies; one more is SyscallError::QuotaExceeded
+// (microkernel/object/handle_table.hpp says why these figures).
+inline constexpr uint64_t kMaxIpcObjectHandles = 128;
+inline constexpr uint64_t kMaxSavedReplyHandles = 64;
 
 } // namespace herald::abi

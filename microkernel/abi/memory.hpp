@@ -60,6 +60,9 @@ enum class PageFaultVerdict : uint64_t {
     // Never sent by a pager: the kernel's own verdict when there is none
     // (no memory server, it died, or its answer made no sense).
     PagerUnavailable = 4,
+    // A page may be there, but the task holds its frame limit already (the
+    // memory service's per-task quota, docs/security.md): kill the task.
+    OverLimit = 5,
 };
 
 inline constexpr const char* page_fault_verdict_name(PageFaultVerdict verdict)
@@ -70,6 +73,7 @@ inline constexpr const char* page_fault_verdict_name(PageFaultVerdict verdict)
     case PageFaultVerdict::StackOverflow: return "stack overflow (guard page)";
     case PageFaultVerdict::OutOfMemory: return "out of memory";
     case PageFaultVerdict::PagerUnavailable: return "no pager answered";
+    case PageFaultVerdict::OverLimit: return "over its frame limit";
     }
     return "unknown verdict";
 }

@@ -70,6 +70,7 @@ enum class SyscallError : int64_t {
     TimedOut = -8,    // a wait with a timeout ran out
     NoMemory = -9,    // the kernel could not allocate the object or the handle slot
     NoReply = -10,    // a reply with no caller waiting for it (already answered, or gone)
+    QuotaExceeded = -11, // the task holds as many handles (of that kind) as a task may
 };
 
 // Largest single DebugWrite (it goes to the kernel log as one line).

@@ -355,9 +355,7 @@ ErrorOr<u64> reply_save(Thread& self)
         return Error::OutOfMemory; // the right stays where it was
     // No grant right: a reply through it carries no handle (a handle travels
     // back only through an endpoint handle with the grant right).
-    u64 handle = grant_handle(*self.task, *reply, abi::RightSend, 0);
-    if (!handle)
-        return Error::OutOfMemory;
+    u64 handle = HERALD_TRY(install_handle(*self.task, *reply, abi::RightSend, 0)); // the right stays where it was
     if (!claim_reply_right(self, *caller)) {
         (void)close(self, handle); // its task was killed meanwhile, and it was woken
         return Error::NoReply;
@@ -465,10 +463,7 @@ ErrorOr<u64> create(Thread& self, Ref<KernelObject> object)
 {
     if (!object)
         return Error::OutOfMemory;
-    u64 handle = grant_handle(*self.task, *object, abi::RightsAll, 0);
-    if (!handle)
-        return Error::OutOfMemory;
-    return handle;
+    return install_handle(*self.task, *object, abi::RightsAll, 0);
 }
 
 ErrorOr<u64> close(Thread& self, u64 handle)
@@ -497,10 +492,7 @@ ErrorOr<u64> mint(Thread& self, u64 handle, u64 rights, u64 badge)
         return Error::BadArgument; // only the kernel's own messages carry it
     if (badge && (entry->badge ? badge != entry->badge : !(entry->rights & abi::RightMint)))
         return Error::NoRights;
-    u64 new_handle = grant_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
-    if (!new_handle)
-        return Error::OutOfMemory;
-    return new_handle;
+    return install_handle(*self.task, *entry->object, static_cast<u32>(rights), entry->badge ? entry->badge : badge);
 }
 
 ErrorOr<u64> set_buffer(Thread& self, u64 address)
@@ -524,17 +516,22 @@ ErrorOr<u64> set_buffer(Thread& self, u64 address)
 
 } // namespace
 
-u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
+ErrorOr<u64> install_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
 {
     SpinLockGuard guard(task.handles_lock);
     if (!task.handles)
-        return 0u;
+        return Error::PeerGone; // the task has ended
     if (index) {
-        auto result = task.handles->insert_at(index, object, rights, badge);
-        return result.is_error() ? 0 : index;
+        HERALD_TRY(task.handles->insert_at(index, object, rights, badge));
+        return index;
     }
-    auto result = task.handles->insert(object, rights, badge, abi::HandleFirstFree);
-    return result.is_error() ? 0 : result.value();
+    return task.handles->insert(object, rights, badge, abi::HandleFirstFree);
+}
+
+u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index)
+{
+    auto handle = install_handle(task, object, rights, badge, index);
+    return handle.is_error() ? 0 : handle.value();
 }
 
 void ipc_cancel_wait(Thread& thread)

@@ -53,5 +53,8 @@ ErrorOr<void> ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const I
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.
 u64 grant_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index = 0);
+// The same, saying why not: QuotaExceeded when the task holds as many
+// handles (of that kind) as it may (handle_table.hpp), SlotTaken, ...
+ErrorOr<u64> install_handle(Task& task, KernelObject& object, u32 rights, u64 badge, u64 index = 0);
 
 } // namespace herald

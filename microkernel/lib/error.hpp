@@ -40,6 +40,7 @@ enum class Error : int {
     PeerGone,         // the other side of the rendezvous was closed, or its task died
     TimedOut,         // a wait with a timeout ran out
     NoReply,          // a reply with no caller waiting for it
+    QuotaExceeded,    // the caller holds as many of these as a task may (handle_table.hpp)
 };
 
 constexpr const char* error_name(Error error)
@@ -68,6 +69,7 @@ constexpr const char* error_name(Error error)
     case Error::PeerGone: return "peer gone";
     case Error::TimedOut: return "timed out";
     case Error::NoReply: return "no reply";
+    case Error::QuotaExceeded: return "quota exceeded";
     }
     return "unknown error";
 }

@@ -26,6 +26,7 @@ constexpr abi::SyscallError to_syscall_error(Error error)
     case Error::TimedOut: return SyscallError::TimedOut;
     case Error::OutOfMemory: return SyscallError::NoMemory;
     case Error::NoReply: return SyscallError::NoReply;
+    case Error::QuotaExceeded: return SyscallError::QuotaExceeded;
     // Everything else is an argument the kernel could not use (a taken
     // handle index, a malformed program name...): the handler picks a more
     // precise code where the ABI has one.
@@ -49,6 +50,7 @@ constexpr Error from_syscall_error(abi::SyscallError error)
     case SyscallError::TimedOut: return Error::TimedOut;
     case SyscallError::NoMemory: return Error::OutOfMemory;
     case SyscallError::NoReply: return Error::NoReply;
+    case SyscallError::QuotaExceeded: return Error::QuotaExceeded;
     }
     return Error::BadArgument;
 }

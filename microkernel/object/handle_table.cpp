@@ -10,7 +10,22 @@ ErrorOr<u64> HandleTable::insert(KernelObject& object, u32 rights, u64 badge, u6
             return index;
         }
     }
-    return Error::TooMany;
+    return Error::QuotaExceeded; // every handle a task may hold
+}
+
+u16* HandleTable::quota_counter(ObjectType type)
+{
+    switch (type) {
+    case ObjectType::Endpoint:
+    case ObjectType::Notification: return &m_ipc_objects;
+    case ObjectType::SavedReply: return &m_saved_replies;
+    default: return nullptr;
+    }
+}
+
+usize HandleTable::quota_limit(ObjectType type)
+{
+    return type == ObjectType::SavedReply ? kMaxSavedReplies : kMaxIpcObjects;
 }
 
 ErrorOr<void> HandleTable::insert_at(u64 index, KernelObject& object, u32 rights, u64 badge)
@@ -19,6 +34,11 @@ ErrorOr<void> HandleTable::insert_at(u64 index, KernelObject& object, u32 rights
         return Error::OutOfRange;
     if (m_entries[index].object)
         return Error::SlotTaken;
+    u16* counter = quota_counter(object.type());
+    if (counter && *counter >= quota_limit(object.type()))
+        return Error::QuotaExceeded;
+    if (counter)
+        ++*counter;
     object.handle_opened(rights);
     // The entry holds a reference until close() adopts it back.
     m_entries[index] = HandleEntry { Ref<KernelObject>(object).leak(), rights, badge };
@@ -50,6 +70,8 @@ ErrorOr<void> HandleTable::close(u64 index)
     if (!entry)
         return Error::BadHandle;
     m_entries[index] = HandleEntry {};
+    if (u16* counter = quota_counter(entry->object->type()))
+        --*counter;
     entry->object->handle_closed(entry->rights);
     Ref<KernelObject>::adopt(*entry->object).clear(); // the entry's reference, from insert_at()
     return {};

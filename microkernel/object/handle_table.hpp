@@ -4,8 +4,16 @@
 // handle, so a server can tell its clients apart). Index 0 is never valid.
 //
 // Not synchronized: the owning task's lock guards it. Portable.
+//
+// Quotas (docs/security.md, "Quotas"): a task may hold kCapacity - 1
+// handles, of which at most kMaxIpcObjects to endpoints and notifications
+// and kMaxSavedReplies saved replies; one more is QuotaExceeded. The kinds
+// a program can make at will are bounded, so that one task cannot pin
+// kernel pool memory without limit (pool pages never go back to the
+// system); a handle given to another task counts against the receiver.
 #pragma once
 
+#include "../abi/ipc.hpp"
 #include "../lib/error.hpp"
 #include "../lib/optional.hpp"
 #include "kernel_object.hpp"
@@ -21,6 +29,14 @@ struct HandleEntry {
 class HandleTable {
 public:
     static constexpr usize kCapacity = 256; // abi::kMaxHandles
+    // Endpoints and notifications together: half the table, so that a task
+    // that makes them until refused still has room for the handles it is
+    // given (task handles, replies' transfers). The registry, which holds
+    // one per published name (64 at most), stays below it.
+    static constexpr usize kMaxIpcObjects = abi::kMaxIpcObjectHandles;
+    // Saved replies: each one pins a blocked caller; a server sets aside at
+    // most one per caller it answers later, far fewer than this today.
+    static constexpr usize kMaxSavedReplies = abi::kMaxSavedReplyHandles;
 
     // Installs `object` (taking a new reference) and returns its index.
     ErrorOr<u64> insert(KernelObject& object, u32 rights, u64 badge, u64 first_index = 1);
@@ -54,7 +70,13 @@ public:
     usize count() const;
 
 private:
+    // The counter of `type`'s quota, if it has one.
+    u16* quota_counter(ObjectType type);
+    static usize quota_limit(ObjectType type);
+
     HandleEntry m_entries[kCapacity] {};
+    u16 m_ipc_objects { 0 };
+    u16 m_saved_replies { 0 };
 };
 
 } // namespace herald

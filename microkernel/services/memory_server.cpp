@@ -88,7 +88,8 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     if (ipc_call_from_kernel(thread, Ref<Endpoint>(*endpoint), request, reply).is_error())
         return abi::PageFaultVerdict::PagerUnavailable;
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel
-        || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OutOfMemory))
+        || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OverLimit)
+        || reply.words[0] == static_cast<u64>(abi::PageFaultVerdict::PagerUnavailable))
         return abi::PageFaultVerdict::PagerUnavailable; // an answer that is none
     return static_cast<abi::PageFaultVerdict>(reply.words[0]);
 }

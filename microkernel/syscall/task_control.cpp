@@ -66,10 +66,7 @@ ErrorOr<u64> sys_task_create(const SyscallArgs& args)
     if (object.is_error())
         return Error::OutOfMemory;
     // The handle holds it now; without one, the task goes with our reference.
-    u64 handle = grant_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
-    if (!handle)
-        return Error::OutOfMemory;
-    return handle;
+    return install_handle(*current_thread().task, *object.value(), abi::RightsAll, 0);
 }
 
 // (task, one of the caller's handles, index or 0) -> the index in the task's table.

@@ -148,7 +148,8 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
     }
-    IPC_TRY(check_quota(starter));
+    uint64_t root = root_for(starter); // 0: the new task roots a tree of its own
+    IPC_TRY(check_quota(starter, root));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
@@ -163,7 +164,7 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
     uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
     ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
-    track(task_id, task.release(), starter);
+    track(task_id, task.release(), starter, root ? root : task_id);
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
     return ipc::WithHandle<Started> { { task_id }, for_client };
@@ -205,28 +206,43 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
 
 // Refused before anything is built. No log line: a fork bomb would flood
 // the log; the error says it all.
-ipc::Result<void> LoaderService::check_quota(ipc::Badge starter)
+ipc::Result<void> LoaderService::check_quota(ipc::Badge starter, uint64_t root)
 {
-    if (live_tasks_of(starter) >= kMaxTasksPerClient)
+    Live live = live_tasks_of(starter, root);
+    if (live.of_starter >= kMaxTasksPerClient || live.in_tree >= kMaxTasksPerTree)
         return kTooManyTasks;
     if (!has_free_slot())
         return kTooManyTasks;
     return {};
 }
 
-// The starter's tasks that still run; its ended ones are forgotten on the
-// way (only its own entries are asked about: at most kMaxTasksPerClient
-// live ones, so a spawn costs a bounded number of TaskInfo calls).
-size_t LoaderService::live_tasks_of(ipc::Badge starter)
+// The root of the tree a task `starter` starts joins: the starter's, if
+// the loader started the starter; 0 if not (the new task will be a root).
+uint64_t LoaderService::root_for(ipc::Badge starter)
 {
-    size_t live = 0;
+    Tracked* tracked = starter ? find_tracked(starter) : nullptr;
+    return tracked ? tracked->root : 0;
+}
+
+// The starter's tasks and the tree's that still run; ended ones are
+// forgotten on the way. Only those entries are asked about (at most
+// kMaxTasksPerClient + kMaxTasksPerTree live ones), so a spawn costs a
+// bounded number of TaskInfo calls. A forgotten entry's children are
+// killed, never untracked (forget), so the counts only go down.
+LoaderService::Live LoaderService::live_tasks_of(ipc::Badge starter, uint64_t root)
+{
+    Live live {};
     for (Tracked& tracked : m_tracked) {
-        if (!tracked.task || tracked.starter != starter)
+        bool of_starter = tracked.starter == starter;
+        bool in_tree = root != 0 && tracked.root == root;
+        if (!tracked.task || (!of_starter && !in_tree))
             continue;
-        if (m_backend->has_ended(tracked.task))
+        if (m_backend->has_ended(tracked.task)) {
             forget(tracked);
-        else
-            ++live;
+            continue;
+        }
+        live.of_starter += of_starter;
+        live.in_tree += in_tree;
     }
     return live;
 }
@@ -243,11 +259,11 @@ bool LoaderService::has_free_slot()
     return false;
 }
 
-void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter)
+void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter, uint64_t root)
 {
     for (Tracked& tracked : m_tracked) {
         if (!tracked.task) {
-            tracked = Tracked { task_id, task, starter, false };
+            tracked = Tracked { task_id, task, starter, false, root };
             return;
         }
     }

@@ -24,7 +24,11 @@
 // live tasks it started; beyond that, and when the table of kMaxTracked is
 // full of live tasks, Spawn is refused with kTooManyTasks before anything
 // is built (a task the loader could not track could not be killed by id).
-// The tasks a client started form a tree: when a tracked task ends (Kill
+// A tree (a task the loader started for a client it did not start, and
+// every task started by a task of the tree) may have at most
+// kMaxTasksPerTree live tasks, so that a fork bomb's copies, each within its
+// own client limit, cannot fill the table together. The tasks a client
+// started form a tree: when a tracked task ends (Kill
 // ends it at once; one that exits or dies is seen at the loader's next
 // request), the tasks it started are killed too, and theirs, so a fork bomb
 // leaves no orphans behind.
@@ -132,7 +136,8 @@ public:
     static constexpr size_t kMaxTracked = 192;
     static constexpr size_t kMaxListed = ipc::kMaxPayload / sizeof(abi::TaskListEntry);
     static constexpr size_t kMaxTasksPerClient = ipc::loader::kMaxTasksPerClient;
-    static_assert(kMaxTasksPerClient < kMaxTracked);
+    static constexpr size_t kMaxTasksPerTree = ipc::loader::kMaxTasksPerTree;
+    static_assert(kMaxTasksPerClient < kMaxTracked && kMaxTasksPerTree < kMaxTracked);
 
     // The boot archive's bytes, as this ring sees them. False, with a log
     // line, if the archive is unusable: then every program is NotFound.
@@ -162,18 +167,24 @@ private:
         TaskRef task;
         ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
         bool ending;        // ended, or killed by the loader: what it started is being ended
+        uint64_t root;      // the task id of its tree's root (its own, for a root)
     };
 
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
         ipc::Badge starter);
     bool started_by(uint64_t task_id, ipc::Badge caller) const;
-    ipc::Result<void> check_quota(ipc::Badge starter);
-    size_t live_tasks_of(ipc::Badge starter);
+    ipc::Result<void> check_quota(ipc::Badge starter, uint64_t root);
+    uint64_t root_for(ipc::Badge starter);
+    struct Live {
+        size_t of_starter;
+        size_t in_tree;
+    };
+    Live live_tasks_of(ipc::Badge starter, uint64_t root);
     bool has_free_slot();
     ipc::Result<ArchiveEntry> find(StringView name);
     ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
     ipc::Error no_memory_for(StringView name, ipc::Error error);
-    void track(uint64_t task_id, TaskRef task, ipc::Badge starter);
+    void track(uint64_t task_id, TaskRef task, ipc::Badge starter, uint64_t root);
     void forget(Tracked& tracked);
     Tracked* find_tracked(uint64_t task_id);
     void end_orphans();

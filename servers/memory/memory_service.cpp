@@ -49,7 +49,8 @@ const char* MemoryService::describe(InitResult result)
     return "?";
 }
 
-MemoryService::InitResult MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view)
+MemoryService::InitResult MemoryService::init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view,
+    uint64_t share_divisor)
 {
     m_backend = &backend;
     if (count == 0)
@@ -83,16 +84,25 @@ MemoryService::InitResult MemoryService::init(Backend& backend, const abi::Manag
         if (!m_frames.claim(home->base + i * kPage, FrameKind::Kernel))
             return InitResult::BadRanges;
     }
+    m_default_limit = share_divisor ? m_frames.count(FrameKind::Free) / share_divisor : UINT64_MAX;
     return InitResult::Ready;
 }
 
 // ---- task records ----
 
+// The last record found is tried first: a spawn's Gives name one task, and
+// a task's faults come in runs (each miss scans all kMaxTasks records).
 MemoryService::TaskRecord* MemoryService::find(uint64_t task)
 {
-    for (TaskRecord& record : m_tasks) {
-        if (record.task == task && task != 0)
-            return &record;
+    if (task == 0)
+        return nullptr;
+    if (m_tasks[m_last_found].task == task)
+        return &m_tasks[m_last_found];
+    for (size_t i = 0; i < kMaxTasks; ++i) {
+        if (m_tasks[i].task == task) {
+            m_last_found = i;
+            return &m_tasks[i];
+        }
     }
     return nullptr;
 }
@@ -104,7 +114,9 @@ MemoryService::TaskRecord* MemoryService::find_or_add(uint64_t task)
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (TaskRecord& record : m_tasks) {
             if (record.task == 0) {
-                record = TaskRecord { task, 0, 0 };
+                record = TaskRecord {};
+                record.task = task;
+                m_last_found = static_cast<size_t>(&record - m_tasks);
                 return &record;
             }
         }
@@ -151,6 +163,12 @@ uint64_t MemoryService::uncommitted() const
     return free > m_committed ? free - m_committed : 0;
 }
 
+uint64_t MemoryService::room(const TaskRecord& record) const
+{
+    uint64_t limit = record.limit ? record.limit : m_default_limit;
+    return limit > record.charged() ? limit - record.charged() : 0;
+}
+
 bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
 {
     if (m_frames.allocate(kind, frame))
@@ -194,11 +212,19 @@ PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint
     if (page == abi::kStackGuardPage)
         return PageFaultVerdict::StackOverflow;
     if (page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd) {
+        TaskRecord* record = find_or_add(task);
+        if (!record)
+            return PageFaultVerdict::OutOfMemory; // no room for its books
+        if (room(*record) == 0)
+            return PageFaultVerdict::OverLimit;
         if (uncommitted() == 0)
             reclaim();
         if (uncommitted() == 0)
             return PageFaultVerdict::OutOfMemory;
-        return map_fresh(task, page, FrameKind::Stack);
+        PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Stack);
+        if (verdict == PageFaultVerdict::Resolved)
+            ++record->stack_mapped;
+        return verdict;
     }
     TaskRecord* record = find(task);
     if (!record || page < abi::kUserHeapBase || page >= record->heap_end())
@@ -235,6 +261,8 @@ ipc::Result<Grow::Reply> MemoryService::handle(Grow, const Grow::Request& reques
         return kOutOfMemory;
     if (request.pages > max_heap_pages() - record->heap_pages)
         return ipc::Error::InvalidRequest;
+    if (request.pages > room(*record))
+        return kOverLimit;
     if (request.pages > uncommitted() && reclaim(task))
         return ipc::Error::Denied; // the caller has ended meanwhile: its record is gone
     if (request.pages > uncommitted())
@@ -314,6 +342,14 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         return ipc::Error::Denied; // the caller has ended meanwhile: its record is gone
     if (f.pages > uncommitted())
         return kOutOfMemory;
+    // The pages count against the task that gets them (its program and
+    // first stack pages). find_or_add may reclaim: look the caller up again.
+    TaskRecord* receiver = find_or_add(target);
+    record = find(caller);
+    if (!receiver || !record)
+        return receiver ? ipc::Error::Denied : kOutOfMemory;
+    if (f.pages > room(*receiver))
+        return kOverLimit;
     for (uint64_t i = 0; i < f.pages; ++i) {
         uint64_t frame = 0;
         Backend::Unmap taken = m_backend->unmap(caller, f.from + i * kPage, frame);
@@ -328,7 +364,36 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
             m_frames.free(frame); // the task went away, or the address was taken
             return ipc::Error::InvalidRequest;
         }
+        ++receiver->given;
     }
+    m_backend->close(request.handle);
+    return ipc::Empty {};
+}
+
+ipc::Result<Limits::Reply> MemoryService::handle(Limits, const Limits::Request&, ipc::Badge task)
+{
+    TaskRecord* record = find(task);
+    if (!record)
+        return Limits::Reply { m_default_limit, 0 };
+    return Limits::Reply { record->limit ? record->limit : m_default_limit, record->charged() };
+}
+
+// Only for a task being built (the handle proves the caller is building
+// it), and only lower than the default: a spawner may give a program less,
+// never more.
+ipc::Result<ipc::Empty> MemoryService::handle(SetLimit, const SetLimit::Request& request, ipc::Badge)
+{
+    uint64_t target = 0;
+    if (!m_backend->unstarted_task(request.handle, target))
+        return ipc::Error::Denied;
+    if (request.value.pages == 0 || request.value.pages > m_default_limit)
+        return ipc::Error::InvalidRequest;
+    TaskRecord* record = find_or_add(target);
+    if (!record)
+        return kOutOfMemory;
+    if (request.value.pages < record->charged())
+        return kOverLimit;
+    record->limit = request.value.pages;
     m_backend->close(request.handle);
     return ipc::Empty {};
 }

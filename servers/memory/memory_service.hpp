@@ -17,6 +17,14 @@
 // (`committed`), so that touching reserved heap never runs out of memory;
 // the stack grows from what is left over. When frames run short the service
 // first takes back what dead tasks left (Backend::reclaim).
+//
+// Quota (docs/security.md, "Quotas"): each task may hold at most its frame
+// limit: its heap reservation, the stack pages it faulted in and the pages
+// Give moved into it. The default is a share of the frames free when the
+// service started (kDefaultShareDivisor); SetLimit lowers it for a task
+// being built. Beyond it Grow and Give are refused with kOverLimit and a
+// stack fault is OverLimit (the kernel kills the task), so one task cannot
+// take every frame and starve the others' page faults.
 #pragma once
 
 #include <stddef.h>
@@ -72,6 +80,11 @@ protected:
 class MemoryService {
 public:
     static constexpr size_t kMaxTasks = 1024; // as many as the kernel runs at once
+    // A task may hold 1/kDefaultShareDivisor of the frames free at start:
+    // one task can never take them all, and the self-tests' largest
+    // legitimate user (64 MiB of heap and 8 MiB of stack... in 128 MiB
+    // managed, tests/insystem/memory_tests.cpp) still fits.
+    static constexpr uint64_t kDefaultShareDivisor = 2;
 
     enum class InitResult {
         Ready,
@@ -86,13 +99,18 @@ public:
     // Builds the frame table over `ranges` (sorted, disjoint), placing it in
     // the first range that can hold it: `view` + physical address reaches a
     // managed frame (the memory view, or the kernel's physmap).
-    InitResult init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view);
+    // Each task may hold 1/share_divisor of the frames free then (0: no
+    // limit, for tests of everything but the quota).
+    InitResult init(Backend& backend, const abi::ManagedRange* ranges, size_t count, uint8_t* view,
+        uint64_t share_divisor = kDefaultShareDivisor);
 
     ipc::Result<ipc::memory::Grow::Reply> handle(ipc::memory::Grow, const ipc::memory::Grow::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Shrink::Reply> handle(ipc::memory::Shrink, const ipc::memory::Shrink::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Release::Reply> handle(ipc::memory::Release, const ipc::memory::Release::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Stats::Reply> handle(ipc::memory::Stats, const ipc::memory::Stats::Request&, ipc::Badge task);
     ipc::Result<ipc::Empty> handle(ipc::memory::Give, const ipc::memory::Give::Request&, ipc::Badge task);
+    ipc::Result<ipc::memory::Limits::Reply> handle(ipc::memory::Limits, const ipc::memory::Limits::Request&, ipc::Badge task);
+    ipc::Result<ipc::Empty> handle(ipc::memory::SetLimit, const ipc::memory::SetLimit::Request&, ipc::Badge task);
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 
@@ -112,13 +130,20 @@ public:
     const FrameTable& frames() const { return m_frames; }
     uint64_t committed() const { return m_committed; }
     uint64_t reclaim_anomalies() const { return m_reclaim_anomalies; }
+    uint64_t default_limit() const { return m_default_limit; }
 
 private:
     struct TaskRecord {
         uint64_t task { 0 };        // 0: a free slot (task 0 is the kernel, never a client)
         uint64_t heap_pages { 0 };  // the heap is [kUserHeapBase, heap_end())
         uint64_t heap_mapped { 0 }; // pages of the heap that have a frame
+        uint64_t stack_mapped { 0 }; // stack pages its faults mapped
+        uint64_t given { 0 };        // pages Give moved into it
+        uint64_t limit { 0 };        // its frame limit; 0: the default
         uint64_t heap_end() const { return abi::kUserHeapBase + heap_pages * abi::kPageSize; }
+        // What counts against the limit: the whole reservation (promised
+        // frames are as good as taken), not just what is mapped.
+        uint64_t charged() const { return heap_pages + stack_mapped + given; }
     };
     // All zeros when constructed: a ring-3 program keeps the service in
     // .bss, with no constructor to run.
@@ -128,6 +153,8 @@ private:
     void forget(uint64_t task);
     // Frames free and not promised to a heap.
     uint64_t uncommitted() const;
+    // How many more frames the task may hold.
+    uint64_t room(const TaskRecord& record) const;
     bool take_frame(FrameKind kind, uint64_t& frame);
     abi::PageFaultVerdict map_fresh(uint64_t task, uint64_t page, FrameKind kind);
     Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
@@ -137,6 +164,8 @@ private:
     TaskRecord m_tasks[kMaxTasks];
     uint64_t m_committed { 0 };
     uint64_t m_reclaim_anomalies { 0 };
+    uint64_t m_default_limit { 0 };
+    size_t m_last_found { 0 }; // find()'s hint: an index into m_tasks
 };
 
 } // namespace herald::memory

@@ -72,11 +72,11 @@ TEST_CASE("handles: find, the fast paths' lookup, agrees with lookup and takes n
 
 TEST_CASE("handles: the table fills up and says so", "[ipc]")
 {
-    TestObject object;
+    TestObject object(ObjectType::Task); // a kind without a quota of its own
     HandleTable table;
     for (usize i = 1; i < HandleTable::kCapacity; ++i)
         REQUIRE(!table.insert(object, kSend, 0).is_error());
-    CHECK(table.insert(object, kSend, 0).error() == Error::TooMany);
+    CHECK(table.insert(object, kSend, 0).error() == Error::QuotaExceeded);
     CHECK(table.count() == HandleTable::kCapacity - 1);
     table.close_all();
     CHECK(table.count() == 0);
@@ -95,4 +95,36 @@ TEST_CASE("handles: fixed indices", "[ipc]")
     REQUIRE(!next.is_error());
     CHECK(next.value() == 2);
     table.close_all();
+}
+
+TEST_CASE("handles: endpoints and notifications, and saved replies, have quotas of their own", "[ipc]")
+{
+    TestObject endpoint(ObjectType::Endpoint), notification(ObjectType::Notification), reply(ObjectType::SavedReply),
+        task(ObjectType::Task);
+    HandleTable table;
+    u64 first = 0;
+    for (usize i = 0; i < HandleTable::kMaxIpcObjects; ++i) {
+        auto handle = table.insert(i % 2 ? endpoint : notification, kSend, 0);
+        REQUIRE(!handle.is_error());
+        first = first ? first : handle.value();
+    }
+    CHECK(table.insert(endpoint, kSend, 0).error() == Error::QuotaExceeded);
+    CHECK(table.insert(notification, kSend, 0).error() == Error::QuotaExceeded);
+    CHECK(table.insert_at(HandleTable::kCapacity - 1, endpoint, kSend, 0).error() == Error::QuotaExceeded);
+    CHECK(endpoint.opened_rights + notification.opened_rights == HandleTable::kMaxIpcObjects * kSend); // refused: not opened
+    for (usize i = 0; i < HandleTable::kMaxSavedReplies; ++i)
+        REQUIRE(!table.insert(reply, kSend, 0).is_error());
+    CHECK(table.insert(reply, kSend, 0).error() == Error::QuotaExceeded);
+    REQUIRE(!table.insert(task, kSend, 0).is_error()); // other kinds still fit
+    // Closing one makes room for one.
+    REQUIRE(!table.close(first).is_error());
+    REQUIRE(!table.insert(endpoint, kSend, 0).is_error());
+    CHECK(table.insert(notification, kSend, 0).error() == Error::QuotaExceeded);
+    table.close_all();
+    CHECK(table.count() == 0);
+    REQUIRE(!table.insert(notification, kSend, 0).is_error()); // the counters went back to zero
+    table.close_all();
+    CHECK(endpoint.references() == 1);
+    CHECK(notification.references() == 1);
+    CHECK(reply.references() == 1);
 }

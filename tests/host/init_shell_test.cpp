@@ -1057,7 +1057,8 @@ TEST_CASE("task_status: an end in words, as init and the shell print it", "[task
     CHECK(described(TaskState::Exited, 3) == "exited with status 3");
     CHECK(described(TaskState::Exited, -7) == "exited with status -7 (peer gone)");
     CHECK(described(TaskState::Exited, -68) == "exited with status -68 (not found)");
-    CHECK(described(TaskState::Exited, -11) == "exited with status -11"); // no such ipc::Error
+    CHECK(described(TaskState::Exited, -11) == "exited with status -11 (quota exceeded: too many handles of that kind)");
+    CHECK(described(TaskState::Exited, -12) == "exited with status -12"); // no such ipc::Error
     CHECK(described(TaskState::Exited, -1025) == "exited with status -1025"); // some protocol's own
     CHECK(described(TaskState::Killed, abi::kKilledStatus) == "was killed");
     CHECK(described(TaskState::Killed, -1014) == "was killed by #PF page fault (status -1014)");

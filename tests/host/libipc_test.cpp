@@ -1205,6 +1205,14 @@ public:
         auto found = running.find(id);
         return found != running.end() && found->second == program;
     }
+    bool program_of(uint64_t id, ipc::registry::Name& program) override
+    {
+        auto found = running.find(id);
+        if (found == running.end())
+            return false;
+        program = ipc::registry::make_name(found->second.c_str()).value();
+        return true;
+    }
     void close(ipc::Handle handle) override { closed.push_back(handle); }
 };
 
@@ -1272,11 +1280,34 @@ TEST_CASE("libipc registry: owners, system names, the per-task limit", "[libipc]
         CHECK(register_as(service, 12, "one more", 60).error() == registry::kTooManyNames);
         REQUIRE_FALSE(register_as(service, 13, "echo", 61).is_error());
     }
+    SECTION("the running tasks of one program hold at most kMaxNamesPerProgram names together")
+    {
+        size_t held = 0;
+        uint64_t copy = 100;
+        for (; copy < 100 + registry::kMaxEntries / registry::kMaxNamesPerTask; ++copy) {
+            tasks.running[copy] = "hostile";
+            for (size_t i = 0; i < registry::kMaxNamesPerTask; ++i) {
+                auto registered = register_as(service, copy, ("copy " + std::to_string(copy) + " " + std::to_string(i)).c_str(), 80);
+                if (registered.is_error()) {
+                    CHECK(registered.error() == registry::kTooManyNames);
+                    break;
+                }
+                ++held;
+            }
+        }
+        CHECK(held == registry::kMaxNamesPerProgram);
+        REQUIRE_FALSE(register_as(service, 13, "echo", 81).is_error()); // another program is not held back
+        // A copy ends: its names no longer count, and another copy may take as many.
+        tasks.running.erase(100);
+        for (size_t i = 0; i < registry::kMaxNamesPerTask; ++i)
+            REQUIRE_FALSE(register_as(service, copy - 1, ("again " + std::to_string(i)).c_str(), 82).is_error());
+        CHECK(register_as(service, 12, "one more", 83).error() == registry::kTooManyNames); // "hostile" again
+    }
     SECTION("a full table makes room by forgetting ended owners")
     {
         for (size_t i = 0; i < registry::kMaxEntries; ++i) {
             uint64_t owner = 100 + i / registry::kMaxNamesPerTask;
-            tasks.running[owner] = "filler";
+            tasks.running[owner] = "filler " + std::to_string(owner); // each a program of its own
             REQUIRE_FALSE(register_as(service, owner, ("fill " + std::to_string(i)).c_str(), 70).is_error());
         }
         CHECK(register_as(service, 13, "echo", 71).error() == registry::kFull);

@@ -394,7 +394,7 @@ TEST_CASE("loader service: it tracks up to kMaxTracked tasks, forgets ended ones
     Fixture f;
     // Clients of kMaxTasksPerClient tasks each, until the table is full.
     for (size_t i = 0; i < LoaderService::kMaxTracked; ++i) {
-        f.caller = 100 + i / LoaderService::kMaxTasksPerClient;
+        f.caller = 1000 + i / LoaderService::kMaxTasksPerClient; // clients the loader did not start (ids from 7 up)
         REQUIRE(!f.spawn("hello").is_error());
     }
     CHECK(f.service.tracked() == LoaderService::kMaxTracked);
@@ -552,4 +552,49 @@ TEST_CASE("loader service: a task's tree ends with it, at Kill or at the next re
     CHECK(task_of(g).killed);
     CHECK(!task_of(other).killed);
     CHECK(!task_of(d).killed); // it had ended already
+}
+
+TEST_CASE("loader service: a tree may have kMaxTasksPerTree live tasks, each client within its own limit", "[loader_service]")
+{
+    Fixture f;
+    auto spawn_as = [&](ipc::Badge starter) {
+        f.caller = starter;
+        return f.spawn("hello");
+    };
+    auto id_of = [](const ipc::Result<proto::Spawn::Reply>& started) {
+        REQUIRE(!started.is_error());
+        return started.value().value.task_id;
+    };
+    // Client 3 (not started by the loader) starts the root; the root starts
+    // b, which starts its client limit; then c, which starts until refused.
+    uint64_t root = id_of(spawn_as(3));
+    uint64_t b = id_of(spawn_as(root));
+    for (size_t i = 0; i < LoaderService::kMaxTasksPerClient; ++i)
+        REQUIRE(!spawn_as(b).is_error());
+    uint64_t c = id_of(spawn_as(root));
+    size_t in_tree = 3 + LoaderService::kMaxTasksPerClient; // root, b, c and b's
+    size_t by_c = 0;
+    ipc::Result<proto::Spawn::Reply> refused = ipc::Error::Unsupported;
+    while (!(refused = spawn_as(c)).is_error())
+        ++by_c;
+    CHECK(refused.error() == proto::kTooManyTasks);
+    CHECK(by_c < LoaderService::kMaxTasksPerClient); // the tree's limit stopped it, not its own
+    CHECK(in_tree + by_c == LoaderService::kMaxTasksPerTree);
+    size_t created = f.backend.created();
+    CHECK(spawn_as(root).is_error()); // the root is in the same tree
+    CHECK(f.backend.created() == created);
+
+    // Another client's tree is not held back, and the tree's own client 3
+    // may start another root.
+    CHECK(!spawn_as(4).is_error());
+    uint64_t second_root = id_of(spawn_as(3));
+    CHECK(!spawn_as(second_root).is_error());
+
+    // One task of the tree ends: the tree may start one more, and only one.
+    for (auto& [ref, task] : f.backend.tasks) {
+        if (task.id == b + 1) // b's first
+            task.ended = true;
+    }
+    CHECK(!spawn_as(c).is_error());
+    CHECK(spawn_as(c).is_error());
 }

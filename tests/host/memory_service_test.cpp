@@ -201,7 +201,9 @@ struct Harness {
     uint64_t managed { 0 };
     uint64_t table_pages { 0 };
 
-    explicit Harness(std::vector<abi::ManagedRange> r = kDefaultRanges) : ranges(std::move(r))
+    // share_divisor 0: no frame limit (the tests of commitment and faults);
+    // the quota's tests pass MemoryService::kDefaultShareDivisor.
+    explicit Harness(std::vector<abi::ManagedRange> r = kDefaultRanges, uint64_t share_divisor = 0) : ranges(std::move(r))
     {
         uint64_t first = ranges.front().base;
         uint64_t end = ranges.back().base + ranges.back().pages * kPage;
@@ -210,7 +212,8 @@ struct Harness {
             managed += range.pages;
         table_pages = FrameTable::storage_bytes((end - first) / kPage) / kPage;
         backend.view = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(memory.data()) - first);
-        REQUIRE(service->init(backend, ranges.data(), ranges.size(), backend.view) == MemoryService::InitResult::Ready);
+        REQUIRE(service->init(backend, ranges.data(), ranges.size(), backend.view, share_divisor)
+            == MemoryService::InitResult::Ready);
         backend.table = &service->frames();
     }
 
@@ -531,7 +534,7 @@ TEST_CASE("memory service: the guard page is a stack overflow, the stack region 
     CHECK(s.free == 495);
     CHECK(s.heap == 0);
     CHECK(s.committed == 0);
-    CHECK(s.tasks == 0); // stack faults keep no record
+    CHECK(s.tasks == 2); // a record each: their stack pages count against their limits
     h.check_sane();
 }
 
@@ -1029,6 +1032,8 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                 uint64_t page = guard ? abi::kStackGuardPage : stack_page(random(40));
                 bool mapped = h.backend.has(task, page);
                 auto verdict = h.fault(task, page + random(kPage), 0b110);
+                if (!guard)
+                    model.has_record = true; // its stack pages are charged to it
                 if (guard)
                     REQUIRE(verdict == PageFaultVerdict::StackOverflow);
                 else if (uncommitted == 0) {
@@ -1200,5 +1205,94 @@ TEST_CASE("memory service: Give puts pages only where programs and stacks live",
     REQUIRE(!h.give(kLoader, kChildHandle, heap_page(1), abi::kUserSpaceEnd - kPage, 1).is_error());
     REQUIRE(!h.shrink(kLoader, 2).is_error());
     CHECK(h.stats().committed == 0);
+    CHECK(h.backend.errors.empty());
+}
+
+// ---- the frame quota ----
+
+// 498 frames free at start (500 managed, 2 for the table): each task may
+// hold half, 249, by default.
+TEST_CASE("memory service: a task may hold its share of the frames, then Grow is kOverLimit", "[memory_service]")
+{
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    constexpr uint64_t kShare = 498 / MemoryService::kDefaultShareDivisor;
+    CHECK(h.service->default_limit() == kShare);
+    CHECK(error_of(h.grow(7, kShare + 1)) == proto::kOverLimit); // one Grow cannot take everything
+    REQUIRE(h.grow(7, kShare - 10).has_value());
+    CHECK(error_of(h.grow(7, 11)) == proto::kOverLimit);
+    REQUIRE(h.grow(7, 10).has_value());
+    CHECK(error_of(h.grow(7, 1)) == proto::kOverLimit);
+    auto limits = h.service->handle(proto::Limits {}, {}, 7);
+    REQUIRE(limits.has_value());
+    CHECK(limits.value().limit == kShare);
+    CHECK(limits.value().charged == kShare);
+
+    // The rest is there for the others: another task's Grow and its stack.
+    REQUIRE(h.grow(8, 100).has_value());
+    CHECK(h.fault(9, stack_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(8, heap_page(99)) == PageFaultVerdict::Resolved);
+    // Shrinking gives room back.
+    REQUIRE(h.shrink(7, 5).has_value());
+    REQUIRE(h.grow(7, 5).has_value());
+    CHECK(error_of(h.grow(7, 1)) == proto::kOverLimit);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: stack pages count against the limit; a fault beyond it is OverLimit", "[memory_service]")
+{
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    uint64_t share = h.service->default_limit();
+    REQUIRE(h.grow(7, share - 2).has_value());
+    CHECK(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(7, stack_page(1)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(7, stack_page(2)) == PageFaultVerdict::OverLimit);
+    CHECK(h.fault(7, heap_page(share - 3)) == PageFaultVerdict::Resolved); // its reservation still holds
+    CHECK(error_of(h.grow(7, 1)) == proto::kOverLimit);
+    // A task of stack only: its faults stop at the limit too.
+    for (uint64_t page = 0; page < share; ++page)
+        REQUIRE(h.fault(8, stack_page(page)) == PageFaultVerdict::Resolved);
+    CHECK(h.fault(8, stack_page(share)) == PageFaultVerdict::OverLimit);
+    CHECK(error_of(h.grow(8, 1)) == proto::kOverLimit);
+    h.check_sane();
+
+    // When it ends, its record and its charge go with it.
+    h.backend.exit(8);
+    CHECK(h.stats().tasks == 1); // Stats reclaims first
+    REQUIRE(h.grow(10, share).has_value());
+    h.check_sane();
+}
+
+TEST_CASE("memory service: SetLimit lowers a task being built's limit; Give counts against it", "[memory_service]")
+{
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55, kOther = 10, kOtherHandle = 56;
+    h.backend.building[kChildHandle] = kChild;
+    h.backend.building[kOtherHandle] = kOther;
+    auto set_limit = [&](uint64_t handle, uint64_t pages) {
+        return h.service->handle(proto::SetLimit {}, { { pages }, handle }, kLoader);
+    };
+    CHECK(error_of(set_limit(kChildHandle, 0)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(set_limit(kChildHandle, h.service->default_limit() + 1)) == ipc::Error::InvalidRequest); // never more
+    CHECK(error_of(set_limit(77, 5)) == ipc::Error::Denied); // not a task being built
+    REQUIRE(!set_limit(kChildHandle, 4).is_error());
+
+    REQUIRE(h.grow(kLoader, 6).has_value());
+    for (uint64_t page = 0; page < 6; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    CHECK(error_of(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 5)) == proto::kOverLimit);
+    CHECK(h.backend.heap_pages_of(kLoader) == 6); // nothing moved
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 3).is_error());
+    CHECK(error_of(set_limit(kChildHandle, 2)) == proto::kOverLimit); // below what it holds
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(3), stack_page(0), 1).is_error());
+    auto limits = h.service->handle(proto::Limits {}, {}, kChild);
+    REQUIRE(limits.has_value());
+    CHECK(limits.value().limit == 4);
+    CHECK(limits.value().charged == 4);
+    // Its limit is reached: its stack and its heap stop there.
+    CHECK(h.fault(kChild, stack_page(1)) == PageFaultVerdict::OverLimit);
+    CHECK(error_of(h.grow(kChild, 1)) == proto::kOverLimit);
+    // Another task being built keeps the default.
+    REQUIRE(!h.give(kLoader, kOtherHandle, heap_page(4), abi::kUserCodeBase, 2).is_error());
+    CHECK(h.fault(kOther, stack_page(0)) == PageFaultVerdict::Resolved);
     CHECK(h.backend.errors.empty());
 }

@@ -10,7 +10,7 @@ constexpr abi::SyscallError kAbiErrors[] = {
     abi::SyscallError::BadNumber, abi::SyscallError::BadAddress, abi::SyscallError::BadLength,
     abi::SyscallError::BadArgument, abi::SyscallError::BadHandle, abi::SyscallError::NoRights,
     abi::SyscallError::PeerGone, abi::SyscallError::TimedOut, abi::SyscallError::NoMemory,
-    abi::SyscallError::NoReply,
+    abi::SyscallError::NoReply, abi::SyscallError::QuotaExceeded,
 };
 
 } // namespace
@@ -40,6 +40,7 @@ TEST_CASE("syscall errors: the ABI's numbers keep their meanings", "[syscall]")
     CHECK(encode_result(Error::TimedOut) == static_cast<u64>(-8));
     CHECK(encode_result(Error::OutOfMemory) == static_cast<u64>(-9));
     CHECK(encode_result(Error::NoReply) == static_cast<u64>(-10));
+    CHECK(encode_result(Error::QuotaExceeded) == static_cast<u64>(-11));
     CHECK(encode_result(Error::SlotTaken) == static_cast<u64>(-4));
 }
 

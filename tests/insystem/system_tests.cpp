@@ -176,6 +176,117 @@ HERALD_SELFTEST(a_task_the_loader_started_takes_its_tree_with_it)
     EXPECT_EQ(running_tasks_named("hostile_quota"), 0u);
 }
 
+// Tasks named `name` or `sleep` above `sleepers` still running after
+// waiting up to 5 s for kills to land: 0 when a tree has ended whole.
+u64 left_of_a_tree(const char* name, u64 sleepers)
+{
+    u64 waited = 0;
+    while ((running_tasks_named("sleep") > sleepers || running_tasks_named(name) > 0) && waited < 5000) {
+        scheduler_sleep_ms(kTickMs);
+        waited += kTickMs;
+    }
+    u64 now = running_tasks_named("sleep");
+    return (now > sleepers ? now - sleepers : 0) + running_tasks_named(name);
+}
+
+// A fork bomb inside one tree (hostile_quota mode tree, docs/security.md
+// "Quotas"): its copies, each within its own client limit, together hold
+// exactly kMaxTasksPerTree tasks, every refusal kTooManyTasks; beside the
+// full tree another program runs to its end; killing the root ends it all.
+// With the tree limit switched off the copies fill the loader's table (192)
+// and `hello` is refused.
+constexpr u64 kHostileTree = 7;
+
+HERALD_SELFTEST(a_fork_bomb_in_one_tree_is_held_to_the_tree_limit)
+{
+    (void)system();
+    u64 sleepers = running_tasks_named("sleep");
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileTree, -9999, 240'000), 0);
+    EXPECT_EQ(left_of_a_tree("hostile_quota", sleepers), 0u);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
+}
+
+// Copies of one program publishing names (hostile_quota mode names): they
+// get kMaxNamesPerProgram together, every refusal kTooManyNames, and
+// another program (hostile_authority's registry attack) still publishes
+// and finds the servers. With the per-program limit switched off the
+// copies fill the registry and the other program's checks fail.
+constexpr u64 kHostileNames = 9;
+
+HERALD_SELFTEST(copies_of_one_program_cannot_fill_the_registry)
+{
+    (void)system();
+    u64 sleepers = running_tasks_named("sleep");
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileNames, -9999, 240'000), 0);
+    EXPECT_EQ(left_of_a_tree("hostile_quota", sleepers), 0u);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+}
+
+// The kernel's quotas on handles (hostile_quota mode handles, microkernel/
+// object/handle_table.hpp): endpoints made until refused stop at
+// kMaxIpcObjectHandles with QuotaExceeded, notifications share the quota, a
+// full table is QuotaExceeded; afterwards the program still starts `hello`
+// to its end, and the loader and the console still answer. With the
+// per-kind quota switched off the endpoints went on to the whole table.
+constexpr u64 kHostileHandles = 11;
+
+HERALD_SELFTEST(a_task_that_makes_endpoints_until_refused_gets_quota_exceeded)
+{
+    (void)system();
+    EXPECT_EQ(run_to_exit("hostile_quota", kHostileHandles, -9999, 120'000), 0);
+    expect_serving(Server::Console, system().console);
+    expect_serving(Server::Loader, system().loader);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0);
+}
+
+// Whether `task` is still there and its thread sleeps (a hog holding
+// what it took), within two minutes.
+bool holds_on(u64 task)
+{
+    for (u64 waited = 0; task && waited < 120'000 && !find_exit(task); waited += kTickMs) {
+        scheduler_sleep_ms(kTickMs);
+        auto thread = main_thread_snapshot(task);
+        if (thread && thread->state == ThreadState::Sleeping)
+            return true;
+    }
+    return false;
+}
+
+// A hostile memory hog (user/programs/hostile_quota.cpp, docs/security.md
+// "Quotas"): it Grows until refused, which must be kOverLimit at exactly
+// its frame limit, with frames left over; meanwhile another program still
+// faults in its pages (16 MiB of heap, 256 KiB of stack) and ends, and the
+// loader still builds programs. A hog whose stack goes beyond its limit is
+// killed alone. With the limit switched off the hog takes every frame and
+// memory_touch's Grow is refused.
+constexpr u64 kHostileFrames = 5;
+constexpr u64 kHostileStackHog = 6;
+constexpr i64 kKilledByPageFault = -1000 - 14; // task/user_faults.cpp
+// memory_touch's parameter: heap pages, stack pages.
+constexpr u64 touch_pages(u64 heap_pages, u64 stack_pages) { return stack_pages << 32 | heap_pages; }
+
+HERALD_SELFTEST(a_memory_hog_gets_its_share_and_the_others_still_fault_in_their_pages)
+{
+    (void)system(); // the loader and the registry, for loader_checks
+    i64 before = free_frames();
+    u64 hog = spawn_with("hostile_quota", kHostileFrames);
+    EXPECT(holds_on(hog));
+    EXPECT(free_frames() > run_to_exit("memory_free_frames", 2)); // more free than promised to heaps
+    EXPECT_EQ(run_to_exit("memory_touch", touch_pages(16 * MiB / kPageSize, 64)), 0);
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // spawns through the loader, to its end
+    EXPECT(kill_task(hog));
+    EXPECT(wait_for_exit(hog, 60'000).has_value());
+    EXPECT_EQ(free_frames(), before);
+
+    u64 stack_hog = spawn_with("hostile_quota", kHostileStackHog);
+    auto exit = wait_for_exit(stack_hog, 120'000);
+    EXPECT(exit.has_value() && exit->killed && exit->status == kKilledByPageFault);
+    EXPECT_EQ(free_frames(), before);
+    EXPECT_EQ(run_to_exit("memory_touch", touch_pages(1, 64)), 0);
+}
+
 // The kernel log through the console: a line of the longest length does not
 // hold up the lines after it, and a program's last line without '\n' is
 // printed when it returns (the run checks both lines).

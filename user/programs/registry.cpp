@@ -64,6 +64,20 @@ public:
         return false;
     }
 
+    bool program_of(uint64_t id, ipc::registry::Name& program) override
+    {
+        if (!list())
+            return false;
+        const herald::abi::TaskListEntry* task = find(id);
+        if (!task)
+            return false;
+        static_assert(sizeof(task->name) == sizeof(program.bytes));
+        program = {};
+        for (size_t i = 0; i + 1 < sizeof(task->name) && task->name[i] != '\0'; ++i)
+            program.bytes[i] = task->name[i];
+        return program.bytes[0] != '\0';
+    }
+
     void close(ipc::Handle handle) override { (void)ipc::sys::handle_close(handle); }
 
     // Tasks may have come and gone since the last request.

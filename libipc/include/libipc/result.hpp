@@ -28,6 +28,7 @@ enum class Error : int64_t {
     TimedOut = -8,    // a wait with a timeout ran out
     NoMemory = -9,    // the kernel could not allocate
     NoReply = -10,    // a reply with nobody waiting for it
+    QuotaExceeded = -11, // the task holds as many handles (of that kind) as a task may
 
     // libipc's own.
     BadMessage = -64,      // a message whose label or shape is not what the protocol says
@@ -69,6 +70,7 @@ constexpr const char* error_name(Error error)
     case Error::TimedOut: return "timed out";
     case Error::NoMemory: return "no memory";
     case Error::NoReply: return "no reply";
+    case Error::QuotaExceeded: return "quota exceeded: too many handles of that kind";
     case Error::BadMessage: return "bad message";
     case Error::UnknownLabel: return "unknown label";
     case Error::Unsupported: return "unsupported";
@@ -94,6 +96,7 @@ LIBIPC_SAME_AS_KERNEL(PeerGone);
 LIBIPC_SAME_AS_KERNEL(TimedOut);
 LIBIPC_SAME_AS_KERNEL(NoMemory);
 LIBIPC_SAME_AS_KERNEL(NoReply);
+LIBIPC_SAME_AS_KERNEL(QuotaExceeded);
 #undef LIBIPC_SAME_AS_KERNEL
 
 // A value or an Error. T must be trivially copyable: everything that

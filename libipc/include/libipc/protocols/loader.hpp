@@ -9,8 +9,8 @@
 //             NotFound: no such program; kBadProgram: the archive entry is
 //             corrupt or not a program Herald can run (the log says why);
 //             kTooManyTasks: the caller already has kMaxTasksPerClient
-//             live tasks it started, or the loader's table of tasks is
-//             full (docs/security.md, "Quotas")
+//             live tasks it started, its tree has kMaxTasksPerTree, or the
+//             loader's table of tasks is full (docs/security.md, "Quotas")
 //   Kill      task id -> {}: a task this loader started for the caller (or
 //             the caller itself). NotFound: no such task of this loader's;
 //             Denied: somebody else started it. The tasks it started
@@ -95,13 +95,22 @@ inline constexpr Error kTooManyTasks = protocol_error(1);
 // legitimate spawner, the spawn_storm benchmark, keeps 32 in flight.
 inline constexpr size_t kMaxTasksPerClient = 32;
 
+// The most live tasks in one tree (docs/security.md, "Quotas"): a tree's
+// root is a task the loader started for a client it did not start (the
+// shell for init, a program for a self-test); every task started by a task
+// of the tree is in it, the root too. A third of the loader's table
+// (LoaderService::kMaxTracked, 192): a fork bomb's copies together take at
+// most this many, and two more trees still fit beside it.
+inline constexpr size_t kMaxTasksPerTree = 64;
+static_assert(kMaxTasksPerTree > kMaxTasksPerClient);
+
 // What the shell and others print for the loader's own errors.
 constexpr const char* error_text(Error error)
 {
     if (error == kBadProgram)
         return "not a program Herald can run (the log says why)";
     if (error == kTooManyTasks)
-        return "too many tasks: the loader's limit of live tasks per client (or its table) is reached";
+        return "too many tasks: the loader's limit of live tasks per client or per tree (or its table) is reached";
     return error_name(error);
 }
 

@@ -29,6 +29,20 @@
 //                             are free and unpromised than pages given (the
 //                             caller's emptied pages stay promised until it
 //                             Shrinks them)
+//   Limits   {}            -> the caller's frame limit, and how many frames
+//                             count against it (heap reservation, stack
+//                             pages, pages given to it)
+//   SetLimit task (handle), pages -> {}
+//                             lowers the frame limit of a task that has
+//                             not started yet (a spawner gives a program
+//                             less than the default share). InvalidRequest:
+//                             0, or more than the default; Denied: not a
+//                             task being built; kOverLimit: below what it
+//                             holds already
+//
+// Quota (docs/security.md): a task may hold at most its frame limit (by
+// default a share of the frames free at boot). Grow and Give beyond it get
+// kOverLimit; a stack page beyond it kills the task ("over its frame limit").
 //
 // The heap of every task starts at herald::abi::kUserHeapBase, empty.
 #pragma once
@@ -98,9 +112,28 @@ struct Give {
     using Reply = Empty;
 };
 
-using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats, Give>;
+struct Limits {
+    static constexpr uint32_t label = 6;
+    using Request = Empty;
+    struct Reply {
+        uint64_t limit;   // frames the caller may hold
+        uint64_t charged; // frames that count against it now
+    };
+};
+
+struct SetLimit {
+    static constexpr uint32_t label = 7;
+    struct Fields {
+        uint64_t pages;
+    };
+    using Request = WithHandle<Fields>;
+    using Reply = Empty;
+};
+
+using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats, Give, Limits, SetLimit>;
 
 inline constexpr Error kOutOfMemory = protocol_error(0);
+inline constexpr Error kOverLimit = protocol_error(1); // the task's frame limit would be passed
 
 static_assert(Protocol::is_valid);
 static_assert(shape_of<Stats::Reply>() == Shape::Words);
@@ -128,6 +161,11 @@ inline Result<void> give(Transport& transport, Handle task, uint64_t from, uint6
 {
     IPC_TRY(Client<Protocol>(transport, memory).call<Give>({ { from, to, pages, flags }, task }));
     return {};
+}
+
+inline Result<Limits::Reply> limits(Transport& transport, Handle memory = herald::abi::HandleMemory)
+{
+    return Client<Protocol>(transport, memory).call<Limits>(Empty {});
 }
 
 inline Result<Stats::Reply> stats(Transport& transport, Handle memory = herald::abi::HandleMemory)

@@ -8,7 +8,9 @@
 //                        another name (see "Owners" below)
 //             kAlreadyRegistered: the name is taken by a task that still
 //                                 runs (first come, first served)
-//             kTooManyNames: the caller holds kMaxNamesPerTask names already
+//             kTooManyNames: the caller holds kMaxNamesPerTask names already,
+//                            or the running tasks of its program hold
+//                            kMaxNamesPerProgram together
 //             kFull: the registry holds kMaxEntries names of running tasks
 //   Lookup    name                        -> handle (a transferred copy)
 //             InvalidRequest as above; NotFound: nobody registered the name,
@@ -98,6 +100,12 @@ inline constexpr size_t kMaxEntries = 64;
 // Names one task may hold: a server needs one or two; a program that tries
 // to fill the table stops here (docs/security.md).
 inline constexpr size_t kMaxNamesPerTask = 8;
+// Names the running tasks of one program may hold together (by task name:
+// the registry cannot see the loader's trees): a quarter of the table, so
+// that copies of one program cannot fill it, 8 names a copy (kv, echo and
+// the other servers run once and hold one or two).
+inline constexpr size_t kMaxNamesPerProgram = 16;
+static_assert(kMaxNamesPerProgram >= kMaxNamesPerTask && kMaxNamesPerProgram < kMaxEntries);
 // Names init may reserve: one per manifest line (user/init/manifest.hpp kMaxEntries).
 inline constexpr size_t kMaxReserved = 32;
 // Reserved from the start: the servers the kernel starts itself.
@@ -232,6 +240,12 @@ public:
         (void)id, (void)program;
         return false;
     }
+    // The program task `id` runs (its task name); false if unknown.
+    virtual bool program_of(uint64_t id, Name& program)
+    {
+        (void)id, (void)program;
+        return false;
+    }
     // The registry is done with a handle it held.
     virtual void close(Handle handle) { (void)handle; }
 
@@ -267,11 +281,18 @@ public:
         }
         if (caller != kSystem && names_of(caller) >= kMaxNamesPerTask)
             return kTooManyNames;
+        Name program {};
+        bool known = caller != kSystem && m_tasks && m_tasks->program_of(caller, program);
+        if (known && names_of_program(program) >= kMaxNamesPerProgram) {
+            forget_ended(); // the program's ended tasks hold theirs no more
+            if (names_of_program(program) >= kMaxNamesPerProgram)
+                return kTooManyNames;
+        }
         if (m_count == kMaxEntries)
             forget_ended();
         if (m_count == kMaxEntries)
             return kFull;
-        m_entries[m_count++] = Entry { name, request.handle, caller };
+        m_entries[m_count++] = Entry { name, request.handle, caller, program };
         return Empty {};
     }
 
@@ -320,6 +341,7 @@ private:
         Name name;
         Handle handle;
         Badge owner; // the task id of the registering task; kSystem for the registry's own
+        Name program; // the owner's program, all zeros if unknown
     };
 
     struct Reserved {
@@ -373,6 +395,14 @@ private:
         size_t count = 0;
         for (size_t i = 0; i < m_count; ++i)
             count += m_entries[i].owner == owner;
+        return count;
+    }
+
+    size_t names_of_program(const Name& program) const
+    {
+        size_t count = 0;
+        for (size_t i = 0; i < m_count; ++i)
+            count += same_name(m_entries[i].program, program);
         return count;
     }
 
