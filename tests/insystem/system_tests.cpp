@@ -321,7 +321,8 @@ void find_dma_pattern(u64& right, u64& wrong)
     for (const PhysicalRange& range : managed_ranges()) {
         for (u64 offset = 0; offset < range.length; offset += layout::kPageSize) {
             u64 frame = range.base.get() + offset;
-            auto* words = reinterpret_cast<const volatile u64*>(layout::physmap_address(frame));
+            // device_checks' kDmaPatternWord: the reclaim queue links frames through their first word.
+            auto* words = reinterpret_cast<const volatile u64*>(layout::physmap_address(frame)) + 64;
             if (words[0] != kDmaMagic)
                 continue;
             if (words[1] == frame && words[2] < kDmaPages)

@@ -369,12 +369,16 @@ void check_driver()
 // page was said to have, its index.
 constexpr uint64_t kDmaMagic = 0x444D'4143'4845'434B; // "DMACHECK"
 constexpr uint64_t kDmaGrant = 16;                    // init.manifest: dma=16
+// Not at the page's start: the kernel's reclaim queue links a dead task's
+// frames through their first word (microkernel/mm/reclaim_queue.cpp).
+constexpr uint64_t kDmaPatternWord = 64;
 
 void fill_dma(const pci::RequestDma::Reply& block, uint64_t pages)
 {
     for (uint64_t i = 0; i < pages; ++i) {
-        auto* words = reinterpret_cast<volatile uint64_t*>(block.address + i * kPage);
-        check(words[0] == 0 && words[kPage / 8 - 1] == 0, "DMA memory comes zeroed");
+        auto* page = reinterpret_cast<volatile uint64_t*>(block.address + i * kPage);
+        check(page[0] == 0 && page[kPage / 8 - 1] == 0, "DMA memory comes zeroed");
+        volatile uint64_t* words = page + kDmaPatternWord;
         words[0] = kDmaMagic;
         words[1] = block.physical + i * kPage;
         words[2] = i;
