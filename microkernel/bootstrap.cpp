@@ -8,6 +8,7 @@
 #include "object/endpoint.hpp"
 #include "object/interrupt.hpp"
 #include "object/io_port_range.hpp"
+#include "pager/pager.hpp"
 #include "log.hpp"
 #include "services/services.hpp"
 #include "object/system_control.hpp"
@@ -78,6 +79,11 @@ u64 start_pci()
     options.handles[3] = InitialHandle { &DeviceMemory::root(), abi::RightsAll, 0, kPciDeviceMemoryRootHandle };
     // TaskList: which program a client's badge (its task id) belongs to.
     options.handles[4] = InitialHandle { &system_control(), abi::RightReceive, 0, kPciTaskListHandle };
+    // DMA memory for drivers (docs/drivers.md): the memory service answers
+    // AllocateDma and ReleaseDma only on a handle with this badge.
+    Ref<KernelObject> memory = pager_client_object();
+    if (memory)
+        options.handles[5] = InitialHandle { memory.ptr(), abi::RightSend, abi::kDmaAuthorityBadge, kPciDmaAuthorityHandle };
     // RightMint: it publishes a handle the registry badges for each client.
     u64 task = start_boot_server("pci", options, endpoint.ptr(), abi::RightsAll);
     if (task)

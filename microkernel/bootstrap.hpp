@@ -42,6 +42,7 @@ inline constexpr u64 kPciIoPortsRootHandle = 5;
 inline constexpr u64 kPciInterruptRootHandle = 6;
 inline constexpr u64 kPciDeviceMemoryRootHandle = 7;
 inline constexpr u64 kPciTaskListHandle = 8;
+inline constexpr u64 kPciDmaAuthorityHandle = 9; // the memory service, badged abi::kDmaAuthorityBadge
 
 // `with_init`: false for the test image, whose runner starts programs itself.
 SystemTasks start_system(bool with_init);

@@ -21,6 +21,7 @@ inline constexpr uint64_t kPageSize = 4096;
 //   kMemoryViewBase (64 GiB)     the memory server only: every frame it
 //                                manages, at kMemoryViewBase + physical
 //   kArchiveViewBase (192 GiB)   the loader only: the boot archive, read-only
+//   kUserDmaBase (224 GiB)       drivers only: their DMA memory (AllocateDma)
 //   kStackGuardPage              never mapped: a fault here is a stack overflow
 //   kUserStackBottom             the 20 MiB stack region, grown on demand (seed)
 //   kUserSpaceEnd (256 GiB)      the top of the stack; the kernel's physmap follows
@@ -31,6 +32,16 @@ inline constexpr uint64_t kMemoryViewSize = 0x20'0000'0000;
 // The loader only: the boot archive, read-only (docs/system.md, "The loader").
 inline constexpr uint64_t kArchiveViewBase = kMemoryViewBase + kMemoryViewSize; // 192 GiB
 inline constexpr uint64_t kArchiveViewSize = 1ull << 30;
+// DMA memory (AllocateDma, docs/drivers.md): a driver's contiguous frames
+// are mapped here, one block after the other, never moved or unmapped while
+// it runs.
+inline constexpr uint64_t kUserDmaBase = 0x38'0000'0000; // 224 GiB
+inline constexpr uint64_t kUserDmaSize = 1ull << 30;
+// The badge of the one memory handle that may ask for DMA memory: the PCI
+// server's (microkernel/bootstrap.cpp). A task's own memory handle carries
+// its task id, and a badged handle cannot be badged again (HandleMint), so
+// no task can forge it.
+inline constexpr uint64_t kDmaAuthorityBadge = 1ull << 62;
 // The heap may not reach the view (in any task: one layout for all).
 inline constexpr uint64_t kUserHeapLimit = kMemoryViewBase;
 

@@ -34,7 +34,7 @@ struct InitialHandle {
 struct SpawnOptions {
     u64 parameter { 0 };
     Optional<usize> cpu; // pin to this CPU; otherwise the least loaded one
-    InitialHandle handles[5] {};
+    InitialHandle handles[6] {};
     // The memory server itself: it gets the memory view (abi/memory.hpp)
     // and no abi::HandleMemory (its own endpoint goes there instead).
     bool is_memory_server { false };

@@ -41,7 +41,7 @@ FrameKind kind_in(uint64_t entry) { return FrameKind((entry & kKindMask) >> kKin
 // past Heap are not kinds at all.
 bool is_taken_kind(FrameKind kind)
 {
-    return kind == FrameKind::Stack || kind == FrameKind::Kernel || kind == FrameKind::Heap;
+    return kind == FrameKind::Stack || kind == FrameKind::Kernel || kind == FrameKind::Heap || kind == FrameKind::Dma;
 }
 
 uint64_t bit(size_t index) { return uint64_t(1) << (index % 64); }
@@ -119,6 +119,35 @@ bool FrameTable::allocate(FrameKind kind, uint64_t& physical)
         }
     }
     return false; // only if the summary is corrupt
+}
+
+bool FrameTable::allocate_run(FrameKind kind, size_t pages, uint64_t& physical)
+{
+    if (!is_taken_kind(kind) || pages == 0 || pages > count(FrameKind::Free))
+        return false;
+    size_t run_start = 0;
+    size_t run_length = 0;
+    for (size_t index = 0; index < m_frame_count && run_length < pages;) {
+        if (index % kGroupSize == 0 && m_group_free[index / kGroupSize] == 0) {
+            run_length = 0; // a group with nothing free breaks any run
+            index += kGroupSize;
+            continue;
+        }
+        uint64_t entry = m_entries[index];
+        if (exists(entry) && kind_in(entry) == FrameKind::Free) {
+            if (run_length++ == 0)
+                run_start = index;
+        } else {
+            run_length = 0;
+        }
+        ++index;
+    }
+    if (run_length < pages)
+        return false;
+    for (size_t index = run_start; index < run_start + pages; ++index)
+        change_kind(index, kind);
+    physical = m_first_physical + run_start * kFrameSize;
+    return true;
 }
 
 bool FrameTable::claim(uint64_t physical, FrameKind kind)

@@ -29,7 +29,10 @@
 
 namespace herald::memory {
 
-enum class FrameKind : uint8_t { Free = 0b000, Stack = 0b001, Kernel = 0b010, Heap = 0b011 };
+// Dma (0b100): physically contiguous frames a driver's device reads and
+// writes (AllocateDma); they stay Dma after the driver ends, until the PCI
+// server says its devices were stopped (docs/drivers.md, "DMA memory").
+enum class FrameKind : uint8_t { Free = 0b000, Stack = 0b001, Kernel = 0b010, Heap = 0b011, Dma = 0b100 };
 
 inline constexpr uint64_t kFrameSize = 4096;
 
@@ -64,6 +67,12 @@ public:
     // refused). false when none is free.
     bool allocate(FrameKind kind, uint64_t& physical);
 
+    // Takes `pages` free frames that are physically contiguous (DMA memory:
+    // a device sees physical addresses) and marks them `kind`; `physical` is
+    // the first. First-fit from the bottom, skipping groups with no free
+    // frame. false (no change) when pages is 0 or no such run exists.
+    bool allocate_run(FrameKind kind, size_t pages, uint64_t& physical);
+
     // Takes the specific frame `physical`, which must be free, as `kind`
     // (the server marks its own table storage Kernel this way).
     bool claim(uint64_t physical, FrameKind kind);
@@ -89,7 +98,7 @@ public:
     bool check_consistency() const;
 
 private:
-    static constexpr size_t kKindCount = 4;
+    static constexpr size_t kKindCount = 5;
 
     bool index_of(uint64_t physical, size_t& index) const;
     size_t next_group_with_free(size_t start) const;

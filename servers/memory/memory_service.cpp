@@ -135,6 +135,10 @@ void MemoryService::forget(uint64_t task)
         return;
     m_committed -= record->heap_pages - record->heap_mapped;
     *record = TaskRecord {};
+    for (DmaBlock& block : m_dma) {
+        if (block.task == task)
+            block.orphaned = true; // its frames stay Dma until ReleaseDma
+    }
 }
 
 bool MemoryService::reclaim(uint64_t watched)
@@ -147,7 +151,12 @@ bool MemoryService::reclaim(uint64_t watched)
             if (entries[i] & abi::kReclaimTaskBit) {
                 forget(entries[i] >> 1);
                 watched_ended = watched_ended || (watched != 0 && entries[i] >> 1 == watched);
-            } else if (m_frames.free(entries[i]) != FrameTable::FreeResult::Freed)
+                continue;
+            }
+            FrameKind kind;
+            if (m_frames.kind_of(entries[i], kind) && kind == FrameKind::Dma)
+                continue; // its block keeps it until the device is stopped (ReleaseDma)
+            if (m_frames.free(entries[i]) != FrameTable::FreeResult::Freed)
                 ++m_reclaim_anomalies; // never expected: the kernel returns only what we mapped
         }
         if (count < kReclaimBatch)
@@ -317,7 +326,8 @@ ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ip
     for (const TaskRecord& record : m_tasks)
         tasks += record.task != 0;
     return Stats::Reply { m_frames.count(FrameKind::Free), m_frames.count(FrameKind::Stack),
-        m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap), m_frames.managed_frames(), m_committed, tasks };
+        m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap), m_frames.managed_frames(), m_committed, tasks,
+        m_frames.count(FrameKind::Dma) };
 }
 
 // The pages stay allocated (Heap): they just change address spaces. The
@@ -396,6 +406,95 @@ ipc::Result<ipc::Empty> MemoryService::handle(SetLimit, const SetLimit::Request&
     record->limit = request.value.pages;
     m_backend->close(request.handle);
     return ipc::Empty {};
+}
+
+// ---- DMA memory ----
+
+MemoryService::DmaBlock* MemoryService::free_dma_block()
+{
+    for (DmaBlock& block : m_dma) {
+        if (block.task == 0)
+            return &block;
+    }
+    return nullptr;
+}
+
+void MemoryService::free_run(uint64_t physical, uint64_t pages)
+{
+    for (uint64_t i = 0; i < pages; ++i) {
+        if (m_frames.free(physical + i * kPage) != FrameTable::FreeResult::Freed)
+            ++m_reclaim_anomalies; // never expected: a block's frames are Dma
+    }
+}
+
+ipc::Result<AllocateDma::Reply> MemoryService::handle(AllocateDma, const AllocateDma::Request& request, ipc::Badge caller)
+{
+    if (caller != abi::kDmaAuthorityBadge)
+        return ipc::Error::Denied; // only the PCI server asks, for a driver
+    if (request.task == 0 || request.task & (abi::kKernelBadge | abi::kDmaAuthorityBadge))
+        return ipc::Error::InvalidRequest;
+    if (request.pages == 0 || request.pages > kMaxDmaPages)
+        return ipc::Error::InvalidRequest;
+    DmaBlock* block = free_dma_block();
+    if (!block)
+        return kTooManyBlocks;
+    TaskRecord* record = find_or_add(request.task);
+    if (!record)
+        return ipc::Error::Denied; // it ended (or there is no room for its books)
+    if (request.pages > abi::kUserDmaSize / kPage - record->dma_pages)
+        return ipc::Error::InvalidRequest; // its window is full
+    if (request.pages > room(*record))
+        return kOverLimit;
+    if (request.pages > uncommitted())
+        reclaim();
+    record = find(request.task); // reclaim may have dropped it: it ended
+    if (!record)
+        return ipc::Error::Denied;
+    uint64_t physical = 0;
+    if (request.pages > uncommitted() || !m_frames.allocate_run(FrameKind::Dma, request.pages, physical))
+        return kOutOfMemory;
+    uint64_t address = abi::kUserDmaBase + record->dma_pages * kPage;
+    for (uint64_t i = 0; i < request.pages; ++i) {
+        m_backend->zero(physical + i * kPage);
+        if (!m_backend->map(request.task, address + i * kPage, physical + i * kPage, abi::MapWritable | abi::MapZeroed)) {
+            // The task ended meanwhile. What was mapped goes back through
+            // the reclaim queue, to this block: keep the block, orphaned
+            // when the task's end is seen, released like any other.
+            if (i == 0) {
+                free_run(physical, request.pages);
+                return ipc::Error::Denied;
+            }
+            free_run(physical + i * kPage, request.pages - i);
+            *block = DmaBlock { request.task, physical, i, false, {} };
+            record->dma_pages += i;
+            return ipc::Error::Denied;
+        }
+    }
+    *block = DmaBlock { request.task, physical, request.pages, false, {} };
+    record->dma_pages += request.pages;
+    return AllocateDma::Reply { address, physical };
+}
+
+ipc::Result<ReleaseDma::Reply> MemoryService::handle(ReleaseDma, const ReleaseDma::Request& request, ipc::Badge caller)
+{
+    if (caller != abi::kDmaAuthorityBadge)
+        return ipc::Error::Denied; // only the PCI server knows the devices were stopped
+    if (request.task == 0)
+        return ipc::Error::InvalidRequest;
+    reclaim(); // so that a task that just ended is seen as ended
+    ReleaseDma::Reply reply { 0, 0 };
+    for (DmaBlock& block : m_dma) {
+        if (block.task != request.task)
+            continue;
+        if (!block.orphaned) {
+            reply.held += block.pages;
+            continue;
+        }
+        free_run(block.physical, block.pages);
+        reply.freed += block.pages;
+        block = DmaBlock {};
+    }
+    return reply;
 }
 
 } // namespace herald::memory

@@ -25,6 +25,15 @@
 // being built. Beyond it Grow and Give are refused with kOverLimit and a
 // stack fault is OverLimit (the kernel kills the task), so one task cannot
 // take every frame and starve the others' page faults.
+//
+// DMA memory (docs/drivers.md, "DMA memory"): AllocateDma takes a run of
+// contiguous frames (FrameKind::Dma) for a driver, asked by the PCI server
+// (the only holder of abi::kDmaAuthorityBadge), and maps it into the
+// driver's DMA window. A block is recorded with its task; when the task
+// ends the kernel hands its frames back like any others, but a Dma frame is
+// not freed then: its device may still write it (no IOMMU). The block waits,
+// orphaned, until the PCI server has stopped the task's devices and says so
+// with ReleaseDma.
 #pragma once
 
 #include <stddef.h>
@@ -85,6 +94,9 @@ public:
     // legitimate user (64 MiB of heap and 8 MiB of stack... in 128 MiB
     // managed, tests/insystem/memory_tests.cpp) still fits.
     static constexpr uint64_t kDefaultShareDivisor = 2;
+    // DMA blocks out at once, all drivers together (a virtio device needs a
+    // few: rings and buffers).
+    static constexpr size_t kMaxDmaBlocks = 64;
 
     enum class InitResult {
         Ready,
@@ -111,6 +123,10 @@ public:
     ipc::Result<ipc::Empty> handle(ipc::memory::Give, const ipc::memory::Give::Request&, ipc::Badge task);
     ipc::Result<ipc::memory::Limits::Reply> handle(ipc::memory::Limits, const ipc::memory::Limits::Request&, ipc::Badge task);
     ipc::Result<ipc::Empty> handle(ipc::memory::SetLimit, const ipc::memory::SetLimit::Request&, ipc::Badge task);
+    ipc::Result<ipc::memory::AllocateDma::Reply> handle(ipc::memory::AllocateDma, const ipc::memory::AllocateDma::Request&,
+        ipc::Badge caller);
+    ipc::Result<ipc::memory::ReleaseDma::Reply> handle(ipc::memory::ReleaseDma, const ipc::memory::ReleaseDma::Request&,
+        ipc::Badge caller);
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 
@@ -140,10 +156,19 @@ private:
         uint64_t stack_mapped { 0 }; // stack pages its faults mapped
         uint64_t given { 0 };        // pages Give moved into it
         uint64_t limit { 0 };        // its frame limit; 0: the default
+        uint64_t dma_pages { 0 };    // pages of its DMA window in use (AllocateDma)
         uint64_t heap_end() const { return abi::kUserHeapBase + heap_pages * abi::kPageSize; }
         // What counts against the limit: the whole reservation (promised
         // frames are as good as taken), not just what is mapped.
-        uint64_t charged() const { return heap_pages + stack_mapped + given; }
+        uint64_t charged() const { return heap_pages + stack_mapped + given + dma_pages; }
+    };
+    // A run of Dma frames and whose it is.
+    struct DmaBlock {
+        uint64_t task { 0 };      // 0: a free record
+        uint64_t physical { 0 };
+        uint64_t pages { 0 };
+        bool orphaned { false };  // the task ended: waiting for ReleaseDma
+        uint8_t reserved[7] {};
     };
     // All zeros when constructed: a ring-3 program keeps the service in
     // .bss, with no constructor to run.
@@ -158,10 +183,13 @@ private:
     bool take_frame(FrameKind kind, uint64_t& frame);
     abi::PageFaultVerdict map_fresh(uint64_t task, uint64_t page, FrameKind kind);
     Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
+    DmaBlock* free_dma_block();
+    void free_run(uint64_t physical, uint64_t pages);
 
     Backend* m_backend { nullptr };
     FrameTable m_frames;
     TaskRecord m_tasks[kMaxTasks];
+    DmaBlock m_dma[kMaxDmaBlocks];
     uint64_t m_committed { 0 };
     uint64_t m_reclaim_anomalies { 0 };
     uint64_t m_default_limit { 0 };

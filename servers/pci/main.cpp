@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
+#include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/init/manifest.hpp"
@@ -36,6 +37,7 @@ constexpr uint64_t kBarWindowEnd = 0xFEC0'0000;
 constexpr uint64_t kIoWindow = 0xC000;
 constexpr uint64_t kIoWindowEnd = 0x1'0000;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kConfigHeaderBytes = 256; // what ReadConfig reads: PCI 3.0's whole header
 constexpr uint8_t kNoIrqLine = 0xFF; // PCI 3.0 §6.2.4: "unknown" or "no connection"
 
 int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
@@ -79,6 +81,16 @@ private:
 
 pci::Function g_functions[kMaxFunctions];
 size_t g_count;
+pci::ConfigSpace* g_config;
+bool g_bus_master[kMaxFunctions]; // turned on by this server for its holder
+// Drivers that got DMA memory, and how much: until the memory service has
+// released their frames (after they ended and their devices were stopped).
+struct DmaUser {
+    uint64_t task; // 0: a free slot
+    uint64_t pages;
+};
+constexpr size_t kMaxDmaUsers = 32;
+DmaUser g_dma_users[kMaxDmaUsers];
 
 // The policy: init.manifest, read through the loader at the first request
 // (the loader may not serve yet when the kernel starts this server).
@@ -123,6 +135,55 @@ bool task_name(uint64_t id, char (&name)[sizeof(abi::TaskListEntry::name) + 1])
     return false;
 }
 
+// Whether task `id` runs, among the `count` tasks TaskList gave.
+bool running_in(int64_t count, uint64_t id)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        if (g_tasks[i].task_id == id && g_tasks[i].state == abi::TaskState::Running)
+            return true;
+    }
+    return false;
+}
+
+// Before any answer: a driver that ended has its devices' bus mastering
+// turned off, and only then are its DMA frames given back to the memory
+// service (ReleaseDma): without an IOMMU, a device still running could
+// write frames that someone else got. The memory service may not have seen
+// the end yet (the kernel queues a dead task's frames as it tears it down):
+// then the user stays listed and the next request tries again.
+void sweep()
+{
+    int64_t count = call(abi::SyscallNumber::TaskList, pci::kTaskListHandle, reinterpret_cast<uint64_t>(g_tasks), 1024);
+    if (count < 0)
+        return;
+    for (size_t i = 0; i < g_count; ++i) {
+        if (g_bus_master[i] && !running_in(count, g_holders[i])) {
+            pci::set_bus_master(*g_config, g_functions[i].address, false);
+            g_bus_master[i] = false;
+        }
+    }
+    ipc::Client<ipc::memory::Protocol> memory(user::ipc(), pci::kDmaAuthorityHandle);
+    for (DmaUser& entry : g_dma_users) {
+        if (entry.task == 0 || running_in(count, entry.task))
+            continue;
+        auto released = memory.call<ipc::memory::ReleaseDma>({ entry.task });
+        if (!released.is_error() && released.value().held == 0)
+            entry = DmaUser {};
+    }
+}
+
+DmaUser* dma_user(uint64_t task)
+{
+    DmaUser* free = nullptr;
+    for (DmaUser& entry : g_dma_users) {
+        if (entry.task == task)
+            return &entry;
+        if (entry.task == 0 && !free)
+            free = &entry;
+    }
+    return free;
+}
+
 // The handle the last reply carried is no longer needed by the time the
 // next request arrives.
 void close_handed_out()
@@ -138,6 +199,7 @@ void close_handed_out()
 const init::DeviceGrant* grant_of(ipc::Badge badge)
 {
     close_handed_out();
+    sweep();
     read_manifest();
     char name[sizeof(abi::TaskListEntry::name) + 1];
     if (badge == 0 || !g_manifest_read || !task_name(badge, name))
@@ -162,6 +224,7 @@ bool holds(ipc::Badge badge, uint64_t index)
 struct Service {
     ipc::Result<pci::List::Reply> handle(pci::List, const pci::List::Request& request, ipc::Badge)
     {
+        sweep();
         if (request.index >= g_count)
             return ipc::Error::NotFound;
         const pci::Function& f = g_functions[request.index];
@@ -203,7 +266,46 @@ struct Service {
         if (holder != 0 && holder != badge && task_name(holder, name))
             return ipc::Error::Denied; // another driver has it
         g_holders[request.index] = badge;
+        // A driver that may have DMA memory gets its device's DMA on (the
+        // sweep turns it off when the driver ends). Others' devices cannot
+        // master the bus: whatever their driver writes to them, they cannot
+        // reach memory.
+        bool master = grant->dma_pages != 0;
+        pci::set_bus_master(*g_config, f.address, master);
+        g_bus_master[request.index] = master;
         return ipc::Empty {};
+    }
+
+    ipc::Result<pci::ReadConfig::Reply> handle(pci::ReadConfig, const pci::ReadConfig::Request& request, ipc::Badge badge)
+    {
+        close_handed_out();
+        if (!holds(badge, request.index))
+            return ipc::Error::Denied;
+        if (request.offset % 4 != 0 || request.offset >= kConfigHeaderBytes)
+            return ipc::Error::InvalidRequest;
+        return pci::ReadConfig::Reply { g_config->read32(g_functions[request.index].address, static_cast<uint16_t>(request.offset)) };
+    }
+
+    ipc::Result<pci::RequestDma::Reply> handle(pci::RequestDma, const pci::RequestDma::Request& request, ipc::Badge badge)
+    {
+        const init::DeviceGrant* grant = grant_of(badge);
+        if (!grant || grant->dma_pages == 0)
+            return ipc::Error::Denied;
+        if (request.pages == 0)
+            return ipc::Error::InvalidRequest;
+        DmaUser* entry = dma_user(badge);
+        if (!entry)
+            return ipc::memory::kTooManyBlocks; // more drivers with DMA than this server tracks
+        if (request.pages > grant->dma_pages - (entry->task == badge ? entry->pages : 0))
+            return ipc::Error::Denied; // beyond dma=
+        ipc::Client<ipc::memory::Protocol> memory(user::ipc(), pci::kDmaAuthorityHandle);
+        auto block = memory.call<ipc::memory::AllocateDma>({ badge, request.pages });
+        if (block.is_error())
+            return block.error();
+        if (entry->task != badge)
+            *entry = DmaUser { badge, 0 };
+        entry->pages += request.pages;
+        return pci::RequestDma::Reply { block.value().address, block.value().physical };
     }
 
     ipc::Result<ipc::WithHandle<>> handle(pci::RequestBar, const pci::RequestBar::Request& request, ipc::Badge badge)
@@ -302,6 +404,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
         user::debug_write("pci: no access to the configuration space");
         return 1;
     }
+    g_config = config;
     g_count = pci::enumerate(*config, 0, last_bus, g_functions, kMaxFunctions);
     if (g_count > kMaxFunctions)
         g_count = kMaxFunctions;

@@ -191,6 +191,20 @@ size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint6
     return assigned;
 }
 
+namespace {
+constexpr uint32_t kBusMasterEnable = 1u << 2;
+constexpr uint32_t kCommandMask = 0xFFFF; // the status register above it is RW1C
+} // namespace
+
+void set_bus_master(ConfigSpace& config, Address address, bool on)
+{
+    uint32_t command = config.read32(address, kCommand) & kCommandMask;
+    command = on ? command | kBusMasterEnable : command & ~kBusMasterEnable;
+    config.write32(address, kCommand, command);
+}
+
+bool bus_master(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kBusMasterEnable; }
+
 const char* class_name(uint8_t class_code)
 {
     // PCI Code and ID Assignment 1.12, §1.

@@ -80,6 +80,13 @@ size_t enumerate(ConfigSpace& config, uint8_t first_bus, uint8_t last_bus, Funct
 size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint64_t memory_base, uint64_t memory_end,
     uint64_t io_base, uint64_t io_end);
 
+// Turns the function's Bus Master Enable (command register bit 2, PCI Local
+// Bus 3.0 §6.2.2) on or off: with it off the function cannot start DMA. The
+// status half of the register is written as zeros (its bits are
+// write-one-to-clear).
+void set_bus_master(ConfigSpace& config, Address address, bool on);
+bool bus_master(ConfigSpace& config, Address address);
+
 // "storage", "network", "display", "bridge"... for a class code.
 const char* class_name(uint8_t class_code);
 

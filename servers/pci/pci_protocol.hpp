@@ -18,6 +18,21 @@
 //                 does not have
 //   RequestFunctionIrq index -> the claimed function's interrupt line as an
 //                 Interrupt handle; NotFound if it has none
+//   ReadConfig    index, offset -> the 32 bits at `offset` (a multiple of 4
+//                 below 256) of the claimed function's configuration space:
+//                 a driver reads its capabilities (virtio's structures);
+//                 InvalidRequest for another offset. Only reading: what a
+//                 driver may change there (BARs, bus mastering) is the
+//                 server's
+//   RequestDma    pages -> address, physical: `pages` physically contiguous
+//                 frames mapped into the caller (the memory service's
+//                 AllocateDma, asked on its behalf), as far as its grant's
+//                 dma=PAGES goes in all; Denied beyond it; the memory
+//                 service's errors (kOutOfMemory, kOverLimit, ...) as they
+//                 are. A claimed function of a driver with dma= has bus
+//                 mastering on; when the driver ends, the server turns it
+//                 off before the frames may be used again (docs/drivers.md,
+//                 "DMA memory").
 #pragma once
 
 #include <stddef.h>
@@ -90,7 +105,29 @@ struct RequestFunctionIrq {
     using Reply = ipc::WithHandle<>;
 };
 
-using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq>;
+struct RequestDma {
+    static constexpr uint32_t label = 7;
+    struct Request {
+        uint64_t pages;
+    };
+    struct Reply {
+        uint64_t address;  // in the caller's DMA window (abi::kUserDmaBase)
+        uint64_t physical; // what the device is told; the pages follow it
+    };
+};
+
+struct ReadConfig {
+    static constexpr uint32_t label = 8;
+    struct Request {
+        uint64_t index;
+        uint64_t offset;
+    };
+    struct Reply {
+        uint64_t value;
+    };
+};
+
+using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq, RequestDma, ReadConfig>;
 static_assert(Protocol::is_valid);
 
 // The kernel starts the server with these handles (microkernel/bootstrap.cpp)
@@ -101,5 +138,6 @@ inline constexpr uint64_t kIoPortsRootHandle = 5;
 inline constexpr uint64_t kInterruptRootHandle = 6;
 inline constexpr uint64_t kDeviceMemoryRootHandle = 7;
 inline constexpr uint64_t kTaskListHandle = 8; // SystemControl, receive: whose badge is which program
+inline constexpr uint64_t kDmaAuthorityHandle = 9; // the memory service, badged abi::kDmaAuthorityBadge
 
 } // namespace pci

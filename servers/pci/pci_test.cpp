@@ -299,3 +299,18 @@ TEST_CASE("mcfg: corrupt tables are refused with the reason", "[pci][mcfg]")
     fix_checksum(bad);
     CHECK(mcfg_error(bad) == herald::Error::OutOfRange);
 }
+
+TEST_CASE("pci: bus mastering on and off, the rest of the command register kept, status never written", "[pci]")
+{
+    FakeConfig config;
+    config.functions[{ 0, 3, 0 }] = function(0x1af4, 0x1042, 0x01, 0x00);
+    pci::Address a { 0, 3, 0 };
+    config.functions[{ 0, 3, 0 }].registers[0x04] = 0x0010'0003; // status: capability list; memory + I/O decoding
+    CHECK_FALSE(pci::bus_master(config, a));
+    pci::set_bus_master(config, a, true);
+    CHECK(pci::bus_master(config, a));
+    CHECK(config.functions[{ 0, 3, 0 }].registers[0x04] == 0x0007); // status bits written as zeros (RW1C)
+    pci::set_bus_master(config, a, false);
+    CHECK_FALSE(pci::bus_master(config, a));
+    CHECK(config.functions[{ 0, 3, 0 }].registers[0x04] == 0x0003); // decoding stays on
+}

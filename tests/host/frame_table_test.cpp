@@ -236,7 +236,7 @@ TEST_CASE("frame table: allocate refuses Free and kinds that do not exist", "[fr
     REQUIRE(t.table.add_free_range(frame(0), 4));
     uint64_t physical = 12345;
     CHECK_FALSE(t.table.allocate(FrameKind::Free, physical));
-    CHECK_FALSE(t.table.allocate(static_cast<FrameKind>(4), physical));
+    CHECK_FALSE(t.table.allocate(static_cast<FrameKind>(5), physical));
     CHECK_FALSE(t.table.allocate(static_cast<FrameKind>(7), physical));
     CHECK(physical == 12345);
     CHECK(t.table.count(FrameKind::Free) == 4);
@@ -621,3 +621,47 @@ TEST_CASE("frame table: retag changes the kind of a frame in use, and only that"
     CHECK(table.check_consistency());
 }
 
+
+TEST_CASE("frame table: allocate_run takes contiguous free frames, first fit", "[frame_table]")
+{
+    TestTable t(200);
+    REQUIRE(t.table.add_free_range(frame(0), 100));
+    REQUIRE(t.table.add_free_range(frame(120), 80)); // a hole of 20 frames between
+    uint64_t physical = 0;
+    REQUIRE(t.table.allocate_run(FrameKind::Dma, 10, physical));
+    CHECK(physical == frame(0));
+    // Break the first range up: frame 50 taken, so a run of 60 cannot start below it.
+    REQUIRE(t.table.claim(frame(50), FrameKind::Heap));
+    REQUIRE(t.table.allocate_run(FrameKind::Dma, 40, physical));
+    CHECK(physical == frame(10)); // 10..49 fits exactly
+    REQUIRE(t.table.allocate_run(FrameKind::Dma, 60, physical));
+    CHECK(physical == frame(120)); // 51..99 is 49 frames; the run does not cross the hole
+    for (uint64_t i = 0; i < 60; ++i) {
+        FrameKind kind;
+        REQUIRE(t.table.kind_of(physical + i * 4096, kind));
+        CHECK(kind == FrameKind::Dma);
+    }
+    CHECK(t.table.count(FrameKind::Dma) == 110);
+    uint64_t untouched = 1;
+    CHECK_FALSE(t.table.allocate_run(FrameKind::Dma, 50, untouched)); // 49 + 20 left, none 50 long
+    CHECK_FALSE(t.table.allocate_run(FrameKind::Dma, 0, untouched));
+    CHECK_FALSE(t.table.allocate_run(FrameKind::Free, 1, untouched));
+    CHECK(untouched == 1);
+    CHECK(t.table.check_consistency());
+    REQUIRE(t.table.allocate_run(FrameKind::Dma, 49, physical));
+    CHECK(physical == frame(51));
+    CHECK(t.table.free(frame(51)) == FreeResult::Freed);
+    CHECK(t.table.check_consistency());
+}
+
+TEST_CASE("frame table: allocate_run skips groups with nothing free and crosses group edges", "[frame_table]")
+{
+    TestTable t(256);
+    REQUIRE(t.table.add_free_range(frame(0), 256));
+    uint64_t physical = 0;
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(t.table.allocate(FrameKind::Heap, physical)); // frames 0..99
+    REQUIRE(t.table.allocate_run(FrameKind::Dma, 100, physical));
+    CHECK(physical == frame(100)); // over the edges at 128 and 192
+    CHECK(t.table.check_consistency());
+}

@@ -31,6 +31,7 @@ uint64_t heap_page(uint64_t index) { return kHeap + index * kPage; }
 uint64_t stack_page(uint64_t index_from_top) { return abi::kUserSpaceEnd - (index_from_top + 1) * kPage; }
 bool in_heap(uint64_t page) { return page >= kHeap && page < abi::kUserHeapLimit; }
 bool in_stack(uint64_t page) { return page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd; }
+bool in_dma(uint64_t page) { return page >= abi::kUserDmaBase && page < abi::kUserDmaBase + abi::kUserDmaSize; }
 
 uint64_t splitmix64(uint64_t& state)
 {
@@ -70,9 +71,10 @@ public:
         if (owner.count(frame))
             errors.push_back("map: frame already mapped elsewhere");
         FrameKind kind;
-        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack))
-            errors.push_back("map: frame not allocated as Heap or Stack");
-        else if ((in_heap(address) && kind != FrameKind::Heap) || (in_stack(address) && kind != FrameKind::Stack))
+        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack && kind != FrameKind::Dma))
+            errors.push_back("map: frame not allocated as Heap, Stack or Dma");
+        else if ((in_heap(address) && kind != FrameKind::Heap) || (in_stack(address) && kind != FrameKind::Stack)
+            || (in_dma(address) != (kind == FrameKind::Dma)))
             errors.push_back("map: frame kind does not match the region");
         if (moved) {
             last_unmapped = ~uint64_t(0); // moved from another task: its contents travel with it
@@ -126,8 +128,8 @@ public:
     {
         ++zero_calls;
         FrameKind kind;
-        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack)) {
-            errors.push_back("zero: frame not allocated as Heap or Stack");
+        if (!table || !table->kind_of(frame, kind) || (kind != FrameKind::Heap && kind != FrameKind::Stack && kind != FrameKind::Dma)) {
+            errors.push_back("zero: frame not allocated as Heap, Stack or Dma");
             return; // never scribble on the table itself
         }
         std::memset(view + frame, 0, kPage);
@@ -239,12 +241,21 @@ struct Harness {
         return service->page_fault(task, address, error);
     }
     uint64_t free_frames() const { return service->frames().count(FrameKind::Free); }
+    ipc::Result<proto::AllocateDma::Reply> allocate_dma(uint64_t task, uint64_t pages,
+        uint64_t caller = abi::kDmaAuthorityBadge)
+    {
+        return service->handle(proto::AllocateDma {}, { task, pages }, caller);
+    }
+    ipc::Result<proto::ReleaseDma::Reply> release_dma(uint64_t task, uint64_t caller = abi::kDmaAuthorityBadge)
+    {
+        return service->handle(proto::ReleaseDma {}, { task }, caller);
+    }
 
     // The invariants that hold between any two requests.
     void check_sane()
     {
         auto s = stats();
-        CHECK(s.free + s.stack + s.heap + s.kernel == s.managed);
+        CHECK(s.free + s.stack + s.heap + s.kernel + s.dma == s.managed);
         CHECK(s.managed == managed);
         CHECK(s.kernel == table_pages);
         CHECK(s.heap == backend.pages_where(in_heap));
@@ -1151,7 +1162,7 @@ TEST_CASE("memory service: Give never promises more frames than are free", "[mem
     auto check_books = [&h] {
         auto s = h.stats();
         CHECK(s.committed <= s.free);
-        CHECK(s.free + s.stack + s.heap + s.kernel == s.managed);
+        CHECK(s.free + s.stack + s.heap + s.kernel + s.dma == s.managed);
         CHECK(s.heap + s.stack == h.backend.mapped.size());
         CHECK(h.service->frames().check_consistency());
         CHECK(h.backend.errors.empty());
@@ -1295,4 +1306,117 @@ TEST_CASE("memory service: SetLimit lowers a task being built's limit; Give coun
     REQUIRE(!h.give(kLoader, kOtherHandle, heap_page(4), abi::kUserCodeBase, 2).is_error());
     CHECK(h.fault(kOther, stack_page(0)) == PageFaultVerdict::Resolved);
     CHECK(h.backend.errors.empty());
+}
+
+// ---- DMA memory ----
+
+TEST_CASE("memory service: AllocateDma maps contiguous zeroed frames into the task's DMA window", "[memory_service][dma]")
+{
+    Harness h;
+    uint64_t free_before = h.free_frames();
+    auto first = h.allocate_dma(7, 4);
+    REQUIRE_FALSE(first.is_error());
+    CHECK(first.value().address == abi::kUserDmaBase);
+    for (uint64_t i = 0; i < 4; ++i) {
+        REQUIRE(h.backend.has(7, abi::kUserDmaBase + i * kPage));
+        CHECK(h.backend.mapped[{ 7, abi::kUserDmaBase + i * kPage }] == first.value().physical + i * kPage);
+        CHECK(h.backend.kind_at(7, abi::kUserDmaBase + i * kPage) == FrameKind::Dma);
+    }
+    auto second = h.allocate_dma(7, 2);
+    REQUIRE_FALSE(second.is_error());
+    CHECK(second.value().address == abi::kUserDmaBase + 4 * kPage); // after the first block
+    CHECK(h.free_frames() == free_before - 6);
+    CHECK(h.stats().dma == 6);
+    CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == 6);
+    // A DMA page is not heap: a fault there is invalid, Release refuses it.
+    CHECK(h.fault(7, abi::kUserDmaBase + 10 * kPage) == PageFaultVerdict::Invalid);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: AllocateDma finds a run across the hole only where frames are contiguous", "[memory_service][dma]")
+{
+    // 300 frames (2 of them the table) and 200 frames with a hole between:
+    // 298 pages fit only in the first range, 250 in neither once 100 of the
+    // first are taken.
+    Harness h;
+    REQUIRE_FALSE(h.grow(3, 1).is_error());
+    REQUIRE(h.fault(3, heap_page(0)) == PageFaultVerdict::Resolved); // one frame of the first range taken
+    auto big = h.allocate_dma(7, 256);
+    REQUIRE_FALSE(big.is_error());
+    CHECK(big.value().physical >= 0x10'0000);
+    CHECK(big.value().physical + 256 * kPage <= 0x10'0000 + 300 * kPage);
+    auto too_long = h.allocate_dma(8, 201); // 41 left in the first range, 200 in the second
+    CHECK(error_of(too_long) == proto::kOutOfMemory);
+    auto fits = h.allocate_dma(8, 200);
+    REQUIRE_FALSE(fits.is_error());
+    CHECK(fits.value().physical == 0x30'0000);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: AllocateDma refuses callers and arguments it must", "[memory_service][dma]")
+{
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    CHECK(error_of(h.allocate_dma(7, 1, 7)) == ipc::Error::Denied);  // the task itself
+    CHECK(error_of(h.allocate_dma(7, 1, 5)) == ipc::Error::Denied);  // any task's own handle
+    CHECK(error_of(h.release_dma(7, 7)) == ipc::Error::Denied);
+    CHECK(error_of(h.allocate_dma(7, 0)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.allocate_dma(7, proto::kMaxDmaPages + 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.allocate_dma(0, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.allocate_dma(abi::kKernelBadge | 7, 1)) == ipc::Error::InvalidRequest);
+    CHECK(error_of(h.release_dma(0)) == ipc::Error::InvalidRequest);
+    // Beyond the frame limit (half the free frames, 249): kOverLimit.
+    REQUIRE_FALSE(h.allocate_dma(7, 200).is_error());
+    CHECK(error_of(h.allocate_dma(7, 50)) == proto::kOverLimit);
+    // A task that ended: the map is refused, nothing stays taken.
+    h.backend.dead.insert(9);
+    uint64_t free_before = h.free_frames();
+    CHECK(error_of(h.allocate_dma(9, 3)) == ipc::Error::Denied);
+    CHECK(h.free_frames() == free_before);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a dead driver's DMA frames come back only after ReleaseDma", "[memory_service][dma]")
+{
+    Harness h;
+    auto block = h.allocate_dma(7, 8);
+    REQUIRE_FALSE(block.is_error());
+    REQUIRE_FALSE(h.grow(7, 2).is_error());
+    REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    // Still running: nothing to release.
+    auto early = h.release_dma(7);
+    REQUIRE_FALSE(early.is_error());
+    CHECK(early.value().freed == 0);
+    CHECK(early.value().held == 8);
+    uint64_t free_before_exit = h.free_frames();
+    h.backend.exit(7);
+    auto s = h.stats(); // drains the reclaim queue
+    CHECK(s.dma == 8);  // the heap frame came back; the DMA frames did not
+    CHECK(h.free_frames() == free_before_exit + 1);
+    CHECK(h.service->frames().count(FrameKind::Dma) == 8);
+    // Allocations meanwhile never get those frames.
+    for (int i = 0; i < 20; ++i) {
+        auto other = h.allocate_dma(8, 4);
+        REQUIRE_FALSE(other.is_error());
+        CHECK((other.value().physical + 4 * kPage <= block.value().physical
+            || other.value().physical >= block.value().physical + 8 * kPage));
+    }
+    auto released = h.release_dma(7);
+    REQUIRE_FALSE(released.is_error());
+    CHECK(released.value().freed == 8);
+    CHECK(released.value().held == 0);
+    CHECK(h.stats().dma == 80); // task 8's
+    CHECK(h.release_dma(7).value().freed == 0); // once only
+    h.check_sane();
+}
+
+TEST_CASE("memory service: DMA block records run out with kTooManyBlocks and come back", "[memory_service][dma]")
+{
+    Harness h;
+    for (size_t i = 0; i < MemoryService::kMaxDmaBlocks; ++i)
+        REQUIRE_FALSE(h.allocate_dma(7, 1).is_error());
+    CHECK(error_of(h.allocate_dma(8, 1)) == proto::kTooManyBlocks);
+    h.backend.exit(7);
+    CHECK(h.release_dma(7).value().freed == MemoryService::kMaxDmaBlocks);
+    CHECK_FALSE(h.allocate_dma(8, 1).is_error());
+    h.check_sane();
 }

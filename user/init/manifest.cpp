@@ -74,8 +74,9 @@ const char* parse_number(Field field, uint64_t& value)
     return nullptr;
 }
 
-// Name, argument, on-exit, wait, and up to three fields of grants per kind.
-constexpr size_t kMaxFields = 4 + 3 * kMaxGrants;
+// Name, argument, on-exit, wait, up to kMaxGrants fields of grants per kind
+// (ports, irq, pci and class together), and dma.
+constexpr size_t kMaxFields = 4 + 3 * kMaxGrants + 1;
 
 bool has_equals(Field field)
 {
@@ -138,6 +139,15 @@ const char* parse_grant(Field field, DeviceGrant& grant)
         if (grant.irq_count == kMaxGrants)
             return "too many grants";
         grant.irqs[grant.irq_count++] = static_cast<uint8_t>(line);
+        return nullptr;
+    }
+    if (equals(key, "dma")) {
+        uint64_t pages = 0;
+        if (parse_number(value, pages) || pages == 0 || pages > kMaxDmaGrantPages)
+            return "bad grant";
+        if (grant.dma_pages != 0)
+            return "too many grants";
+        grant.dma_pages = pages;
         return nullptr;
     }
     DeviceGrant::Function function {};

@@ -28,6 +28,8 @@
 //               irq=N              an interrupt line
 //               pci=VVVV:DDDD      PCI functions with these ids (hex)
 //               class=CC           PCI functions of this class (hex)
+//               dma=PAGES          DMA memory, at most PAGES pages in all
+//                                  (1..kMaxDmaGrantPages; once per line)
 //             e.g. `rtc 0 restart ports=0x70-0x71 irq=8`.
 //
 // A '#' at the start of a field starts a comment that runs to the end of the
@@ -65,6 +67,8 @@ enum class OnExit : uint8_t { Ignore, Restart, Halt, Never };
 const char* on_exit_name(OnExit policy);
 
 constexpr size_t kMaxGrants = 4;
+// dma=: 16 MiB at most per driver (4 KiB pages).
+constexpr uint64_t kMaxDmaGrantPages = 4096;
 
 // A driver's grant (the manifest's grant fields); all zero: nothing.
 struct DeviceGrant {
@@ -84,6 +88,7 @@ struct DeviceGrant {
     size_t irq_count;
     Function functions[kMaxGrants];
     size_t function_count;
+    uint64_t dma_pages; // dma=: 0, no DMA memory
 
     bool allows_ports(uint64_t first, uint64_t last) const;
     bool allows_irq(uint64_t line) const;

@@ -23,7 +23,21 @@
 //                init.manifest grants (the CMOS ports, IRQ 8, QEMU's
 //                display 1234:1111) and gets it; its display's MMIO BAR is
 //                mapped and the Bochs VBE id read; more than that is Denied
+//   dma          (no handles) asks the PCI server for DMA memory (its line
+//                grants dma=16): 4 pages, then 12, contiguous in its DMA
+//                window; writes in each page a pattern naming the physical
+//                address it was told (the self-test finds the pattern
+//                there through the kernel's physmap); 1 page more than the
+//                grant, 0 pages, and AllocateDma/ReleaseDma on its own
+//                memory handle are refused; the memory service counts 16
+//                Dma frames
+//   dma_released (no handles) after a `dma` run ended: asks the PCI server
+//                for its list (which stops the dead driver's devices and
+//                releases its DMA frames) until the memory service counts
+//                no Dma frame, at most 2 s
 #include <stdint.h>
+
+#include "libipc/protocols/memory.hpp"
 
 #include "microkernel/abi/device.hpp"
 #include "microkernel/abi/ipc.hpp"
@@ -47,6 +61,8 @@ enum Mode : uint64_t {
     ModeInterrupt = 4,
     ModeMemory = 5,
     ModeDriver = 6,
+    ModeDma = 7,
+    ModeDmaReleased = 8,
 };
 
 constexpr uint64_t kRootHandle = 3;
@@ -348,6 +364,93 @@ void check_driver()
     check(refused_other, "another function was listed");
 }
 
+// What the self-test looks for in each DMA page, through the physmap
+// (tests/insystem/system_tests.cpp): the magic, the physical address the
+// page was said to have, its index.
+constexpr uint64_t kDmaMagic = 0x444D'4143'4845'434B; // "DMACHECK"
+constexpr uint64_t kDmaGrant = 16;                    // init.manifest: dma=16
+// Not at the page's start: the kernel's reclaim queue links a dead task's
+// frames through their first word (microkernel/mm/reclaim_queue.cpp).
+constexpr uint64_t kDmaPatternWord = 64;
+
+void fill_dma(const pci::RequestDma::Reply& block, uint64_t pages)
+{
+    for (uint64_t i = 0; i < pages; ++i) {
+        auto* page = reinterpret_cast<volatile uint64_t*>(block.address + i * kPage);
+        check(page[0] == 0 && page[kPage / 8 - 1] == 0, "DMA memory comes zeroed");
+        volatile uint64_t* words = page + kDmaPatternWord;
+        words[0] = kDmaMagic;
+        words[1] = block.physical + i * kPage;
+        words[2] = i;
+    }
+}
+
+uint64_t dma_frames()
+{
+    auto stats = ipc::memory::stats(user::ipc());
+    return stats.is_error() ? ~0ull : stats.value().dma;
+}
+
+void check_dma()
+{
+    ipc::Handle server = user::find_server("pci");
+    check(server != abi::HandleNone, "the pci server is in the registry");
+    if (server == abi::HandleNone)
+        return;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    auto first = pci.call<pci::RequestDma>({ 4 });
+    check(!first.is_error(), "4 pages of DMA memory");
+    if (first.is_error()) {
+        report("device_checks: RequestDma: ", ipc::error_name(first.error()));
+        return;
+    }
+    check(first.value().address == abi::kUserDmaBase, "the first block is at the DMA window's start");
+    check(first.value().physical % kPage == 0 && first.value().physical != 0, "a page-aligned physical address");
+    fill_dma(first.value(), 4);
+    auto second = pci.call<pci::RequestDma>({ kDmaGrant - 4 });
+    check(!second.is_error(), "the rest of the grant");
+    if (!second.is_error()) {
+        check(second.value().address == abi::kUserDmaBase + 4 * kPage, "the second block follows the first");
+        fill_dma(second.value(), kDmaGrant - 4);
+    }
+    check(denied(pci.call<pci::RequestDma>({ 1 })), "a page beyond dma=16 is Denied");
+    check(denied(pci.call<pci::RequestDma>({ ~0ull })), "a huge request is Denied");
+    auto none = pci.call<pci::RequestDma>({ 0 });
+    check(none.is_error() && none.error() == ipc::Error::InvalidRequest, "0 pages are InvalidRequest");
+    ipc::Client<ipc::memory::Protocol> memory(user::ipc(), abi::HandleMemory);
+    abi::SelfInfo self {};
+    (void)user::self_info(&self);
+    check(denied(memory.call<ipc::memory::AllocateDma>({ self.task_id, 1 })), "AllocateDma on its own memory handle is Denied");
+    check(denied(memory.call<ipc::memory::ReleaseDma>({ self.task_id })), "ReleaseDma on its own memory handle is Denied");
+    check(dma_frames() == kDmaGrant, "the memory service counts 16 Dma frames");
+    // Its display, claimed: bus mastering on (the self-test reads it) until
+    // the PCI server sees this driver ended.
+    bool claimed = false;
+    for (uint64_t index = 0; !claimed; ++index) {
+        auto function = pci.call<pci::List>({ index });
+        if (function.is_error())
+            break;
+        if (function.value().vendor == kQemuVendor && function.value().device_id == kQemuVga)
+            claimed = !pci.call<pci::Claim>({ index }).is_error();
+    }
+    check(claimed, "the granted display is claimed");
+}
+
+void check_dma_released()
+{
+    ipc::Handle server = user::find_server("pci");
+    check(server != abi::HandleNone, "the pci server is in the registry");
+    if (server == abi::HandleNone)
+        return;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    check(dma_frames() == kDmaGrant, "a dead driver's DMA frames stay out until the PCI server stopped its devices");
+    for (int attempt = 0; attempt < 200 && dma_frames() != 0; ++attempt) {
+        (void)pci.call<pci::List>({ 0 }); // the server sweeps before answering
+        (void)user::sleep_ms(10);
+    }
+    check(dma_frames() == 0, "the dead driver's DMA frames are released after its devices stopped");
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t mode)
@@ -359,6 +462,8 @@ extern "C" int64_t herald_main(uint64_t mode)
     case ModeInterrupt: check_interrupts(); break;
     case ModeMemory: check_memory(); break;
     case ModeDriver: check_driver(); break;
+    case ModeDma: check_dma(); break;
+    case ModeDmaReleased: check_dma_released(); break;
     default: check(false, "a known mode");
     }
     return g_failures;

@@ -41,6 +41,7 @@ extern "C" int64_t herald_main(uint64_t)
     check(denied(pci.call<pci::RequestPorts>({ 0, 0xFFFF })), "every port is Denied");
     check(denied(pci.call<pci::RequestIrq>({ 8 })), "IRQ 8 is Denied");
     check(denied(pci.call<pci::RequestIrq>({ 4 })), "the console's IRQ 4 is Denied");
+    check(denied(pci.call<pci::RequestDma>({ 1 })), "DMA memory is Denied (no dma= grant)");
     uint64_t functions = 0;
     for (uint64_t index = 0; !pci.call<pci::List>({ index }).is_error(); ++index) {
         ++functions;

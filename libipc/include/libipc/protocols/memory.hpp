@@ -40,6 +40,28 @@
 //                             task being built; kOverLimit: below what it
 //                             holds already
 //
+// DMA memory (docs/drivers.md, "DMA memory"): only through the memory handle
+// badged abi::kDmaAuthorityBadge, which the PCI server holds; it asks on a
+// driver's behalf, as far as the driver's manifest line grants (dma=PAGES).
+//   AllocateDma task, pages -> address, physical: `pages` physically
+//                             contiguous frames, zeroed, mapped writable into
+//                             `task` at `address` (in its DMA window,
+//                             abi::kUserDmaBase), the first at `physical`.
+//                             They count against the task's frame limit.
+//                             Denied: not the authority's handle, or the task
+//                             has ended; InvalidRequest: 0 pages, more than
+//                             kMaxDmaPages, or its window is full; kOverLimit;
+//                             kOutOfMemory: no run that long is free;
+//                             kTooManyBlocks: kMaxDmaBlocks are out
+//   ReleaseDma task       -> freed, held: once the task has ended AND its
+//                             devices were stopped (bus mastering off: the
+//                             caller says so by asking), its DMA frames are
+//                             free again; `held` counts the frames of a task
+//                             that still runs (or whose end the service has
+//                             not seen yet): ask again later. Until then a
+//                             dead driver's DMA frames are never reused: its
+//                             device may still write them.
+//
 // Quota (docs/security.md): a task may hold at most its frame limit (by
 // default a share of the frames free at boot). Grow and Give beyond it get
 // kOverLimit; a stack page beyond it kills the task ("over its frame limit").
@@ -97,6 +119,7 @@ struct Stats {
         uint64_t managed;   // all frames the service manages
         uint64_t committed; // heap pages reserved but not yet mapped
         uint64_t tasks;     // tasks it keeps a record for
+        uint64_t dma;       // 100: DMA blocks, held or waiting for ReleaseDma
     };
 };
 
@@ -130,10 +153,37 @@ struct SetLimit {
     using Reply = Empty;
 };
 
-using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats, Give, Limits, SetLimit>;
+struct AllocateDma {
+    static constexpr uint32_t label = 8;
+    struct Request {
+        uint64_t task;
+        uint64_t pages;
+    };
+    struct Reply {
+        uint64_t address;  // in the task
+        uint64_t physical; // of the first frame; the rest follow it
+    };
+};
+
+struct ReleaseDma {
+    static constexpr uint32_t label = 9;
+    struct Request {
+        uint64_t task;
+    };
+    struct Reply {
+        uint64_t freed; // frames back in use
+        uint64_t held;  // frames of the task not released (it still runs)
+    };
+};
+
+using Protocol = ipc::Protocol<Grow, Shrink, Release, Stats, Give, Limits, SetLimit, AllocateDma, ReleaseDma>;
 
 inline constexpr Error kOutOfMemory = protocol_error(0);
 inline constexpr Error kOverLimit = protocol_error(1); // the task's frame limit would be passed
+inline constexpr Error kTooManyBlocks = protocol_error(2); // every DMA block record is in use
+
+// One AllocateDma at most (1 MiB: a virtqueue's rings and its buffers).
+inline constexpr uint64_t kMaxDmaPages = 256;
 
 static_assert(Protocol::is_valid);
 static_assert(shape_of<Stats::Reply>() == Shape::Words);

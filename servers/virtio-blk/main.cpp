@@ -1,0 +1,347 @@
+// virtio-blk: the driver of a virtio block device (docs/drivers.md, "The
+// virtio-blk driver"). It asks the PCI server for the first virtio-blk
+// function (1af4:1001 transitional or 1af4:1042 modern) its manifest line
+// grants, reads its virtio capabilities through ReadConfig, maps the BARs
+// that hold them, negotiates features, gets DMA memory for one request
+// queue and its request slots, binds the function's interrupt line, and
+// serves the block protocol (libipc/protocols/block.hpp) as "virtio-blk".
+//
+// Requests are answered on completion: a request saves its reply
+// (IpcReplySave) and goes to the device; a second thread waits for the
+// interrupt (or 5 ms, in case the line the firmware wrote does not reach
+// us: Herald has no ACPI _PRT routing) and Calls the server's own endpoint
+// with the internal Poll request, so that every queue operation and reply
+// happens on the main thread, with no lock. Exits 2 when there is no device
+// for it, 3 when the device cannot be set up (each with a log line).
+#include <stdint.h>
+
+#include "blk_driver.hpp"
+#include "libipc/protocols/block.hpp"
+#include "libipc/protocols/registry.hpp"
+#include "libvirtio/virtio_pci.hpp"
+#include "microkernel/abi/memory.hpp"
+#include "servers/pci/pci_protocol.hpp"
+#include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
+
+namespace {
+
+using namespace herald;
+using user::number_of;
+
+constexpr uint16_t kVirtioBlkTransitional = 0x1001;
+constexpr uint16_t kVirtioBlkModern = virtio::kModernDeviceBase + 2; // device id 2 (§5.2)
+constexpr uint64_t kRegistersAt = 0x20'0000'0000;                    // BAR b at + b x kBarSpacing
+constexpr uint64_t kBarSpacing = 0x100'0000;
+constexpr uint16_t kQueueSize = 64;
+constexpr uint64_t kPollMs = 5;
+constexpr uint64_t kInterruptBit = 1;
+constexpr ipc::Badge kPollBadge = 0x7016; // the interrupt thread's handle to our endpoint
+
+// The internal request: the interrupt thread's "look at the queue".
+struct Poll {
+    static constexpr uint32_t label = 100;
+    struct Request {
+        uint64_t interrupted; // the line fired (acknowledge it)
+    };
+    using Reply = ipc::Empty;
+};
+using ServerProtocol = ipc::Protocol<ipc::block::Info, ipc::block::Read, ipc::block::Write, ipc::block::Flush, Poll>;
+
+int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
+{
+    return user::syscall3(number_of(number), a1, a2, a3);
+}
+
+virtio::Transport g_device;
+virtio::SplitQueue g_queue;
+virtio_blk::Driver g_driver;
+ipc::Handle g_interrupt;   // HandleNone: polling only
+ipc::Handle g_notification;
+ipc::Handle g_poll_handle;
+bool g_broken;             // the device broke the queue's rules: every request is kIoError
+bool g_interrupted_once;   // said once in the log: the line works
+
+void notify_device(void*) { g_device.notify(0); }
+
+struct ConfigReader {
+    ipc::Client<pci::Protocol>* pci;
+    uint64_t index;
+};
+
+uint32_t read_config(void* context, uint16_t offset)
+{
+    auto* reader = static_cast<ConfigReader*>(context);
+    auto value = reader->pci->call<pci::ReadConfig>({ reader->index, offset });
+    return value.is_error() ? 0 : static_cast<uint32_t>(value.value().value);
+}
+
+// Answers a saved reply; a caller that went away is nobody's loss.
+void answer(ipc::Handle saved, const ipc::Result<ipc::Message>& message, uint32_t label)
+{
+    ipc::Message reply = message.is_error() ? ipc::make_error_reply(message.error(), label) : message.value();
+    (void)user::ipc().reply_to(saved, reply);
+}
+
+void answer_error(ipc::Handle saved, ipc::Error error, uint32_t label) { answer(saved, ipc::Result<ipc::Message>(error), label); }
+
+struct Server {
+    ipc::Result<ipc::block::Info::Reply> handle(ipc::block::Info, const ipc::Empty&, ipc::Badge) { return g_driver.info(); }
+
+    ipc::Result<ipc::Bytes> handle(ipc::block::Read, const ipc::block::Read::Request& request, ipc::Badge)
+    {
+        if (g_broken)
+            return ipc::block::kIoError;
+        auto saved = user::ipc().save_reply();
+        if (saved.is_error())
+            return saved.error();
+        auto started = g_driver.start_read(request, saved.value());
+        if (started.is_error())
+            answer_error(saved.value(), started.error(), ipc::block::Read::label);
+        return ipc::Error::Deferred;
+    }
+
+    ipc::Result<ipc::Empty> handle(ipc::block::Write, const ipc::block::Write::Request& request, ipc::Badge)
+    {
+        if (g_broken)
+            return ipc::block::kIoError;
+        // The bytes are in our IPC buffer: start_write copies them into the
+        // slot before anything else uses the buffer.
+        auto saved = user::ipc().save_reply();
+        if (saved.is_error())
+            return saved.error();
+        auto started = g_driver.start_write(request.fixed.sector, request.bytes.data, request.bytes.length, saved.value());
+        if (started.is_error())
+            answer_error(saved.value(), started.error(), ipc::block::Write::label);
+        return ipc::Error::Deferred;
+    }
+
+    ipc::Result<ipc::Empty> handle(ipc::block::Flush, const ipc::Empty&, ipc::Badge)
+    {
+        if (g_broken)
+            return ipc::block::kIoError;
+        if (!(g_driver.info().flags & ipc::block::kFlagCanFlush))
+            return ipc::Empty {}; // §5.2.6.2: a write is on the medium once it completed
+        auto saved = user::ipc().save_reply();
+        if (saved.is_error())
+            return saved.error();
+        auto started = g_driver.start_flush(saved.value());
+        if (started.is_error())
+            answer_error(saved.value(), started.error(), ipc::block::Flush::label);
+        return ipc::Error::Deferred;
+    }
+
+    ipc::Result<ipc::Empty> handle(Poll, const Poll::Request& request, ipc::Badge badge)
+    {
+        if (badge != kPollBadge)
+            return ipc::Error::Denied;
+        (void)g_device.read_isr(); // clears it: the device lowers its line
+        if (request.interrupted && g_interrupt != abi::HandleNone) {
+            if (!g_interrupted_once)
+                user::println("virtio-blk: the first interrupt arrived");
+            g_interrupted_once = true;
+            (void)call(abi::SyscallNumber::InterruptAck, g_interrupt);
+        }
+        virtio_blk::Driver::Finished done {};
+        for (;;) {
+            auto polled = g_driver.next_finished(done);
+            if (polled == virtio_blk::Driver::Poll::Nothing)
+                break;
+            if (polled == virtio_blk::Driver::Poll::Corrupt) {
+                give_up();
+                break;
+            }
+            finish(done);
+        }
+        return ipc::Empty {};
+    }
+
+private:
+    static void finish(const virtio_blk::Driver::Finished& done)
+    {
+        ipc::Handle saved = done.token;
+        if (!done.ok) {
+            answer_error(saved, done.error, done.label);
+            return;
+        }
+        if (done.data) {
+            answer(saved, ipc::encode(done.label, ipc::Bytes { done.data, static_cast<uint32_t>(done.length) },
+                user::ipc().payload()), done.label);
+            return;
+        }
+        answer(saved, ipc::encode(done.label, ipc::Empty {}, user::ipc().payload()), done.label);
+    }
+
+    static void give_up()
+    {
+        user::println("virtio-blk: the device broke the queue's rules: every request fails from now on");
+        g_broken = true;
+        g_device.reset();
+        uint64_t token = 0;
+        while (g_driver.take_any(token))
+            answer_error(token, ipc::block::kIoError, 0);
+    }
+};
+
+Server g_server;
+
+// The interrupt thread: wait for the line (or kPollMs), then have the main
+// thread look at the queue. Register-only calls: this thread has no IPC buffer.
+int64_t interrupt_loop(uint64_t)
+{
+    for (;;) {
+        bool interrupted = false;
+        if (g_interrupt != abi::HandleNone) {
+            auto bits = ipc::sys::wait(g_notification, abi::WaitMode::Timeout, kPollMs);
+            interrupted = !bits.is_error() && (bits.value() & kInterruptBit);
+        } else {
+            (void)ipc::sys::sleep_ms(kPollMs);
+        }
+        ipc::Message poll = ipc::make_message(Poll::label);
+        poll.words[0] = interrupted;
+        if (ipc::sys::call(g_poll_handle, poll).is_error())
+            return 1;
+    }
+}
+
+// The first granted virtio-blk function, claimed; its index, or -1.
+int64_t claim_device(ipc::Client<pci::Protocol>& pci)
+{
+    for (uint64_t index = 0;; ++index) {
+        auto function = pci.call<pci::List>({ index });
+        if (function.is_error())
+            return -1;
+        const auto& f = function.value();
+        if (f.vendor != virtio::kVirtioVendor || (f.device_id != kVirtioBlkTransitional && f.device_id != kVirtioBlkModern))
+            continue;
+        if (!pci.call<pci::Claim>({ index }).is_error())
+            return static_cast<int64_t>(index);
+    }
+}
+
+// Each BAR a region lives in, mapped once; the region's address, or 0.
+volatile uint8_t* map_region(ipc::Client<pci::Protocol>& pci, uint64_t index, const virtio::Region& region, bool (&mapped)[6])
+{
+    uint64_t at = kRegistersAt + region.bar * kBarSpacing;
+    if (!mapped[region.bar]) {
+        auto bar = pci.call<pci::RequestBar>({ index, region.bar });
+        if (bar.is_error() || call(abi::SyscallNumber::DeviceMemoryMap, bar.value().handle, at) != 0)
+            return nullptr;
+        mapped[region.bar] = true;
+    }
+    return reinterpret_cast<volatile uint8_t*>(at + region.offset);
+}
+
+// Everything up to DRIVER_OK; false (with a log line) if the device cannot be used.
+bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index)
+{
+    ConfigReader reader { &pci, index };
+    virtio::Regions regions {};
+    if (!virtio::find_regions(read_config, &reader, regions) || !regions.device.present) {
+        user::println("virtio-blk: the device has no virtio 1.x capabilities");
+        return false;
+    }
+    bool mapped[6] = {};
+    volatile uint8_t* common = map_region(pci, index, regions.common, mapped);
+    volatile uint8_t* notify = map_region(pci, index, regions.notify, mapped);
+    volatile uint8_t* isr = map_region(pci, index, regions.isr, mapped);
+    volatile uint8_t* device = map_region(pci, index, regions.device, mapped);
+    if (!common || !notify || !isr || !device) {
+        user::println("virtio-blk: cannot map the device's registers");
+        return false;
+    }
+    g_device.attach(common, notify, regions.notify_multiplier, isr, device);
+    uint64_t features = 0;
+    if (g_device.negotiate(virtio_blk::kFeatureFlush | virtio_blk::kFeatureReadOnly, features) != virtio::Transport::Status::Ok) {
+        user::println("virtio-blk: feature negotiation failed (no VIRTIO_F_VERSION_1?)");
+        return false;
+    }
+    uint16_t size = g_device.queue_max_size(0);
+    if (size == 0) {
+        user::println("virtio-blk: the device has no request queue");
+        return false;
+    }
+    size = size < kQueueSize ? size : kQueueSize;
+    uint64_t queue_pages = (virtio::SplitQueue::bytes_for(size) + virtio_blk::kPage - 1) / virtio_blk::kPage;
+    uint64_t pages = queue_pages + virtio_blk::Driver::kSlotBytes / virtio_blk::kPage;
+    auto dma = pci.call<pci::RequestDma>({ pages });
+    if (dma.is_error()) {
+        user::println("virtio-blk: no DMA memory ({} pages): {}", pages, ipc::error_name(dma.error()));
+        return false;
+    }
+    auto* memory = reinterpret_cast<uint8_t*>(dma.value().address);
+    if (!g_queue.init(memory, dma.value().physical, size) || g_device.setup_queue(0, g_queue) != virtio::Transport::Status::Ok) {
+        user::println("virtio-blk: the device refused the request queue");
+        return false;
+    }
+    // §5.2.4: capacity, in 512-byte sectors, is the configuration's first field.
+    auto* words = reinterpret_cast<volatile uint32_t*>(device);
+    uint64_t sectors = words[0] | static_cast<uint64_t>(words[1]) << 32;
+    g_driver.init(&g_queue, memory + queue_pages * virtio_blk::kPage, dma.value().physical + queue_pages * virtio_blk::kPage,
+        sectors, features, notify_device, nullptr);
+    g_device.driver_ok();
+    user::println("virtio-blk: {} sectors ({} KiB){}{}, queue of {}", sectors, sectors / 2,
+        features & virtio_blk::kFeatureReadOnly ? ", read-only" : "", features & virtio_blk::kFeatureFlush ? ", flush" : "", size);
+    return true;
+}
+
+// The function's interrupt line bound to our notification; HandleNone if
+// it has none or it cannot be bound (then the thread only polls).
+void bind_interrupt(ipc::Client<pci::Protocol>& pci, uint64_t index)
+{
+    g_interrupt = abi::HandleNone;
+    auto line = pci.call<pci::RequestFunctionIrq>({ index });
+    auto notification = ipc::sys::notification_create();
+    if (line.is_error() || notification.is_error()) {
+        user::println("virtio-blk: no interrupt line: polling every {} ms", kPollMs);
+        return;
+    }
+    g_notification = notification.value();
+    if (call(abi::SyscallNumber::InterruptBind, line.value().handle, g_notification, kInterruptBit) != 0) {
+        user::println("virtio-blk: the interrupt line cannot be bound: polling every {} ms", kPollMs);
+        return;
+    }
+    g_interrupt = line.value().handle;
+}
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    ipc::Handle pci_handle = user::find_server("pci");
+    if (pci_handle == abi::HandleNone) {
+        user::println("virtio-blk: no pci server");
+        return 2;
+    }
+    ipc::Client<pci::Protocol> pci(user::ipc(), pci_handle);
+    int64_t index = claim_device(pci);
+    if (index < 0) {
+        user::println("virtio-blk: no virtio-blk device granted to it");
+        return 2;
+    }
+    if (!set_up(pci, static_cast<uint64_t>(index)))
+        return 3;
+    bind_interrupt(pci, static_cast<uint64_t>(index));
+
+    auto endpoint = ipc::sys::endpoint_create();
+    if (endpoint.is_error())
+        return 3;
+    auto poll = ipc::sys::handle_mint(endpoint.value(), abi::RightSend, kPollBadge);
+    auto for_clients = ipc::sys::handle_mint(endpoint.value(), abi::RightSend, 0);
+    if (poll.is_error() || for_clients.is_error()
+        || ipc::registry::publish(user::ipc(), abi::HandleRegistry, "virtio-blk", for_clients.value()).is_error()) {
+        user::println("virtio-blk: cannot publish \"virtio-blk\"");
+        return 3;
+    }
+    (void)ipc::sys::handle_close(for_clients.value());
+    g_poll_handle = poll.value();
+    if (!user::thread_create(interrupt_loop, 0)) {
+        user::println("virtio-blk: no interrupt thread");
+        return 3;
+    }
+    user::println("virtio-blk: serving");
+    ipc::Error error = ipc::serve<ServerProtocol>(user::ipc(), endpoint.value(), g_server);
+    user::println("virtio-blk: stopped: {}", ipc::error_name(error));
+    return 1;
+}
