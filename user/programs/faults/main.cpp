@@ -58,7 +58,7 @@ constexpr const char* kActivityNames[kActivities] = { "spawn", "echo", "kv", "co
 
 constexpr uint64_t kRecoverMs = 20'000;  // past the heartbeat's 5 s and a restart, on a loaded emulator
 constexpr uint64_t kMinWindowMs = 300;   // a fault that acts at the server's next message is seen
-X
+constexpr uint64_t kSettleMs = 600;      // the target has run this long (init's kFaultsStableRunMs, 500, and a margin)
 constexpr uint64_t kStartPatienceMs = 60'000;
 constexpr uint64_t kPollMs = 20;
 constexpr uint32_t kBusyTries = 2'000;
