@@ -353,12 +353,12 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
         }
         return result;
     case abi::FaultKind::MemoryBit:
-        for (uint32_t attempt = 0; attempt < kAddressTries; ++attempt) {
+        for (uint32_t attempt = 0; attempt < kAddressTries * kRegions; ++attempt) {
             uint64_t address = memory_address(injection, attempt);
             result = fault_inject(injection.kind, task, address, injection.bit);
             if (result != static_cast<int64_t>(abi::SyscallError::BadAddress)) {
-                format(sink, "region={} address={:#x} bit={}", kRegionNames[static_cast<size_t>(injection.region)],
-                    address, injection.bit);
+                format(sink, "region={} address={:#x} bit={}",
+                    kRegionNames[static_cast<size_t>(region_of_attempt(injection, attempt))], address, injection.bit);
                 return result;
             }
         }

@@ -46,8 +46,11 @@ inline constexpr const char* kRegisterNames[abi::kFaultRegisters] = { "rax", "rb
 
 // Where a memory flip may land: the program's image (its data and bss; the
 // kernel refuses pages the task cannot write), the start of its heap, the
-// top of its stack. Each window is probed at up to kAddressTries random
-// addresses until the kernel finds a writable RAM page of the task there.
+// top of its stack. The planned window is probed at up to kAddressTries
+// random addresses until the kernel finds a writable RAM page of the task
+// there, then the next windows in turn (a server with no heap has none to
+// hit; every task has its stack's first pages): kAddressTries * kRegions in
+// all.
 enum class Region : uint8_t { Image, Heap, Stack };
 inline constexpr size_t kRegions = 3;
 inline constexpr const char* kRegionNames[kRegions] = { "image", "heap", "stack" };
@@ -125,11 +128,18 @@ inline Injection plan(uint32_t seed, uint32_t index)
     return injection;
 }
 
-// The memory flip's `attempt`-th address (8-byte aligned, inside its window).
+// The window the memory flip's `attempt`-th try probes.
+inline Region region_of_attempt(const Injection& injection, uint32_t attempt)
+{
+    return static_cast<Region>((static_cast<size_t>(injection.region) + attempt / kAddressTries) % kRegions);
+}
+
+// The memory flip's `attempt`-th address (8-byte aligned, inside its window),
+// attempt < kAddressTries * kRegions.
 inline uint64_t memory_address(const Injection& injection, uint32_t attempt)
 {
     uint64_t state = injection.address_seed + attempt;
-    const Window& window = kWindows[static_cast<size_t>(injection.region)];
+    const Window& window = kWindows[static_cast<size_t>(region_of_attempt(injection, attempt))];
     return window.base + (mix(state) % window.size & ~7ull);
 }
 
