@@ -5,6 +5,7 @@
 // tests before it start and stop a registry of their own).
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/abi/faults.hpp"
+#include "microkernel/abi/ipc.hpp"
 #include "microkernel/object/fault_control.hpp"
 #include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
