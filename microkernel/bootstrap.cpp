@@ -1,11 +1,13 @@
 #include "bootstrap.hpp"
 
 #include "abi/ipc.hpp"
+#include "abi/faults.hpp"
 #include "abi/task.hpp"
 #include "boot/boot_archive.hpp"
 #include "kernel.hpp"
 #include "object/device_memory.hpp"
 #include "object/endpoint.hpp"
+#include "object/fault_control.hpp"
 #include "object/interrupt.hpp"
 #include "object/io_port_range.hpp"
 #include "pager/pager.hpp"
@@ -95,6 +97,9 @@ u64 start_init()
 {
     SpawnOptions options;
     options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    // faults=on only: init passes it to the injector (abi/faults.hpp).
+    if (FaultControl::enabled())
+        options.handles[1] = InitialHandle { &fault_control(), abi::RightSend | abi::RightReceive, 0, abi::kFaultControlHandle };
     return start_boot_server("init", options, nullptr, 0);
 }
 

@@ -23,6 +23,7 @@
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/tsc.hpp"
 #include "boot/command_line.hpp"
+#include "object/fault_control.hpp"
 #include "boot/multiboot1.hpp"
 #include "boot/multiboot2.hpp"
 #include "boot/rsdp.hpp"
@@ -325,5 +326,9 @@ extern "C" [[noreturn]] void kernel_main(herald::u32 magic, herald::u32 info_add
     boot_archive_init();
     pager_start();
     klog("herald: kernel ready in {} ms", tsc::ms_since_boot().value());
+    auto faults_option = command_line_value(g_boot_info.command_line_view(), "faults");
+    FaultControl::set_enabled(faults_option && *faults_option == "on");
+    if (FaultControl::enabled())
+        klog("herald: warning: faults=on: the fault injector may kill and corrupt ring-3 servers (docs/reliability.md)");
     after_boot();
 }

@@ -63,6 +63,9 @@ enum class SyscallNumber : uint64_t {
     ThreadJoin = 53,       // (thread id, int64_t* value out) -> 0 once that thread of the task has ended
     ThreadSetPointer = 54, // (address or 0) -> 0; the calling thread's FS base (thread-local storage)
 
+    // Fault injection, `faults=on` only (abi/faults.hpp, docs/reliability.md).
+    FaultInject = 55, // (fault control, FaultKind, task id, a, b) -> 0
+
     // Device capabilities (abi/device.hpp, docs/drivers.md).
     IoPortRestrict = 56,       // (io ports, first, last) -> a new handle to ports first..last (same rights)
     IoPortEnable = 57,         // (io ports) -> 0; the caller's ring-3 code may use them until it ends

@@ -30,6 +30,7 @@ enum class ObjectType : u8 {
     IoPortRange,    // I/O ports first..last a driver may use (io_port_range.hpp)
     Interrupt,      // interrupt lines first..last; bound to a notification (interrupt.hpp)
     DeviceMemory,   // a physical range that is not RAM, mapped uncached (device_memory.hpp)
+    FaultControl,   // the injector's right to hurt ring-3 tasks, faults=on only (fault_control.hpp)
 };
 
 class KernelObject {

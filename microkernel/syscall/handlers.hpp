@@ -57,6 +57,9 @@ ErrorOr<u64> sys_log_read(const SyscallArgs& args);
 
 // services/boot_servers.cpp: the console and loader tasks, for their supervisor.
 ErrorOr<u64> sys_server_task(const SyscallArgs& args);
+
+// fault_control.cpp: fault injection (faults=on only).
+ErrorOr<u64> sys_fault_inject(const SyscallArgs& args);
 // syscall/device_control.cpp: the device capabilities (docs/drivers.md).
 ErrorOr<u64> sys_io_port_restrict(const SyscallArgs& args);
 ErrorOr<u64> sys_io_port_enable(const SyscallArgs& args);

@@ -157,6 +157,7 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::LogRead, sys_log_read);
     table.set(SyscallNumber::EventCounters, sys_event_counters);
     table.set(SyscallNumber::ServerTask, sys_server_task);
+    table.set(SyscallNumber::FaultInject, sys_fault_inject);
     table.set(SyscallNumber::IoPortRestrict, sys_io_port_restrict);
     table.set(SyscallNumber::IoPortEnable, sys_io_port_enable);
     table.set(SyscallNumber::InterruptRestrict, sys_interrupt_restrict);

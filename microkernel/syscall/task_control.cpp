@@ -13,6 +13,7 @@
 #include "../abi/task.hpp"
 #include "../ipc/ipc.hpp"
 #include "../log.hpp"
+#include "../object/fault_control.hpp"
 #include "../object/kernel_log_control.hpp"
 #include "../object/lookup.hpp"
 #include "../object/process_control.hpp"
@@ -107,7 +108,9 @@ ErrorOr<u64> sys_task_info(const SyscallArgs& args) { return task_status(args.ar
 ErrorOr<u64> sys_task_list(const SyscallArgs& args)
 {
     constexpr u64 kBatch = 16;
-    HERALD_TRY(lookup<SystemControl>(current_thread(), args.arg(0), abi::RightReceive));
+    // The injector lists with its FaultControl (abi/faults.hpp): it finds its targets by name.
+    if (lookup<SystemControl>(current_thread(), args.arg(0), abi::RightReceive).is_error())
+        HERALD_TRY(lookup<FaultControl>(current_thread(), args.arg(0), abi::RightReceive));
     u64 out = args.arg(1), max = args.arg(2);
     if (max > kMaxTasks)
         return Error::BadLength;

@@ -569,6 +569,14 @@ TEST_CASE("manifest: the restart backoff", "[manifest]")
         CHECK(backoff.delay_after_end(0, 1) == 0);
         CHECK(backoff.delay_after_end(1, init::kStableRunMs) == 100);
     }
+    SECTION("under fault injection a run of kFaultsStableRunMs is stable")
+    {
+        backoff.stable_run_ms = init::kFaultsStableRunMs;
+        CHECK(backoff.delay_after_end(0, 10) == 0);
+        CHECK(backoff.delay_after_end(10, 20) == 100);
+        CHECK(backoff.delay_after_end(120, 120 + init::kFaultsStableRunMs) == 0); // long enough now
+        CHECK(backoff.delay_after_end(2000, 2000 + init::kFaultsStableRunMs - 1) == 100);
+    }
     SECTION("a clock that goes backwards counts as a short run")
     {
         CHECK(backoff.delay_after_end(50000, 50001) == 0);

@@ -7,6 +7,9 @@
 #include "microkernel/arch/x86_64/cpu.hpp"
 #include "microkernel/mm/layout.hpp"
 #include "microkernel/pager/managed_memory.hpp"
+#include "microkernel/abi/faults.hpp"
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/object/fault_control.hpp"
 #include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/services/services.hpp"
@@ -411,3 +414,72 @@ HERALD_SELFTEST(the_kernel_takes_com1_back_when_the_console_ends)
     klog("selftest: written by the kernel itself after the console ended");
 }
 
+
+// FaultInject's checks (abi/faults.hpp, docs/reliability.md "Fault
+// injection"): fault_inject_checks, given a FaultControl handle with chosen
+// rights (or none), tries every kind with the `faults=` switch off, without
+// the handle, with a handle that lacks RightSend, and every bad argument;
+// then the good ones on a victim (`sleep`, blocked in the kernel, so that
+// its saved registers can be changed), which must die of the forced
+// exception (#GP, the HLT written at its next instruction) or the kill.
+constexpr u64 kFaultChecksSwitchOff = 1;
+constexpr u64 kFaultChecksNoHandle = 2;
+constexpr u64 kFaultChecksReceiveOnly = 3;
+constexpr u64 kFaultChecksArguments = 4;
+constexpr u64 kFaultChecksKill = 5;
+constexpr u64 kVictimSleepMs = 3000;
+
+// Runs fault_inject_checks in `mode` against `victim` with a FaultControl
+// handle of `rights` (0: no handle) and the switch set to `switch_on`; its
+// exit status (the number of failed checks).
+i64 run_fault_checks(u64 mode, u64 victim, u32 rights, bool switch_on)
+{
+    bool before = FaultControl::enabled();
+    FaultControl::set_enabled(switch_on);
+    SpawnOptions options;
+    options.parameter = mode | (victim << 8);
+    if (rights)
+        options.handles[0] = InitialHandle { &fault_control(), rights, 0, abi::HandleFirstFree };
+    u64 task = spawn("fault_inject_checks", options);
+    i64 status = -9999;
+    if (task) {
+        auto exit = wait_for_exit(task, 30'000);
+        EXPECT(exit.has_value());
+        if (exit) {
+            EXPECT(!exit->killed);
+            status = exit->status;
+        }
+    }
+    FaultControl::set_enabled(before);
+    return status;
+}
+
+HERALD_SELFTEST(injected_faults_are_refused_without_the_switch_or_the_right)
+{
+    (void)system();
+    u64 victim = spawn_with("sleep", kVictimSleepMs);
+    EXPECT_EQ(run_fault_checks(kFaultChecksSwitchOff, victim, abi::RightSend | abi::RightReceive, false), 0);
+    EXPECT_EQ(run_fault_checks(kFaultChecksNoHandle, victim, 0, true), 0);
+    EXPECT_EQ(run_fault_checks(kFaultChecksReceiveOnly, victim, abi::RightReceive, true), 0);
+    // Nothing happened to it: it sleeps its time out and exits 0.
+    auto exit = wait_for_exit(victim, 30'000);
+    EXPECT(exit.has_value());
+    EXPECT(exit && !exit->killed && exit->status == 0);
+}
+
+HERALD_SELFTEST(injected_faults_check_their_arguments_and_hurt_only_their_target)
+{
+    (void)system();
+    u64 victim = spawn_with("sleep", kVictimSleepMs);
+    scheduler_sleep_ms(50); // in its Sleep: its registers saved, not on a CPU
+    EXPECT_EQ(run_fault_checks(kFaultChecksArguments, victim, abi::RightSend | abi::RightReceive, true), 0);
+    auto exit = wait_for_exit(victim, 30'000);
+    EXPECT(exit.has_value());
+    EXPECT(exit && exit->killed);
+    EXPECT(exit && exit->status == abi::fault_status(13)); // #GP: the HLT at its next instruction
+    u64 second = spawn_with("sleep", kVictimSleepMs);
+    EXPECT_EQ(run_fault_checks(kFaultChecksKill, second, abi::RightSend | abi::RightReceive, true), 0);
+    auto killed = wait_for_exit(second, 30'000);
+    EXPECT(killed.has_value());
+    EXPECT(killed && killed->killed && killed->status == abi::kKilledStatus);
+}

@@ -38,6 +38,7 @@
 #include "libipc/protocols/registry.hpp"
 #include "libipc/reconnecting_client.hpp"
 #include "manifest.hpp"
+#include "microkernel/abi/faults.hpp"
 #include "microkernel/abi/task.hpp"
 #include "pinger.hpp"
 #include "user/runtime/herald.hpp"
@@ -64,6 +65,9 @@ constexpr size_t kMaxErrors = 8;
 // (tests/insystem/supervisor_tests.cpp).
 constexpr const char* kManifests[] = { "init.manifest", "supervise-none.manifest", "supervise-stuck.manifest",
     "supervise-crashy.manifest" };
+// Booted with faults=on (the kernel gave init FaultControl): the injector
+// and the servers its workload uses, after the manifest's own lines.
+constexpr const char* kFaultsManifest = "faults.manifest";
 
 enum class Kind : uint8_t { Program, BootServer };
 
@@ -86,6 +90,10 @@ constexpr size_t kMaxSupervised = init::kMaxEntries + abi::kBootServers;
 Supervised g_table[kMaxSupervised];
 size_t g_count;
 Manifest g_manifest;
+// FaultControl is at abi::kFaultControlHandle until init hands it to the
+// injector (it keeps no copy: only the injector may inject).
+bool g_faults;
+bool g_fault_control_held;
 
 // The heartbeat's helper and its state (pinger.hpp).
 struct Pinger {
@@ -174,10 +182,18 @@ bool start(Supervised& entry, uint64_t now)
     } else {
         const init::ManifestEntry& line = g_manifest[entry.manifest_index];
         bool is_shell = user::strcmp(line.name, "shell") == 0;
-        auto started = spawn(line.name, line.argument, is_shell ? abi::kSystemControlHandle : abi::HandleNone);
+        bool is_injector = g_fault_control_held && user::strcmp(line.name, abi::kFaultInjectorProgram) == 0;
+        ipc::Handle give = is_shell ? abi::kSystemControlHandle
+            : is_injector           ? abi::kFaultControlHandle
+                                    : abi::HandleNone;
+        auto started = spawn(line.name, line.argument, give);
         if (started.is_error()) {
             say("init: cannot start {}: {}", line.name, ipc::error_name(started.error()));
             return false;
+        }
+        if (is_injector) {
+            (void)ipc::sys::handle_close(abi::kFaultControlHandle);
+            g_fault_control_held = false;
         }
         entry.task = started.value().task;
         entry.task_id = started.value().task_id;
@@ -221,6 +237,8 @@ void ended(Supervised& entry, const abi::TaskStatus& status, uint64_t now)
         }
         reserve(line.name, 0); // any task of the program, until init has named the new one
     }
+    if (g_faults)
+        entry.backoff.stable_run_ms = init::kFaultsStableRunMs;
     uint64_t delay = entry.backoff.delay_after_end(entry.started_ms, now);
     report_end(entry.name, status, "; starting it again", delay);
     entry.restarting = true;
@@ -374,7 +392,7 @@ void heartbeat(uint64_t now, uint64_t answer)
 
 // ---- starting up ----
 
-bool read_manifest(const char* file)
+bool read_manifest(const char* file, Manifest& into)
 {
     auto name = ipc::loader::make_name(file);
     auto text = loader().call<ipc::loader::ReadFile>(name.value());
@@ -384,10 +402,21 @@ bool read_manifest(const char* file)
     }
     init::ManifestError errors[kMaxErrors];
     size_t error_count = init::parse_manifest(reinterpret_cast<const char*>(text.value().data), text.value().length,
-        g_manifest, errors, kMaxErrors);
+        into, errors, kMaxErrors);
     for (size_t i = 0; i < error_count && i < kMaxErrors; ++i)
         say("init: {} line {}: {} (line skipped)", file, errors[i].line, errors[i].reason);
     return true;
+}
+
+// faults=on: the fault-injection lines go after the manifest's own.
+void add_faults_manifest()
+{
+    static Manifest extra;
+    if (!read_manifest(kFaultsManifest, extra))
+        return;
+    say("init: faults=on: starting the fault injector and its workload's servers ({})", kFaultsManifest);
+    for (size_t i = 0; i < extra.count() && g_manifest.m_count < init::kMaxEntries; ++i)
+        g_manifest.entries[g_manifest.m_count++] = extra[i];
 }
 
 // The console and the loader, as the kernel started them (none when they
@@ -430,8 +459,14 @@ extern "C" int64_t herald_main(uint64_t parameter)
         return 1;
     }
     loader().adopt(found.value());
-    if (!read_manifest(kManifests[parameter]))
+    if (!read_manifest(kManifests[parameter], g_manifest))
         return 1;
+    g_faults = user::syscall5(user::number_of(abi::SyscallNumber::FaultInject), abi::kFaultControlHandle,
+                   static_cast<uint64_t>(abi::FaultKind::Check), 0, 0, 0)
+        == 0;
+    g_fault_control_held = g_faults;
+    if (g_faults && parameter == 0)
+        add_faults_manifest();
     // The manifest's names become system names: a program started later
     // cannot publish under them before (or instead of) the server init starts.
     for (size_t i = 0; i < g_manifest.count(); ++i)

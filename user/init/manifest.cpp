@@ -306,7 +306,7 @@ size_t parse_manifest(const char* text, size_t length, Manifest& out, ManifestEr
 uint64_t Backoff::delay_after_end(uint64_t started_ms, uint64_t ended_ms)
 {
     uint64_t ran = ended_ms >= started_ms ? ended_ms - started_ms : 0; // a clock going back: a short run
-    if (ran >= kStableRunMs)
+    if (ran >= (stable_run_ms ? stable_run_ms : kStableRunMs))
         short_runs = 0;
     ++short_runs;
     if (short_runs == 1)

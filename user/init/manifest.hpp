@@ -151,6 +151,12 @@ struct Backoff {
 
     uint32_t short_runs; // ends in a row, each before kStableRunMs
     uint64_t delay_ms;   // the last delay given
+    // A run at least this long is not a crash loop; 0: kStableRunMs. Under
+    // fault injection init uses kFaultsStableRunMs: the injector ends a
+    // server every few seconds on purpose, and each new one starts clean.
+    uint64_t stable_run_ms;
 };
+
+constexpr uint64_t kFaultsStableRunMs = 500;
 
 } // namespace herald::init

@@ -1,0 +1,193 @@
+// FaultInject (abi/faults.hpp, docs/reliability.md "Fault injection"): the
+// kernel's whole part in fault injection. The injector (user/programs/faults)
+// picks the target, the moment, the kind, the register or address and the
+// bit; the kernel only checks the authority (FaultControl and `faults=on`)
+// and the arguments, and changes what it alone can reach: a thread's saved
+// ring-3 registers (at the top of its kernel stack, where the system-call and
+// interrupt entries put them) and a word of the task's memory (through the
+// physmap). A kill is the kill every task handle gives.
+//
+// Nothing here may hurt the kernel: a register flip keeps RIP and RSP
+// canonical and RFLAGS's system bits alone (abi/faults.hpp says why), memory
+// flips reach only the task's own RAM pages (never a device's registers or
+// the memory server's view of every frame), and the work happens under the
+// task table lock, so that neither the thread nor the address space can be
+// freed meanwhile. A thread on a CPU is Busy: its saved registers are stale
+// while it runs, and a change would be lost (or land half-way).
+#include "handlers.hpp"
+
+#include "../abi/faults.hpp"
+#include "../abi/syscalls.hpp"
+#include "../arch/x86_64/gdt.hpp"
+#include "../arch/x86_64/interrupt_frame.hpp"
+#include "../mm/address_space.hpp"
+#include "../mm/layout.hpp"
+#include "../object/fault_control.hpp"
+#include "../object/lookup.hpp"
+#include "../sched/scheduler.hpp"
+#include "../task/task.hpp"
+#include "../task/thread.hpp"
+
+namespace herald {
+
+namespace {
+
+using abi::FaultKind;
+using abi::FaultRegister;
+
+// HLT: privileged, so in ring 3 a #GP at exactly that instruction (SDM Vol.
+// 2A, HLT), and one byte long, so it never spans two pages.
+constexpr u8 kHltOpcode = 0xF4;
+
+struct Request {
+    FaultKind kind;
+    u64 a;
+    u64 b;
+};
+
+// The thread's saved ring-3 registers, or null when they are not there to
+// change: it runs, it never ran, or the frame at its stack's top is not a
+// ring-3 one (a thread that has not reached ring 3 yet).
+x86::InterruptFrame* saved_user_frame(Thread& thread)
+{
+    if (!thread.is_user || !thread.has_run || __atomic_load_n(&thread.on_cpu, __ATOMIC_ACQUIRE)
+        || thread.state == ThreadState::Dead)
+        return nullptr;
+    auto* frame = reinterpret_cast<x86::InterruptFrame*>(thread.kernel_stack_top - sizeof(x86::InterruptFrame));
+    if (frame->cs != x86::kUserCodeSelector || frame->ss != x86::kUserDataSelector)
+        return nullptr;
+    return frame;
+}
+
+u64* register_in(x86::InterruptFrame& frame, FaultRegister which)
+{
+    switch (which) {
+    case FaultRegister::Rax: return &frame.rax;
+    case FaultRegister::Rbx: return &frame.rbx;
+    case FaultRegister::Rcx: return &frame.rcx;
+    case FaultRegister::Rdx: return &frame.rdx;
+    case FaultRegister::Rsi: return &frame.rsi;
+    case FaultRegister::Rdi: return &frame.rdi;
+    case FaultRegister::Rbp: return &frame.rbp;
+    case FaultRegister::Rsp: return &frame.rsp;
+    case FaultRegister::R8: return &frame.r8;
+    case FaultRegister::R9: return &frame.r9;
+    case FaultRegister::R10: return &frame.r10;
+    case FaultRegister::R11: return &frame.r11;
+    case FaultRegister::R12: return &frame.r12;
+    case FaultRegister::R13: return &frame.r13;
+    case FaultRegister::R14: return &frame.r14;
+    case FaultRegister::R15: return &frame.r15;
+    case FaultRegister::Rip: return &frame.rip;
+    case FaultRegister::Rflags: return &frame.rflags;
+    }
+    return nullptr;
+}
+
+// Whether flipping `bit` of `which` keeps the kernel safe (abi/faults.hpp).
+bool flip_allowed(FaultRegister which, u64 bit)
+{
+    if (which == FaultRegister::Rip || which == FaultRegister::Rsp)
+        return bit < abi::kFaultAddressBits;
+    if (which == FaultRegister::Rflags)
+        return (abi::kFaultRflagsBits >> bit) & 1;
+    return true;
+}
+
+// The physmap address of the task's RAM byte at `address`, or null: not
+// mapped, not the user's, a device's registers, a page another task's
+// memory shows through (the memory server's view), or, for `data_only`, a
+// page the task cannot write.
+u8* own_ram_byte(AddressSpace& space, u64 address, bool data_only)
+{
+    if (address < abi::kUserCodeBase || address >= abi::kUserSpaceEnd)
+        return nullptr;
+    auto translation = space.translate(VirtualAddress(address));
+    if (!translation || !translation->flags.user || !is_ram_page(*translation))
+        return nullptr;
+    if (data_only && !translation->flags.writable)
+        return nullptr; // code and read-only data: the Exception kind's
+    auto owner = static_cast<FrameOwner>(translation->flags.software);
+    if (owner != FrameOwner::Kernel && owner != FrameOwner::Pager)
+        return nullptr;
+    return reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
+}
+
+// Under the task table lock (with_address_space_of): the task, its main
+// thread and its address space stay as they are.
+ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
+{
+    const Request& request = *static_cast<const Request*>(context);
+    if (task.kill_requested || !task.main_thread)
+        return Error::BadArgument; // ending, or not started: nothing to hurt
+    if (request.kind == FaultKind::Check || request.kind == FaultKind::Kill)
+        return 0u; // the kill itself happens outside the lock
+    if (request.kind == FaultKind::MemoryBit) {
+        u8* byte = own_ram_byte(space, request.a & ~7ull, true);
+        if (!byte)
+            return Error::BadAddress;
+        __atomic_fetch_xor(reinterpret_cast<u64*>(byte), 1ull << request.b, __ATOMIC_SEQ_CST);
+        return 0u;
+    }
+    x86::InterruptFrame* frame = saved_user_frame(*task.main_thread);
+    if (!frame)
+        return Error::Busy;
+    if (request.kind == FaultKind::RegisterBit) {
+        u64* value = register_in(*frame, static_cast<FaultRegister>(request.a));
+        __atomic_fetch_xor(value, 1ull << request.b, __ATOMIC_SEQ_CST);
+        return 0u;
+    }
+    // Exception: the instruction it resumes at.
+    u8* byte = own_ram_byte(space, frame->rip, false);
+    if (!byte)
+        return Error::BadAddress;
+    __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
+    return 0u;
+}
+
+ErrorOr<void> check_arguments(const Request& request)
+{
+    switch (request.kind) {
+    case FaultKind::Check:
+    case FaultKind::Kill:
+    case FaultKind::Exception:
+        return {};
+    case FaultKind::RegisterBit:
+        if (request.a >= abi::kFaultRegisters || request.b >= 64
+            || !flip_allowed(static_cast<FaultRegister>(request.a), request.b))
+            return Error::BadArgument;
+        return {};
+    case FaultKind::MemoryBit:
+        if (request.b >= 64)
+            return Error::BadArgument;
+        return {};
+    }
+    return Error::BadArgument;
+}
+
+} // namespace
+
+// (fault control, FaultKind, task id, a, b) -> 0.
+ErrorOr<u64> sys_fault_inject(const SyscallArgs& args)
+{
+    HERALD_TRY(lookup<FaultControl>(current_thread(), args.arg(0), abi::RightSend));
+    if (!FaultControl::enabled())
+        return Error::NoRights; // the command line's switch is off: no handle is enough
+    if (args.arg(1) >= abi::kFaultKinds)
+        return Error::BadArgument;
+    Request request { static_cast<FaultKind>(args.arg(1)), args.arg(3), args.arg(4) };
+    HERALD_TRY(check_arguments(request));
+    if (request.kind == FaultKind::Check)
+        return 0u;
+    u64 task_id = args.arg(2);
+    if (task_id == 0 || task_id == current_thread().task->id)
+        return Error::BadArgument; // the kernel, or the injector itself
+    auto result = with_address_space_of(task_id, inject_into, &request);
+    if (result.is_error())
+        return result.error() == Error::NotFound ? Error::BadArgument : result.error();
+    if (request.kind == FaultKind::Kill && !kill_task(task_id))
+        return Error::BadArgument; // it ended meanwhile
+    return 0u;
+}
+
+} // namespace herald
