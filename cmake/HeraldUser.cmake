@@ -98,7 +98,8 @@ endfunction()
 
 
 # herald_add_server(NAME SOURCES source... [LIBS library...]
-#                   [START restart|ignore|halt [ARGUMENT n] [WAIT]] [HOST_SOURCES source...])
+#                   [START restart|ignore|halt [ARGUMENT n] [WAIT] [GRANTS grant...]]
+#                   [HOST_SOURCES source...])
 # A server: a user program (above) that links libipc, which goes in the boot
 # archive like every program and can be started by name through the loader
 # (`start NAME` in the shell). One folder under servers/ with a
@@ -110,6 +111,9 @@ endfunction()
 #             ends, ignore: leave it, halt: power off
 #   ARGUMENT  its start parameter (default 0); WAIT: init waits for it
 #             to end before the next line
+#   GRANTS    the devices a driver may ask the PCI server for, appended to
+#             its manifest line as they are: ports=A-B irq=N pci=VVVV:DDDD
+#             class=CC dma=PAGES (docs/drivers.md, "Authority: the manifest")
 # Its protocol header may live in the folder: the folder's clients include
 # it by its path from the project root ("servers/NAME/NAME_protocol.hpp"),
 # files in the folder by its name.
@@ -117,7 +121,7 @@ endfunction()
 # server's portable sources, HOST_SOURCES (default: SOURCES without
 # main.cpp), into the CTest entry host-NAME (tests/CMakeLists.txt makes it).
 function(herald_add_server name)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "WAIT" "START;ARGUMENT" "SOURCES;LIBS;HOST_SOURCES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "WAIT" "START;ARGUMENT" "SOURCES;LIBS;HOST_SOURCES;GRANTS")
     set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
     herald_add_user_program(${name} SOURCES ${sources} LIBS libipc ${ARG_LIBS})
     set_property(GLOBAL APPEND PROPERTY HERALD_SERVERS ${name})
@@ -132,9 +136,15 @@ function(herald_add_server name)
         if(ARG_WAIT)
             string(APPEND line " wait")
         endif()
+        foreach(grant ${ARG_GRANTS})
+            if(NOT grant MATCHES "^(ports|irq|pci|class|dma)=[0-9A-Fa-fx:-]+$")
+                message(FATAL_ERROR "herald_add_server(${name}): GRANTS ${grant}: ports=A-B, irq=N, pci=VVVV:DDDD, class=CC or dma=PAGES")
+            endif()
+            string(APPEND line " ${grant}")
+        endforeach()
         set_property(GLOBAL APPEND PROPERTY HERALD_MANIFEST_LINES "${line}")
-    elseif(ARG_ARGUMENT OR ARG_WAIT)
-        message(FATAL_ERROR "herald_add_server(${name}): ARGUMENT and WAIT go with START")
+    elseif(ARG_ARGUMENT OR ARG_WAIT OR ARG_GRANTS)
+        message(FATAL_ERROR "herald_add_server(${name}): ARGUMENT, WAIT and GRANTS go with START")
     endif()
 
     file(GLOB host_tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)

@@ -1036,6 +1036,7 @@ TEST_CASE("shell command: words without arguments", "[shell_command]")
     CHECK(command_of("mem").kind == Kind::Mem);
     CHECK(command_of("cpus now").kind == Kind::Cpus); // arguments ignored
     CHECK(command_of("pci").kind == Kind::Pci);
+    CHECK(command_of("date").kind == Kind::Date);
     CHECK(command_of("bench").kind == Kind::Bench);
     CHECK(command_of("shutdown").kind == Kind::Shutdown);
     CHECK(command_of("Help").kind == Kind::Unknown);

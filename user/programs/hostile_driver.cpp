@@ -4,8 +4,17 @@
 // server must go on answering List. The self-test
 // a_driver_asking_beyond_its_grant_is_refused runs it; exits with the
 // number of checks that failed (each printed to the kernel log).
+//
+// With argument 1 (kAlsoTheClock; tests/system/rtc-date.sh runs it so from
+// the shell, while init's rtc driver runs) it also goes after the clock
+// (docs/drivers.md, "Writing a driver"): the CMOS ports and IRQ 8 are still
+// Denied while their driver holds them, it cannot publish the name "rtc"
+// (init started the rtc task: the name is reserved for it), the driver's
+// internal Tick request is refused to it, and the driver still answers Now.
 #include <stdint.h>
 
+#include "libipc/protocols/clock.hpp"
+#include "libipc/protocols/registry.hpp"
 #include "servers/pci/pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
@@ -28,9 +37,40 @@ void check(bool condition, const char* what)
 template<typename T>
 bool denied(const ipc::Result<T>& result) { return result.is_error() && result.error() == ipc::Error::Denied; }
 
+constexpr uint64_t kAlsoTheClock = 1;
+
+// The rtc driver's internal request (servers/rtc/main.cpp), forged: only
+// its interrupt thread's badged handle may send it.
+struct ForgedTick {
+    static constexpr uint32_t label = 100;
+    struct Request {
+        uint64_t interrupted;
+    };
+    using Reply = ipc::Empty;
+};
+using ClockWithTick = ipc::Protocol<ipc::clock::Now, ForgedTick>;
+
+void go_after_the_clock()
+{
+    ipc::Handle rtc = user::find_server("rtc");
+    check(rtc != abi::HandleNone, "the rtc driver is in the registry");
+    if (rtc == abi::HandleNone)
+        return;
+    ipc::Client<ClockWithTick> clock(user::ipc(), rtc);
+    check(denied(clock.call<ForgedTick>({ 1 })), "a forged Tick is Denied");
+    auto endpoint = ipc::sys::endpoint_create();
+    check(!endpoint.is_error(), "an endpoint of its own");
+    if (!endpoint.is_error()) {
+        auto published = ipc::registry::publish(user::ipc(), abi::HandleRegistry, "rtc", endpoint.value());
+        check(published.is_error() && published.error() == ipc::registry::kReserved, "publishing \"rtc\" is kReserved");
+    }
+    auto now = clock.call<ipc::clock::Now>({});
+    check(!now.is_error() && now.value().year >= 2000, "the rtc driver still answers Now");
+}
+
 } // namespace
 
-extern "C" int64_t herald_main(uint64_t)
+extern "C" int64_t herald_main(uint64_t mode)
 {
     ipc::Handle server = user::find_server("pci");
     check(server != abi::HandleNone, "the pci server is in the registry");
@@ -52,5 +92,7 @@ extern "C" int64_t herald_main(uint64_t)
     check(functions > 0, "List still answers");
     auto past = pci.call<pci::Claim>({ 1000 });
     check(past.is_error() && past.error() == ipc::Error::NotFound, "a function past the last is NotFound");
+    if (mode == kAlsoTheClock)
+        go_after_the_clock();
     return g_failures;
 }

@@ -18,6 +18,7 @@ constexpr Word kPlainCommands[] = {
     { "mem", CommandKind::Mem },
     { "cpus", CommandKind::Cpus },
     { "pci", CommandKind::Pci },
+    { "date", CommandKind::Date },
     { "bench", CommandKind::Bench },
     { "shutdown", CommandKind::Shutdown },
 };

@@ -2,7 +2,7 @@
 // command to run, without running it, so that the host tests and the fuzzer
 // (tests/fuzz) build the same code that reads what the operator types.
 //
-//   help | ps | mem | cpus | pci | bench | shutdown   anything after the word is ignored
+//   help | ps | mem | cpus | pci | date | bench | shutdown   anything after the word is ignored
 //   run NAME [ARG] | start NAME [ARG]           NAME: 1 to kMaxProgramName
 //                                               characters; ARG: a u64, decimal
 //                                               or 0x-hex (user/runtime/string.hpp)
@@ -36,6 +36,7 @@ enum class CommandKind : uint8_t {
     Mem,
     Cpus,
     Pci,      // the PCI server's functions and who holds them
+    Date,     // the real-time clock's date and time (servers/rtc)
     Run,      // program, argument: start it and wait
     Start,    // program, argument: start it and come back at once
     Kill,     // argument: the task id

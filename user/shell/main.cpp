@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libipc/protocols/clock.hpp"
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "libipc/reconnecting_client.hpp"
@@ -75,6 +76,7 @@ int help()
     println("  mem               frames by kind (the memory server's frame table)");
     println("  cpus              CPUs online");
     println("  pci               PCI functions: bus:device.function, vendor:device, class, who holds each");
+    println("  date              the date and time from the real-time clock (the rtc driver)");
     println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start), or this shell");
@@ -154,6 +156,27 @@ int pci_list()
         else
             println("- ({})", pci::class_name(r.class_code));
     }
+}
+
+// The real-time clock's date and time, from the rtc driver
+// (libipc/protocols/clock.hpp): "2026-11-28 21:47:36 (rtc: 12 updates)".
+int date()
+{
+    ipc::Handle server = user::find_server("rtc");
+    if (server == abi::HandleNone) {
+        println("date: no rtc server in the registry");
+        return kStatusFailed;
+    }
+    ipc::Client<ipc::clock::Protocol> clock(user::ipc(), server);
+    auto now = clock.call<ipc::clock::Now>({});
+    (void)ipc::sys::handle_close(server);
+    if (now.is_error()) {
+        println("date: {}", ipc::error_name(now.error()));
+        return kStatusFailed;
+    }
+    const auto& t = now.value();
+    println("{:04}-{:02}-{:02} {:02}:{:02}:{:02} (rtc: {} updates)", t.year, t.month, t.day, t.hour, t.minute, t.second, t.updates);
+    return kStatusOk;
 }
 
 // "hello (task 7) exited with status 0", "fault_pf (task 8) was killed by
@@ -324,6 +347,7 @@ int execute(const char* line)
     case shell::CommandKind::Mem: return mem();
     case shell::CommandKind::Cpus: return cpus();
     case shell::CommandKind::Pci: return pci_list();
+    case shell::CommandKind::Date: return date();
     case shell::CommandKind::Run: return run(command.program, command.argument, true);
     case shell::CommandKind::Start: return run(command.program, command.argument, false);
     case shell::CommandKind::Kill: return kill(command.argument);
