@@ -171,7 +171,12 @@ int date()
     auto now = clock.call<ipc::clock::Now>({});
     (void)ipc::sys::handle_close(server);
     if (now.is_error()) {
-        println("date: {}", ipc::error_name(now.error()));
+        if (now.error() == ipc::clock::kInvalidTime)
+            println("date: the clock holds no valid date (the rtc driver's log line says why)");
+        else if (now.error() == ipc::clock::kBusy)
+            println("date: the clock's registers never held still");
+        else
+            println("date: {}", ipc::error_name(now.error()));
         return kStatusFailed;
     }
     const auto& t = now.value();
