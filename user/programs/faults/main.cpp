@@ -417,8 +417,10 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
         Injection injection = plan(campaign.seed, index);
         const char* target = kTargetNames[static_cast<size_t>(injection.target)];
         const char* kind = kind_name(injection.kind);
+        uint64_t began = now_ms();
         keep_workload();
         uint64_t task = settled_target(injection.target);
+        uint64_t settled = now_ms();
         if (!task) {
             say("faults: result {} target={} kind={} outcome=hang restarted=no errors=0 ms=0 (no {} runs)", index,
                 target, kind, target);
@@ -438,9 +440,13 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
         ++made;
         Observation seen = watch(task);
         Outcome outcome = classify(seen);
-        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={}", index, target, kind,
-            kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no", seen.workload_errors,
-            now_ms() - started);
+        // Where the time went (docs/reliability.md, "Where the time goes"):
+        // ms from the injection to the verdict, settle_ms waiting for the
+        // target to have run kSettleMs (and the workload to be kept), wait_ms
+        // the plan's delay.
+        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}", index,
+            target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
+            seen.workload_errors, now_ms() - started, settled - began, started - settled);
         if (outcome == Outcome::Hang) {
             say("faults: stopping at a hang");
             return Start::Reply { made };
