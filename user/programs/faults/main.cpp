@@ -223,19 +223,6 @@ int64_t fault_inject(abi::FaultKind kind, uint64_t task, uint64_t a, uint64_t b)
         a, b);
 }
 
-// The running task named `name` (0: none), through FaultControl's TaskList.
-uint64_t running_task(const char* name)
-{
-    static abi::TaskListEntry entries[256];
-    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), kGiven,
-        reinterpret_cast<uint64_t>(entries), 256);
-    for (int64_t i = 0; i < count; ++i) {
-        if (entries[i].state == abi::TaskState::Running && user::strcmp(entries[i].name, name) == 0)
-            return entries[i].task_id;
-    }
-    return 0;
-}
-
 bool is_running(uint64_t task_id)
 {
     static abi::TaskListEntry entries[256];
@@ -256,6 +243,7 @@ private:
     bool start_workload();
     void keep_workload();
     uint64_t settled_target(Target target);
+    void note_targets(uint64_t now);
     int64_t inject(const Injection& injection, uint64_t task, char* detail, size_t size);
     Observation watch(uint64_t task);
 
@@ -310,6 +298,30 @@ void Injector::keep_workload()
     }
 }
 
+// Each target's running task, and when the injector first saw it: never
+// before its start, so "seen kSettleMs ago" means "has run at least that
+// long". Looked at while watching too (every 100 ms), not only when the
+// target is next chosen: a server restarted by an earlier injection has
+// usually settled by then, and is not waited for again (measured: a third
+// of each injection's time went to that wait, docs/reliability.md).
+void Injector::note_targets(uint64_t now)
+{
+    static abi::TaskListEntry entries[256]; // through FaultControl's TaskList
+    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), kGiven,
+        reinterpret_cast<uint64_t>(entries), 256);
+    for (size_t t = 0; t < kTargets; ++t) {
+        uint64_t id = 0;
+        for (int64_t i = 0; i < count && !id; ++i) {
+            if (entries[i].state == abi::TaskState::Running && user::strcmp(entries[i].name, kTargetNames[t]) == 0)
+                id = entries[i].task_id;
+        }
+        if (id != m_target_id[t]) {
+            m_target_id[t] = id;
+            m_target_seen_ms[t] = now;
+        }
+    }
+}
+
 // The target's task once it has run kSettleMs since its start (as far as the
 // injector saw it); 0 if none runs within kRecoverMs.
 uint64_t Injector::settled_target(Target target)
@@ -318,11 +330,8 @@ uint64_t Injector::settled_target(Target target)
     uint64_t deadline = now_ms() + kRecoverMs;
     for (;;) {
         uint64_t now = now_ms();
-        uint64_t id = running_task(kTargetNames[t]);
-        if (id != m_target_id[t]) {
-            m_target_id[t] = id;
-            m_target_seen_ms[t] = now;
-        }
+        note_targets(now);
+        uint64_t id = m_target_id[t];
         if (id && now - m_target_seen_ms[t] >= kSettleMs)
             return id;
         if (now >= deadline)
@@ -391,6 +400,7 @@ Observation Injector::watch(uint64_t task)
         uint64_t now = now_ms();
         if (now >= next_look) {
             seen.target_ended = seen.target_ended || !is_running(task);
+            note_targets(now);
             next_look = now + 100;
         }
         if (all && now - start >= kMinWindowMs) {
