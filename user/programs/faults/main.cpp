@@ -62,6 +62,8 @@ constexpr uint64_t kSettleMs = 600;      // the target has run this long (init's
 constexpr uint64_t kStartPatienceMs = 60'000;
 constexpr uint64_t kPollMs = 20;
 constexpr uint32_t kBusyTries = 2'000;
+constexpr uint32_t kBusyTriesPerSleep = 200; // so 10 sleeps in all
+constexpr uint64_t kBusySleepMs = 10;
 constexpr uint32_t kJobTries = 4;
 constexpr uint64_t kJobPauseMs = 30;     // between jobs: a steady load, a readable log
 
@@ -358,7 +360,13 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
             result = fault_inject(injection.kind, task, injection.reg, injection.bit);
             if (result != static_cast<int64_t>(abi::SyscallError::Busy))
                 return result;
-            (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
+            // Mostly a yield; now and then a sleep, so that a target whose
+            // emulated CPU the host has stopped for a while is found off it
+            // later rather than skipped (a skip shrinks the run).
+            if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
+                (void)user::sleep_ms(kBusySleepMs);
+            else
+                (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
         }
         return result;
     case abi::FaultKind::MemoryBit:
