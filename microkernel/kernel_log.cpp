@@ -71,12 +71,16 @@ void kernel_log_attach(Notification& notification, u64 bits, u64 console)
     // g_console_notification holds a reference for as long as the console
     // prints the log; the detaches adopt it back.
     Notification* kept = Ref<Notification>(notification).leak();
+    Notification* previous;
     {
         SpinLockGuard guard(g_log_lock);
+        previous = g_console_notification; // none: the console before ended, and that detached it
         g_console_notification = kept;
         g_console_bits = bits;
         g_console_task = console;
     }
+    if (previous)
+        Ref<Notification>::adopt(*previous).clear(); // after the lock: it may be the last
     // The console runs already: it may have ended before the lines above,
     // and then nobody would detach it. (If it ends after this check, its
     // own end detaches it.)

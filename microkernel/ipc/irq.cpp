@@ -104,11 +104,18 @@ bool rebind_isa_irq(u8 irq, Notification& notification)
     if (irq >= kIsaIrqs)
         return false;
     Ref<Notification> kept(notification);
-    SpinLockGuard guard(g_lock);
-    Binding& binding = g_bindings[irq];
-    if (!binding.notification || binding.driver_owner)
-        return false; // only a bootstrap binding (the console's) moves; `kept` goes
-    binding.notification = kept.leak(); // the old one stays: an interrupt may be signalling it
+    Ref<Notification> previous;
+    {
+        SpinLockGuard guard(g_lock);
+        Binding& binding = g_bindings[irq];
+        if (!binding.notification || binding.driver_owner)
+            return false; // only a bootstrap binding (the console's) moves; `kept` goes
+        previous = Ref<Notification>::adopt(*binding.notification);
+        binding.notification = kept.leak();
+    }
+    // An interrupt signals under g_lock (deliver()): none reaches the old
+    // notification any more, so the binding's reference goes, after the
+    // lock (it may be the last).
     return true;
 }
 

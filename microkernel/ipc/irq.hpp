@@ -40,10 +40,10 @@ bool bind_isa_irq(u8 irq, Notification& notification, u64 bits);
 
 // A restarted server (the console, services/boot_servers.cpp) takes over an
 // interrupt bound to its predecessor's notification: from now on `irq`
-// signals `notification` (the same bits). The old notification is kept, as
-// every binding is, for as long as the kernel runs (an interrupt on the
-// boot CPU may be signalling it right now). False if `irq` is not bound to
-// a notification.
+// signals `notification` (the same bits). The binding drops its reference
+// to the old notification (interrupts signal under the binding table's
+// lock, so none is signalling it once this returns). False if `irq` is not
+// bound to a notification.
 bool rebind_isa_irq(u8 irq, Notification& notification);
 
 // Routes ISA `irq` to the boot CPU; each interrupt calls `handler` in the

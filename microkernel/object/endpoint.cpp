@@ -14,6 +14,8 @@ KernelPool<Endpoint> g_endpoints;
 
 } // namespace
 
+usize endpoints_in_use() { return g_endpoints.in_use(); }
+
 Ref<Endpoint> Endpoint::create()
 {
     void* storage = g_endpoints.allocate_storage();
@@ -47,11 +49,25 @@ void Endpoint::handle_closed(u32 rights)
 
 void Endpoint::bind(Notification& notification)
 {
-    // The binding lives as long as the kernel: an interrupt may signal the
-    // notification at any time, so the endpoint it reaches must never go.
-    // Both references are leaked on purpose: held by the binding, forever.
+    // An interrupt may signal the notification at any time, so the endpoint
+    // it reaches must not go while it may: each holds the other, until
+    // release_binding() (or for as long as the kernel runs).
     notification.bound_to = Ref<Endpoint>(*this).leak();
     bound = Ref<Notification>(notification).leak();
+}
+
+void Endpoint::release_binding()
+{
+    Notification* released;
+    {
+        SpinLockGuard guard(lock); // a receive reads `bound` under it
+        released = bound;
+        bound = nullptr;
+    }
+    // After the lock: it may be the last reference (its destroy() then
+    // drops its own to us, Notification::destroy).
+    if (released)
+        Ref<Notification>::adopt(*released).clear();
 }
 
 void Endpoint::destroy()

@@ -30,7 +30,8 @@ public:
     RunQueue<Thread> receivers GUARDED_BY(lock); // blocked in receive
     u32 receive_rights GUARDED_BY(lock) { 0 };   // open handles with RightReceive
     // Its bits reach receivers as messages (abi::kNotificationLabel). Set
-    // once, by the kernel, before anyone uses the endpoint; holds a reference.
+    // once, by the kernel, before anyone uses the endpoint; holds a
+    // reference. Read under `lock` once in use: release_binding() clears it so.
     Notification* bound { nullptr };
     // The last receive took the bound notification's bits: the next one
     // serves a queued sender first, so that a notification signalled
@@ -38,9 +39,17 @@ public:
     bool gave_bits_last GUARDED_BY(lock) { false };
 
     // Binds `notification` (kernel bootstrap, before either is used): its
-    // signals reach whoever receives here. Both then live as long as the
-    // kernel (an interrupt may signal at any time).
+    // signals reach whoever receives here. Each holds a reference to the
+    // other, so both live until release_binding().
     void bind(Notification& notification);
+    // The kernel no longer signals the bound notification through anything
+    // but references (its interrupt and the kernel log moved on: a console
+    // restart, services/console_server.cpp): drops the endpoint's reference
+    // to it. The notification keeps its reference to the endpoint until it
+    // is destroyed itself, so a signal in flight (whose caller holds the
+    // notification) still finds the endpoint; then both go once their
+    // handles do.
+    void release_binding();
     // Under `lock`: takes the bound notification's bits, if any.
     u64 take_bound_bits() REQUIRES(lock) { return bound ? bound->take_bits() : 0; }
     // Under `lock`: whether the bound notification has bits to deliver.
@@ -56,5 +65,8 @@ private:
     // Under `lock`: wakes every thread of `queue` with `error`.
     static void fail_all(RunQueue<Thread>& queue, Error error); // `queue` is one of ours, under `lock`
 };
+
+// Endpoints allocated now (a racy count, for tests: a leak shows as growth).
+usize endpoints_in_use();
 
 } // namespace herald

@@ -20,6 +20,8 @@ KernelPool<Notification> g_notifications;
 
 } // namespace
 
+usize notifications_in_use() { return g_notifications.in_use(); }
+
 Ref<Notification> Notification::create()
 {
     void* storage = g_notifications.allocate_storage();
@@ -142,13 +144,18 @@ ErrorOr<u64> Notification::wait_with_timeout(Thread& self, u64 timeout_ms)
 
 void Notification::destroy()
 {
+    Endpoint* endpoint;
     {
         SpinLockGuard guard(lock);
         while (Thread* thread = waiters.pop_front()) {
             thread->ipc.waiting_on = nullptr; // (it cleared blocked_on, the endpoint's pointer, before)
             ipc_wake_with_status(*thread, Error::PeerGone);
         }
+        endpoint = bound_to; // set only when the endpoint released the binding (Endpoint::release_binding)
+        bound_to = nullptr;
     }
+    if (endpoint)
+        Ref<Endpoint>::adopt(*endpoint).clear(); // the binding's reference, after our lock
     retire(*this); // a kill may still be looking at our queue (retire.hpp)
 }
 

@@ -23,7 +23,8 @@ public:
     u64 bits GUARDED_BY(lock) { 0 };
     RunQueue<Thread> waiters GUARDED_BY(lock);
     // The endpoint it is bound to (Endpoint::bind), if any: then its bits
-    // change only under that endpoint's lock, taken first.
+    // change only under that endpoint's lock, taken first. Holds a
+    // reference, which destroy() drops.
     Endpoint* bound_to { nullptr };
     // Open handles that may wait on it. A signal through a handle when none
     // is left gets PeerGone: whoever waited is gone (the console drops such
@@ -62,5 +63,8 @@ private:
     void free_retired_storage() override;
     bool signal_bound(u64 bits);
 };
+
+// Notifications allocated now (a racy count, for tests: a leak shows as growth).
+usize notifications_in_use();
 
 } // namespace herald

@@ -5,8 +5,9 @@
 // in the registry. ServerTask starts it again once it has ended
 // (boot_servers.cpp): with a fresh endpoint and notification, COM1's
 // interrupt moved over to the new notification, the kernel log attached
-// to the new task. The old endpoint stays (a bound notification's endpoint
-// lives as long as the kernel), with no receiver: its callers get PeerGone.
+// to the new task. The old endpoint, with no receiver (its callers get
+// PeerGone), and its notification, which nothing signals any more, go once
+// the last handle to the endpoint is closed (Endpoint::release_binding).
 #include "services.hpp"
 
 #include "../abi/ipc.hpp"
@@ -32,7 +33,7 @@ constexpr u8 kCom1Irq = 4;
 
 // Set once the server runs, replaced at a restart; the kernel's reference
 // keeps the endpoint alive after the server ends (then every Call on it
-// gets PeerGone).
+// gets PeerGone) until the next console is running.
 SpinLock g_endpoint_lock;
 Endpoint* g_endpoint GUARDED_BY(g_endpoint_lock);
 bool g_interrupt_bound; // COM1's interrupt reaches a console's notification (only the first start binds it)
@@ -53,8 +54,13 @@ void set_endpoint(Endpoint& endpoint)
         previous = g_endpoint;
         g_endpoint = Ref<Endpoint>(endpoint).leak();
     }
-    if (previous)
+    if (previous) {
+        // COM1's interrupt and the kernel log signal the new console's
+        // notification now: the old pair is unbound, or each would keep the
+        // other for ever (two kernel objects per restart).
+        previous->release_binding();
         Ref<Endpoint>::adopt(*previous).clear();
+    }
 }
 
 } // namespace
@@ -84,6 +90,8 @@ u64 console_start_server()
         kernel_log_attach(*input, abi::kConsoleLogBit, task);
         set_endpoint(*endpoint);
         boot_server_started(BootServerSlot::Console, move(object));
+    } else {
+        endpoint->release_binding(); // `input` stays while COM1's interrupt is bound to it
     }
     return task; // the endpoint, the interrupt binding and the log keep `input`
 }

@@ -24,11 +24,24 @@ constexpr uint64_t kDataEnd = kDataBegin + (1ull << 20);
 constexpr uint64_t kTaskId = 9;
 constexpr uint64_t kLoader = 4;
 constexpr uint64_t kConsole = 5;
+constexpr uint64_t kThreadEntry = 0x0800'2000; // in the code
+constexpr uint64_t kThreadParameters = kDataBegin + 0x100;
+constexpr uint64_t kThreadParameterStride = 0x80;
+constexpr uint64_t kThreadStacks = kDataBegin + 0x1'0000;
+constexpr uint64_t kThreadStackBytes = 0x4000;
 
 sysfuzz::Layout layout()
 {
-    return sysfuzz::Layout { kScratch, 0x0800'1000, kDataBegin, kDataEnd, abi::kUserSpaceEnd - (64ull << 10), kTaskId };
+    return sysfuzz::Layout { kScratch, 0x0800'1000, kDataBegin, kDataEnd, abi::kUserSpaceEnd - (64ull << 10), kTaskId,
+        kThreadEntry, kThreadParameters, kThreadParameterStride, kThreadStacks, kThreadStackBytes };
 }
+
+// What the kernel checks of a ThreadCreate (syscall/thread_control.cpp):
+// the entry is the program's code (here: below the data), the stack top
+// aligned and in user space.
+bool entry_is_code(uint64_t entry) { return entry >= abi::kUserCodeBase && entry < kDataBegin; }
+bool stack_accepted(uint64_t top) { return top % 16 == 0 && top > abi::kUserCodeBase && top <= abi::kUserSpaceEnd; }
+bool cpu_accepted(uint64_t cpu) { return cpu == abi::kAnyCpu || cpu < 4; }
 
 int64_t error(abi::SyscallError e) { return static_cast<int64_t>(e); }
 
@@ -112,6 +125,18 @@ private:
                 }
             }
             return 0;
+        case N::ThreadCreate:
+            if (!entry_is_code(r.rdi) || !stack_accepted(r.rsi))
+                return error(abi::SyscallError::BadAddress);
+            if (!cpu_accepted(r.r10))
+                return error(abi::SyscallError::BadArgument);
+            live_threads.insert(m_next_thread);
+            return static_cast<int64_t>(m_next_thread++);
+        case N::ThreadJoin:
+            if (!live_threads.count(r.rdi))
+                return error(abi::SyscallError::BadArgument);
+            live_threads.erase(r.rdi);
+            return 0;
         case N::IpcCall:
             if (!held(r.rdi))
                 return error(abi::SyscallError::BadHandle);
@@ -134,9 +159,11 @@ private:
     bool m_used[abi::kMaxHandles] {};
     uint64_t m_calls_waiting { 0 };
     uint64_t m_received { 0 };
+    uint64_t m_next_thread { 2 }; // 1: the main thread
 
 public:
     uint64_t m_heap_pages { 0 };
+    std::set<uint64_t> live_threads;
 };
 
 bool blocks_on_endpoint(uint64_t number)
@@ -214,9 +241,10 @@ TEST_CASE("sysfuzz: every system call but Exit, invalid numbers, every handle ki
         generator.observe(call, kernel.run(call));
     }
     for (uint64_t n = 0; n < static_cast<uint64_t>(N::Count); ++n) {
-        bool exists = n <= 5 || (n >= 16 && n <= 28) || (n >= 32 && n <= 35) || (n >= 40 && n <= 49);
+        bool exists = n <= 5 || (n >= 16 && n <= 28) || (n >= 32 && n <= 35) || (n >= 40 && n <= 63);
+        bool ends_the_fuzzer = n == static_cast<uint64_t>(N::Exit) || n == static_cast<uint64_t>(N::ThreadExit);
         INFO("system call " << n);
-        CHECK(numbers.count(n) == (exists && n != static_cast<uint64_t>(N::Exit) ? 1u : 0u));
+        CHECK(numbers.count(n) == (exists && !ends_the_fuzzer ? 1u : 0u));
     }
     CHECK(invalid > 1000);
     for (Kind kind : { Kind::Free, Kind::Unknown, Kind::Shared, Kind::Private, Kind::Notification, Kind::SavedReply,
@@ -243,6 +271,18 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
             const Registers& r = call.registers;
             INFO("seed " << seed << " call " << i << " number " << call.number);
             REQUIRE(call.number != static_cast<uint64_t>(N::Exit));
+            REQUIRE(call.number != static_cast<uint64_t>(N::ThreadExit)); // the main thread's would end the fuzzing
+            if (call.number == static_cast<uint64_t>(N::ThreadCreate) && entry_is_code(r.rdi)) {
+                // Only the entry, and with a stack the kernel refuses or one
+                // no live thread uses, with that slot's parameter block.
+                REQUIRE(r.rdi == kThreadEntry);
+                if (stack_accepted(r.rsi)) {
+                    REQUIRE(call.thread_slot < sysfuzz::kThreadSlots);
+                    REQUIRE(r.rsi == kThreadStacks + (call.thread_slot + 1) * kThreadStackBytes);
+                    REQUIRE(r.rdx == kThreadParameters + call.thread_slot * kThreadParameterStride);
+                    REQUIRE(generator.thread_id(call.thread_slot) == 0);
+                }
+            }
             if (call.number == static_cast<uint64_t>(N::HandleClose))
                 REQUIRE((r.rdi != abi::HandleRegistry && r.rdi != abi::HandleMemory && r.rdi != 3 && r.rdi != kLoader
                     && r.rdi != kConsole));
@@ -286,6 +326,8 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
             case N::TaskWait:
             case N::TaskInfo: REQUIRE_FALSE(in_data(r.rsi, sizeof(abi::TaskStatus))); break;
             case N::EventCounters: REQUIRE_FALSE(in_data(r.rsi, 8 * 16)); break;
+            case N::ThreadJoin: REQUIRE_FALSE(in_data(r.rsi, 8)); break;
+            case N::DeviceInfo: REQUIRE_FALSE(in_data(r.rsi, sizeof(abi::DeviceInfo))); break;
             default: break;
             }
             // A received call is answered (or saved) within a few calls.
@@ -298,9 +340,47 @@ TEST_CASE("sysfuzz: no call that would end or wedge the fuzzer, and the kernel n
                 && out.rax == 0)
                 since_receive = 0;
             generator.observe(call, out);
+            // The generator knows every live thread (to join them at the end).
+            REQUIRE(kernel.live_threads.size() <= sysfuzz::kThreadSlots);
+            for (uint64_t id : kernel.live_threads) {
+                bool known = false;
+                for (uint64_t slot = 0; slot < sysfuzz::kThreadSlots; ++slot)
+                    known = known || generator.thread_id(slot) == id;
+                REQUIRE(known);
+            }
             // Whatever happened since, an answer owed is still owed until IpcReplySave.
             if (since_receive != ~0ull)
                 REQUIRE(generator.owes_answers());
         }
     }
+}
+
+TEST_CASE("sysfuzz: threads start at the entry, each on a stack of its own, and are joined")
+{
+    Generator generator(11, layout());
+    FakeKernel kernel(generator);
+    uint64_t created = 0, joined = 0, refused_entries = 0, refused_stacks = 0, bad_cpus = 0, slots_used = 0;
+    for (int i = 0; i < 100'000; ++i) {
+        Call call = generator.next();
+        Registers out = kernel.run(call);
+        int64_t result = static_cast<int64_t>(out.rax);
+        if (call.number == static_cast<uint64_t>(N::ThreadCreate)) {
+            created += result > 0;
+            refused_entries += !entry_is_code(call.registers.rdi);
+            refused_stacks += entry_is_code(call.registers.rdi) && !stack_accepted(call.registers.rsi);
+            bad_cpus += result == static_cast<int64_t>(abi::SyscallError::BadArgument);
+        }
+        if (call.number == static_cast<uint64_t>(N::ThreadJoin))
+            joined += result == 0;
+        generator.observe(call, out);
+        for (uint64_t slot = 0; slot < sysfuzz::kThreadSlots; ++slot)
+            slots_used |= (generator.thread_id(slot) != 0) << slot;
+    }
+    CHECK(created > 100);
+    CHECK(joined > 100);
+    CHECK(joined + sysfuzz::kThreadSlots >= created); // none piles up
+    CHECK(refused_entries > 50);
+    CHECK(refused_stacks > 50);
+    CHECK(bad_cpus > 20);
+    CHECK(slots_used == (1u << sysfuzz::kThreadSlots) - 1);
 }

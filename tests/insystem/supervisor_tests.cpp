@@ -16,6 +16,7 @@
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/lib/string_view.hpp"
 #include "microkernel/log.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/object/notification.hpp"
 #include "microkernel/object/system_control.hpp"
 #include "microkernel/services/services.hpp"
@@ -136,7 +137,57 @@ void client_lives_through_restart(const char* server, u64 mode)
     stop_supervisor(init);
 }
 
+// Kills the running console and waits for the supervisor's new one; the new
+// one's task id, 0 if none came.
+u64 restart_console()
+{
+    u64 old_task = 0;
+    EXPECT(eventually([&] { return (old_task = running_task_named("console", 0)) != 0; }, kPatienceMs));
+    if (!old_task)
+        return 0;
+    EXPECT(kill_task(old_task));
+    EXPECT(wait_for_exit(old_task, kPatienceMs).has_value());
+    u64 new_task = 0;
+    EXPECT(eventually([&] { return (new_task = running_task_named("console", old_task)) != 0; }, kPatienceMs));
+    return new_task;
+}
+
 } // namespace
+
+// The console is restarted again and again: each restart makes a fresh
+// endpoint and notification (console_server.cpp), and the old pair must go
+// once the old console's handles do, so the kernel's count of both comes
+// back to where it was. Before Endpoint::release_binding each restart kept
+// its pair for ever (each held the other): +kRestarts of each here.
+HERALD_SELFTEST(alone_supervisor_console_restarts_free_their_kernel_objects)
+{
+    if (console_in_kernel())
+        return skip("the console is built into the kernel: no console task to restart");
+    (void)system_once();
+    u64 init = start_supervisor(kManifestNone);
+    EXPECT(init != 0);
+    if (!init)
+        return;
+    // A first restart, with init's pinger running: what init, the pinger and
+    // the registry set up once for a restarted console is in the baseline.
+    EXPECT(eventually([] { return running_task_named("pinger", 0) != 0; }, kPatienceMs));
+    u64 console = restart_console();
+    scheduler_sleep_ms(1000); // a heartbeat: init looks the new console up
+    usize endpoints = endpoints_in_use(), notifications = notifications_in_use();
+    klog("selftest: after one restart: {} endpoints, {} notifications", endpoints, notifications);
+
+    constexpr usize kRestarts = 4;
+    for (usize i = 0; i < kRestarts && console; ++i)
+        console = restart_console();
+    EXPECT(console != 0);
+    bool back = eventually([&] {
+        return endpoints_in_use() <= endpoints && notifications_in_use() <= notifications;
+    }, kPatienceMs);
+    klog("selftest: after {} more restarts: {} endpoints, {} notifications", kRestarts, endpoints_in_use(),
+        notifications_in_use());
+    EXPECT(back);
+    stop_supervisor(init);
+}
 
 // The console is killed; init has the kernel start a new one (ServerTask),
 // which publishes "console" again; a program's next lines reach it.

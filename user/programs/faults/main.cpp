@@ -62,6 +62,8 @@ constexpr uint64_t kSettleMs = 600;      // the target has run this long (init's
 constexpr uint64_t kStartPatienceMs = 60'000;
 constexpr uint64_t kPollMs = 20;
 constexpr uint32_t kBusyTries = 2'000;
+constexpr uint32_t kBusyTriesPerSleep = 200; // so 10 sleeps in all
+constexpr uint64_t kBusySleepMs = 10;
 constexpr uint32_t kJobTries = 4;
 constexpr uint64_t kJobPauseMs = 30;     // between jobs: a steady load, a readable log
 
@@ -223,19 +225,6 @@ int64_t fault_inject(abi::FaultKind kind, uint64_t task, uint64_t a, uint64_t b)
         a, b);
 }
 
-// The running task named `name` (0: none), through FaultControl's TaskList.
-uint64_t running_task(const char* name)
-{
-    static abi::TaskListEntry entries[256];
-    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), kGiven,
-        reinterpret_cast<uint64_t>(entries), 256);
-    for (int64_t i = 0; i < count; ++i) {
-        if (entries[i].state == abi::TaskState::Running && user::strcmp(entries[i].name, name) == 0)
-            return entries[i].task_id;
-    }
-    return 0;
-}
-
 bool is_running(uint64_t task_id)
 {
     static abi::TaskListEntry entries[256];
@@ -256,6 +245,7 @@ private:
     bool start_workload();
     void keep_workload();
     uint64_t settled_target(Target target);
+    void note_targets(uint64_t now);
     int64_t inject(const Injection& injection, uint64_t task, char* detail, size_t size);
     Observation watch(uint64_t task);
 
@@ -310,6 +300,30 @@ void Injector::keep_workload()
     }
 }
 
+// Each target's running task, and when the injector first saw it: never
+// before its start, so "seen kSettleMs ago" means "has run at least that
+// long". Looked at while watching too (every 100 ms), not only when the
+// target is next chosen: a server restarted by an earlier injection has
+// usually settled by then, and is not waited for again (measured: a third
+// of each injection's time went to that wait, docs/reliability.md).
+void Injector::note_targets(uint64_t now)
+{
+    static abi::TaskListEntry entries[256]; // through FaultControl's TaskList
+    int64_t count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), kGiven,
+        reinterpret_cast<uint64_t>(entries), 256);
+    for (size_t t = 0; t < kTargets; ++t) {
+        uint64_t id = 0;
+        for (int64_t i = 0; i < count && !id; ++i) {
+            if (entries[i].state == abi::TaskState::Running && user::strcmp(entries[i].name, kTargetNames[t]) == 0)
+                id = entries[i].task_id;
+        }
+        if (id != m_target_id[t]) {
+            m_target_id[t] = id;
+            m_target_seen_ms[t] = now;
+        }
+    }
+}
+
 // The target's task once it has run kSettleMs since its start (as far as the
 // injector saw it); 0 if none runs within kRecoverMs.
 uint64_t Injector::settled_target(Target target)
@@ -318,11 +332,8 @@ uint64_t Injector::settled_target(Target target)
     uint64_t deadline = now_ms() + kRecoverMs;
     for (;;) {
         uint64_t now = now_ms();
-        uint64_t id = running_task(kTargetNames[t]);
-        if (id != m_target_id[t]) {
-            m_target_id[t] = id;
-            m_target_seen_ms[t] = now;
-        }
+        note_targets(now);
+        uint64_t id = m_target_id[t];
         if (id && now - m_target_seen_ms[t] >= kSettleMs)
             return id;
         if (now >= deadline)
@@ -349,7 +360,13 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
             result = fault_inject(injection.kind, task, injection.reg, injection.bit);
             if (result != static_cast<int64_t>(abi::SyscallError::Busy))
                 return result;
-            (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
+            // Mostly a yield; now and then a sleep, so that a target whose
+            // emulated CPU the host has stopped for a while is found off it
+            // later rather than skipped (a skip shrinks the run).
+            if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
+                (void)user::sleep_ms(kBusySleepMs);
+            else
+                (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
         }
         return result;
     case abi::FaultKind::MemoryBit:
@@ -391,6 +408,7 @@ Observation Injector::watch(uint64_t task)
         uint64_t now = now_ms();
         if (now >= next_look) {
             seen.target_ended = seen.target_ended || !is_running(task);
+            note_targets(now);
             next_look = now + 100;
         }
         if (all && now - start >= kMinWindowMs) {
@@ -417,8 +435,10 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
         Injection injection = plan(campaign.seed, index);
         const char* target = kTargetNames[static_cast<size_t>(injection.target)];
         const char* kind = kind_name(injection.kind);
+        uint64_t began = now_ms();
         keep_workload();
         uint64_t task = settled_target(injection.target);
+        uint64_t settled = now_ms();
         if (!task) {
             say("faults: result {} target={} kind={} outcome=hang restarted=no errors=0 ms=0 (no {} runs)", index,
                 target, kind, target);
@@ -438,9 +458,13 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
         ++made;
         Observation seen = watch(task);
         Outcome outcome = classify(seen);
-        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={}", index, target, kind,
-            kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no", seen.workload_errors,
-            now_ms() - started);
+        // Where the time went (docs/reliability.md, "Where the time goes"):
+        // ms from the injection to the verdict, settle_ms waiting for the
+        // target to have run kSettleMs (and the workload to be kept), wait_ms
+        // the plan's delay.
+        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}", index,
+            target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
+            seen.workload_errors, now_ms() - started, settled - began, started - settled);
         if (outcome == Outcome::Hang) {
             say("faults: stopping at a hang");
             return Start::Reply { made };

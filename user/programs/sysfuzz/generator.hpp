@@ -20,7 +20,10 @@
 //    NotifyWait Forever only where it fails at once, no TaskWait on a child
 //    while it owes answers, a received call answered or saved within
 //    kMaxReplyDelay calls, saved replies and unknown handles closed after
-//    kMaxHoldCalls. What the kernel lets a
+//    kMaxHoldCalls, no ThreadExit of the main thread (its threads make
+//    it), ThreadCreate only at the thread entry with a stack of its own
+//    (or arguments the kernel refuses), and no more live threads than
+//    kThreadSlots. What the kernel lets a
 //    hostile program do to others is fair game, but for three things that
 //    would only end the run, not test the kernel: Grow over 128 pages
 //    (there are no memory quotas yet, issue 13 item 2), handles that pin a
@@ -31,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "microkernel/abi/device.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "microkernel/abi/syscalls.hpp"
@@ -116,8 +120,23 @@ struct Layout {
     uint64_t protected_end;
     uint64_t stack_top_begin; // the stack pages in use: never passed either
     uint64_t task_id;         // for the loader's Kill (never itself)
+    // Threads (ThreadCreate): the one code address a thread may start at
+    // (any other executable address would run from the middle of an
+    // instruction and fault, killing the whole task), kThreadSlots
+    // parameter blocks `thread_parameter_stride` apart, and as many stacks of
+    // `thread_stack_bytes` from `thread_stacks` on, all inside the protected
+    // data.
+    uint64_t thread_entry;
+    uint64_t thread_parameters;
+    uint64_t thread_parameter_stride;
+    uint64_t thread_stacks;
+    uint64_t thread_stack_bytes;
 };
 inline constexpr uint64_t kScratchPages = 2;
+// Threads the fuzzer may have at once besides its main thread (each has a
+// stack slot; a slot is free again once its thread was joined).
+inline constexpr uint64_t kThreadSlots = 4;
+inline constexpr uint64_t kNoThreadSlot = ~0ull;
 
 // Calls made to keep the task going rather than at random (counted apart).
 enum class Forced : uint8_t { None, SaveReply, CloseOld };
@@ -130,6 +149,12 @@ struct Call {
     uint64_t handle;    // the handle argument, when there is one
     Kind target;        // its kind then
     Forced forced;
+    // ThreadCreate of a real thread: the slot whose stack and parameter
+    // block it gets, and what the caller writes there for the thread
+    // (main.cpp: the thread's seed); kNoThreadSlot otherwise. ThreadJoin of
+    // a thread of ours: its slot.
+    uint64_t thread_slot { kNoThreadSlot };
+    uint64_t thread_argument { 0 };
 };
 
 inline constexpr uint64_t kPageSize = abi::kPageSize;
@@ -272,9 +297,34 @@ public:
                 learn_heap(call, out);
             }
             break;
+        case N::ThreadCreate:
+            if (result > 0 && call.thread_slot < kThreadSlots)
+                m_threads[call.thread_slot] = { true, static_cast<uint64_t>(result) };
+            break;
+        case N::ThreadJoin:
+            // Joined, or no such thread (any more): the slot is free.
+            if (call.thread_slot < kThreadSlots
+                && (result == 0 || result == static_cast<int64_t>(abi::SyscallError::BadArgument)))
+                m_threads[call.thread_slot] = {};
+            break;
         default:
             break;
         }
+    }
+
+    // The live threads' ids (for the end of the run: they are joined), 0
+    // for a free slot.
+    uint64_t thread_id(uint64_t slot) const
+    {
+        return slot < kThreadSlots && m_threads[slot].live ? m_threads[slot].id : 0;
+    }
+    uint64_t thread_stack_top(uint64_t slot) const
+    {
+        return m_layout.thread_stacks + (slot + 1) * m_layout.thread_stack_bytes;
+    }
+    uint64_t thread_parameter(uint64_t slot) const
+    {
+        return m_layout.thread_parameters + slot * m_layout.thread_parameter_stride;
     }
 
 private:
@@ -535,7 +585,11 @@ private:
         { N::IpcReplyTo, 4 }, { N::MemoryMap, 1 }, { N::MemoryUnmap, 1 }, { N::MemoryReclaim, 1 },
         { N::MemoryRanges, 1 }, { N::TaskCreate, 1 }, { N::TaskGiveHandle, 2 }, { N::TaskStart, 2 },
         { N::TaskKill, 2 }, { N::TaskWait, 2 }, { N::TaskInfo, 3 }, { N::TaskList, 1 }, { N::SystemShutdown, 1 },
-        { N::LogRead, 1 }, { N::EventCounters, 2 },
+        { N::LogRead, 1 }, { N::EventCounters, 2 }, { N::ServerTask, 1 },
+        { N::ThreadCreate, 3 }, { N::ThreadJoin, 3 }, { N::ThreadSetPointer, 2 }, // not ThreadExit: the threads make it
+        { N::FaultInject, 1 },
+        { N::IoPortRestrict, 1 }, { N::IoPortEnable, 1 }, { N::InterruptRestrict, 1 }, { N::InterruptBind, 1 },
+        { N::InterruptAck, 1 }, { N::DeviceMemoryRestrict, 1 }, { N::DeviceMemoryMap, 1 }, { N::DeviceInfo, 1 },
         { N::Count, 4 }, // a number that is no system call
     };
     static constexpr uint32_t total_weight()
@@ -559,7 +613,8 @@ private:
 
     uint64_t invalid_number()
     {
-        static constexpr uint64_t kInvalid[] = { 6, 15, 29, 31, 36, 39, static_cast<uint64_t>(N::Count), 63, 64, 1000,
+        static constexpr uint64_t kInvalid[] = { 6, 15, 29, 31, 36, 39, static_cast<uint64_t>(N::Count),
+            static_cast<uint64_t>(N::Count) + 1, 1000,
             0x1'0000'0000 | static_cast<uint64_t>(N::Exit), 0x1'0000'0000 | static_cast<uint64_t>(N::TaskKill),
             0x8000'0000'0000'0003, ~0ull, ~0ull - 1 };
         uint64_t number = m_random.one_in(4) ? m_random.next() : m_random.pick(kInvalid);
@@ -572,6 +627,74 @@ private:
         call.handle = handle;
         call.target = kind(handle);
         call.registers.rdi = handle;
+    }
+
+    uint64_t free_thread_slot()
+    {
+        uint64_t start = m_random.below(kThreadSlots);
+        for (uint64_t i = 0; i < kThreadSlots; ++i) {
+            uint64_t slot = (start + i) % kThreadSlots;
+            if (!m_threads[slot].live)
+                return slot;
+        }
+        return kNoThreadSlot;
+    }
+
+    // A real thread (the entry, a free stack slot, its parameter block),
+    // or arguments the kernel must refuse: an entry that is no code, or
+    // the real entry with a stack top that is misaligned or outside user
+    // space. Never the real entry with any other stack (it would run on
+    // memory the kernel or another thread writes) or another code address.
+    void thread_create(Call& call)
+    {
+        Registers& r = call.registers;
+        static constexpr uint64_t kCpus[] = { 0, 1, 2, 3, abi::kAnyCpu, abi::kAnyCpu, 4, 64, 255, abi::kAnyCpu - 1 };
+        r.r10 = m_random.pick(kCpus);
+        uint64_t slot = free_thread_slot();
+        uint64_t roll = m_random.below(10);
+        if (slot != kNoThreadSlot && roll < 6) {
+            r.rdi = m_layout.thread_entry;
+            r.rsi = thread_stack_top(slot);
+            r.rdx = thread_parameter(slot);
+            call.thread_slot = slot;
+            call.thread_argument = m_random.next();
+        } else if (roll < 8) {
+            const uint64_t kNotCode[] = { 0, 1, abi::kUserCodeBase - 1, m_layout.scratch, m_layout.protected_begin,
+                abi::kUserHeapBase, abi::kStackGuardPage, abi::kUserSpaceEnd - 16, abi::kUserSpaceEnd,
+                0x8000'0000'0000, 0xFFFF'8000'0000'0000, ~0ull };
+            r.rdi = m_random.pick(kNotCode);
+            r.rsi = m_random.one_in(2) ? thread_stack_top(m_random.below(kThreadSlots)) : junk();
+        } else {
+            static constexpr uint64_t kRefusedStacks[] = { 0, 8, abi::kUserCodeBase, abi::kUserCodeBase - 16,
+                abi::kUserSpaceEnd + 16, 0xFFFF'8000'0000'0000, ~0ull - 15, ~0ull };
+            r.rdi = m_layout.thread_entry;
+            r.rsi = m_random.one_in(3) ? thread_stack_top(m_random.below(kThreadSlots)) + 8 // misaligned
+                                       : m_random.pick(kRefusedStacks);
+        }
+    }
+
+    // Mostly a live thread of ours (it ends on its own within a few calls,
+    // so the wait is short), else ids that are none: 0, small ones, junk.
+    void thread_join(Call& call)
+    {
+        Registers& r = call.registers;
+        r.rsi = address(8);
+        uint64_t start = m_random.below(kThreadSlots);
+        if (m_random.below(10) < 7) {
+            for (uint64_t i = 0; i < kThreadSlots; ++i) {
+                uint64_t slot = (start + i) % kThreadSlots;
+                if (m_threads[slot].live) {
+                    r.rdi = m_threads[slot].id;
+                    call.thread_slot = slot;
+                    return;
+                }
+            }
+        }
+        r.rdi = m_random.one_in(2) ? m_random.below(40) : junk();
+        for (uint64_t slot = 0; slot < kThreadSlots; ++slot) {
+            if (m_threads[slot].live && m_threads[slot].id == r.rdi)
+                call.thread_slot = slot; // a live one after all
+        }
     }
 
     void generate(Call& call)
@@ -718,6 +841,52 @@ private:
             r.rsi = address(kMaxEventBytes);
             break;
         }
+        case N::ServerTask:
+            // A fuzzer holds no SystemControl: refused whatever it asks.
+            use_handle(call, any_handle());
+            r.rsi = m_random.one_in(4) ? junk() : m_random.below(3);
+            r.rdx = m_random.one_in(4) ? junk() : m_random.below(3);
+            break;
+        case N::ThreadCreate: thread_create(call); break;
+        case N::ThreadJoin: thread_join(call); break;
+        case N::ThreadSetPointer:
+            // The fuzzer's code never reads its thread pointer (no
+            // thread-local storage): any address, the kernel refuses those
+            // outside user space.
+            r.rdi = m_random.one_in(3) ? junk() : address(8);
+            break;
+        case N::FaultInject: // refused without faults=on and FaultControl, which a fuzzer never holds
+            use_handle(call, any_handle());
+            r.rsi = m_random.below(6);
+            r.rdx = m_random.one_in(2) ? m_layout.task_id : junk();
+            break;
+        case N::IoPortRestrict:
+        case N::InterruptRestrict:
+            use_handle(call, any_handle());
+            r.rsi = m_random.one_in(3) ? junk() : m_random.below(0x1'0000);
+            r.rdx = m_random.one_in(3) ? junk() : r.rsi + m_random.below(16);
+            break;
+        case N::IoPortEnable:
+        case N::InterruptAck:
+            use_handle(call, any_handle());
+            break;
+        case N::InterruptBind:
+            use_handle(call, any_handle());
+            r.rsi = any_handle(bit(Kind::Notification));
+            r.rdx = m_random.one_in(3) ? junk() : 1ull << m_random.below(64);
+            break;
+        case N::DeviceMemoryRestrict:
+            use_handle(call, any_handle());
+            r.rdx = m_random.one_in(2) ? kPageSize * m_random.below(4) : junk();
+            break;
+        case N::DeviceMemoryMap:
+            use_handle(call, any_handle());
+            r.rsi = address(kPageSize);
+            break;
+        case N::DeviceInfo:
+            use_handle(call, any_handle());
+            r.rsi = address(sizeof(abi::DeviceInfo));
+            break;
         case N::Count:
             r.rax = invalid_number();
             break;
@@ -735,6 +904,11 @@ private:
     bool m_reply_pending { false };
     uint64_t m_reply_deadline { 0 };
     uint64_t m_heap_pages { 0 };
+    struct ThreadSlot {
+        bool live;
+        uint64_t id;
+    };
+    ThreadSlot m_threads[kThreadSlots] {};
 };
 
 } // namespace herald::sysfuzz

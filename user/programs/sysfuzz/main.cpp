@@ -34,6 +34,7 @@
 #include "user/programs/sysfuzz/generator.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
 
 using namespace herald;
 using namespace herald::user;
@@ -61,13 +62,22 @@ constexpr uint64_t kChildMaxMs = 20;        // how long the child `sleep` runs
 constexpr uint64_t kReclaimPatienceMs = 20'000;
 constexpr uint64_t kSharedHandle = abi::HandleFirstFree; // where SpawnWith puts it
 constexpr uint64_t kNumbers = static_cast<uint64_t>(SyscallNumber::Count);
-constexpr uint64_t kResults = 12; // 0: ok, 1-10: SyscallError -1..-10, 11: anything else
+constexpr uint64_t kResults = 16; // 0: ok, 1-14: SyscallError -1..-14, 15: anything else
 
 const char* const kResultNames[kResults] = { "ok", "BadNumber", "BadAddress", "BadLength", "BadArgument", "BadHandle",
-    "NoRights", "PeerGone", "TimedOut", "NoMemory", "NoReply", "other" };
+    "NoRights", "PeerGone", "TimedOut", "NoMemory", "NoReply", "QuotaExceeded", "NotGranted", "Busy",
+    "NotDeviceMemory", "other" };
 
 // The pages the kernel may write for the fuzzer (generator.hpp, Layout).
 alignas(4096) uint8_t g_scratch[sysfuzz::kScratchPages * abi::kPageSize];
+
+// The fuzzer's threads (ThreadCreate, generator.hpp): a stack and a control
+// block per slot, in the data the generator never passes to the kernel. The
+// runtime's herald_thread_start sets the thread pointer to the block and
+// calls its function, fuzz_thread.
+constexpr uint64_t kThreadStackBytes = 16 << 10;
+alignas(16) uint8_t g_thread_stacks[sysfuzz::kThreadSlots][kThreadStackBytes];
+ThreadControl g_thread_controls[sysfuzz::kThreadSlots];
 
 void raw_syscall(Registers& r)
 {
@@ -125,9 +135,60 @@ uint64_t result_slot(int64_t result)
 {
     if (result >= 0)
         return 0;
-    if (result >= -10)
+    if (result >= -static_cast<int64_t>(kResults - 2))
         return static_cast<uint64_t>(-result);
     return kResults - 1;
+}
+
+// ---- a fuzzer's thread ----
+
+// A few calls of its own (the thread pointer among them, any value: the
+// fuzzer uses no thread-local storage), then its end: ThreadExit with a
+// random value, directly or by returning (herald_thread_main's
+// thread_exit). Short, so that the main thread's ThreadJoin never waits
+// long.
+int64_t fuzz_thread(uint64_t seed)
+{
+    sysfuzz::Random random(seed);
+    static constexpr uint64_t kPointers[] = { 0, abi::kUserCodeBase, 0x3F'0000'0000, abi::kUserSpaceEnd - 8,
+        abi::kUserSpaceEnd, 0x8000'0000'0000, 0xFFFF'8000'0000'0000, ~0ull };
+    for (uint64_t step = random.below(4); step > 0; --step) {
+        switch (random.below(3)) {
+        case 0: syscall0(number_of(SyscallNumber::Yield)); break;
+        case 1: syscall1(number_of(SyscallNumber::ThreadSetPointer), random.pick(kPointers)); break;
+        default: {
+            abi::SelfInfo self {};
+            syscall1(number_of(SyscallNumber::SelfInfo), reinterpret_cast<uint64_t>(&self));
+            break;
+        }
+        }
+    }
+    if (random.one_in(2))
+        syscall1(number_of(SyscallNumber::ThreadExit), random.next());
+    return static_cast<int64_t>(random.next());
+}
+
+// Fills the control block a generated ThreadCreate hands its thread.
+void prepare_thread(const sysfuzz::Call& call)
+{
+    if (call.number != number_of(SyscallNumber::ThreadCreate) || call.thread_slot >= sysfuzz::kThreadSlots)
+        return; // (a ThreadJoin names the slot of a thread that runs: its block is in use)
+    ThreadControl& control = g_thread_controls[call.thread_slot];
+    control = ThreadControl {};
+    control.self = &control;
+    control.function = fuzz_thread;
+    control.argument = call.thread_argument;
+}
+
+// The threads still live at the end are joined: none may outlive the run.
+void join_threads(sysfuzz::Generator& generator)
+{
+    for (uint64_t slot = 0; slot < sysfuzz::kThreadSlots; ++slot) {
+        if (uint64_t id = generator.thread_id(slot)) {
+            int64_t value = 0;
+            syscall2(number_of(SyscallNumber::ThreadJoin), id, reinterpret_cast<uint64_t>(&value));
+        }
+    }
 }
 
 // ---- a fuzzer ----
@@ -271,6 +332,11 @@ int64_t run_worker(uint64_t parameter)
     layout.protected_end = layout.protected_begin + (1ull << 20);
     layout.stack_top_begin = abi::kUserSpaceEnd - (64ull << 10);
     layout.task_id = self.task_id;
+    layout.thread_entry = reinterpret_cast<uint64_t>(&herald_thread_start);
+    layout.thread_parameters = reinterpret_cast<uint64_t>(&g_thread_controls[0]);
+    layout.thread_parameter_stride = sizeof(ThreadControl);
+    layout.thread_stacks = reinterpret_cast<uint64_t>(&g_thread_stacks[0][0]);
+    layout.thread_stack_bytes = kThreadStackBytes;
     // The scratch pages start out as text a log line can carry.
     for (size_t i = 0; i < sizeof(g_scratch); ++i)
         g_scratch[i] = static_cast<uint8_t>('a' + i % 26);
@@ -299,6 +365,7 @@ int64_t run_worker(uint64_t parameter)
     for (uint64_t made = 0; made < worker.calls; ++made) {
         sysfuzz::Call call = generator.next();
         Registers out = call.registers;
+        prepare_thread(call);
         raw_syscall(out);
         generator.observe(call, out);
         ++worker.results[result_slot(static_cast<int64_t>(out.rax))];
@@ -316,6 +383,7 @@ int64_t run_worker(uint64_t parameter)
         if ((made + 1) % kProgressEvery == 0)
             report(worker, "progress", made + 1);
     }
+    join_threads(generator);
     end_child(worker, generator);
     report(worker, "done", worker.calls);
     return 0;
