@@ -12,6 +12,7 @@
 #include "libipc/protocols/memory.hpp"
 #include "libipc/reconnecting_client.hpp"
 #include "command.hpp"
+#include "files.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
 #include "servers/pci/pci_config.hpp"
@@ -75,11 +76,12 @@ int help()
     println("  mem               frames by kind (the memory server's frame table)");
     println("  cpus              CPUs online");
     println("  pci               PCI functions: bus:device.function, vendor:device, class, who holds each");
-    println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
+    println("  run NAME [ARG]    start a program from the boot archive (/disk/NAME: from the disk) and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start), or this shell");
     println("  bench             a few measurements (cycles: meaningful under KVM only)");
     println("  shutdown          power off (Ctrl-D too: the end of input)");
+    shell::print_file_help();
     return kStatusOk;
 }
 
@@ -332,6 +334,8 @@ int execute(const char* line)
     case shell::CommandKind::Invalid: println("{}", command.problem); return kStatusUsage;
     case shell::CommandKind::Unknown: break;
     }
+    if (int status = 0; shell::run_file_command(line, status))
+        return status;
     println("unknown command: {} (type help)", StringView(command.word.text, command.word.length));
     return kStatusNotFound;
 }
