@@ -14,7 +14,6 @@
 //
 // Its IPC buffer is also its client buffer: a request's path or bytes are
 // copied out of it before the volume, which may call the driver, sees them.
-#include <new>
 #include <stdint.h>
 
 #include "block_client.hpp"
@@ -22,6 +21,7 @@
 #include "file_service.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "libvirtio/virtio_pci.hpp"
+#include "microkernel/lib/utility.hpp" // placement new
 #include "servers/pci/pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
 

@@ -156,10 +156,10 @@ private:
         auto opened = files.call<ipc::file::Open>(
             ipc::Bytes { reinterpret_cast<const uint8_t*>(path.chars()), static_cast<uint32_t>(path.length()) });
         if (opened.is_error())
-            return opened.error() == ipc::Error::NotFound ? ipc::Error::NotFound : loader::kBadProgram;
+            return opened.error() == ipc::Error::NotFound ? ipc::Error::NotFound : ipc::loader::kBadProgram;
         uint64_t file = opened.value().file;
         uint64_t size = opened.value().size;
-        auto bytes = size == 0 || size > kMaxDiskProgram ? ipc::Result<ByteReader>(loader::kBadProgram)
+        auto bytes = size == 0 || size > kMaxDiskProgram ? ipc::Result<ByteReader>(ipc::loader::kBadProgram)
                                                          : read_whole(files, file, size);
         (void)files.call<ipc::file::Close>({ file });
         if (bytes.is_error())
@@ -179,7 +179,7 @@ private:
             auto piece = files.call<ipc::file::Read>({ file, offset, ipc::kMaxPayload });
             if (piece.is_error() || piece.value().length == 0 || piece.value().length > size - offset) {
                 release_disk_file();
-                return loader::kBadProgram; // it changed under us, or the server failed
+                return ipc::loader::kBadProgram; // it changed under us, or the server failed
             }
             __builtin_memcpy(here + offset, piece.value().data, piece.value().length);
             offset += piece.value().length;
