@@ -17,7 +17,9 @@
 #   no-fat   a copy whose boot sector lost its signature: one clear line at
 #            boot, `ls` says there is no file system, programs still run
 #   chain    a copy whose readme.txt's first FAT entry is zeroed (free): `cat`
-#            says the file system is corrupt, the server logs it, goes on
+#            says the file system is corrupt, the server logs it, goes on;
+#            `run /disk/` of a missing file and of a text file are refused
+#            (the loader's ELF checks), a program on the disk still runs
 #   no-disk  no disk at all: one line, `ls` says so, the rest works
 # Runs inside a finished build (HERALD_NO_BUILD=1: nothing is rebuilt).
 #
@@ -92,8 +94,8 @@ disk="$(copy read)"
 session read 0 "$disk" "disk" "ls" "cat readme.txt" "run fs_checks 1" "run /disk/hello" "run /disk/exit_at_once"
 expect read "^fat: FAT32 volume, [0-9]+ MiB, [0-9]+ MiB free, 512-byte clusters: serving \"fat\"$" \
     "^disk: FAT32, [0-9]+ MiB \([0-9]+ clusters of 512 bytes\), [0-9]+ MiB free" \
-    "^fs_checks \(task [0-9]+\) exited with status 0$" "^hello \(task [0-9]+\) exited with status 0$" \
-    "^exit_at_once \(task [0-9]+\) exited with status 0$"
+    "^fs_checks \(task [0-9]+\) exited with status 0$" "^hello from ring 3" \
+    "^/disk/hello \(task [0-9]+\) exited with status 0$" "^/disk/exit_at_once \(task [0-9]+\) exited with status 0$"
 listed=0
 while read -r name path; do
     listed=$((listed + 1))
@@ -159,9 +161,12 @@ if [[ "$cluster" =~ ^[0-9]+$ ]] && [[ "$reserved" =~ ^[0-9]+$ ]]; then
 else
     fail "chain: cannot find readme.txt's cluster ($cluster) or the reserved sectors ($reserved)"
 fi
-session chain 1 "$disk" "cat readme.txt" "ls" "run hello"
+session chain 1 "$disk" "cat readme.txt" "ls" "run hello" "run /disk/nothere" "write junk.bin not a program" \
+    "run /disk/junk.bin" "run /disk/hello"
 expect chain "^cat: /readme.txt: the file system is corrupt$" "^fat: the file system is corrupt \(request 1 of task [0-9]+\)" \
-    "^ +[0-9]+  hello$" "^hello \(task [0-9]+\) exited with status 0$"
+    "^ +[0-9]+  hello$" "^hello \(task [0-9]+\) exited with status 0$" "^run: cannot start /disk/nothere: NotFound" \
+    "^loader: junk.bin is not a program Herald can run: " "^run: cannot start /disk/junk.bin: not a program Herald can run" \
+    "^/disk/hello \(task [0-9]+\) exited with status 0$"
 
 # --- no-disk ---
 session no-disk 1 none "ls" "run hello"

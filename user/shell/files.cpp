@@ -18,6 +18,17 @@ using user::println;
 
 constexpr uint64_t kBytesPerMiB = 1024 * 1024;
 
+// A reply's bytes are in the IPC buffer, which printing (a Write to the
+// console) overwrites: they are copied here first.
+uint8_t g_reply[ipc::kMaxPayload];
+
+ipc::Bytes kept(const ipc::Bytes& bytes)
+{
+    uint32_t length = bytes.length <= sizeof g_reply ? bytes.length : 0;
+    __builtin_memcpy(g_reply, bytes.data, length);
+    return ipc::Bytes { g_reply, length };
+}
+
 // The FAT server, found again if it is restarted.
 ipc::ReconnectingClient<file::Protocol>& files()
 {
@@ -43,14 +54,14 @@ int list(const FileCommand& command)
         auto page = files().call<file::List>({ { cookie }, path_of(command) });
         if (page.is_error())
             return failed("ls", command, page.error());
-        file::ListReader reader(page.value().bytes);
+        file::ListReader reader(kept(page.value().bytes));
         file::ListEntryHeader header {};
         const char* name = nullptr;
         while (reader.next(header, name)) {
             if (header.is_directory)
-                println("{:>10}  {}/", "-", StringView(name, header.name_length));
+                println("         -  {}/", StringView(name, header.name_length));
             else
-                println("{:>10}  {}", header.size, StringView(name, header.name_length));
+                println("{:10}  {}", header.size, StringView(name, header.name_length));
         }
         if (reader.malformed()) {
             println("ls: the file server sent a malformed page");
@@ -76,12 +87,13 @@ int cat(const FileCommand& command)
             status = failed("cat", command, bytes.error());
             break;
         }
-        if (bytes.value().length == 0)
+        ipc::Bytes piece = kept(bytes.value());
+        if (piece.length == 0)
             break;
-        const char* text = reinterpret_cast<const char*>(bytes.value().data);
-        user::print(StringView(text, bytes.value().length));
-        last = text[bytes.value().length - 1];
-        offset += bytes.value().length;
+        const char* text = reinterpret_cast<const char*>(piece.data);
+        user::print(StringView(text, piece.length));
+        last = text[piece.length - 1];
+        offset += piece.length;
     }
     if (last != '\n')
         println("");
