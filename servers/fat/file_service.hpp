@@ -1,8 +1,7 @@
 // FileService: the file protocol (libipc/protocols/file.hpp) served from a
 // mounted Volume (servers/fat, docs/storage.md). Portable: the FAT server
-// program will run it in ipc::serve once it reaches its disk through the
-// block protocol; until then the host tests drive it through libipc's fake
-// transport.
+// (main.cpp) runs it in ipc::serve on the disk it reaches through the block
+// protocol; the host tests drive it through libipc's fake transport.
 //
 // It checks what the library cannot: lengths and offsets wider than FAT's
 // 32 bits, a Create kind that is neither file nor directory, a Read longer
