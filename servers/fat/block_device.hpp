@@ -2,8 +2,8 @@
 // docs/storage.md). A disk is a row of equal sectors, numbered from 0; the
 // library reads and writes whole sectors and asks for a flush at sync.
 //
-// Implementations: the host tests' file and memory devices; later, the FAT
-// server's client of the block protocol (virtio-blk). Reads and writes of
+// Implementations: the host tests' file and memory devices; the FAT
+// server's client of the block protocol (block_client.hpp, virtio-blk). Reads and writes of
 // sectors at or past sector_count() are the caller's bug, but an
 // implementation still refuses them (Error::OutOfRange) rather than trust
 // it. Not pure virtual (ring-3 programs have no __cxa_pure_virtual): the

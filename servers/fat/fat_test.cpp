@@ -889,6 +889,38 @@ TEST_CASE("fat: FileService serves the file protocol from a volume", "[fat]")
     require_clean(folder / "after.img");
     CHECK(output_of("mtype -i '" + folder / "after.img" + "' ::logs/today.txt") == line.substr(0, 8));
 
+    // Info: the volume's type and clusters.
+    auto info = alice.call<file::Info>({});
+    REQUIRE_FALSE(info.is_error());
+    CHECK(info.value().fat_bits == 16);
+    CHECK(info.value().bytes_per_cluster == volume->info().bytes_per_cluster);
+    CHECK(info.value().free_clusters == volume->info().free_clusters);
+
+    // Who asks: a handle nobody badged is refused; each client gets at most
+    // kMaxOpenPerClient open files, and another client still gets its own.
+    FakeTransport nobody_side(dispatching<file::Protocol>(*service), 0);
+    ipc::Client<file::Protocol> nobody(nobody_side, 5);
+    CHECK(nobody.call<file::Open>(path("/logs/today.txt")).error() == ipc::Error::Denied);
+    CHECK(nobody.call<file::Stat>(path("/logs")).error() == ipc::Error::Denied);
+    CHECK(nobody.call<file::Info>({}).error() == ipc::Error::Denied);
+    std::vector<uint64_t> held;
+    for (size_t i = 0; i < FileService::kMaxOpenPerClient; ++i) {
+        auto one = alice.call<file::Open>(path("/logs/today.txt"));
+        REQUIRE_FALSE(one.is_error());
+        held.push_back(one.value().file);
+    }
+    CHECK(alice.call<file::Open>(path("/logs/today.txt")).error() == file::kClientLimit);
+    auto bobs = bob.call<file::Open>(path("/logs/today.txt"));
+    REQUIRE_FALSE(bobs.is_error());
+    CHECK(service->open_files_of(0xA11CE) == FileService::kMaxOpenPerClient);
+    service->forget_client(0xA11CE); // what a client that ended left open
+    CHECK(service->open_files_of(0xA11CE) == 0);
+    CHECK(alice.call<file::Read>({ held[0], 0, 1 }).error() == file::kBadFile);
+    CHECK_FALSE(alice.call<file::Open>(path("/logs/today.txt")).is_error());
+    service->forget_client(0xA11CE);
+    REQUIRE_FALSE(bob.call<file::Close>({ bobs.value().file }).is_error());
+    CHECK(service->open_files() == 0);
+
     // Errors map one to one where the protocol has a word for them.
     CHECK(to_ipc_error(Error::ChainLoop) == file::kCorrupt);
     CHECK(to_ipc_error(Error::NoSpace) == file::kNoSpace);

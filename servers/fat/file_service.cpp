@@ -52,6 +52,13 @@ ipc::Error to_ipc_error(Error error)
 }
 
 // The library's Result as the protocol's: its value, or its error translated.
+// A handle nobody badged is no client the registry named: refused.
+#define REFUSE_UNNAMED(badge)            \
+    do {                                 \
+        if ((badge) == 0)                \
+            return ipc::Error::Denied;   \
+    } while (0)
+
 #define FILE_TRY(expr)                                     \
     ({                                                     \
         auto _file_result = (expr);                        \
@@ -77,8 +84,29 @@ size_t FileService::open_files() const
     return count;
 }
 
+size_t FileService::open_files_of(ipc::Badge badge) const
+{
+    size_t count = 0;
+    for (const Owner& owner : m_owners)
+        count += owner.in_use && owner.badge == badge;
+    return count;
+}
+
+void FileService::forget_client(ipc::Badge badge)
+{
+    for (Owner& owner : m_owners) {
+        if (owner.in_use && owner.badge == badge) {
+            owner.in_use = false;
+            (void)m_volume->close(owner.file);
+        }
+    }
+}
+
 ipc::Result<file::Open::Reply> FileService::handle(file::Open, const ipc::Bytes& path, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
+    if (open_files_of(badge) >= kMaxOpenPerClient)
+        return file::kClientLimit;
     Owner* free_owner = nullptr;
     for (Owner& owner : m_owners) {
         if (!owner.in_use) {
@@ -100,6 +128,7 @@ ipc::Result<file::Open::Reply> FileService::handle(file::Open, const ipc::Bytes&
 
 ipc::Result<ipc::Empty> FileService::handle(file::Close, const file::FileId& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     Owner* owner = owner_of(request.file, badge);
     if (!owner)
         return file::kBadFile;
@@ -110,6 +139,7 @@ ipc::Result<ipc::Empty> FileService::handle(file::Close, const file::FileId& req
 
 ipc::Result<ipc::Bytes> FileService::handle(file::Read, const file::Read::Request& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     Owner* owner = owner_of(request.file, badge);
     if (!owner)
         return file::kBadFile;
@@ -124,6 +154,7 @@ ipc::Result<ipc::Bytes> FileService::handle(file::Read, const file::Read::Reques
 
 ipc::Result<file::Write::Reply> FileService::handle(file::Write, const file::Write::Request& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     Owner* owner = owner_of(request.fixed.file, badge);
     if (!owner)
         return file::kBadFile;
@@ -136,6 +167,7 @@ ipc::Result<file::Write::Reply> FileService::handle(file::Write, const file::Wri
 
 ipc::Result<ipc::Empty> FileService::handle(file::Truncate, const file::Truncate::Request& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     Owner* owner = owner_of(request.file, badge);
     if (!owner)
         return file::kBadFile;
@@ -145,22 +177,25 @@ ipc::Result<ipc::Empty> FileService::handle(file::Truncate, const file::Truncate
     return ipc::Empty {};
 }
 
-ipc::Result<ipc::Empty> FileService::handle(file::Create, const file::Create::Request& request, ipc::Badge)
+ipc::Result<ipc::Empty> FileService::handle(file::Create, const file::Create::Request& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     if (request.fixed.kind != file::kFile && request.fixed.kind != file::kDirectory)
         return ipc::Error::InvalidRequest;
     FILE_TRY(m_volume->create(text_of(request.bytes), request.bytes.length, request.fixed.kind == file::kDirectory));
     return ipc::Empty {};
 }
 
-ipc::Result<ipc::Empty> FileService::handle(file::Delete, const ipc::Bytes& path, ipc::Badge)
+ipc::Result<ipc::Empty> FileService::handle(file::Delete, const ipc::Bytes& path, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     FILE_TRY(m_volume->remove(text_of(path), path.length));
     return ipc::Empty {};
 }
 
-ipc::Result<file::List::Reply> FileService::handle(file::List, const file::List::Request& request, ipc::Badge)
+ipc::Result<file::List::Reply> FileService::handle(file::List, const file::List::Request& request, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     file::List::Reply reply { { request.fixed.cookie, 1 }, {} };
     if (request.fixed.cookie > kMaxDirectorySlots)
         return reply; // past the end of any directory
@@ -183,16 +218,28 @@ ipc::Result<file::List::Reply> FileService::handle(file::List, const file::List:
     return reply;
 }
 
-ipc::Result<file::Stat::Reply> FileService::handle(file::Stat, const ipc::Bytes& path, ipc::Badge)
+ipc::Result<file::Stat::Reply> FileService::handle(file::Stat, const ipc::Bytes& path, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     Stat stat = FILE_TRY(m_volume->stat(text_of(path), path.length));
     return file::Stat::Reply { stat.size, stat.is_directory, stat.attributes, stat.write_date, stat.write_time };
 }
 
-ipc::Result<ipc::Empty> FileService::handle(file::Sync, const ipc::Empty&, ipc::Badge)
+ipc::Result<ipc::Empty> FileService::handle(file::Sync, const ipc::Empty&, ipc::Badge badge)
 {
+    REFUSE_UNNAMED(badge);
     FILE_TRY(m_volume->sync());
     return ipc::Empty {};
+}
+
+ipc::Result<file::Info::Reply> FileService::handle(file::Info, const ipc::Empty&, ipc::Badge badge)
+{
+    REFUSE_UNNAMED(badge);
+    if (!m_volume->is_mounted())
+        return file::kNoVolume;
+    VolumeInfo info = m_volume->info();
+    return file::Info::Reply { info.type == FatType::Fat32 ? 32u : 16u, info.bytes_per_cluster, info.cluster_count,
+        info.free_clusters };
 }
 
 } // namespace herald::fat

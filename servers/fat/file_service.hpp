@@ -1,8 +1,7 @@
 // FileService: the file protocol (libipc/protocols/file.hpp) served from a
 // mounted Volume (servers/fat, docs/storage.md). Portable: the FAT server
-// program will run it in ipc::serve once it reaches its disk through the
-// block protocol; until then the host tests drive it through libipc's fake
-// transport.
+// (main.cpp) runs it in ipc::serve on the disk it reaches through the block
+// protocol; the host tests drive it through libipc's fake transport.
 //
 // It checks what the library cannot: lengths and offsets wider than FAT's
 // 32 bits, a Create kind that is neither file nor directory, a Read longer
@@ -12,8 +11,15 @@
 // id is kBadFile, as a closed one is. The library's errors become the
 // protocol's (to_ipc_error).
 //
-// Not yet: a client that ends without closing keeps its files open (the
-// server will need to hear of ended clients, as the loader does), and a
+// Who asks: a client with badge 0 (a handle nobody badged: not one the
+// registry handed out) is Denied everything; each client may hold at most
+// kMaxOpenPerClient open files (kClientLimit beyond), so that no client can
+// take the whole table (kMaxOpenFiles, the Volume's 16) from the others.
+// forget_client() closes what a client left open.
+//
+// Not yet: the server does not hear of clients that end (it would need the
+// kernel's task list, as the loader has): a client that ends without
+// closing keeps its share until forget_client() is called for it; and a
 // disk changed behind the server's back is not noticed.
 #pragma once
 
@@ -32,6 +38,8 @@ public:
     // Open files the service tracks, over all clients (a file two clients
     // opened counts twice).
     static constexpr size_t kMaxOpenFiles = 32;
+    // Open files one client (one badge) may hold at a time.
+    static constexpr size_t kMaxOpenPerClient = 6;
 
     constexpr explicit FileService(Volume& volume) : m_volume(&volume) { }
 
@@ -45,8 +53,12 @@ public:
     ipc::Result<ipc::file::List::Reply> handle(ipc::file::List, const ipc::file::List::Request& request, ipc::Badge badge);
     ipc::Result<ipc::file::Stat::Reply> handle(ipc::file::Stat, const ipc::Bytes& path, ipc::Badge badge);
     ipc::Result<ipc::Empty> handle(ipc::file::Sync, const ipc::Empty&, ipc::Badge badge);
+    ipc::Result<ipc::file::Info::Reply> handle(ipc::file::Info, const ipc::Empty&, ipc::Badge badge);
 
     size_t open_files() const;
+    size_t open_files_of(ipc::Badge badge) const;
+    // Closes every file `badge` holds open (a client that ended).
+    void forget_client(ipc::Badge badge);
 
 private:
     struct Owner {

@@ -136,14 +136,53 @@ size_t LoaderService::tracked() const
     return count;
 }
 
+namespace {
+
+// A Spawn name that starts so names a file on the disk (docs/storage.md).
+constexpr StringView kDiskPrefix = "/disk/";
+
+// A disk file read for a Spawn, released however the Spawn ends.
+class DiskFileGuard {
+public:
+    explicit DiskFileGuard(Backend& backend) : m_backend(backend) { }
+    DiskFileGuard(const DiskFileGuard&) = delete;
+    DiskFileGuard& operator=(const DiskFileGuard&) = delete;
+    ~DiskFileGuard()
+    {
+        if (m_held)
+            m_backend.release_disk_file();
+    }
+    ipc::Result<ByteReader> read(StringView path)
+    {
+        if (path.length() == 0)
+            return ipc::Error::NotFound;
+        auto bytes = m_backend.read_disk_file(path);
+        m_held = !bytes.is_error();
+        return bytes;
+    }
+
+private:
+    Backend& m_backend;
+    bool m_held { false };
+};
+
+} // namespace
+
 // A handle that came with the request is the service's to be done with only
 // if this succeeds; if not, it stays where it was (ipc::dispatch closes the
 // ring-3 loader's copy).
 ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& request, ipc::Handle given, ipc::Badge starter)
 {
     StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
-    ArchiveEntry entry = IPC_TRY(find(name));
-    auto image = parse_elf(entry.bytes, abi::kUserCodeBase, abi::kUserHeapBase);
+    DiskFileGuard disk_file(*m_backend);
+    ByteReader bytes(nullptr, 0);
+    if (name.starts_with(kDiskPrefix)) {
+        name = name.substring(kDiskPrefix.length());
+        bytes = IPC_TRY(disk_file.read(name));
+    } else {
+        bytes = IPC_TRY(find(name)).bytes;
+    }
+    auto image = parse_elf(bytes, abi::kUserCodeBase, abi::kUserHeapBase);
     if (image.is_error()) {
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
@@ -152,7 +191,7 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     IPC_TRY(check_quota(starter, root));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
     for (usize i = 0; i < image.value().segment_count; ++i) {
-        if (auto loaded = load_segment(task.get(), entry.bytes, image.value().segments[i]); loaded.is_error())
+        if (auto loaded = load_segment(task.get(), bytes, image.value().segments[i]); loaded.is_error())
             return no_memory_for(name, loaded.error());
     }
     if (auto stack = m_backend->map(task.get(), abi::kUserSpaceEnd - abi::kInitialStackPages * kPage,

@@ -4,7 +4,10 @@
 // fake backend (tests/host/loader_service_test.cpp).
 //
 // It serves the loader protocol (libipc/protocols/loader.hpp) from the boot
-// archive. Spawn: find the entry, check the ELF file (the kernel's
+// archive, and Spawn also from the disk: a name "/disk/PATH" is the file
+// PATH on the FAT server's volume, which the backend reads whole
+// (read_disk_file) and which then goes through the same checks as an
+// archive entry. Spawn: find the entry, check the ELF file (the kernel's
 // parse_elf(): class, machine, segments inside user memory below the heap,
 // sizes that add up), create the task, map each segment's pages (the file's
 // bytes, the rest zero: BSS) and four zeroed pages at the top of its stack
@@ -121,6 +124,16 @@ public:
         (void)out, (void)max;
         return ipc::Error::Unsupported;
     }
+    // The bytes of the file `path` on the disk (the FAT server's volume),
+    // for a Spawn of "/disk/PATH" (docs/storage.md, "Programs on the disk"):
+    // valid until release_disk_file(). NotFound without a file server or
+    // such a file; the ring-0 loader has no disk (Unsupported).
+    virtual ipc::Result<ByteReader> read_disk_file(StringView path)
+    {
+        (void)path;
+        return ipc::Error::Unsupported;
+    }
+    virtual void release_disk_file() { }
     // One line of the log, without its '\n'.
     virtual void log(StringView line) { (void)line; }
 

@@ -6,7 +6,9 @@
 // loader protocol (libipc/protocols/loader.hpp) and publishes itself as
 // "loader".
 //
-// This file is the ring-3 part only: the backend and the serve loop. Tasks
+// This file is the ring-3 part only: the backend and the serve loop. A
+// Spawn of "/disk/NAME" reads the file through the FAT server, as this
+// loader's own client (read_disk_file). Tasks
 // are built with system calls on task handles (TaskCreate, TaskGiveHandle,
 // TaskStart, ...); a program's pages are built in this loader's own heap
 // (grown, filled, then moved into the task with the memory protocol's Give,
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libipc/protocols/file.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "loader_service.hpp"
@@ -117,6 +120,26 @@ public:
 
     void log(StringView line) override { user::println("{}", line); }
 
+    // The whole file, read through the FAT server ("fat") into pages grown
+    // on this loader's heap, kept until release_disk_file() shrinks them
+    // away (map() grows and shrinks above them meanwhile: last in, first out).
+    ipc::Result<ByteReader> read_disk_file(StringView path) override
+    {
+        auto server = ipc::registry::lookup(user::ipc(), abi::HandleRegistry, "fat");
+        if (server.is_error())
+            return ipc::Error::NotFound; // no file server: no disk
+        auto read = read_through(server.value(), path);
+        (void)ipc::sys::handle_close(server.value());
+        return read;
+    }
+
+    void release_disk_file() override
+    {
+        if (m_disk_pages)
+            (void)ipc::memory::shrink(user::ipc(), m_disk_pages);
+        m_disk_pages = 0;
+    }
+
     void after_reply()
     {
         if (m_close_after_reply != abi::HandleNone)
@@ -125,7 +148,56 @@ public:
     }
 
 private:
+    ipc::Result<ByteReader> read_through(ipc::Handle server, StringView path)
+    {
+        ipc::Client<ipc::file::Protocol> files(user::ipc(), server);
+        if (path.length() > ipc::file::kMaxPathLength)
+            return ipc::Error::NotFound;
+        auto opened = files.call<ipc::file::Open>(
+            ipc::Bytes { reinterpret_cast<const uint8_t*>(path.chars()), static_cast<uint32_t>(path.length()) });
+        if (opened.is_error())
+            return opened.error() == ipc::Error::NotFound ? ipc::Error::NotFound : ipc::loader::kBadProgram;
+        uint64_t file = opened.value().file;
+        uint64_t size = opened.value().size;
+        auto bytes = size == 0 || size > kMaxDiskProgram ? ipc::Result<ByteReader>(ipc::loader::kBadProgram)
+                                                         : read_whole(files, file, size);
+        (void)files.call<ipc::file::Close>({ file });
+        if (bytes.is_error())
+            log_line("loader: /disk/{}: cannot read it ({} bytes; at most {})", path, size, kMaxDiskProgram);
+        return bytes;
+    }
+
+    ipc::Result<ByteReader> read_whole(ipc::Client<ipc::file::Protocol>& files, uint64_t file, uint64_t size)
+    {
+        uint64_t pages = (size + kPage - 1) / kPage;
+        auto grown = ipc::memory::grow(user::ipc(), pages);
+        if (grown.is_error())
+            return grown.error();
+        m_disk_pages = pages;
+        auto* here = reinterpret_cast<uint8_t*>(grown.value().old_end);
+        for (uint64_t offset = 0; offset < size;) {
+            auto piece = files.call<ipc::file::Read>({ file, offset, ipc::kMaxPayload });
+            if (piece.is_error() || piece.value().length == 0 || piece.value().length > size - offset) {
+                release_disk_file();
+                return ipc::loader::kBadProgram; // it changed under us, or the server failed
+            }
+            __builtin_memcpy(here + offset, piece.value().data, piece.value().length);
+            offset += piece.value().length;
+        }
+        return ByteReader(here, size);
+    }
+
+    template<typename... Args>
+    void log_line(const char* format_string, const Args&... args)
+    {
+        user::println(format_string, args...);
+    }
+
+    // A program on the disk may be this large (the heap pages it takes while it is loaded).
+    static constexpr uint64_t kMaxDiskProgram = 4 * 1024 * 1024;
+
     ipc::Handle m_close_after_reply = abi::HandleNone;
+    uint64_t m_disk_pages = 0;
 };
 
 SyscallBackend g_backend;

@@ -205,18 +205,24 @@ int64_t interrupt_loop(uint64_t)
     }
 }
 
-// The first granted virtio-blk function, claimed; its index, or -1.
+constexpr int64_t kNoDevice = -1;
+constexpr int64_t kNoneGranted = -2;
+
+// The first granted virtio-blk function, claimed; its index, kNoDevice
+// (the bus has none: no disk attached), or kNoneGranted.
 int64_t claim_device(ipc::Client<pci::Protocol>& pci)
 {
+    int64_t none = kNoDevice;
     for (uint64_t index = 0;; ++index) {
         auto function = pci.call<pci::List>({ index });
         if (function.is_error())
-            return -1;
+            return none;
         const auto& f = function.value();
         if (f.vendor != virtio::kVirtioVendor || (f.device_id != kVirtioBlkTransitional && f.device_id != kVirtioBlkModern))
             continue;
         if (!pci.call<pci::Claim>({ index }).is_error())
             return static_cast<int64_t>(index);
+        none = kNoneGranted;
     }
 }
 
@@ -316,6 +322,12 @@ extern "C" int64_t herald_main(uint64_t)
     }
     ipc::Client<pci::Protocol> pci(user::ipc(), pci_handle);
     int64_t index = claim_device(pci);
+    if (index == kNoDevice) {
+        // init starts us at every boot: this is the line that says a boot has no disk
+        // (the file server, servers/fat, stays silent then).
+        user::println("virtio-blk: no disk attached (no virtio-blk device on the PCI bus): no files");
+        return 2;
+    }
     if (index < 0) {
         user::println("virtio-blk: no virtio-blk device granted to it");
         return 2;

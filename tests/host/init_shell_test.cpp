@@ -1,5 +1,6 @@
 #include "user/init/manifest.hpp"
 #include "user/shell/command.hpp"
+#include "user/shell/file_command.hpp"
 #include "user/runtime/task_status.hpp"
 #include "user/shell/line_editor.hpp"
 #include "user/shell/session.hpp"
@@ -1225,4 +1226,43 @@ TEST_CASE("shell: type-ahead keeps every byte in order and takes Ctrl-C", "[shel
         CHECK_FALSE(typed->take_interrupt());
         CHECK(drain() == "run hello\r");
     }
+}
+
+TEST_CASE("shell: the disk commands", "[shell]")
+{
+    using herald::shell::FileCommandKind;
+    using herald::shell::parse_file_command;
+    CHECK(parse_file_command("ps").kind == FileCommandKind::NotOne);
+    CHECK(parse_file_command("lsx").kind == FileCommandKind::NotOne);
+    CHECK(parse_file_command("disk").kind == FileCommandKind::Disk);
+
+    auto ls = parse_file_command("ls");
+    CHECK(ls.kind == FileCommandKind::Ls);
+    CHECK(std::string(ls.path) == "/");
+    CHECK(std::string(parse_file_command("  ls   /disk  ").path) == "/");
+    CHECK(std::string(parse_file_command("ls /disk/MANY").path) == "/MANY");
+    CHECK(std::string(parse_file_command("ls MANY").path) == "/MANY");
+    CHECK(std::string(parse_file_command("ls /diskette").path) == "/diskette"); // not the prefix
+    CHECK(parse_file_command("ls a b").kind == FileCommandKind::Invalid);
+
+    auto cat = parse_file_command("cat /disk/readme.txt");
+    CHECK(cat.kind == FileCommandKind::Cat);
+    CHECK(std::string(cat.path) == "/readme.txt");
+    CHECK(cat.path_length == 11);
+    CHECK(parse_file_command("cat").kind == FileCommandKind::Invalid);
+    CHECK(parse_file_command("cat a b").kind == FileCommandKind::Invalid);
+    CHECK(parse_file_command("rm").kind == FileCommandKind::Invalid);
+    CHECK(std::string(parse_file_command("rm notes.txt").path) == "/notes.txt");
+
+    auto write = parse_file_command("write notes.txt  two  words ");
+    REQUIRE(write.kind == FileCommandKind::Write);
+    CHECK(std::string(write.path) == "/notes.txt");
+    CHECK(std::string(write.text, write.text_length) == "two  words ");
+    CHECK(parse_file_command("write notes.txt").kind == FileCommandKind::Invalid);
+    CHECK(parse_file_command("write notes.txt    ").kind == FileCommandKind::Invalid);
+
+    std::string long_path = "cat /" + std::string(255, 'a');
+    CHECK(parse_file_command(long_path.c_str()).kind == FileCommandKind::Invalid);
+    std::string longest = "cat /" + std::string(254, 'a');
+    CHECK(parse_file_command(longest.c_str()).path_length == 255);
 }

@@ -13,6 +13,7 @@
 #include "libipc/protocols/memory.hpp"
 #include "libipc/reconnecting_client.hpp"
 #include "command.hpp"
+#include "files.hpp"
 #include "line_editor.hpp"
 #include "microkernel/abi/task.hpp"
 #include "servers/pci/pci_config.hpp"
@@ -77,11 +78,12 @@ int help()
     println("  cpus              CPUs online");
     println("  pci               PCI functions: bus:device.function, vendor:device, class, who holds each");
     println("  date              the date and time from the real-time clock (the rtc driver)");
-    println("  run NAME [ARG]    start a program from the boot archive and wait for it (Ctrl-C kills it)");
+    println("  run NAME [ARG]    start a program from the boot archive (/disk/NAME: from the disk) and wait for it (Ctrl-C kills it)");
     println("  start NAME [ARG]  start a program and come back at once");
     println("  kill ID           end a task started from here (run, start), or this shell");
     println("  bench             a few measurements (cycles: meaningful under KVM only)");
     println("  shutdown          power off (Ctrl-D too: the end of input)");
+    shell::print_file_help();
     return kStatusOk;
 }
 
@@ -361,6 +363,8 @@ int execute(const char* line)
     case shell::CommandKind::Invalid: println("{}", command.problem); return kStatusUsage;
     case shell::CommandKind::Unknown: break;
     }
+    if (int status = 0; shell::run_file_command(line, status))
+        return status;
     println("unknown command: {} (type help)", StringView(command.word.text, command.word.length));
     return kStatusNotFound;
 }

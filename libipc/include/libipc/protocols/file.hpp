@@ -1,7 +1,7 @@
 // File: files on a disk, served by the FAT file-system server
-// (servers/fat, docs/storage.md). Not served yet: the server program waits
-// for the block protocol of the virtio-blk driver; the library it will run
-// (servers/fat) and this protocol are host-tested.
+// (servers/fat, docs/storage.md), published as "fs". The server tells its
+// clients apart by the badge of their handle (the registry badges each
+// copy with the client's task id) and bounds what each may hold open.
 //
 // Paths travel in the payload: '/'-separated from the root, at most
 // kMaxPathLength bytes, matched without regard to case. Files are read and
@@ -22,6 +22,7 @@
 //                                           cookie 0, go on with next_cookie until at_end
 //   Stat      path                       -> {size, is_directory, attributes, date, time}
 //   Sync      {}                         -> {}: everything written so far is on the disk
+//   Info      {}                         -> {fat_bits, bytes_per_cluster, clusters, free_clusters}
 //
 // Nothing is on the disk before Sync (or before the server's cache needs
 // the room): a client that wants its writes to survive a power-off syncs.
@@ -140,7 +141,21 @@ struct Sync {
     using Reply = Empty;
 };
 
-using Protocol = ipc::Protocol<Open, Close, Read, Write, Truncate, Create, Delete, List, Stat, Sync>;
+// The mounted volume: its FAT type (16 or 32), cluster size, and clusters in
+// all and free (the shell's `disk`).
+struct Info {
+    static constexpr uint32_t label = 11;
+    static constexpr bool idempotent = true;
+    using Request = Empty;
+    struct Reply {
+        uint64_t fat_bits;
+        uint64_t bytes_per_cluster;
+        uint64_t clusters;
+        uint64_t free_clusters;
+    };
+};
+
+using Protocol = ipc::Protocol<Open, Close, Read, Write, Truncate, Create, Delete, List, Stat, Sync, Info>;
 static_assert(Protocol::is_valid);
 
 // The protocol's own errors; NotFound and InvalidRequest are libipc's.
@@ -157,6 +172,7 @@ inline constexpr Error kTooManyOpen = protocol_error(9);
 inline constexpr Error kCorrupt = protocol_error(10);   // the image is corrupt (the server's log says where)
 inline constexpr Error kIoError = protocol_error(11);   // the disk failed
 inline constexpr Error kNoVolume = protocol_error(12);  // no FAT volume mounted (none, or not one this server reads)
+inline constexpr Error kClientLimit = protocol_error(13); // this client holds FileService's per-client share of open files
 
 constexpr const char* error_text(Error error)
 {
@@ -185,7 +201,9 @@ constexpr const char* error_text(Error error)
     if (error == kIoError)
         return "the disk failed";
     if (error == kNoVolume)
-        return "no file system mounted";
+        return "no file system mounted (no disk, or not a FAT volume: the log says which)";
+    if (error == kClientLimit)
+        return "this program has too many files open";
     if (error == Error::NotFound)
         return "no such file or directory";
     return error_name(error);

@@ -1,0 +1,144 @@
+// fat: the FAT file-system server (docs/storage.md, "The FAT server"). It
+// mounts the disk the virtio-blk driver serves (BlockClient, a client of
+// the block protocol) and serves the file protocol
+// (libipc/protocols/file.hpp) from it with FileService, published as "fat"
+// with RightMint: the registry gives each client a copy badged with its task
+// id, by which FileService tells clients apart and bounds each one's open
+// files (file_service.hpp).
+//
+// init starts it at boot, after virtio-blk. Without a disk it still serves,
+// and every request is kNoVolume: one line at boot says why (virtio-blk's
+// "no disk attached" when the PCI bus has no virtio-blk function; this
+// server's when the driver does not serve or the mount fails), the rest of
+// the system boots as before, and `ls` says there is no volume.
+//
+// Its IPC buffer is also its client buffer: a request's path or bytes are
+// copied out of it before the volume, which may call the driver, sees them.
+#include <stdint.h>
+
+#include "block_client.hpp"
+#include "fat_volume.hpp"
+#include "file_service.hpp"
+#include "libipc/protocols/registry.hpp"
+#include "libvirtio/virtio_pci.hpp"
+#include "microkernel/lib/utility.hpp" // placement new
+#include "servers/pci/pci_protocol.hpp"
+#include "user/runtime/herald.hpp"
+
+namespace {
+
+using namespace herald;
+namespace file = ipc::file;
+
+// The PCI ids virtio-blk drives (servers/virtio-blk/main.cpp; VIRTIO 1.1 §4.1.2).
+constexpr uint16_t kVirtioBlkTransitional = 0x1001;
+constexpr uint16_t kVirtioBlkModern = virtio::kModernDeviceBase + 2;
+// How long the server waits for the driver to publish itself: it starts
+// just before, but sets its device up first (a few ms; more under a loaded TCG).
+constexpr uint32_t kDriverPatienceMs = 10'000;
+constexpr uint64_t kBytesPerMiB = 1024 * 1024;
+
+fat::Volume g_volume;
+fat::FileService g_service(g_volume);
+alignas(fat::BlockClient) unsigned char g_device_storage[sizeof(fat::BlockClient)];
+uint8_t g_request_bytes[ipc::kMaxPayload];
+
+// A copy of a request's bytes outside the IPC buffer.
+ipc::Bytes copied(const ipc::Bytes& bytes)
+{
+    uint32_t length = bytes.length <= sizeof g_request_bytes ? bytes.length : 0;
+    if (length)
+        __builtin_memcpy(g_request_bytes, bytes.data, length);
+    return ipc::Bytes { g_request_bytes, length };
+}
+template<typename Fixed>
+ipc::WithBytes<Fixed> copied(const ipc::WithBytes<Fixed>& request)
+{
+    return { request.fixed, copied(request.bytes) };
+}
+template<typename Request>
+const Request& copied(const Request& request)
+{
+    return request;
+}
+
+// FileService behind ipc::serve: the copy, and a log line for a corrupt image.
+struct Server {
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        auto result = g_service.handle(operation, copied(request), badge);
+        if (result.is_error() && result.error() == file::kCorrupt)
+            user::println("fat: the file system is corrupt (request {} of task {}): run fsck.fat on the image",
+                Operation::label, badge);
+        return result;
+    }
+};
+Server g_server;
+
+// Whether the PCI bus has a virtio-blk function at all (List is open to anyone).
+bool disk_attached()
+{
+    ipc::Handle server = user::find_server("pci");
+    if (server == abi::HandleNone)
+        return false;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    bool found = false;
+    for (uint64_t index = 0; !found; ++index) {
+        auto function = pci.call<pci::List>({ index });
+        if (function.is_error())
+            break;
+        const auto& f = function.value();
+        found = f.vendor == virtio::kVirtioVendor && (f.device_id == kVirtioBlkTransitional || f.device_id == kVirtioBlkModern);
+    }
+    (void)ipc::sys::handle_close(server);
+    return found;
+}
+
+// Mounts the disk; false (with the one line that says why) if there is none to mount.
+bool mount_disk()
+{
+    if (!disk_attached())
+        return false; // virtio-blk said so, in the one line a boot without a disk gets
+    auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, "virtio-blk", kDriverPatienceMs);
+    if (driver.is_error()) {
+        user::println("fat: the disk's driver (virtio-blk) is not serving: no files");
+        return false;
+    }
+    auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), driver.value());
+    if (auto connected = device->connect(); connected.is_error()) {
+        user::println("fat: the disk's driver does not answer Info: {}: no files", ipc::error_name(connected.error()));
+        return false;
+    }
+    if (auto mounted = g_volume.mount(*device); mounted.is_error()) {
+        user::println("fat: cannot mount the disk ({} sectors): {}: no files", device->sector_count(),
+            fat::error_text(mounted.error()));
+        return false;
+    }
+    fat::VolumeInfo info = g_volume.info();
+    uint64_t cluster = info.bytes_per_cluster;
+    user::println("fat: FAT{} volume, {} MiB, {} MiB free, {}-byte clusters{}: serving \"fat\"",
+        info.type == fat::FatType::Fat32 ? 32 : 16, info.cluster_count * cluster / kBytesPerMiB,
+        info.free_clusters * cluster / kBytesPerMiB, cluster, device->read_only() ? ", read-only" : "");
+    return true;
+}
+
+} // namespace
+
+extern "C" int64_t herald_main(uint64_t)
+{
+    (void)mount_disk();
+    auto endpoint = ipc::sys::endpoint_create();
+    if (endpoint.is_error())
+        return 3;
+    auto for_clients = ipc::sys::handle_mint(endpoint.value(), abi::RightSend | abi::RightMint, 0);
+    if (for_clients.is_error()
+        || ipc::registry::publish(user::ipc(), abi::HandleRegistry, "fat", for_clients.value()).is_error()) {
+        user::println("fat: cannot publish \"fat\"");
+        return 3;
+    }
+    (void)ipc::sys::handle_close(for_clients.value());
+    ipc::Error error = ipc::serve<file::Protocol>(user::ipc(), endpoint.value(), g_server);
+    user::println("fat: stopped: {}", ipc::error_name(error));
+    return 1;
+}
