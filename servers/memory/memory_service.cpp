@@ -159,7 +159,7 @@ bool MemoryService::reclaim(uint64_t watched)
 
 uint64_t MemoryService::uncommitted() const
 {
-    uint64_t free = m_frames.count(FrameKind::Free);
+    uint64_t free = m_frames.count(FrameKind::Free) + m_heap_in_flight;
     return free > m_committed ? free - m_committed : 0;
 }
 
@@ -177,14 +177,12 @@ bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
     return m_frames.allocate(kind, frame);
 }
 
-PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKind kind)
+// The frame begin_fault took, zeroed since, mapped; given back if the task
+// died meanwhile (or a sibling thread's fault mapped the page first).
+PageFaultVerdict MemoryService::map_taken(const PendingFault& pending)
 {
-    uint64_t frame = 0;
-    if (!take_frame(kind, frame))
-        return PageFaultVerdict::OutOfMemory;
-    m_backend->zero(frame);
-    if (!m_backend->map(task, page, frame, abi::MapWritable | abi::MapZeroed)) {
-        m_frames.free(frame); // the task died meanwhile
+    if (!m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed)) {
+        m_frames.free(pending.frame);
         return PageFaultVerdict::Invalid;
     }
     return PageFaultVerdict::Resolved;
@@ -206,35 +204,80 @@ Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
 
 PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint64_t error_code)
 {
+    PendingFault pending = begin_fault(task, address, error_code);
+    if (pending.has_frame)
+        m_backend->zero(pending.frame);
+    return finish_fault(pending);
+}
+
+MemoryService::PendingFault MemoryService::begin_fault(uint64_t task, uint64_t address, uint64_t error_code)
+{
+    PendingFault pending;
+    pending.task = task;
+    pending.page = page_of(address);
+    auto answer = [&](PageFaultVerdict verdict) {
+        pending.verdict = verdict;
+        return pending;
+    };
     if (error_code & (kFaultPresent | kFaultInstructionFetch))
-        return PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
-    uint64_t page = page_of(address);
-    if (page == abi::kStackGuardPage)
-        return PageFaultVerdict::StackOverflow;
-    if (page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd) {
+        return answer(PageFaultVerdict::Invalid); // a protection fault, or code where only data may be
+    if (pending.page == abi::kStackGuardPage)
+        return answer(PageFaultVerdict::StackOverflow);
+    if (pending.page >= abi::kUserStackBottom && pending.page < abi::kUserSpaceEnd) {
         TaskRecord* record = find_or_add(task);
         if (!record)
-            return PageFaultVerdict::OutOfMemory; // no room for its books
+            return answer(PageFaultVerdict::OutOfMemory); // no room for its books
         if (room(*record) == 0)
-            return PageFaultVerdict::OverLimit;
+            return answer(PageFaultVerdict::OverLimit);
         if (uncommitted() == 0)
             reclaim();
         if (uncommitted() == 0)
-            return PageFaultVerdict::OutOfMemory;
-        PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Stack);
-        if (verdict == PageFaultVerdict::Resolved)
-            ++record->stack_mapped;
-        return verdict;
+            return answer(PageFaultVerdict::OutOfMemory);
+        pending.kind = FrameKind::Stack;
+    } else {
+        TaskRecord* record = find(task);
+        if (!record || pending.page < abi::kUserHeapBase || pending.page >= record->heap_end())
+            return answer(PageFaultVerdict::Invalid);
+        pending.kind = FrameKind::Heap;
     }
-    TaskRecord* record = find(task);
-    if (!record || page < abi::kUserHeapBase || page >= record->heap_end())
+    if (!take_frame(pending.kind, pending.frame))
+        return answer(PageFaultVerdict::OutOfMemory);
+    pending.has_frame = true;
+    pending.verdict = PageFaultVerdict::Resolved;
+    if (pending.kind == FrameKind::Heap)
+        ++m_heap_in_flight;
+    return pending;
+}
+
+PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending)
+{
+    if (!pending.has_frame)
+        return pending.verdict;
+    bool heap = pending.kind == FrameKind::Heap;
+    if (heap)
+        --m_heap_in_flight;
+    // Looked up again: between the two steps the task may have ended (its
+    // record dropped by a reclaim) or shrunk its heap below the page.
+    TaskRecord* record = find(pending.task);
+    if (!record || (heap && pending.page >= record->heap_end())) {
+        m_frames.free(pending.frame);
         return PageFaultVerdict::Invalid;
-    PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Heap);
-    if (verdict == PageFaultVerdict::Resolved) {
+    }
+    PageFaultVerdict verdict = map_taken(pending);
+    if (verdict != PageFaultVerdict::Resolved)
+        return verdict;
+    if (heap) {
         --m_committed; // the promise is kept
         ++record->heap_mapped;
+    } else {
+        ++record->stack_mapped;
     }
     return verdict;
+}
+
+bool MemoryService::is_page_fault(const ipc::Message& in)
+{
+    return in.badge == abi::kKernelBadge && in.label == abi::kPageFaultLabel && in.payload_length == 0 && !in.transfer_handle;
 }
 
 ipc::KernelMessage MemoryService::on_kernel_message(const ipc::Message& in, ipc::Message& reply)
