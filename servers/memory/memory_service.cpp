@@ -177,13 +177,20 @@ bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
     return m_frames.allocate(kind, frame);
 }
 
-// The frame begin_fault took, zeroed since, mapped; given back if the task
-// died meanwhile (or a sibling thread's fault mapped the page first).
-PageFaultVerdict MemoryService::map_taken(const PendingFault& pending)
+// The frame taken for a fault, zeroed since, mapped, and the books kept;
+// given back if the task died meanwhile (or a sibling thread's fault mapped
+// the page first).
+PageFaultVerdict MemoryService::map_taken(const PendingFault& pending, TaskRecord& record)
 {
     if (!m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed)) {
         m_frames.free(pending.frame);
         return PageFaultVerdict::Invalid;
+    }
+    if (pending.kind == FrameKind::Heap) {
+        --m_committed; // the promise is kept
+        ++record.heap_mapped;
+    } else {
+        ++record.stack_mapped;
     }
     return PageFaultVerdict::Resolved;
 }
@@ -202,49 +209,23 @@ Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
 
 // ---- page faults ----
 
+// In ring 0 the service's lock is held throughout: the two steps with
+// nothing between them to look up again.
 PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint64_t error_code)
 {
-    PendingFault pending = begin_fault(task, address, error_code);
-    if (pending.has_frame)
-        m_backend->zero(pending.frame);
-    return finish_fault(pending);
+    TaskRecord* record = nullptr;
+    PendingFault pending = take_for_fault(task, address, error_code, record);
+    if (!pending.has_frame)
+        return pending.verdict;
+    m_backend->zero(pending.frame);
+    return map_taken(pending, *record);
 }
 
 MemoryService::PendingFault MemoryService::begin_fault(uint64_t task, uint64_t address, uint64_t error_code)
 {
-    PendingFault pending;
-    pending.task = task;
-    pending.page = page_of(address);
-    auto answer = [&](PageFaultVerdict verdict) {
-        pending.verdict = verdict;
-        return pending;
-    };
-    if (error_code & (kFaultPresent | kFaultInstructionFetch))
-        return answer(PageFaultVerdict::Invalid); // a protection fault, or code where only data may be
-    if (pending.page == abi::kStackGuardPage)
-        return answer(PageFaultVerdict::StackOverflow);
-    if (pending.page >= abi::kUserStackBottom && pending.page < abi::kUserSpaceEnd) {
-        TaskRecord* record = find_or_add(task);
-        if (!record)
-            return answer(PageFaultVerdict::OutOfMemory); // no room for its books
-        if (room(*record) == 0)
-            return answer(PageFaultVerdict::OverLimit);
-        if (uncommitted() == 0)
-            reclaim();
-        if (uncommitted() == 0)
-            return answer(PageFaultVerdict::OutOfMemory);
-        pending.kind = FrameKind::Stack;
-    } else {
-        TaskRecord* record = find(task);
-        if (!record || pending.page < abi::kUserHeapBase || pending.page >= record->heap_end())
-            return answer(PageFaultVerdict::Invalid);
-        pending.kind = FrameKind::Heap;
-    }
-    if (!take_frame(pending.kind, pending.frame))
-        return answer(PageFaultVerdict::OutOfMemory);
-    pending.has_frame = true;
-    pending.verdict = PageFaultVerdict::Resolved;
-    if (pending.kind == FrameKind::Heap)
+    TaskRecord* record = nullptr;
+    PendingFault pending = take_for_fault(task, address, error_code, record);
+    if (pending.has_frame && pending.kind == FrameKind::Heap)
         ++m_heap_in_flight;
     return pending;
 }
@@ -263,16 +244,56 @@ PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending)
         m_frames.free(pending.frame);
         return PageFaultVerdict::Invalid;
     }
-    PageFaultVerdict verdict = map_taken(pending);
-    if (verdict != PageFaultVerdict::Resolved)
-        return verdict;
-    if (heap) {
-        --m_committed; // the promise is kept
-        ++record->heap_mapped;
-    } else {
-        ++record->stack_mapped;
+    return map_taken(pending, *record);
+}
+
+// The decision, and a frame if the answer is to map one (`record` is then
+// the task's).
+MemoryService::PendingFault MemoryService::take_for_fault(uint64_t task, uint64_t address, uint64_t error_code,
+    TaskRecord*& record)
+{
+    PendingFault pending;
+    pending.task = task;
+    pending.page = page_of(address);
+    if (error_code & (kFaultPresent | kFaultInstructionFetch)) {
+        pending.verdict = PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
+        return pending;
     }
-    return verdict;
+    pending.verdict = decide(pending, record);
+    if (pending.verdict != PageFaultVerdict::Resolved)
+        return pending;
+    if (!take_frame(pending.kind, pending.frame)) {
+        pending.verdict = PageFaultVerdict::OutOfMemory;
+        return pending;
+    }
+    pending.has_frame = true;
+    return pending;
+}
+
+// Resolved (with `pending.kind` and `record` set) if a fresh frame should
+// be mapped at `pending.page`; else the answer.
+PageFaultVerdict MemoryService::decide(PendingFault& pending, TaskRecord*& record)
+{
+    if (pending.page == abi::kStackGuardPage)
+        return PageFaultVerdict::StackOverflow;
+    if (pending.page >= abi::kUserStackBottom && pending.page < abi::kUserSpaceEnd) {
+        record = find_or_add(pending.task);
+        if (!record)
+            return PageFaultVerdict::OutOfMemory; // no room for its books
+        if (room(*record) == 0)
+            return PageFaultVerdict::OverLimit;
+        if (uncommitted() == 0)
+            reclaim();
+        if (uncommitted() == 0)
+            return PageFaultVerdict::OutOfMemory;
+        pending.kind = FrameKind::Stack;
+        return PageFaultVerdict::Resolved;
+    }
+    record = find(pending.task);
+    if (!record || pending.page < abi::kUserHeapBase || pending.page >= record->heap_end())
+        return PageFaultVerdict::Invalid;
+    pending.kind = FrameKind::Heap;
+    return PageFaultVerdict::Resolved;
 }
 
 bool MemoryService::is_page_fault(const ipc::Message& in)

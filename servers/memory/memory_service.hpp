@@ -179,7 +179,9 @@ private:
     // How many more frames the task may hold.
     uint64_t room(const TaskRecord& record) const;
     bool take_frame(FrameKind kind, uint64_t& frame);
-    abi::PageFaultVerdict map_taken(const PendingFault& pending);
+    PendingFault take_for_fault(uint64_t task, uint64_t address, uint64_t error_code, TaskRecord*& record);
+    abi::PageFaultVerdict decide(PendingFault& pending, TaskRecord*& record);
+    abi::PageFaultVerdict map_taken(const PendingFault& pending, TaskRecord& record);
     Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
 
     Backend* m_backend { nullptr };

@@ -1360,7 +1360,7 @@ TEST_CASE("memory service: a Release between the two steps leaves the fault to m
     REQUIRE(pending.has_frame);
     auto released = h.release(7, heap_page(1), 1);
     REQUIRE(released.has_value());
-    CHECK(released.value().freed == 0); // nothing was mapped there yet
+    CHECK(released.value().frames_freed == 0); // nothing was mapped there yet
     CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
     CHECK(h.backend.has(7, heap_page(1)));
     CHECK(h.stats().committed == 3);
