@@ -46,6 +46,20 @@ public:
     // Under `lock`: whether the bound notification has bits to deliver.
     bool bound_bits_pending() REQUIRES(lock) { return bound && bound->bits_seen_by_bound_endpoint(); }
 
+    // Under `lock`: the receiver a message sent from CPU `cpu` should go
+    // to: the one that waited longest among those that last ran on `cpu`
+    // (a server with a thread per CPU answers each CPU's callers there,
+    // without IPIs), else the one that waited longest; nullptr if none
+    // waits. Left in the queue.
+    Thread* receiver_for(u32 cpu) REQUIRES(lock)
+    {
+        Thread* first = receivers.front();
+        if (!first || first->cpu == cpu || !first->queue_next)
+            return first; // the usual server: one thread, one receiver
+        Thread* local = receivers.first_where([cpu](const Thread& thread) { return thread.cpu == cpu; });
+        return local ? local : first;
+    }
+
     void handle_opened(u32 rights) override;
     void handle_closed(u32 rights) override;
 

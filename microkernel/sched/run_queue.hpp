@@ -53,6 +53,18 @@ public:
         return item;
     }
 
+    // The first item (the one that waited longest) for which `matches` is
+    // true, left in the queue; nullptr if none.
+    template<typename Predicate>
+    T* first_where(Predicate matches) const
+    {
+        for (T* it = m_head; it; it = it->queue_next) {
+            if (matches(*it))
+                return it;
+        }
+        return nullptr;
+    }
+
     bool contains(const T& item) const
     {
         for (T* it = m_head; it; it = it->queue_next) {

@@ -92,3 +92,20 @@ TEST_CASE("run queue matches a deque under random operations")
         REQUIRE(queue.size() == model.size());
     }
 }
+
+TEST_CASE("first_where finds the longest-waiting match and leaves it queued")
+{
+    Item a { 1 }, b { 2 }, c { 3 }, d { 4 };
+    RunQueue<Item> queue;
+    CHECK(queue.first_where([](const Item&) { return true; }) == nullptr);
+    queue.push_back(a);
+    queue.push_back(b);
+    queue.push_back(c);
+    queue.push_back(d);
+    CHECK(queue.first_where([](const Item& item) { return item.id % 2 == 0; }) == &b);
+    CHECK(queue.first_where([](const Item& item) { return item.id > 2; }) == &c);
+    CHECK(queue.first_where([](const Item& item) { return item.id > 9; }) == nullptr);
+    CHECK(queue.size() == 4);
+    queue.remove(b);
+    CHECK(queue.first_where([](const Item& item) { return item.id % 2 == 0; }) == &d);
+}
