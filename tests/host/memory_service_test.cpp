@@ -1418,6 +1418,8 @@ TEST_CASE("memory service: DMA block records run out with kTooManyBlocks and com
     h.backend.exit(7);
     CHECK(h.release_dma(7).value().freed == MemoryService::kMaxDmaBlocks);
     CHECK_FALSE(h.allocate_dma(8, 1).is_error());
+    h.check_sane();
+}
 
 // ---- a fault in two steps (the ring-3 server's threads zero with the lock let go) ----
 
