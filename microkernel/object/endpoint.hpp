@@ -47,16 +47,19 @@ public:
     bool bound_bits_pending() REQUIRES(lock) { return bound && bound->bits_seen_by_bound_endpoint(); }
 
     // Under `lock`: the receiver a message sent from CPU `cpu` should go
-    // to: the one that waited longest among those that last ran on `cpu`
-    // (a server with a thread per CPU answers each CPU's callers there,
-    // without IPIs), else the one that waited longest; nullptr if none
-    // waits. Left in the queue.
+    // to. The task is always that of the receiver that waited longest (FIFO
+    // among tasks: which task gets a message is never up to the CPU);
+    // among that task's threads, the one that waited longest among those
+    // that last ran on `cpu` (a server with a thread per CPU answers each
+    // CPU's callers there, without IPIs), else the one that waited longest;
+    // nullptr if none waits. Left in the queue.
     Thread* receiver_for(u32 cpu) REQUIRES(lock)
     {
         Thread* first = receivers.front();
         if (!first || first->cpu == cpu || !first->queue_next)
             return first; // the usual server: one thread, one receiver
-        Thread* local = receivers.first_where([cpu](const Thread& thread) { return thread.cpu == cpu; });
+        Task* task = first->task;
+        Thread* local = receivers.first_where([cpu, task](const Thread& thread) { return thread.cpu == cpu && thread.task == task; });
         return local ? local : first;
     }
 
