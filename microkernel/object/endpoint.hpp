@@ -53,15 +53,7 @@ public:
     // that last ran on `cpu` (a server with a thread per CPU answers each
     // CPU's callers there, without IPIs), else the one that waited longest;
     // nullptr if none waits. Left in the queue.
-    Thread* receiver_for(u32 cpu) REQUIRES(lock)
-    {
-        Thread* first = receivers.front();
-        if (!first || first->cpu == cpu || !first->queue_next)
-            return first; // the usual server: one thread, one receiver
-        Task* task = first->task;
-        Thread* local = receivers.first_where([cpu, task](const Thread& thread) { return thread.cpu == cpu && thread.task == task; });
-        return local ? local : first;
-    }
+    Thread* receiver_for(u32 cpu) REQUIRES(lock) { return receivers.front_for_cpu(cpu); }
 
     void handle_opened(u32 rights) override;
     void handle_closed(u32 rights) override;
