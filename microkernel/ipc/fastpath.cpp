@@ -71,7 +71,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     lock_in_syscall(endpoint.lock);
     SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
     handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
-    Thread* server = endpoint.receivers.front();
+    Thread* server = endpoint.receiver_for(this_processor().index);
     if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
         // Nobody waiting (the caller must queue), or the server is on
         // another CPU (it must be woken there, by IPI), or still switching.

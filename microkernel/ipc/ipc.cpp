@@ -271,7 +271,8 @@ ErrorOr<u64> send_message(Thread& self, Ref<Endpoint> endpoint_ref, const IpcMes
     if (endpoint.receive_rights == 0) {
         return Error::PeerGone;
     }
-    if (Thread* receiver = endpoint.receivers.pop_front()) {
+    if (Thread* receiver = endpoint.receiver_for(this_processor().index)) {
+        endpoint.receivers.remove(*receiver);
         guard.unlock();
         receiver->ipc.blocked_on = nullptr;
         deliver(self, *receiver, message, transfer);

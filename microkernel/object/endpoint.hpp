@@ -55,6 +55,15 @@ public:
     // Under `lock`: whether the bound notification has bits to deliver.
     bool bound_bits_pending() REQUIRES(lock) { return bound && bound->bits_seen_by_bound_endpoint(); }
 
+    // Under `lock`: the receiver a message sent from CPU `cpu` should go
+    // to. The task is always that of the receiver that waited longest (FIFO
+    // among tasks: which task gets a message is never up to the CPU);
+    // among that task's threads, the one that waited longest among those
+    // that last ran on `cpu` (a server with a thread per CPU answers each
+    // CPU's callers there, without IPIs), else the one that waited longest;
+    // nullptr if none waits. Left in the queue.
+    Thread* receiver_for(u32 cpu) REQUIRES(lock) { return receivers.front_for_cpu(cpu); }
+
     void handle_opened(u32 rights) override;
     void handle_closed(u32 rights) override;
 

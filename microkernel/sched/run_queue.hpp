@@ -53,6 +53,33 @@ public:
         return item;
     }
 
+    // The first item (the one that waited longest) for which `matches` is
+    // true, left in the queue; nullptr if none.
+    template<typename Predicate>
+    T* first_where(Predicate matches) const
+    {
+        for (T* it = m_head; it; it = it->queue_next) {
+            if (matches(*it))
+                return it;
+        }
+        return nullptr;
+    }
+
+    // The front item (the one that waited longest), or, if a later item of
+    // the same owner (T::task) last ran on `cpu` (T::cpu), the first such
+    // one: the owner is always the front item's (first come, first served
+    // among owners), the CPU only picks among one owner's items. nullptr if
+    // empty; the item is left in the queue. Endpoint::receiver_for.
+    T* front_for_cpu(u32 cpu) const
+    {
+        T* first = m_head;
+        if (!first || first->cpu == cpu || !first->queue_next)
+            return first; // the usual case: one item, or it ran on `cpu`
+        auto* owner = first->task;
+        T* local = first_where([cpu, owner](const T& item) { return item.cpu == cpu && item.task == owner; });
+        return local ? local : first;
+    }
+
     bool contains(const T& item) const
     {
         for (T* it = m_head; it; it = it->queue_next) {

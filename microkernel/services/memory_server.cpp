@@ -48,6 +48,7 @@ void pager_start()
     }
     SpawnOptions options;
     options.is_memory_server = true;
+    options.cpu = 0; // its main thread serves CPU 0's faults, its other threads the other CPUs' (servers/memory/main.cpp)
     options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, abi::kMemoryEndpointHandle };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, abi::kMemoryControlHandle };
     auto task = spawn_program(kServerProgram, program.value(), options);

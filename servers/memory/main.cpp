@@ -12,6 +12,14 @@
 // backend and loop. The ring-0 placement is microkernel/services/memory_in_kernel.cpp.
 // It runs forever; it exits (status 1, with a log line) only if it cannot
 // start.
+//
+// A thread per CPU (up to kMaxServerThreads), each pinned to its CPU and
+// receiving on the one endpoint: the kernel hands a fault to the server
+// thread that waits on the faulting CPU (Endpoint::receiver_for), so a
+// fault is answered where it happened, with no IPI. The kernel starts the
+// main thread on CPU 0. The threads share the MemoryService under one lock
+// (SharedService), and zero a fault's frame with the lock let go. Their stacks are static: the server's own faults are
+// never served (they kill it), and .bss is mapped when the kernel loads it.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +28,7 @@
 #include "microkernel/abi/memory.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
 
 namespace {
 
@@ -70,6 +79,103 @@ SyscallBackend g_backend;
 memory::MemoryService g_service;
 abi::ManagedRange g_ranges[kMaxRanges];
 
+// One lock around the service: the frame table, the task records and the
+// books are one state. A waiter spins with PAUSE (the holder runs on another
+// CPU: each server thread has its own), then yields, in case the holder was
+// preempted on this very CPU.
+class ServiceLock {
+public:
+    void lock()
+    {
+        for (unsigned spins = 0; __atomic_exchange_n(&m_taken, true, __ATOMIC_ACQUIRE); ++spins) {
+            while (__atomic_load_n(&m_taken, __ATOMIC_RELAXED)) {
+                if (++spins % kSpinsBeforeYield == 0)
+                    user::yield();
+                else
+                    __builtin_ia32_pause();
+            }
+        }
+    }
+    void unlock() { __atomic_store_n(&m_taken, false, __ATOMIC_RELEASE); }
+
+private:
+    static constexpr unsigned kSpinsBeforeYield = 256;
+    bool m_taken { false };
+};
+
+// What every server thread serves: g_service, under g_lock.
+class SharedService {
+public:
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        Guard guard(m_lock);
+        return g_service.handle(operation, request, badge);
+    }
+    // A page fault's frame is zeroed with the lock let go (the longest part
+    // of a fault in the server: 512 REP STOSQ iterations), so that faults on
+    // other CPUs wait only for the books and the mapping.
+    ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply)
+    {
+        if (!memory::MemoryService::is_page_fault(in)) {
+            Guard guard(m_lock);
+            return g_service.on_kernel_message(in, reply);
+        }
+        memory::MemoryService::PendingFault pending;
+        {
+            Guard guard(m_lock);
+            pending = g_service.begin_fault(in.words[0], in.words[1], in.words[2]);
+        }
+        if (pending.has_frame)
+            g_backend.zero(pending.frame);
+        reply = ipc::make_message(abi::kPageFaultLabel);
+        Guard guard(m_lock);
+        reply.words[0] = static_cast<uint64_t>(g_service.finish_fault(pending));
+        return ipc::KernelMessage::Answered;
+    }
+
+private:
+    struct Guard {
+        explicit Guard(ServiceLock& lock) : lock(lock) { lock.lock(); }
+        ~Guard() { lock.unlock(); }
+        ServiceLock& lock;
+    };
+    ServiceLock m_lock;
+};
+
+SharedService g_shared;
+
+constexpr size_t kMaxServerThreads = 16; // CPUs beyond get their faults answered by another CPU's thread
+constexpr size_t kServerStackBytes = 16 * 1024;
+alignas(16) uint8_t g_stacks[kMaxServerThreads][kServerStackBytes];
+user::ThreadControl g_controls[kMaxServerThreads];
+
+int64_t serve(uint64_t)
+{
+    ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
+    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_shared);
+    user::debug_write("memory: receiving failed:");
+    user::debug_write(ipc::error_name(error));
+    return 1;
+}
+
+// Threads for CPUs 1 and up (the main thread serves CPU 0); how many
+// threads serve in all.
+size_t start_threads()
+{
+    abi::SelfInfo info {};
+    size_t cpus = user::self_info(&info) == 0 ? static_cast<size_t>(info.cpu_count) : 1;
+    size_t threads = 1;
+    for (size_t cpu = 1; cpu < cpus && cpu < kMaxServerThreads; ++cpu) {
+        if (user::thread_start_on(g_controls[cpu], g_stacks[cpu], kServerStackBytes, serve, cpu, cpu) < 0) {
+            user::debug_write("memory: cannot start a server thread; fewer CPUs serve faults");
+            break;
+        }
+        ++threads;
+    }
+    return threads;
+}
+
 bool start()
 {
     int64_t count = syscall3(number_of(abi::SyscallNumber::MemoryRanges), kControl, reinterpret_cast<uint64_t>(g_ranges), kMaxRanges);
@@ -83,7 +189,6 @@ bool start()
         user::debug_write(memory::MemoryService::describe(ready));
         return false;
     }
-    user::debug_write("memory: serving page faults and the memory protocol");
     return true;
 }
 
@@ -93,9 +198,8 @@ extern "C" int64_t herald_main(uint64_t)
 {
     if (!start())
         return 1;
-    ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
-    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_service);
-    user::debug_write("memory: receiving failed:");
-    user::debug_write(ipc::error_name(error));
-    return 1;
+    size_t threads = start_threads();
+    user::debug_write(threads == 1 ? "memory: serving page faults and the memory protocol (1 thread)"
+                                   : "memory: serving page faults and the memory protocol (a thread per CPU)");
+    return serve(0);
 }

@@ -168,7 +168,7 @@ bool MemoryService::reclaim(uint64_t watched)
 
 uint64_t MemoryService::uncommitted() const
 {
-    uint64_t free = m_frames.count(FrameKind::Free);
+    uint64_t free = m_frames.count(FrameKind::Free) + m_heap_in_flight;
     return free > m_committed ? free - m_committed : 0;
 }
 
@@ -186,15 +186,20 @@ bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
     return m_frames.allocate(kind, frame);
 }
 
-PageFaultVerdict MemoryService::map_fresh(uint64_t task, uint64_t page, FrameKind kind)
+// The frame taken for a fault, zeroed since, mapped, and the books kept;
+// given back if the task died meanwhile (or a sibling thread's fault mapped
+// the page first).
+PageFaultVerdict MemoryService::map_taken(const PendingFault& pending, TaskRecord& record)
 {
-    uint64_t frame = 0;
-    if (!take_frame(kind, frame))
-        return PageFaultVerdict::OutOfMemory;
-    m_backend->zero(frame);
-    if (!m_backend->map(task, page, frame, abi::MapWritable | abi::MapZeroed)) {
-        m_frames.free(frame); // the task died meanwhile
+    if (!m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed)) {
+        m_frames.free(pending.frame);
         return PageFaultVerdict::Invalid;
+    }
+    if (pending.kind == FrameKind::Heap) {
+        --m_committed; // the promise is kept
+        ++record.heap_mapped;
+    } else {
+        ++record.stack_mapped;
     }
     return PageFaultVerdict::Resolved;
 }
@@ -213,15 +218,75 @@ Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
 
 // ---- page faults ----
 
+// In ring 0 the service's lock is held throughout: the two steps with
+// nothing between them to look up again.
 PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint64_t error_code)
 {
-    if (error_code & (kFaultPresent | kFaultInstructionFetch))
-        return PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
-    uint64_t page = page_of(address);
-    if (page == abi::kStackGuardPage)
+    TaskRecord* record = nullptr;
+    PendingFault pending = take_for_fault(task, address, error_code, record);
+    if (!pending.has_frame)
+        return pending.verdict;
+    m_backend->zero(pending.frame);
+    return map_taken(pending, *record);
+}
+
+MemoryService::PendingFault MemoryService::begin_fault(uint64_t task, uint64_t address, uint64_t error_code)
+{
+    TaskRecord* record = nullptr;
+    PendingFault pending = take_for_fault(task, address, error_code, record);
+    if (pending.has_frame && pending.kind == FrameKind::Heap)
+        ++m_heap_in_flight;
+    return pending;
+}
+
+PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending)
+{
+    if (!pending.has_frame)
+        return pending.verdict;
+    bool heap = pending.kind == FrameKind::Heap;
+    if (heap)
+        --m_heap_in_flight;
+    // Looked up again: between the two steps the task may have ended (its
+    // record dropped by a reclaim) or shrunk its heap below the page.
+    TaskRecord* record = find(pending.task);
+    if (!record || (heap && pending.page >= record->heap_end())) {
+        m_frames.free(pending.frame);
+        return PageFaultVerdict::Invalid;
+    }
+    return map_taken(pending, *record);
+}
+
+// The decision, and a frame if the answer is to map one (`record` is then
+// the task's).
+MemoryService::PendingFault MemoryService::take_for_fault(uint64_t task, uint64_t address, uint64_t error_code,
+    TaskRecord*& record)
+{
+    PendingFault pending;
+    pending.task = task;
+    pending.page = page_of(address);
+    if (error_code & (kFaultPresent | kFaultInstructionFetch)) {
+        pending.verdict = PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
+        return pending;
+    }
+    pending.verdict = decide(pending, record);
+    if (pending.verdict != PageFaultVerdict::Resolved)
+        return pending;
+    if (!take_frame(pending.kind, pending.frame)) {
+        pending.verdict = PageFaultVerdict::OutOfMemory;
+        return pending;
+    }
+    pending.has_frame = true;
+    return pending;
+}
+
+// Resolved (with `pending.kind` and `record` set) if a fresh frame should
+// be mapped at `pending.page`; else the answer.
+PageFaultVerdict MemoryService::decide(PendingFault& pending, TaskRecord*& record)
+{
+    if (pending.page == abi::kStackGuardPage)
         return PageFaultVerdict::StackOverflow;
-    if (page >= abi::kUserStackBottom && page < abi::kUserSpaceEnd) {
-        TaskRecord* record = find_or_add(task);
+    if (pending.page >= abi::kUserStackBottom && pending.page < abi::kUserSpaceEnd) {
+        record = find_or_add(pending.task);
         if (!record)
             return PageFaultVerdict::OutOfMemory; // no room for its books
         if (room(*record) == 0)
@@ -230,20 +295,19 @@ PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint
             reclaim();
         if (uncommitted() == 0)
             return PageFaultVerdict::OutOfMemory;
-        PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Stack);
-        if (verdict == PageFaultVerdict::Resolved)
-            ++record->stack_mapped;
-        return verdict;
+        pending.kind = FrameKind::Stack;
+        return PageFaultVerdict::Resolved;
     }
-    TaskRecord* record = find(task);
-    if (!record || page < abi::kUserHeapBase || page >= record->heap_end())
+    record = find(pending.task);
+    if (!record || pending.page < abi::kUserHeapBase || pending.page >= record->heap_end())
         return PageFaultVerdict::Invalid;
-    PageFaultVerdict verdict = map_fresh(task, page, FrameKind::Heap);
-    if (verdict == PageFaultVerdict::Resolved) {
-        --m_committed; // the promise is kept
-        ++record->heap_mapped;
-    }
-    return verdict;
+    pending.kind = FrameKind::Heap;
+    return PageFaultVerdict::Resolved;
+}
+
+bool MemoryService::is_page_fault(const ipc::Message& in)
+{
+    return in.badge == abi::kKernelBadge && in.label == abi::kPageFaultLabel && in.payload_length == 0 && !in.transfer_handle;
 }
 
 ipc::KernelMessage MemoryService::on_kernel_message(const ipc::Message& in, ipc::Message& reply)

@@ -130,6 +130,28 @@ public:
 
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 
+    // page_fault() in two steps, for a server whose threads share the
+    // service under one lock and zero frames with it let go (the ring-3
+    // server, servers/memory/main.cpp): begin_fault (under the lock) decides
+    // and takes a frame; the caller zeroes `frame` (if `has_frame`) with no
+    // lock held; finish_fault (under the lock again) checks that the
+    // decision still holds (a sibling thread of the task may have shrunk
+    // the heap, or the task ended, meanwhile), maps and keeps the books.
+    // Every PendingFault must be finished, once.
+    struct PendingFault {
+        uint64_t task { 0 };
+        uint64_t page { 0 };
+        uint64_t frame { 0 };
+        bool has_frame { false }; // false: `verdict` is the answer already
+        FrameKind kind { FrameKind::Free };
+        abi::PageFaultVerdict verdict { abi::PageFaultVerdict::Invalid };
+    };
+    PendingFault begin_fault(uint64_t task, uint64_t address, uint64_t error_code);
+    abi::PageFaultVerdict finish_fault(const PendingFault& pending);
+    // Whether a message is a page fault the kernel sent (what
+    // on_kernel_message answers with page_fault()).
+    static bool is_page_fault(const ipc::Message& in);
+
     // Messages only the kernel sends (badge exactly abi::kKernelBadge): a
     // page fault in a faulting thread's name (abi::kPageFaultLabel, how the
     // ring-3 server gets them), answered with its verdict; the
@@ -145,6 +167,7 @@ public:
 
     const FrameTable& frames() const { return m_frames; }
     uint64_t committed() const { return m_committed; }
+    uint64_t heap_frames_in_flight() const { return m_heap_in_flight; }
     uint64_t reclaim_anomalies() const { return m_reclaim_anomalies; }
     uint64_t default_limit() const { return m_default_limit; }
 
@@ -181,7 +204,9 @@ private:
     // How many more frames the task may hold.
     uint64_t room(const TaskRecord& record) const;
     bool take_frame(FrameKind kind, uint64_t& frame);
-    abi::PageFaultVerdict map_fresh(uint64_t task, uint64_t page, FrameKind kind);
+    PendingFault take_for_fault(uint64_t task, uint64_t address, uint64_t error_code, TaskRecord*& record);
+    abi::PageFaultVerdict decide(PendingFault& pending, TaskRecord*& record);
+    abi::PageFaultVerdict map_taken(const PendingFault& pending, TaskRecord& record);
     Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
     DmaBlock* free_dma_block();
     void free_run(uint64_t physical, uint64_t pages);
@@ -191,6 +216,9 @@ private:
     TaskRecord m_tasks[kMaxTasks];
     DmaBlock m_dma[kMaxDmaBlocks];
     uint64_t m_committed { 0 };
+    // Heap frames taken by begin_fault and not yet finished: promised
+    // frames in all but name, so uncommitted() counts them as free.
+    uint64_t m_heap_in_flight { 0 };
     uint64_t m_reclaim_anomalies { 0 };
     uint64_t m_default_limit { 0 };
     size_t m_last_found { 0 }; // find()'s hint: an index into m_tasks

@@ -534,7 +534,7 @@ void figure_ipc_throughput(usize pairs)
         char why[48];
         return skipped(figure, numbered(why, sizeof(why), "needs ", pairs, " CPUs"));
     }
-    constexpr usize kMaxPairs = 4;
+    constexpr usize kMaxPairs = 8;
     constexpr u64 kRounds = 50;
     u64 servers[kMaxPairs] = {}, clients[kMaxPairs] = {};
     probe().arm(static_cast<u32>(pairs));
@@ -552,6 +552,40 @@ void figure_ipc_throughput(usize pairs)
         all = ended_well(wait_for(clients[i], "bench_ipc")) && all;
     for (usize i = 0; i < pairs; ++i)
         kill_task(servers[i]);
+    auto window = probe().window();
+    if (!all || !window)
+        return failed(figure, "a client did not finish (see the log above)");
+    report_rate(figure, "round_trips_per_second", *window);
+}
+
+// N clients, client i on CPU i, calling one echo server with N threads,
+// thread i on CPU i (bench_echo_threads): round trips per second of all
+// clients together, over the window in which all run. Against
+// ipc_throughput_<N>_pairs, what sharing one server (one endpoint, one task)
+// costs.
+void figure_ipc_server_threads(usize threads)
+{
+    char name[40];
+    StringView figure = numbered(name, sizeof(name), "ipc_server_threads_", threads, "");
+    if (threads > processor_count()) {
+        char why[48];
+        return skipped(figure, numbered(why, sizeof(why), "needs ", threads, " CPUs"));
+    }
+    constexpr u64 kRounds = 50;
+    Ref<Endpoint> endpoint = Endpoint::create();
+    if (!endpoint)
+        return failed(figure, "no endpoint");
+    SpawnOptions options;
+    options.parameter = (threads << 8) | kEndpointHandle;
+    options.cpu = 0;
+    options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpointHandle };
+    u64 server = start_program("bench_echo_threads", options);
+    if (!server)
+        return failed(figure, "no server");
+    scheduler_sleep_ms(2 * kTickMs); // every server thread waits on its CPU before the first call
+    bool all = run_together("bench_ipc", threads, ipc_parameter(kRounds, false), endpoint.ptr());
+    endpoint.clear();
+    kill_task(server);
     auto window = probe().window();
     if (!all || !window)
         return failed(figure, "a client did not finish (see the log above)");
@@ -738,9 +772,11 @@ void after_boot()
     start_system(false); // the registry, the console and the loader
     for (const Figure& figure : kFigures)
         run_if_selected(figure.name, figure.run);
-    const usize pair_counts[] = { 1, 2, 4 };
+    const usize pair_counts[] = { 1, 2, 4, 8 };
     for (usize pairs : pair_counts)
         run_numbered("ipc_throughput_", pairs, "_pairs", figure_ipc_throughput);
+    for (usize threads : pair_counts)
+        run_numbered("ipc_server_threads_", threads, "", figure_ipc_server_threads);
     for (const Figure& figure : kMacroFigures)
         run_if_selected(figure.name, figure.run);
     const usize task_counts[] = { 1, 2, 4, 8 };

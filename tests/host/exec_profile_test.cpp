@@ -96,6 +96,11 @@ TEST_CASE("exec profile: blocks run inside the window, with their instructions",
         }
     }
     CHECK(total == 2 + 2 * 2 + 2);
+    // CPU 1 ran the user block, CPU 0 the rest.
+    auto per_cpu = reader.per_cpu_instructions();
+    REQUIRE(per_cpu.size() == 2);
+    CHECK(per_cpu.at(0) == 2 + 2 * 2);
+    CHECK(per_cpu.at(1) == 2);
 }
 
 TEST_CASE("exec profile: no Begin, no window", "[exec_profile]")

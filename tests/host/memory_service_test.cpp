@@ -1420,3 +1420,126 @@ TEST_CASE("memory service: DMA block records run out with kTooManyBlocks and com
     CHECK_FALSE(h.allocate_dma(8, 1).is_error());
     h.check_sane();
 }
+
+// ---- a fault in two steps (the ring-3 server's threads zero with the lock let go) ----
+
+namespace {
+using Pending = MemoryService::PendingFault;
+PageFaultVerdict finish_zeroed(Harness& h, const Pending& pending)
+{
+    if (pending.has_frame)
+        h.backend.zero(pending.frame);
+    return h.service->finish_fault(pending);
+}
+} // namespace
+
+TEST_CASE("memory service: a fault in two steps maps what page_fault maps", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    Pending pending = h.service->begin_fault(7, heap_page(2) + 5, kNotPresentWrite);
+    REQUIRE(pending.has_frame);
+    CHECK(pending.kind == FrameKind::Heap);
+    CHECK(h.service->heap_frames_in_flight() == 1);
+    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(h.service->heap_frames_in_flight() == 0);
+    CHECK(h.backend.has(7, heap_page(2)));
+    CHECK(h.stats().committed == 3);
+    // Answers that need no frame come from the first step.
+    Pending guard = h.service->begin_fault(7, abi::kStackGuardPage, kNotPresentWrite);
+    CHECK_FALSE(guard.has_frame);
+    CHECK(h.service->finish_fault(guard) == PageFaultVerdict::StackOverflow);
+    Pending outside = h.service->begin_fault(7, heap_page(4), kNotPresentWrite);
+    CHECK_FALSE(outside.has_frame);
+    CHECK(h.service->finish_fault(outside) == PageFaultVerdict::Invalid);
+    Pending stack = h.service->begin_fault(7, stack_page(0), kNotPresentWrite);
+    REQUIRE(stack.has_frame);
+    CHECK(stack.kind == FrameKind::Stack);
+    CHECK(finish_zeroed(h, stack) == PageFaultVerdict::Resolved);
+    CHECK(h.backend.kind_at(7, stack_page(0)) == FrameKind::Stack);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a Shrink between the two steps gives the fault's frame back", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    uint64_t free_before = h.stats().free;
+    Pending pending = h.service->begin_fault(7, heap_page(3), kNotPresentWrite);
+    REQUIRE(pending.has_frame);
+    REQUIRE(h.shrink(7, 2).has_value()); // pages 3 and 2: not mapped yet, uncommitted
+    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Invalid);
+    CHECK_FALSE(h.backend.has(7, heap_page(3)));
+    auto s = h.stats();
+    CHECK(s.committed == 2);
+    CHECK(s.free == free_before);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a Release between the two steps leaves the fault to map its page", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    Pending pending = h.service->begin_fault(7, heap_page(1), kNotPresentWrite);
+    REQUIRE(pending.has_frame);
+    auto released = h.release(7, heap_page(1), 1);
+    REQUIRE(released.has_value());
+    CHECK(released.value().frames_freed == 0); // nothing was mapped there yet
+    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(h.backend.has(7, heap_page(1)));
+    CHECK(h.stats().committed == 3);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a task that ends between the two steps gets nothing, and its frame comes back", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    uint64_t free_before = h.stats().free;
+    Pending heap = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
+    Pending stack = h.service->begin_fault(7, stack_page(1), kNotPresentWrite);
+    REQUIRE(heap.has_frame);
+    REQUIRE(stack.has_frame);
+    h.backend.exit(7);
+    CHECK(h.stats().committed == 0); // Stats reclaims: the task's record and promises are gone
+    CHECK(finish_zeroed(h, heap) == PageFaultVerdict::Invalid);
+    CHECK(finish_zeroed(h, stack) == PageFaultVerdict::Invalid);
+    CHECK(h.service->heap_frames_in_flight() == 0);
+    auto s = h.stats();
+    CHECK(s.free == free_before);
+    CHECK(s.tasks == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: two threads' faults on one page map it once", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    Pending first = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
+    Pending second = h.service->begin_fault(7, heap_page(0) + 8, kNotPresentWrite);
+    REQUIRE(first.has_frame);
+    REQUIRE(second.has_frame);
+    CHECK(first.frame != second.frame);
+    CHECK(finish_zeroed(h, first) == PageFaultVerdict::Resolved);
+    CHECK(finish_zeroed(h, second) == PageFaultVerdict::Invalid); // mapped already: the kernel looks again
+    auto s = h.stats();
+    CHECK(s.committed == 3);
+    CHECK(s.heap == 1);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a heap frame in flight is still promised", "[memory_service]")
+{
+    Harness h;
+    uint64_t free = h.stats().free;
+    REQUIRE(h.grow(7, free).has_value()); // every frame promised
+    Pending pending = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
+    REQUIRE(pending.has_frame);
+    CHECK(error_of(h.grow(9, 1)) == proto::kOutOfMemory);
+    Pending stack = h.service->begin_fault(9, stack_page(0), kNotPresentWrite);
+    CHECK_FALSE(stack.has_frame);
+    CHECK(stack.verdict == PageFaultVerdict::OutOfMemory);
+    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(h.stats().committed == free - 1);
+    h.check_sane();
+}

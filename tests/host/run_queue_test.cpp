@@ -12,6 +12,8 @@ struct Item {
     int id;
     Item* queue_next { nullptr };
     Item* queue_prev { nullptr };
+    unsigned cpu { 0 };         // for front_for_cpu
+    const void* task { nullptr }; // its owner, for front_for_cpu
 };
 }
 
@@ -91,4 +93,54 @@ TEST_CASE("run queue matches a deque under random operations")
         }
         REQUIRE(queue.size() == model.size());
     }
+}
+
+TEST_CASE("first_where finds the longest-waiting match and leaves it queued")
+{
+    Item a { 1 }, b { 2 }, c { 3 }, d { 4 };
+    RunQueue<Item> queue;
+    CHECK(queue.first_where([](const Item&) { return true; }) == nullptr);
+    queue.push_back(a);
+    queue.push_back(b);
+    queue.push_back(c);
+    queue.push_back(d);
+    CHECK(queue.first_where([](const Item& item) { return item.id % 2 == 0; }) == &b);
+    CHECK(queue.first_where([](const Item& item) { return item.id > 2; }) == &c);
+    CHECK(queue.first_where([](const Item& item) { return item.id > 9; }) == nullptr);
+    CHECK(queue.size() == 4);
+    queue.remove(b);
+    CHECK(queue.first_where([](const Item& item) { return item.id % 2 == 0; }) == &d);
+}
+
+TEST_CASE("front_for_cpu picks a thread on the CPU among the front item's owner's only")
+{
+    int server = 0, fuzzer = 0; // two owners, told apart by address
+    RunQueue<Item> queue;
+    CHECK(queue.front_for_cpu(0) == nullptr);
+    Item a { 1 }, b { 2 }, c { 3 }, d { 4 };
+    a.cpu = 0;
+    a.task = &server;
+    b.cpu = 1;
+    b.task = &fuzzer;
+    c.cpu = 1;
+    c.task = &server;
+    d.cpu = 2;
+    d.task = &fuzzer;
+    queue.push_back(a);
+    CHECK(queue.front_for_cpu(1) == &a); // one waits: it, whatever its CPU
+    queue.push_back(b);
+    // The front's owner gets it, though another owner waits on the CPU
+    // (what sent the fuzzer's calls astray: qemu-sysfuzz-smp4, docs/ipc.md).
+    CHECK(queue.front_for_cpu(1) == &a);
+    queue.push_back(c);
+    CHECK(queue.front_for_cpu(1) == &c); // the owner's thread on CPU 1, past the other owner's
+    CHECK(queue.front_for_cpu(0) == &a);
+    CHECK(queue.front_for_cpu(2) == &a); // only another owner is on CPU 2
+    queue.push_back(d);
+    CHECK(queue.front_for_cpu(2) == &a);
+    queue.remove(a);
+    CHECK(queue.front_for_cpu(1) == &b); // now the fuzzer's turn: its thread on CPU 1 is the front
+    CHECK(queue.front_for_cpu(2) == &d);
+    CHECK(queue.front_for_cpu(0) == &b);
+    CHECK(queue.size() == 3);
 }

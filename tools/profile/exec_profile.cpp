@@ -81,8 +81,12 @@ void TraceReader::line(std::string_view text)
             m_state = Window::Open;
         else if (m_state == Window::Open && pc == m_end)
             m_state = Window::Closed;
-        if (m_state == Window::Open)
+        if (m_state == Window::Open) {
             ++m_runs[pointer];
+            unsigned cpu = 0;
+            std::from_chars(text.data() + 6, text.data() + colon, cpu);
+            m_cpu_instructions[cpu] += block->second.instructions;
+        }
         return;
     }
     if (starts_with(text, "IN:")) {

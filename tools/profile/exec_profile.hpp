@@ -48,6 +48,11 @@ public:
     bool window_closed() const { return m_state == Window::Closed; }
     // Each block that ran in the window, with how many times.
     std::vector<std::pair<Block, std::uint64_t>> executed() const;
+    // Instructions each CPU ran in the window (the "Trace <cpu>:" of each
+    // run), by CPU index. QEMU's clock under -icount counts them all as
+    // one sum; the busiest CPU's share bounds what a machine whose CPUs run
+    // at once would take (docs/benchmarks.md, "Scaling under icount").
+    const std::map<unsigned, std::uint64_t>& per_cpu_instructions() const { return m_cpu_instructions; }
 
 private:
     enum class Window { Before, Open, Closed };
@@ -59,6 +64,7 @@ private:
     Block m_block;                                // being read
     std::map<std::uint64_t, Block> m_blocks;      // by host pointer
     std::map<std::uint64_t, std::uint64_t> m_runs; // by host pointer, in the window
+    std::map<unsigned, std::uint64_t> m_cpu_instructions; // by CPU, in the window
 };
 
 struct Symbol {

@@ -174,6 +174,16 @@ int main(int argc, char** argv)
                 "%.0f per operation\n",
         static_cast<unsigned long long>(total), static_cast<unsigned long long>(ticks), static_cast<unsigned long long>(operations),
         per_operation(total));
+    // Per CPU: with several CPUs at work (the scaling figures), the busiest
+    // one is the bound on a machine whose CPUs run at once.
+    std::uint64_t busiest = 0;
+    for (const auto& [cpu, n] : reader.per_cpu_instructions()) {
+        std::printf("cpu %u: %llu instructions, %.0f per operation\n", cpu, static_cast<unsigned long long>(n), per_operation(n));
+        busiest = std::max(busiest, n);
+    }
+    if (busiest)
+        std::printf("busiest CPU: %.0f instructions per operation; %.0f operations per 10^9 of its instructions\n",
+            per_operation(busiest), 1e9 * static_cast<double>(operations) / static_cast<double>(busiest));
     std::vector<std::pair<std::uint64_t, std::string>> wheres;
     for (const auto& [where, n] : by_where)
         wheres.emplace_back(n, where);

@@ -20,9 +20,10 @@ struct Family {
     std::string_view prefix;
     std::string_view title;
 };
-constexpr std::array<Family, 2> kFamilies { {
+constexpr std::array<Family, 3> kFamilies { {
     { "fault_scaling_", "fault_scaling" },
     { "ipc_throughput_", "ipc_throughput" },
+    { "ipc_server_threads_", "ipc_server_threads" },
 } };
 
 const Family* family_of(const std::string& workload)

@@ -287,7 +287,8 @@ bool numbered_family(const std::string& workload, std::string_view prefix)
 void scaling_section(std::string& out, const Study& study)
 {
     std::string body;
-    for (std::string_view family : { std::string_view("fault_scaling_"), std::string_view("ipc_throughput_") }) {
+    for (std::string_view family :
+        { std::string_view("fault_scaling_"), std::string_view("ipc_throughput_"), std::string_view("ipc_server_threads_") }) {
         for (const auto& workload : study.workloads()) {
             if (!numbered_family(workload, family))
                 continue;

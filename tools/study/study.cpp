@@ -11,10 +11,10 @@ namespace {
 
 // The study's workloads in the order the report shows them; a trailing
 // '_' marks a numbered family (fault_scaling_1, _2, ...).
-constexpr std::array<std::string_view, 16> kWorkloadOrder {
+constexpr std::array<std::string_view, 17> kWorkloadOrder {
     "calibration", "null_syscall", "yield_same_cpu", "ipi_round_trip", "ipc_round_trip_same_cpu",
     "ipc_round_trip_cross_cpu", "ipc_round_trip_4k", "console_line", "page_fault", "heap_growth",
-    "spawn_to_exit", "ipc_throughput_", "spawn_storm", "request_reply", "fault_scaling_", "console_flood",
+    "spawn_to_exit", "ipc_throughput_", "ipc_server_threads_", "spawn_storm", "request_reply", "fault_scaling_", "console_flood",
 };
 
 struct WorkloadKey {

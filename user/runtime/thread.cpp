@@ -78,6 +78,22 @@ ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_
     return control;
 }
 
+int64_t thread_start_on(ThreadControl& control, void* stack, size_t stack_bytes, ThreadFunction function,
+    uint64_t argument, uint64_t cpu)
+{
+    install_main_control();
+    control = ThreadControl {};
+    control.self = &control;
+    control.function = function;
+    control.argument = argument;
+    uint64_t stack_top = (reinterpret_cast<uint64_t>(stack) + stack_bytes) & ~uint64_t(15);
+    int64_t id = sys_thread_create(reinterpret_cast<uint64_t>(&herald_thread_start), stack_top,
+        reinterpret_cast<uint64_t>(&control), cpu);
+    if (id >= 0)
+        control.id = static_cast<uint64_t>(id);
+    return id;
+}
+
 int64_t thread_join(ThreadControl* thread, int64_t* value)
 {
     int64_t status = sys_thread_join(thread->id, value);

@@ -46,6 +46,14 @@ struct ThreadControl {
 ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_t cpu = kAnyCpu,
     int64_t* error = nullptr);
 
+// The same on a stack and control block the caller owns (static storage,
+// never freed: a program that must not fault on its thread stacks, like the
+// memory server, whose own faults nobody serves). `stack_bytes` from
+// `stack` must be mapped. The thread's id, or a negative SyscallError.
+// Such a thread is not for thread_join (which frees what thread_create took).
+int64_t thread_start_on(ThreadControl& control, void* stack, size_t stack_bytes, ThreadFunction function,
+    uint64_t argument, uint64_t cpu = kAnyCpu);
+
 // Waits for the thread to end and frees its stack: 0 and its value (what
 // its function returned, or gave thread_exit), or a negative SyscallError
 // (the thread stays joinable after BadAddress).
