@@ -14,7 +14,7 @@
 // Who asks: a client with badge 0 (a handle nobody badged: not one the
 // registry handed out) is Denied everything; each client may hold at most
 // kMaxOpenPerClient open files (kClientLimit beyond), so that no client can
-// take the whole table (kMaxOpenFiles, the Volume's 16) from the others.
+// take the whole table (the Volume's Volume::kMaxOpenFiles, 16) from the others.
 // forget_client() closes what a client left open.
 //
 // Not yet: the server does not hear of clients that end (it would need the

@@ -173,12 +173,15 @@ private:
 // ring-3 loader's copy).
 ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& request, ipc::Handle given, ipc::Badge starter)
 {
+    // A program from the disk keeps the "/disk/" prefix in its task name:
+    // servers grant by task name (the PCI server's manifest lines, the
+    // registry's system names and init's Reserve), and a file anyone can
+    // write must never run as `rtc` or `init`. No manifest name has a '/'.
     StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
     DiskFileGuard disk_file(*m_backend);
     ByteReader bytes(nullptr, 0);
     if (name.starts_with(kDiskPrefix)) {
-        name = name.substring(kDiskPrefix.length());
-        bytes = IPC_TRY(disk_file.read(name));
+        bytes = IPC_TRY(disk_file.read(name.substring(kDiskPrefix.length())));
     } else {
         bytes = IPC_TRY(find(name)).bytes;
     }

@@ -167,7 +167,7 @@ session chain 1 "$disk" "cat readme.txt" "ls" "run hello" "run /disk/nothere" "w
     "run /disk/junk.bin" "run /disk/hello"
 expect chain "^cat: /readme.txt: the file system is corrupt$" "^fat: the file system is corrupt \(request 1 of task [0-9]+\)" \
     "^ +[0-9]+  hello$" "^hello \(task [0-9]+\) exited with status 0$" "^run: cannot start /disk/nothere: not found$" \
-    "^loader: junk.bin is not a program Herald can run: " "^run: cannot start /disk/junk.bin: not a program Herald can run" \
+    "^loader: /disk/junk.bin is not a program Herald can run: " "^run: cannot start /disk/junk.bin: not a program Herald can run" \
     "^/disk/hello \(task [0-9]+\) exited with status 0$"
 
 # --- no-disk ---

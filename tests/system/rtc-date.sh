@@ -37,7 +37,7 @@ fail() { echo "rtc-date: FAILED: $*" >&2; failures=$((failures + 1)); }
 
 base_seconds=$(date -u -d "${base/T/ } UTC" +%s) || { echo "rtc-date.sh: bad --base '$base'" >&2; exit 2; }
 started=$(date +%s)
-timeout "$timeout" "$herald" run --quiet --accel "${HERALD_TEST_ACCEL:-tcg}" \
+timeout "$timeout" "$herald" run --quiet --no-disk --accel "${HERALD_TEST_ACCEL:-tcg}" \
     --exec 'date; run sleep 2500; date; run hostile_driver 1' -- -rtc "base=$base" >"$out" 2>&1
 status=$?
 took=$(( $(date +%s) - started + 1 ))

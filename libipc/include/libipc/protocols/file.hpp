@@ -1,5 +1,5 @@
 // File: files on a disk, served by the FAT file-system server
-// (servers/fat, docs/storage.md), published as "fs". The server tells its
+// (servers/fat, docs/storage.md), published as "fat". The server tells its
 // clients apart by the badge of their handle (the registry badges each
 // copy with the client's task id) and bounds what each may hold open.
 //
