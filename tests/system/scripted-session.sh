@@ -38,7 +38,7 @@ session() {
     local name="$1" want="$2" input="$3" status
     shift 3
     out="$logs/scripted-$name.log"
-    timeout "$timeout" "$herald" run --quiet --no-disk --accel "$accel" "$@" <"$input" >"$out" 2>    timeout "$timeout" "$herald" run --quiet --accel "$accel" "$@" <"$input" >"$out" 2>&11
+    timeout "$timeout" "$herald" run --quiet --no-disk --accel "$accel" "$@" <"$input" >"$out" 2>&1
     status=$?
     [ "$status" = 124 ] && fail "$name: did not end within ${timeout} s"
     [ "$status" = "$want" ] || fail "$name: exit status $status; expected $want"
