@@ -19,7 +19,9 @@ Error to_fat_error(ipc::Error error)
 ipc::Result<void> BlockClient::connect()
 {
     auto info = IPC_TRY(m_driver.call<block::Info>({}));
-    if (info.sector_size != kSectorSize || info.max_sectors < 1)
+    // Requests go out kMaxSectors at a time (read_from_driver): a driver
+    // that takes fewer would refuse every one of them.
+    if (info.sector_size != kSectorSize || info.max_sectors < block::kMaxSectors)
         return ipc::Error::BadMessage;
     m_sectors = info.sectors;
     m_flags = info.flags;

@@ -155,8 +155,13 @@ private:
             return ipc::Error::NotFound;
         auto opened = files.call<ipc::file::Open>(
             ipc::Bytes { reinterpret_cast<const uint8_t*>(path.chars()), static_cast<uint32_t>(path.length()) });
-        if (opened.is_error())
-            return opened.error() == ipc::Error::NotFound ? ipc::Error::NotFound : ipc::loader::kBadProgram;
+        // No volume is "no such program" to the one who asked; a file the
+        // server cannot open (corrupt, busy, too many open) is not a program.
+        if (opened.is_error()) {
+            ipc::Error error = opened.error();
+            return error == ipc::Error::NotFound || error == ipc::file::kNoVolume ? ipc::Error::NotFound
+                                                                                    : ipc::loader::kBadProgram;
+        }
         uint64_t file = opened.value().file;
         uint64_t size = opened.value().size;
         auto bytes = size == 0 || size > kMaxDiskProgram ? ipc::Result<ByteReader>(ipc::loader::kBadProgram)
@@ -170,9 +175,12 @@ private:
     ipc::Result<ByteReader> read_whole(ipc::Client<ipc::file::Protocol>& files, uint64_t file, uint64_t size)
     {
         uint64_t pages = (size + kPage - 1) / kPage;
+        // The memory protocol's errors are not the loader's (its
+        // protocol_error(1), kOverLimit, would read as kTooManyTasks): any
+        // refusal to grow is NoMemory to the one who asked.
         auto grown = ipc::memory::grow(user::ipc(), pages);
         if (grown.is_error())
-            return grown.error();
+            return ipc::Error::NoMemory;
         m_disk_pages = pages;
         auto* here = reinterpret_cast<uint8_t*>(grown.value().old_end);
         for (uint64_t offset = 0; offset < size;) {

@@ -114,7 +114,7 @@ void sum_directory(const char* path, uint64_t depth)
             size_t at = 0;
             for (size_t i = 0; i < base && at < file::kMaxPathLength; ++i)
                 out[at++] = path[i];
-            if (at == 0 || out[at - 1] != '/')
+            if ((at == 0 || out[at - 1] != '/') && at < file::kMaxPathLength)
                 out[at++] = '/';
             for (size_t i = 0; i < header.name_length && at < file::kMaxPathLength; ++i)
                 out[at++] = name[i];
