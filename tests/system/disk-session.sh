@@ -50,8 +50,8 @@ contents="$pristine.contents"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-failures=0
-fail() { echo "disk-session: FAILED: $*" >&2; failures=$((failures + 1)); }
+check_name=disk-session
+. "$here/checks.sh"
 
 # session NAME STATUS DISK COMMANDS...: boots with DISK (none: no disk), runs
 # the commands (one argument each) and checks the exit status; output in $out.
@@ -68,21 +68,6 @@ session() {
     echo "disk-session: $name: $((SECONDS - start)) s, status $status"
     [ "$status" = 124 ] && fail "$name: did not end within ${timeout} s"
     [ "$status" = "$want" ] || fail "$name: exit status $status; expected $want (see $out)"
-}
-# expect NAME REGEX...: each extended regex matches a line of $out.
-expect() {
-    local name="$1" pattern
-    shift
-    for pattern in "$@"; do
-        grep -Eq -- "$pattern" "$out" || fail "$name: no line matches /$pattern/ (see $out)"
-    done
-}
-reject() {
-    local name="$1" pattern
-    shift
-    for pattern in "$@"; do
-        ! grep -Eq -- "$pattern" "$out" || fail "$name: a line matches /$pattern/ but must not (see $out)"
-    done
 }
 fsck_clean() {
     local name="$1" disk="$2"

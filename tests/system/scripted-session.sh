@@ -27,8 +27,8 @@ logs="$build/test-logs"
 mkdir -p "$logs"
 accel="${HERALD_TEST_ACCEL:-tcg}"
 
-failures=0
-fail() { echo "scripted-session: FAILED: $*" >&2; failures=$((failures + 1)); }
+check_name=scripted-session
+. "$here/checks.sh"
 
 # session NAME STATUS INPUT [ARGS...]: runs ./herald run --quiet ARGS with
 # stdin from the file INPUT, with a timeout, output to
@@ -42,27 +42,6 @@ session() {
     status=$?
     [ "$status" = 124 ] && fail "$name: did not end within ${timeout} s"
     [ "$status" = "$want" ] || fail "$name: exit status $status; expected $want"
-}
-# expect NAME REGEX...: each extended regex matches a line of $out.
-expect() {
-    local name="$1" pattern
-    shift
-    for pattern in "$@"; do
-        grep -Eq -- "$pattern" "$out" || fail "$name: no line matches /$pattern/ (see $out)"
-    done
-}
-# in_order NAME REGEX...: the first lines that match come in this order.
-in_order() {
-    local name="$1" pattern line previous=0
-    shift
-    for pattern in "$@"; do
-        line=$(grep -En -- "$pattern" "$out" | head -1 | cut -d: -f1)
-        if [ -z "$line" ] || [ "$line" -le "$previous" ]; then
-            fail "$name: /$pattern/ is missing or out of order (see $out)"
-            return
-        fi
-        previous=$line
-    done
 }
 
 # 1. Piped input (a file here; ./herald treats any stdin that is not a
