@@ -104,6 +104,16 @@ StringView numbered(char* buffer, usize capacity, StringView prefix, usize n, St
     return sink.view();
 }
 
+// A figure that needs `cpus` CPUs: says it is skipped when there are fewer.
+bool skipped_without_cpus(StringView figure, usize cpus)
+{
+    if (cpus <= processor_count())
+        return false;
+    char why[48];
+    skipped(figure, numbered(why, sizeof(why), "needs ", cpus, " CPUs"));
+    return true;
+}
+
 // Before a figure: the kernel's lines printed so far have reached COM1
 // (through the console, which would otherwise print them during the next
 // window and count there).
@@ -530,10 +540,8 @@ void figure_ipc_throughput(usize pairs)
 {
     char name[40];
     StringView figure = numbered(name, sizeof(name), "ipc_throughput_", pairs, "_pairs");
-    if (pairs > processor_count()) {
-        char why[48];
-        return skipped(figure, numbered(why, sizeof(why), "needs ", pairs, " CPUs"));
-    }
+    if (skipped_without_cpus(figure, pairs))
+        return;
     constexpr usize kMaxPairs = 8;
     constexpr u64 kRounds = 50;
     u64 servers[kMaxPairs] = {}, clients[kMaxPairs] = {};
@@ -567,10 +575,8 @@ void figure_ipc_server_threads(usize threads)
 {
     char name[40];
     StringView figure = numbered(name, sizeof(name), "ipc_server_threads_", threads, "");
-    if (threads > processor_count()) {
-        char why[48];
-        return skipped(figure, numbered(why, sizeof(why), "needs ", threads, " CPUs"));
-    }
+    if (skipped_without_cpus(figure, threads))
+        return;
     constexpr u64 kRounds = 50;
     Ref<Endpoint> endpoint = Endpoint::create();
     if (!endpoint)
@@ -674,10 +680,8 @@ void figure_fault_scaling(usize tasks)
 {
     char name[32];
     StringView figure = numbered(name, sizeof(name), "fault_scaling_", tasks, "");
-    if (tasks > processor_count()) {
-        char why[48];
-        return skipped(figure, numbered(why, sizeof(why), "needs ", tasks, " CPUs"));
-    }
+    if (skipped_without_cpus(figure, tasks))
+        return;
     bool all = run_together("bench_page_fault", tasks, kThroughputMode | kScalingPages);
     auto window = probe().window();
     if (!all || !window)
