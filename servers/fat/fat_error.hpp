@@ -3,14 +3,17 @@
 // Every operation of the library returns a Result: a value, or one Error
 // that says what went wrong in words a shell can print (error_text). A
 // corrupt image gives an error from the Corrupt* group, never a crash; the
-// device's own failures come back as IoError. The library stands alone (no
-// libipc, no kernel library) so that it compiles into a ring-3 server, the
+// device's own failures come back as IoError. The library stands alone (it links
+// no libipc and no kernel library; its one outside header, libipc/
+// basic_result.hpp, depends on nothing) so that it compiles into a ring-3 server, the
 // host tests and a fuzzer alike; the file protocol maps these errors to its
 // own (libipc/protocols/file.hpp).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "libipc/basic_result.hpp"
 
 namespace herald::fat {
 
@@ -74,72 +77,12 @@ constexpr const char* error_text(Error error)
     return "unknown error";
 }
 
-// A value or an Error, for trivially copyable values (as ipc::Result,
-// without depending on libipc).
+// A value or an Error (the one template, libipc/basic_result.hpp, depends on
+// nothing, so the library still stands alone).
 template<typename T>
-class [[nodiscard]] Result {
-    static_assert(__is_trivially_copyable(T), "fat::Result<T> needs a trivially copyable T");
-
-public:
-    constexpr Result(const T& value) : m_value(value), m_has_value(true) { }
-    constexpr Result(Error error) : m_error(error), m_has_value(false) { }
-
-    constexpr bool is_error() const { return !m_has_value; }
-    constexpr Error error() const
-    {
-        if (m_has_value)
-            __builtin_trap(); // asking a success for its error is a bug in the caller
-        return m_error;
-    }
-    constexpr T& value()
-    {
-        if (!m_has_value)
-            __builtin_trap(); // check is_error() first
-        return m_value;
-    }
-    constexpr const T& value() const
-    {
-        if (!m_has_value)
-            __builtin_trap();
-        return m_value;
-    }
-    constexpr T release_value() { return value(); }
-
-private:
-    union {
-        T m_value;
-        Error m_error;
-    };
-    bool m_has_value;
-};
-
-template<>
-class [[nodiscard]] Result<void> {
-public:
-    constexpr Result() = default;
-    constexpr Result(Error error) : m_error(error), m_has_value(false) { }
-
-    constexpr bool is_error() const { return !m_has_value; }
-    constexpr Error error() const
-    {
-        if (m_has_value)
-            __builtin_trap();
-        return m_error;
-    }
-    constexpr void release_value() const { }
-
-private:
-    Error m_error { Error::IoError }; // unused while m_has_value
-    bool m_has_value { true };
-};
+using Result = BasicResult<T, Error>;
 
 } // namespace herald::fat
 
 // Propagates an error to the caller; evaluates to the value on success.
-#define FAT_TRY(expr)                                    \
-    ({                                                   \
-        auto _fat_result = (expr);                       \
-        if (_fat_result.is_error())                      \
-            return _fat_result.error();                  \
-        _fat_result.release_value();                     \
-    })
+#define FAT_TRY(expr) RESULT_TRY(expr)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libipc/basic_result.hpp"
 #include "microkernel/abi/syscalls.hpp"
 
 namespace ipc {
@@ -108,78 +109,12 @@ LIBIPC_SAME_AS_KERNEL(Busy);
 LIBIPC_SAME_AS_KERNEL(NotDeviceMemory);
 #undef LIBIPC_SAME_AS_KERNEL
 
-// A value or an Error. T must be trivially copyable: everything that
-// crosses IPC is (messages, words, plain structs, byte views), and it lets
-// Result live in a union without placement new, which a freestanding build
-// has no header for.
+// A value or an Error (the one template is libipc/basic_result.hpp, shared
+// with the FAT library).
 template<typename T>
-class [[nodiscard]] Result {
-    static_assert(__is_trivially_copyable(T), "ipc::Result<T> needs a trivially copyable T");
-
-public:
-    constexpr Result(const T& value) : m_value(value), m_has_value(true) { }
-    constexpr Result(Error error) : m_error(error), m_has_value(false) { }
-
-    constexpr bool is_error() const { return !m_has_value; }
-    constexpr bool has_value() const { return m_has_value; }
-    constexpr Error error() const
-    {
-        if (m_has_value)
-            __builtin_trap(); // asking a success for its error is a bug in the caller
-        return m_error;
-    }
-    constexpr T& value()
-    {
-        if (!m_has_value)
-            __builtin_trap(); // as above: check is_error() first
-        return m_value;
-    }
-    constexpr const T& value() const
-    {
-        if (!m_has_value)
-            __builtin_trap();
-        return m_value;
-    }
-    constexpr T release_value() { return value(); }
-
-private:
-    union {
-        T m_value;
-        Error m_error;
-    };
-    bool m_has_value;
-};
-
-template<>
-class [[nodiscard]] Result<void> {
-public:
-    constexpr Result() = default;
-    constexpr Result(Error error) : m_error(error), m_has_value(false) { }
-
-    constexpr bool is_error() const { return !m_has_value; }
-    constexpr bool has_value() const { return m_has_value; }
-    constexpr Error error() const
-    {
-        if (m_has_value)
-            __builtin_trap();
-        return m_error;
-    }
-    constexpr void value() const { }
-    constexpr void release_value() const { }
-
-private:
-    Error m_error { Error::BadMessage }; // unused while m_has_value
-    bool m_has_value { true };
-};
+using Result = herald::BasicResult<T, Error>;
 
 } // namespace ipc
 
-// Propagates an error to the caller, like HERALD_TRY: evaluates to the value
-// on success (a GNU statement expression, which Clang supports).
-#define IPC_TRY(expr)                                    \
-    ({                                                   \
-        auto _ipc_result = (expr);                       \
-        if (_ipc_result.is_error())                      \
-            return _ipc_result.error();                  \
-        _ipc_result.release_value();                     \
-    })
+// Propagates an error to the caller: evaluates to the value on success.
+#define IPC_TRY(expr) RESULT_TRY(expr)
