@@ -9,6 +9,7 @@
 #include "microkernel/abi/events.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/task.hpp"
+#include "user/runtime/log_line.hpp"
 #include "user/runtime/syscall.hpp"
 
 using namespace herald::user;
@@ -36,36 +37,7 @@ const SelfInfo g_read_only_info { 1, 2, 3, 4, 5, 6 };
 int g_checks = 0;
 int g_mismatches = 0;
 
-// Formats into a fixed buffer, enough for one log line.
-class Line {
-public:
-    Line& text(const char* chars)
-    {
-        while (*chars && m_length < sizeof(m_buffer))
-            m_buffer[m_length++] = *chars++;
-        return *this;
-    }
-    Line& number(int64_t value)
-    {
-        char digits[20];
-        int count = 0;
-        uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
-        do {
-            digits[count++] = static_cast<char>('0' + magnitude % 10);
-            magnitude /= 10;
-        } while (magnitude != 0);
-        if (value < 0)
-            text("-");
-        while (count > 0 && m_length < sizeof(m_buffer))
-            m_buffer[m_length++] = digits[--count];
-        return *this;
-    }
-    void write() const { debug_write(m_buffer, m_length); }
-
-private:
-    char m_buffer[160];
-    size_t m_length { 0 };
-};
+using Line = LogLine<160>; // enough for one log line
 
 void expect(const char* check, int64_t got, int64_t expected)
 {
@@ -73,7 +45,7 @@ void expect(const char* check, int64_t got, int64_t expected)
     if (got == expected)
         return;
     ++g_mismatches;
-    Line().text("syscall_garbage: MISMATCH ").text(check).text(": got ").number(got).text(", expected ").number(expected).write();
+    Line().add("syscall_garbage: MISMATCH {}: got {}, expected {}", check, got, expected).write();
 }
 
 uint64_t address(const void* pointer) { return reinterpret_cast<uint64_t>(pointer); }
@@ -186,6 +158,6 @@ extern "C" int64_t herald_main(uint64_t)
     expect("event_counters into the kernel", syscall3(events, kAll, kKernelImage, kCount), error(SyscallError::BadAddress));
     expect("event_counters into read-only data", syscall3(events, kAll, address(&g_read_only_info), kCount), error(SyscallError::BadAddress));
 
-    Line().text("syscall_garbage: ").number(g_checks).text(" checks, ").number(g_mismatches).text(" mismatches").write();
+    Line().add("syscall_garbage: {} checks, {} mismatches", g_checks, g_mismatches).write();
     return g_mismatches;
 }

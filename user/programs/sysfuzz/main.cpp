@@ -33,6 +33,7 @@
 #include "microkernel/abi/task.hpp"
 #include "user/programs/sysfuzz/generator.hpp"
 #include "user/runtime/herald.hpp"
+#include "user/runtime/log_line.hpp"
 #include "user/runtime/syscall.hpp"
 #include "user/runtime/thread.hpp"
 
@@ -102,34 +103,7 @@ void raw_syscall(Registers& r)
     r.r15 = r15;
 }
 
-// A log line through DebugWrite (no IPC buffer needed).
-class Line {
-public:
-    Line& text(const char* chars)
-    {
-        while (*chars && m_length < sizeof(m_buffer))
-            m_buffer[m_length++] = *chars++;
-        return *this;
-    }
-    Line& number(uint64_t value)
-    {
-        char digits[20];
-        int count = 0;
-        do {
-            digits[count++] = static_cast<char>('0' + value % 10);
-            value /= 10;
-        } while (value != 0);
-        while (count > 0 && m_length < sizeof(m_buffer))
-            m_buffer[m_length++] = digits[--count];
-        return *this;
-    }
-    void write() const { debug_write(m_buffer, m_length); }
-    void print() const { println("{}", StringView(m_buffer, m_length)); }
-
-private:
-    char m_buffer[800];
-    size_t m_length { 0 };
-};
+using Line = LogLine<800>; // a worker's counts by call fit
 
 uint64_t result_slot(int64_t result)
 {
@@ -282,7 +256,7 @@ void refresh_child(Worker& worker, sysfuzz::Generator& generator)
     }
     ++worker.child_failures;
     if (worker.child_failures == 1)
-        Line().text("sysfuzz: worker ").number(worker.index).text(" cannot start a child: ").text(ipc::error_name(why)).write();
+        Line().add("sysfuzz: worker {} cannot start a child: {}", worker.index, ipc::error_name(why)).write();
 }
 
 // Progress goes to the kernel log (DebugWrite: no IPC buffer needed; a
@@ -292,22 +266,22 @@ void refresh_child(Worker& worker, sysfuzz::Generator& generator)
 void report(const Worker& worker, const char* what, uint64_t calls)
 {
     Line line;
-    line.text("sysfuzz: worker ").number(worker.index).text(" ").text(what).text(": calls ").number(calls);
+    line.add("sysfuzz: worker {} {}: calls {}", worker.index, what, calls);
     if (what[0] == 'd') {
         for (uint64_t i = 0; i < kResults; ++i)
-            line.text(" ").text(kResultNames[i]).text(" ").number(worker.results[i]);
-        line.text(" forced ").number(worker.forced).text(" children ").number(worker.children).text(" cpumask ").number(worker.cpus);
+            line.add(" {} {}", kResultNames[i], worker.results[i]);
+        line.add(" forced {} children {} cpumask {}", worker.forced, worker.children, worker.cpus);
         restore_ipc_buffer();
-        line.print();
+        println("{}", line.view());
         // Then what each system call made and how often it succeeded:
         // "sysfuzz: worker I by call: NUMBER MADE OK ..." (50: no such call).
         Line by_call;
-        by_call.text("sysfuzz: worker ").number(worker.index).text(" by call:");
+        by_call.add("sysfuzz: worker {} by call:", worker.index);
         for (uint64_t n = 0; n <= kNumbers; ++n) {
             if (worker.made[n])
-                by_call.text(" ").number(n).text(" ").number(worker.made[n]).text(" ").number(worker.succeeded[n]);
+                by_call.add(" {} {} {}", n, worker.made[n], worker.succeeded[n]);
         }
-        by_call.print();
+        println("{}", by_call.view());
         return;
     }
     line.write();
@@ -359,8 +333,7 @@ int64_t run_worker(uint64_t parameter)
             generator.set(copy, Kind::Dead);
     }
     refresh_child(worker, generator);
-    Line().text("sysfuzz: worker ").number(worker.index).text(" started on CPU ").number(self.cpu_index).text(" of ")
-        .number(self.cpu_count).write();
+    Line().add("sysfuzz: worker {} started on CPU {} of {}", worker.index, self.cpu_index, self.cpu_count).write();
 
     for (uint64_t made = 0; made < worker.calls; ++made) {
         sysfuzz::Call call = generator.next();
