@@ -14,6 +14,7 @@
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/ipc/irq.hpp"
 #include "microkernel/log.hpp"
+#include "microkernel/stats/event_counters.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/task.hpp"
 #include "programs.hpp"
@@ -28,16 +29,26 @@ constexpr u64 kBlkChecks = 1;
 constexpr u64 kBlkHammer = 2;
 constexpr u64 kDriverNoMsix = 1; // virtio-blk's argument bit 0: INTx and polling
 
-// blk_checks' status; logs the guest time it took and the MSI messages the
-// kernel received meanwhile (in `messages`).
+u64 events_of(const EventCounters& counters, Event event) { return counters.values[static_cast<usize>(event)]; }
+
+// blk_checks' status; logs the guest time it took, the MSI messages the
+// kernel received meanwhile (in `messages`), and what the kernel did for it
+// on every CPU (system calls, IPC messages, context switches, interrupts):
+// the cost of polling against interrupts, in counts that do not depend on
+// how fast the host is.
 i64 timed_blk_checks(const char* mode, u64& messages)
 {
     u64 before = msi_messages_received();
+    EventCounters events_before = event_counters_sum();
     u64 start = tsc::ms_since_boot().value_or(0);
     i64 status = run_to_exit("blk_checks", kBlkChecks);
     u64 took = tsc::ms_since_boot().value_or(0) - start;
+    EventCounters events = event_counters_sum();
     messages = msi_messages_received() - before;
+    auto delta = [&](Event event) { return events_of(events, event) - events_of(events_before, event); };
     klog("selftest: virtio-blk {}: blk_checks took {} ms, {} MSI messages", mode, took, messages);
+    klog("selftest: virtio-blk {}: syscalls={} ipc={} context_switches={} interrupts={}", mode, delta(Event::Syscalls),
+        delta(Event::IpcFast) + delta(Event::IpcFull), delta(Event::ContextSwitches), delta(Event::Interrupts));
     return status;
 }
 
