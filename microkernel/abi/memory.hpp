@@ -104,6 +104,14 @@ enum MemoryMapFlags : uint64_t {
     // since the memory server zeroes frames where the kernel cannot see it
     // (docs/benchmarks.md, "Events").
     MapZeroed = 1u << 2,
+    // DMA memory (AllocateDma, docs/drivers.md): when the task ends, the
+    // kernel does not hand the frame back through the reclaim queue. Its
+    // device may still write it (no IOMMU, and the PCI server stops the
+    // device only later), and the queue links frames through their first
+    // bytes: a late completion there would send the kernel through a
+    // corrupt link. The memory server frees such frames by its own books
+    // (ReleaseDma). MemoryUnmap refuses them.
+    MapNotReclaimed = 1u << 3,
 };
 
 // One range of the managed set (MemoryRanges).

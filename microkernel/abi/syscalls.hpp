@@ -75,6 +75,7 @@ enum class SyscallNumber : uint64_t {
     DeviceMemoryRestrict = 61, // (device memory, physical base, length) -> a new handle (same rights)
     DeviceMemoryMap = 62,      // (device memory, user address) -> 0; mapped uncached there until the caller ends
     DeviceInfo = 63,           // (any device handle, DeviceInfo* out) -> 0; what it covers
+    InterruptAllocateMsi = 64, // (interrupt root, MsiMessage* out) -> a new handle to one MSI vector, masked until bound
     Count
 };
 

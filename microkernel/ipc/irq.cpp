@@ -161,4 +161,123 @@ void unbind_line(u32 line, const void* owner)
     // Dropped here, not under the lock: it may be the last reference.
 }
 
+namespace {
+
+static_assert(x86::kVectorFirstMsi >= x86::kVectorFirstIrq + kMaxIrqLines, "the MSI pool overlaps the lines' vectors");
+static_assert(x86::kVectorFirstMsi + kMsiVectors <= x86::kVectorLapicError, "the MSI pool overlaps the kernel's vectors");
+
+struct MsiSlot {
+    const void* owner; // null: free
+    Notification* notification; // holds a reference; null: not bound (messages dropped)
+    u64 bits;
+    bool armed;   // the next message signals
+    bool pending; // a message came while disarmed: the acknowledge signals it
+};
+
+SpinLock g_msi_lock;
+MsiSlot g_msi[kMsiVectors] GUARDED_BY(g_msi_lock);
+u64 g_msi_received; // atomic
+
+MsiSlot* msi_slot(u8 vector, const void* owner) REQUIRES(g_msi_lock)
+{
+    u32 index = static_cast<u32>(vector) - x86::kVectorFirstMsi;
+    if (vector < x86::kVectorFirstMsi || index >= kMsiVectors || !owner || g_msi[index].owner != owner)
+        return nullptr;
+    return &g_msi[index];
+}
+
+void deliver_msi(x86::InterruptFrame& frame)
+{
+    __atomic_add_fetch(&g_msi_received, 1, __ATOMIC_RELAXED);
+    u64 index = frame.vector - x86::kVectorFirstMsi;
+    if (index >= kMsiVectors)
+        return;
+    SpinLockGuard guard(g_msi_lock);
+    MsiSlot& slot = g_msi[index];
+    if (!slot.notification)
+        return; // free, or not bound yet: masked
+    if (!slot.armed) {
+        slot.pending = true;
+        return;
+    }
+    slot.armed = false; // until the driver acknowledges
+    slot.notification->signal(slot.bits);
+}
+
+} // namespace
+
+ErrorOr<u8> allocate_msi_vector(const void* owner, x86::msi::Message& message)
+{
+    if (!owner)
+        return Error::BadArgument;
+    SpinLockGuard guard(g_msi_lock);
+    for (u32 index = 0; index < kMsiVectors; ++index) {
+        if (g_msi[index].owner)
+            continue;
+        u8 vector = static_cast<u8>(x86::kVectorFirstMsi + index);
+        if (!x86::msi::encode(processor(0).apic_id, vector, message))
+            return Error::NotGranted;
+        x86::set_interrupt_handler(vector, deliver_msi);
+        g_msi[index] = MsiSlot { owner, nullptr, 0, false, false };
+        return vector;
+    }
+    return Error::OutOfMemory;
+}
+
+ErrorOr<void> bind_msi_vector(u8 vector, Ref<Notification> notification, u64 bits, const void* owner)
+{
+    SpinLockGuard guard(g_msi_lock);
+    MsiSlot* slot = msi_slot(vector, owner);
+    if (!slot)
+        return Error::BadArgument;
+    if (slot->notification)
+        return Error::Busy;
+    slot->notification = notification.leak(); // the binding holds it until free_msi_vector
+    slot->bits = bits;
+    slot->armed = true;
+    slot->pending = false;
+    return {};
+}
+
+ErrorOr<void> acknowledge_msi_vector(u8 vector, const void* owner)
+{
+    SpinLockGuard guard(g_msi_lock);
+    MsiSlot* slot = msi_slot(vector, owner);
+    if (!slot || !slot->notification)
+        return Error::BadArgument;
+    if (slot->pending) {
+        slot->pending = false; // stays disarmed: this one is the next notification
+        slot->notification->signal(slot->bits);
+    } else {
+        slot->armed = true;
+    }
+    return {};
+}
+
+void free_msi_vector(u8 vector, const void* owner)
+{
+    Ref<Notification> notification;
+    {
+        SpinLockGuard guard(g_msi_lock);
+        MsiSlot* slot = msi_slot(vector, owner);
+        if (!slot)
+            return;
+        if (slot->notification)
+            notification = Ref<Notification>::adopt(*slot->notification);
+        *slot = MsiSlot {};
+    }
+    // Dropped here, not under the lock: it may be the last reference.
+}
+
+u32 msi_vectors_in_use()
+{
+    SpinLockGuard guard(g_msi_lock);
+    u32 count = 0;
+    for (const MsiSlot& slot : g_msi)
+        count += slot.owner != nullptr;
+    return count;
+}
+
+u64 msi_messages_received() { return __atomic_load_n(&g_msi_received, __ATOMIC_RELAXED); }
+
 } // namespace herald

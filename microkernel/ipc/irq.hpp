@@ -17,8 +17,20 @@
 //     to one per acknowledge.
 // Lines are numbered as ioapic::route_line numbers them: ISA IRQs below 16,
 // global system interrupts from 16 on.
+//
+// MSI vectors (a driver's, through an Interrupt handle from
+// InterruptAllocateMsi): a vector of the kernel's MSI pool, which the
+// holder writes into its device's MSI-X table with the message below. No
+// line to mask: the kernel masks in software. Until bound, a message is
+// dropped; once bound, the first message signals the bits and disarms the
+// vector; a message while disarmed is remembered (not lost, unlike a
+// masked I/O APIC edge), and the acknowledge signals it at once, or re-arms
+// the vector if none came. So a driver hears one notification per
+// acknowledge, as for a line, and the local APIC's EOI (sent by the kernel
+// after every interrupt) is all an edge message needs.
 #pragma once
 
+#include "../arch/x86_64/msi.hpp"
 #include "../lib/error.hpp"
 #include "../lib/types.hpp"
 #include "../object/ref.hpp"
@@ -60,5 +72,26 @@ ErrorOr<void> bind_line_for_driver(u32 line, Ref<Notification> notification, u64
 ErrorOr<void> acknowledge_line(u32 line, const void* owner);
 // Masks `line` and lets its notification go, if `owner` bound it.
 void unbind_line(u32 line, const void* owner);
+
+// The MSI pool: vectors kVectorFirstMsi.. (arch/x86_64/vectors.hpp), sent
+// to the boot CPU.
+inline constexpr u32 kMsiVectors = 64;
+// Takes a free vector for `owner` (the Interrupt object) and writes the
+// message that raises it. OutOfMemory: every vector is taken; NotGranted:
+// the boot CPU's APIC id does not fit an MSI address (above 255).
+ErrorOr<u8> allocate_msi_vector(const void* owner, x86::msi::Message& message);
+// Delivers `vector` as `bits` on `notification` (armed). BadArgument: not
+// `owner`'s vector; Busy: bound already.
+ErrorOr<void> bind_msi_vector(u8 vector, Ref<Notification> notification, u64 bits, const void* owner);
+// Signals a message that came while disarmed, or re-arms. BadArgument: not
+// bound by `owner`.
+ErrorOr<void> acknowledge_msi_vector(u8 vector, const void* owner);
+// Frees `owner`'s vector and lets its notification go; messages to it are
+// dropped from now on.
+void free_msi_vector(u8 vector, const void* owner);
+// Vectors taken now, and messages the pool received since boot (bound or
+// not): what the self-tests look at.
+u32 msi_vectors_in_use();
+u64 msi_messages_received();
 
 } // namespace herald

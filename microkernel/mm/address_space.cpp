@@ -200,7 +200,7 @@ ErrorOr<void> AddressSpace::map_anonymous(VirtualAddress base, usize pages, Page
     return {};
 }
 
-ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags)
+ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags, bool reclaimed)
 {
     if (!address.is_aligned_to(layout::kPageSize) || address.get() < abi::kUserCodeBase
         || address.get() >= abi::kUserSpaceEnd || in_memory_view(address.get()))
@@ -208,7 +208,9 @@ ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddr
     flags.user = true;
     flags.global = false;
     flags.cache_disable = false;
-    flags.software = static_cast<u8>(FrameOwner::Pager);
+    // A frame not reclaimed (DMA memory) is the pager's still, but its leaf
+    // says Nobody: the teardown leaves it alone, and MemoryUnmap refuses it.
+    flags.software = static_cast<u8>(reclaimed ? FrameOwner::Pager : FrameOwner::Nobody);
     return m_builder.map(address, frame, layout::kPageSize, flags);
 }
 

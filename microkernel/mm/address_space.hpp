@@ -50,7 +50,9 @@ public:
     ErrorOr<void> map_anonymous(VirtualAddress base, usize pages, PageFlags flags);
     // Maps one managed `frame` at `address` for the pager. AlreadyMapped if
     // a page is there; OutOfRange outside user memory or inside the view.
-    ErrorOr<void> map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags);
+    // `reclaimed` false (abi::MapNotReclaimed, DMA memory): the frame does
+    // not go back through the reclaim queue when the space is torn down.
+    ErrorOr<void> map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags, bool reclaimed = true);
     // Unmaps the pager's page at `address` and returns its frame. NotFound
     // if no page the pager mapped is there. The caller makes sure no CPU
     // still runs the task with the old translation cached (docs/memory.md).

@@ -56,7 +56,7 @@ MemoryControl& MemoryControl::the() { return s_the; }
 
 ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
 {
-    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed))
+    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed))
         return Error::BadArgument;
     if (!is_managed_frame(PhysicalAddress(frame)))
         return Error::BadArgument;

@@ -65,16 +65,19 @@ u64 managed_frame_count() { return g_managed.total_bytes() / layout::kPageSize; 
 
 ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags)
 {
-    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed) || !is_managed_frame(frame))
+    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed)
+        || !is_managed_frame(frame))
         return Error::OutOfRange;
     struct Request {
         VirtualAddress address;
         PhysicalAddress frame;
         PageFlags flags;
-    } request { address, frame, { .writable = (map_flags & abi::MapWritable) != 0, .executable = (map_flags & abi::MapExecutable) != 0 } };
+        bool reclaimed;
+    } request { address, frame, { .writable = (map_flags & abi::MapWritable) != 0, .executable = (map_flags & abi::MapExecutable) != 0 },
+        !(map_flags & abi::MapNotReclaimed) };
     auto mapped = with_address_space_of(task_id, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
         auto& r = *static_cast<Request*>(context);
-        HERALD_TRY(space.map_pager_frame(r.address, r.frame, r.flags));
+        HERALD_TRY(space.map_pager_frame(r.address, r.frame, r.flags, r.reclaimed));
         return 0;
     }, &request);
     if (mapped.is_error())

@@ -42,7 +42,8 @@ ErrorOr<void> fill_info(Thread& self, u64 handle, abi::DeviceInfo& info)
         return {};
     }
     if (auto lines = lookup<Interrupt>(self, handle, 0); !lines.is_error()) {
-        info = { abi::DeviceKind::Interrupt, lines.value()->first(), lines.value()->last() };
+        auto kind = lines.value()->is_msi() ? abi::DeviceKind::MsiInterrupt : abi::DeviceKind::Interrupt;
+        info = { kind, lines.value()->first(), lines.value()->last() };
         return {};
     }
     auto memory = HERALD_TRY(lookup<DeviceMemory>(self, handle, 0));
@@ -89,6 +90,23 @@ ErrorOr<u64> sys_interrupt_ack(const SyscallArgs& args)
     auto line = HERALD_TRY(lookup<Interrupt>(current_thread(), args.arg(0), abi::RightSend));
     HERALD_TRY(line->acknowledge());
     return 0u;
+}
+
+// (interrupt root, MsiMessage* out) -> a new handle to one MSI vector, with
+// the root handle's rights and badge; the message that raises it in *out.
+ErrorOr<u64> sys_interrupt_allocate_msi(const SyscallArgs& args)
+{
+    Thread& self = current_thread();
+    auto root = HERALD_TRY(lookup_handle<Interrupt>(self, args.arg(0), 0));
+    x86::msi::Message message {};
+    Ref<Interrupt> vector = HERALD_TRY(root.object->allocate_msi(message));
+    abi::MsiMessage out { message.address, message.data };
+    if (!copy_to_user_paged(args.arg(1), &out, sizeof(out)))
+        return Error::BadAddress; // `vector` goes, and its vector is free again
+    u64 index = grant_handle(*self.task, *vector, root.rights, root.badge);
+    if (!index)
+        return Error::OutOfMemory;
+    return index;
 }
 
 // (device memory, physical base, length) -> a new handle.

@@ -69,6 +69,7 @@ ErrorOr<u64> sys_interrupt_ack(const SyscallArgs& args);
 ErrorOr<u64> sys_device_memory_restrict(const SyscallArgs& args);
 ErrorOr<u64> sys_device_memory_map(const SyscallArgs& args);
 ErrorOr<u64> sys_device_info(const SyscallArgs& args);
+ErrorOr<u64> sys_interrupt_allocate_msi(const SyscallArgs& args);
 // syscall/thread_control.cpp: threads in the caller's task.
 ErrorOr<u64> sys_thread_create(const SyscallArgs& args);
 ErrorOr<u64> sys_thread_exit(const SyscallArgs& args);

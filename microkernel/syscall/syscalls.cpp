@@ -166,6 +166,7 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::DeviceMemoryRestrict, sys_device_memory_restrict);
     table.set(SyscallNumber::DeviceMemoryMap, sys_device_memory_map);
     table.set(SyscallNumber::DeviceInfo, sys_device_info);
+    table.set(SyscallNumber::InterruptAllocateMsi, sys_interrupt_allocate_msi);
     table.set(SyscallNumber::ThreadCreate, sys_thread_create);
     table.set(SyscallNumber::ThreadExit, sys_thread_exit);
     table.set(SyscallNumber::ThreadJoin, sys_thread_join);

@@ -520,10 +520,14 @@ ipc::Result<AllocateDma::Reply> MemoryService::handle(AllocateDma, const Allocat
     uint64_t address = abi::kUserDmaBase + record->dma_pages * kPage;
     for (uint64_t i = 0; i < request.pages; ++i) {
         m_backend->zero(physical + i * kPage);
-        if (!m_backend->map(request.task, address + i * kPage, physical + i * kPage, abi::MapWritable | abi::MapZeroed)) {
-            // The task ended meanwhile. What was mapped goes back through
-            // the reclaim queue, to this block: keep the block, orphaned
-            // when the task's end is seen, released like any other.
+        // Not reclaimed: the kernel keeps a dead driver's DMA frames out of
+        // its reclaim queue (a device still running may write them); this
+        // block's books free them (ReleaseDma).
+        uint64_t flags = abi::MapWritable | abi::MapZeroed | abi::MapNotReclaimed;
+        if (!m_backend->map(request.task, address + i * kPage, physical + i * kPage, flags)) {
+            // The task ended meanwhile. What was mapped stays this block's:
+            // keep the block, orphaned when the task's end is seen,
+            // released like any other.
             if (i == 0) {
                 free_run(physical, request.pages);
                 return ipc::Error::Denied;

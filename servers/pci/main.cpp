@@ -9,6 +9,7 @@
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
+#include "microkernel/abi/device.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/init/manifest.hpp"
 #include "microkernel/abi/syscalls.hpp"
@@ -23,6 +24,8 @@ using namespace herald;
 using user::number_of;
 
 constexpr uint64_t kEcamAt = 0x30'0000'0000; // free user memory for the mapped area
+constexpr uint64_t kMsixTablesAt = 0x31'0000'0000; // function i's MSI-X table at + i x kMsixTableSpacing
+constexpr uint64_t kMsixTableSpacing = 1ull << 20; // 2048 entries (32 KiB) and the page offset fit
 constexpr uint64_t kBusMask = 0xFF;
 constexpr uint64_t kAreaAlignment = 1ull << 20;
 constexpr uint16_t kConfigAddressPort = 0xCF8;
@@ -83,6 +86,8 @@ pci::Function g_functions[kMaxFunctions];
 size_t g_count;
 pci::ConfigSpace* g_config;
 bool g_bus_master[kMaxFunctions]; // turned on by this server for its holder
+bool g_msix_on[kMaxFunctions];    // MSI-X enabled by this server for its holder
+volatile uint32_t* g_msix_tables[kMaxFunctions]; // mapped at the first RequestFunctionMsix
 // Drivers that got DMA memory, and how much: until the memory service has
 // released their frames (after they ended and their devices were stopped).
 struct DmaUser {
@@ -161,6 +166,14 @@ void sweep()
             pci::set_bus_master(*g_config, g_functions[i].address, false);
             g_bus_master[i] = false;
         }
+        // Its vectors went with the driver's handles: the function must send
+        // no message before the next driver's table entries are written (a
+        // vector freed may go to another device; the kernel drops messages
+        // to a free one).
+        if (g_msix_on[i] && !running_in(count, g_holders[i])) {
+            pci::set_msix_enabled(*g_config, g_functions[i].address, pci::find_msix(*g_config, g_functions[i].address), false);
+            g_msix_on[i] = false;
+        }
     }
     ipc::Client<ipc::memory::Protocol> memory(user::ipc(), pci::kDmaAuthorityHandle);
     for (DmaUser& entry : g_dma_users) {
@@ -213,6 +226,35 @@ ipc::Result<ipc::WithHandle<>> hand_out(int64_t handle)
         return ipc::error_from_status(handle);
     g_handed_out = handle;
     return ipc::WithHandle<> { {}, static_cast<ipc::Handle>(handle) };
+}
+
+// Function `index`'s MSI-X table, mapped once (the mapping lasts as long
+// as this server); nullptr if its BAR is not memory, not assigned, or too
+// small for the table.
+volatile uint32_t* msix_table(uint64_t index, const pci::Msix& msix)
+{
+    if (g_msix_tables[index])
+        return g_msix_tables[index];
+    const pci::Bar& bar = g_functions[index].bars[msix.table_bar];
+    uint64_t bytes = uint64_t(msix.table_size) * pci::kMsixEntryBytes;
+    if ((bar.kind != pci::BarKind::Memory32 && bar.kind != pci::BarKind::Memory64) || bar.base == 0
+        || msix.table_offset + bytes > bar.size)
+        return nullptr;
+    uint64_t start = bar.base + msix.table_offset;
+    uint64_t page = start & ~(kPage - 1);
+    uint64_t length = ((start + bytes + kPage - 1) & ~(kPage - 1)) - page;
+    uint64_t at = kMsixTablesAt + index * kMsixTableSpacing;
+    if (length > kMsixTableSpacing)
+        return nullptr;
+    int64_t memory = call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, page, length);
+    if (memory <= 0)
+        return nullptr;
+    bool mapped = call(abi::SyscallNumber::DeviceMemoryMap, static_cast<uint64_t>(memory), at) == 0;
+    (void)ipc::sys::handle_close(static_cast<ipc::Handle>(memory)); // the mapping stays
+    if (!mapped)
+        return nullptr;
+    g_msix_tables[index] = reinterpret_cast<volatile uint32_t*>(at + (start - page));
+    return g_msix_tables[index];
 }
 
 bool holds(ipc::Badge badge, uint64_t index)
@@ -342,6 +384,34 @@ struct Service {
         if (f.irq_pin == 0 || f.irq_line == kNoIrqLine)
             return ipc::Error::NotFound;
         return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, f.irq_line, f.irq_line));
+    }
+
+    // The server, not the driver, decides which interrupt a device sends:
+    // it takes the vector from the kernel and writes the table entry.
+    ipc::Result<ipc::WithHandle<>> handle(pci::RequestFunctionMsix, const pci::RequestFunctionMsix::Request& request,
+        ipc::Badge badge)
+    {
+        close_handed_out();
+        sweep(); // a dead driver's function sends nothing before a vector is handed out again
+        if (!holds(badge, request.index) || !g_bus_master[request.index])
+            return ipc::Error::Denied;
+        const pci::Function& f = g_functions[request.index];
+        pci::Msix msix = pci::find_msix(*g_config, f.address);
+        if (msix.capability == 0 || request.entry >= msix.table_size)
+            return ipc::Error::NotFound;
+        volatile uint32_t* table = msix_table(request.index, msix);
+        if (!table)
+            return ipc::Error::NotFound;
+        abi::MsiMessage message {};
+        int64_t vector = call(abi::SyscallNumber::InterruptAllocateMsi, pci::kInterruptRootHandle,
+            reinterpret_cast<uint64_t>(&message));
+        if (vector <= 0)
+            return ipc::error_from_status(vector);
+        pci::write_msix_entry(table + request.entry * (pci::kMsixEntryBytes / 4), message.address,
+            static_cast<uint32_t>(message.data));
+        pci::set_msix_enabled(*g_config, f.address, msix, true);
+        g_msix_on[request.index] = true;
+        return hand_out(vector);
     }
 };
 

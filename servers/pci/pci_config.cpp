@@ -205,6 +205,67 @@ void set_bus_master(ConfigSpace& config, Address address, bool on)
 
 bool bus_master(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kBusMasterEnable; }
 
+namespace {
+
+constexpr uint32_t kStatusCapabilityList = 1u << (16 + 4); // status register bit 4, in the command dword
+constexpr uint16_t kCapabilityPointer = 0x34;
+constexpr uint8_t kFirstCapability = 0x40; // capabilities live after the 64-byte header
+constexpr int kMaxCapabilities = 48;       // (256 - 64) / 4: more is a loop
+constexpr uint32_t kMsixTableSizeMask = 0x7FF;   // message control bits 10-0
+constexpr uint32_t kMsixFunctionMask = 1u << 14; // message control bit 14
+constexpr uint32_t kMsixEnable = 1u << 15;       // message control bit 15
+constexpr uint32_t kMsixBirMask = 0x7;
+constexpr uint8_t kLastBar = 5;
+constexpr size_t kEntryAddressLow = 0, kEntryAddressHigh = 1, kEntryData = 2, kEntryControl = 3; // dwords
+constexpr uint32_t kEntryMasked = 1;
+
+} // namespace
+
+Msix find_msix(ConfigSpace& config, Address address)
+{
+    if (!(config.read32(address, kCommand) & kStatusCapabilityList))
+        return Msix {};
+    uint8_t pointer = static_cast<uint8_t>(config.read32(address, kCapabilityPointer) & 0xFC);
+    for (int visited = 0; pointer >= kFirstCapability && visited < kMaxCapabilities; ++visited) {
+        uint32_t header = config.read32(address, pointer);
+        if ((header & 0xFF) == kMsixCapabilityId && pointer <= 256 - 12) {
+            uint32_t table = config.read32(address, static_cast<uint16_t>(pointer + 4));
+            if ((table & kMsixBirMask) > kLastBar)
+                return Msix {};
+            uint32_t control = header >> 16;
+            return Msix { pointer, static_cast<uint16_t>((control & kMsixTableSizeMask) + 1),
+                static_cast<uint8_t>(table & kMsixBirMask), table & ~kMsixBirMask };
+        }
+        pointer = static_cast<uint8_t>((header >> 8) & 0xFC);
+    }
+    return Msix {};
+}
+
+void set_msix_enabled(ConfigSpace& config, Address address, const Msix& msix, bool on)
+{
+    if (msix.capability == 0)
+        return;
+    // The id and next pointer (bits 15-0) are read-only: written as read.
+    uint32_t header = config.read32(address, msix.capability);
+    uint32_t control = header >> 16;
+    control = on ? (control | kMsixEnable) & ~kMsixFunctionMask : (control & ~kMsixEnable) | kMsixFunctionMask;
+    config.write32(address, msix.capability, (header & 0xFFFF) | control << 16);
+}
+
+bool msix_enabled(ConfigSpace& config, Address address, const Msix& msix)
+{
+    return msix.capability != 0 && (config.read32(address, msix.capability) >> 16) & kMsixEnable;
+}
+
+void write_msix_entry(volatile uint32_t* entry, uint64_t address, uint32_t data)
+{
+    entry[kEntryControl] = kEntryMasked;
+    entry[kEntryAddressLow] = static_cast<uint32_t>(address);
+    entry[kEntryAddressHigh] = static_cast<uint32_t>(address >> 32);
+    entry[kEntryData] = data;
+    entry[kEntryControl] = 0;
+}
+
 const char* class_name(uint8_t class_code)
 {
     // PCI Code and ID Assignment 1.12, §1.

@@ -87,6 +87,32 @@ size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint6
 void set_bus_master(ConfigSpace& config, Address address, bool on);
 bool bus_master(ConfigSpace& config, Address address);
 
+// MSI-X (PCI Local Bus 3.0 §6.8.2): the capability (id 0x11) and its table,
+// which lives in one of the function's memory BARs. Each entry is 16 bytes:
+// message address (low, high), message data, vector control (bit 0: masked).
+inline constexpr uint8_t kMsixCapabilityId = 0x11;
+inline constexpr uint32_t kMsixEntryBytes = 16;
+
+struct Msix {
+    uint16_t capability; // its offset in the configuration space; 0: the function has none
+    uint16_t table_size; // entries (the Table Size field + 1)
+    uint8_t table_bar;   // BIR
+    uint32_t table_offset; // from the BAR's base, 8-byte aligned
+};
+
+// The function's MSI-X capability, from its capability list (a list that
+// loops or leaves the 256-byte header ends the walk: at most 48 entries);
+// capability 0 when it has none, or names a BAR beyond the sixth.
+Msix find_msix(ConfigSpace& config, Address address);
+// MSI-X Enable on, Function Mask off (the function sends the messages its
+// table's unmasked entries hold, and no longer raises INTx); or Enable off
+// and Function Mask on (it sends none).
+void set_msix_enabled(ConfigSpace& config, Address address, const Msix& msix, bool on);
+bool msix_enabled(ConfigSpace& config, Address address, const Msix& msix);
+// Fills table entry `entry` (the 4 dwords at `entry`) with the message, the
+// way §6.8.2.9 asks: masked while it changes, unmasked last.
+void write_msix_entry(volatile uint32_t* entry, uint64_t address, uint32_t data);
+
 // "storage", "network", "display", "bridge"... for a class code.
 const char* class_name(uint8_t class_code);
 

@@ -24,6 +24,17 @@
 //                 InvalidRequest for another offset. Only reading: what a
 //                 driver may change there (BARs, bus mastering) is the
 //                 server's
+//   RequestFunctionMsix index, entry -> an Interrupt handle for a fresh MSI
+//                 vector (the kernel's), written by the server into entry
+//                 `entry` of the claimed function's MSI-X table, MSI-X
+//                 enabled on the function (so it no longer raises INTx).
+//                 The driver binds the handle as a line's and tells its
+//                 device which entry to use (virtio: queue_msix_vector).
+//                 NotFound: no MSI-X, or no such entry; Denied: not the
+//                 holder, or its function cannot master the bus (a message
+//                 is a DMA write: the grant needs dma=). When the driver
+//                 ends, the sweep turns MSI-X off before any vector is
+//                 handed out again
 //   RequestDma    pages -> address, physical: `pages` physically contiguous
 //                 frames mapped into the caller (the memory service's
 //                 AllocateDma, asked on its behalf), as far as its grant's
@@ -127,7 +138,17 @@ struct ReadConfig {
     };
 };
 
-using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq, RequestDma, ReadConfig>;
+struct RequestFunctionMsix {
+    static constexpr uint32_t label = 9;
+    struct Request {
+        uint64_t index;
+        uint64_t entry; // in the function's MSI-X table
+    };
+    using Reply = ipc::WithHandle<>;
+};
+
+using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq, RequestDma, ReadConfig,
+    RequestFunctionMsix>;
 static_assert(Protocol::is_valid);
 
 // The kernel starts the server with these handles (microkernel/bootstrap.cpp)

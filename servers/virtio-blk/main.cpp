@@ -3,22 +3,31 @@
 // function (1af4:1001 transitional or 1af4:1042 modern) its manifest line
 // grants, reads its virtio capabilities through ReadConfig, maps the BARs
 // that hold them, negotiates features, gets DMA memory for one request
-// queue and its request slots, binds the function's interrupt line, and
-// serves the block protocol (libipc/protocols/block.hpp) as "virtio-blk".
+// queue and its request slots, gets an interrupt, and serves the block
+// protocol (libipc/protocols/block.hpp) as "virtio-blk".
+//
+// The interrupt: an MSI-X vector (the PCI server takes it from the kernel
+// and writes the function's MSI-X table; the driver names the table entry
+// as the queue's vector), or, when the function has no MSI-X or the
+// argument's bit 0 says not to use it, the function's INTx line as the
+// firmware wrote it. The log says which ("virtio-blk: interrupts: ...").
 //
 // Requests are answered on completion: a request saves its reply
 // (IpcReplySave) and goes to the device; a second thread waits for the
-// interrupt (or 5 ms, in case the line the firmware wrote does not reach
-// us: Herald has no ACPI _PRT routing) and Calls the server's own endpoint
-// with the internal Poll request, so that every queue operation and reply
-// happens on the main thread, with no lock. Exits 2 when there is no device
-// for it, 3 when the device cannot be set up (each with a log line).
+// interrupt and Calls the server's own endpoint with the internal Poll
+// request, so that every queue operation and reply happens on the main
+// thread, with no lock. Until the first interrupt arrives the thread also
+// looks every 5 ms (an INTx line the firmware wrote may not reach us:
+// Herald has no ACPI _PRT routing); with MSI-X, from the first interrupt on
+// it only waits. Exits 2 when there is no device for it, 3 when the device
+// cannot be set up (each with a log line).
 #include <stdint.h>
 
 #include "blk_driver.hpp"
 #include "libipc/protocols/block.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "libvirtio/virtio_pci.hpp"
+#include "microkernel/abi/device.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "servers/pci/pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
@@ -37,6 +46,8 @@ constexpr uint64_t kBarSpacing = 0x100'0000;
 constexpr uint16_t kQueueSize = 64;
 constexpr uint64_t kPollMs = 5;
 constexpr uint64_t kInterruptBit = 1;
+constexpr uint64_t kArgumentNoMsix = 1; // bit 0 of the start argument: INTx and polling, as before MSI-X
+constexpr uint64_t kMsixEntry = 0;      // the MSI-X table entry the request queue uses
 constexpr ipc::Badge kPollBadge = 0x7016; // the interrupt thread's handle to our endpoint
 
 // The internal request: the interrupt thread's "look at the queue".
@@ -57,6 +68,9 @@ int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64
 virtio::Transport g_device;
 virtio::SplitQueue g_queue;
 virtio_blk::Driver g_driver;
+enum class InterruptMode { Polling, Line, Msix };
+InterruptMode g_mode = InterruptMode::Polling;
+bool g_msix_on;            // the PCI server turned MSI-X on: the function raises no INTx
 ipc::Handle g_interrupt;   // HandleNone: polling only
 ipc::Handle g_notification;
 ipc::Handle g_poll_handle;
@@ -136,11 +150,15 @@ struct Server {
     {
         if (badge != kPollBadge)
             return ipc::Error::Denied;
-        (void)g_device.read_isr(); // clears it: the device lowers its line
+        if (g_mode != InterruptMode::Msix)
+            (void)g_device.read_isr(); // clears it: the device lowers its line
         if (request.interrupted && g_interrupt != abi::HandleNone) {
             if (!g_interrupted_once)
-                user::println("virtio-blk: the first interrupt arrived");
+                user::println("virtio-blk: the first interrupt arrived{}",
+                    g_mode == InterruptMode::Msix ? " (MSI-X): no more polling" : "");
             g_interrupted_once = true;
+            // Before the queue is read: a completion after this point is a
+            // new interrupt (MSI-X: remembered by the kernel until now).
             (void)call(abi::SyscallNumber::InterruptAck, g_interrupt);
         }
         virtio_blk::Driver::Finished done {};
@@ -186,15 +204,23 @@ private:
 
 Server g_server;
 
-// The interrupt thread: wait for the line (or kPollMs), then have the main
-// thread look at the queue. Register-only calls: this thread has no IPC buffer.
+// The interrupt thread: wait for the interrupt (or kPollMs), then have the
+// main thread look at the queue. With MSI-X, once one interrupt has arrived
+// the vector is known to work and no message is lost (the kernel remembers
+// one that comes before the acknowledge): no more polling. An INTx line
+// keeps the timeout (an edge-routed line loses edges while masked).
+// Register-only calls: this thread has no IPC buffer.
 int64_t interrupt_loop(uint64_t)
 {
+    bool heard = false;
     for (;;) {
         bool interrupted = false;
         if (g_interrupt != abi::HandleNone) {
-            auto bits = ipc::sys::wait(g_notification, abi::WaitMode::Timeout, kPollMs);
+            bool only_wait = heard && g_mode == InterruptMode::Msix;
+            auto bits = only_wait ? ipc::sys::wait(g_notification, abi::WaitMode::Forever)
+                                  : ipc::sys::wait(g_notification, abi::WaitMode::Timeout, kPollMs);
             interrupted = !bits.is_error() && (bits.value() & kInterruptBit);
+            heard |= interrupted;
         } else {
             (void)ipc::sys::sleep_ms(kPollMs);
         }
@@ -239,8 +265,28 @@ volatile uint8_t* map_region(ipc::Client<pci::Protocol>& pci, uint64_t index, co
     return reinterpret_cast<volatile uint8_t*>(at + region.offset);
 }
 
+// An MSI-X vector for the request queue, from the PCI server, bound to our
+// notification: the table entry to name as the queue's vector, or
+// kNoVector (then the function's INTx line, bind_line).
+uint16_t bind_msix(ipc::Client<pci::Protocol>& pci, uint64_t index)
+{
+    auto vector = pci.call<pci::RequestFunctionMsix>({ index, kMsixEntry });
+    if (vector.is_error()) {
+        user::println("virtio-blk: no MSI-X vector: {}", ipc::error_name(vector.error()));
+        return virtio::kNoVector;
+    }
+    if (call(abi::SyscallNumber::InterruptBind, vector.value().handle, g_notification, kInterruptBit) != 0) {
+        user::println("virtio-blk: the MSI-X vector cannot be bound");
+        (void)ipc::sys::handle_close(vector.value().handle);
+        return virtio::kNoVector;
+    }
+    g_interrupt = vector.value().handle;
+    g_mode = InterruptMode::Msix;
+    return static_cast<uint16_t>(kMsixEntry);
+}
+
 // Everything up to DRIVER_OK; false (with a log line) if the device cannot be used.
-bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index)
+bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index, bool use_msix)
 {
     ConfigReader reader { &pci, index };
     virtio::Regions regions {};
@@ -277,10 +323,21 @@ bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index)
         return false;
     }
     auto* memory = reinterpret_cast<uint8_t*>(dma.value().address);
-    if (!g_queue.init(memory, dma.value().physical, size) || g_device.setup_queue(0, g_queue) != virtio::Transport::Status::Ok) {
+    uint16_t vector = use_msix ? bind_msix(pci, index) : virtio::kNoVector;
+    if (!g_queue.init(memory, dma.value().physical, size)
+        || g_device.setup_queue(0, g_queue, vector) != virtio::Transport::Status::Ok) {
         user::println("virtio-blk: the device refused the request queue");
         return false;
     }
+    if (vector != virtio::kNoVector && g_device.queue_vector(0) != vector) {
+        // MSI-X is on (the device raises no INTx now) but the queue has no
+        // vector: nothing interrupts, the thread polls.
+        user::println("virtio-blk: the device refused MSI-X entry {} for its queue", vector);
+        (void)ipc::sys::handle_close(g_interrupt);
+        g_interrupt = abi::HandleNone;
+        g_mode = InterruptMode::Polling;
+    }
+    g_msix_on = vector != virtio::kNoVector;
     // §5.2.4: capacity, in 512-byte sectors, is the configuration's first field.
     auto* words = reinterpret_cast<volatile uint32_t*>(device);
     uint64_t sectors = words[0] | static_cast<uint64_t>(words[1]) << 32;
@@ -292,28 +349,44 @@ bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index)
     return true;
 }
 
-// The function's interrupt line bound to our notification; HandleNone if
-// it has none or it cannot be bound (then the thread only polls).
-void bind_interrupt(ipc::Client<pci::Protocol>& pci, uint64_t index)
+// Without MSI-X: the function's interrupt line bound to our notification;
+// none if it has none or it cannot be bound (then the thread only polls).
+void bind_line(ipc::Client<pci::Protocol>& pci, uint64_t index)
 {
-    g_interrupt = abi::HandleNone;
     auto line = pci.call<pci::RequestFunctionIrq>({ index });
-    auto notification = ipc::sys::notification_create();
-    if (line.is_error() || notification.is_error()) {
-        user::println("virtio-blk: no interrupt line: polling every {} ms", kPollMs);
+    if (line.is_error())
         return;
-    }
-    g_notification = notification.value();
     if (call(abi::SyscallNumber::InterruptBind, line.value().handle, g_notification, kInterruptBit) != 0) {
-        user::println("virtio-blk: the interrupt line cannot be bound: polling every {} ms", kPollMs);
+        user::println("virtio-blk: the interrupt line cannot be bound");
         return;
     }
     g_interrupt = line.value().handle;
+    g_mode = InterruptMode::Line;
+}
+
+void log_mode(uint64_t index, ipc::Client<pci::Protocol>& pci)
+{
+    switch (g_mode) {
+    case InterruptMode::Msix: {
+        abi::DeviceInfo info {};
+        (void)call(abi::SyscallNumber::DeviceInfo, g_interrupt, reinterpret_cast<uint64_t>(&info));
+        user::println("virtio-blk: interrupts: MSI-X entry {}, vector {:#x} (polling every {} ms until the first arrives)",
+            kMsixEntry, info.first, kPollMs);
+        return;
+    }
+    case InterruptMode::Line: {
+        auto f = pci.call<pci::List>({ index });
+        user::println("virtio-blk: interrupts: INTx line {} (and polling every {} ms)",
+            f.is_error() ? 0u : unsigned(f.value().irq_line), kPollMs);
+        return;
+    }
+    case InterruptMode::Polling: user::println("virtio-blk: interrupts: none: polling every {} ms", kPollMs); return;
+    }
 }
 
 } // namespace
 
-extern "C" int64_t herald_main(uint64_t)
+extern "C" int64_t herald_main(uint64_t argument)
 {
     ipc::Handle pci_handle = user::find_server("pci");
     if (pci_handle == abi::HandleNone) {
@@ -332,9 +405,16 @@ extern "C" int64_t herald_main(uint64_t)
         user::println("virtio-blk: no virtio-blk device granted to it");
         return 2;
     }
-    if (!set_up(pci, static_cast<uint64_t>(index)))
+    auto notification = ipc::sys::notification_create();
+    if (notification.is_error())
         return 3;
-    bind_interrupt(pci, static_cast<uint64_t>(index));
+    g_notification = notification.value();
+    g_interrupt = abi::HandleNone;
+    if (!set_up(pci, static_cast<uint64_t>(index), !(argument & kArgumentNoMsix)))
+        return 3;
+    if (g_mode == InterruptMode::Polling && !g_msix_on)
+        bind_line(pci, static_cast<uint64_t>(index));
+    log_mode(static_cast<uint64_t>(index), pci);
 
     auto endpoint = ipc::sys::endpoint_create();
     if (endpoint.is_error())

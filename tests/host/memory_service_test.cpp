@@ -60,6 +60,7 @@ public:
     uint64_t last_unmapped { ~uint64_t(0) }; // Give maps a frame it just unmapped, not a zeroed one
     size_t zero_calls { 0 };
     size_t reclaim_calls { 0 };
+    std::set<uint64_t> not_reclaimed; // frames mapped MapNotReclaimed
 
     bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
@@ -94,6 +95,12 @@ public:
             }
             std::memset(view + frame, 0xA5, kPage); // the task writes to its page
         }
+        if (in_dma(address) != ((flags & herald::abi::MapNotReclaimed) != 0))
+            errors.push_back("map: DMA memory must be mapped MapNotReclaimed, and nothing else");
+        if (flags & herald::abi::MapNotReclaimed)
+            not_reclaimed.insert(frame);
+        else
+            not_reclaimed.erase(frame);
         mapped[{ task, address }] = frame;
         owner[frame] = { task, address };
         return true;
@@ -150,13 +157,15 @@ public:
     }
 
     // What the kernel does when a task ends: tear down its address space,
-    // queue every frame it had, then its id.
+    // queue every frame it had (but those mapped MapNotReclaimed: DMA
+    // memory), then its id.
     void exit(uint64_t task)
     {
         dead.insert(task);
         for (auto it = mapped.begin(); it != mapped.end();) {
             if (it->first.first == task) {
-                queue.push_back(it->second);
+                if (!not_reclaimed.count(it->second))
+                    queue.push_back(it->second);
                 owner.erase(it->second);
                 it = mapped.erase(it);
             } else {

@@ -15,7 +15,9 @@
 //                (run after `ports` on the same CPU: the bitmap was reset)
 //   interrupt    (3: interrupt root, 4: I/O ports root) bad lines, binds
 //                and acknowledges; the CMOS clock's periodic interrupt (IRQ
-//                8): one notification per acknowledge, none while masked
+//                8): one notification per acknowledge, none while masked;
+//                MSI vectors: only the root allocates one, its message and
+//                DeviceInfo, bad pointers, binding and acknowledging
 //   memory       (3: device memory root) RAM, the local and I/O APICs, bad
 //                alignment, lengths and addresses are refused; the HPET's
 //                registers are mapped and its vendor id read
@@ -90,6 +92,11 @@ constexpr uint64_t kIoApicBase = 0xFEC0'0000;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMapAt = 0x20'0000'0000; // free user memory, far from heap and stack
 constexpr uint64_t kKernelHalf = 0xFFFF'8000'0000'0000;
+// The kernel's MSI messages (microkernel/arch/x86_64/msi.hpp, vectors.hpp,
+// ipc/irq.hpp: 64 vectors from 0x60).
+constexpr uint64_t kMsiAddressBase = 0xFEE0'0000;
+constexpr uint64_t kMsiFirstVector = 0x60;
+constexpr uint64_t kMsiVectors = 64;
 
 int64_t g_failures;
 
@@ -208,6 +215,47 @@ int64_t wait_bits(uint64_t notification, uint64_t ms)
     return call(SyscallNumber::NotifyWait, notification, static_cast<uint64_t>(abi::WaitMode::Timeout), ms);
 }
 
+// InterruptAllocateMsi's answers (the delivery itself is the kernel
+// self-test msi_vectors_deliver_once_per_acknowledge_and_lose_nothing's):
+// only the root allocates; the message names the boot CPU and the vector.
+void check_msi(int64_t line)
+{
+    abi::MsiMessage message {};
+    auto allocate = [&](uint64_t handle, uint64_t out) {
+        return call(SyscallNumber::InterruptAllocateMsi, handle, out);
+    };
+    uint64_t out = reinterpret_cast<uint64_t>(&message);
+    check(is(allocate(line, out), SyscallError::NotGranted), "a line's handle allocates no MSI vector");
+    check(is(allocate(kMemoryHandle, out), SyscallError::BadHandle), "an endpoint allocates no MSI vector");
+    check(is(allocate(kRootHandle, kKernelHalf), SyscallError::BadAddress), "MSI message into the kernel half: BadAddress");
+    check(is(allocate(kRootHandle, 0), SyscallError::BadAddress), "MSI message to address 0: BadAddress");
+    int64_t msi = allocate(kRootHandle, out);
+    check(msi > 0, "the root allocates an MSI vector");
+    if (msi <= 0)
+        return;
+    check((message.address & ~0xFF000ull) == kMsiAddressBase, "the message address is 0xFEE00000 with a destination");
+    check(message.data >= kMsiFirstVector && message.data < kMsiFirstVector + kMsiVectors, "the message data is a pool vector");
+    abi::DeviceInfo info = info_of(static_cast<uint64_t>(msi));
+    check(info.kind == abi::DeviceKind::MsiInterrupt && info.first == message.data && info.last == message.data,
+        "DeviceInfo names the vector");
+    check(is(allocate(static_cast<uint64_t>(msi), out), SyscallError::NotGranted), "an MSI vector allocates no other");
+    check(is(call(SyscallNumber::InterruptRestrict, msi, message.data, message.data), SyscallError::NotGranted),
+        "an MSI vector restricts to nothing");
+    check(is(call(SyscallNumber::InterruptAck, msi), SyscallError::BadArgument), "acknowledging an unbound vector");
+    int64_t notification = call(SyscallNumber::NotificationCreate);
+    check(is(call(SyscallNumber::InterruptBind, msi, notification, 0), SyscallError::BadArgument), "an MSI vector: no bits");
+    int64_t no_send = call(SyscallNumber::HandleMint, msi, abi::RightGrant, 0);
+    check(is(call(SyscallNumber::InterruptBind, no_send, notification, 1), SyscallError::NoRights),
+        "binding an MSI vector needs RightSend");
+    check(call(SyscallNumber::InterruptBind, msi, notification, 1) == 0, "the MSI vector binds");
+    check(is(call(SyscallNumber::InterruptBind, msi, notification, 2), SyscallError::Busy), "a bound vector is Busy");
+    check(call(SyscallNumber::InterruptAck, msi) == 0, "InterruptAck of the MSI vector");
+    check(is(wait_bits(static_cast<uint64_t>(notification), 50), SyscallError::TimedOut), "no message, no bits");
+    (void)call(SyscallNumber::HandleClose, no_send);
+    (void)call(SyscallNumber::HandleClose, msi);
+    (void)call(SyscallNumber::HandleClose, notification);
+}
+
 void check_interrupts()
 {
     abi::DeviceInfo root = info_of(kRootHandle);
@@ -253,6 +301,7 @@ void check_interrupts()
     cmos_write(kRtcB, static_cast<uint8_t>(cmos_read(kRtcB) & ~kRtcPeriodicEnable));
     (void)cmos_read(kRtcC);
     check(call(SyscallNumber::InterruptAck, line) == 0, "InterruptAck");
+    check_msi(line);
 }
 
 int64_t memory(uint64_t base, uint64_t length)

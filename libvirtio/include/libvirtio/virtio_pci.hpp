@@ -3,13 +3,19 @@
 // its configuration space, each naming a BAR, an offset and a length), and
 // the driver's side of initialization (§3.1.1): reset, ACKNOWLEDGE, DRIVER,
 // feature negotiation, FEATURES_OK, queues, DRIVER_OK; notifications and
-// the ISR status byte (§4.1.4.5) that acknowledges a legacy interrupt.
+// the ISR status byte (§4.1.4.5) that acknowledges a legacy interrupt, and
+// the MSI-X vector each queue's interrupts use (§4.1.5.1.2).
 //
 // Portable: the configuration space is read through a callback (the PCI
 // server's ReadConfig in the system, a fake in the host tests), and the
 // registers are plain memory the caller maps (the BARs, as device memory).
-// Not done: MSI-X (msix_config and queue_msix_vector are left at NO_VECTOR,
-// so the device raises its INTx line and the ISR byte says why).
+// MSI-X: the PCI server enables it and writes the table entry (the driver
+// never chooses its interrupt); the driver names that entry as the queue's
+// vector in setup_queue. Without one (NO_VECTOR) and MSI-X off, the device
+// raises its INTx line and the ISR byte says why. Configuration-change
+// interrupts (msix_config) are not used: NO_VECTOR. The modern interface
+// keeps the device configuration where its capability says whether MSI-X
+// is on or not (only the legacy interface moves it).
 #pragma once
 
 #include <stddef.h>
@@ -198,8 +204,11 @@ public:
     }
 
     // §4.1.5.1.3: tells the device where queue `index`'s parts are (its size
-    // is the queue's), with no MSI-X vector, and enables it.
-    Status setup_queue(uint16_t index, const SplitQueue& queue)
+    // is the queue's), which MSI-X table entry its interrupts use
+    // (`msix_vector`; kNoVector: none), and enables it. Whether the device
+    // took the vector: queue_vector() (§4.1.5.1.2: it reads back NO_VECTOR
+    // when it could not).
+    Status setup_queue(uint16_t index, const SplitQueue& queue, uint16_t msix_vector = kNoVector)
     {
         uint16_t max = queue_max_size(index);
         if (max == 0)
@@ -208,13 +217,20 @@ public:
             return Status::BadQueue;
         write16(common::kQueueSelect, index);
         write16(common::kQueueSize, queue.size());
-        write16(common::kQueueMsixVector, kNoVector);
+        write16(common::kQueueMsixVector, msix_vector);
         write64(common::kQueueDesc, queue.descriptors_physical());
         write64(common::kQueueDriver, queue.available_physical());
         write64(common::kQueueDevice, queue.used_physical());
         m_notify_offset[index < kMaxQueues ? index : 0] = read16(common::kQueueNotifyOff);
         write16(common::kQueueEnable, 1);
         return Status::Ok;
+    }
+
+    // The MSI-X vector queue `index` uses, as the device reads it back.
+    uint16_t queue_vector(uint16_t index)
+    {
+        write16(common::kQueueSelect, index);
+        return read16(common::kQueueMsixVector);
     }
 
     void driver_ok() { write8(common::kDeviceStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk); }

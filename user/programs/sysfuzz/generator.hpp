@@ -590,6 +590,7 @@ private:
         { N::FaultInject, 1 },
         { N::IoPortRestrict, 1 }, { N::IoPortEnable, 1 }, { N::InterruptRestrict, 1 }, { N::InterruptBind, 1 },
         { N::InterruptAck, 1 }, { N::DeviceMemoryRestrict, 1 }, { N::DeviceMemoryMap, 1 }, { N::DeviceInfo, 1 },
+        { N::InterruptAllocateMsi, 1 }, // refused: a fuzzer holds no interrupt root
         { N::Count, 4 }, // a number that is no system call
     };
     static constexpr uint32_t total_weight()
@@ -886,6 +887,10 @@ private:
         case N::DeviceInfo:
             use_handle(call, any_handle());
             r.rsi = address(sizeof(abi::DeviceInfo));
+            break;
+        case N::InterruptAllocateMsi:
+            use_handle(call, any_handle());
+            r.rsi = address(sizeof(abi::MsiMessage));
             break;
         case N::Count:
             r.rax = invalid_number();
