@@ -13,7 +13,8 @@
 //    (plan.hpp). It writes to the kernel log only (DebugWrite), never
 //    through the console, which is a target:
 //      faults: inject I target=T kind=K detail task=ID
-//      faults: result I target=T kind=K outcome=O restarted=yes|no errors=E ms=M
+//      faults: result I target=T kind=K outcome=O restarted=yes|no errors=E ms=M ...
+//    (a forced exception ends with at=interrupt or at=next: where it landed)
 //      faults: done seed S first F count N
 //    A hang ends the campaign (`faults: stopping at a hang`): the host
 //    reboots and goes on with the next injection.
@@ -65,6 +66,12 @@ constexpr uint32_t kBusyTries = 2'000;
 constexpr uint32_t kBusyTriesPerSleep = 200; // so 10 sleeps in all
 constexpr uint64_t kBusySleepMs = 10;
 constexpr uint32_t kJobTries = 4;
+// How long an exception armed for an interrupt may wait for one that finds
+// the target in ring 3 (10 timer ticks, kTickMs 10, per CPU) before it falls
+// back to the next instruction; while no ping gets through, the injector
+// looks every kArmPollMs whether the target has ended.
+constexpr uint64_t kArmPatienceMs = 100;
+constexpr uint64_t kArmPollMs = 5;
 constexpr uint64_t kJobPauseMs = 30;     // between jobs: a steady load, a readable log
 
 // The conductor's one request.
@@ -342,6 +349,65 @@ uint64_t Injector::settled_target(Target target)
     }
 }
 
+// FaultInject of a kind that needs the target's thread off its CPU.
+int64_t until_not_busy(abi::FaultKind kind, uint64_t task, uint64_t a, uint64_t b)
+{
+    int64_t result = abi::kKilledStatus;
+    for (uint32_t tries = 0; tries < kBusyTries; ++tries) {
+        result = fault_inject(kind, task, a, b);
+        if (result != static_cast<int64_t>(abi::SyscallError::Busy))
+            return result;
+        // Mostly a yield; now and then a sleep, so that a target whose
+        // emulated CPU the host has stopped for a while is found off it
+        // later rather than skipped (a skip shrinks the run).
+        if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
+            (void)user::sleep_ms(kBusySleepMs);
+        else
+            (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
+    }
+    return result;
+}
+
+// A forced exception: armed first (FaultMoment::Interrupt), so that the HLT
+// lands wherever the next interrupt finds the server running in ring 3, a
+// random instruction of its code (`at=interrupt`). A server mostly waits for
+// its next message, out of ring 3 (the workload alone keeps one there about
+// a thousandth of the time), so the injector keeps it busy meanwhile with
+// pings, each a message its loop receives, decodes and answers in ring 3.
+// If no interrupt caught it within kArmPatienceMs the arm is taken back
+// (Disarm) and the HLT goes at the instruction the server resumes at
+// (`at=next`, the one after its receive). The target ending within the
+// patience is the HLT's doing: nothing else ends a server that soon
+// (init's heartbeat waits 5 s).
+int64_t force_exception(uint64_t task, const char* name, BufferSink& sink)
+{
+    constexpr uint64_t arm = static_cast<uint64_t>(abi::FaultMoment::Interrupt);
+    constexpr uint64_t disarm = static_cast<uint64_t>(abi::FaultMoment::Disarm);
+    constexpr uint64_t next = static_cast<uint64_t>(abi::FaultMoment::Next);
+    int64_t result = fault_inject(abi::FaultKind::Exception, task, arm, 0);
+    if (result < 0) {
+        format(sink, "at=interrupt");
+        return result;
+    }
+    auto endpoint = ipc::registry::lookup(user::ipc(), abi::HandleRegistry, name);
+    uint64_t deadline = now_ms() + kArmPatienceMs;
+    while (now_ms() < deadline) {
+        if (!endpoint.is_error() && !ipc::ping(user::ipc(), endpoint.value()).is_error())
+            continue;
+        if (!is_running(task))
+            break; // the HLT's doing
+        (void)user::sleep_ms(kArmPollMs);
+    }
+    if (!endpoint.is_error())
+        (void)ipc::sys::handle_close(endpoint.value());
+    if (fault_inject(abi::FaultKind::Exception, task, disarm, 0) != 1) {
+        format(sink, "at=interrupt"); // delivered (0), or it died of it already (BadArgument)
+        return 0;
+    }
+    format(sink, "at=next");
+    return until_not_busy(abi::FaultKind::Exception, task, next, 0);
+}
+
 int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail, size_t size)
 {
     BufferSink sink(detail, size);
@@ -351,24 +417,10 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
         format(sink, "-");
         return fault_inject(injection.kind, task, 0, 0);
     case abi::FaultKind::Exception:
+        return force_exception(task, kTargetNames[static_cast<size_t>(injection.target)], sink);
     case abi::FaultKind::RegisterBit:
-        if (injection.kind == abi::FaultKind::RegisterBit)
-            format(sink, "reg={} bit={}", kRegisterNames[injection.reg], injection.bit);
-        else
-            format(sink, "at-next-instruction");
-        for (uint32_t tries = 0; tries < kBusyTries; ++tries) {
-            result = fault_inject(injection.kind, task, injection.reg, injection.bit);
-            if (result != static_cast<int64_t>(abi::SyscallError::Busy))
-                return result;
-            // Mostly a yield; now and then a sleep, so that a target whose
-            // emulated CPU the host has stopped for a while is found off it
-            // later rather than skipped (a skip shrinks the run).
-            if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
-                (void)user::sleep_ms(kBusySleepMs);
-            else
-                (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
-        }
-        return result;
+        format(sink, "reg={} bit={}", kRegisterNames[injection.reg], injection.bit);
+        return until_not_busy(injection.kind, task, injection.reg, injection.bit);
     case abi::FaultKind::MemoryBit:
         for (uint32_t attempt = 0; attempt < kAddressTries * kRegions; ++attempt) {
             uint64_t address = memory_address(injection, attempt);
@@ -462,9 +514,12 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
         // ms from the injection to the verdict, settle_ms waiting for the
         // target to have run kSettleMs (and the workload to be kept), wait_ms
         // the plan's delay.
-        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}", index,
-            target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
-            seen.workload_errors, now_ms() - started, settled - began, started - settled);
+        // A forced exception also says where it landed (at=interrupt|next).
+        bool exception = injection.kind == abi::FaultKind::Exception;
+        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}{}{}",
+            index, target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
+            seen.workload_errors, now_ms() - started, settled - began, started - settled, exception ? " " : "",
+            exception ? detail : "");
         if (outcome == Outcome::Hang) {
             say("faults: stopping at a hang");
             return Start::Reply { made };
