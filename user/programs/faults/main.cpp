@@ -58,8 +58,12 @@ constexpr size_t kActivities = 4;
 constexpr const char* kActivityNames[kActivities] = { "spawn", "echo", "kv", "console" };
 
 constexpr uint64_t kRecoverMs = 20'000;  // past the heartbeat's 5 s and a restart, on a loaded emulator
-constexpr uint64_t kMinWindowMs = 300;   // a fault that acts at the server's next message is seen
-constexpr uint64_t kSettleMs = 600;      // the target has run this long (init's kFaultsStableRunMs, 500, and a margin)
+// The watch (Injector::watch) ends once every activity has finished a job
+// begun after the fault, and the target's own activity kTargetJobs of them:
+// a fault that acts at the target's next messages has acted by then, and its
+// effect on them has been seen. (Before, a fixed floor of 300 ms did that.)
+constexpr uint32_t kTargetJobs = 3;
+constexpr uint64_t kSettleMs = 200;      // the target has run this long (init's kFaultsStableRunMs, 150, and a margin)
 constexpr uint64_t kStartPatienceMs = 60'000;
 constexpr uint64_t kPollMs = 20;
 constexpr uint32_t kBusyTries = 2'000;
@@ -72,7 +76,7 @@ constexpr uint32_t kJobTries = 4;
 // looks every kArmPollMs whether the target has ended.
 constexpr uint64_t kArmPatienceMs = 100;
 constexpr uint64_t kArmPollMs = 5;
-constexpr uint64_t kJobPauseMs = 30;     // between jobs: a steady load, a readable log
+constexpr uint64_t kJobPauseMs = 10;     // between jobs: a steady load, a log that stays readable
 
 // The conductor's one request.
 struct Start {
@@ -254,7 +258,7 @@ private:
     uint64_t settled_target(Target target);
     void note_targets(uint64_t now);
     int64_t inject(const Injection& injection, uint64_t task, char* detail, size_t size);
-    Observation watch(uint64_t task);
+    Observation watch(uint64_t task, Target target);
 
     ipc::ReconnectingClient<ipc::loader::Protocol> m_loader { user::ipc(), abi::HandleRegistry, "loader" };
     ipc::Handle m_signals = abi::HandleNone; // the workers signal here
@@ -438,13 +442,37 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
     }
 }
 
-// From the injection on: until every activity has finished a job begun
-// after it (two separate sightings of its bit: the first may be a job that
-// began before), at least kMinWindowMs, at most kRecoverMs.
-Observation Injector::watch(uint64_t task)
+// The activity whose jobs go through `target` (each target serves one).
+Activity activity_of(Target target)
+{
+    switch (target) {
+    case Target::Console: return Activity::Console;
+    case Target::Loader: return Activity::Spawn;
+    case Target::Echo: return Activity::Echo;
+    case Target::Kv: return Activity::Kv;
+    }
+    return Activity::Console;
+}
+
+// From the end of the injection on: until every activity has finished a job
+// begun after it, and the target's activity kTargetJobs of them, or
+// kRecoverMs pass. A job begun after the fault is the second of two
+// separate sightings of its bit, counted from here: the first may be a job
+// that was under way (the bits are taken once first, and a failure among
+// them counts: a job that met the fault).
+Observation Injector::watch(uint64_t task, Target target)
 {
     Observation seen {};
     uint32_t sightings[kActivities] {};
+    uint32_t needed[kActivities] {};
+    for (size_t k = 0; k < kActivities; ++k)
+        needed[k] = 2;
+    needed[static_cast<size_t>(activity_of(target))] = 1 + kTargetJobs;
+    auto before = ipc::sys::wait(m_signals, abi::WaitMode::Poll);
+    for (size_t k = 0; k < kActivities; ++k) {
+        if (!before.is_error() && (before.value() & failed_bit(static_cast<Activity>(k))))
+            ++seen.workload_errors;
+    }
     uint64_t start = now_ms(), next_look = start;
     for (;;) {
         auto bits = ipc::sys::wait(m_signals, abi::WaitMode::Timeout, kPollMs);
@@ -455,7 +483,7 @@ Observation Injector::watch(uint64_t task)
                 ++sightings[k];
             if (value & failed_bit(static_cast<Activity>(k)))
                 ++seen.workload_errors;
-            all = all && sightings[k] >= 2;
+            all = all && sightings[k] >= needed[k];
         }
         uint64_t now = now_ms();
         if (now >= next_look) {
@@ -463,7 +491,7 @@ Observation Injector::watch(uint64_t task)
             note_targets(now);
             next_look = now + 100;
         }
-        if (all && now - start >= kMinWindowMs) {
+        if (all) {
             seen.workload_went_on = true;
             break;
         }
@@ -508,7 +536,7 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
             continue;
         }
         ++made;
-        Observation seen = watch(task);
+        Observation seen = watch(task, injection.target);
         Outcome outcome = classify(seen);
         // Where the time went (docs/reliability.md, "Where the time goes"):
         // ms from the injection to the verdict, settle_ms waiting for the
