@@ -17,6 +17,8 @@
 // never run: its saved registers are not where the kernel can change them;
 // try again), BadAddress (MemoryBit: no RAM page of the task's that it may
 // write there; Exception: its next instruction is not in its own RAM).
+// Exception with FaultMoment::Interrupt and Disarm is never Busy: it only
+// sets or clears a mark on the thread.
 #pragma once
 
 #include <stdint.h>
@@ -26,11 +28,25 @@ namespace herald::abi {
 enum class FaultKind : uint64_t {
     Check = 0,       // () -> 0: the handle works and the switch is on
     Kill = 1,        // () -> 0: the task is killed, as by TaskKill
-    Exception = 2,   // () -> 0: the instruction the task's thread runs next in ring 3 becomes HLT (a #GP there)
+    Exception = 2,   // (a: FaultMoment) -> 0: an instruction of the task's thread becomes HLT (a #GP there in ring 3)
     RegisterBit = 3, // (a: FaultRegister, b: bit) -> 0: one bit of its saved ring-3 register flips
     MemoryBit = 4,   // (a: user address, b: bit) -> 0: one bit of the 64-bit word at a & ~7 flips (a page it may write)
 };
 inline constexpr uint64_t kFaultKinds = 5;
+
+// Exception's `a`: which instruction becomes HLT.
+//  - Next: the one the thread resumes at in ring 3 (it must be off its CPU,
+//    else Busy). For a server waiting for a message that is always the
+//    instruction after its system call.
+//  - Interrupt: armed; the instruction at which the next interrupt (the
+//    timer's, a device's, an IPI) finds the thread running in ring 3, on any
+//    CPU: a random instruction of the code it runs. Delivered once; the mark
+//    goes with the thread when it ends.
+//  - Disarm: -> 1 if the mark was still there (now cleared: no interrupt
+//    caught the thread in ring 3), 0 if not (delivered, or never armed).
+//    Delivery and Disarm take the mark atomically: exactly one of them gets it.
+enum class FaultMoment : uint64_t { Next = 0, Interrupt = 1, Disarm = 2 };
+inline constexpr uint64_t kFaultMoments = 3;
 
 // Registers as a thread's saved ring-3 state holds them.
 enum class FaultRegister : uint64_t {

@@ -5,7 +5,12 @@
 // and the arguments, and changes what it alone can reach: a thread's saved
 // ring-3 registers (at the top of its kernel stack, where the system-call and
 // interrupt entries put them) and a word of the task's memory (through the
-// physmap). A kill is the kill every task handle gives.
+// physmap). A kill is the kill every task handle gives. A forced exception
+// is HLT written over an instruction in the task's own copy of its code:
+// the one its thread resumes at (FaultMoment::Next), or, armed
+// (FaultMoment::Interrupt), the one at which the next interrupt finds the
+// thread running in ring 3 (deliver_armed_fault, called by idt.cpp for every
+// interrupt from ring 3: one load of a flag that is almost never set).
 //
 // Nothing here may hurt the kernel: a register flip keeps RIP and RSP
 // canonical and RFLAGS's system bits alone (abi/faults.hpp says why), memory
@@ -20,6 +25,7 @@
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/interrupt_frame.hpp"
+#include "../arch/x86_64/traps.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../object/fault_control.hpp"
@@ -33,11 +39,15 @@ namespace herald {
 namespace {
 
 using abi::FaultKind;
+using abi::FaultMoment;
 using abi::FaultRegister;
 
 // HLT: privileged, so in ring 3 a #GP at exactly that instruction (SDM Vol.
 // 2A, HLT), and one byte long, so it never spans two pages.
 constexpr u8 kHltOpcode = 0xF4;
+
+// SYSCALL is 0F 05 (SDM Vol. 2B, SYSCALL).
+constexpr u8 kSyscallOpcode[2] = { 0x0F, 0x05 };
 
 struct Request {
     FaultKind kind;
@@ -113,6 +123,20 @@ u8* own_ram_byte(AddressSpace& space, u64 address, bool data_only)
     return reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
 }
 
+// Exception at Interrupt (arm) or Disarm (-> 1 if the mark was still
+// there): only the thread's mark changes, whether it runs or not;
+// deliver_armed_fault takes it with the same atomic exchange.
+ErrorOr<u64> mark_for_interrupt(Thread& thread, FaultMoment moment)
+{
+    if (!thread.is_user || thread.state == ThreadState::Dead)
+        return Error::BadArgument;
+    if (moment == FaultMoment::Interrupt) {
+        __atomic_store_n(&thread.fault_armed, true, __ATOMIC_SEQ_CST);
+        return 0u;
+    }
+    return __atomic_exchange_n(&thread.fault_armed, false, __ATOMIC_SEQ_CST) ? 1u : 0u;
+}
+
 // Under the task table lock (with_address_space_of): the task, its main
 // thread and its address space stay as they are.
 ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
@@ -122,6 +146,8 @@ ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
         return Error::BadArgument; // ending, or not started: nothing to hurt
     if (request.kind == FaultKind::Check || request.kind == FaultKind::Kill)
         return 0u; // the kill itself happens outside the lock
+    if (request.kind == FaultKind::Exception && request.a != static_cast<u64>(FaultMoment::Next))
+        return mark_for_interrupt(*task.main_thread, static_cast<FaultMoment>(request.a));
     if (request.kind == FaultKind::MemoryBit) {
         u8* byte = own_ram_byte(space, request.a & ~7ull, true);
         if (!byte)
@@ -150,7 +176,10 @@ ErrorOr<void> check_arguments(const Request& request)
     switch (request.kind) {
     case FaultKind::Check:
     case FaultKind::Kill:
+        return {};
     case FaultKind::Exception:
+        if (request.a >= abi::kFaultMoments)
+            return Error::BadArgument;
         return {};
     case FaultKind::RegisterBit:
         if (request.a >= abi::kFaultRegisters || request.b >= 64
@@ -165,9 +194,46 @@ ErrorOr<void> check_arguments(const Request& request)
     return Error::BadArgument;
 }
 
+// Whether the instruction before `rip` is a SYSCALL: an interrupt that
+// came while the thread was in the kernel (interrupts off) is taken at the
+// first instruction after its return, so a server that mostly waits in
+// system calls would get the same instruction nearly every time.
+bool follows_syscall(AddressSpace& space, u64 rip)
+{
+    u8* first = own_ram_byte(space, rip - 2, false);
+    u8* second = own_ram_byte(space, rip - 1, false); // perhaps on the page before
+    return first && second && *first == kSyscallOpcode[0] && *second == kSyscallOpcode[1];
+}
+
 } // namespace
 
-// (fault control, FaultKind, task id, a, b) -> 0.
+// The interrupted thread runs in ring 3 at frame.rip, an instruction
+// boundary (SDM Vol. 3A §6.6: an interrupt is taken between instructions),
+// wherever its code happened to be (unless it just came back from a system
+// call: follows_syscall): the HLT goes there, and the thread faults on it
+// as soon as it resumes. Its own task's address space is the
+// live one, so no lock is needed to reach its page. A page the kernel may
+// not write (never seen: code is the task's own RAM) leaves the mark for
+// the next interrupt, or for Disarm.
+void deliver_armed_fault(x86::InterruptFrame& frame)
+{
+    Thread& thread = current_thread();
+    if (__builtin_expect(!__atomic_load_n(&thread.fault_armed, __ATOMIC_RELAXED), true))
+        return;
+    AddressSpace* space = thread.task ? thread.task->address_space : nullptr;
+    if (!space || follows_syscall(*space, frame.rip))
+        return; // not a moment of its own choosing: the next interrupt's
+    if (!__atomic_exchange_n(&thread.fault_armed, false, __ATOMIC_SEQ_CST))
+        return; // Disarm took it first
+    u8* byte = own_ram_byte(*space, frame.rip, false);
+    if (!byte) {
+        __atomic_store_n(&thread.fault_armed, true, __ATOMIC_SEQ_CST);
+        return;
+    }
+    __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
+}
+
+// (fault control, FaultKind, task id, a, b) -> 0 (Exception's Disarm: 0 or 1).
 ErrorOr<u64> sys_fault_inject(const SyscallArgs& args)
 {
     HERALD_TRY(lookup<FaultControl>(current_thread(), args.arg(0), abi::RightSend));
@@ -187,7 +253,7 @@ ErrorOr<u64> sys_fault_inject(const SyscallArgs& args)
         return result.error() == Error::NotFound ? Error::BadArgument : result.error();
     if (request.kind == FaultKind::Kill && !kill_task(task_id))
         return Error::BadArgument; // it ended meanwhile
-    return 0u;
+    return result.value(); // 0, or Disarm's answer
 }
 
 } // namespace herald

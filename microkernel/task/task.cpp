@@ -176,7 +176,7 @@ void record_exit(const Task& task)
 {
     SpinLockGuard guard(g_exit_lock);
     TaskExit& record = g_exits[g_next_exit++ % kExitRecords];
-    record = TaskExit { task.id, task.exit_status, task.state == TaskState::Killed, {} };
+    record = TaskExit { task.id, task.exit_status, task.state == TaskState::Killed, {}, task.fault_rip };
     copy_truncated(record.name, sizeof(record.name), task.name_view());
 }
 

@@ -49,6 +49,10 @@ struct Task {
     // The first end (exit, kill, fault, the last thread's ThreadExit) sets
     // state and exit_status; later ones find it set and change nothing.
     bool end_decided { false };
+    // The ring-3 RIP of the exception that killed it (user_faults.cpp), 0
+    // if none did: the exit record keeps it, so that the self-tests can see
+    // where an injected fault landed (docs/reliability.md, "Fault injection").
+    u64 fault_rip { 0 };
     // Every thread that is not yet released (first = newest), linked
     // through Thread::sibling, under the task table lock (task.cpp).
     Thread* threads { nullptr };
@@ -98,6 +102,7 @@ struct TaskExit {
     i64 status { 0 };
     bool killed { false };
     char name[32] {};
+    u64 fault_rip { 0 }; // Task::fault_rip
 };
 inline constexpr usize kExitRecords = 64;
 Optional<TaskExit> find_exit(u64 task_id);

@@ -92,6 +92,10 @@ struct Thread {
 
     u32 cpu { 0 };                // where it runs or last ran
     bool has_run { false };
+    // FaultInject's Exception at FaultMoment::Interrupt (syscall/fault_control.cpp):
+    // the next interrupt that finds it in ring 3 writes HLT there. Lives and
+    // dies with the thread (a new Thread starts without it).
+    bool fault_armed { false };
     u64 migrations { 0 };         // times it ran on a different CPU than before
     u64 context_switches { 0 };
     u64 runtime_ticks { 0 };

@@ -43,6 +43,9 @@ constexpr usize kCallersText = 1024;
     BufferSink callers_sink(callers, sizeof(callers));
     if (in_user_code && print_user_backtrace(callers_sink, task.name_view(), frame.rbp) > 0)
         klog("herald: task {} \"{}\" called from {}", task.id, task.name_view(), callers_sink.view());
+    u64 none = 0; // the first fault's, if two threads fault at once
+    if (in_user_code)
+        __atomic_compare_exchange_n(&task.fault_rip, &none, frame.rip, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     exit_current_task(abi::fault_status(frame.vector), true);
 }
 

@@ -9,6 +9,7 @@
 #include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/abi/faults.hpp"
 #include "microkernel/abi/ipc.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/object/fault_control.hpp"
 #include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
@@ -427,6 +428,7 @@ constexpr u64 kFaultChecksNoHandle = 2;
 constexpr u64 kFaultChecksReceiveOnly = 3;
 constexpr u64 kFaultChecksArguments = 4;
 constexpr u64 kFaultChecksKill = 5;
+constexpr u64 kFaultChecksArmAtInterrupt = 6;
 constexpr u64 kVictimSleepMs = 3000;
 
 // Runs fault_inject_checks in `mode` against `victim` with a FaultControl
@@ -482,4 +484,67 @@ HERALD_SELFTEST(injected_faults_check_their_arguments_and_hurt_only_their_target
     auto killed = wait_for_exit(second, 30'000);
     EXPECT(killed.has_value());
     EXPECT(killed && killed->killed && killed->status == abi::kKilledStatus);
+}
+
+// A forced exception armed for an interrupt (FaultMoment::Interrupt) lands
+// where an interrupt finds its victim running in ring 3: for a busy echo
+// server (two stress clients calling it without pause) a different
+// instruction from one injection to the next. At its next instruction
+// (FaultMoment::Next) it would be the same one nearly every time: the one
+// after the server's receive. Fails with fewer than two distinct RIPs (the
+// exit record's, which the kill report prints too) in kArmedInjections.
+constexpr usize kArmedInjections = 6;
+constexpr u64 kEchoEndpointHandle = 8;          // where ipc_echo_server and ipc_stress_client find it
+constexpr u64 kStressRoundTrips = 1'000'000;    // more than they make before the server dies
+
+SpawnOptions with_echo_endpoint(Endpoint& endpoint, u32 rights, u64 parameter)
+{
+    SpawnOptions options;
+    options.parameter = parameter;
+    options.handles[0] = InitialHandle { &endpoint, rights, 0, kEchoEndpointHandle };
+    return options;
+}
+
+// The RIP at which the armed exception killed a busy echo server, 0 if it
+// did not (a failed expectation).
+u64 arm_into_busy_echo_server()
+{
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
+    if (!endpoint)
+        return 0;
+    u64 server = spawn("ipc_echo_server", with_echo_endpoint(*endpoint, abi::RightReceive, kEchoEndpointHandle));
+    u64 clients[2] {};
+    for (u64& client : clients)
+        client = spawn("ipc_stress_client",
+            with_echo_endpoint(*endpoint, abi::RightSend, (kStressRoundTrips << 16) | kEchoEndpointHandle));
+    endpoint.clear(); // the tasks' handles keep it alive
+    scheduler_sleep_ms(5 * kTickMs); // let them talk
+    EXPECT_EQ(run_fault_checks(kFaultChecksArmAtInterrupt, server, abi::RightSend | abi::RightReceive, true), 0);
+    auto exit = wait_for_exit(server, 30'000);
+    EXPECT(exit.has_value());
+    EXPECT(exit && exit->killed && exit->status == abi::fault_status(13)); // #GP: the HLT
+    if (!exit)
+        EXPECT(kill_task(server));
+    for (u64 client : clients)
+        EXPECT(wait_for_exit(client, 30'000).has_value()); // PeerGone ends them
+    return exit && exit->killed ? exit->fault_rip : 0;
+}
+
+HERALD_SELFTEST(injected_exceptions_at_interrupts_land_at_varied_instructions)
+{
+    (void)system();
+    u64 rips[kArmedInjections] {};
+    usize distinct = 0;
+    for (usize i = 0; i < kArmedInjections; ++i) {
+        rips[i] = arm_into_busy_echo_server();
+        EXPECT(rips[i] != 0);
+        bool seen = false;
+        for (usize j = 0; j < i; ++j)
+            seen = seen || rips[j] == rips[i];
+        distinct += seen ? 0 : 1;
+        klog("selftest: armed exception {} landed at RIP={:#x}", i, rips[i]);
+    }
+    klog("selftest: {} armed exceptions, {} distinct RIPs", kArmedInjections, distinct);
+    EXPECT(distinct >= 2);
 }

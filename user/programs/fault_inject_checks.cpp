@@ -11,6 +11,9 @@
 //          a memory flip in the victim's stack, a register flip (RAX), and
 //          a forced exception, which the self-test sees kill the victim
 //   mode 5 (switch on, full handle): Kill of the victim
+//   mode 6 (switch on, full handle): a forced exception armed for the next
+//          interrupt that finds the victim in ring 3 (FaultMoment::Interrupt);
+//          the self-test sees where it landed (the exit record's fault RIP)
 //
 // Exits with the number of failed checks (0: all passed), each one said.
 #include <stdint.h>
@@ -24,6 +27,7 @@
 
 using namespace herald;
 using abi::FaultKind;
+using abi::FaultMoment;
 using abi::FaultRegister;
 using abi::SyscallError;
 
@@ -84,6 +88,10 @@ void bad_arguments(uint64_t victim)
         static_cast<uint64_t>(FaultRegister::Rflags), 12), SyscallError::BadArgument);
     expect("RFLAGS TF", inject(kHandle, FaultKind::RegisterBit, victim, static_cast<uint64_t>(FaultRegister::Rflags), 8),
         SyscallError::BadArgument);
+    expect("exception: an unknown moment", inject(kHandle, FaultKind::Exception, victim, abi::kFaultMoments, 0),
+        SyscallError::BadArgument);
+    expect("exception: no such task to arm", inject(kHandle, FaultKind::Exception, 1'000'000,
+        static_cast<uint64_t>(FaultMoment::Interrupt), 0), SyscallError::BadArgument);
     expect("memory bit 64", inject(kHandle, FaultKind::MemoryBit, victim, abi::kUserSpaceEnd - 8, 64),
         SyscallError::BadArgument);
     expect("the kernel's task", inject(kHandle, FaultKind::Kill, 0), SyscallError::BadArgument);
@@ -142,10 +150,23 @@ extern "C" int64_t herald_main(uint64_t parameter)
         expect("a memory flip in its stack", inject(kHandle, FaultKind::MemoryBit, victim, abi::kUserSpaceEnd - 4096, 3), 0);
         expect("RAX bit 5", try_until_not_busy(FaultKind::RegisterBit, victim, 0, 5), 0);
         expect("RFLAGS CF", try_until_not_busy(FaultKind::RegisterBit, victim, static_cast<uint64_t>(FaultRegister::Rflags), 0), 0);
-        expect("an exception at its next instruction", try_until_not_busy(FaultKind::Exception, victim, 0, 0), 0);
+        // Asleep in the kernel, it meets no interrupt in ring 3: the mark
+        // waits, and Disarm finds it once (then it is gone).
+        expect("an exception armed for an interrupt",
+            inject(kHandle, FaultKind::Exception, victim, static_cast<uint64_t>(FaultMoment::Interrupt), 0), 0);
+        expect("disarmed: it was still armed",
+            inject(kHandle, FaultKind::Exception, victim, static_cast<uint64_t>(FaultMoment::Disarm), 0), 1);
+        expect("disarmed again: nothing armed",
+            inject(kHandle, FaultKind::Exception, victim, static_cast<uint64_t>(FaultMoment::Disarm), 0), 0);
+        expect("an exception at its next instruction",
+            try_until_not_busy(FaultKind::Exception, victim, static_cast<uint64_t>(FaultMoment::Next), 0), 0);
         break;
     case 5:
         expect("Kill", inject(kHandle, FaultKind::Kill, victim), 0);
+        break;
+    case 6:
+        expect("an exception armed for an interrupt",
+            inject(kHandle, FaultKind::Exception, victim, static_cast<uint64_t>(FaultMoment::Interrupt), 0), 0);
         break;
     default:
         user::println("fault_inject_checks: no mode {}", mode);

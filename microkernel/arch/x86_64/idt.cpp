@@ -137,6 +137,8 @@ extern "C" void handle_interrupt(herald::x86::InterruptFrame* frame)
         herald::panic_from_exception(*frame);
     }
     handle_device_interrupt(*frame);
-    if (frame->from_user_mode())
+    if (frame->from_user_mode()) {
+        herald::deliver_armed_fault(*frame);
         herald::kill_current_task_if_requested();
+    }
 }

@@ -18,6 +18,9 @@ struct InterruptFrame;
 void handle_user_fault(x86::InterruptFrame& frame);
 // On the way back to ring 3 (task/task.cpp): ends the task if it was killed.
 void kill_current_task_if_requested();
+// An interrupt came from ring 3 (syscall/fault_control.cpp): a forced
+// exception armed on the interrupted thread lands at `frame`'s RIP.
+void deliver_armed_fault(x86::InterruptFrame& frame);
 // After an interrupt is acknowledged (sched/scheduler.cpp): switch if due.
 void scheduler_on_interrupt_exit();
 // An application processor is set up (sched/scheduler.cpp): its current

@@ -13,7 +13,8 @@
 //    (plan.hpp). It writes to the kernel log only (DebugWrite), never
 //    through the console, which is a target:
 //      faults: inject I target=T kind=K detail task=ID
-//      faults: result I target=T kind=K outcome=O restarted=yes|no errors=E ms=M
+//      faults: result I target=T kind=K outcome=O restarted=yes|no errors=E ms=M ...
+//    (a forced exception ends with at=interrupt or at=next: where it landed)
 //      faults: done seed S first F count N
 //    A hang ends the campaign (`faults: stopping at a hang`): the host
 //    reboots and goes on with the next injection.
@@ -57,15 +58,25 @@ constexpr size_t kActivities = 4;
 constexpr const char* kActivityNames[kActivities] = { "spawn", "echo", "kv", "console" };
 
 constexpr uint64_t kRecoverMs = 20'000;  // past the heartbeat's 5 s and a restart, on a loaded emulator
-constexpr uint64_t kMinWindowMs = 300;   // a fault that acts at the server's next message is seen
-constexpr uint64_t kSettleMs = 600;      // the target has run this long (init's kFaultsStableRunMs, 500, and a margin)
+// The watch (Injector::watch) ends once every activity has finished a job
+// begun after the fault, and the target's own activity kTargetJobs of them:
+// a fault that acts at the target's next messages has acted by then, and its
+// effect on them has been seen. (Before, a fixed floor of 300 ms did that.)
+constexpr uint32_t kTargetJobs = 3;
+constexpr uint64_t kSettleMs = 200;      // the target has run this long (init's kFaultsStableRunMs, 150, and a margin)
 constexpr uint64_t kStartPatienceMs = 60'000;
 constexpr uint64_t kPollMs = 20;
 constexpr uint32_t kBusyTries = 2'000;
 constexpr uint32_t kBusyTriesPerSleep = 200; // so 10 sleeps in all
 constexpr uint64_t kBusySleepMs = 10;
 constexpr uint32_t kJobTries = 4;
-constexpr uint64_t kJobPauseMs = 30;     // between jobs: a steady load, a readable log
+// How long an exception armed for an interrupt may wait for one that finds
+// the target in ring 3 (10 timer ticks, kTickMs 10, per CPU) before it falls
+// back to the next instruction; while no ping gets through, the injector
+// looks every kArmPollMs whether the target has ended.
+constexpr uint64_t kArmPatienceMs = 100;
+constexpr uint64_t kArmPollMs = 5;
+constexpr uint64_t kJobPauseMs = 10;     // between jobs: a steady load, a log that stays readable
 
 // The conductor's one request.
 struct Start {
@@ -247,7 +258,7 @@ private:
     uint64_t settled_target(Target target);
     void note_targets(uint64_t now);
     int64_t inject(const Injection& injection, uint64_t task, char* detail, size_t size);
-    Observation watch(uint64_t task);
+    Observation watch(uint64_t task, Target target);
 
     ipc::ReconnectingClient<ipc::loader::Protocol> m_loader { user::ipc(), abi::HandleRegistry, "loader" };
     ipc::Handle m_signals = abi::HandleNone; // the workers signal here
@@ -342,6 +353,65 @@ uint64_t Injector::settled_target(Target target)
     }
 }
 
+// FaultInject of a kind that needs the target's thread off its CPU.
+int64_t until_not_busy(abi::FaultKind kind, uint64_t task, uint64_t a, uint64_t b)
+{
+    int64_t result = abi::kKilledStatus;
+    for (uint32_t tries = 0; tries < kBusyTries; ++tries) {
+        result = fault_inject(kind, task, a, b);
+        if (result != static_cast<int64_t>(abi::SyscallError::Busy))
+            return result;
+        // Mostly a yield; now and then a sleep, so that a target whose
+        // emulated CPU the host has stopped for a while is found off it
+        // later rather than skipped (a skip shrinks the run).
+        if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
+            (void)user::sleep_ms(kBusySleepMs);
+        else
+            (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
+    }
+    return result;
+}
+
+// A forced exception: armed first (FaultMoment::Interrupt), so that the HLT
+// lands wherever the next interrupt finds the server running in ring 3, a
+// random instruction of its code (`at=interrupt`). A server mostly waits for
+// its next message, out of ring 3 (the workload alone keeps one there about
+// a thousandth of the time), so the injector keeps it busy meanwhile with
+// pings, each a message its loop receives, decodes and answers in ring 3.
+// If no interrupt caught it within kArmPatienceMs the arm is taken back
+// (Disarm) and the HLT goes at the instruction the server resumes at
+// (`at=next`, the one after its receive). The target ending within the
+// patience is the HLT's doing: nothing else ends a server that soon
+// (init's heartbeat waits 5 s).
+int64_t force_exception(uint64_t task, const char* name, BufferSink& sink)
+{
+    constexpr uint64_t arm = static_cast<uint64_t>(abi::FaultMoment::Interrupt);
+    constexpr uint64_t disarm = static_cast<uint64_t>(abi::FaultMoment::Disarm);
+    constexpr uint64_t next = static_cast<uint64_t>(abi::FaultMoment::Next);
+    int64_t result = fault_inject(abi::FaultKind::Exception, task, arm, 0);
+    if (result < 0) {
+        format(sink, "at=interrupt");
+        return result;
+    }
+    auto endpoint = ipc::registry::lookup(user::ipc(), abi::HandleRegistry, name);
+    uint64_t deadline = now_ms() + kArmPatienceMs;
+    while (now_ms() < deadline) {
+        if (!endpoint.is_error() && !ipc::ping(user::ipc(), endpoint.value()).is_error())
+            continue;
+        if (!is_running(task))
+            break; // the HLT's doing
+        (void)user::sleep_ms(kArmPollMs);
+    }
+    if (!endpoint.is_error())
+        (void)ipc::sys::handle_close(endpoint.value());
+    if (fault_inject(abi::FaultKind::Exception, task, disarm, 0) != 1) {
+        format(sink, "at=interrupt"); // delivered (0), or it died of it already (BadArgument)
+        return 0;
+    }
+    format(sink, "at=next");
+    return until_not_busy(abi::FaultKind::Exception, task, next, 0);
+}
+
 int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail, size_t size)
 {
     BufferSink sink(detail, size);
@@ -351,24 +421,10 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
         format(sink, "-");
         return fault_inject(injection.kind, task, 0, 0);
     case abi::FaultKind::Exception:
+        return force_exception(task, kTargetNames[static_cast<size_t>(injection.target)], sink);
     case abi::FaultKind::RegisterBit:
-        if (injection.kind == abi::FaultKind::RegisterBit)
-            format(sink, "reg={} bit={}", kRegisterNames[injection.reg], injection.bit);
-        else
-            format(sink, "at-next-instruction");
-        for (uint32_t tries = 0; tries < kBusyTries; ++tries) {
-            result = fault_inject(injection.kind, task, injection.reg, injection.bit);
-            if (result != static_cast<int64_t>(abi::SyscallError::Busy))
-                return result;
-            // Mostly a yield; now and then a sleep, so that a target whose
-            // emulated CPU the host has stopped for a while is found off it
-            // later rather than skipped (a skip shrinks the run).
-            if (tries % kBusyTriesPerSleep == kBusyTriesPerSleep - 1)
-                (void)user::sleep_ms(kBusySleepMs);
-            else
-                (void)user::syscall0(user::number_of(abi::SyscallNumber::Yield));
-        }
-        return result;
+        format(sink, "reg={} bit={}", kRegisterNames[injection.reg], injection.bit);
+        return until_not_busy(injection.kind, task, injection.reg, injection.bit);
     case abi::FaultKind::MemoryBit:
         for (uint32_t attempt = 0; attempt < kAddressTries * kRegions; ++attempt) {
             uint64_t address = memory_address(injection, attempt);
@@ -386,13 +442,37 @@ int64_t Injector::inject(const Injection& injection, uint64_t task, char* detail
     }
 }
 
-// From the injection on: until every activity has finished a job begun
-// after it (two separate sightings of its bit: the first may be a job that
-// began before), at least kMinWindowMs, at most kRecoverMs.
-Observation Injector::watch(uint64_t task)
+// The activity whose jobs go through `target` (each target serves one).
+Activity activity_of(Target target)
+{
+    switch (target) {
+    case Target::Console: return Activity::Console;
+    case Target::Loader: return Activity::Spawn;
+    case Target::Echo: return Activity::Echo;
+    case Target::Kv: return Activity::Kv;
+    }
+    return Activity::Console;
+}
+
+// From the end of the injection on: until every activity has finished a job
+// begun after it, and the target's activity kTargetJobs of them, or
+// kRecoverMs pass. A job begun after the fault is the second of two
+// separate sightings of its bit, counted from here: the first may be a job
+// that was under way (the bits are taken once first, and a failure among
+// them counts: a job that met the fault).
+Observation Injector::watch(uint64_t task, Target target)
 {
     Observation seen {};
     uint32_t sightings[kActivities] {};
+    uint32_t needed[kActivities] {};
+    for (size_t k = 0; k < kActivities; ++k)
+        needed[k] = 2;
+    needed[static_cast<size_t>(activity_of(target))] = 1 + kTargetJobs;
+    auto before = ipc::sys::wait(m_signals, abi::WaitMode::Poll);
+    for (size_t k = 0; k < kActivities; ++k) {
+        if (!before.is_error() && (before.value() & failed_bit(static_cast<Activity>(k))))
+            ++seen.workload_errors;
+    }
     uint64_t start = now_ms(), next_look = start;
     for (;;) {
         auto bits = ipc::sys::wait(m_signals, abi::WaitMode::Timeout, kPollMs);
@@ -403,7 +483,7 @@ Observation Injector::watch(uint64_t task)
                 ++sightings[k];
             if (value & failed_bit(static_cast<Activity>(k)))
                 ++seen.workload_errors;
-            all = all && sightings[k] >= 2;
+            all = all && sightings[k] >= needed[k];
         }
         uint64_t now = now_ms();
         if (now >= next_look) {
@@ -411,7 +491,7 @@ Observation Injector::watch(uint64_t task)
             note_targets(now);
             next_look = now + 100;
         }
-        if (all && now - start >= kMinWindowMs) {
+        if (all) {
             seen.workload_went_on = true;
             break;
         }
@@ -456,15 +536,18 @@ ipc::Result<Start::Reply> Injector::handle(Start, const Start::Request& request,
             continue;
         }
         ++made;
-        Observation seen = watch(task);
+        Observation seen = watch(task, injection.target);
         Outcome outcome = classify(seen);
         // Where the time went (docs/reliability.md, "Where the time goes"):
         // ms from the injection to the verdict, settle_ms waiting for the
         // target to have run kSettleMs (and the workload to be kept), wait_ms
         // the plan's delay.
-        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}", index,
-            target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
-            seen.workload_errors, now_ms() - started, settled - began, started - settled);
+        // A forced exception also says where it landed (at=interrupt|next).
+        bool exception = injection.kind == abi::FaultKind::Exception;
+        say("faults: result {} target={} kind={} outcome={} restarted={} errors={} ms={} settle_ms={} wait_ms={}{}{}",
+            index, target, kind, kOutcomeNames[static_cast<size_t>(outcome)], seen.target_ended ? "yes" : "no",
+            seen.workload_errors, now_ms() - started, settled - began, started - settled, exception ? " " : "",
+            exception ? detail : "");
         if (outcome == Outcome::Hang) {
             say("faults: stopping at a hang");
             return Start::Reply { made };
