@@ -5,8 +5,12 @@
 // blk_checks reads known sectors, writes and reads back, with several
 // requests in flight; then the driver is killed while a client is in the
 // middle of its reads: the client gets PeerGone, the kernel and the PCI
-// server go on, and a new driver serves the disk again.
+// server go on, and a new driver serves the disk again. A program the driver
+// does not serve (hostile_driver) is Denied every request, while
+// blk_checks, which it does serve here, goes on (docs/security.md, "The disk").
 #include "microkernel/bootstrap.hpp"
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/object/system_control.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/task.hpp"
 #include "programs.hpp"
@@ -19,6 +23,18 @@ namespace {
 
 constexpr u64 kBlkChecks = 1;
 constexpr u64 kBlkHammer = 2;
+constexpr u64 kHostileAlsoTheDisk = 2;    // user/programs/hostile_driver.cpp
+constexpr u64 kDriverServesTestClients = 1; // servers/virtio-blk/main.cpp kServeTestClients
+
+// The driver as these tests run it: it serves blk_checks too, and holds the
+// task list init would give it (tasks=list) where init would put it.
+u64 start_driver()
+{
+    SpawnOptions options;
+    options.parameter = kDriverServesTestClients;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::HandleFirstFree };
+    return spawn("virtio-blk", options);
+}
 
 } // namespace
 
@@ -27,8 +43,13 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
     // Alone in its boot: the registry, the console, the loader and the PCI
     // server are started here (as bootstrap does).
     EXPECT(start_system(false).pci != 0);
-    u64 driver = spawn_with("virtio-blk", 0);
+    u64 driver = start_driver();
     EXPECT(driver != 0);
+    EXPECT_EQ(run_to_exit("blk_checks", kBlkChecks), 0);
+    // Raw sectors are for the driver's clients alone: another program is
+    // Denied Info, Read, Write, Flush and the internal Poll, and the driver
+    // goes on serving its client.
+    EXPECT_EQ(run_to_exit("hostile_driver", kHostileAlsoTheDisk), 0);
     EXPECT_EQ(run_to_exit("blk_checks", kBlkChecks), 0);
 
     u64 hammer = spawn_with("blk_checks", kBlkHammer);
@@ -45,7 +66,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 
     // Everything goes on: a new driver gets the device (the PCI server saw
     // the first one end) and serves the disk again.
-    u64 again = spawn_with("virtio-blk", 0);
+    u64 again = start_driver();
     EXPECT(again != 0);
     EXPECT_EQ(run_to_exit("blk_checks", kBlkChecks), 0);
     EXPECT(kill_task(again));
