@@ -41,6 +41,7 @@ constexpr uint16_t kVirtioBlkModern = virtio::kModernDeviceBase + 2;
 // just before, but sets its device up first (a few ms; more under a loaded TCG).
 constexpr uint32_t kDriverPatienceMs = 10'000;
 constexpr uint64_t kBytesPerMiB = 1024 * 1024;
+constexpr const char* kDriverName = "virtio-blk";
 
 // Where init puts the task list it gives (tasks=list: SpawnWith's handle).
 constexpr ipc::Handle kTaskListHandle = abi::HandleFirstFree;
@@ -138,12 +139,12 @@ bool mount_disk()
 {
     if (!disk_attached())
         return false; // virtio-blk said so, in the one line a boot without a disk gets
-    auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, "virtio-blk", kDriverPatienceMs);
+    auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, kDriverName, kDriverPatienceMs);
     if (driver.is_error()) {
         user::println("fat: the disk's driver (virtio-blk) is not serving: no files");
         return false;
     }
-    auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), driver.value());
+    auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), abi::HandleRegistry, kDriverName, driver.value());
     if (auto connected = device->connect(); connected.is_error()) {
         user::println("fat: the disk's driver does not answer Info: {}: no files", ipc::error_name(connected.error()));
         return false;

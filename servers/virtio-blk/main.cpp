@@ -52,6 +52,11 @@ constexpr ipc::Handle kTaskListHandle = abi::HandleFirstFree;
 // The start argument's bit that admits the in-system test and benchmark
 // clients too (tests/insystem/virtio_blk_tests.cpp, tests/bench).
 constexpr uint64_t kServeTestClients = 1;
+// The start argument's bit for a driver init restarts (init.manifest): with
+// no disk it stays, asleep and unpublished, instead of ending (which would
+// have init start it again and again, every boot without a disk).
+constexpr uint64_t kStayWithoutDisk = 2;
+constexpr uint64_t kAsleepMs = 1'000'000;
 constexpr const char* kClients[] = { "fat" };
 constexpr const char* kClientsWithTests[] = { "fat", "blk_checks", "bench_disk" };
 
@@ -390,6 +395,8 @@ extern "C" int64_t herald_main(uint64_t argument)
         // init starts us at every boot: this is the line that says a boot has no disk
         // (the file server, servers/fat, stays silent then).
         user::println("virtio-blk: no disk attached (no virtio-blk device on the PCI bus): no files");
+        while (argument & kStayWithoutDisk)
+            (void)ipc::sys::sleep_ms(kAsleepMs);
         return 2;
     }
     if (index < 0) {

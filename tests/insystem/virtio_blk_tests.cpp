@@ -10,6 +10,9 @@
 // blk_checks, which it does serve here, goes on (docs/security.md, "The disk").
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/abi/ipc.hpp"
+#include "microkernel/abi/task.hpp"
+#include "microkernel/lib/string_view.hpp"
+#include "microkernel/log.hpp"
 #include "microkernel/object/system_control.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/task.hpp"
@@ -37,6 +40,70 @@ u64 start_driver()
 }
 
 } // namespace
+
+namespace {
+
+constexpr u64 kManifestDisk = 4; // user/init/main.cpp kManifests: supervise-disk.manifest
+constexpr u64 kFsSums = 1;       // user/programs/fs_checks.cpp: read every file
+constexpr u64 kPatienceMs = 30'000;
+
+// A running task named `name` other than `other_than`; 0 if none.
+u64 running_task_named(const char* name, u64 other_than)
+{
+    abi::TaskListEntry entries[16];
+    usize next = 0;
+    for (usize from = 0;; from = next) {
+        usize count = list_tasks(from, entries, 16, next);
+        if (count == 0)
+            return 0;
+        for (usize i = 0; i < count; ++i) {
+            const abi::TaskListEntry& task = entries[i];
+            if (task.task_id != other_than && task.state == abi::TaskState::Running && StringView(task.name) == name)
+                return task.task_id;
+        }
+    }
+}
+
+} // namespace
+
+// init restarts the disk driver (init.manifest: virtio-blk ... restart), and
+// the FAT server, which keeps running, finds the new driver by name
+// (BlockClient's ReconnectingClient): its clients read every file before
+// and after the kill. Run with the build's FAT image attached
+// (qemu-selftest-disk-restart). Without the restart, or without the
+// reconnect, the second fs_checks fails (fat answers kIoError).
+HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
+{
+    (void)start_system(false);
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    u64 init = spawn("init", options);
+    EXPECT(init != 0);
+    u64 driver = 0, fat = 0;
+    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    if (!init || !driver || !fat)
+        return;
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+
+    EXPECT(kill_task(driver));
+    EXPECT(wait_for_exit(driver, kPatienceMs).has_value());
+    u64 again = 0;
+    EXPECT(eventually([&] { return (again = running_task_named("virtio-blk", driver)) != 0; }, kPatienceMs));
+    klog("selftest: virtio-blk was task {}, the supervisor started task {}", driver, again);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+    EXPECT_EQ(running_task_named("fat", 0), fat); // fat reconnected; it was not restarted
+
+    (void)kill_task(init);
+    (void)wait_for_exit(init, kPatienceMs);
+    while (u64 pinger = running_task_named("pinger", 0)) {
+        (void)kill_task(pinger);
+        (void)wait_for_exit(pinger, kPatienceMs);
+    }
+    (void)kill_task(fat);
+    (void)kill_task(again);
+}
 
 HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 {

@@ -64,7 +64,7 @@ constexpr size_t kMaxErrors = 8;
 // init's manifest by its start parameter; the others are the self-tests'
 // (tests/insystem/supervisor_tests.cpp).
 constexpr const char* kManifests[] = { "init.manifest", "supervise-none.manifest", "supervise-stuck.manifest",
-    "supervise-crashy.manifest" };
+    "supervise-crashy.manifest", "supervise-disk.manifest" };
 // Booted with faults=on (the kernel gave init FaultControl): the injector
 // and the servers its workload uses, after the manifest's own lines.
 constexpr const char* kFaultsManifest = "faults.manifest";
