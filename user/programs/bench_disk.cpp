@@ -11,7 +11,7 @@
 //                 sequence (the same on every run), over the whole disk
 // One request at a time (queue depth 1). Inside the probe's window; exits
 // with the ticks all the reads took, or kNoDriver (the driver never
-// published itself: no disk), kNoInfo, kReadFailed (each negative).
+// published itself: no disk), kNoInfo, kReadFailed, kBadMode (each negative).
 #include "bench_common.hpp"
 #include "libipc/protocols/block.hpp"
 #include "libipc/protocols/registry.hpp"
@@ -30,6 +30,7 @@ constexpr uint32_t kPatienceMs = 10'000;               // for the driver to publ
 constexpr int64_t kNoDriver = -2;
 constexpr int64_t kNoInfo = -3;
 constexpr int64_t kReadFailed = -4;
+constexpr int64_t kBadMode = -5;
 
 // A 64-bit LCG (Knuth's MMIX constants): the same places on every run.
 uint64_t next_random(uint64_t& state)
@@ -44,6 +45,8 @@ extern "C" int64_t herald_main(uint64_t parameter)
 {
     uint64_t mode = parameter & 0xFF;
     uint64_t reads = parameter >> 8;
+    if (mode != kModeSequential && mode != kModeRandom)
+        return kBadMode;
     auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, "virtio-blk", kPatienceMs);
     if (driver.is_error())
         return kNoDriver;
@@ -56,7 +59,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
     ::bench::window_begin();
     uint64_t start = ::bench::cycles();
     for (uint64_t i = 0; i < reads; ++i) {
-        uint64_t block_index = mode == kModeRandom ? next_random(state) % blocks : i % blocks;
+        uint64_t block_index = mode == kModeSequential ? i % blocks : next_random(state) % blocks;
         auto bytes = disk.call<block::Read>({ block_index * kBlockSectors, kBlockSectors });
         if (bytes.is_error() || bytes.value().length != kBlockSectors * block::kSectorSize) {
             ::bench::window_end(i);
