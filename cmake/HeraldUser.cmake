@@ -113,7 +113,8 @@ endfunction()
 #             to end before the next line
 #   GRANTS    the devices a driver may ask the PCI server for, appended to
 #             its manifest line as they are: ports=A-B irq=N pci=VVVV:DDDD
-#             class=CC dma=PAGES (docs/drivers.md, "Authority: the manifest")
+#             class=CC dma=PAGES (docs/drivers.md, "Authority: the manifest"),
+#             and tasks=list (a TaskList handle from init: user/init/manifest.hpp)
 # Its protocol header may live in the folder: the folder's clients include
 # it by its path from the project root ("servers/NAME/NAME_protocol.hpp"),
 # files in the folder by its name.
@@ -137,8 +138,8 @@ function(herald_add_server name)
             string(APPEND line " wait")
         endif()
         foreach(grant ${ARG_GRANTS})
-            if(NOT grant MATCHES "^(ports|irq|pci|class|dma)=[0-9A-Fa-fx:-]+$")
-                message(FATAL_ERROR "herald_add_server(${name}): GRANTS ${grant}: ports=A-B, irq=N, pci=VVVV:DDDD, class=CC or dma=PAGES")
+            if(NOT grant MATCHES "^((ports|irq|pci|class|dma)=[0-9A-Fa-fx:-]+|tasks=list)$")
+                message(FATAL_ERROR "herald_add_server(${name}): GRANTS ${grant}: ports=A-B, irq=N, pci=VVVV:DDDD, class=CC, dma=PAGES or tasks=list")
             endif()
             string(APPEND line " ${grant}")
         endforeach()

@@ -39,12 +39,15 @@ ErrorOr<void> load_segment(AddressSpace& space, ByteReader file, const ElfSegmen
 SpinLock g_registry_lock;
 Endpoint* g_registry GUARDED_BY(g_registry_lock);
 
-// The registry, a reference for the caller, or null.
+} // namespace
+
 Ref<Endpoint> name_registry()
 {
     SpinLockGuard guard(g_registry_lock);
     return g_registry ? Ref<Endpoint>(*g_registry) : Ref<Endpoint>();
 }
+
+namespace {
 
 ErrorOr<void> install_handles(Task& task, const SpawnOptions& options)
 {

@@ -53,6 +53,9 @@ struct SpawnOptions {
 // (publishing a server means sending the registry a handle). The registry
 // itself is started before the tasks that use it; nullptr unsets it.
 void set_name_registry(Endpoint* registry);
+// The registry, a reference for the caller, or null (the self-tests give a
+// program an unbadged handle to it).
+Ref<Endpoint> name_registry();
 
 // The handles every task gets: abi::HandleMemory and abi::HandleRegistry,
 // when they exist (the kernel's spawn_program and TaskCreate both give them).

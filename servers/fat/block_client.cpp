@@ -41,7 +41,7 @@ Result<void> BlockClient::read_from_driver(uint64_t first, uint32_t count, uint8
         }
         if (bytes.error() != block::kBusy || tries == kBusyTries)
             return to_fat_error(bytes.error());
-        (void)m_driver.transport().yield();
+        (void)m_transport->yield();
     }
 }
 
@@ -85,7 +85,7 @@ Result<void> BlockClient::write(uint64_t first, uint32_t count, const uint8_t* b
                 m_kept_count = 0; // the disk may hold part of it: forget the copy
                 return to_fat_error(written.error());
             }
-            (void)m_driver.transport().yield();
+            (void)m_transport->yield();
         }
         for (uint32_t i = 0; i < piece; ++i) { // the kept copy follows the disk
             uint64_t sector = first + done + i;

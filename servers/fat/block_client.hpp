@@ -11,6 +11,12 @@
 // copy, so that it never goes stale. kBusy (every slot of the driver in
 // flight) is tried again a few times.
 //
+// It reaches the driver by name (ipc::ReconnectingClient): when the driver
+// ends (init restarts it: docs/reliability.md, "The disk driver"), the
+// request that met PeerGone is sent again to the new one, which the
+// registry names within kReconnectPatienceMs; every block operation is
+// idempotent (libipc/protocols/block.hpp).
+//
 // Portable: it talks through an ipc::Transport, so the host tests can put
 // a fake driver behind it.
 #pragma once
@@ -20,6 +26,7 @@
 
 #include "block_device.hpp"
 #include "libipc/protocols/block.hpp"
+#include "libipc/reconnecting_client.hpp"
 
 namespace herald::fat {
 
@@ -28,7 +35,13 @@ public:
     static constexpr uint32_t kReadAhead = ipc::block::kMaxSectors;
     static constexpr uint32_t kBusyTries = 100;
 
-    constexpr BlockClient(ipc::Transport& transport, ipc::Handle driver) : m_driver(transport, driver) { }
+    // `driver`: the handle found under `name` already (the client's from now on).
+    BlockClient(ipc::Transport& transport, ipc::Handle registry, const char* name, ipc::Handle driver)
+        : m_transport(&transport)
+        , m_driver(transport, registry, name)
+    {
+        m_driver.adopt(driver);
+    }
 
     // Asks the driver for its geometry; false if it does not answer, or
     // its sectors are not the protocol's 512 bytes.
@@ -43,12 +56,15 @@ public:
 
     // Requests sent to the driver so far (the bench and the tests).
     uint64_t requests() const { return m_requests; }
+    // How many times the driver was found again after it ended.
+    uint32_t reconnects() const { return m_driver.reconnects(); }
 
 private:
     Result<void> read_from_driver(uint64_t first, uint32_t count, uint8_t* buffer);
     bool kept(uint64_t sector) const { return m_kept_count && sector >= m_kept_first && sector - m_kept_first < m_kept_count; }
 
-    ipc::Client<ipc::block::Protocol> m_driver;
+    ipc::Transport* m_transport;
+    ipc::ReconnectingClient<ipc::block::Protocol> m_driver;
     uint64_t m_sectors { 0 };
     uint64_t m_flags { 0 };
     uint64_t m_requests { 0 };

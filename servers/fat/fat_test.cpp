@@ -929,6 +929,74 @@ TEST_CASE("fat: FileService serves the file protocol from a volume", "[fat]")
     CHECK(to_ipc_error(Error::NotMounted) == file::kNoVolume);
 }
 
+TEST_CASE("fat: FileService closes what ended clients left open when a table is full", "[fat]")
+{
+    namespace file = ipc::file;
+    using ipc::testing::FakeTransport;
+    using ipc::testing::dispatching;
+    struct Clients final : FileService::Clients {
+        std::set<ipc::Badge> running_now;
+        int asked = 0;
+        bool running(ipc::Badge badge) override
+        {
+            ++asked;
+            return running_now.count(badge) != 0;
+        }
+    } clients;
+    TempFolder folder;
+    std::string image = make_image(folder, kFat16);
+    for (int i = 0; i < 20; ++i)
+        REQUIRE(run("echo " + std::to_string(i) + " | mcopy -i '" + image + "' - ::F" + std::to_string(i) + ".TXT") == 0);
+    MemoryDevice device(read_host_file(image));
+    auto volume = std::make_unique<Volume>();
+    REQUIRE_FALSE(volume->mount(device).is_error());
+    auto service = std::make_unique<FileService>(*volume, &clients);
+    std::vector<std::string> names;
+    for (int i = 0; i < 20; ++i)
+        names.push_back("/F" + std::to_string(i) + ".TXT");
+    auto path = [&names](int i) { return file::path_bytes(names[i].c_str()).value(); }; // the bytes stay in names
+
+    // Clients 1, 2, 3... each open kMaxOpenPerClient files (distinct ones:
+    // the volume's 16 fill up too) and end without closing them.
+    int opened = 0;
+    for (ipc::Badge client = 1; client <= 8; ++client) {
+        clients.running_now = { client };
+        FakeTransport side(dispatching<file::Protocol>(*service), client);
+        ipc::Client<file::Protocol> files(side, 5);
+        for (size_t i = 0; i < FileService::kMaxOpenPerClient; ++i) {
+            auto one = files.call<file::Open>(path(opened++ % 20));
+            INFO("client " << client << " file " << i);
+            REQUIRE_FALSE(one.is_error());
+        }
+        CHECK(service->open_files_of(client) == FileService::kMaxOpenPerClient);
+    }
+    CHECK(clients.asked > 0); // the tables filled, and the ended clients' files were closed
+    CHECK(service->open_files() <= Volume::kMaxOpenFiles);
+
+    // A client that still runs keeps its files; every ended one is forgotten.
+    clients.running_now = { 8 };
+    (void)service->forget_ended_clients();
+    CHECK(service->open_files_of(8) == FileService::kMaxOpenPerClient);
+    CHECK(service->open_files() == FileService::kMaxOpenPerClient);
+    CHECK(service->forget_ended_clients() == 0);
+
+    // Without one more check: with no task list, the ninth client is
+    // refused once the tables are full (what happened before).
+    FileService blind_service(*volume);
+    int refusals = 0;
+    for (ipc::Badge client = 20; client <= 27; ++client) {
+        FakeTransport side(dispatching<file::Protocol>(blind_service), client);
+        ipc::Client<file::Protocol> files(side, 5);
+        for (size_t i = 0; i < FileService::kMaxOpenPerClient; ++i)
+            refusals += files.call<file::Open>(path(opened++ % 20)).is_error();
+    }
+    CHECK(refusals > 0);
+
+    // Without a task list nothing is forgotten.
+    FileService blind(*volume);
+    CHECK(blind.forget_ended_clients() == 0);
+}
+
 #ifdef HERALD_DISK_IMAGE
 TEST_CASE("fat: the build's disk image holds its programs and files, byte for byte", "[fat]")
 {

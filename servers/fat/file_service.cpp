@@ -102,9 +102,33 @@ void FileService::forget_client(ipc::Badge badge)
     }
 }
 
+size_t FileService::forget_ended_clients()
+{
+    if (!m_clients)
+        return 0;
+    size_t closed = 0;
+    for (Owner& owner : m_owners) {
+        if (!owner.in_use || m_clients->running(owner.badge))
+            continue;
+        ipc::Badge ended = owner.badge;
+        closed += open_files_of(ended);
+        forget_client(ended);
+    }
+    return closed;
+}
+
 ipc::Result<file::Open::Reply> FileService::handle(file::Open, const ipc::Bytes& path, ipc::Badge badge)
 {
     REFUSE_UNNAMED(badge);
+    // The tables are full: clients that ended may hold their share still.
+    auto opened = open(path, badge);
+    if (opened.is_error() && opened.error() == file::kTooManyOpen && forget_ended_clients() > 0)
+        opened = open(path, badge);
+    return opened;
+}
+
+ipc::Result<file::Open::Reply> FileService::open(const ipc::Bytes& path, ipc::Badge badge)
+{
     if (open_files_of(badge) >= kMaxOpenPerClient)
         return file::kClientLimit;
     Owner* free_owner = nullptr;

@@ -15,12 +15,14 @@
 // registry handed out) is Denied everything; each client may hold at most
 // kMaxOpenPerClient open files (kClientLimit beyond), so that no client can
 // take the whole table (the Volume's Volume::kMaxOpenFiles, 16) from the others.
-// forget_client() closes what a client left open.
+// forget_client() closes what a client left open. A client that ends
+// without closing its files is not told to the server: when an Open finds
+// a table full (kTooManyOpen), the service asks which clients still run
+// (Clients: the kernel's task list in the server, main.cpp) and closes the
+// files of those that ended, then tries once more. Task ids are never
+// reused, so a new client never inherits an old one's badge or files.
 //
-// Not yet: the server does not hear of clients that end (it would need the
-// kernel's task list, as the loader has): a client that ends without
-// closing keeps its share until forget_client() is called for it; and a
-// disk changed behind the server's back is not noticed.
+// Not yet: a disk changed behind the server's back is not noticed.
 #pragma once
 
 #include <stddef.h>
@@ -41,7 +43,16 @@ public:
     // Open files one client (one badge) may hold at a time.
     static constexpr size_t kMaxOpenPerClient = 6;
 
-    constexpr explicit FileService(Volume& volume) : m_volume(&volume) { }
+    // Whether a client (a badge: its task id) still runs.
+    class Clients {
+    public:
+        virtual bool running(ipc::Badge badge) = 0;
+
+    protected:
+        ~Clients() = default;
+    };
+
+    constexpr explicit FileService(Volume& volume, Clients* clients = nullptr) : m_volume(&volume), m_clients(clients) { }
 
     ipc::Result<ipc::file::Open::Reply> handle(ipc::file::Open, const ipc::Bytes& path, ipc::Badge badge);
     ipc::Result<ipc::Empty> handle(ipc::file::Close, const ipc::file::FileId& request, ipc::Badge badge);
@@ -59,6 +70,9 @@ public:
     size_t open_files_of(ipc::Badge badge) const;
     // Closes every file `badge` holds open (a client that ended).
     void forget_client(ipc::Badge badge);
+    // Closes the files of every client that no longer runs (none without
+    // Clients); how many it closed.
+    size_t forget_ended_clients();
 
 private:
     struct Owner {
@@ -69,8 +83,10 @@ private:
 
     // The owner record of `file` for `badge`, or null.
     Owner* owner_of(uint64_t file, ipc::Badge badge);
+    ipc::Result<ipc::file::Open::Reply> open(const ipc::Bytes& path, ipc::Badge badge);
 
     Volume* m_volume;
+    Clients* m_clients;
     Owner m_owners[kMaxOpenFiles] {};
     uint8_t m_buffer[ipc::kMaxPayload] {}; // a Read's bytes, a List's page
 };

@@ -4,7 +4,9 @@
 // (libipc/protocols/file.hpp) from it with FileService, published as "fat"
 // with RightMint: the registry gives each client a copy badged with its task
 // id, by which FileService tells clients apart and bounds each one's open
-// files (file_service.hpp).
+// files (file_service.hpp). With the task list init gives it (tasks=list,
+// at kTaskListHandle) it closes the files of clients that ended when a table
+// is full; without it (a copy started by hand) they stay open.
 //
 // init starts it at boot, after virtio-blk. Without a disk it still serves,
 // and every request is kNoVolume: one line at boot says why (virtio-blk's
@@ -21,9 +23,11 @@
 #include "file_service.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "libvirtio/virtio_pci.hpp"
+#include "microkernel/abi/task.hpp"
 #include "microkernel/lib/utility.hpp" // placement new
 #include "servers/pci/pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
+#include "user/runtime/syscall.hpp"
 
 namespace {
 
@@ -37,9 +41,43 @@ constexpr uint16_t kVirtioBlkModern = virtio::kModernDeviceBase + 2;
 // just before, but sets its device up first (a few ms; more under a loaded TCG).
 constexpr uint32_t kDriverPatienceMs = 10'000;
 constexpr uint64_t kBytesPerMiB = 1024 * 1024;
+constexpr const char* kDriverName = "virtio-blk";
 
+// Where init puts the task list it gives (tasks=list: SpawnWith's handle).
+constexpr ipc::Handle kTaskListHandle = abi::HandleFirstFree;
+
+// Which clients still run: the kernel's task list. A list that cannot be
+// read says every client runs (nothing is closed behind its back).
+class KernelTasks final : public fat::FileService::Clients {
+public:
+    bool running(ipc::Badge badge) override
+    {
+        if (!m_listed) {
+            m_count = user::syscall3(user::number_of(abi::SyscallNumber::TaskList), kTaskListHandle,
+                reinterpret_cast<uint64_t>(m_tasks), kMaxTasks);
+            m_listed = true;
+        }
+        if (m_count < 0)
+            return true;
+        for (int64_t i = 0; i < m_count; ++i) {
+            if (m_tasks[i].task_id == badge)
+                return m_tasks[i].state == abi::TaskState::Running;
+        }
+        return false;
+    }
+    // The next question reads the list again (once per request at most).
+    void forget_list() { m_listed = false; }
+
+private:
+    static constexpr uint64_t kMaxTasks = 1024;
+    abi::TaskListEntry m_tasks[kMaxTasks];
+    int64_t m_count = -1;
+    bool m_listed = false;
+};
+
+KernelTasks g_tasks;
 fat::Volume g_volume;
-fat::FileService g_service(g_volume);
+fat::FileService g_service(g_volume, &g_tasks);
 alignas(fat::BlockClient) unsigned char g_device_storage[sizeof(fat::BlockClient)];
 uint8_t g_request_bytes[ipc::kMaxPayload];
 
@@ -67,6 +105,7 @@ struct Server {
     template<typename Operation, typename Request>
     auto handle(Operation operation, const Request& request, ipc::Badge badge)
     {
+        g_tasks.forget_list();
         auto result = g_service.handle(operation, copied(request), badge);
         if (result.is_error() && result.error() == file::kCorrupt)
             user::println("fat: the file system is corrupt (request {} of task {}): run fsck.fat on the image",
@@ -100,12 +139,12 @@ bool mount_disk()
 {
     if (!disk_attached())
         return false; // virtio-blk said so, in the one line a boot without a disk gets
-    auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, "virtio-blk", kDriverPatienceMs);
+    auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, kDriverName, kDriverPatienceMs);
     if (driver.is_error()) {
         user::println("fat: the disk's driver (virtio-blk) is not serving: no files");
         return false;
     }
-    auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), driver.value());
+    auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), abi::HandleRegistry, kDriverName, driver.value());
     if (auto connected = device->connect(); connected.is_error()) {
         user::println("fat: the disk's driver does not answer Info: {}: no files", ipc::error_name(connected.error()));
         return false;

@@ -4,13 +4,19 @@
 // grants, reads its virtio capabilities through ReadConfig, maps the BARs
 // that hold them, negotiates features, gets DMA memory for one request
 // queue and its request slots, gets an interrupt, and serves the block
-// protocol (libipc/protocols/block.hpp) as "virtio-blk".
+// protocol (libipc/protocols/block.hpp) as "virtio-blk", to the task running
+// `fat` alone (client_policy.hpp; docs/security.md, "The disk"): every other
+// caller is Denied. Its start argument kServeTestClients (the self-test and
+// benchmark images, which start it themselves) also admits blk_checks and
+// bench_disk. It learns who runs what from the task list init gives it
+// (tasks=list, at kTaskListHandle).
 //
 // The interrupt: an MSI-X vector (the PCI server takes it from the kernel
 // and writes the function's MSI-X table; the driver names the table entry
 // as the queue's vector), or, when the function has no MSI-X or the
-// argument's bit 0 says not to use it, the function's INTx line as the
-// firmware wrote it. The log says which ("virtio-blk: interrupts: ...").
+// argument's kArgumentNoMsix bit says not to use it, the function's INTx
+// line as the firmware wrote it. The log says which ("virtio-blk:
+// interrupts: ...").
 //
 // Requests are answered on completion: a request saves its reply
 // (IpcReplySave) and goes to the device; a second thread waits for the
@@ -24,6 +30,7 @@
 #include <stdint.h>
 
 #include "blk_driver.hpp"
+#include "client_policy.hpp"
 #include "libipc/protocols/block.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "libvirtio/virtio_pci.hpp"
@@ -46,9 +53,25 @@ constexpr uint64_t kBarSpacing = 0x100'0000;
 constexpr uint16_t kQueueSize = 64;
 constexpr uint64_t kPollMs = 5;
 constexpr uint64_t kInterruptBit = 1;
-constexpr uint64_t kArgumentNoMsix = 1; // bit 0 of the start argument: INTx and polling, as before MSI-X
-constexpr uint64_t kMsixEntry = 0;      // the MSI-X table entry the request queue uses
-constexpr ipc::Badge kPollBadge = 0x7016; // the interrupt thread's handle to our endpoint
+constexpr uint64_t kMsixEntry = 0; // the MSI-X table entry the request queue uses
+// The interrupt thread's handle to our endpoint: not a task id (those count
+// up from 1), so no client's badge can be it.
+constexpr ipc::Badge kPollBadge = 1ull << 62;
+// Where init puts the task list it gives (tasks=list: SpawnWith's handle).
+constexpr ipc::Handle kTaskListHandle = abi::HandleFirstFree;
+// The start argument's bit that admits the in-system test and benchmark
+// clients too (tests/insystem/virtio_blk_tests.cpp, tests/bench).
+constexpr uint64_t kServeTestClients = 1;
+// The start argument's bit for a driver init restarts (init.manifest): with
+// no disk it stays, asleep and unpublished, instead of ending (which would
+// have init start it again and again, every boot without a disk).
+constexpr uint64_t kStayWithoutDisk = 2;
+constexpr uint64_t kAsleepMs = 1'000'000;
+constexpr const char* kClients[] = { "fat" };
+constexpr const char* kClientsWithTests[] = { "fat", "blk_checks", "bench_disk" };
+// The start argument's bit for INTx and polling, as before MSI-X (the
+// self-test's third driver).
+constexpr uint64_t kArgumentNoMsix = 4;
 
 // The internal request: the interrupt thread's "look at the queue".
 struct Poll {
@@ -79,6 +102,41 @@ bool g_interrupted_once;   // said once in the log: the line works
 
 void notify_device(void*) { g_device.notify(0); }
 
+// The kernel's task list, for the client policy.
+class KernelTasks final : public virtio_blk::ClientPolicy::Tasks {
+public:
+    bool running(uint64_t id, char (&name)[virtio_blk::ClientPolicy::kNameSize + 1]) override
+    {
+        int64_t count = call(abi::SyscallNumber::TaskList, kTaskListHandle, reinterpret_cast<uint64_t>(m_tasks), kMaxTasks);
+        if (count < 0 && !m_said) {
+            user::println("virtio-blk: cannot list the tasks (no tasks=list grant?): every client is Denied");
+            m_said = true;
+        }
+        for (int64_t i = 0; i < count; ++i) {
+            const abi::TaskListEntry& t = m_tasks[i];
+            if (t.task_id != id || t.state != abi::TaskState::Running)
+                continue;
+            static_assert(sizeof(t.name) == virtio_blk::ClientPolicy::kNameSize);
+            for (size_t j = 0; j < sizeof(t.name); ++j)
+                name[j] = t.name[j];
+            name[sizeof(t.name)] = '\0';
+            return true;
+        }
+        return false;
+    }
+
+private:
+    static constexpr uint64_t kMaxTasks = 1024;
+    abi::TaskListEntry m_tasks[kMaxTasks];
+    bool m_said = false;
+};
+
+KernelTasks g_tasks;
+virtio_blk::ClientPolicy g_policy(kClients, 1);
+
+// Whether `badge` may use the disk; its requests are Denied if not.
+bool admitted(ipc::Badge badge) { return g_policy.check(badge, g_tasks) == virtio_blk::ClientPolicy::Verdict::Admitted; }
+
 struct ConfigReader {
     ipc::Client<pci::Protocol>* pci;
     uint64_t index;
@@ -101,10 +159,17 @@ void answer(ipc::Handle saved, const ipc::Result<ipc::Message>& message, uint32_
 void answer_error(ipc::Handle saved, ipc::Error error, uint32_t label) { answer(saved, ipc::Result<ipc::Message>(error), label); }
 
 struct Server {
-    ipc::Result<ipc::block::Info::Reply> handle(ipc::block::Info, const ipc::Empty&, ipc::Badge) { return g_driver.info(); }
-
-    ipc::Result<ipc::Bytes> handle(ipc::block::Read, const ipc::block::Read::Request& request, ipc::Badge)
+    ipc::Result<ipc::block::Info::Reply> handle(ipc::block::Info, const ipc::Empty&, ipc::Badge badge)
     {
+        if (!admitted(badge))
+            return ipc::Error::Denied;
+        return g_driver.info();
+    }
+
+    ipc::Result<ipc::Bytes> handle(ipc::block::Read, const ipc::block::Read::Request& request, ipc::Badge badge)
+    {
+        if (!admitted(badge))
+            return ipc::Error::Denied;
         if (g_broken)
             return ipc::block::kIoError;
         auto saved = user::ipc().save_reply();
@@ -116,8 +181,10 @@ struct Server {
         return ipc::Error::Deferred;
     }
 
-    ipc::Result<ipc::Empty> handle(ipc::block::Write, const ipc::block::Write::Request& request, ipc::Badge)
+    ipc::Result<ipc::Empty> handle(ipc::block::Write, const ipc::block::Write::Request& request, ipc::Badge badge)
     {
+        if (!admitted(badge))
+            return ipc::Error::Denied;
         if (g_broken)
             return ipc::block::kIoError;
         // The bytes are in our IPC buffer: start_write copies them into the
@@ -131,8 +198,10 @@ struct Server {
         return ipc::Error::Deferred;
     }
 
-    ipc::Result<ipc::Empty> handle(ipc::block::Flush, const ipc::Empty&, ipc::Badge)
+    ipc::Result<ipc::Empty> handle(ipc::block::Flush, const ipc::Empty&, ipc::Badge badge)
     {
+        if (!admitted(badge))
+            return ipc::Error::Denied;
         if (g_broken)
             return ipc::block::kIoError;
         if (!(g_driver.info().flags & ipc::block::kFlagCanFlush))
@@ -388,6 +457,8 @@ void log_mode(uint64_t index, ipc::Client<pci::Protocol>& pci)
 
 extern "C" int64_t herald_main(uint64_t argument)
 {
+    if (argument & kServeTestClients)
+        g_policy = virtio_blk::ClientPolicy(kClientsWithTests, sizeof(kClientsWithTests) / sizeof(kClientsWithTests[0]));
     ipc::Handle pci_handle = user::find_server("pci");
     if (pci_handle == abi::HandleNone) {
         user::println("virtio-blk: no pci server");
@@ -399,6 +470,8 @@ extern "C" int64_t herald_main(uint64_t argument)
         // init starts us at every boot: this is the line that says a boot has no disk
         // (the file server, servers/fat, stays silent then).
         user::println("virtio-blk: no disk attached (no virtio-blk device on the PCI bus): no files");
+        while (argument & kStayWithoutDisk)
+            (void)ipc::sys::sleep_ms(kAsleepMs);
         return 2;
     }
     if (index < 0) {
@@ -420,7 +493,9 @@ extern "C" int64_t herald_main(uint64_t argument)
     if (endpoint.is_error())
         return 3;
     auto poll = ipc::sys::handle_mint(endpoint.value(), abi::RightSend, kPollBadge);
-    auto for_clients = ipc::sys::handle_mint(endpoint.value(), abi::RightSend, 0);
+    // With RightMint: the registry hands each client a copy badged with its
+    // task id, which the client policy looks up.
+    auto for_clients = ipc::sys::handle_mint(endpoint.value(), abi::RightSend | abi::RightMint, 0);
     if (poll.is_error() || for_clients.is_error()
         || ipc::registry::publish(user::ipc(), abi::HandleRegistry, "virtio-blk", for_clients.value()).is_error()) {
         user::println("virtio-blk: cannot publish \"virtio-blk\"");

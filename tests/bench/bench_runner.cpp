@@ -23,6 +23,7 @@
 #include "microkernel/boot/command_line.hpp"
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/object/endpoint.hpp"
+#include "microkernel/object/system_control.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/pager/pager.hpp"
@@ -701,6 +702,90 @@ void figure_console_flood()
     report_rate("console_flood", "lines_per_second", *window);
 }
 
+// ---- the disk ----
+
+constexpr u64 kDiskReads = 256;                  // 1 MiB in 4 KiB reads
+constexpr u64 kDiskModeSequential = 1;           // user/programs/bench_disk.cpp
+constexpr u64 kDiskModeRandom = 2;
+constexpr u64 kDiskBytesPerRead = 4096;
+constexpr u64 kBytesPerKiB = 1024;
+constexpr u64 kDriverServesTestClients = 1;      // servers/virtio-blk/main.cpp kServeTestClients
+constexpr i64 kDriverFoundNoDisk = 2;            // virtio-blk's exit status without a device
+constexpr u64 kDriverSettleMs = 500; // a driver with no disk has ended by then
+
+u64 g_disk_driver;  // the virtio-blk driver the disk figures share, 0: none
+bool g_disk_looked; // started (or found no disk) once
+
+enum class Disk : u8 { Serving, None, DriverFailed };
+
+// Starts the virtio-blk driver once, as init would (the task list at the
+// handle init gives it), serving bench_disk. The PCI server (start_system)
+// grants it the device by init.manifest's line.
+Disk start_disk_driver()
+{
+    if (!g_disk_looked) {
+        g_disk_looked = true;
+        SpawnOptions options;
+        options.parameter = kDriverServesTestClients;
+        options.handles[0] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::HandleFirstFree };
+        g_disk_driver = start_program("virtio-blk", options);
+    }
+    if (!g_disk_driver)
+        return Disk::DriverFailed;
+    // Without a device it ends at once, saying so; with one it serves until killed.
+    for (u64 waited = 0;; waited += kTickMs) {
+        if (auto exit = find_exit(g_disk_driver))
+            return !exit->killed && exit->status == kDriverFoundNoDisk ? Disk::None : Disk::DriverFailed;
+        if (waited >= kDriverSettleMs)
+            break; // serving, or about to (bench_disk waits for its name)
+        scheduler_sleep_ms(kTickMs);
+    }
+    return Disk::Serving;
+}
+
+// bench_disk's reads through the block protocol, in the probe's window.
+Optional<Window> disk_window(StringView figure, u64 mode)
+{
+    switch (start_disk_driver()) {
+    case Disk::Serving: break;
+    case Disk::None: skipped(figure, "no disk"); return nullopt;
+    case Disk::DriverFailed: failed(figure, "the virtio-blk driver did not start or ended (see the log above)"); return nullopt;
+    }
+    probe().arm(1);
+    u64 task = start_program("bench_disk", options_for(mode | kDiskReads << 8, 0));
+    if (!task)
+        probe().cancel();
+    auto exit = wait_for(task, "bench_disk");
+    auto window = probe().window();
+    if (!ended_well(exit) || !window) {
+        failed(figure, "bench_disk did not finish its reads (see the log above)");
+        return nullopt;
+    }
+    return window;
+}
+
+// Sequential 4 KiB reads, one at a time: KiB per second of the guest's clock.
+void figure_disk_read_sequential()
+{
+    auto window = disk_window("disk_read_sequential", kDiskModeSequential);
+    if (!window)
+        return;
+    u64 kib = window->operations * kDiskBytesPerRead / kBytesPerKiB;
+    u64 rate = bench::per_second(kib, window->ticks, tsc::ticks_per_ms().value());
+    klog("disk: sequential read: {} KiB in {} ticks: {}.{:02} MiB/s", kib, window->ticks, rate / kBytesPerKiB,
+        rate % kBytesPerKiB * 100 / kBytesPerKiB);
+    report("disk_read_sequential", rate, rate, "kib_per_second", *window);
+}
+
+// 4 KiB reads at random places, one at a time: reads per second (IOPS).
+void figure_disk_read_random_4k()
+{
+    auto window = disk_window("disk_read_random_4k", kDiskModeRandom);
+    if (!window)
+        return;
+    report_rate("disk_read_random_4k", "reads_per_second", *window);
+}
+
 // ---- the order of the run ----
 
 struct Figure {
@@ -727,6 +812,8 @@ constexpr Figure kMacroFigures[] = {
     { "spawn_storm", figure_spawn_storm },
     { "request_reply", figure_request_reply },
     { "console_flood", figure_console_flood },
+    { "disk_read_sequential", figure_disk_read_sequential },
+    { "disk_read_random_4k", figure_disk_read_random_4k },
 };
 
 void run_if_selected(StringView name, void (*run)())
@@ -786,6 +873,8 @@ void after_boot()
     const usize task_counts[] = { 1, 2, 4, 8 };
     for (usize tasks : task_counts)
         run_numbered("fault_scaling_", tasks, "", figure_fault_scaling);
+    if (g_disk_driver)
+        kill_task(g_disk_driver);
     settle();
     klog("bench: done");
     kernel_log_flush();

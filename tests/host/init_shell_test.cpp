@@ -485,7 +485,7 @@ TEST_CASE("manifest: the output is cleared first", "[manifest]")
 TEST_CASE("manifest: device grants (docs/drivers.md, \"Authority\")", "[manifest]")
 {
     Parsed parsed = parse("rtc 0 never ports=0x70-0x71 irq=8\n"
-                          "blk 0 restart wait pci=1af4:1001 class=01 irq=11 irq=10 dma=0x40\n"
+                          "blk 0 restart wait pci=1af4:1001 class=01 irq=11 irq=10 dma=0x40 tasks=list\n"
                           "plain 0 ignore\n");
     REQUIRE(parsed.error_count == 0);
     REQUIRE(parsed.count() == 3);
@@ -510,6 +510,8 @@ TEST_CASE("manifest: device grants (docs/drivers.md, \"Authority\")", "[manifest
     CHECK_FALSE(blk.allows_ports(0, 0));
     CHECK(blk.dma_pages == 64);
     CHECK(rtc.dma_pages == 0);
+    CHECK(blk.task_list);
+    CHECK_FALSE(rtc.task_list);
     const init::DeviceGrant& plain = parsed[2].grant;
     CHECK_FALSE(plain.allows_ports(0x70, 0x70));
     CHECK_FALSE(plain.allows_irq(0));
@@ -536,6 +538,9 @@ TEST_CASE("manifest: bad grants are refused with the line", "[manifest]")
     CHECK(error_of("a 0 ignore dma=") == "bad grant");
     CHECK(error_of("a 0 ignore dma=x") == "bad grant");
     CHECK(error_of("a 0 ignore dma=1 dma=2") == "too many grants");
+    CHECK(error_of("a 0 ignore tasks=all") == "bad grant");
+    CHECK(error_of("a 0 ignore tasks=") == "bad grant");
+    CHECK(error_of("a 0 ignore tasks=list tasks=list") == "too many grants");
     CHECK(error_of("a 0 ignore irq=1 irq=2 irq=3 irq=4 irq=5") == "too many grants");
     CHECK(error_of("a 0 ignore wait irq=1 now") == "too many fields");
     CHECK(error_of("a 0 ignore irq=1 wait") == "too many fields"); // wait comes first

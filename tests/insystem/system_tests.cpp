@@ -11,6 +11,7 @@
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/object/endpoint.hpp"
 #include "microkernel/object/fault_control.hpp"
+#include "microkernel/object/endpoint.hpp"
 #include "microkernel/object/kernel_object.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/services/services.hpp"
@@ -109,6 +110,7 @@ HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
 constexpr u64 kHostileKill = 1;
 constexpr u64 kHostileBadges = 3;
 constexpr u64 kHostileRegistry = 4;
+constexpr u64 kHostileUnbadgedLookup = 7;
 
 HERALD_SELFTEST(a_program_cannot_kill_or_list_what_it_did_not_start)
 {
@@ -121,6 +123,22 @@ HERALD_SELFTEST(badges_cannot_be_forged)
 {
     (void)system();
     EXPECT_EQ(run_to_exit("hostile_authority", kHostileBadges), 0);
+}
+
+// A caller with badge 0 (an unbadged registry handle, which only the kernel
+// gives) gets a copy without RightMint of a server published with it, not
+// the published handle, with which it could badge copies as anyone.
+HERALD_SELFTEST(an_unbadged_lookup_gets_no_mint_right)
+{
+    (void)system();
+    SpawnOptions options;
+    options.parameter = kHostileUnbadgedLookup;
+    options.handles[0] = InitialHandle { name_registry().ptr(), abi::RightSend | abi::RightGrant, 0, abi::HandleFirstFree };
+    u64 task = spawn("hostile_authority", options);
+    auto exit = wait_for_exit(task, 60'000);
+    EXPECT(exit.has_value() && !exit->killed);
+    EXPECT_EQ(exit ? exit->status : -1, 0);
+    expect_serving(Server::Loader, system().loader);
 }
 
 HERALD_SELFTEST(the_registry_cannot_be_squatted_or_filled)

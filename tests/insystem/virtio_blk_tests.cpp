@@ -9,11 +9,18 @@
 // MSI-X (the kernel counts the messages it received while blk_checks ran);
 // the third, told not to use it, still serves (INTx and polling) and no
 // message comes: the PCI server turned the dead driver's MSI-X off. Each
-// blk_checks run's guest time is logged ("selftest: virtio-blk ...").
+// blk_checks run's guest time is logged ("selftest: virtio-blk ..."). A
+// program the driver does not serve (hostile_driver) is Denied every
+// request, while blk_checks, which it does serve here, goes on
+// (docs/security.md, "The disk").
+#include "microkernel/abi/ipc.hpp"
+#include "microkernel/abi/task.hpp"
 #include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/ipc/irq.hpp"
+#include "microkernel/lib/string_view.hpp"
 #include "microkernel/log.hpp"
+#include "microkernel/object/system_control.hpp"
 #include "microkernel/stats/event_counters.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/task.hpp"
@@ -27,7 +34,19 @@ namespace {
 
 constexpr u64 kBlkChecks = 1;
 constexpr u64 kBlkHammer = 2;
-constexpr u64 kDriverNoMsix = 1; // virtio-blk's argument bit 0: INTx and polling
+constexpr u64 kHostileAlsoTheDisk = 2;    // user/programs/hostile_driver.cpp
+constexpr u64 kDriverServesTestClients = 1; // servers/virtio-blk/main.cpp kServeTestClients
+constexpr u64 kDriverNoMsix = 4;            // servers/virtio-blk/main.cpp kArgumentNoMsix: INTx and polling
+
+// The driver as these tests run it: it serves blk_checks too, and holds the
+// task list init would give it (tasks=list) where init would put it.
+u64 start_driver(u64 more_bits = 0)
+{
+    SpawnOptions options;
+    options.parameter = kDriverServesTestClients | more_bits;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightReceive, 0, abi::HandleFirstFree };
+    return spawn("virtio-blk", options);
+}
 
 u64 events_of(const EventCounters& counters, Event event) { return counters.values[static_cast<usize>(event)]; }
 
@@ -54,16 +73,85 @@ i64 timed_blk_checks(const char* mode, u64& messages)
 
 } // namespace
 
+namespace {
+
+constexpr u64 kManifestDisk = 4; // user/init/main.cpp kManifests: supervise-disk.manifest
+constexpr u64 kFsSums = 1;       // user/programs/fs_checks.cpp: read every file
+constexpr u64 kPatienceMs = 30'000;
+
+// A running task named `name` other than `other_than`; 0 if none.
+u64 running_task_named(const char* name, u64 other_than)
+{
+    abi::TaskListEntry entries[16];
+    usize next = 0;
+    for (usize from = 0;; from = next) {
+        usize count = list_tasks(from, entries, 16, next);
+        if (count == 0)
+            return 0;
+        for (usize i = 0; i < count; ++i) {
+            const abi::TaskListEntry& task = entries[i];
+            if (task.task_id != other_than && task.state == abi::TaskState::Running && StringView(task.name) == name)
+                return task.task_id;
+        }
+    }
+}
+
+} // namespace
+
+// init restarts the disk driver (init.manifest: virtio-blk ... restart), and
+// the FAT server, which keeps running, finds the new driver by name
+// (BlockClient's ReconnectingClient): its clients read every file before
+// and after the kill. Run with the build's FAT image attached
+// (qemu-selftest-disk-restart). Without the restart, or without the
+// reconnect, the second fs_checks fails (fat answers kIoError).
+HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
+{
+    (void)start_system(false);
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    u64 init = spawn("init", options);
+    EXPECT(init != 0);
+    u64 driver = 0, fat = 0;
+    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    if (!init || !driver || !fat)
+        return;
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+
+    EXPECT(kill_task(driver));
+    EXPECT(wait_for_exit(driver, kPatienceMs).has_value());
+    u64 again = 0;
+    EXPECT(eventually([&] { return (again = running_task_named("virtio-blk", driver)) != 0; }, kPatienceMs));
+    klog("selftest: virtio-blk was task {}, the supervisor started task {}", driver, again);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+    EXPECT_EQ(running_task_named("fat", 0), fat); // fat reconnected; it was not restarted
+
+    (void)kill_task(init);
+    (void)wait_for_exit(init, kPatienceMs);
+    while (u64 pinger = running_task_named("pinger", 0)) {
+        (void)kill_task(pinger);
+        (void)wait_for_exit(pinger, kPatienceMs);
+    }
+    (void)kill_task(fat);
+    (void)kill_task(again);
+}
+
 HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 {
     // Alone in its boot: the registry, the console, the loader and the PCI
     // server are started here (as bootstrap does).
     EXPECT(start_system(false).pci != 0);
-    u64 driver = spawn_with("virtio-blk", 0);
+    u64 driver = start_driver();
     EXPECT(driver != 0);
     u64 messages = 0;
     EXPECT_EQ(timed_blk_checks("msi-x", messages), 0);
     EXPECT(messages > 0); // interrupt-driven, not polled
+    // Raw sectors are for the driver's clients alone: another program is
+    // Denied Info, Read, Write, Flush and the internal Poll, and the driver
+    // goes on serving its client.
+    EXPECT_EQ(run_to_exit("hostile_driver", kHostileAlsoTheDisk), 0);
+    EXPECT_EQ(run_to_exit("blk_checks", kBlkChecks), 0);
 
     u64 hammer = spawn_with("blk_checks", kBlkHammer);
     EXPECT(hammer != 0);
@@ -79,7 +167,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 
     // Everything goes on: a new driver gets the device (the PCI server saw
     // the first one end) and serves the disk again.
-    u64 again = spawn_with("virtio-blk", 0);
+    u64 again = start_driver();
     EXPECT(again != 0);
     EXPECT_EQ(timed_blk_checks("msi-x again", messages), 0);
     EXPECT(messages > 0); // a new vector, written by the PCI server after the sweep
@@ -88,7 +176,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 
     // Without MSI-X: the dead driver's MSI-X was turned off, so no message
     // comes, and the disk is served through the INTx line and polling.
-    u64 legacy = spawn_with("virtio-blk", kDriverNoMsix);
+    u64 legacy = start_driver(kDriverNoMsix);
     EXPECT(legacy != 0);
     EXPECT_EQ(timed_blk_checks("no msi-x", messages), 0);
     EXPECT_EQ(messages, 0u);

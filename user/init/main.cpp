@@ -64,7 +64,7 @@ constexpr size_t kMaxErrors = 8;
 // init's manifest by its start parameter; the others are the self-tests'
 // (tests/insystem/supervisor_tests.cpp).
 constexpr const char* kManifests[] = { "init.manifest", "supervise-none.manifest", "supervise-stuck.manifest",
-    "supervise-crashy.manifest" };
+    "supervise-crashy.manifest", "supervise-disk.manifest" };
 // Booted with faults=on (the kernel gave init FaultControl): the injector
 // and the servers its workload uses, after the manifest's own lines.
 constexpr const char* kFaultsManifest = "faults.manifest";
@@ -162,6 +162,20 @@ ipc::Result<ipc::loader::Task> spawn(const char* program, uint64_t argument, ipc
     return ipc::loader::spawn_through(loader(), program, argument, give);
 }
 
+// A copy of SystemControl that only lists tasks (TaskList), for a line
+// with tasks=list (user/init/manifest.hpp): such a server admits its callers
+// by program, or hears that they ended, and may not power off. HandleNone
+// (the server then says it has none) if the copy cannot be made.
+ipc::Handle task_list_handle()
+{
+    auto copy = ipc::sys::handle_mint(abi::kSystemControlHandle, abi::RightReceive, 0);
+    if (copy.is_error()) {
+        say("init: no task-list handle to give: {}", ipc::error_name(copy.error()));
+        return abi::HandleNone;
+    }
+    return copy.value();
+}
+
 // Starts (or has the kernel start again) what `entry` names; false if it
 // could not, said in a line.
 bool start(Supervised& entry, uint64_t now)
@@ -183,10 +197,12 @@ bool start(Supervised& entry, uint64_t now)
         const init::ManifestEntry& line = g_manifest[entry.manifest_index];
         bool is_shell = user::strcmp(line.name, "shell") == 0;
         bool is_injector = g_fault_control_held && user::strcmp(line.name, abi::kFaultInjectorProgram) == 0;
+        ipc::Handle task_list = line.grant.task_list ? task_list_handle() : abi::HandleNone;
         ipc::Handle give = is_shell ? abi::kSystemControlHandle
             : is_injector           ? abi::kFaultControlHandle
-                                    : abi::HandleNone;
+                                    : task_list;
         auto started = spawn(line.name, line.argument, give);
+        close(task_list); // the loader passed on a copy
         if (started.is_error()) {
             say("init: cannot start {}: {}", line.name, ipc::error_name(started.error()));
             return false;

@@ -75,8 +75,8 @@ const char* parse_number(Field field, uint64_t& value)
 }
 
 // Name, argument, on-exit, wait, up to kMaxGrants fields of grants per kind
-// (ports, irq, pci and class together), and dma.
-constexpr size_t kMaxFields = 4 + 3 * kMaxGrants + 1;
+// (ports, irq, pci and class together), dma and tasks.
+constexpr size_t kMaxFields = 4 + 3 * kMaxGrants + 2;
 
 bool has_equals(Field field)
 {
@@ -148,6 +148,14 @@ const char* parse_grant(Field field, DeviceGrant& grant)
         if (grant.dma_pages != 0)
             return "too many grants";
         grant.dma_pages = pages;
+        return nullptr;
+    }
+    if (equals(key, "tasks")) {
+        if (!equals(value, "list"))
+            return "bad grant";
+        if (grant.task_list)
+            return "too many grants";
+        grant.task_list = true;
         return nullptr;
     }
     DeviceGrant::Function function {};

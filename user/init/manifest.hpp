@@ -30,6 +30,12 @@
 //               class=CC           PCI functions of this class (hex)
 //               dma=PAGES          DMA memory, at most PAGES pages in all
 //                                  (1..kMaxDmaGrantPages; once per line)
+//               tasks=list         not a device: init gives the program a
+//                                  handle that lists the tasks (TaskList,
+//                                  SystemControl with RightReceive only) at
+//                                  abi::HandleFirstFree, for a server that
+//                                  admits its callers by program or must
+//                                  hear that they ended (once per line)
 //             e.g. `rtc 0 restart ports=0x70-0x71 irq=8`.
 //
 // A '#' at the start of a field starts a comment that runs to the end of the
@@ -89,6 +95,7 @@ struct DeviceGrant {
     Function functions[kMaxGrants];
     size_t function_count;
     uint64_t dma_pages; // dma=: 0, no DMA memory
+    bool task_list;     // tasks=list: init hands it a TaskList handle
 
     bool allows_ports(uint64_t first, uint64_t last) const;
     bool allows_irq(uint64_t line) const;

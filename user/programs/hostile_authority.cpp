@@ -17,6 +17,12 @@
 //   registry  squatting a reserved name, filling the table, reserving a
 //             name without being init; a name whose owner ended is free
 //             again; another program can still publish and look up.
+//   unbadged  looks up `loader` (published with RightMint) through an
+//             unbadged registry handle, which the self-test gives it at
+//             abi::HandleFirstFree (badge 0: "nobody named"), and tries to
+//             badge the copy it got as another task: NoRights (the
+//             registry used to hand out the published handle itself, mint
+//             right and all); the copy still reaches the loader.
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
@@ -39,6 +45,7 @@ enum Mode : uint64_t {
     ModeRegistry = 4,
     ModePublishAndExit = 5,
     ModePublishOne = 6,
+    ModeUnbadgedLookup = 7,
 };
 constexpr uint64_t kModeBits = 8;
 constexpr uint64_t kIdBits = 28; // task ids count up from 1: far below 2^28 in any test run
@@ -205,6 +212,22 @@ int64_t badges()
     return g_failures;
 }
 
+int64_t unbadged_lookup()
+{
+    constexpr ipc::Handle kUnbadgedRegistry = abi::HandleFirstFree;
+    constexpr uint64_t kSomeoneElse = 1; // a badge that is not ours
+    auto loader = ipc::registry::lookup(user::ipc(), kUnbadgedRegistry, "loader");
+    check(!loader.is_error(), "the loader is found through an unbadged registry handle");
+    if (loader.is_error())
+        return g_failures;
+    auto forged = ipc::sys::handle_mint(loader.value(), abi::RightSend, kSomeoneElse);
+    check(forged.is_error() && forged.error() == ipc::Error::NoRights,
+        "badging the copy the registry gave a caller with badge 0 is NoRights");
+    ipc::Client<ipc::loader::Protocol> client(user::ipc(), loader.value());
+    check(!client.call<ipc::loader::List>({}).is_error(), "the copy still reaches the loader");
+    return g_failures;
+}
+
 ipc::Result<void> publish(const char* name)
 {
     auto endpoint = IPC_TRY(ipc::sys::endpoint_create());
@@ -270,6 +293,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case ModeRegistry: return registry_attack();
     case ModePublishAndExit: return publish(kGoneName).is_error() ? 1 : 0;
     case ModePublishOne: return publish(kOtherName).is_error() ? 1 : 0;
+    case ModeUnbadgedLookup: return unbadged_lookup();
     default: user::println("hostile_authority: unknown mode {}", parameter); return 1;
     }
 }

@@ -11,8 +11,16 @@
 // Denied while their driver holds them, it cannot publish the name "rtc"
 // (init started the rtc task: the name is reserved for it), the driver's
 // internal Tick request is refused to it, and the driver still answers Now.
+//
+// With argument 2 (kAlsoTheDisk; the self-test alone_virtio_blk_... and
+// tests/system/disk-session.sh run it so, while the virtio-blk driver
+// serves) it goes after the disk (docs/security.md, "The disk"): it finds
+// "virtio-blk" in the registry and asks it for Info, a Read, a Write, a
+// Flush and the driver's internal Poll: every one must be Denied (the
+// driver serves only the FAT server, and its test clients).
 #include <stdint.h>
 
+#include "libipc/protocols/block.hpp"
 #include "libipc/protocols/clock.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "servers/pci/pci_protocol.hpp"
@@ -38,6 +46,7 @@ template<typename T>
 bool denied(const ipc::Result<T>& result) { return result.is_error() && result.error() == ipc::Error::Denied; }
 
 constexpr uint64_t kAlsoTheClock = 1;
+constexpr uint64_t kAlsoTheDisk = 2;
 
 // The rtc driver's internal request (servers/rtc/main.cpp), forged: only
 // its interrupt thread's badged handle may send it.
@@ -68,6 +77,37 @@ void go_after_the_clock()
     check(!now.is_error() && now.value().year >= 2000, "the rtc driver still answers Now");
 }
 
+// The virtio-blk driver's internal request (servers/virtio-blk/main.cpp),
+// forged: only its interrupt thread's handle may send it.
+struct ForgedPoll {
+    static constexpr uint32_t label = 100;
+    struct Request {
+        uint64_t interrupted;
+    };
+    using Reply = ipc::Empty;
+};
+using BlockWithPoll = ipc::Protocol<ipc::block::Info, ipc::block::Read, ipc::block::Write, ipc::block::Flush, ForgedPoll>;
+
+uint8_t g_sector[ipc::block::kSectorSize];
+
+void go_after_the_disk()
+{
+    ipc::Handle driver = user::find_server("virtio-blk");
+    check(driver != abi::HandleNone, "the virtio-blk driver is in the registry");
+    if (driver == abi::HandleNone)
+        return;
+    ipc::Client<BlockWithPoll> disk(user::ipc(), driver);
+    check(denied(disk.call<ipc::block::Info>({})), "the disk's Info is Denied");
+    check(denied(disk.call<ipc::block::Read>({ 0, 1 })), "reading the boot sector is Denied");
+    check(denied(disk.call<ipc::block::Read>({ 1, ipc::block::kMaxSectors })), "reading 8 sectors is Denied");
+    for (uint8_t& byte : g_sector)
+        byte = 0xE5;
+    check(denied(disk.call<ipc::block::Write>({ { 0 }, ipc::Bytes { g_sector, sizeof g_sector } })),
+        "writing the boot sector is Denied");
+    check(denied(disk.call<ipc::block::Flush>({})), "Flush is Denied");
+    check(denied(disk.call<ForgedPoll>({ 1 })), "a forged Poll is Denied");
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t mode)
@@ -94,5 +134,7 @@ extern "C" int64_t herald_main(uint64_t mode)
     check(past.is_error() && past.error() == ipc::Error::NotFound, "a function past the last is NotFound");
     if (mode == kAlsoTheClock)
         go_after_the_clock();
+    if (mode == kAlsoTheDisk)
+        go_after_the_disk();
     return g_failures;
 }

@@ -145,6 +145,22 @@ ipc::Handle badged_copy(ipc::Handle published, ipc::Badge client)
     return HandleNone;
 }
 
+// When no badged copy can be made (badge 0: a caller nobody named; or this
+// task's handle table is full): a copy without RightMint, badge 0 (or the
+// publisher's own). Never the published handle itself: with RightMint its
+// holder could badge copies as any task. HandleNone if none can be made.
+ipc::Handle plain_copy(ipc::Handle published)
+{
+    using namespace herald::abi;
+    const uint32_t tries[] = { RightSend | RightGrant, RightSend };
+    for (uint32_t rights : tries) {
+        auto copy = ipc::sys::handle_mint(published, rights, 0);
+        if (!copy.is_error())
+            return copy.value();
+    }
+    return HandleNone;
+}
+
 // ipc::serve's handler: the Service, plus the badged copies of Lookup.
 class Server {
 public:
@@ -161,7 +177,9 @@ public:
         auto found = IPC_TRY(g_registry.handle(lookup, name, badge));
         ipc::Handle copy = badged_copy(found.handle, badge);
         if (copy == herald::abi::HandleNone)
-            return found;
+            copy = plain_copy(found.handle);
+        if (copy == herald::abi::HandleNone)
+            return ipc::Error::QuotaExceeded; // no copy fits in our table: try again later
         m_close_after_reply = copy; // the reply carries a copy of it
         return ipc::WithHandle<> { {}, copy };
     }

@@ -16,6 +16,12 @@
 // A driver answers a request when the device completes it: several may be
 // in flight, from several clients, and complete in any order. A driver that
 // ends with requests in flight leaves their callers with PeerGone.
+//
+// Every operation is idempotent (ipc::ReconnectingClient sends it again to a
+// restarted driver): a read or Info asks, a flush of nothing new is a no-op,
+// and a write of the same bytes to the same sectors leaves the disk as one
+// write does, whether or not the first reached the medium before its driver
+// ended (the one client, servers/fat, waits for each write's answer).
 #pragma once
 
 #include <stdint.h>
@@ -32,6 +38,7 @@ inline constexpr uint64_t kFlagCanFlush = 1u << 1;
 
 struct Info {
     static constexpr uint32_t label = 1;
+    static constexpr bool idempotent = true;
     using Request = Empty;
     struct Reply {
         uint64_t sectors;
@@ -43,6 +50,7 @@ struct Info {
 
 struct Read {
     static constexpr uint32_t label = 2;
+    static constexpr bool idempotent = true;
     struct Request {
         uint64_t sector;
         uint64_t count;
@@ -52,6 +60,7 @@ struct Read {
 
 struct Write {
     static constexpr uint32_t label = 3;
+    static constexpr bool idempotent = true;
     struct Where {
         uint64_t sector;
     };
@@ -61,6 +70,7 @@ struct Write {
 
 struct Flush {
     static constexpr uint32_t label = 4;
+    static constexpr bool idempotent = true;
     using Request = Empty;
     using Reply = Empty;
 };

@@ -1,0 +1,39 @@
+// Whom the virtio-blk driver serves (client_policy.hpp).
+#include "client_policy.hpp"
+
+namespace virtio_blk {
+
+namespace {
+
+bool same_name(const char* a, const char* b)
+{
+    for (; *a && *a == *b; ++a, ++b) { }
+    return *a == *b;
+}
+
+} // namespace
+
+ClientPolicy::Verdict ClientPolicy::check(uint64_t badge, Tasks& tasks)
+{
+    if (badge == 0)
+        return Verdict::NotAllowed; // a handle nobody badged: not one the registry handed out
+    for (size_t i = 0; i < m_count; ++i) {
+        if (m_holders[i] == badge)
+            return Verdict::Admitted;
+    }
+    char name[kNameSize + 1];
+    if (!tasks.running(badge, name))
+        return Verdict::NotAllowed;
+    for (size_t i = 0; i < m_count; ++i) {
+        if (!same_name(name, m_programs[i]))
+            continue;
+        char holder_name[kNameSize + 1];
+        if (m_holders[i] != 0 && tasks.running(m_holders[i], holder_name))
+            return Verdict::Held;
+        m_holders[i] = badge;
+        return Verdict::Admitted;
+    }
+    return Verdict::NotAllowed;
+}
+
+} // namespace virtio_blk

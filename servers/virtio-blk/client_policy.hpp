@@ -1,0 +1,70 @@
+// virtio_blk::ClientPolicy: whom the virtio-blk driver serves
+// (docs/security.md, "The disk"). Raw sectors bypass every check the FAT
+// server makes for its clients, so the driver serves only the programs
+// that need it: `fat`, and in the self-test and benchmark images the test
+// and benchmark clients (main.cpp, kServeTestClients).
+//
+// The driver publishes its endpoint with RightMint, so the registry gives
+// each client a copy badged with the client's task id (docs/ipc.md,
+// "Identity through the registry"); the badge's task is then looked up in
+// the kernel's task list (TaskList, the tasks=list grant of init's
+// manifest), as the PCI server matches its callers with manifest lines.
+// A client is admitted when its task runs one of the allowed programs and
+// no other task of that program holds the disk: the first to ask holds it
+// until it ends (two FAT servers, each with its own cache of the FAT,
+// would undo each other's writes; a copy of `fat` that another program
+// started waits for init's to end). Task ids are never reused
+// (microkernel/task/task.cpp), so an admitted badge stays admitted without
+// asking the kernel again; every other request asks it once.
+//
+// Portable: the task list is an interface, faked by the host tests
+// (client_policy_test.cpp).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace virtio_blk {
+
+class ClientPolicy {
+public:
+    static constexpr size_t kMaxPrograms = 4;
+    static constexpr size_t kNameSize = 32; // abi::TaskListEntry::name, not always NUL-terminated
+
+    // What the driver knows of tasks: the kernel's TaskList.
+    class Tasks {
+    public:
+        // Whether task `id` runs, and its program's name into `name`
+        // (NUL-terminated); false also when the list cannot be read.
+        virtual bool running(uint64_t id, char (&name)[kNameSize + 1]) = 0;
+
+    protected:
+        ~Tasks() = default;
+    };
+
+    enum class Verdict : uint8_t {
+        Admitted,
+        NotAllowed, // badge 0, a task that does not run, or another program
+        Held,       // another task of the same program holds the disk
+    };
+
+    // Admits tasks of `programs` (static strings; at most kMaxPrograms are
+    // kept). constexpr: a server's globals have no constructors to run.
+    constexpr ClientPolicy(const char* const* programs, size_t count)
+    {
+        for (size_t i = 0; i < count && m_count < kMaxPrograms; ++i)
+            m_programs[m_count++] = programs[i];
+    }
+
+    Verdict check(uint64_t badge, Tasks& tasks);
+
+    // The task that holds the disk for program `index`, 0: none yet.
+    uint64_t holder(size_t index) const { return index < m_count ? m_holders[index] : 0; }
+
+private:
+    const char* m_programs[kMaxPrograms] {};
+    uint64_t m_holders[kMaxPrograms] {};
+    size_t m_count { 0 };
+};
+
+} // namespace virtio_blk
