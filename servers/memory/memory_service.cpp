@@ -303,10 +303,11 @@ PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, bool m
     m_threads[pending.thread].fault = InFlight {};
     --m_faults_in_flight;
     bool heap = fault.kind == FrameKind::Heap;
+    // A forgotten task's record and promises are gone already (orphan_faults_of).
     TaskRecord* record = fault.task_ended ? nullptr : find(fault.task);
     if (heap && !fault.task_ended)
         --m_heap_in_flight;
-    else if (record)
+    if (!heap && record)
         --record->stack_in_flight;
     if (!mapped)
         m_frames.free(pending.frame);
