@@ -46,9 +46,13 @@ constexpr size_t kMaxRanges = 256;
 
 class SyscallBackend final : public memory::Backend {
 public:
-    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
+    Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        return syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags) == 0;
+        int64_t result = syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags);
+        if (result == 0)
+            return Map::Mapped;
+        // BadArgument: a page is mapped there (the frame and flags are ours, and right).
+        return result == static_cast<int64_t>(abi::SyscallError::BadArgument) ? Map::Occupied : Map::Refused;
     }
     bool unstarted_task(uint64_t handle, uint64_t& task) override
     {
@@ -134,7 +138,7 @@ public:
             Guard guard(s_lock);
             pending = g_service.begin_fault(m_index, in.words[0], in.words[1], in.words[2]);
         }
-        bool mapped = pending.has_frame && g_service.map_fault(pending);
+        auto mapped = pending.has_frame ? g_service.map_fault(pending) : memory::Backend::Map::Refused;
         reply = ipc::make_message(abi::kPageFaultLabel);
         Guard guard(s_lock);
         reply.words[0] = static_cast<uint64_t>(g_service.finish_fault(pending, mapped));

@@ -287,7 +287,7 @@ MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t t
     return pending;
 }
 
-bool MemoryService::map_fault(const PendingFault& pending)
+Backend::Map MemoryService::map_fault(const PendingFault& pending)
 {
     m_backend->zero(pending.frame);
     return m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed);
@@ -295,7 +295,7 @@ bool MemoryService::map_fault(const PendingFault& pending)
 
 // A mapped frame is the task's: if the task has ended meanwhile, the kernel
 // gives it back through the reclaim queue, so it is not freed here.
-PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, bool mapped)
+PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, Backend::Map map)
 {
     if (!pending.has_frame)
         return pending.verdict;
@@ -309,10 +309,16 @@ PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, bool m
         --m_heap_in_flight;
     if (!heap && record)
         --record->stack_in_flight;
-    if (!mapped)
+    if (map != Backend::Map::Mapped)
         m_frames.free(pending.frame);
-    if (!mapped || !record)
-        return PageFaultVerdict::Invalid; // the task ended, or a sibling thread mapped the page first
+    // A sibling thread's fault mapped the page first: the access can be
+    // run again. (Answered Invalid, the kernel would look at the page
+    // itself, and a Release between this answer and its look would kill
+    // the task for nothing.)
+    if (map == Backend::Map::Occupied && record)
+        return PageFaultVerdict::Resolved;
+    if (map != Backend::Map::Mapped || !record)
+        return PageFaultVerdict::Invalid; // the task ended
     if (heap) {
         --m_committed; // the promise is kept
         ++record->heap_mapped;
@@ -532,7 +538,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         uint64_t to = f.to + i * kPage;
         if (to >= abi::kUserStackBottom)
             m_frames.retag(frame, FrameKind::Stack); // the statistics say what the page is for
-        if (!m_backend->map(target, to, frame, f.flags)) {
+        if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken
             return ipc::Error::InvalidRequest;
         }
@@ -623,7 +629,8 @@ ipc::Result<AllocateDma::Reply> MemoryService::handle(AllocateDma, const Allocat
     uint64_t address = abi::kUserDmaBase + record->dma_pages * kPage;
     for (uint64_t i = 0; i < request.pages; ++i) {
         m_backend->zero(physical + i * kPage);
-        if (!m_backend->map(request.task, address + i * kPage, physical + i * kPage, abi::MapWritable | abi::MapZeroed)) {
+        if (m_backend->map(request.task, address + i * kPage, physical + i * kPage, abi::MapWritable | abi::MapZeroed)
+            != Backend::Map::Mapped) {
             // The task ended meanwhile. What was mapped goes back through
             // the reclaim queue, to this block: keep the block, orphaned
             // when the task's end is seen, released like any other.

@@ -49,12 +49,14 @@ namespace herald::memory {
 // no __cxa_pure_virtual): the defaults refuse.
 class Backend {
 public:
-    // Maps `frame` at `address` in task `task` (flags: abi::MemoryMapFlags);
-    // false if refused (the task is gone).
-    virtual bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags)
+    // Maps `frame` at `address` in task `task` (flags: abi::MemoryMapFlags).
+    // Occupied: the page has a mapping already (a sibling thread's fault
+    // mapped it first); Refused: anything else (the task is gone).
+    enum class Map { Mapped, Occupied, Refused };
+    virtual Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags)
     {
         (void)task, (void)address, (void)frame, (void)flags;
-        return false;
+        return Map::Refused;
     }
     // The id of the task a transferred task handle names, if that task has
     // not started yet; false otherwise. The handle is the service's to close.
@@ -140,8 +142,10 @@ public:
     //   map_fault (with the lock let go) zeroes the frame and maps it: it
     //       touches no books, only the frame and the backend;
     //   finish_fault (under the lock again) keeps the books, or takes the
-    //       frame back if it was not mapped (the task ended, or a sibling
-    //       thread's fault mapped the page first).
+    //       frame back if it was not mapped: the task ended (Invalid), or a
+    //       sibling thread's fault mapped the page first (Resolved: the
+    //       instruction runs again, and faults afresh if the page has been
+    //       released since).
     // While a fault is in flight its page is the fault's: Shrink, Release
     // and Give over it must wait (must_wait), so that nothing maps into a
     // range after the task let it go. Its frame counts against the task's
@@ -158,8 +162,8 @@ public:
         abi::PageFaultVerdict verdict { abi::PageFaultVerdict::Invalid };
     };
     PendingFault begin_fault(size_t thread, uint64_t task, uint64_t address, uint64_t error_code);
-    bool map_fault(const PendingFault& pending);
-    abi::PageFaultVerdict finish_fault(const PendingFault& pending, bool mapped);
+    Backend::Map map_fault(const PendingFault& pending);
+    abi::PageFaultVerdict finish_fault(const PendingFault& pending, Backend::Map mapped);
 
     // Whether a request must wait (the lock let go) until a fault in flight
     // over its pages is finished: Shrink, Release and Give of the task's own

@@ -61,10 +61,12 @@ public:
     size_t zero_calls { 0 };
     size_t reclaim_calls { 0 };
 
-    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
+    Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        if (dead.count(task) || mapped.count({ task, address }))
-            return false;
+        if (dead.count(task))
+            return Map::Refused;
+        if (mapped.count({ task, address }))
+            return Map::Occupied;
         bool moved = frame == last_unmapped;
         if (address % kPage != 0 || (!moved && !(flags & herald::abi::MapWritable)))
             errors.push_back("map: unaligned page, or a fresh one read-only");
@@ -96,7 +98,7 @@ public:
         }
         mapped[{ task, address }] = frame;
         owner[frame] = { task, address };
-        return true;
+        return Map::Mapped;
     }
 
     Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
@@ -586,8 +588,9 @@ TEST_CASE("memory service: a fault the backend cannot map gives the frame back",
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
     REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
-    // Already mapped (a spurious not-present fault): refused, nothing kept.
-    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Invalid);
+    // Already mapped (a sibling thread's fault, or a spurious not-present
+    // fault): the access runs again, and the frame taken goes back.
+    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
     auto s = h.stats();
     CHECK(s.free == 497);
     CHECK(s.heap == 1);
@@ -1032,6 +1035,8 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                     REQUIRE(verdict == PageFaultVerdict::Resolved);
                     REQUIRE(h.backend.kind_at(task, page) == FrameKind::Heap);
                     seen["heap fault"]++;
+                } else if (page < heap_end) {
+                    REQUIRE(verdict == PageFaultVerdict::Resolved); // mapped already: run it again
                 } else {
                     REQUIRE(verdict == PageFaultVerdict::Invalid);
                 }
@@ -1052,7 +1057,7 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                     seen["stack refused"]++;
                 }
                 else if (mapped)
-                    REQUIRE(verdict == PageFaultVerdict::Invalid);
+                    REQUIRE(verdict == PageFaultVerdict::Resolved); // mapped already: run it again
                 else {
                     REQUIRE(verdict == PageFaultVerdict::Resolved);
                     REQUIRE(h.backend.kind_at(task, page) == FrameKind::Stack);
@@ -1432,7 +1437,7 @@ Pending begin(Harness& h, size_t thread, uint64_t task, uint64_t address)
 // The steps a server thread runs with the lock let go, then the last one.
 PageFaultVerdict finish(Harness& h, const Pending& pending)
 {
-    bool mapped = pending.has_frame && h.service->map_fault(pending);
+    Backend::Map mapped = pending.has_frame ? h.service->map_fault(pending) : Backend::Map::Refused;
     return h.service->finish_fault(pending, mapped);
 }
 bool shrink_waits(Harness& h, uint64_t task, uint64_t pages)
@@ -1462,10 +1467,10 @@ TEST_CASE("memory service: a fault in steps maps what page_fault maps", "[memory
     // Answers that need no frame come from the first step.
     Pending guard = begin(h, 1, 7, abi::kStackGuardPage);
     CHECK_FALSE(guard.has_frame);
-    CHECK(h.service->finish_fault(guard, false) == PageFaultVerdict::StackOverflow);
+    CHECK(h.service->finish_fault(guard, Backend::Map::Refused) == PageFaultVerdict::StackOverflow);
     Pending outside = begin(h, 1, 7, heap_page(4));
     CHECK_FALSE(outside.has_frame);
-    CHECK(h.service->finish_fault(outside, false) == PageFaultVerdict::Invalid);
+    CHECK(h.service->finish_fault(outside, Backend::Map::Refused) == PageFaultVerdict::Invalid);
     Pending stack = begin(h, 1, 7, stack_page(0));
     REQUIRE(stack.has_frame);
     CHECK(stack.kind == FrameKind::Stack);
@@ -1503,8 +1508,8 @@ TEST_CASE("memory service: Shrink waits for a fault in flight over its pages, th
     CHECK_FALSE(shrink_waits(h, 7, 5)); // more than it has: refused anyway
     // Asked anyway (no server thread does), Shrink is Busy and changes nothing.
     CHECK(error_of(h.shrink(7, 2)) == ipc::Error::Busy);
-    bool mapped = h.service->map_fault(pending); // the lock let go: the map happens
-    REQUIRE(mapped);
+    Backend::Map mapped = h.service->map_fault(pending); // the lock let go: the map happens
+    REQUIRE(mapped == Backend::Map::Mapped);
     CHECK(shrink_waits(h, 7, 2)); // still: the books are not kept yet
     CHECK(h.service->finish_fault(pending, mapped) == PageFaultVerdict::Resolved);
     CHECK_FALSE(shrink_waits(h, 7, 2));
@@ -1600,14 +1605,14 @@ TEST_CASE("memory service: a task that ends after its fault mapped gives the fra
     Pending stack = begin(h, 1, 7, stack_page(0));
     REQUIRE(heap.has_frame);
     REQUIRE(stack.has_frame);
-    REQUIRE(h.service->map_fault(heap));
-    REQUIRE(h.service->map_fault(stack));
+    REQUIRE(h.service->map_fault(heap) == Backend::Map::Mapped);
+    REQUIRE(h.service->map_fault(stack) == Backend::Map::Mapped);
     h.backend.exit(7); // the kernel queues both frames, then the id
     auto mid = h.stats(); // another thread reclaims: the frames are free already
     CHECK(mid.free == free_before);
     CHECK(mid.committed == 0);
-    CHECK(h.service->finish_fault(heap, true) == PageFaultVerdict::Invalid);
-    CHECK(h.service->finish_fault(stack, true) == PageFaultVerdict::Invalid);
+    CHECK(h.service->finish_fault(heap, Backend::Map::Mapped) == PageFaultVerdict::Invalid);
+    CHECK(h.service->finish_fault(stack, Backend::Map::Mapped) == PageFaultVerdict::Invalid);
     auto s = h.stats();
     CHECK(s.free == free_before); // not freed twice
     CHECK(s.committed == 0);
@@ -1623,7 +1628,7 @@ TEST_CASE("memory service: a task that ends after its fault finished gives the f
     uint64_t free_before = h.stats().free;
     Pending heap = begin(h, 0, 7, heap_page(0));
     REQUIRE(heap.has_frame);
-    bool mapped = h.service->map_fault(heap);
+    Backend::Map mapped = h.service->map_fault(heap);
     CHECK(h.service->finish_fault(heap, mapped) == PageFaultVerdict::Resolved);
     h.backend.exit(7);
     auto s = h.stats();
@@ -1642,7 +1647,7 @@ TEST_CASE("memory service: two threads' faults on one page map it once", "[memor
     REQUIRE(second.has_frame);
     CHECK(first.frame != second.frame);
     CHECK(finish(h, first) == PageFaultVerdict::Resolved);
-    CHECK(finish(h, second) == PageFaultVerdict::Invalid); // mapped already: the kernel looks again
+    CHECK(finish(h, second) == PageFaultVerdict::Resolved); // mapped already: the access runs again
     auto s = h.stats();
     CHECK(s.committed == 3);
     CHECK(s.heap == 1);
@@ -1702,7 +1707,7 @@ TEST_CASE("memory service: a stack fault that does not map gives its charge back
     Pending second = begin(h, 1, 7, stack_page(1)); // a sibling thread, the same page
     CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == charged + 2);
     CHECK(finish(h, first) == PageFaultVerdict::Resolved);
-    CHECK(finish(h, second) == PageFaultVerdict::Invalid);
+    CHECK(finish(h, second) == PageFaultVerdict::Resolved); // the page is there
     CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == charged + 1);
     h.check_sane();
 }
@@ -1784,7 +1789,8 @@ TEST_CASE("memory service: random faults in flight on several threads keep the b
         uint64_t free_at_start = h.stats().free;
         std::vector<Pending> in_flight(4);
         std::vector<bool> busy(4, false);
-        std::vector<bool> mapped(4, false);
+        std::vector<Backend::Map> mapped(4, Backend::Map::Refused); // Refused: not mapped (yet)
+        std::vector<bool> tried(4, false);
         std::set<uint64_t> alive = { 7, 8, 9 };
         uint64_t next_task = 10;
         auto finish_thread = [&](size_t t) {
@@ -1813,12 +1819,15 @@ TEST_CASE("memory service: random faults in flight on several threads keep the b
                     uint64_t page = splitmix64(state) % 3 == 0 ? stack_page(splitmix64(state) % 6) : heap_page(splitmix64(state) % 10);
                     in_flight[thread] = begin(h, thread, task, page);
                     busy[thread] = in_flight[thread].has_frame;
-                    mapped[thread] = false;
+                    mapped[thread] = Backend::Map::Refused;
+                    tried[thread] = false;
                 }
                 break;
             case 4: // ... maps with the lock let go
-                if (busy[thread] && !mapped[thread])
+                if (busy[thread] && !tried[thread]) {
                     mapped[thread] = h.service->map_fault(in_flight[thread]);
+                    tried[thread] = true;
+                }
                 break;
             case 5: finish_thread(thread); break;
             case 6: // a task ends, its faults wherever they are
