@@ -32,9 +32,12 @@ using memory::MemoryService;
 // checks the MemoryControl system calls make.
 class KernelBackend final : public memory::Backend {
 public:
-    bool map(u64 task, u64 address, u64 frame, u64 map_flags) override
+    Map map(u64 task, u64 address, u64 frame, u64 map_flags) override
     {
-        return !map_managed_frame(task, VirtualAddress(address), PhysicalAddress(frame), map_flags).is_error();
+        auto mapped = map_managed_frame(task, VirtualAddress(address), PhysicalAddress(frame), map_flags);
+        if (!mapped.is_error())
+            return Map::Mapped;
+        return mapped.error() == Error::AlreadyMapped ? Map::Occupied : Map::Refused;
     }
 
     // Only in the task that made the request, which runs this very call on

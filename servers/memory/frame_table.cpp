@@ -121,6 +121,33 @@ bool FrameTable::allocate(FrameKind kind, uint64_t& physical)
     return false; // only if the summary is corrupt
 }
 
+// One scan per group for all the frames taken from it, where allocate()
+// scans from the group's start for each.
+size_t FrameTable::allocate_many(FrameKind kind, uint64_t* out, size_t max)
+{
+    if (!is_taken_kind(kind))
+        return 0;
+    size_t taken = 0;
+    while (taken < max && count(FrameKind::Free) != 0) {
+        size_t group = next_group_with_free(m_hint);
+        size_t end = group * kGroupSize + kGroupSize;
+        if (end > m_frame_count)
+            end = m_frame_count;
+        size_t before = taken;
+        for (size_t index = group * kGroupSize; index < end && taken < max && m_group_free[group] != 0; ++index) {
+            uint64_t entry = m_entries[index];
+            if (exists(entry) && kind_in(entry) == FrameKind::Free) {
+                change_kind(index, kind);
+                out[taken++] = entry & kAddressMask;
+            }
+        }
+        m_hint = group;
+        if (taken == before)
+            break; // only if the summary is corrupt
+    }
+    return taken;
+}
+
 bool FrameTable::allocate_run(FrameKind kind, size_t pages, uint64_t& physical)
 {
     if (!is_taken_kind(kind) || pages == 0 || pages > count(FrameKind::Free))

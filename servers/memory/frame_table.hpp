@@ -16,7 +16,9 @@
 // uint8_t), and a bitmap with one bit per group, set when that group has a
 // free frame. allocate() finds the next set bit from a hint (next-fit, a
 // word of 64 groups at a time, wrapping around once), then scans that one
-// group's 64 entries. Per-kind counters make count() O(1).
+// group's 64 entries. allocate_many() takes a batch the same way, scanning
+// each group once for all the frames it takes (the memory server's per-CPU
+// batches). Per-kind counters make count() O(1).
 // check_consistency() recomputes the summary from the entries.
 //
 // All storage is handed in by the caller (init), so the table itself is a
@@ -66,6 +68,9 @@ public:
     // Takes a free frame and marks it `kind` (Stack, Kernel or Heap; Free is
     // refused). false when none is free.
     bool allocate(FrameKind kind, uint64_t& physical);
+    // Takes up to `max` free frames as `kind` into `out`, in allocate()'s
+    // order; how many (fewer only when fewer are free, 0 for Free).
+    size_t allocate_many(FrameKind kind, uint64_t* out, size_t max);
 
     // Takes `pages` free frames that are physically contiguous (DMA memory:
     // a device sees physical addresses) and marks them `kind`; `physical` is

@@ -18,7 +18,10 @@
 // thread that waits on the faulting CPU (Endpoint::receiver_for), so a
 // fault is answered where it happened, with no IPI. The kernel starts the
 // main thread on CPU 0. The threads share the MemoryService under one lock
-// (SharedService), and zero a fault's frame with the lock let go. Their stacks are static: the server's own faults are
+// (ServerThread), held only for the books: a fault's frame comes from the
+// thread's batch (MemoryService::kBatchFrames taken from the frame table at
+// once), and is zeroed and mapped (MemoryMap) with the lock let go
+// (docs/memory.md, "A fault in flight"). Their stacks are static: the server's own faults are
 // never served (they kill it), and .bss is mapped when the kernel loads it.
 #include <stddef.h>
 #include <stdint.h>
@@ -43,9 +46,13 @@ constexpr size_t kMaxRanges = 256;
 
 class SyscallBackend final : public memory::Backend {
 public:
-    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
+    Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        return syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags) == 0;
+        int64_t result = syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags);
+        if (result == 0)
+            return Map::Mapped;
+        // BadArgument: a page is mapped there (the frame and flags are ours, and right).
+        return result == static_cast<int64_t>(abi::SyscallError::BadArgument) ? Map::Occupied : Map::Refused;
     }
     bool unstarted_task(uint64_t handle, uint64_t& task) override
     {
@@ -103,57 +110,79 @@ private:
     bool m_taken { false };
 };
 
-// What every server thread serves: g_service, under g_lock.
-class SharedService {
+// What a server thread serves: g_service, under the one lock. A request
+// over pages with a fault in flight (MemoryService::must_wait) lets the
+// lock go until the fault is finished: the fault's thread needs the lock
+// to finish it.
+class ServerThread {
 public:
     template<typename Operation, typename Request>
     auto handle(Operation operation, const Request& request, ipc::Badge badge)
     {
-        Guard guard(m_lock);
+        Guard guard(s_lock);
+        while (g_service.must_wait(operation, request, badge))
+            guard.wait();
         return g_service.handle(operation, request, badge);
     }
-    // A page fault's frame is zeroed with the lock let go (the longest part
-    // of a fault in the server: 512 REP STOSQ iterations), so that faults on
-    // other CPUs wait only for the books and the mapping.
+    // A page fault holds the lock twice for its books; the zeroing (512
+    // REP STOSQ iterations) and the MemoryMap system call run with it let
+    // go, so that faults on other CPUs wait only for the books.
     ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply)
     {
         if (!memory::MemoryService::is_page_fault(in)) {
-            Guard guard(m_lock);
+            Guard guard(s_lock);
             return g_service.on_kernel_message(in, reply);
         }
         memory::MemoryService::PendingFault pending;
         {
-            Guard guard(m_lock);
-            pending = g_service.begin_fault(in.words[0], in.words[1], in.words[2]);
+            Guard guard(s_lock);
+            pending = g_service.begin_fault(m_index, in.words[0], in.words[1], in.words[2]);
         }
-        if (pending.has_frame)
-            g_backend.zero(pending.frame);
+        auto mapped = pending.has_frame ? g_service.map_fault(pending) : memory::Backend::Map::Refused;
         reply = ipc::make_message(abi::kPageFaultLabel);
-        Guard guard(m_lock);
-        reply.words[0] = static_cast<uint64_t>(g_service.finish_fault(pending));
+        Guard guard(s_lock);
+        reply.words[0] = static_cast<uint64_t>(g_service.finish_fault(pending, mapped));
         return ipc::KernelMessage::Answered;
     }
+    void set_index(size_t index) { m_index = index; }
 
 private:
     struct Guard {
         explicit Guard(ServiceLock& lock) : lock(lock) { lock.lock(); }
         ~Guard() { lock.unlock(); }
+        // Lets the lock go for a moment, for another thread to finish.
+        void wait()
+        {
+            lock.unlock();
+            if (++waits % kWaitsBeforeYield == 0)
+                user::yield();
+            else
+                __builtin_ia32_pause();
+            lock.lock();
+        }
+        static constexpr unsigned kWaitsBeforeYield = 64;
         ServiceLock& lock;
+        unsigned waits { 0 };
     };
-    ServiceLock m_lock;
+    static ServiceLock s_lock;
+    size_t m_index { 0 }; // its batch and fault slot in the service
 };
 
-SharedService g_shared;
+ServiceLock ServerThread::s_lock;
 
-constexpr size_t kMaxServerThreads = 16; // CPUs beyond get their faults answered by another CPU's thread
+constexpr size_t kMaxServerThreads = memory::MemoryService::kMaxServerThreads; // CPUs beyond get their faults answered by another CPU's thread
 constexpr size_t kServerStackBytes = 16 * 1024;
 alignas(16) uint8_t g_stacks[kMaxServerThreads][kServerStackBytes];
 user::ThreadControl g_controls[kMaxServerThreads];
+ServerThread g_threads[kMaxServerThreads];
 
-int64_t serve(uint64_t)
+// Thread `index` (its CPU's number) serves.
+int64_t serve(uint64_t index)
 {
+    ServerThread& thread = g_threads[index];
+    thread.set_index(index);
     ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
-    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, g_shared);
+    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, thread);
     user::debug_write("memory: receiving failed:");
     user::debug_write(ipc::error_name(error));
     return 1;

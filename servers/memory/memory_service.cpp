@@ -135,6 +135,7 @@ void MemoryService::forget(uint64_t task)
         return;
     m_committed -= record->heap_pages - record->heap_mapped;
     *record = TaskRecord {};
+    orphan_faults_of(task);
     for (DmaBlock& block : m_dma) {
         if (block.task == task)
             block.orphaned = true; // its frames stay Dma until ReleaseDma
@@ -168,7 +169,7 @@ bool MemoryService::reclaim(uint64_t watched)
 
 uint64_t MemoryService::uncommitted() const
 {
-    uint64_t free = m_frames.count(FrameKind::Free) + m_heap_in_flight;
+    uint64_t free = m_frames.count(FrameKind::Free) + m_cached_frames + m_heap_in_flight;
     return free > m_committed ? free - m_committed : 0;
 }
 
@@ -178,30 +179,54 @@ uint64_t MemoryService::room(const TaskRecord& record) const
     return limit > record.charged() ? limit - record.charged() : 0;
 }
 
-bool MemoryService::take_frame(FrameKind kind, uint64_t& frame)
+// A frame from the thread's batch, refilled from the table once a batch;
+// when the table has none left, what dead tasks left, then another
+// thread's batch (a heap page's promise may rest on a frame there).
+bool MemoryService::take_frame(size_t thread, FrameKind kind, uint64_t& frame)
 {
-    if (m_frames.allocate(kind, frame))
-        return true;
-    reclaim();
-    return m_frames.allocate(kind, frame);
+    ServerThread& own = m_threads[thread];
+    if (own.batch_count == 0) {
+        own.batch_count = m_frames.allocate_many(FrameKind::Heap, own.batch, kBatchFrames);
+        if (own.batch_count == 0) {
+            reclaim();
+            own.batch_count = m_frames.allocate_many(FrameKind::Heap, own.batch, kBatchFrames);
+        }
+        m_cached_frames += own.batch_count;
+    }
+    if (own.batch_count != 0)
+        frame = own.batch[--own.batch_count];
+    else if (!take_from_batches(thread, frame))
+        return false;
+    --m_cached_frames;
+    if (kind != FrameKind::Heap)
+        m_frames.retag(frame, kind);
+    return true;
 }
 
-// The frame taken for a fault, zeroed since, mapped, and the books kept;
-// given back if the task died meanwhile (or a sibling thread's fault mapped
-// the page first).
-PageFaultVerdict MemoryService::map_taken(const PendingFault& pending, TaskRecord& record)
+bool MemoryService::take_from_batches(size_t thread, uint64_t& frame)
 {
-    if (!m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed)) {
-        m_frames.free(pending.frame);
-        return PageFaultVerdict::Invalid;
+    for (size_t other = 0; other < kMaxServerThreads; ++other) {
+        ServerThread& t = m_threads[other];
+        if (other != thread && t.batch_count != 0) {
+            frame = t.batch[--t.batch_count];
+            return true;
+        }
     }
-    if (pending.kind == FrameKind::Heap) {
-        --m_committed; // the promise is kept
-        ++record.heap_mapped;
-    } else {
-        ++record.stack_mapped;
+    return false;
+}
+
+// Every batched frame back to the table: before the free frames are
+// reported (Stats), and when a DMA run needs frames a batch holds.
+void MemoryService::return_batches()
+{
+    for (ServerThread& t : m_threads) {
+        for (size_t i = 0; i < t.batch_count; ++i) {
+            if (m_frames.free(t.batch[i]) != FrameTable::FreeResult::Freed)
+                ++m_reclaim_anomalies; // never expected: a batch's frames are Heap
+        }
+        t.batch_count = 0;
     }
-    return PageFaultVerdict::Resolved;
+    m_cached_frames = 0;
 }
 
 // Unmaps one heap page and frees its frame, if it has one.
@@ -218,65 +243,137 @@ Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
 
 // ---- page faults ----
 
-// In ring 0 the service's lock is held throughout: the two steps with
-// nothing between them to look up again.
 PageFaultVerdict MemoryService::page_fault(uint64_t task, uint64_t address, uint64_t error_code)
 {
-    TaskRecord* record = nullptr;
-    PendingFault pending = take_for_fault(task, address, error_code, record);
+    PendingFault pending = begin_fault(0, task, address, error_code);
     if (!pending.has_frame)
         return pending.verdict;
-    m_backend->zero(pending.frame);
-    return map_taken(pending, *record);
+    return finish_fault(pending, map_fault(pending));
 }
 
-MemoryService::PendingFault MemoryService::begin_fault(uint64_t task, uint64_t address, uint64_t error_code)
-{
-    TaskRecord* record = nullptr;
-    PendingFault pending = take_for_fault(task, address, error_code, record);
-    if (pending.has_frame && pending.kind == FrameKind::Heap)
-        ++m_heap_in_flight;
-    return pending;
-}
-
-PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending)
-{
-    if (!pending.has_frame)
-        return pending.verdict;
-    bool heap = pending.kind == FrameKind::Heap;
-    if (heap)
-        --m_heap_in_flight;
-    // Looked up again: between the two steps the task may have ended (its
-    // record dropped by a reclaim) or shrunk its heap below the page.
-    TaskRecord* record = find(pending.task);
-    if (!record || (heap && pending.page >= record->heap_end())) {
-        m_frames.free(pending.frame);
-        return PageFaultVerdict::Invalid;
-    }
-    return map_taken(pending, *record);
-}
-
-// The decision, and a frame if the answer is to map one (`record` is then
-// the task's).
-MemoryService::PendingFault MemoryService::take_for_fault(uint64_t task, uint64_t address, uint64_t error_code,
-    TaskRecord*& record)
+MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t task, uint64_t address, uint64_t error_code)
 {
     PendingFault pending;
     pending.task = task;
     pending.page = page_of(address);
-    if (error_code & (kFaultPresent | kFaultInstructionFetch)) {
-        pending.verdict = PageFaultVerdict::Invalid; // a protection fault, or code where only data may be
-        return pending;
-    }
+    pending.thread = thread;
+    if (thread >= kMaxServerThreads || m_threads[thread].fault.task != 0)
+        return pending; // Invalid: not a thread of ours, or one with a fault in flight already
+    if (error_code & (kFaultPresent | kFaultInstructionFetch))
+        return pending; // Invalid: a protection fault, or code where only data may be
+    TaskRecord* record = nullptr;
     pending.verdict = decide(pending, record);
     if (pending.verdict != PageFaultVerdict::Resolved)
         return pending;
-    if (!take_frame(pending.kind, pending.frame)) {
+    if (!take_frame(thread, pending.kind, pending.frame)) {
         pending.verdict = PageFaultVerdict::OutOfMemory;
         return pending;
     }
+    // decide and take_frame may have reclaimed the task's end (it was
+    // killed while its thread waited for this answer): then nothing maps.
+    record = find(task);
+    if (!record) {
+        m_frames.free(pending.frame);
+        pending.verdict = PageFaultVerdict::Invalid;
+        return pending;
+    }
     pending.has_frame = true;
+    m_threads[thread].fault = InFlight { task, pending.page, pending.kind, false, {} };
+    ++m_faults_in_flight;
+    if (pending.kind == FrameKind::Heap)
+        ++m_heap_in_flight;
+    else
+        ++record->stack_in_flight;
     return pending;
+}
+
+Backend::Map MemoryService::map_fault(const PendingFault& pending)
+{
+    m_backend->zero(pending.frame);
+    return m_backend->map(pending.task, pending.page, pending.frame, abi::MapWritable | abi::MapZeroed);
+}
+
+// A mapped frame is the task's: if the task has ended meanwhile, the kernel
+// gives it back through the reclaim queue, so it is not freed here.
+PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, Backend::Map map)
+{
+    if (!pending.has_frame)
+        return pending.verdict;
+    InFlight fault = m_threads[pending.thread].fault;
+    m_threads[pending.thread].fault = InFlight {};
+    --m_faults_in_flight;
+    bool heap = fault.kind == FrameKind::Heap;
+    // A forgotten task's record and promises are gone already (orphan_faults_of).
+    TaskRecord* record = fault.task_ended ? nullptr : find(fault.task);
+    if (heap && !fault.task_ended)
+        --m_heap_in_flight;
+    if (!heap && record)
+        --record->stack_in_flight;
+    if (map != Backend::Map::Mapped)
+        m_frames.free(pending.frame);
+    // A sibling thread's fault mapped the page first: the access can be
+    // run again. (Answered Invalid, the kernel would look at the page
+    // itself, and a Release between this answer and its look would kill
+    // the task for nothing.)
+    if (map == Backend::Map::Occupied && record)
+        return PageFaultVerdict::Resolved;
+    if (map != Backend::Map::Mapped || !record)
+        return PageFaultVerdict::Invalid; // the task ended
+    if (heap) {
+        --m_committed; // the promise is kept
+        ++record->heap_mapped;
+    } else {
+        ++record->stack_mapped;
+    }
+    return PageFaultVerdict::Resolved;
+}
+
+// A task that ended with a fault in flight: its record goes now, the fault
+// finishes later, knowing.
+void MemoryService::orphan_faults_of(uint64_t task)
+{
+    if (m_faults_in_flight == 0)
+        return;
+    for (ServerThread& t : m_threads) {
+        if (t.fault.task == task && !t.fault.task_ended) {
+            t.fault.task_ended = true;
+            if (t.fault.kind == FrameKind::Heap)
+                --m_heap_in_flight; // no promise left to keep
+        }
+    }
+}
+
+// Whether a fault of `task` is in flight over [from, from + pages pages).
+bool MemoryService::fault_in_flight(uint64_t task, uint64_t from, uint64_t pages) const
+{
+    if (m_faults_in_flight == 0)
+        return false;
+    for (const ServerThread& t : m_threads) {
+        if (t.fault.task == task && !t.fault.task_ended && t.fault.page >= from && (t.fault.page - from) / kPage < pages)
+            return true;
+    }
+    return false;
+}
+
+bool MemoryService::must_wait(Shrink, const Shrink::Request& request, ipc::Badge task) const
+{
+    if (m_faults_in_flight == 0 || task == 0)
+        return false;
+    const TaskRecord* record = m_tasks[m_last_found].task == task ? &m_tasks[m_last_found] : nullptr;
+    for (size_t i = 0; i < kMaxTasks && !record; ++i)
+        record = m_tasks[i].task == task ? &m_tasks[i] : nullptr;
+    return record && request.pages <= record->heap_pages
+        && fault_in_flight(task, record->heap_end() - request.pages * kPage, request.pages);
+}
+
+bool MemoryService::must_wait(Release, const Release::Request& request, ipc::Badge task) const
+{
+    return fault_in_flight(task, request.address, request.pages);
+}
+
+bool MemoryService::must_wait(Give, const Give::Request& request, ipc::Badge caller) const
+{
+    return fault_in_flight(caller, request.value.from, request.value.pages);
 }
 
 // Resolved (with `pending.kind` and `record` set) if a fresh frame should
@@ -348,6 +445,8 @@ ipc::Result<Grow::Reply> MemoryService::handle(Grow, const Grow::Request& reques
 
 ipc::Result<Shrink::Reply> MemoryService::handle(Shrink, const Shrink::Request& request, ipc::Badge task)
 {
+    if (must_wait(Shrink {}, request, task))
+        return ipc::Error::Busy;
     TaskRecord* record = find(task);
     if (!record)
         return request.pages == 0 ? ipc::Result<Shrink::Reply>(Shrink::Reply { abi::kUserHeapBase }) : ipc::Error::InvalidRequest;
@@ -366,6 +465,8 @@ ipc::Result<Shrink::Reply> MemoryService::handle(Shrink, const Shrink::Request& 
 
 ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Request& request, ipc::Badge task)
 {
+    if (must_wait(Release {}, request, task))
+        return ipc::Error::Busy;
     TaskRecord* record = find(task);
     if (!record || request.address & (kPage - 1) || request.address < abi::kUserHeapBase
         || request.address > record->heap_end() || request.pages > (record->heap_end() - request.address) / kPage)
@@ -386,6 +487,7 @@ ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Reques
 ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ipc::Badge)
 {
     reclaim(); // so that a task that just ended is counted as gone
+    return_batches(); // what the threads hold aside is free
     uint64_t tasks = 0;
     for (const TaskRecord& record : m_tasks)
         tasks += record.task != 0;
@@ -398,6 +500,8 @@ ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ip
 // caller keeps its reservation, promised again, and normally Shrinks it.
 ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request, ipc::Badge caller)
 {
+    if (must_wait(Give {}, request, caller))
+        return ipc::Error::Busy;
     const Give::Fields& f = request.value;
     // The handle is ours to close only if Give succeeds; if not, the
     // dispatcher closes it.
@@ -434,7 +538,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         uint64_t to = f.to + i * kPage;
         if (to >= abi::kUserStackBottom)
             m_frames.retag(frame, FrameKind::Stack); // the statistics say what the page is for
-        if (!m_backend->map(target, to, frame, f.flags)) {
+        if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken
             return ipc::Error::InvalidRequest;
         }
@@ -515,8 +619,13 @@ ipc::Result<AllocateDma::Reply> MemoryService::handle(AllocateDma, const Allocat
     if (!record)
         return ipc::Error::Denied;
     uint64_t physical = 0;
-    if (request.pages > uncommitted() || !m_frames.allocate_run(FrameKind::Dma, request.pages, physical))
+    if (request.pages > uncommitted())
         return kOutOfMemory;
+    if (!m_frames.allocate_run(FrameKind::Dma, request.pages, physical)) {
+        return_batches(); // a batch may hold the frames the run needs
+        if (!m_frames.allocate_run(FrameKind::Dma, request.pages, physical))
+            return kOutOfMemory;
+    }
     uint64_t address = abi::kUserDmaBase + record->dma_pages * kPage;
     for (uint64_t i = 0; i < request.pages; ++i) {
         m_backend->zero(physical + i * kPage);
@@ -524,7 +633,7 @@ ipc::Result<AllocateDma::Reply> MemoryService::handle(AllocateDma, const Allocat
         // its reclaim queue (a device still running may write them); this
         // block's books free them (ReleaseDma).
         uint64_t flags = abi::MapWritable | abi::MapZeroed | abi::MapNotReclaimed;
-        if (!m_backend->map(request.task, address + i * kPage, physical + i * kPage, flags)) {
+        if (m_backend->map(request.task, address + i * kPage, physical + i * kPage, flags) != Backend::Map::Mapped) {
             // The task ended meanwhile. What was mapped stays this block's:
             // keep the block, orphaned when the task's end is seen,
             // released like any other.

@@ -49,12 +49,14 @@ namespace herald::memory {
 // no __cxa_pure_virtual): the defaults refuse.
 class Backend {
 public:
-    // Maps `frame` at `address` in task `task` (flags: abi::MemoryMapFlags);
-    // false if refused (the task is gone).
-    virtual bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags)
+    // Maps `frame` at `address` in task `task` (flags: abi::MemoryMapFlags).
+    // Occupied: the page has a mapping already (a sibling thread's fault
+    // mapped it first); Refused: anything else (the task is gone).
+    enum class Map { Mapped, Occupied, Refused };
+    virtual Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags)
     {
         (void)task, (void)address, (void)frame, (void)flags;
-        return false;
+        return Map::Refused;
     }
     // The id of the task a transferred task handle names, if that task has
     // not started yet; false otherwise. The handle is the service's to close.
@@ -128,26 +130,53 @@ public:
     ipc::Result<ipc::memory::ReleaseDma::Reply> handle(ipc::memory::ReleaseDma, const ipc::memory::ReleaseDma::Request&,
         ipc::Badge caller);
 
+    // One step, under the caller's lock throughout (ring 0): begin_fault,
+    // map_fault and finish_fault on server thread 0.
     abi::PageFaultVerdict page_fault(uint64_t task, uint64_t address, uint64_t error_code);
 
-    // page_fault() in two steps, for a server whose threads share the
-    // service under one lock and zero frames with it let go (the ring-3
-    // server, servers/memory/main.cpp): begin_fault (under the lock) decides
-    // and takes a frame; the caller zeroes `frame` (if `has_frame`) with no
-    // lock held; finish_fault (under the lock again) checks that the
-    // decision still holds (a sibling thread of the task may have shrunk
-    // the heap, or the task ended, meanwhile), maps and keeps the books.
-    // Every PendingFault must be finished, once.
+    // A page fault in three steps, for a server whose threads share the
+    // service under one lock and hold it only for the books (the ring-3
+    // server, servers/memory/main.cpp; docs/memory.md, "A fault in flight"):
+    //   begin_fault (under the lock) decides, takes a frame from the
+    //       thread's batch and records the fault as in flight;
+    //   map_fault (with the lock let go) zeroes the frame and maps it: it
+    //       touches no books, only the frame and the backend;
+    //   finish_fault (under the lock again) keeps the books, or takes the
+    //       frame back if it was not mapped: the task ended (Invalid), or a
+    //       sibling thread's fault mapped the page first (Resolved: the
+    //       instruction runs again, and faults afresh if the page has been
+    //       released since).
+    // While a fault is in flight its page is the fault's: Shrink, Release
+    // and Give over it must wait (must_wait), so that nothing maps into a
+    // range after the task let it go. Its frame counts against the task's
+    // limit (a stack page) or keeps its promise (a heap page). `thread`
+    // (below kMaxServerThreads) has at most one fault in flight; every
+    // PendingFault with a frame must be finished, once.
     struct PendingFault {
         uint64_t task { 0 };
         uint64_t page { 0 };
         uint64_t frame { 0 };
+        size_t thread { 0 };
         bool has_frame { false }; // false: `verdict` is the answer already
         FrameKind kind { FrameKind::Free };
         abi::PageFaultVerdict verdict { abi::PageFaultVerdict::Invalid };
     };
-    PendingFault begin_fault(uint64_t task, uint64_t address, uint64_t error_code);
-    abi::PageFaultVerdict finish_fault(const PendingFault& pending);
+    PendingFault begin_fault(size_t thread, uint64_t task, uint64_t address, uint64_t error_code);
+    Backend::Map map_fault(const PendingFault& pending);
+    abi::PageFaultVerdict finish_fault(const PendingFault& pending, Backend::Map mapped);
+
+    // Whether a request must wait (the lock let go) until a fault in flight
+    // over its pages is finished: Shrink, Release and Give of the task's own
+    // pages. Called anyway, they answer ipc::Error::Busy and change nothing.
+    bool must_wait(ipc::memory::Shrink, const ipc::memory::Shrink::Request&, ipc::Badge task) const;
+    bool must_wait(ipc::memory::Release, const ipc::memory::Release::Request&, ipc::Badge task) const;
+    bool must_wait(ipc::memory::Give, const ipc::memory::Give::Request&, ipc::Badge task) const;
+    template<typename Operation, typename Request>
+    bool must_wait(Operation, const Request&, ipc::Badge) const
+    {
+        return false;
+    }
+
     // Whether a message is a page fault the kernel sent (what
     // on_kernel_message answers with page_fault()).
     static bool is_page_fault(const ipc::Message& in);
@@ -170,6 +199,17 @@ public:
     uint64_t heap_frames_in_flight() const { return m_heap_in_flight; }
     uint64_t reclaim_anomalies() const { return m_reclaim_anomalies; }
     uint64_t default_limit() const { return m_default_limit; }
+    // Frames in the server threads' batches: Heap in the table, free in
+    // substance (uncommitted() counts them); Stats gives them back first.
+    uint64_t cached_frames() const { return m_cached_frames; }
+    size_t faults_in_flight() const { return m_faults_in_flight; }
+    // Server threads (one per CPU) whose faults may be in flight at once,
+    // each with its batch.
+    static constexpr size_t kMaxServerThreads = 16;
+    // Frames a thread takes from the frame table at once: the table's scan
+    // (about 320 instructions a frame through allocate()) is paid once a
+    // batch, and 16 threads hold at most 512 frames (2 MiB) aside.
+    static constexpr size_t kBatchFrames = 32;
 
 private:
     struct TaskRecord {
@@ -177,13 +217,14 @@ private:
         uint64_t heap_pages { 0 };  // the heap is [kUserHeapBase, heap_end())
         uint64_t heap_mapped { 0 }; // pages of the heap that have a frame
         uint64_t stack_mapped { 0 }; // stack pages its faults mapped
+        uint64_t stack_in_flight { 0 }; // stack faults begun, not finished: frames it holds already
         uint64_t given { 0 };        // pages Give moved into it
         uint64_t limit { 0 };        // its frame limit; 0: the default
         uint64_t dma_pages { 0 };    // pages of its DMA window in use (AllocateDma)
         uint64_t heap_end() const { return abi::kUserHeapBase + heap_pages * abi::kPageSize; }
         // What counts against the limit: the whole reservation (promised
         // frames are as good as taken), not just what is mapped.
-        uint64_t charged() const { return heap_pages + stack_mapped + given + dma_pages; }
+        uint64_t charged() const { return heap_pages + stack_mapped + stack_in_flight + given + dma_pages; }
     };
     // A run of Dma frames and whose it is.
     struct DmaBlock {
@@ -192,6 +233,19 @@ private:
         uint64_t pages { 0 };
         bool orphaned { false };  // the task ended: waiting for ReleaseDma
         uint8_t reserved[7] {};
+    };
+    // A server thread's own: its batch of frames and its fault in flight.
+    struct InFlight {
+        uint64_t task { 0 }; // 0: none
+        uint64_t page { 0 };
+        FrameKind kind { FrameKind::Free };
+        bool task_ended { false }; // forget() ran meanwhile: its books are gone
+        uint8_t reserved[6] {};
+    };
+    struct ServerThread {
+        uint64_t batch[kBatchFrames] {}; // Heap in the table, given to no task
+        size_t batch_count { 0 };
+        InFlight fault;
     };
     // All zeros when constructed: a ring-3 program keeps the service in
     // .bss, with no constructor to run.
@@ -203,10 +257,12 @@ private:
     uint64_t uncommitted() const;
     // How many more frames the task may hold.
     uint64_t room(const TaskRecord& record) const;
-    bool take_frame(FrameKind kind, uint64_t& frame);
-    PendingFault take_for_fault(uint64_t task, uint64_t address, uint64_t error_code, TaskRecord*& record);
+    bool take_frame(size_t thread, FrameKind kind, uint64_t& frame);
+    bool take_from_batches(size_t thread, uint64_t& frame);
+    void return_batches();
+    bool fault_in_flight(uint64_t task, uint64_t from, uint64_t pages) const;
+    void orphan_faults_of(uint64_t task);
     abi::PageFaultVerdict decide(PendingFault& pending, TaskRecord*& record);
-    abi::PageFaultVerdict map_taken(const PendingFault& pending, TaskRecord& record);
     Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
     DmaBlock* free_dma_block();
     void free_run(uint64_t physical, uint64_t pages);
@@ -215,8 +271,11 @@ private:
     FrameTable m_frames;
     TaskRecord m_tasks[kMaxTasks];
     DmaBlock m_dma[kMaxDmaBlocks];
+    ServerThread m_threads[kMaxServerThreads];
+    size_t m_faults_in_flight { 0 };
+    uint64_t m_cached_frames { 0 }; // in all threads' batches
     uint64_t m_committed { 0 };
-    // Heap frames taken by begin_fault and not yet finished: promised
+    // Heap frames of faults in flight (of tasks not yet forgotten): promised
     // frames in all but name, so uncommitted() counts them as free.
     uint64_t m_heap_in_flight { 0 };
     uint64_t m_reclaim_anomalies { 0 };

@@ -68,10 +68,12 @@ public:
     enum class Last { Nothing, Zeroed, Unmapped } last { Last::Nothing };
     uint64_t last_frame { 0 };
 
-    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
+    Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        if (dead.count(task) || mapped.count({ task, address }))
-            return false;
+        if (dead.count(task))
+            return Map::Refused;
+        if (mapped.count({ task, address }))
+            return Map::Occupied;
         FUZZ_CHECK(address % kPage == 0);
         FUZZ_CHECK(!frames_in_use.count(frame)); // one mapping per frame
         FrameKind kind;
@@ -92,7 +94,7 @@ public:
         last = Last::Nothing;
         mapped[{ task, address }] = Mapping { frame, !moved };
         frames_in_use.insert(frame);
-        return true;
+        return Map::Mapped;
     }
 
     Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
@@ -184,15 +186,34 @@ struct TaskModel {
     uint64_t touched_at_death = 0;
 };
 
-// As servers/memory/main.cpp serves it.
+class Harness;
+void finish_faults_of(Harness& h, uint64_t task);
+
+// As servers/memory/main.cpp serves it: a request over pages with a fault
+// in flight waits until the fault's thread has mapped and finished it.
 struct Server {
     MemoryService* service;
+    Harness* harness;
     template<typename Operation, typename Request>
     auto handle(Operation operation, const Request& request, ipc::Badge badge)
     {
+        if (service->must_wait(operation, request, badge))
+            finish_faults_of(*harness, badge);
+        FUZZ_CHECK(!service->must_wait(operation, request, badge));
         return service->handle(operation, request, badge);
     }
 };
+
+// A fault in flight on a server thread (1 to 3; thread 0 serves page
+// faults in one step): begun, perhaps mapped, not finished.
+struct Flight {
+    bool active = false;
+    bool tried = false; // map_fault ran
+    bool mapped = false;
+    Backend::Map map = Backend::Map::Refused;
+    MemoryService::PendingFault pending;
+};
+constexpr size_t kFlightThreads = 4;
 
 class Harness {
 public:
@@ -214,6 +235,7 @@ public:
     ModelKernel kernel;
     std::unique_ptr<MemoryService> service { std::make_unique<MemoryService>() };
     std::map<uint64_t, TaskModel> tasks;
+    Flight flights[kFlightThreads];
     uint64_t next_task = kFirstTask + kTasks;
     uint64_t next_handle = 100;
 
@@ -240,8 +262,15 @@ public:
         uint64_t queued_frames = 0;
         for (uint64_t entry : kernel.queue)
             queued_frames += !(entry & abi::kReclaimTaskBit);
-        FUZZ_CHECK(stack + heap == kernel.mapped.size() + queued_frames);
-        FUZZ_CHECK(service->committed() <= free);
+        // The server threads' batches are Heap in the table, given to no task,
+        // and free for the books.
+        uint64_t cached = service->cached_frames();
+        // A fault in flight holds its frame; once mapped it is the task's.
+        uint64_t unmapped_in_flight = 0;
+        for (const Flight& flight : flights)
+            unmapped_in_flight += flight.active && !flight.mapped;
+        FUZZ_CHECK(stack + heap == kernel.mapped.size() + queued_frames + cached + unmapped_in_flight);
+        FUZZ_CHECK(service->committed() <= free + cached + service->heap_frames_in_flight());
         FUZZ_CHECK(service->reclaim_anomalies() == 0);
         FUZZ_CHECK(frames.check_consistency());
 
@@ -251,6 +280,10 @@ public:
                 continue;
             uint64_t touched = kernel.dead.count(task) ? model.touched_at_death : kernel.heap_faulted(task, model.reserved);
             FUZZ_CHECK(touched <= model.reserved);
+            // A heap page mapped by a fault still in flight keeps its promise
+            // until the fault is finished.
+            for (const Flight& flight : flights)
+                touched -= flight.active && flight.mapped && flight.pending.task == task && flight.pending.kind == FrameKind::Heap;
             committed += model.reserved - touched;
         }
         TRACE("  books: committed %llu, model %llu, free %llu\n", (unsigned long long)service->committed(),
@@ -353,7 +386,7 @@ void request(FuzzedDataProvider& in, Harness& h, uint64_t task)
         message.payload_length = in.ConsumeIntegralInRange<uint32_t>(1, 16);
 
     std::unique_ptr<uint8_t[]> payload(new uint8_t[ipc::kMaxPayload]());
-    Server server { h.service.get() };
+    Server server { h.service.get(), &h };
     size_t closed_before = h.kernel.closed.size();
     bool a_task = badge != 0 && !(badge & abi::kKernelBadge);
     TaskModel ignored;
@@ -410,10 +443,74 @@ void fault(FuzzedDataProvider& in, Harness& h, uint64_t task)
     auto verdict = h.service->page_fault(task, address, error);
     TRACE("fault task %llu address %#llx error %llu -> %s\n", (unsigned long long)task, (unsigned long long)address,
         (unsigned long long)error, abi::page_fault_verdict_name(verdict));
+    // Resolved: a fresh page, or one mapped before (a not-present fault the
+    // pager finds already answered: the access runs again).
     if (verdict == abi::PageFaultVerdict::Resolved) {
-        FUZZ_CHECK(!mapped_before && !h.kernel.dead.count(task));
+        FUZZ_CHECK(!h.kernel.dead.count(task));
         FUZZ_CHECK(h.kernel.mapped.count({ task, address & ~(kPage - 1) }));
     }
+    (void)mapped_before;
+}
+
+// The last step of the fault in flight on `thread`, whatever step it is at.
+void finish_flight(Harness& h, size_t thread)
+{
+    Flight& flight = h.flights[thread];
+    if (!flight.active)
+        return;
+    if (!flight.tried) {
+        flight.map = h.service->map_fault(flight.pending);
+        flight.mapped = flight.map == Backend::Map::Mapped;
+    }
+    uint64_t page = flight.pending.page;
+    auto verdict = h.service->finish_fault(flight.pending, flight.map);
+    TRACE("thread %zu finishes its fault: task %llu page %#llx -> %s\n", thread, (unsigned long long)flight.pending.task,
+        (unsigned long long)page, abi::page_fault_verdict_name(verdict));
+    // Resolved: mapped by this fault or another, and still there unless the
+    // task has ended since (the kernel took its pages back; the service has
+    // not heard yet) or a Release took it after the other fault.
+    if (verdict == abi::PageFaultVerdict::Resolved && flight.mapped)
+        FUZZ_CHECK(h.kernel.mapped.count({ flight.pending.task, page }) || h.kernel.dead.count(flight.pending.task));
+    if (verdict == abi::PageFaultVerdict::Resolved)
+        FUZZ_CHECK(flight.map != Backend::Map::Refused);
+    flight = Flight {};
+}
+
+void finish_faults_of(Harness& h, uint64_t task)
+{
+    for (size_t thread = 0; thread < kFlightThreads; ++thread) {
+        if (h.flights[thread].active && h.flights[thread].pending.task == task)
+            finish_flight(h, thread);
+    }
+}
+
+// One step of a fault on server thread 1 to 3: it begins, maps with the
+// lock let go, or finishes.
+void fault_step(FuzzedDataProvider& in, Harness& h, uint64_t task)
+{
+    size_t thread = in.ConsumeIntegralInRange<size_t>(1, kFlightThreads - 1);
+    Flight& flight = h.flights[thread];
+    if (flight.active && !flight.tried && in.ConsumeBool()) {
+        flight.map = h.service->map_fault(flight.pending);
+        flight.tried = true;
+        flight.mapped = flight.map == Backend::Map::Mapped;
+        TRACE("thread %zu maps task %llu page %#llx: %s\n", thread, (unsigned long long)flight.pending.task,
+            (unsigned long long)flight.pending.page, flight.mapped ? "mapped" : "refused");
+        return;
+    }
+    if (flight.active) {
+        finish_flight(h, thread);
+        return;
+    }
+    if (!h.can_send(task) || !h.started(task))
+        return;
+    uint64_t address = pick_page(in) + in.ConsumeIntegralInRange<uint64_t>(0, kPage - 1);
+    uint64_t error = in.ConsumeBool() ? 0b110 : in.ConsumeIntegralInRange<uint64_t>(0, 31);
+    flight.pending = h.service->begin_fault(thread, task, address, error);
+    flight.active = flight.pending.has_frame;
+    TRACE("thread %zu begins a fault: task %llu address %#llx error %llu -> %s\n", thread, (unsigned long long)task,
+        (unsigned long long)address, (unsigned long long)error,
+        flight.active ? "in flight" : abi::page_fault_verdict_name(flight.pending.verdict));
 }
 
 } // namespace
@@ -430,9 +527,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             if (h->can_send(task) && h->started(task))
                 request(in, *h, task);
             break;
-        case 4: case 5: case 6:
+        case 4: case 5:
             if (h->can_send(task) && h->started(task))
                 fault(in, *h, task);
+            break;
+        case 6:
+            fault_step(in, *h, task);
             break;
         case 7:
             TRACE("end task %llu\n", (unsigned long long)task);
@@ -459,6 +559,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         h->forget_reclaimed();
         h->check_books();
     }
+    for (size_t thread = 0; thread < kFlightThreads; ++thread)
+        finish_flight(*h, thread);
     for (auto& [task, model] : h->tasks)
         h->end_task(task);
     (void)h->service->handle(proto::Stats {}, {}, kFirstTask); // takes everything back

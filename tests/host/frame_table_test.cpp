@@ -665,3 +665,39 @@ TEST_CASE("frame table: allocate_run skips groups with nothing free and crosses 
     CHECK(physical == frame(100)); // over the edges at 128 and 192
     CHECK(t.table.check_consistency());
 }
+
+TEST_CASE("frame table: allocate_many takes what allocate would, across groups and holes", "[frame_table]")
+{
+    // Two tables with the same ranges (a hole inside the second group, some
+    // frames taken already): allocate_many's frames are allocate()'s, in order.
+    TestTable a(300), b(300);
+    for (FrameTable* table : { &a.table, &b.table }) {
+        REQUIRE(table->add_free_range(frame(0), 70));
+        REQUIRE(table->add_free_range(frame(100), 150));
+        REQUIRE(table->claim(frame(3), FrameKind::Kernel));
+        REQUIRE(table->claim(frame(64), FrameKind::Stack));
+    }
+    std::vector<uint64_t> batch(300);
+    CHECK(a.table.allocate_many(FrameKind::Heap, batch.data(), 100) == 100);
+    for (size_t i = 0; i < 100; ++i) {
+        uint64_t expected = 0;
+        REQUIRE(b.table.allocate(FrameKind::Heap, expected));
+        CHECK(batch[i] == expected);
+    }
+    CHECK(std::set<uint64_t>(batch.begin(), batch.begin() + 100).size() == 100);
+    CHECK(a.table.count(FrameKind::Heap) == 100);
+    CHECK(a.table.count(FrameKind::Free) == 218 - 100);
+    CHECK(a.storage == b.storage); // entries, summary and bitmap alike
+    CHECK(a.table.check_consistency());
+    // Fewer free than asked: all of them, then none.
+    CHECK(a.table.allocate_many(FrameKind::Stack, batch.data(), 200) == 118);
+    CHECK(a.table.count(FrameKind::Free) == 0);
+    CHECK(a.table.allocate_many(FrameKind::Stack, batch.data(), 5) == 0);
+    CHECK(a.table.check_consistency());
+    // Free is not a kind to take frames as; nothing asked, nothing taken.
+    REQUIRE(a.table.free(batch[0]) == FreeResult::Freed);
+    CHECK(a.table.allocate_many(FrameKind::Free, batch.data(), 5) == 0);
+    CHECK(a.table.allocate_many(FrameKind::Heap, batch.data(), 0) == 0);
+    CHECK(a.table.count(FrameKind::Free) == 1);
+    CHECK(a.table.check_consistency());
+}

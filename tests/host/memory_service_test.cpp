@@ -62,10 +62,12 @@ public:
     size_t reclaim_calls { 0 };
     std::set<uint64_t> not_reclaimed; // frames mapped MapNotReclaimed
 
-    bool map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
+    Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        if (dead.count(task) || mapped.count({ task, address }))
-            return false;
+        if (dead.count(task))
+            return Map::Refused;
+        if (mapped.count({ task, address }))
+            return Map::Occupied;
         bool moved = frame == last_unmapped;
         if (address % kPage != 0 || (!moved && !(flags & herald::abi::MapWritable)))
             errors.push_back("map: unaligned page, or a fresh one read-only");
@@ -103,7 +105,7 @@ public:
             not_reclaimed.erase(frame);
         mapped[{ task, address }] = frame;
         owner[frame] = { task, address };
-        return true;
+        return Map::Mapped;
     }
 
     Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame) override
@@ -595,8 +597,9 @@ TEST_CASE("memory service: a fault the backend cannot map gives the frame back",
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
     REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
-    // Already mapped (a spurious not-present fault): refused, nothing kept.
-    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Invalid);
+    // Already mapped (a sibling thread's fault, or a spurious not-present
+    // fault): the access runs again, and the frame taken goes back.
+    CHECK(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
     auto s = h.stats();
     CHECK(s.free == 497);
     CHECK(s.heap == 1);
@@ -1041,6 +1044,8 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                     REQUIRE(verdict == PageFaultVerdict::Resolved);
                     REQUIRE(h.backend.kind_at(task, page) == FrameKind::Heap);
                     seen["heap fault"]++;
+                } else if (page < heap_end) {
+                    REQUIRE(verdict == PageFaultVerdict::Resolved); // mapped already: run it again
                 } else {
                     REQUIRE(verdict == PageFaultVerdict::Invalid);
                 }
@@ -1061,7 +1066,7 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                     seen["stack refused"]++;
                 }
                 else if (mapped)
-                    REQUIRE(verdict == PageFaultVerdict::Invalid);
+                    REQUIRE(verdict == PageFaultVerdict::Resolved); // mapped already: run it again
                 else {
                     REQUIRE(verdict == PageFaultVerdict::Resolved);
                     REQUIRE(h.backend.kind_at(task, page) == FrameKind::Stack);
@@ -1396,7 +1401,7 @@ TEST_CASE("memory service: a dead driver's DMA frames come back only after Relea
     REQUIRE_FALSE(early.is_error());
     CHECK(early.value().freed == 0);
     CHECK(early.value().held == 8);
-    uint64_t free_before_exit = h.free_frames();
+    uint64_t free_before_exit = h.stats().free; // the batches back in the table
     h.backend.exit(7);
     auto s = h.stats(); // drains the reclaim queue
     CHECK(s.dma == 8);  // the heap frame came back; the DMA frames did not
@@ -1430,54 +1435,94 @@ TEST_CASE("memory service: DMA block records run out with kTooManyBlocks and com
     h.check_sane();
 }
 
-// ---- a fault in two steps (the ring-3 server's threads zero with the lock let go) ----
+// ---- a fault in flight (the ring-3 server's threads keep the lock for the books only) ----
 
 namespace {
 using Pending = MemoryService::PendingFault;
-PageFaultVerdict finish_zeroed(Harness& h, const Pending& pending)
+Pending begin(Harness& h, size_t thread, uint64_t task, uint64_t address)
 {
-    if (pending.has_frame)
-        h.backend.zero(pending.frame);
-    return h.service->finish_fault(pending);
+    return h.service->begin_fault(thread, task, address, kNotPresentWrite);
+}
+// The steps a server thread runs with the lock let go, then the last one.
+PageFaultVerdict finish(Harness& h, const Pending& pending)
+{
+    Backend::Map mapped = pending.has_frame ? h.service->map_fault(pending) : Backend::Map::Refused;
+    return h.service->finish_fault(pending, mapped);
+}
+bool shrink_waits(Harness& h, uint64_t task, uint64_t pages)
+{
+    return h.service->must_wait(proto::Shrink {}, { pages }, task);
+}
+bool release_waits(Harness& h, uint64_t task, uint64_t address, uint64_t pages)
+{
+    return h.service->must_wait(proto::Release {}, { address, pages }, task);
 }
 } // namespace
 
-TEST_CASE("memory service: a fault in two steps maps what page_fault maps", "[memory_service]")
+TEST_CASE("memory service: a fault in steps maps what page_fault maps", "[memory_service]")
 {
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
-    Pending pending = h.service->begin_fault(7, heap_page(2) + 5, kNotPresentWrite);
+    Pending pending = begin(h, 1, 7, heap_page(2) + 5);
     REQUIRE(pending.has_frame);
     CHECK(pending.kind == FrameKind::Heap);
     CHECK(h.service->heap_frames_in_flight() == 1);
-    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(h.service->faults_in_flight() == 1);
+    CHECK(finish(h, pending) == PageFaultVerdict::Resolved);
     CHECK(h.service->heap_frames_in_flight() == 0);
+    CHECK(h.service->faults_in_flight() == 0);
     CHECK(h.backend.has(7, heap_page(2)));
     CHECK(h.stats().committed == 3);
     // Answers that need no frame come from the first step.
-    Pending guard = h.service->begin_fault(7, abi::kStackGuardPage, kNotPresentWrite);
+    Pending guard = begin(h, 1, 7, abi::kStackGuardPage);
     CHECK_FALSE(guard.has_frame);
-    CHECK(h.service->finish_fault(guard) == PageFaultVerdict::StackOverflow);
-    Pending outside = h.service->begin_fault(7, heap_page(4), kNotPresentWrite);
+    CHECK(h.service->finish_fault(guard, Backend::Map::Refused) == PageFaultVerdict::StackOverflow);
+    Pending outside = begin(h, 1, 7, heap_page(4));
     CHECK_FALSE(outside.has_frame);
-    CHECK(h.service->finish_fault(outside) == PageFaultVerdict::Invalid);
-    Pending stack = h.service->begin_fault(7, stack_page(0), kNotPresentWrite);
+    CHECK(h.service->finish_fault(outside, Backend::Map::Refused) == PageFaultVerdict::Invalid);
+    Pending stack = begin(h, 1, 7, stack_page(0));
     REQUIRE(stack.has_frame);
     CHECK(stack.kind == FrameKind::Stack);
-    CHECK(finish_zeroed(h, stack) == PageFaultVerdict::Resolved);
+    CHECK(finish(h, stack) == PageFaultVerdict::Resolved);
     CHECK(h.backend.kind_at(7, stack_page(0)) == FrameKind::Stack);
     h.check_sane();
 }
 
-TEST_CASE("memory service: a Shrink between the two steps gives the fault's frame back", "[memory_service]")
+TEST_CASE("memory service: a thread has one fault in flight, and thread numbers are checked", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    Pending first = begin(h, 2, 7, heap_page(0));
+    REQUIRE(first.has_frame);
+    Pending second = begin(h, 2, 7, heap_page(1));
+    CHECK_FALSE(second.has_frame);
+    CHECK(second.verdict == PageFaultVerdict::Invalid);
+    Pending beyond = begin(h, MemoryService::kMaxServerThreads, 7, heap_page(1));
+    CHECK_FALSE(beyond.has_frame);
+    CHECK(finish(h, first) == PageFaultVerdict::Resolved);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Shrink waits for a fault in flight over its pages, then takes the page back", "[memory_service]")
 {
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
     uint64_t free_before = h.stats().free;
-    Pending pending = h.service->begin_fault(7, heap_page(3), kNotPresentWrite);
+    Pending pending = begin(h, 1, 7, heap_page(3));
     REQUIRE(pending.has_frame);
-    REQUIRE(h.shrink(7, 2).has_value()); // pages 3 and 2: not mapped yet, uncommitted
-    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Invalid);
+    CHECK_FALSE(shrink_waits(h, 7, 0));
+    CHECK_FALSE(shrink_waits(h, 9, 2)); // another task's Shrink
+    CHECK(shrink_waits(h, 7, 1));       // page 3 is the last page
+    CHECK(shrink_waits(h, 7, 2));
+    CHECK_FALSE(shrink_waits(h, 7, 5)); // more than it has: refused anyway
+    // Asked anyway (no server thread does), Shrink is Busy and changes nothing.
+    CHECK(error_of(h.shrink(7, 2)) == ipc::Error::Busy);
+    Backend::Map mapped = h.service->map_fault(pending); // the lock let go: the map happens
+    REQUIRE(mapped == Backend::Map::Mapped);
+    CHECK(shrink_waits(h, 7, 2)); // still: the books are not kept yet
+    CHECK(h.service->finish_fault(pending, mapped) == PageFaultVerdict::Resolved);
+    CHECK_FALSE(shrink_waits(h, 7, 2));
+    REQUIRE(h.shrink(7, 2).has_value()); // page 3 mapped, page 2 never touched
     CHECK_FALSE(h.backend.has(7, heap_page(3)));
     auto s = h.stats();
     CHECK(s.committed == 2);
@@ -1485,38 +1530,119 @@ TEST_CASE("memory service: a Shrink between the two steps gives the fault's fram
     h.check_sane();
 }
 
-TEST_CASE("memory service: a Release between the two steps leaves the fault to map its page", "[memory_service]")
+TEST_CASE("memory service: a Shrink below a fault in flight does not wait", "[memory_service]")
 {
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
-    Pending pending = h.service->begin_fault(7, heap_page(1), kNotPresentWrite);
+    Pending pending = begin(h, 0, 7, heap_page(0));
     REQUIRE(pending.has_frame);
-    auto released = h.release(7, heap_page(1), 1);
-    REQUIRE(released.has_value());
-    CHECK(released.value().frames_freed == 0); // nothing was mapped there yet
-    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
-    CHECK(h.backend.has(7, heap_page(1)));
-    CHECK(h.stats().committed == 3);
+    CHECK_FALSE(shrink_waits(h, 7, 3)); // pages 1..3
+    REQUIRE(h.shrink(7, 3).has_value());
+    CHECK(finish(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(h.stats().committed == 0);
     h.check_sane();
 }
 
-TEST_CASE("memory service: a task that ends between the two steps gets nothing, and its frame comes back", "[memory_service]")
+TEST_CASE("memory service: Release waits for a fault in flight over its pages, then frees the page", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    Pending pending = begin(h, 3, 7, heap_page(1));
+    REQUIRE(pending.has_frame);
+    CHECK(release_waits(h, 7, heap_page(1), 1));
+    CHECK(release_waits(h, 7, heap_page(0), 2));
+    CHECK_FALSE(release_waits(h, 7, heap_page(2), 2));
+    CHECK_FALSE(release_waits(h, 7, heap_page(0), 1));
+    CHECK_FALSE(release_waits(h, 8, heap_page(1), 1));
+    CHECK(error_of(h.release(7, heap_page(0), 2)) == ipc::Error::Busy);
+    CHECK(finish(h, pending) == PageFaultVerdict::Resolved);
+    auto released = h.release(7, heap_page(0), 2);
+    REQUIRE(released.has_value());
+    CHECK(released.value().frames_freed == 1); // the fault's page: nothing stays mapped in the range
+    CHECK_FALSE(h.backend.has(7, heap_page(1)));
+    CHECK(h.stats().committed == 4);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Give waits for a fault in flight over the pages it moves", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 2).has_value());
+    REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    h.backend.building[50] = 20;
+    Pending pending = begin(h, 1, 7, heap_page(1));
+    REQUIRE(pending.has_frame);
+    CHECK_FALSE(h.service->must_wait(proto::Give {}, { { heap_page(0), abi::kUserCodeBase, 1, abi::MapWritable }, 50 }, 7));
+    CHECK(h.service->must_wait(proto::Give {}, { { heap_page(0), abi::kUserCodeBase, 2, abi::MapWritable }, 50 }, 7));
+    CHECK(error_of(h.give(7, 50, heap_page(0), abi::kUserCodeBase, 2)) == ipc::Error::Busy);
+    CHECK(finish(h, pending) == PageFaultVerdict::Resolved);
+    REQUIRE_FALSE(h.give(7, 50, heap_page(0), abi::kUserCodeBase, 2).is_error());
+    CHECK(h.backend.has(20, abi::kUserCodeBase + kPage));
+    CHECK(h.backend.heap_pages_of(7) == 0);
+    CHECK(h.stats().committed == 2); // both pages promised again
+    CHECK(h.service->reclaim_anomalies() == 0);
+    CHECK(h.backend.errors.empty());
+}
+
+TEST_CASE("memory service: a task that ends before its fault maps gets nothing, and the frame comes back", "[memory_service]")
 {
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
     uint64_t free_before = h.stats().free;
-    Pending heap = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
-    Pending stack = h.service->begin_fault(7, stack_page(1), kNotPresentWrite);
+    Pending heap = begin(h, 0, 7, heap_page(0));
+    Pending stack = begin(h, 1, 7, stack_page(1));
     REQUIRE(heap.has_frame);
     REQUIRE(stack.has_frame);
     h.backend.exit(7);
     CHECK(h.stats().committed == 0); // Stats reclaims: the task's record and promises are gone
-    CHECK(finish_zeroed(h, heap) == PageFaultVerdict::Invalid);
-    CHECK(finish_zeroed(h, stack) == PageFaultVerdict::Invalid);
     CHECK(h.service->heap_frames_in_flight() == 0);
+    CHECK(finish(h, heap) == PageFaultVerdict::Invalid); // the map fails: the task is gone
+    CHECK(finish(h, stack) == PageFaultVerdict::Invalid);
+    CHECK(h.service->faults_in_flight() == 0);
     auto s = h.stats();
     CHECK(s.free == free_before);
     CHECK(s.tasks == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a task that ends after its fault mapped gives the frame back once", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    uint64_t free_before = h.stats().free;
+    Pending heap = begin(h, 0, 7, heap_page(0));
+    Pending stack = begin(h, 1, 7, stack_page(0));
+    REQUIRE(heap.has_frame);
+    REQUIRE(stack.has_frame);
+    REQUIRE(h.service->map_fault(heap) == Backend::Map::Mapped);
+    REQUIRE(h.service->map_fault(stack) == Backend::Map::Mapped);
+    h.backend.exit(7); // the kernel queues both frames, then the id
+    auto mid = h.stats(); // another thread reclaims: the frames are free already
+    CHECK(mid.free == free_before);
+    CHECK(mid.committed == 0);
+    CHECK(h.service->finish_fault(heap, Backend::Map::Mapped) == PageFaultVerdict::Invalid);
+    CHECK(h.service->finish_fault(stack, Backend::Map::Mapped) == PageFaultVerdict::Invalid);
+    auto s = h.stats();
+    CHECK(s.free == free_before); // not freed twice
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0);
+    CHECK(h.service->heap_frames_in_flight() == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a task that ends after its fault finished gives the frame back through reclaim", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 4).has_value());
+    uint64_t free_before = h.stats().free;
+    Pending heap = begin(h, 0, 7, heap_page(0));
+    REQUIRE(heap.has_frame);
+    Backend::Map mapped = h.service->map_fault(heap);
+    CHECK(h.service->finish_fault(heap, mapped) == PageFaultVerdict::Resolved);
+    h.backend.exit(7);
+    auto s = h.stats();
+    CHECK(s.free == free_before);
+    CHECK(s.committed == 0);
     h.check_sane();
 }
 
@@ -1524,13 +1650,13 @@ TEST_CASE("memory service: two threads' faults on one page map it once", "[memor
 {
     Harness h;
     REQUIRE(h.grow(7, 4).has_value());
-    Pending first = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
-    Pending second = h.service->begin_fault(7, heap_page(0) + 8, kNotPresentWrite);
+    Pending first = begin(h, 0, 7, heap_page(0));
+    Pending second = begin(h, 1, 7, heap_page(0) + 8);
     REQUIRE(first.has_frame);
     REQUIRE(second.has_frame);
     CHECK(first.frame != second.frame);
-    CHECK(finish_zeroed(h, first) == PageFaultVerdict::Resolved);
-    CHECK(finish_zeroed(h, second) == PageFaultVerdict::Invalid); // mapped already: the kernel looks again
+    CHECK(finish(h, first) == PageFaultVerdict::Resolved);
+    CHECK(finish(h, second) == PageFaultVerdict::Resolved); // mapped already: the access runs again
     auto s = h.stats();
     CHECK(s.committed == 3);
     CHECK(s.heap == 1);
@@ -1542,13 +1668,204 @@ TEST_CASE("memory service: a heap frame in flight is still promised", "[memory_s
     Harness h;
     uint64_t free = h.stats().free;
     REQUIRE(h.grow(7, free).has_value()); // every frame promised
-    Pending pending = h.service->begin_fault(7, heap_page(0), kNotPresentWrite);
+    Pending pending = begin(h, 0, 7, heap_page(0));
     REQUIRE(pending.has_frame);
     CHECK(error_of(h.grow(9, 1)) == proto::kOutOfMemory);
-    Pending stack = h.service->begin_fault(9, stack_page(0), kNotPresentWrite);
+    Pending stack = begin(h, 1, 9, stack_page(0));
     CHECK_FALSE(stack.has_frame);
     CHECK(stack.verdict == PageFaultVerdict::OutOfMemory);
-    CHECK(finish_zeroed(h, pending) == PageFaultVerdict::Resolved);
+    CHECK(finish(h, pending) == PageFaultVerdict::Resolved);
     CHECK(h.stats().committed == free - 1);
     h.check_sane();
+}
+
+TEST_CASE("memory service: stack faults in flight count against the limit", "[memory_service]")
+{
+    // Before they did not: each CPU's thread could take one page beyond it.
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    h.backend.building[60] = 7;
+    REQUIRE_FALSE(h.service->handle(proto::SetLimit {}, { { 3 }, 60 }, 1).is_error());
+    h.backend.building.clear();
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    Pending one = begin(h, 0, 7, stack_page(1));
+    REQUIRE(one.has_frame);
+    Pending two = begin(h, 1, 7, stack_page(2));
+    REQUIRE(two.has_frame); // the limit's last page
+    Pending three = begin(h, 2, 7, stack_page(3));
+    CHECK_FALSE(three.has_frame);
+    CHECK(three.verdict == PageFaultVerdict::OverLimit);
+    auto limits = h.service->handle(proto::Limits {}, {}, 7);
+    REQUIRE(limits.has_value());
+    CHECK(limits.value().charged == 3);
+    CHECK(error_of(h.grow(7, 1)) == proto::kOverLimit);
+    CHECK(finish(h, one) == PageFaultVerdict::Resolved);
+    CHECK(finish(h, two) == PageFaultVerdict::Resolved);
+    CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == 3);
+    CHECK(h.fault(7, stack_page(3)) == PageFaultVerdict::OverLimit);
+    // A stack fault that does not map gives its charge back.
+    REQUIRE(h.shrink(7, 0).has_value());
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a stack fault that does not map gives its charge back", "[memory_service]")
+{
+    Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    uint64_t charged = h.service->handle(proto::Limits {}, {}, 7).value().charged;
+    Pending first = begin(h, 0, 7, stack_page(1));
+    Pending second = begin(h, 1, 7, stack_page(1)); // a sibling thread, the same page
+    CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == charged + 2);
+    CHECK(finish(h, first) == PageFaultVerdict::Resolved);
+    CHECK(finish(h, second) == PageFaultVerdict::Resolved); // the page is there
+    CHECK(h.service->handle(proto::Limits {}, {}, 7).value().charged == charged + 1);
+    h.check_sane();
+}
+
+// ---- per-thread batches of frames ----
+
+TEST_CASE("memory service: a thread takes frames from the table a batch at a time", "[memory_service]")
+{
+    Harness h;
+    REQUIRE(h.grow(7, 40).has_value());
+    uint64_t free = h.free_frames();
+    REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
+    // One batch left the table; one of its frames is mapped.
+    CHECK(h.free_frames() == free - MemoryService::kBatchFrames);
+    CHECK(h.service->cached_frames() == MemoryService::kBatchFrames - 1);
+    for (uint64_t page = 1; page < MemoryService::kBatchFrames; ++page)
+        REQUIRE(h.fault(7, heap_page(page)) == PageFaultVerdict::Resolved);
+    CHECK(h.free_frames() == free - MemoryService::kBatchFrames);
+    CHECK(h.service->cached_frames() == 0);
+    REQUIRE(h.fault(7, heap_page(MemoryService::kBatchFrames)) == PageFaultVerdict::Resolved);
+    CHECK(h.free_frames() == free - 2 * MemoryService::kBatchFrames);
+    // Another thread has a batch of its own.
+    Pending other = begin(h, 5, 7, stack_page(0));
+    REQUIRE(other.has_frame);
+    CHECK(h.service->cached_frames() == 2 * MemoryService::kBatchFrames - 2);
+    CHECK(finish(h, other) == PageFaultVerdict::Resolved);
+    // Stats reports them free: they go back to the table first.
+    auto s = h.stats();
+    CHECK(h.service->cached_frames() == 0);
+    CHECK(s.free == free - MemoryService::kBatchFrames - 2);
+    CHECK(s.committed == 40 - MemoryService::kBatchFrames - 1);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: batched frames stay free for promises and the stack", "[memory_service]")
+{
+    Harness h;
+    uint64_t free = h.stats().free;
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved); // thread 0 holds a batch
+    CHECK(h.service->cached_frames() == MemoryService::kBatchFrames - 1);
+    // Every frame left may be promised, batched ones too...
+    REQUIRE(h.grow(9, free - 1).has_value());
+    CHECK(error_of(h.grow(9, 1)) == proto::kOutOfMemory);
+    // ...and each promise is kept, on any thread, the table empty or not.
+    for (uint64_t page = 0; page < free - 1; ++page) {
+        Pending pending = begin(h, page % 3, 9, heap_page(page));
+        REQUIRE(pending.has_frame);
+        REQUIRE(finish(h, pending) == PageFaultVerdict::Resolved);
+    }
+    CHECK(h.free_frames() == 0);
+    CHECK(h.service->cached_frames() == 0);
+    CHECK(h.fault(7, stack_page(1)) == PageFaultVerdict::OutOfMemory);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: AllocateDma gets the frames a batch held", "[memory_service][dma]")
+{
+    Harness h({ { 0x10'0000, 40 } }); // 39 frames free, the table in the first
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.service->cached_frames() == MemoryService::kBatchFrames - 1);
+    uint64_t in_table = h.free_frames();
+    CHECK(in_table == 39 - MemoryService::kBatchFrames);
+    // More than the table has free: the batch gives its frames back.
+    auto dma = h.allocate_dma(8, in_table + 10);
+    REQUIRE_FALSE(dma.is_error());
+    CHECK(h.service->cached_frames() == 0);
+    CHECK(h.service->frames().count(FrameKind::Dma) == in_table + 10);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: random faults in flight on several threads keep the books balanced", "[memory_service]")
+{
+    // Faults begun on 4 threads and finished in any order, between Grow,
+    // Shrink, Release and task ends (a request waits, as a server thread
+    // does, by finishing the faults in its way first).
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+        Harness h;
+        uint64_t state = seed;
+        uint64_t free_at_start = h.stats().free;
+        std::vector<Pending> in_flight(4);
+        std::vector<bool> busy(4, false);
+        std::vector<Backend::Map> mapped(4, Backend::Map::Refused); // Refused: not mapped (yet)
+        std::vector<bool> tried(4, false);
+        std::set<uint64_t> alive = { 7, 8, 9 };
+        uint64_t next_task = 10;
+        auto finish_thread = [&](size_t t) {
+            if (!busy[t])
+                return;
+            h.service->finish_fault(in_flight[t], mapped[t]);
+            busy[t] = false;
+        };
+        auto finish_task = [&](uint64_t task) {
+            for (size_t t = 0; t < 4; ++t) {
+                if (busy[t] && in_flight[t].task == task)
+                    finish_thread(t);
+            }
+        };
+        for (int step = 0; step < 400; ++step) {
+            uint64_t task = 7 + splitmix64(state) % 3;
+            if (!alive.count(task))
+                task = *alive.begin();
+            size_t thread = splitmix64(state) % 4;
+            switch (splitmix64(state) % 8) {
+            case 0: (void)h.grow(task, splitmix64(state) % 6); break;
+            case 1: finish_task(task); (void)h.shrink(task, splitmix64(state) % 4); break;
+            case 2: finish_task(task); (void)h.release(task, heap_page(splitmix64(state) % 8), splitmix64(state) % 4); break;
+            case 3: // a thread begins a fault
+                if (!busy[thread]) {
+                    uint64_t page = splitmix64(state) % 3 == 0 ? stack_page(splitmix64(state) % 6) : heap_page(splitmix64(state) % 10);
+                    in_flight[thread] = begin(h, thread, task, page);
+                    busy[thread] = in_flight[thread].has_frame;
+                    mapped[thread] = Backend::Map::Refused;
+                    tried[thread] = false;
+                }
+                break;
+            case 4: // ... maps with the lock let go
+                if (busy[thread] && !tried[thread]) {
+                    mapped[thread] = h.service->map_fault(in_flight[thread]);
+                    tried[thread] = true;
+                }
+                break;
+            case 5: finish_thread(thread); break;
+            case 6: // a task ends, its faults wherever they are
+                if (splitmix64(state) % 4 == 0) {
+                    h.backend.exit(task);
+                    alive.erase(task);
+                    alive.insert(next_task++);
+                }
+                break;
+            default: (void)h.fault(task, heap_page(splitmix64(state) % 10)); break;
+            }
+            if (step % 16 == 0) {
+                auto s = h.stats();
+                REQUIRE(s.committed <= s.free + h.service->heap_frames_in_flight());
+                REQUIRE(h.service->reclaim_anomalies() == 0);
+                REQUIRE(h.service->frames().check_consistency());
+                REQUIRE(h.backend.errors.empty());
+            }
+        }
+        for (size_t t = 0; t < 4; ++t)
+            finish_thread(t);
+        for (uint64_t task : alive)
+            h.backend.exit(task);
+        auto s = h.stats();
+        CHECK(s.free == free_at_start);
+        CHECK(s.committed == 0);
+        CHECK(s.tasks == 0);
+        CHECK(h.service->heap_frames_in_flight() == 0);
+        CHECK(h.service->faults_in_flight() == 0);
+        h.check_sane();
+    }
 }

@@ -23,6 +23,7 @@ constexpr u64 kFaultWhileBlocked = 4;
 constexpr u64 kExitWhileBlocked = 5;
 constexpr u64 kMainExitsFirst = 6;
 constexpr u64 kStaleTlb = 7;
+constexpr u64 kReleaseWhileFaulting = 8;
 // kBlockForever's threads: the main thread, 5 waits, a sleeper, its joiner, a spinner.
 constexpr u64 kBlockingThreads = 9;
 constexpr u64 kPageFaultVector = 14;
@@ -101,6 +102,15 @@ HERALD_SELFTEST(threads_on_every_cpu_do_ipc_and_page_faults_at_once)
     usize before = threads_in_use();
     u64 threads = processor_count() < 2 ? 2 : processor_count();
     EXPECT_EQ(run_to_exit("threads", kIpcAndFaults | threads << 8), 0);
+    expect_threads_back_to(before);
+    // A Release racing faults in flight on every CPU (the server's Release
+    // waits for them): no foreign data in a page, and every frame back
+    // once the task ended. Not in ring 0, which refuses such a Release.
+    if (pager_in_kernel())
+        return;
+    i64 free_before = run_to_exit("memory_free_frames", 0);
+    EXPECT_EQ(run_to_exit("threads", kReleaseWhileFaulting | threads << 8), 0);
+    EXPECT_EQ(run_to_exit("memory_free_frames", 0), free_before);
     expect_threads_back_to(before);
 }
 

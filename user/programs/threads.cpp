@@ -35,6 +35,14 @@
 //                  page within 2 s, 5 times over; if it goes on reading the old frame
 //                  through a stale TLB entry, exits 3 (docs/memory.md, "TLB
 //                  shootdown").
+//   kReleaseWhileFaulting  N threads, one per CPU, write and read back
+//                  their own word in each of 32 heap pages, over and over,
+//                  while the main thread Releases those pages again and again:
+//                  faults in flight on every CPU race the Release (the memory
+//                  server's Release waits for them: docs/memory.md, "A fault
+//                  in flight"). A word reads back as written, or 0 when the
+//                  page was released in between (a fresh zeroed frame); any
+//                  other value is another frame's data: exits 2. Exits 0.
 #include "libipc/protocols/memory.hpp"
 #include "libipc/syscall_transport.hpp"
 #include "libipc/syscalls.hpp"
@@ -56,6 +64,7 @@ enum Mode : uint64_t {
     kExitWhileBlocked = 5,
     kMainExitsFirst = 6,
     kStaleTlb = 7,
+    kReleaseWhileFaulting = 8,
 };
 
 constexpr int64_t kBadAddress = static_cast<int64_t>(SyscallError::BadAddress);
@@ -507,6 +516,54 @@ int64_t stale_tlb(uint64_t reader_cpu, uint64_t releaser_cpu)
     return 0;
 }
 
+constexpr uint64_t kRacedPages = 32;
+constexpr uint64_t kWriterRounds = 40;
+constexpr uint64_t kReleases = 200;
+volatile uint64_t* g_raced; // kRacedPages pages; thread i's word is i in each
+
+int64_t write_and_read_back(uint64_t index)
+{
+    for (uint64_t round = 0; round < kWriterRounds; ++round) {
+        for (uint64_t page = 0; page < kRacedPages; ++page) {
+            volatile uint64_t* word = g_raced + page * (kPage / sizeof(uint64_t)) + index;
+            uint64_t mark = (index + 1) << 32 | round << 8 | page;
+            *word = mark;
+            uint64_t seen = *word;
+            if (seen != mark && seen != 0)
+                return 2; // neither what it wrote nor a fresh page
+        }
+    }
+    return 0;
+}
+
+int64_t release_while_faulting(uint64_t threads)
+{
+    static ipc::SyscallTransport transport(nullptr); // registers only
+    uint64_t cpus = cpu_count();
+    auto* block = static_cast<uint8_t*>(malloc((kRacedPages + 1) * kPage));
+    if (!block)
+        return 10;
+    uint64_t first = (reinterpret_cast<uint64_t>(block) + kPage - 1) & ~(kPage - 1);
+    g_raced = reinterpret_cast<volatile uint64_t*>(first);
+    ThreadControl* writers[abi::kMaxThreads / 2] {};
+    for (uint64_t i = 0; i < threads; ++i) {
+        if (!(writers[i] = thread_create(write_and_read_back, i, i % cpus)))
+            return 11;
+    }
+    for (uint64_t release = 0; release < kReleases; ++release) {
+        if (ipc::memory::release(transport, first, kRacedPages).is_error())
+            return 12;
+    }
+    int64_t result = 0;
+    for (uint64_t i = 0; i < threads; ++i) {
+        int64_t value = -1;
+        if (thread_join(writers[i], &value) != 0)
+            return 13;
+        result = result ? result : value;
+    }
+    return result;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -520,6 +577,8 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case kFaultWhileBlocked:
     case kExitWhileBlocked: return block_in_every_way(mode);
     case kStaleTlb: return stale_tlb(threads, (parameter >> 16) & 0xFF);
+    case kReleaseWhileFaulting:
+        return release_while_faulting(threads == 0 || threads > abi::kMaxThreads / 2 ? 2 : threads);
     case kMainExitsFirst:
         if (!thread_create(outlive_main, 0))
             return 1;
