@@ -223,13 +223,13 @@ void deliver_armed_fault(x86::InterruptFrame& frame)
     AddressSpace* space = thread.task ? thread.task->address_space : nullptr;
     if (!space || follows_syscall(*space, frame.rip))
         return; // not a moment of its own choosing: the next interrupt's
+    // The page first: once the mark is taken it is never put back, so that
+    // exactly one of this delivery and Disarm has it (abi/faults.hpp).
+    u8* byte = own_ram_byte(*space, frame.rip, false);
+    if (!byte)
+        return;
     if (!__atomic_exchange_n(&thread.fault_armed, false, __ATOMIC_SEQ_CST))
         return; // Disarm took it first
-    u8* byte = own_ram_byte(*space, frame.rip, false);
-    if (!byte) {
-        __atomic_store_n(&thread.fault_armed, true, __ATOMIC_SEQ_CST);
-        return;
-    }
     __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
 }
 

@@ -265,6 +265,12 @@ MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t t
     pending.verdict = decide(pending, record);
     if (pending.verdict != PageFaultVerdict::Resolved)
         return pending;
+    // A sibling thread's fault on this page is in flight: its frame is the
+    // page's one promise, so this fault takes none (a second frame would be
+    // spent with no promise behind it). Resolved: the access runs again and
+    // finds the page mapped, or faults once more while the sibling maps it.
+    if (fault_in_flight(task, pending.page, 1))
+        return pending;
     if (!take_frame(thread, pending.kind, pending.frame)) {
         pending.verdict = PageFaultVerdict::OutOfMemory;
         return pending;
