@@ -21,6 +21,8 @@ ClientPolicy::Verdict ClientPolicy::check(uint64_t badge, Tasks& tasks)
         if (m_holders[i] == badge)
             return Verdict::Admitted;
     }
+    if (refused_before(badge))
+        return Verdict::NotAllowed;
     char name[kNameSize + 1];
     if (!tasks.running(badge, name))
         return Verdict::NotAllowed;
@@ -33,7 +35,18 @@ ClientPolicy::Verdict ClientPolicy::check(uint64_t badge, Tasks& tasks)
         m_holders[i] = badge;
         return Verdict::Admitted;
     }
+    m_refused[m_next_refused] = badge; // it runs another program, for good
+    m_next_refused = (m_next_refused + 1) % kRefusedMemory;
     return Verdict::NotAllowed;
+}
+
+bool ClientPolicy::refused_before(uint64_t badge) const
+{
+    for (uint64_t refused : m_refused) {
+        if (refused == badge)
+            return true;
+    }
+    return false;
 }
 
 } // namespace virtio_blk

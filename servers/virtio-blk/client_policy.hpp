@@ -15,7 +15,11 @@
 // would undo each other's writes; a copy of `fat` that another program
 // started waits for init's to end). Task ids are never reused
 // (microkernel/task/task.cpp), so an admitted badge stays admitted without
-// asking the kernel again; every other request asks it once.
+// asking the kernel again, and a task that runs another program stays
+// refused: the last kRefusedMemory such tasks are remembered, so that a
+// hostile client cannot make the driver read the whole task list (about
+// 56 KB) for each of its requests. Other refusals (no such task, no list)
+// ask the kernel each time.
 //
 // Portable: the task list is an interface, faked by the host tests
 // (client_policy_test.cpp).
@@ -30,6 +34,7 @@ class ClientPolicy {
 public:
     static constexpr size_t kMaxPrograms = 4;
     static constexpr size_t kNameSize = 32; // abi::TaskListEntry::name, not always NUL-terminated
+    static constexpr size_t kRefusedMemory = 16; // refused tasks remembered (the oldest forgotten first)
 
     // What the driver knows of tasks: the kernel's TaskList.
     class Tasks {
@@ -62,9 +67,13 @@ public:
     uint64_t holder(size_t index) const { return index < m_count ? m_holders[index] : 0; }
 
 private:
+    bool refused_before(uint64_t badge) const;
+
     const char* m_programs[kMaxPrograms] {};
     uint64_t m_holders[kMaxPrograms] {};
     size_t m_count { 0 };
+    uint64_t m_refused[kRefusedMemory] {}; // tasks running another program; 0: a free slot
+    size_t m_next_refused { 0 };
 };
 
 } // namespace virtio_blk

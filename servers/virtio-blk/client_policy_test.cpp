@@ -49,7 +49,7 @@ TEST_CASE("virtio-blk serves only the allowed programs", "[virtio-blk][policy]")
     CHECK(policy.check(8, tasks) == Verdict::NotAllowed); // refused still, after fat came
 }
 
-TEST_CASE("virtio-blk: an admitted client is not looked up again; others are each time", "[virtio-blk][policy]")
+TEST_CASE("virtio-blk: an admitted client is not looked up again, nor a refused one", "[virtio-blk][policy]")
 {
     FakeTasks tasks;
     tasks.running_tasks = { { 7, "fat" }, { 8, "hostile_driver" } };
@@ -60,7 +60,32 @@ TEST_CASE("virtio-blk: an admitted client is not looked up again; others are eac
         CHECK(policy.check(7, tasks) == Verdict::Admitted);
     CHECK(tasks.asked == asked);
     CHECK(policy.check(8, tasks) == Verdict::NotAllowed);
-    CHECK(tasks.asked > asked);
+    CHECK(tasks.asked == asked + 1);
+    // A hostile client asking again and again costs one look-up, not one a
+    // request (each reads the whole task list in the driver).
+    for (int i = 0; i < 10; ++i)
+        CHECK(policy.check(8, tasks) == Verdict::NotAllowed);
+    CHECK(tasks.asked == asked + 1);
+    // A task that does not run is asked about each time (it cannot start
+    // later, but a failed read of the list must not refuse it for good).
+    CHECK(policy.check(99, tasks) == Verdict::NotAllowed);
+    CHECK(policy.check(99, tasks) == Verdict::NotAllowed);
+    CHECK(tasks.asked == asked + 3);
+}
+
+TEST_CASE("virtio-blk: refusals are remembered for the last few tasks only", "[virtio-blk][policy]")
+{
+    FakeTasks tasks;
+    for (uint64_t id = 100; id < 100 + ClientPolicy::kRefusedMemory + 1; ++id)
+        tasks.running_tasks[id] = "hostile_driver";
+    ClientPolicy policy(kFatOnly, 1);
+    for (uint64_t id = 100; id < 100 + ClientPolicy::kRefusedMemory + 1; ++id)
+        CHECK(policy.check(id, tasks) == Verdict::NotAllowed);
+    int asked = tasks.asked;
+    CHECK(policy.check(100, tasks) == Verdict::NotAllowed); // the oldest, forgotten: asked again
+    CHECK(tasks.asked == asked + 1);
+    CHECK(policy.check(100 + ClientPolicy::kRefusedMemory, tasks) == Verdict::NotAllowed); // remembered
+    CHECK(tasks.asked == asked + 1);
 }
 
 TEST_CASE("virtio-blk: one task of a program holds the disk until it ends", "[virtio-blk][policy]")
