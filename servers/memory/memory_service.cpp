@@ -126,6 +126,18 @@ MemoryService::TaskRecord* MemoryService::find_or_add(uint64_t task)
     return nullptr;
 }
 
+// A record that holds nothing (no reservation, no page, no limit of its
+// own) can go at any time: the task's next request makes it anew. A stack
+// fault that maps nothing drops the record it made, because its task may
+// have ended with its end reclaimed already (a server thread received the
+// fault, another reclaimed meanwhile), and then nothing else would ever
+// forget that record.
+void MemoryService::forget_if_empty(TaskRecord* record)
+{
+    if (record && record->charged() == 0 && record->heap_mapped == 0 && record->limit == 0)
+        *record = TaskRecord {};
+}
+
 // A dead task's frames came back already (the kernel queues them before
 // its id); what it had reserved but never touched is promised no more.
 void MemoryService::forget(uint64_t task)
@@ -263,8 +275,11 @@ MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t t
         return pending; // Invalid: a protection fault, or code where only data may be
     TaskRecord* record = nullptr;
     pending.verdict = decide(pending, record);
-    if (pending.verdict != PageFaultVerdict::Resolved)
+    if (pending.verdict != PageFaultVerdict::Resolved) {
+        if (pending.page >= abi::kUserStackBottom)
+            forget_if_empty(record); // a stack fault's find_or_add may have made it
         return pending;
+    }
     // A sibling thread's fault on this page is in flight: its frame is the
     // page's one promise, so this fault takes none (a second frame would be
     // spent with no promise behind it). Resolved: the access runs again and
@@ -273,6 +288,7 @@ MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t t
         return pending;
     if (!take_frame(thread, pending.kind, pending.frame)) {
         pending.verdict = PageFaultVerdict::OutOfMemory;
+        forget_if_empty(find(task)); // take_frame may have reclaimed: look again
         return pending;
     }
     // decide and take_frame may have reclaimed the task's end (it was
@@ -315,8 +331,10 @@ PageFaultVerdict MemoryService::finish_fault(const PendingFault& pending, Backen
         --m_heap_in_flight;
     if (!heap && record)
         --record->stack_in_flight;
-    if (map != Backend::Map::Mapped)
+    if (map != Backend::Map::Mapped) {
         m_frames.free(pending.frame);
+        forget_if_empty(record);
+    }
     // A sibling thread's fault mapped the page first: the access can be
     // run again. (Answered Invalid, the kernel would look at the page
     // itself, and a Release between this answer and its look would kill

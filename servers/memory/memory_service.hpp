@@ -253,6 +253,7 @@ private:
     TaskRecord* find(uint64_t task);
     TaskRecord* find_or_add(uint64_t task);
     void forget(uint64_t task);
+    void forget_if_empty(TaskRecord* record);
     // Frames free and not promised to a heap.
     uint64_t uncommitted() const;
     // How many more frames the task may hold.

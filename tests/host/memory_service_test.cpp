@@ -1064,6 +1064,12 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
                 else if (uncommitted == 0) {
                     REQUIRE(verdict == PageFaultVerdict::OutOfMemory);
                     seen["stack refused"]++;
+                    // A record that holds nothing goes with the refused fault.
+                    bool holds_stack = false;
+                    for (auto& [key, frame] : h.backend.mapped)
+                        holds_stack = holds_stack || (key.first == task && in_stack(key.second));
+                    if (model.heap_pages == 0 && !holds_stack)
+                        model.has_record = false;
                 }
                 else if (mapped)
                     REQUIRE(verdict == PageFaultVerdict::Resolved); // mapped already: run it again
@@ -1643,6 +1649,39 @@ TEST_CASE("memory service: a task that ends after its fault finished gives the f
     auto s = h.stats();
     CHECK(s.free == free_before);
     CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+// A server thread may receive a stack fault of a task, then (the lock let
+// go) another thread reclaims the task's end before the first one decides:
+// the fault must not leave a record for the dead task behind, since its end
+// has been seen already and nothing would ever forget it (issue 14, item 4).
+TEST_CASE("memory service: a stack fault decided after its task's end was reclaimed leaves no record", "[memory_service]")
+{
+    Harness h;
+    uint64_t free_before = h.stats().free;
+    REQUIRE(h.fault(7, stack_page(0)) == PageFaultVerdict::Resolved);
+    h.backend.exit(7);
+    REQUIRE(h.stats().tasks == 0); // reclaimed: 7 is forgotten
+    SECTION("in steps (the ring-3 server's threads)")
+    {
+        Pending late = begin(h, 0, 7, stack_page(1));
+        CHECK(finish(h, late) == PageFaultVerdict::Invalid); // the map is refused: the task is gone
+    }
+    SECTION("in one step (ring 0)")
+    {
+        CHECK(h.fault(7, stack_page(1)) == PageFaultVerdict::Invalid);
+    }
+    SECTION("with no frame left to map")
+    {
+        REQUIRE(h.grow(8, h.stats().free).has_value()); // every free frame is promised
+        CHECK(h.fault(7, stack_page(1)) == PageFaultVerdict::OutOfMemory);
+        REQUIRE(h.shrink(8, h.stats().committed).has_value());
+        h.backend.exit(8);
+    }
+    auto s = h.stats();
+    CHECK(s.tasks == 0);
+    CHECK(s.free == free_before);
     h.check_sane();
 }
 
