@@ -148,6 +148,31 @@ ErrorOr<void> check_after_previous(const ElfSegment& previous, const ElfSegment&
     return {};
 }
 
+// A PT_TLS segment on its own; where its template lies is checked once all
+// PT_LOAD segments are known (tls_template_is_loaded).
+ErrorOr<void> check_tls_segment(const ProgramHeader& header, usize file_size, u64 user_base, u64 user_end)
+{
+    HERALD_TRY(check_load_segment(header, file_size, user_base, user_end));
+    if (header.align > kElfPageSize)
+        return Error::Unsupported; // the runtime aligns a block to a page at most
+    return {};
+}
+
+bool tls_template_is_loaded(const ElfImage& image)
+{
+    const ElfTls& tls = image.tls;
+    if (tls.file_size == 0)
+        return true;
+    for (usize i = 0; i < image.segment_count; ++i) {
+        const ElfSegment& segment = image.segments[i];
+        if (tls.virtual_address >= segment.virtual_address
+            && tls.virtual_address - segment.virtual_address <= segment.file_size
+            && tls.file_size <= segment.file_size - (tls.virtual_address - segment.virtual_address))
+            return true;
+    }
+    return false;
+}
+
 bool entry_is_in_code(const ElfImage& image)
 {
     for (usize i = 0; i < image.segment_count; ++i) {
@@ -191,10 +216,15 @@ ErrorOr<ElfImage> parse_elf(ByteReader file, u64 user_base, u64 user_end)
         switch (header.type) {
         case PtLoad:
             break;
+        case PtTls:
+            if (image.tls.memory_size != 0)
+                return Error::Unsupported; // one TLS template per program (gABI)
+            HERALD_TRY(check_tls_segment(header, file.size(), user_base, user_end));
+            image.tls = ElfTls { header.vaddr, header.memsz, header.filesz, header.align > 1 ? header.align : 1 };
+            continue;
         case PtDynamic:
         case PtInterp:
         case PtShlib:
-        case PtTls:
             return Error::Unsupported;
         default:
             continue; // PT_NULL, PT_NOTE, PT_PHDR, PT_GNU_STACK, PT_GNU_RELRO, ...
@@ -221,7 +251,7 @@ ErrorOr<ElfImage> parse_elf(ByteReader file, u64 user_base, u64 user_end)
 
     if (image.segment_count == 0)
         return Error::NotFound;
-    if (!entry_is_in_code(image))
+    if (!entry_is_in_code(image) || !tls_template_is_loaded(image))
         return Error::OutOfRange;
     return image;
 }

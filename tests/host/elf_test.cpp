@@ -592,7 +592,7 @@ TEST_CASE("elf rejects an entry point outside the code")
     }
 }
 
-TEST_CASE("elf refuses dynamic linking and thread-local storage")
+TEST_CASE("elf refuses dynamic linking")
 {
     ElfBuilder builder;
     SECTION("PT_INTERP")
@@ -610,9 +610,66 @@ TEST_CASE("elf refuses dynamic linking and thread-local storage")
         builder.headers.push_back({ PT_SHLIB, 0, 0, 0, 0, 0, 0 });
         CHECK(parse_error(builder.build()) == Error::Unsupported);
     }
-    SECTION("PT_TLS")
+}
+
+// The data segment's file bytes are [kUserBase + 0x2000, + 0x10): a TLS
+// template (.tdata) must lie there, so that loading the program loads it.
+TEST_CASE("elf describes a PT_TLS segment whose template is loaded")
+{
+    ElfBuilder builder;
+    builder.headers.push_back({ PT_TLS, PF_R, 0x3008, kUserBase + 0x2008, 0x8, 0x40, 16 });
+    auto image = parse(builder.build());
+    REQUIRE_FALSE(image.is_error());
+    CHECK(image.value().tls.virtual_address == kUserBase + 0x2008);
+    CHECK(image.value().tls.file_size == 0x8);
+    CHECK(image.value().tls.memory_size == 0x40);
+    CHECK(image.value().tls.align == 16);
+    CHECK(image.value().segment_count == 3); // PT_TLS maps nothing of its own
+
+    SECTION("only .tbss: no template to load")
+    {
+        builder.headers.back() = { PT_TLS, PF_R, 0, kUserBase + 0x2ff0, 0, 0x20, 0 };
+        auto tbss = parse(builder.build());
+        REQUIRE_FALSE(tbss.is_error());
+        CHECK(tbss.value().tls.memory_size == 0x20);
+        CHECK(tbss.value().tls.align == 1);
+    }
+}
+
+TEST_CASE("elf refuses a bad PT_TLS segment")
+{
+    ElfBuilder builder;
+    SECTION("two of them")
     {
         builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x8, 0x10, 8 });
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x8, 0x10, 8 });
+        CHECK(parse_error(builder.build()) == Error::Unsupported);
+    }
+    SECTION("a template past the segment's file bytes (in its .bss: never loaded)")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3008, kUserBase + 0x2808, 0x8, 0x10, 8 });
+        CHECK(parse_error(builder.build()) == Error::OutOfRange);
+    }
+    SECTION("a template in no segment")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x8000, 0x8, 0x10, 8 });
+        CHECK(parse_error(builder.build()) == Error::OutOfRange);
+    }
+    SECTION("file bytes past p_memsz")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x10, 0x8, 8 });
+        CHECK(parse_error(builder.build()) == Error::BadLength);
+    }
+    SECTION("outside user memory")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0, kUserEnd - 0x10, 0, 0x20, 8 });
+        CHECK(parse_error(builder.build()) == Error::OutOfRange);
+    }
+    SECTION("an alignment that is no power of two, or above a page")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x8, 0x10, 24 });
+        CHECK(parse_error(builder.build()) == Error::BadAlignment);
+        builder.headers.back() = { PT_TLS, PF_R, 0x4000, kUserBase + 0x2000, 0, 0x10, 2 * kPage };
         CHECK(parse_error(builder.build()) == Error::Unsupported);
     }
 }
