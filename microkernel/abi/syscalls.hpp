@@ -76,6 +76,9 @@ enum class SyscallNumber : uint64_t {
     DeviceMemoryMap = 62,      // (device memory, user address) -> 0; mapped uncached there until the caller ends
     DeviceInfo = 63,           // (any device handle, DeviceInfo* out) -> 0; what it covers
     InterruptAllocateMsi = 64, // (interrupt root, MsiMessage* out) -> a new handle to one MSI vector, masked until bound
+
+    // Threads again (docs/syscalls.md, "Threads").
+    ThreadSetStackGuard = 65, // (page address or 0) -> 0; a fault there kills the task: stack overflow in the calling thread
     Count
 };
 

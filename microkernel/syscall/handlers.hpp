@@ -75,5 +75,6 @@ ErrorOr<u64> sys_thread_create(const SyscallArgs& args);
 ErrorOr<u64> sys_thread_exit(const SyscallArgs& args);
 ErrorOr<u64> sys_thread_join(const SyscallArgs& args);
 ErrorOr<u64> sys_thread_set_pointer(const SyscallArgs& args);
+ErrorOr<u64> sys_thread_set_stack_guard(const SyscallArgs& args);
 
 } // namespace herald

@@ -171,6 +171,7 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::ThreadExit, sys_thread_exit);
     table.set(SyscallNumber::ThreadJoin, sys_thread_join);
     table.set(SyscallNumber::ThreadSetPointer, sys_thread_set_pointer);
+    table.set(SyscallNumber::ThreadSetStackGuard, sys_thread_set_stack_guard);
     return table;
 }
 

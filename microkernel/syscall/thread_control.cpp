@@ -1,11 +1,13 @@
 // The thread system calls (docs/syscalls.md, "Threads"): ThreadCreate,
-// ThreadExit, ThreadJoin and ThreadSetPointer, on the caller's own task.
+// ThreadExit, ThreadJoin, ThreadSetPointer and ThreadSetStackGuard, on the
+// caller's own task.
 // This file checks the arguments and copies to and from user memory; the
 // work is task/task.cpp's (thread slots, joins, the end of a task with
 // several threads).
 #include "handlers.hpp"
 
 #include "../abi/syscalls.hpp"
+#include "../abi/memory.hpp"
 #include "../abi/task.hpp"
 #include "../arch/x86_64/cpu.hpp"
 #include "../mm/address_space.hpp"
@@ -74,6 +76,18 @@ ErrorOr<u64> sys_thread_set_pointer(const SyscallArgs& args)
     Thread& self = current_thread();
     self.fs_base = address;
     x86::wrmsr(x86::kMsrFsBase, address);
+    return 0u;
+}
+
+// (page address or 0) -> 0: the calling thread's stack guard from now on
+// (task/user_faults.cpp). Only a page of user memory: anything else could
+// never be the address of a user fault, and is surely a mistake.
+ErrorOr<u64> sys_thread_set_stack_guard(const SyscallArgs& args)
+{
+    u64 page = args.arg(0);
+    if (page % abi::kPageSize != 0 || page >= abi::kUserSpaceEnd)
+        return Error::BadAddress;
+    current_thread().stack_guard = page;
     return 0u;
 }
 

@@ -176,7 +176,8 @@ void record_exit(const Task& task)
 {
     SpinLockGuard guard(g_exit_lock);
     TaskExit& record = g_exits[g_next_exit++ % kExitRecords];
-    record = TaskExit { task.id, task.exit_status, task.state == TaskState::Killed, {}, task.fault_rip };
+    record = TaskExit { task.id, task.exit_status, task.state == TaskState::Killed, {}, task.fault_rip, task.fault_address,
+        task.overflowed_thread };
     copy_truncated(record.name, sizeof(record.name), task.name_view());
 }
 

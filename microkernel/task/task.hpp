@@ -53,6 +53,10 @@ struct Task {
     // if none did: the exit record keeps it, so that the self-tests can see
     // where an injected fault landed (docs/reliability.md, "Fault injection").
     u64 fault_rip { 0 };
+    // The same fault's address (CR2), and the thread whose stack overflowed
+    // into its guard page if that was the fault (0: another fault).
+    u64 fault_address { 0 };
+    u64 overflowed_thread { 0 };
     // Every thread that is not yet released (first = newest), linked
     // through Thread::sibling, under the task table lock (task.cpp).
     Thread* threads { nullptr };
@@ -103,6 +107,8 @@ struct TaskExit {
     bool killed { false };
     char name[32] {};
     u64 fault_rip { 0 }; // Task::fault_rip
+    u64 fault_address { 0 };     // Task::fault_address
+    u64 overflowed_thread { 0 }; // Task::overflowed_thread
 };
 inline constexpr usize kExitRecords = 64;
 Optional<TaskExit> find_exit(u64 task_id);

@@ -85,6 +85,10 @@ struct Thread {
     // The FS base of its ring-3 code (ThreadSetPointer): loaded at a switch
     // only when it or the previous thread's is not 0 (scheduler.cpp).
     u64 fs_base { 0 };
+    // The page below its ring-3 stack that it must never touch
+    // (ThreadSetStackGuard; 0: none): a fault there kills the task as a
+    // stack overflow of this thread, without asking the pager (user_faults.cpp).
+    u64 stack_guard { 0 };
     // The task's threads (Task::threads, under the task table lock), and
     // its entry in the task's thread slots (Task::thread_slots).
     Thread* sibling { nullptr };

@@ -9,6 +9,7 @@
 #include "microkernel/smp/processor.hpp"
 #include "microkernel/stats/event_counters.hpp"
 #include "programs.hpp"
+#include "user/runtime/thread.hpp"
 
 using namespace herald;
 using namespace herald::selftest;
@@ -24,6 +25,8 @@ constexpr u64 kExitWhileBlocked = 5;
 constexpr u64 kMainExitsFirst = 6;
 constexpr u64 kStaleTlb = 7;
 constexpr u64 kReleaseWhileFaulting = 8;
+constexpr u64 kStackOverflow = 9;
+constexpr u64 kThreadLocalVariables = 10;
 // kBlockForever's threads: the main thread, 5 waits, a sleeper, its joiner, a spinner.
 constexpr u64 kBlockingThreads = 9;
 constexpr u64 kPageFaultVector = 14;
@@ -140,6 +143,40 @@ HERALD_SELFTEST(a_fault_in_one_thread_kills_the_task_with_all_its_threads)
         EXPECT(exit->killed);
         EXPECT_EQ(exit->status, abi::fault_status(kPageFaultVector));
     }
+    expect_threads_back_to(before);
+}
+
+// A thread that recurses without end faults on the guard page below its
+// own stack slot (user/runtime/thread.hpp) and the task is killed, every
+// thread with it, saying "stack overflow in thread N (guard page)". Without
+// the guard it would run on through its sibling's stack (slot 0, just
+// below) and fault only at the region's guard, abi::kStackGuardPage.
+HERALD_SELFTEST(a_thread_that_overflows_its_stack_is_killed_at_its_own_guard_page)
+{
+    usize before = threads_in_use();
+    i64 free_before = run_to_exit("memory_free_frames", 0);
+    u64 task = spawn_with("threads", kStackOverflow);
+    auto exit = wait_for_exit(task, 10'000);
+    EXPECT(exit.has_value());
+    if (exit) {
+        EXPECT(exit->killed);
+        EXPECT_EQ(exit->status, abi::fault_status(kPageFaultVector));
+        EXPECT(exit->overflowed_thread != 0);
+        u64 guard_of_slot_1 = user::kStackSlotsBase + user::kStackSlotBytes;
+        EXPECT_EQ(exit->fault_address & ~(abi::kPageSize - 1), guard_of_slot_1);
+    }
+    expect_threads_back_to(before);
+    EXPECT_EQ(run_to_exit("memory_free_frames", 0), free_before); // the slots' stack pages came back
+}
+
+// ELF thread-local storage: the loader takes a program with a PT_TLS
+// segment (it used to refuse one), and each thread, the main one too, has
+// its own copy of the template (user/runtime/thread.cpp).
+HERALD_SELFTEST(each_thread_has_its_own_thread_local_variables)
+{
+    usize before = threads_in_use();
+    u64 threads = processor_count() < 2 ? 4 : 2 * processor_count();
+    EXPECT_EQ(run_to_exit("threads", kThreadLocalVariables | threads << 8), 0);
     expect_threads_back_to(before);
 }
 

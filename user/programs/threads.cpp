@@ -43,6 +43,18 @@
 //                  in flight"). A word reads back as written, or 0 when the
 //                  page was released in between (a fresh zeroed frame); any
 //                  other value is another frame's data: exits 2. Exits 0.
+//   kStackOverflow  a thread sleeps (on stack slot 0), another (on slot 1,
+//                  just above it) recurses without end: it must fault on
+//                  its own guard page, not run on into its sibling's stack,
+//                  and the task is killed ("stack overflow in thread N").
+//                  Exits 1 if the recursion's join ever returns.
+//   kThreadLocalVariables  ELF thread-local storage (PT_TLS): the main
+//                  thread and N threads on every CPU each find the
+//                  initialised variables at their initial values, the
+//                  zero-initialised ones zero and the over-aligned one
+//                  aligned, write their own values, yield, and read them
+//                  back; no two threads share an address. Exits 0, or the
+//                  number of the first check that failed.
 #include "libipc/protocols/memory.hpp"
 #include "libipc/syscall_transport.hpp"
 #include "libipc/syscalls.hpp"
@@ -65,6 +77,8 @@ enum Mode : uint64_t {
     kMainExitsFirst = 6,
     kStaleTlb = 7,
     kReleaseWhileFaulting = 8,
+    kStackOverflow = 9,
+    kThreadLocalVariables = 10,
 };
 
 constexpr int64_t kBadAddress = static_cast<int64_t>(SyscallError::BadAddress);
@@ -222,6 +236,8 @@ int64_t checks()
 
     t = thread_create(transfer_survives_reuse, 0, 0);
     if (!expect(t && thread_join(t, &value) == 0 && value == 0)) return check;                       // 22
+    if (!expect(sys_thread_set_stack_guard(kPage + 8) == kBadAddress)) return check;                  // 23
+    if (!expect(sys_thread_set_stack_guard(kKernelAddress) == kBadAddress)) return check;             // 24
     return 0;
 }
 
@@ -564,6 +580,100 @@ int64_t release_while_faulting(uint64_t threads)
     return result;
 }
 
+// ---- kThreadLocalVariables ----
+
+constinit thread_local uint64_t t_initialised = 0x1234'5678;   // .tdata
+constinit thread_local uint64_t t_zeroed[32] = {};              // .tbss
+alignas(64) constinit thread_local uint8_t t_aligned = 7;      // .tdata, 64-byte aligned
+
+// 0 if this thread's variables start as the template says and keep what it
+// writes across switches; else a check's number. *address: where its
+// t_initialised is.
+int64_t use_thread_locals(uint64_t seed, uint64_t* address)
+{
+    if (t_initialised != 0x1234'5678)
+        return 1;
+    for (uint64_t word : t_zeroed) {
+        if (word != 0)
+            return 2;
+    }
+    if (reinterpret_cast<uintptr_t>(&t_aligned) % 64 != 0 || t_aligned != 7)
+        return 3;
+    *address = reinterpret_cast<uint64_t>(&t_initialised);
+    t_initialised = seed;
+    t_zeroed[seed % 32] = seed;
+    t_aligned = static_cast<uint8_t>(seed);
+    for (int round = 0; round < 20; ++round) {
+        yield();
+        if (t_initialised != seed || t_zeroed[seed % 32] != seed || t_aligned != static_cast<uint8_t>(seed))
+            return 4;
+    }
+    return 0;
+}
+
+uint64_t g_local_addresses[abi::kMaxThreads];
+
+int64_t thread_locals_in_thread(uint64_t index)
+{
+    return use_thread_locals(0x100 + index, &g_local_addresses[index + 1]);
+}
+
+int64_t thread_local_variables(uint64_t threads)
+{
+    ThreadControl* workers[abi::kMaxThreads] {};
+    uint64_t cpus = cpu_count();
+    for (uint64_t i = 0; i < threads; ++i) {
+        if (!(workers[i] = thread_create(thread_locals_in_thread, i, i % cpus)))
+            return 10;
+    }
+    int64_t main_result = use_thread_locals(0x77, &g_local_addresses[0]);
+    if (main_result != 0)
+        return 20 + main_result;
+    for (uint64_t i = 0; i < threads; ++i) {
+        int64_t value = -1;
+        if (thread_join(workers[i], &value) != 0)
+            return 11;
+        if (value != 0)
+            return 30 + value;
+    }
+    for (uint64_t i = 0; i <= threads; ++i) {
+        for (uint64_t j = 0; j < i; ++j) {
+            if (g_local_addresses[i] == g_local_addresses[j])
+                return 12;
+        }
+    }
+    // A thread made after others were joined gets a fresh copy of the template.
+    ThreadControl* late = thread_create(thread_locals_in_thread, 0);
+    int64_t value = -1;
+    if (!late || thread_join(late, &value) != 0 || value != 0)
+        return 13;
+    return t_initialised == 0x77 ? 0 : 14;
+}
+
+// ---- kStackOverflow ----
+
+[[gnu::noinline]] uint64_t recurse(uint64_t depth)
+{
+    volatile uint64_t frame[64]; // 512 bytes a call: every page of the stack is touched
+    frame[0] = depth;
+    if (depth == UINT64_MAX) // never: keeps the compiler from calling this an infinite loop
+        return frame[0];
+    return recurse(depth + 1) + frame[0];
+}
+
+int64_t recurse_forever(uint64_t) { return static_cast<int64_t>(recurse(0)); }
+
+int64_t overflow_a_thread_stack()
+{
+    ThreadControl* sibling = thread_create(sleep_a_while, abi::kMaxSleepMs);
+    ThreadControl* deep = thread_create(recurse_forever, 0);
+    if (!sibling || !deep || sibling->stack_slot != 0 || deep->stack_slot != 1)
+        return 2; // the test expects these slots (a fresh task)
+    int64_t value = 0;
+    thread_join(deep, &value);
+    return 1;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -579,6 +689,9 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case kStaleTlb: return stale_tlb(threads, (parameter >> 16) & 0xFF);
     case kReleaseWhileFaulting:
         return release_while_faulting(threads == 0 || threads > abi::kMaxThreads / 2 ? 2 : threads);
+    case kStackOverflow: return overflow_a_thread_stack();
+    case kThreadLocalVariables:
+        return thread_local_variables(threads == 0 || threads > abi::kMaxThreads - 2 ? 4 : threads);
     case kMainExitsFirst:
         if (!thread_create(outlive_main, 0))
             return 1;

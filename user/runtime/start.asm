@@ -4,7 +4,8 @@
 ; The kernel enters ring 3 here with RSP at the top of the thread's stack and
 ; the thread's parameter in RDX (seed); nothing else is set up. _start ends
 ; the frame-pointer chain, aligns the stack as the System V psABI requires
-; at a call (RSP a multiple of 16), calls
+; at a call (RSP a multiple of 16), calls herald_runtime_start (the main
+; thread's thread-local storage, user/runtime/thread.cpp), then
 ;     extern "C" int64_t herald_main(uint64_t parameter)
 ; and passes its return value to herald_exit (user/runtime/libherald.cpp),
 ; which prints what is left of the last line and makes the Exit system call.
@@ -20,10 +21,15 @@ section .text.start progbits alloc exec nowrite align=16
 global _start:function (_start.end - _start)
 extern herald_main
 extern herald_exit
+extern herald_runtime_start
 _start:
     xor ebp, ebp            ; no caller frame: backtraces stop here
     and rsp, -16
-    mov rdi, rdx            ; the parameter becomes herald_main's argument
+    push rdx                ; the parameter, kept across the call (RSP stays
+    push rdx                ; a multiple of 16)
+    call herald_runtime_start
+    pop rdi                 ; the parameter becomes herald_main's argument
+    pop rdx
     call herald_main
     mov rdi, rax            ; exit status
     call herald_exit

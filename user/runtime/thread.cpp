@@ -1,28 +1,111 @@
-// The thread API of user/runtime/thread.hpp: stacks and control blocks from
-// the heap, the thread pointer (FS) set by each thread at its start.
+// The thread API of user/runtime/thread.hpp: control blocks (each with the
+// thread's block of ELF thread-local storage below it) from the heap,
+// stacks from the slots at the bottom of the stack region, the thread
+// pointer (FS) and the stack guard set by each thread at its start.
 #include "thread.hpp"
 
 #include "herald.hpp"
 #include "syscall.hpp"
 
+// The PT_TLS template, from user/runtime/user.ld.
+extern "C" const char __tls_start[], __tls_file_end[], __tls_end[], __tls_align[];
+
 namespace herald::user {
 
 namespace {
 
-// The main thread's thread-local storage, installed by the first
-// thread_create (or thread_local_slot): until then it is the only thread,
-// so nothing can race with that.
-ThreadControl g_main_control;
+// A thread's block of ELF thread-local storage (x86-64 psABI,
+// "Thread-Local Storage", variant II): block_size bytes just below the
+// thread pointer, which is aligned to `align`; a copy of the template's
+// .tdata, then zeros (.tbss). The linker addresses a variable at a fixed
+// negative offset from the thread pointer (local exec: static programs).
+struct TlsLayout {
+    uintptr_t template_start;
+    size_t file_size;
+    size_t block_size; // 0: no thread_local variables
+    size_t align;      // at least 16, what calloc gives
+};
+
+TlsLayout tls_layout()
+{
+    auto start = reinterpret_cast<uintptr_t>(__tls_start);
+    size_t memory_size = reinterpret_cast<uintptr_t>(__tls_end) - start;
+    size_t align = reinterpret_cast<uintptr_t>(__tls_align);
+    if (align < 16)
+        align = 16;
+    return TlsLayout { start, reinterpret_cast<uintptr_t>(__tls_file_end) - start,
+        (memory_size + align - 1) & ~(align - 1), align };
+}
+
+// A zeroed ThreadControl from the heap, with the thread's TLS block below
+// it, filled from the template; nullptr if the heap has no room.
+ThreadControl* new_control()
+{
+    TlsLayout tls = tls_layout();
+    void* allocation = calloc(1, tls.block_size + sizeof(ThreadControl) + (tls.align - 16));
+    if (!allocation)
+        return nullptr;
+    uintptr_t pointer = (reinterpret_cast<uintptr_t>(allocation) + tls.block_size + tls.align - 1) & ~(tls.align - 1);
+    __builtin_memcpy(reinterpret_cast<void*>(pointer - tls.block_size), reinterpret_cast<const void*>(tls.template_start),
+        tls.file_size);
+    auto* control = reinterpret_cast<ThreadControl*>(pointer);
+    control->self = control;
+    control->allocation = allocation;
+    return control;
+}
+
+// The main thread's thread-local storage: installed at the start if the
+// program has thread_local variables (herald_runtime_start), else by the
+// first thread_create (or thread_local_slot): until then it is the only
+// thread, so nothing can race with that.
+ThreadControl g_main_static;
+ThreadControl* g_main_control = &g_main_static;
 bool g_main_installed;
 
+// One bit per stack slot, set while a thread (running, or ended and not
+// yet joined) has it.
+uint64_t g_slots_taken;
+
+// The main thread keeps the region above the slots, and its guard below
+// that: a program with threads may no longer run its main stack down into
+// theirs. (Unless it is that deep already: then it keeps the region's own
+// guard, abi::kStackGuardPage.)
 void install_main_control()
 {
     if (__atomic_load_n(&g_main_installed, __ATOMIC_ACQUIRE))
         return;
-    g_main_control.self = &g_main_control;
-    sys_thread_set_pointer(reinterpret_cast<uint64_t>(&g_main_control));
+    g_main_control->self = g_main_control;
+    g_main_control->stack_slot = kStackSlots;
+    sys_thread_set_pointer(reinterpret_cast<uint64_t>(g_main_control));
+    uint64_t here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+    if (here >= kMainStackGuard + abi::kPageSize && here < abi::kUserSpaceEnd) {
+        g_main_control->stack_guard = kMainStackGuard;
+        sys_thread_set_stack_guard(kMainStackGuard);
+    }
     __atomic_store_n(&g_main_installed, true, __ATOMIC_RELEASE);
 }
+
+// A free slot's index, now taken; kStackSlots if all are taken.
+uint64_t take_stack_slot()
+{
+    uint64_t taken = __atomic_load_n(&g_slots_taken, __ATOMIC_RELAXED);
+    for (;;) {
+        if (~taken == 0 || (kStackSlots < 64 && (~taken & ((uint64_t(1) << kStackSlots) - 1)) == 0))
+            return kStackSlots;
+        uint64_t slot = static_cast<uint64_t>(__builtin_ctzll(~taken));
+        if (__atomic_compare_exchange_n(&g_slots_taken, &taken, taken | uint64_t(1) << slot, false, __ATOMIC_ACQUIRE,
+                __ATOMIC_RELAXED))
+            return slot;
+    }
+}
+
+void give_back_stack_slot(uint64_t slot)
+{
+    if (slot < kStackSlots)
+        __atomic_fetch_and(&g_slots_taken, ~(uint64_t(1) << slot), __ATOMIC_RELEASE);
+}
+
+uint64_t slot_guard(uint64_t slot) { return kStackSlotsBase + slot * kStackSlotBytes; }
 
 ThreadControl* current_control()
 {
@@ -48,14 +131,18 @@ int64_t sys_thread_set_pointer(uint64_t address)
     return syscall1(number_of(SyscallNumber::ThreadSetPointer), address);
 }
 
+int64_t sys_thread_set_stack_guard(uint64_t page)
+{
+    return syscall1(number_of(SyscallNumber::ThreadSetStackGuard), page);
+}
+
 ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_t cpu, int64_t* error)
 {
     install_main_control();
-    auto* control = static_cast<ThreadControl*>(calloc(1, sizeof(ThreadControl)));
-    void* stack = malloc(kThreadStackBytes);
-    if (!control || !stack) {
-        free(control);
-        free(stack);
+    ThreadControl* control = new_control();
+    uint64_t slot = control ? take_stack_slot() : kStackSlots;
+    if (slot == kStackSlots) {
+        free(control ? control->allocation : nullptr);
         if (error)
             *error = static_cast<int64_t>(SyscallError::NoMemory);
         return nullptr;
@@ -63,13 +150,14 @@ ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_
     control->self = control;
     control->function = function;
     control->argument = argument;
-    control->stack = stack;
-    uint64_t stack_top = (reinterpret_cast<uint64_t>(stack) + kThreadStackBytes) & ~uint64_t(15);
+    control->stack_guard = slot_guard(slot);
+    control->stack_slot = slot;
+    uint64_t stack_top = slot_guard(slot) + kStackSlotBytes;
     int64_t id = sys_thread_create(reinterpret_cast<uint64_t>(&herald_thread_start), stack_top,
         reinterpret_cast<uint64_t>(control), cpu);
     if (id < 0) {
-        free(stack);
-        free(control);
+        give_back_stack_slot(slot);
+        free(control->allocation);
         if (error)
             *error = id;
         return nullptr;
@@ -81,9 +169,12 @@ ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_
 int64_t thread_start_on(ThreadControl& control, void* stack, size_t stack_bytes, ThreadFunction function,
     uint64_t argument, uint64_t cpu)
 {
+    if (tls_layout().block_size != 0)
+        return static_cast<int64_t>(SyscallError::BadArgument); // no room for its TLS block below `control`
     install_main_control();
     control = ThreadControl {};
     control.self = &control;
+    control.stack_slot = kStackSlots;
     control.function = function;
     control.argument = argument;
     uint64_t stack_top = (reinterpret_cast<uint64_t>(stack) + stack_bytes) & ~uint64_t(15);
@@ -99,8 +190,8 @@ int64_t thread_join(ThreadControl* thread, int64_t* value)
     int64_t status = sys_thread_join(thread->id, value);
     if (status < 0)
         return status;
-    free(thread->stack);
-    free(thread);
+    give_back_stack_slot(thread->stack_slot);
+    free(thread->allocation);
     return 0;
 }
 
@@ -118,10 +209,28 @@ uint64_t& thread_local_slot(size_t index)
 
 } // namespace herald::user
 
+// Called by _start (start.asm) before herald_main: a program with
+// thread_local variables needs its main thread's block before any code
+// touches one. Without them it costs a comparison.
+extern "C" void herald_runtime_start()
+{
+    using namespace herald::user;
+    if (tls_layout().block_size == 0)
+        return;
+    g_main_control = new_control();
+    if (!g_main_control) {
+        debug_write("no memory for the main thread's thread-local storage");
+        exit(-1);
+    }
+    install_main_control();
+}
+
 // Where herald_thread_start (start.asm) goes, on the new thread's stack.
 extern "C" [[noreturn]] void herald_thread_main(herald::user::ThreadControl* control)
 {
     using namespace herald::user;
     sys_thread_set_pointer(reinterpret_cast<uint64_t>(control));
+    if (control->stack_guard)
+        sys_thread_set_stack_guard(control->stack_guard);
     thread_exit(control->function(control->argument));
 }

@@ -6,11 +6,27 @@
 //   int64_t value;
 //   herald::user::thread_join(t, &value);                  // value == 42
 //
-// Each thread gets its own stack (kThreadStackBytes from the heap, so the
-// pager maps it on first touch; no guard page: a thread that overflows it
-// writes over other heap memory) and its own thread-local storage: FS
+// Each thread gets its own stack: one of kStackSlots slots at the bottom of
+// the task's stack region (abi::kUserStackBottom), kThreadStackBytes above
+// a guard page that nothing ever touches, mapped by the pager on first touch
+// like any stack page. The thread tells the kernel its guard
+// (ThreadSetStackGuard), so a thread that overflows its stack faults there
+// and the task is killed with one line, "... stack overflow in thread N
+// (guard page)", instead of running on into another thread's stack. The
+// main thread's stack, at the top of the region, gets a guard of its own
+// (kMainStackGuard) once a thread is created: it may then grow to
+// kMainStackBytes, not the whole region. A function whose frame is larger
+// than a page may step over a guard (no stack probes in this toolchain's
+// flags). A slot's pages stay mapped after the thread is joined, for the
+// next thread that takes it.
+//
+// Each thread also gets its own thread-local storage: FS
 // points at its ThreadControl, whose first word points at itself (the
-// x86-64 TLS ABI's thread pointer), with kThreadLocalSlots words of its own.
+// x86-64 TLS ABI's thread pointer), with kThreadLocalSlots words of its own;
+// and the program's `thread_local` variables (ELF TLS, the PT_TLS template
+// of user/runtime/user.ld): a block just below the ThreadControl with a copy
+// of .tdata and zeroed .tbss, made at thread_create (and before herald_main
+// for the main thread, if the program has any).
 // malloc and free may be used from every thread (a lock). The console output
 // (print, println) and the runtime's IPC transport belong to the main thread
 // (the kernel registers IPC buffers per thread): other threads print with
@@ -20,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "microkernel/abi/memory.hpp"
 #include "microkernel/abi/task.hpp"
 
 namespace herald::user {
@@ -30,6 +47,17 @@ inline constexpr uint64_t kAnyCpu = abi::kAnyCpu;
 inline constexpr size_t kThreadStackBytes = 64 * 1024;
 inline constexpr size_t kThreadLocalSlots = 8;
 
+// The thread stack slots: [guard page][stack], kStackSlots of them from the
+// bottom of the stack region up (as many as a task has threads, so that a
+// slot is never what thread_create runs out of), then the main stack's guard.
+inline constexpr size_t kStackSlots = abi::kMaxThreads;
+inline constexpr uint64_t kStackSlotBytes = abi::kPageSize + kThreadStackBytes;
+inline constexpr uint64_t kStackSlotsBase = abi::kUserStackBottom;
+inline constexpr uint64_t kMainStackGuard = kStackSlotsBase + kStackSlots * kStackSlotBytes;
+inline constexpr uint64_t kMainStackBytes = abi::kUserSpaceEnd - kMainStackGuard - abi::kPageSize;
+static_assert(kStackSlots <= 64, "the slots' bitmap is one word");
+static_assert(kThreadStackBytes % abi::kPageSize == 0);
+static_assert(kMainStackBytes >= abi::kUserStackRegionSize / 2, "the main stack keeps most of the region");
 // What FS points at while a thread runs: its thread-local storage.
 struct ThreadControl {
     ThreadControl* self; // %fs:0 (x86-64 psABI, "Thread-Local Storage")
@@ -37,12 +65,15 @@ struct ThreadControl {
     ThreadFunction function;
     uint64_t argument;
     uint64_t id;
-    void* stack;
+    uint64_t stack_guard; // the guard page below its stack (0: none)
+    uint64_t stack_slot;  // its slot (thread_create's), or kStackSlots: none
+    void* allocation;     // what thread_join frees: this block and its TLS below it
 };
 
 // Starts function(argument) in a new thread of this task, pinned to `cpu`
-// or placed by the kernel (kAnyCpu). nullptr on failure, with the
-// SyscallError (or NoMemory from the heap) in *error if given.
+// or placed by the kernel (kAnyCpu), on a stack slot with its guard page.
+// nullptr on failure, with the SyscallError (or NoMemory: no control block
+// from the heap, or no free slot) in *error if given.
 ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_t cpu = kAnyCpu,
     int64_t* error = nullptr);
 
@@ -51,10 +82,11 @@ ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_
 // memory server, whose own faults nobody serves). `stack_bytes` from
 // `stack` must be mapped. The thread's id, or a negative SyscallError.
 // Such a thread is not for thread_join (which frees what thread_create took).
+// BadArgument in a program with thread_local variables: no TLS block.
 int64_t thread_start_on(ThreadControl& control, void* stack, size_t stack_bytes, ThreadFunction function,
     uint64_t argument, uint64_t cpu = kAnyCpu);
 
-// Waits for the thread to end and frees its stack: 0 and its value (what
+// Waits for the thread to end and frees its stack slot: 0 and its value (what
 // its function returned, or gave thread_exit), or a negative SyscallError
 // (the thread stays joinable after BadAddress).
 int64_t thread_join(ThreadControl* thread, int64_t* value);
@@ -69,6 +101,7 @@ uint64_t& thread_local_slot(size_t index);
 int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t parameter, uint64_t cpu);
 int64_t sys_thread_join(uint64_t thread_id, int64_t* value);
 int64_t sys_thread_set_pointer(uint64_t address);
+int64_t sys_thread_set_stack_guard(uint64_t page);
 
 } // namespace herald::user
 

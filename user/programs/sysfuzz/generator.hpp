@@ -591,6 +591,7 @@ private:
         { N::IoPortRestrict, 1 }, { N::IoPortEnable, 1 }, { N::InterruptRestrict, 1 }, { N::InterruptBind, 1 },
         { N::InterruptAck, 1 }, { N::DeviceMemoryRestrict, 1 }, { N::DeviceMemoryMap, 1 }, { N::DeviceInfo, 1 },
         { N::InterruptAllocateMsi, 1 }, // refused: a fuzzer holds no interrupt root
+        { N::ThreadSetStackGuard, 1 },
         { N::Count, 4 }, // a number that is no system call
     };
     static constexpr uint32_t total_weight()
@@ -856,6 +857,14 @@ private:
             // outside user space.
             r.rdi = m_random.one_in(3) ? junk() : address(8);
             break;
+        case N::ThreadSetStackGuard: {
+            // Only pages the fuzzer never touches (a fault on the guard
+            // kills the task as a stack overflow), or junk the kernel
+            // refuses; 0 takes the guard away.
+            static constexpr uint64_t kGuards[] = { 0, abi::kStackGuardPage, abi::kUserCodeBase - abi::kPageSize };
+            r.rdi = m_random.one_in(2) ? junk() : m_random.pick(kGuards);
+            break;
+        }
         case N::FaultInject: // refused without faults=on and FaultControl, which a fuzzer never holds
             use_handle(call, any_handle());
             r.rsi = m_random.below(6);
