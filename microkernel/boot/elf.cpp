@@ -210,6 +210,7 @@ ErrorOr<ElfImage> parse_elf(ByteReader file, u64 user_base, u64 user_end)
         return Error::Truncated;
 
     ElfImage image {};
+    bool seen_tls = false; // a first PT_TLS of size 0 still counts as the one
     image.entry = file.read<u64>(kEntryOffset).value();
     for (usize i = 0; i < count; ++i) {
         ProgramHeader header = read_program_header(table->slice(i * kProgramHeaderSize, kProgramHeaderSize).value());
@@ -217,8 +218,9 @@ ErrorOr<ElfImage> parse_elf(ByteReader file, u64 user_base, u64 user_end)
         case PtLoad:
             break;
         case PtTls:
-            if (image.tls.memory_size != 0)
+            if (seen_tls)
                 return Error::Unsupported; // one TLS template per program (gABI)
+            seen_tls = true;
             HERALD_TRY(check_tls_segment(header, file.size(), user_base, user_end));
             image.tls = ElfTls { header.vaddr, header.memsz, header.filesz, header.align > 1 ? header.align : 1 };
             continue;

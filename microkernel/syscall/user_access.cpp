@@ -17,8 +17,13 @@ constexpr u64 kFaultPresent = 1u << 0;
 constexpr u64 kFaultWrite = 1u << 1;
 constexpr u64 kFaultUser = 1u << 2;
 
+// The thread's own stack guard is never paged in on its behalf: a buffer
+// reaching into it would get the page mapped and the guard would be gone
+// for good (user_faults.cpp kills a ring-3 access there instead).
 bool ensure_page(Thread& thread, u64 page, bool write)
 {
+    if (thread.stack_guard != 0 && page == thread.stack_guard)
+        return false;
     auto translation = thread.task->address_space->translate(VirtualAddress(page));
     if (translation && translation->flags.user && (!write || translation->flags.writable))
         return true;

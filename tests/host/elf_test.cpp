@@ -645,6 +645,12 @@ TEST_CASE("elf refuses a bad PT_TLS segment")
         builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x8, 0x10, 8 });
         CHECK(parse_error(builder.build()) == Error::Unsupported);
     }
+    SECTION("two of them, the first empty")
+    {
+        builder.headers.push_back({ PT_TLS, PF_R, 0, kUserBase + 0x2000, 0, 0, 8 });
+        builder.headers.push_back({ PT_TLS, PF_R, 0x3000, kUserBase + 0x2000, 0x8, 0x10, 8 });
+        CHECK(parse_error(builder.build()) == Error::Unsupported);
+    }
     SECTION("a template past the segment's file bytes (in its .bss: never loaded)")
     {
         builder.headers.push_back({ PT_TLS, PF_R, 0x3008, kUserBase + 0x2808, 0x8, 0x10, 8 });

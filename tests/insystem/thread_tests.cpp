@@ -180,6 +180,16 @@ HERALD_SELFTEST(each_thread_has_its_own_thread_local_variables)
     expect_threads_back_to(before);
 }
 
+// tls_small's variables are 20 bytes, 4-byte aligned: the block below the
+// thread pointer must be rounded to the segment's alignment (20), not to
+// the thread pointer's (32), or .tdata lands 12 bytes off.
+HERALD_SELFTEST(thread_local_variables_aligned_below_16_read_their_initial_values)
+{
+    usize before = threads_in_use();
+    EXPECT_EQ(run_to_exit("tls_small", 0), 0);
+    expect_threads_back_to(before);
+}
+
 HERALD_SELFTEST(exit_in_one_thread_ends_the_task_with_all_its_threads)
 {
     usize before = threads_in_use();

@@ -22,30 +22,38 @@ namespace {
 struct TlsLayout {
     uintptr_t template_start;
     size_t file_size;
-    size_t block_size; // 0: no thread_local variables
-    size_t align;      // at least 16, what calloc gives
+    size_t block_size;    // 0: no thread_local variables
+    size_t pointer_align; // the thread pointer's: the segment's, at least 16 (the control block's)
 };
 
+// The block's size is the segment's size rounded up to the segment's own
+// alignment, not to the thread pointer's: the linker puts a variable at
+// `offset - align_up(memory size, p_align)` from the thread pointer, so any
+// other rounding moves the copied .tdata away from where the code reads it.
 TlsLayout tls_layout()
 {
     auto start = reinterpret_cast<uintptr_t>(__tls_start);
     size_t memory_size = reinterpret_cast<uintptr_t>(__tls_end) - start;
-    size_t align = reinterpret_cast<uintptr_t>(__tls_align);
-    if (align < 16)
-        align = 16;
+    size_t segment_align = reinterpret_cast<uintptr_t>(__tls_align);
+    if (segment_align == 0)
+        segment_align = 1;
+    size_t pointer_align = segment_align < 16 ? 16 : segment_align;
     return TlsLayout { start, reinterpret_cast<uintptr_t>(__tls_file_end) - start,
-        (memory_size + align - 1) & ~(align - 1), align };
+        (memory_size + segment_align - 1) & ~(segment_align - 1), pointer_align };
 }
 
 // A zeroed ThreadControl from the heap, with the thread's TLS block below
-// it, filled from the template; nullptr if the heap has no room.
+// it, filled from the template; nullptr if the heap has no room. The
+// allocation has pointer_align bytes of slack: rounding the end of the
+// block up to the thread pointer's alignment moves it by less than that.
 ThreadControl* new_control()
 {
     TlsLayout tls = tls_layout();
-    void* allocation = calloc(1, tls.block_size + sizeof(ThreadControl) + (tls.align - 16));
+    void* allocation = calloc(1, tls.block_size + sizeof(ThreadControl) + tls.pointer_align);
     if (!allocation)
         return nullptr;
-    uintptr_t pointer = (reinterpret_cast<uintptr_t>(allocation) + tls.block_size + tls.align - 1) & ~(tls.align - 1);
+    uintptr_t pointer = (reinterpret_cast<uintptr_t>(allocation) + tls.block_size + tls.pointer_align - 1)
+        & ~(tls.pointer_align - 1);
     __builtin_memcpy(reinterpret_cast<void*>(pointer - tls.block_size), reinterpret_cast<const void*>(tls.template_start),
         tls.file_size);
     auto* control = reinterpret_cast<ThreadControl*>(pointer);

@@ -14,7 +14,9 @@
 // and the task is killed with one line, "... stack overflow in thread N
 // (guard page)", instead of running on into another thread's stack. The
 // main thread's stack, at the top of the region, gets a guard of its own
-// (kMainStackGuard) once a thread is created: it may then grow to
+// (kMainStackGuard) once a thread is created (or at the start if the
+// program has thread_local variables, or at the first thread_local_slot):
+// it may then grow to
 // kMainStackBytes, not the whole region. A function whose frame is larger
 // than a page may step over a guard (no stack probes in this toolchain's
 // flags). A slot's pages stay mapped after the thread is joined, for the
