@@ -137,6 +137,65 @@ HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
     (void)kill_task(again);
 }
 
+// A copy of fat that init did not start never gets the disk
+// (docs/security.md, "The disk"): the driver serves only the task the
+// registry's reservation of "fat" names (init's). First a copy beside
+// init's fat: init's keeps serving. Then a copy started in init's restart
+// window, when no fat holds the disk: init's fat is killed until its
+// backoff is long (kKillsForBackoff short runs: 1.6 s), a copy starts at
+// once, and init's new fat must still get the disk and serve fs_checks.
+// With the driver admitting any task running `fat`, the copy took the disk
+// in that window and init's new fat was refused (its mount gave up, and
+// fs_checks failed).
+HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
+{
+    // Short runs in a row before init waits kFirstBackoffMs x 2^4 = 1.6 s
+    // (user/init/manifest.cpp Backoff: the first is restarted at once).
+    constexpr int kKillsForBackoff = 6;
+    (void)start_system(false);
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    u64 init = spawn("init", options);
+    EXPECT(init != 0);
+    u64 driver = 0, fat = 0;
+    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    if (!init || !driver || !fat)
+        return;
+
+    u64 beside = spawn("fat"); // a copy beside init's: refused, and init's goes on
+    EXPECT(beside != 0);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+    EXPECT(kill_task(beside));
+    EXPECT(wait_for_exit(beside, kPatienceMs).has_value());
+
+    for (int kill = 0; kill < kKillsForBackoff; ++kill) {
+        EXPECT(kill_task(fat));
+        EXPECT(wait_for_exit(fat, kPatienceMs).has_value());
+        if (kill + 1 == kKillsForBackoff)
+            break;
+        u64 ended = fat;
+        EXPECT(eventually([&] { return (fat = running_task_named("fat", ended)) != 0; }, kPatienceMs));
+    }
+    u64 stray = spawn("fat"); // in the window: no fat holds the disk
+    EXPECT(stray != 0);
+    u64 ended = fat;
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", stray)) != 0 && fat != ended; }, kPatienceMs));
+    klog("selftest: init's fat is task {}, the copy task {}", fat, stray);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // served by init's new fat
+
+    (void)kill_task(stray);
+    (void)kill_task(init);
+    (void)wait_for_exit(init, kPatienceMs);
+    while (u64 pinger = running_task_named("pinger", 0)) {
+        (void)kill_task(pinger);
+        (void)wait_for_exit(pinger, kPatienceMs);
+    }
+    (void)kill_task(fat);
+    (void)kill_task(driver);
+}
+
 HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 {
     // Alone in its boot: the registry, the console, the loader and the PCI
