@@ -149,8 +149,8 @@ bool disk_attached()
 // for kRefusedPatienceMs (one line says so); any other error at once.
 ipc::Result<void> connect_until_served(fat::BlockClient& device)
 {
-    uint64_t wait_ms = kRefusedFirstWaitMs;
-    for (uint64_t waited_ms = 0;; waited_ms += wait_ms, wait_ms = wait_ms * 2 > kRefusedLastWaitMs ? kRefusedLastWaitMs : wait_ms * 2) {
+    uint64_t waited_ms = 0;
+    for (uint64_t wait_ms = kRefusedFirstWaitMs;; wait_ms = wait_ms * 2 < kRefusedLastWaitMs ? wait_ms * 2 : kRefusedLastWaitMs) {
         auto connected = device.connect();
         if (!connected.is_error() || connected.error() != ipc::Error::Denied || waited_ms >= kRefusedPatienceMs)
             return connected;
@@ -158,6 +158,7 @@ ipc::Result<void> connect_until_served(fat::BlockClient& device)
             user::println("fat: the disk's driver does not serve us (yet): asking again for up to {} s",
                 kRefusedPatienceMs / 1000);
         (void)user::sleep_ms(wait_ms);
+        waited_ms += wait_ms;
     }
 }
 
