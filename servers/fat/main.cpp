@@ -8,7 +8,10 @@
 // at kTaskListHandle) it closes the files of clients that ended when a table
 // is full; without it (a copy started by hand) they stay open.
 //
-// init starts it at boot, after virtio-blk. Without a disk it still serves,
+// init starts it at boot, after virtio-blk, which serves only the fat init
+// started (docs/security.md, "The disk"): a refusal (Denied: init has not
+// named us yet, or a fat that held the disk is still ending) is asked
+// again with backoff (connect_until_served). Without a disk it still serves,
 // and every request is kNoVolume: one line at boot says why (virtio-blk's
 // "no disk attached" when the PCI bus has no virtio-blk function; this
 // server's when the driver does not serve or the mount fails), the rest of
@@ -41,6 +44,14 @@ constexpr uint16_t kVirtioBlkModern = virtio::kModernDeviceBase + 2;
 // just before, but sets its device up first (a few ms; more under a loaded TCG).
 constexpr uint32_t kDriverPatienceMs = 10'000;
 constexpr uint64_t kBytesPerMiB = 1024 * 1024;
+// A driver that refuses us (Denied: it serves only the fat init started,
+// and one at a time) is asked again, the wait doubling from the first to
+// the last step, for this long in all: init names its new fat just after
+// starting it (so the first Info may come before), and a fat that held the
+// disk may still be ending.
+constexpr uint64_t kRefusedFirstWaitMs = 20;
+constexpr uint64_t kRefusedLastWaitMs = 1'000;
+constexpr uint64_t kRefusedPatienceMs = 30'000;
 constexpr const char* kDriverName = "virtio-blk";
 
 // Where init puts the task list it gives (tasks=list: SpawnWith's handle).
@@ -134,6 +145,23 @@ bool disk_attached()
     return found;
 }
 
+// Info until the driver serves us: Denied is tried again, with backoff,
+// for kRefusedPatienceMs (one line says so); any other error at once.
+ipc::Result<void> connect_until_served(fat::BlockClient& device)
+{
+    uint64_t waited_ms = 0;
+    for (uint64_t wait_ms = kRefusedFirstWaitMs;; wait_ms = wait_ms * 2 < kRefusedLastWaitMs ? wait_ms * 2 : kRefusedLastWaitMs) {
+        auto connected = device.connect();
+        if (!connected.is_error() || connected.error() != ipc::Error::Denied || waited_ms >= kRefusedPatienceMs)
+            return connected;
+        if (waited_ms == kRefusedFirstWaitMs) // not at the first refusal: init may just not have named us yet
+            user::println("fat: the disk's driver does not serve us (yet): asking again for up to {} s",
+                kRefusedPatienceMs / 1000);
+        (void)user::sleep_ms(wait_ms);
+        waited_ms += wait_ms;
+    }
+}
+
 // Mounts the disk; false (with the one line that says why) if there is none to mount.
 bool mount_disk()
 {
@@ -145,7 +173,7 @@ bool mount_disk()
         return false;
     }
     auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), abi::HandleRegistry, kDriverName, driver.value());
-    if (auto connected = device->connect(); connected.is_error()) {
+    if (auto connected = connect_until_served(*device); connected.is_error()) {
         user::println("fat: the disk's driver does not answer Info: {}: no files", ipc::error_name(connected.error()));
         return false;
     }

@@ -13,6 +13,7 @@
 #include "microkernel/abi/task.hpp"
 #include "user/init/manifest.hpp"
 #include "microkernel/abi/syscalls.hpp"
+#include "msix_vectors.hpp"
 #include "pci_config.hpp"
 #include "pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
@@ -88,6 +89,7 @@ pci::ConfigSpace* g_config;
 bool g_bus_master[kMaxFunctions]; // turned on by this server for its holder
 bool g_msix_on[kMaxFunctions];    // MSI-X enabled by this server for its holder
 volatile uint32_t* g_msix_tables[kMaxFunctions]; // mapped at the first RequestFunctionMsix
+pci::MsixVectors<kMaxFunctions> g_msix_vectors;  // each entry's vector while its holder runs
 // Drivers that got DMA memory, and how much: until the memory service has
 // released their frames (after they ended and their devices were stopped).
 struct DmaUser {
@@ -150,6 +152,19 @@ bool running_in(int64_t count, uint64_t id)
     return false;
 }
 
+// Function `index`'s holder ended: each entry it was given is masked and
+// cleared, and the server's handle to its vector closed (with the dead
+// driver's copies gone, the kernel frees the vector: Interrupt::destroy).
+void release_msix_vectors(size_t index)
+{
+    volatile uint32_t* table = g_msix_tables[index]; // mapped before any vector was given
+    g_msix_vectors.release_all(index, [table](uint16_t entry, uint64_t handle) {
+        if (table)
+            pci::mask_msix_entry(table + entry * (pci::kMsixEntryBytes / 4));
+        (void)ipc::sys::handle_close(static_cast<ipc::Handle>(handle));
+    });
+}
+
 // Before any answer: a driver that ended has its devices' bus mastering
 // turned off, and only then are its DMA frames given back to the memory
 // service (ReleaseDma): without an IOMMU, a device still running could
@@ -174,6 +189,8 @@ void sweep()
             pci::set_msix_enabled(*g_config, g_functions[i].address, pci::find_msix(*g_config, g_functions[i].address), false);
             g_msix_on[i] = false;
         }
+        if (g_msix_vectors.count(i) != 0 && !running_in(count, g_holders[i]))
+            release_msix_vectors(i);
     }
     ipc::Client<ipc::memory::Protocol> memory(user::ipc(), pci::kDmaAuthorityHandle);
     for (DmaUser& entry : g_dma_users) {
@@ -226,6 +243,16 @@ ipc::Result<ipc::WithHandle<>> hand_out(int64_t handle)
         return ipc::error_from_status(handle);
     g_handed_out = handle;
     return ipc::WithHandle<> { {}, static_cast<ipc::Handle>(handle) };
+}
+
+// A copy of one of the server's vectors for the driver, with RightSend
+// only (bind and acknowledge); the server keeps its own (msix_vectors.hpp).
+ipc::Result<ipc::WithHandle<>> hand_out_copy(uint64_t vector)
+{
+    auto copy = ipc::sys::handle_mint(static_cast<ipc::Handle>(vector), abi::RightSend, 0);
+    if (copy.is_error())
+        return copy.error();
+    return hand_out(static_cast<int64_t>(copy.value()));
 }
 
 // Function `index`'s MSI-X table, mapped once (the mapping lasts as long
@@ -402,16 +429,22 @@ struct Service {
         volatile uint32_t* table = msix_table(request.index, msix);
         if (!table)
             return ipc::Error::NotFound;
+        uint16_t entry = static_cast<uint16_t>(request.entry);
+        if (uint64_t given = g_msix_vectors.find(request.index, entry))
+            return hand_out_copy(given); // the same vector again: the pool is not drained by asking twice
+        if (!g_msix_vectors.has_room(request.index, msix.table_size))
+            return ipc::Error::QuotaExceeded; // kMaxMsixVectorsPerFunction, or the table's size
         abi::MsiMessage message {};
         int64_t vector = call(abi::SyscallNumber::InterruptAllocateMsi, pci::kInterruptRootHandle,
             reinterpret_cast<uint64_t>(&message));
         if (vector <= 0)
             return ipc::error_from_status(vector);
-        pci::write_msix_entry(table + request.entry * (pci::kMsixEntryBytes / 4), message.address,
+        (void)g_msix_vectors.add(request.index, entry, static_cast<uint64_t>(vector)); // has_room said so
+        pci::write_msix_entry(table + entry * (pci::kMsixEntryBytes / 4), message.address,
             static_cast<uint32_t>(message.data));
         pci::set_msix_enabled(*g_config, f.address, msix, true);
         g_msix_on[request.index] = true;
-        return hand_out(vector);
+        return hand_out_copy(static_cast<uint64_t>(vector));
     }
 };
 

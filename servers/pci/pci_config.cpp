@@ -266,6 +266,14 @@ void write_msix_entry(volatile uint32_t* entry, uint64_t address, uint32_t data)
     entry[kEntryControl] = 0;
 }
 
+void mask_msix_entry(volatile uint32_t* entry)
+{
+    entry[kEntryControl] = kEntryMasked;
+    entry[kEntryAddressLow] = 0;
+    entry[kEntryAddressHigh] = 0;
+    entry[kEntryData] = 0;
+}
+
 const char* class_name(uint8_t class_code)
 {
     // PCI Code and ID Assignment 1.12, §1.

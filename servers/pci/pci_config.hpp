@@ -112,6 +112,10 @@ bool msix_enabled(ConfigSpace& config, Address address, const Msix& msix);
 // Fills table entry `entry` (the 4 dwords at `entry`) with the message, the
 // way §6.8.2.9 asks: masked while it changes, unmasked last.
 void write_msix_entry(volatile uint32_t* entry, uint64_t address, uint32_t data);
+// Masks table entry `entry` and clears its message: the function sends
+// nothing through it, and no stale vector stays written (the vector goes
+// back to the kernel and may then be another device's).
+void mask_msix_entry(volatile uint32_t* entry);
 
 // "storage", "network", "display", "bridge"... for a class code.
 const char* class_name(uint8_t class_code);

@@ -24,17 +24,23 @@
 //                 InvalidRequest for another offset. Only reading: what a
 //                 driver may change there (BARs, bus mastering) is the
 //                 server's
-//   RequestFunctionMsix index, entry -> an Interrupt handle for a fresh MSI
-//                 vector (the kernel's), written by the server into entry
-//                 `entry` of the claimed function's MSI-X table, MSI-X
+//   RequestFunctionMsix index, entry -> an Interrupt handle (RightSend) for
+//                 an MSI vector (the kernel's), written by the server into
+//                 entry `entry` of the claimed function's MSI-X table, MSI-X
 //                 enabled on the function (so it no longer raises INTx).
 //                 The driver binds the handle as a line's and tells its
 //                 device which entry to use (virtio: queue_msix_vector).
-//                 NotFound: no MSI-X, or no such entry; Denied: not the
-//                 holder, or its function cannot master the bus (a message
-//                 is a DMA write: the grant needs dma=). When the driver
-//                 ends, the sweep turns MSI-X off before any vector is
-//                 handed out again
+//                 One vector per entry while the holder runs: asking again
+//                 for an entry gives the same vector (still bound, if the
+//                 driver bound it: a second bind is Busy). NotFound: no
+//                 MSI-X, or no such entry; Denied: not the holder, or its
+//                 function cannot master the bus (a message is a DMA write:
+//                 the grant needs dma=); QuotaExceeded: the function holds
+//                 kMaxMsixVectorsPerFunction vectors already (msix_vectors.hpp);
+//                 the kernel's OutOfMemory when its pool is empty. When the
+//                 driver ends, the sweep turns MSI-X off, masks its entries
+//                 and gives their vectors back to the kernel, before any
+//                 vector is handed out again
 //   RequestDma    pages -> address, physical: `pages` physically contiguous
 //                 frames mapped into the caller (the memory service's
 //                 AllocateDma, asked on its behalf), as far as its grant's
@@ -146,6 +152,12 @@ struct RequestFunctionMsix {
     };
     using Reply = ipc::WithHandle<>;
 };
+
+// Vectors one function may hold at most (and never more than its MSI-X
+// table's entries): 8 of the kernel's 64 (microkernel/ipc/irq.hpp
+// kMsiVectors), enough for a virtio device's configuration interrupt and a
+// few queues, and no driver can take more than an eighth of the pool.
+inline constexpr size_t kMaxMsixVectorsPerFunction = 8;
 
 using Protocol = ipc::Protocol<List, RequestPorts, RequestIrq, Claim, RequestBar, RequestFunctionIrq, RequestDma, ReadConfig,
     RequestFunctionMsix>;

@@ -408,3 +408,16 @@ TEST_CASE("pci: an MSI-X table entry holds the message, unmasked; its neighbours
     CHECK(table[2] == 0x60);
     CHECK(table[3] == 0);
 }
+
+TEST_CASE("pci: a released MSI-X entry is masked and holds no message; its neighbours stay", "[pci][msix]")
+{
+    volatile uint32_t table[8] = { 0xFEE0'3000, 0, 0x61, 0, 0xFEE0'4000, 0, 0x62, 0 };
+    pci::mask_msix_entry(table + 4);
+    CHECK(table[4] == 0);
+    CHECK(table[5] == 0);
+    CHECK(table[6] == 0);
+    CHECK(table[7] == 1); // masked
+    CHECK(table[0] == 0xFEE0'3000); // entry 0 untouched, unmasked
+    CHECK(table[2] == 0x61);
+    CHECK(table[3] == 0);
+}

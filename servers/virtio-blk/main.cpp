@@ -5,7 +5,8 @@
 // that hold them, negotiates features, gets DMA memory for one request
 // queue and its request slots, gets an interrupt, and serves the block
 // protocol (libipc/protocols/block.hpp) as "virtio-blk", to the task running
-// `fat` alone (client_policy.hpp; docs/security.md, "The disk"): every other
+// `fat` alone, the one init started (client_policy.hpp; docs/security.md,
+// "The disk"): every other
 // caller is Denied. Its start argument kServeTestClients (the self-test and
 // benchmark images, which start it themselves) also admits blk_checks and
 // bench_disk. It learns who runs what from the task list init gives it
@@ -67,8 +68,11 @@ constexpr uint64_t kServeTestClients = 1;
 // have init start it again and again, every boot without a disk).
 constexpr uint64_t kStayWithoutDisk = 2;
 constexpr uint64_t kAsleepMs = 1'000'000;
-constexpr const char* kClients[] = { "fat" };
-constexpr const char* kClientsWithTests[] = { "fat", "blk_checks", "bench_disk" };
+// fat only as the task init started for it (client_policy.hpp); the test
+// clients by name (the self-tests start them, not init).
+using Program = virtio_blk::ClientPolicy::Program;
+constexpr Program kClients[] = { { "fat", true } };
+constexpr Program kClientsWithTests[] = { { "fat", true }, { "blk_checks", false }, { "bench_disk", false } };
 // The start argument's bit for INTx and polling, as before MSI-X (the
 // self-test's third driver).
 constexpr uint64_t kArgumentNoMsix = 4;
@@ -125,9 +129,26 @@ public:
         return false;
     }
 
+    // Asked inside a request's handler, whose bytes (a Write's sectors) are
+    // still in our IPC buffer, which the registry's call and reply use: the
+    // buffer is kept aside meanwhile (only for a client not admitted yet).
+    uint64_t started_by_init(const char* program) override
+    {
+        auto name = ipc::registry::make_name(program);
+        if (name.is_error())
+            return 0;
+        uint8_t* buffer = user::ipc().payload();
+        __builtin_memcpy(m_request, buffer, sizeof m_request);
+        auto reserved = ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
+                            .call<ipc::registry::ReservedFor>(name.value());
+        __builtin_memcpy(buffer, m_request, sizeof m_request);
+        return reserved.is_error() ? 0 : reserved.value().task_id;
+    }
+
 private:
     static constexpr uint64_t kMaxTasks = 1024;
     abi::TaskListEntry m_tasks[kMaxTasks];
+    uint8_t m_request[ipc::kMaxPayload];
     bool m_said = false;
 };
 
@@ -135,7 +156,20 @@ KernelTasks g_tasks;
 virtio_blk::ClientPolicy g_policy(kClients, 1);
 
 // Whether `badge` may use the disk; its requests are Denied if not.
-bool admitted(ipc::Badge badge) { return g_policy.check(badge, g_tasks) == virtio_blk::ClientPolicy::Verdict::Admitted; }
+// A copy of fat that init did not start is told of in the log, once a
+// task (not init's new fat asking before init named it: ReservedFor 0).
+bool admitted(ipc::Badge badge)
+{
+    using Verdict = virtio_blk::ClientPolicy::Verdict;
+    static ipc::Badge last_told;
+    Verdict verdict = g_policy.check(badge, g_tasks);
+    if (verdict == Verdict::NotInitsTask && badge != last_told && g_policy.last_inits_task() != 0) {
+        user::println("virtio-blk: task {} runs fat, but init started task {} for the disk: refused", badge,
+            g_policy.last_inits_task());
+        last_told = badge;
+    }
+    return verdict == Verdict::Admitted;
+}
 
 struct ConfigReader {
     ipc::Client<pci::Protocol>* pci;

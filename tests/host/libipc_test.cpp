@@ -1273,6 +1273,19 @@ TEST_CASE("libipc registry: owners, system names, the per-task limit", "[libipc]
         REQUIRE_FALSE(register_as(service, 15, "kv", 54).is_error());
         CHECK(lookup("kv").value().handle == 54);
     }
+    SECTION("ReservedFor names the task init started for a system name, 0 during a restart")
+    {
+        auto reserved_for = [&](const char* name) {
+            return service.handle(registry::ReservedFor {}, registry::make_name(name).value(), 12);
+        };
+        CHECK(reserved_for("kv").error() == Error::NotFound); // not reserved
+        CHECK(reserved_for("memory").error() == Error::NotFound); // the kernel's servers: no task named
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 0 }, 10).is_error());
+        CHECK(reserved_for("kv").value().task_id == 0); // any task of kv, until init says which
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("kv").value(), 11 }, 10).is_error());
+        CHECK(reserved_for("kv").value().task_id == 11);
+        CHECK(service.handle(registry::ReservedFor {}, registry::Name {}, 12).error() == Error::InvalidRequest);
+    }
     SECTION("a task holds at most kMaxNamesPerTask names; others still publish")
     {
         for (size_t i = 0; i < registry::kMaxNamesPerTask; ++i)

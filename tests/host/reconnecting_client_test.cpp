@@ -89,6 +89,10 @@ private:
         }
         ipc::Result<ipc::Empty> handle(registry::Register, const registry::Register::Request&, ipc::Badge) { return Error::Denied; }
         ipc::Result<ipc::Empty> handle(registry::Reserve, const registry::Reserve::Request&, ipc::Badge) { return Error::Denied; }
+        ipc::Result<registry::ReservedFor::Reply> handle(registry::ReservedFor, const registry::Name&, ipc::Badge)
+        {
+            return Error::NotFound;
+        }
     };
     Registry m_registry { this };
 };

@@ -20,6 +20,7 @@
 #include "microkernel/ipc/irq.hpp"
 #include "microkernel/lib/string_view.hpp"
 #include "microkernel/log.hpp"
+#include "microkernel/object/notification.hpp"
 #include "microkernel/object/system_control.hpp"
 #include "microkernel/stats/event_counters.hpp"
 #include "microkernel/sched/scheduler.hpp"
@@ -37,6 +38,8 @@ constexpr u64 kBlkHammer = 2;
 constexpr u64 kHostileAlsoTheDisk = 2;    // user/programs/hostile_driver.cpp
 constexpr u64 kDriverServesTestClients = 1; // servers/virtio-blk/main.cpp kServeTestClients
 constexpr u64 kDriverNoMsix = 4;            // servers/virtio-blk/main.cpp kArgumentNoMsix: INTx and polling
+constexpr u64 kDeviceChecksMsixDrain = 9;   // user/programs/device_checks.cpp ModeMsixDrain
+constexpr u32 kMsixCapPerFunction = 8;      // servers/pci/pci_protocol.hpp kMaxMsixVectorsPerFunction
 
 // The driver as these tests run it: it serves blk_checks too, and holds the
 // task list init would give it (tasks=list) where init would put it.
@@ -137,11 +140,71 @@ HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
     (void)kill_task(again);
 }
 
+// A copy of fat that init did not start never gets the disk
+// (docs/security.md, "The disk"): the driver serves only the task the
+// registry's reservation of "fat" names (init's). First a copy beside
+// init's fat: init's keeps serving. Then a copy started in init's restart
+// window, when no fat holds the disk: init's fat is killed until its
+// backoff is long (kKillsForBackoff short runs: 1.6 s), a copy starts at
+// once, and init's new fat must still get the disk and serve fs_checks.
+// With the driver admitting any task running `fat`, the copy took the disk
+// in that window and init's new fat was refused (its mount gave up, and
+// fs_checks failed).
+HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
+{
+    // Short runs in a row before init waits kFirstBackoffMs x 2^4 = 1.6 s
+    // (user/init/manifest.cpp Backoff: the first is restarted at once).
+    constexpr int kKillsForBackoff = 6;
+    (void)start_system(false);
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    u64 init = spawn("init", options);
+    EXPECT(init != 0);
+    u64 driver = 0, fat = 0;
+    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    if (!init || !driver || !fat)
+        return;
+
+    u64 beside = spawn("fat"); // a copy beside init's: refused, and init's goes on
+    EXPECT(beside != 0);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+    EXPECT(kill_task(beside));
+    EXPECT(wait_for_exit(beside, kPatienceMs).has_value());
+
+    for (int kill = 0; kill < kKillsForBackoff; ++kill) {
+        EXPECT(kill_task(fat));
+        EXPECT(wait_for_exit(fat, kPatienceMs).has_value());
+        if (kill + 1 == kKillsForBackoff)
+            break;
+        u64 ended = fat;
+        EXPECT(eventually([&] { return (fat = running_task_named("fat", ended)) != 0; }, kPatienceMs));
+    }
+    u64 stray = spawn("fat"); // in the window: no fat holds the disk
+    EXPECT(stray != 0);
+    u64 ended = fat;
+    EXPECT(eventually([&] { return (fat = running_task_named("fat", stray)) != 0 && fat != ended; }, kPatienceMs));
+    klog("selftest: init's fat is task {}, the copy task {}", fat, stray);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // served by init's new fat
+
+    (void)kill_task(stray);
+    (void)kill_task(init);
+    (void)wait_for_exit(init, kPatienceMs);
+    while (u64 pinger = running_task_named("pinger", 0)) {
+        (void)kill_task(pinger);
+        (void)wait_for_exit(pinger, kPatienceMs);
+    }
+    (void)kill_task(fat);
+    (void)kill_task(driver);
+}
+
 HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
 {
     // Alone in its boot: the registry, the console, the loader and the PCI
     // server are started here (as bootstrap does).
     EXPECT(start_system(false).pci != 0);
+    u32 vectors_before = msi_vectors_in_use();
     u64 driver = start_driver();
     EXPECT(driver != 0);
     u64 messages = 0;
@@ -158,6 +221,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
     scheduler_sleep_ms(500); // reads in flight by now
     EXPECT(!find_exit(hammer).has_value());
     EXPECT(kill_task(driver));
+    EXPECT(wait_for_exit(driver, 30'000).has_value());
     auto exit = wait_for_exit(hammer, 30'000);
     EXPECT(exit.has_value());
     if (exit) {
@@ -165,12 +229,44 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
         EXPECT_EQ(exit->status, 0); // PeerGone, after good reads
     }
 
+    // A hostile driver of another function (virtio-rng, 64 MSI-X entries)
+    // tries to take every MSI vector while no disk driver runs, and holds
+    // what it got while a new one starts (docs/security.md, "MSI vectors").
+    Ref<Notification> drained = Notification::create();
+    Ref<Notification> go = Notification::create();
+    EXPECT(drained.ptr() && go.ptr());
+    u64 drainer = 0;
+    if (drained.ptr() && go.ptr()) {
+        SpawnOptions options;
+        options.parameter = kDeviceChecksMsixDrain;
+        // Both with the receive right: a notification nobody may wait on refuses signals.
+        options.handles[0] = InitialHandle { drained.ptr(), abi::RightSend | abi::RightReceive, 0, abi::HandleFirstFree };
+        options.handles[1] = InitialHandle { go.ptr(), abi::RightSend | abi::RightReceive, 0, abi::HandleFirstFree + 1 };
+        drainer = spawn("device_checks", options);
+        EXPECT(drainer != 0);
+        EXPECT(eventually([&] { return drained->take_bits() != 0; }, 60'000));
+        // The drainer's cap, no more (the dead driver's vector went back
+        // at the PCI server's sweep, before the drainer's first answer).
+        EXPECT(eventually([&] { return msi_vectors_in_use() == vectors_before + kMsixCapPerFunction; }, 5'000));
+        klog("selftest: MSI vectors in use: {} before, {} with the drainer", vectors_before, msi_vectors_in_use());
+    }
+
     // Everything goes on: a new driver gets the device (the PCI server saw
-    // the first one end) and serves the disk again.
+    // the first one end) and serves the disk again, on an MSI vector of its
+    // own beside the drainer's.
     u64 again = start_driver();
     EXPECT(again != 0);
     EXPECT_EQ(timed_blk_checks("msi-x again", messages), 0);
-    EXPECT(messages > 0); // a new vector, written by the PCI server after the sweep
+    EXPECT(messages > 0); // a new vector, written by the PCI server after the sweep, the drainer still there
+    if (drainer) {
+        go->signal(1);
+        auto drained_exit = wait_for_exit(drainer, 30'000);
+        EXPECT(drained_exit.has_value());
+        if (drained_exit) {
+            EXPECT(!drained_exit->killed);
+            EXPECT_EQ(drained_exit->status, 0); // its checks: one vector per entry, QuotaExceeded past the cap
+        }
+    }
     EXPECT(kill_task(again));
     EXPECT(wait_for_exit(again, 30'000).has_value());
 
@@ -180,5 +276,9 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
     EXPECT(legacy != 0);
     EXPECT_EQ(timed_blk_checks("no msi-x", messages), 0);
     EXPECT_EQ(messages, 0u);
+    // The PCI server saw the drainer and the second driver end (its sweep at
+    // the legacy driver's requests): their entries masked, and every vector
+    // back in the kernel's pool.
+    EXPECT(eventually([&] { return msi_vectors_in_use() == vectors_before; }, 5'000));
     EXPECT(kill_task(legacy));
 }

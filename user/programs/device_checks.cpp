@@ -33,6 +33,17 @@
 //                grant, 0 pages, and AllocateDma/ReleaseDma on its own
 //                memory handle are refused; the memory service counts 16
 //                Dma frames
+//   msix_drain   (HandleFirstFree: a notification it signals when done;
+//                +1: one it waits on before it ends) a hostile driver of
+//                the function its line grants with MSI-X (virtio-rng,
+//                1af4:1005 or 1af4:1044: the self-test's QEMU gives it a
+//                64-entry table) tries to take the kernel's 64 MSI vectors
+//                (docs/security.md, "MSI vectors"): entry 0 asked 64 times
+//                must be one vector (DeviceInfo), entries 1-63 are given up
+//                to pci::kMaxMsixVectorsPerFunction in all, then refused
+//                with QuotaExceeded; it keeps every handle until the self-
+//                test (which meanwhile restarts virtio-blk, which must get
+//                a vector) says go
 //   dma_released (no handles) after a `dma` run ended: asks the PCI server
 //                for its list (which stops the dead driver's devices and
 //                releases its DMA frames) until the memory service counts
@@ -65,6 +76,7 @@ enum Mode : uint64_t {
     ModeDriver = 6,
     ModeDma = 7,
     ModeDmaReleased = 8,
+    ModeMsixDrain = 9,
 };
 
 constexpr uint64_t kRootHandle = 3;
@@ -500,6 +512,76 @@ void check_dma_released()
     check(dma_frames() == 0, "the dead driver's DMA frames are released after its devices stopped");
 }
 
+// virtio-rng (VIRTIO 1.1 §4.1.2: transitional 0x1005, modern 0x1040 + 4).
+constexpr uint16_t kVirtioVendor = 0x1AF4, kVirtioRngTransitional = 0x1005, kVirtioRngModern = 0x1044;
+constexpr uint64_t kDrainRepeats = 64;    // the kernel's whole pool (microkernel/ipc/irq.hpp kMsiVectors)
+constexpr uint64_t kDrainEntries = 64;    // the table QEMU's vectors=64 gives
+constexpr uint64_t kDoneBit = 1;
+constexpr uint64_t kGoWaitMs = 300'000;
+constexpr uint64_t kDoneHandle = abi::HandleFirstFree;
+constexpr uint64_t kGoHandle = abi::HandleFirstFree + 1;
+
+void drain_msix()
+{
+    ipc::Handle server = user::find_server("pci");
+    check(server != abi::HandleNone, "the pci server is in the registry");
+    if (server == abi::HandleNone)
+        return;
+    ipc::Client<pci::Protocol> pci(user::ipc(), server);
+    uint64_t index = 0;
+    bool found = false;
+    for (;; ++index) {
+        auto function = pci.call<pci::List>({ index });
+        if (function.is_error())
+            break;
+        const auto& f = function.value();
+        if (f.vendor == kVirtioVendor && (f.device_id == kVirtioRngTransitional || f.device_id == kVirtioRngModern)) {
+            found = true;
+            break;
+        }
+    }
+    check(found, "a virtio-rng function is listed");
+    if (!found || pci.call<pci::Claim>({ index }).is_error()) {
+        check(false, "the granted virtio-rng function is claimed");
+        return;
+    }
+    // Entry 0, again and again: one vector, not a new one each time.
+    uint64_t first_vector = 0;
+    for (uint64_t i = 0; i < kDrainRepeats; ++i) {
+        auto vector = pci.call<pci::RequestFunctionMsix>({ index, 0 });
+        if (vector.is_error()) {
+            report("device_checks: entry 0 again: ", ipc::error_name(vector.error()));
+            check(false, "entry 0 asked again gets its vector");
+            break;
+        }
+        abi::DeviceInfo info = info_of(vector.value().handle);
+        if (i == 0)
+            first_vector = info.first;
+        check(info.kind == abi::DeviceKind::MsiInterrupt && info.first == first_vector, "entry 0 keeps one vector");
+    }
+    // The other entries: up to the cap, then QuotaExceeded.
+    uint64_t given = 1;
+    for (uint64_t entry = 1; entry < kDrainEntries; ++entry) {
+        auto vector = pci.call<pci::RequestFunctionMsix>({ index, entry });
+        if (!vector.is_error()) {
+            ++given;
+            continue;
+        }
+        if (vector.error() != ipc::Error::QuotaExceeded)
+            report("device_checks: another entry: ", ipc::error_name(vector.error()));
+        check(vector.error() == ipc::Error::QuotaExceeded, "an entry beyond the cap is QuotaExceeded");
+    }
+    check(given == pci::kMaxMsixVectorsPerFunction, "the function got kMaxMsixVectorsPerFunction vectors");
+}
+
+void drain_msix_and_hold()
+{
+    drain_msix();
+    // Holds every handle while the self-test restarts virtio-blk.
+    (void)call(SyscallNumber::NotifySignal, kDoneHandle, kDoneBit);
+    (void)call(SyscallNumber::NotifyWait, kGoHandle, static_cast<uint64_t>(abi::WaitMode::Timeout), kGoWaitMs);
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t mode)
@@ -513,6 +595,7 @@ extern "C" int64_t herald_main(uint64_t mode)
     case ModeDriver: check_driver(); break;
     case ModeDma: check_dma(); break;
     case ModeDmaReleased: check_dma_released(); break;
+    case ModeMsixDrain: drain_msix_and_hold(); break;
     default: check(false, "a known mode");
     }
     return g_failures;

@@ -21,6 +21,13 @@
 //                     before it starts anything, then each for the task it
 //                     started, again at every restart)
 //             kFull: kMaxReserved names are reserved already
+//   ReservedFor name                      -> task id: the task init named
+//             for that system name (its last Reserve), 0 while any task of
+//             the program may have it (before init started one, or during
+//             a restart); NotFound: not a name init reserved. Open to
+//             anyone: a server asks it to serve only the task init started
+//             for a program (virtio-blk serves only init's `fat`:
+//             docs/security.md, "The disk")
 //
 // Owners (docs/security.md). The registry knows who asks by the badge of
 // the caller's HandleRegistry, which the kernel sets to the task's id. A
@@ -88,7 +95,16 @@ struct Reserve {
     using Reply = Empty;
 };
 
-using Protocol = ipc::Protocol<Register, Lookup, Reserve>;
+struct ReservedFor {
+    static constexpr uint32_t label = 4;
+    static constexpr bool idempotent = true; // a read
+    using Request = Name;
+    struct Reply {
+        uint64_t task_id; // 0: any task of the program
+    };
+};
+
+using Protocol = ipc::Protocol<Register, Lookup, Reserve, ReservedFor>;
 
 inline constexpr Error kAlreadyRegistered = protocol_error(0);
 inline constexpr Error kFull = protocol_error(1);
@@ -330,6 +346,16 @@ public:
         if (Entry* taken = find(name); taken && !may_register(name, taken->owner))
             remove(*taken);
         return Empty {};
+    }
+
+    Result<ReservedFor::Reply> handle(ReservedFor, const ReservedFor::Request& name, Badge)
+    {
+        if (!is_valid_name(name))
+            return Error::InvalidRequest;
+        const Reserved* reserved = find_reserved(name);
+        if (!reserved)
+            return Error::NotFound;
+        return ReservedFor::Reply { reserved->task };
     }
 
     size_t count() const { return m_count; }
