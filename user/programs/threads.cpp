@@ -47,6 +47,8 @@
 //                  just above it) recurses without end: it must fault on
 //                  its own guard page, not run on into its sibling's stack,
 //                  and the task is killed ("stack overflow in thread N").
+//                  Before it recurses, a system call writing into its guard
+//                  must be refused (exits 13 or 14 if not).
 //                  Exits 1 if the recursion's join ever returns.
 //   kThreadLocalVariables  ELF thread-local storage (PT_TLS): the main
 //                  thread and N threads on every CPU each find the
@@ -661,7 +663,20 @@ int64_t thread_local_variables(uint64_t threads)
     return recurse(depth + 1) + frame[0];
 }
 
-int64_t recurse_forever(uint64_t) { return static_cast<int64_t>(recurse(0)); }
+// First a system call that would write into this thread's own guard page
+// (slot 1's) must be refused, BadAddress: the kernel must not page the guard
+// in on the thread's behalf, or the recursion would run on through slot 0.
+int64_t recurse_forever(uint64_t)
+{
+    auto* guard = reinterpret_cast<int64_t*>(kStackSlotsBase + 1 * kStackSlotBytes);
+    ThreadControl* t = thread_create(return_argument, 5);
+    int64_t value = 0;
+    if (!t || sys_thread_join(t->id, guard) != kBadAddress)
+        return 3;
+    if (thread_join(t, &value) != 0 || value != 5)
+        return 4;
+    return static_cast<int64_t>(recurse(0));
+}
 
 int64_t overflow_a_thread_stack()
 {
@@ -671,7 +686,7 @@ int64_t overflow_a_thread_stack()
         return 2; // the test expects these slots (a fresh task)
     int64_t value = 0;
     thread_join(deep, &value);
-    return 1;
+    return value == 3 || value == 4 ? 10 + value : 1;
 }
 
 } // namespace
