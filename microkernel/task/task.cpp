@@ -565,6 +565,16 @@ ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void*
     return Error::NotFound;
 }
 
+Ref<AddressSpace> address_space_of(u64 task_id)
+{
+    SpinLockGuard guard(g_table_lock); // the teardown comes after the task left the table (release_thread)
+    for (Task* task : g_table) {
+        if (task && task->id == task_id && task->address_space)
+            return Ref<AddressSpace>(*task->address_space);
+    }
+    return {};
+}
+
 usize list_tasks(usize from, abi::TaskListEntry* out, usize max, usize& next)
 {
     SpinLockGuard guard(g_table_lock);
