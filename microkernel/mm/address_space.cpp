@@ -241,7 +241,7 @@ ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddr
     SpinLockGuard guard(m_lock);
     if (m_torn_down)
         return Error::PeerGone;
-    return m_builder.map(address, frame, layout::kPageSize, flags);
+    return m_builder.map_small_page(address, frame, flags);
 }
 
 ErrorOr<PhysicalAddress> AddressSpace::unmap_pager_frame(VirtualAddress address)
