@@ -168,7 +168,7 @@ ErrorOr<void> AddressSpace::share_kernel_entries()
     return {};
 }
 
-void AddressSpace::free_tables()
+void AddressSpace::free_tables() NO_THREAD_SAFETY_ANALYSIS // marked torn down (destroy)
 {
     u64* pml4 = table(root().get());
     if (pml4[0] & Present) {
@@ -184,16 +184,19 @@ void AddressSpace::free_tables()
     free_user_frame(root());
 }
 
-// Under the lock: a MemoryMap that holds a reference either finished before
-// (its frame is reclaimed here with the others) or finds the space torn down.
+// The mark goes on under the lock: a MemoryMap that holds a reference either
+// finished before (its frame is reclaimed here with the others) or finds
+// the space torn down. The tables are freed after, with the lock let go and
+// interrupts on (a big task has thousands of leaves): from the mark on,
+// every call that changes them refuses, and no thread of the task runs.
 void AddressSpace::destroy()
 {
     {
         SpinLockGuard guard(m_lock);
         HERALD_ASSERT(!m_torn_down);
-        free_tables();
         m_torn_down = true;
     }
+    free_tables();
     release();
 }
 

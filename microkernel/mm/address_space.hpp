@@ -106,7 +106,7 @@ public:
 private:
     AddressSpace(TableMemory& memory, PageTableBuilder::Options options) : m_builder(memory, options) { }
     ErrorOr<void> share_kernel_entries() REQUIRES(m_lock);
-    void free_tables() REQUIRES(m_lock);
+    void free_tables(); // once marked torn down: nobody else reaches the tables
 
     // Only through Ref<AddressSpace> (object/ref.hpp), as for kernel objects.
     template<typename>
