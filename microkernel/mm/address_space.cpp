@@ -123,13 +123,19 @@ ErrorOr<AddressSpace*> AddressSpace::create()
         return Error::OutOfMemory;
     PageTableBuilder::Options options { .nx_supported = cpu_features().nx, .allow_1g_pages = false };
     auto* space = new (storage) AddressSpace(g_table_memory, options);
-    if (auto result = space->m_builder.create_root(); result.is_error()) {
-        g_pool.free_storage(storage);
-        return result.error();
-    }
-    if (auto result = space->share_kernel_entries(); result.is_error()) {
-        space->destroy();
-        return result.error();
+    {
+        SpinLockGuard guard(space->m_lock); // nobody else sees it yet: for the analysis
+        if (auto result = space->m_builder.create_root(); result.is_error()) {
+            guard.unlock();
+            space->~AddressSpace();
+            g_pool.free_storage(storage);
+            return result.error();
+        }
+        if (auto result = space->share_kernel_entries(); result.is_error()) {
+            guard.unlock();
+            space->destroy();
+            return result.error();
+        }
     }
     return space;
 }
@@ -162,7 +168,7 @@ ErrorOr<void> AddressSpace::share_kernel_entries()
     return {};
 }
 
-void AddressSpace::destroy()
+void AddressSpace::free_tables() NO_THREAD_SAFETY_ANALYSIS // marked torn down (destroy)
 {
     u64* pml4 = table(root().get());
     if (pml4[0] & Present) {
@@ -176,6 +182,28 @@ void AddressSpace::destroy()
         free_user_frame(PhysicalAddress(pml4[0] & AddressMask));
     }
     free_user_frame(root());
+}
+
+// The mark goes on under the lock: a MemoryMap that holds a reference either
+// finished before (its frame is reclaimed here with the others) or finds
+// the space torn down. The tables are freed after, with the lock let go and
+// interrupts on (a big task has thousands of leaves): from the mark on,
+// every call that changes them refuses, and no thread of the task runs.
+void AddressSpace::destroy()
+{
+    {
+        SpinLockGuard guard(m_lock);
+        HERALD_ASSERT(!m_torn_down);
+        m_torn_down = true;
+    }
+    free_tables();
+    release();
+}
+
+void AddressSpace::release()
+{
+    if (__atomic_sub_fetch(&m_references, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
     this->~AddressSpace();
     g_pool.free_storage(this);
 }
@@ -186,6 +214,9 @@ ErrorOr<void> AddressSpace::map_anonymous(VirtualAddress base, usize pages, Page
         || pages > (abi::kUserSpaceEnd - base.get()) / layout::kPageSize)
         return Error::OutOfRange;
     flags.user = true;
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
     for (usize i = 0; i < pages; ++i) {
         auto frame = allocate_user_frame();
         if (!frame)
@@ -195,7 +226,6 @@ ErrorOr<void> AddressSpace::map_anonymous(VirtualAddress base, usize pages, Page
             free_user_frame(*frame);
             return result.error();
         }
-        ++m_user_pages;
     }
     return {};
 }
@@ -211,12 +241,18 @@ ErrorOr<void> AddressSpace::map_pager_frame(VirtualAddress address, PhysicalAddr
     // A frame not reclaimed (DMA memory) is the pager's still, but its leaf
     // says Nobody: the teardown leaves it alone, and MemoryUnmap refuses it.
     flags.software = static_cast<u8>(reclaimed ? FrameOwner::Pager : FrameOwner::Nobody);
-    return m_builder.map(address, frame, layout::kPageSize, flags);
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
+    return m_builder.map_small_page(address, frame, flags);
 }
 
 ErrorOr<PhysicalAddress> AddressSpace::unmap_pager_frame(VirtualAddress address)
 {
-    auto page = translate(address);
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
+    auto page = m_builder.translate(address);
     if (!address.is_aligned_to(layout::kPageSize) || !page || page->page_size != layout::kPageSize
         || page->flags.software != static_cast<u8>(FrameOwner::Pager))
         return Error::NotFound;
@@ -227,6 +263,9 @@ ErrorOr<PhysicalAddress> AddressSpace::unmap_pager_frame(VirtualAddress address)
 ErrorOr<void> AddressSpace::map_memory_view(const PhysicalRangeSet& ranges)
 {
     PageFlags flags { .writable = true, .user = true, .software = static_cast<u8>(FrameOwner::Nobody) };
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
     for (const PhysicalRange& range : ranges) {
         if (range.end().get() > abi::kMemoryViewSize)
             return Error::OutOfRange;
@@ -238,6 +277,9 @@ ErrorOr<void> AddressSpace::map_memory_view(const PhysicalRangeSet& ranges)
 ErrorOr<void> AddressSpace::map_read_only_view(VirtualAddress base, PhysicalRange range)
 {
     PageFlags flags { .writable = false, .user = true, .software = static_cast<u8>(FrameOwner::Nobody) };
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
     return m_builder.map(base, range.base, range.length, flags);
 }
 
@@ -245,13 +287,16 @@ ErrorOr<void> AddressSpace::map_device(VirtualAddress base, PhysicalRange range)
 {
     PageFlags flags { .writable = true, .user = true, .executable = false, .cache_disable = true,
         .software = static_cast<u8>(FrameOwner::Device) };
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
     return m_builder.map(base, range.base, range.length, flags);
 }
 
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)
 {
     while (length > 0) {
-        auto translation = m_builder.translate(destination);
+        auto translation = translate(destination);
         if (!translation || !translation->flags.user || !is_ram_page(*translation))
             return Error::OutOfRange;
         u64 offset = destination.get() & (layout::kPageSize - 1);

@@ -11,6 +11,17 @@
 // User pages are 4 KiB. Each leaf records in its AVL bits (9-11, which the
 // MMU ignores) who owns the frame behind it, so that destroy() knows where
 // each one goes back to (FrameOwner).
+//
+// Locking (docs/memory.md, "An address space's lock"): every change of the
+// tables (the map and unmap calls, the teardown) takes the space's own
+// spin lock, not the task table's, so that the pager maps into different
+// tasks on different CPUs at once. translate() takes none: the tables are
+// freed only by the teardown, once no thread of the task runs, and one
+// 64-bit entry is written at a time. The object is reference-counted
+// (Ref<AddressSpace>, object/ref.hpp): the task holds the first reference,
+// and the pager takes one for a MemoryMap (task.hpp, address_space_of), so
+// that the object stays valid when the task dies meanwhile; its calls then
+// answer PeerGone, since the teardown marked it under the lock.
 #pragma once
 
 #include "../lib/address.hpp"
@@ -18,6 +29,7 @@
 #include "memory_inventory.hpp"
 #include "../abi/memory.hpp"
 #include "page_table_builder.hpp"
+#include "../sync/spinlock.hpp"
 
 namespace herald {
 
@@ -39,12 +51,22 @@ inline bool is_ram_page(const Translation& translation)
     return translation.flags.software != static_cast<u8>(FrameOwner::Device);
 }
 
+template<typename>
+class Ref; // object/ref.hpp
+
 class AddressSpace {
 public:
+    // The caller holds the one reference there is (the task, once it has one).
     static ErrorOr<AddressSpace*> create();
-    void destroy(); // frees every user frame and table; the object too
+    // Tears the space down (every user frame and table goes back; a frame
+    // of the pager's through the reclaim queue) and drops the creator's
+    // reference: the object goes with the last one. From then on the map
+    // and unmap calls answer PeerGone.
+    void destroy();
 
-    PhysicalAddress root() const { return m_builder.root(); }
+    // Set once by create(), never changed (the teardown frees the table, not
+    // the value): no lock.
+    PhysicalAddress root() const NO_THREAD_SAFETY_ANALYSIS { return m_builder.root(); }
 
     // Maps `pages` zeroed frames at `base` (4 KiB-aligned, inside user space).
     ErrorOr<void> map_anonymous(VirtualAddress base, usize pages, PageFlags flags);
@@ -53,6 +75,9 @@ public:
     // `reclaimed` false (abi::MapNotReclaimed, DMA memory): the frame does
     // not go back through the reclaim queue when the space is torn down.
     ErrorOr<void> map_pager_frame(VirtualAddress address, PhysicalAddress frame, PageFlags flags, bool reclaimed = true);
+    // PeerGone from any of the calls below that change the tables: the space
+    // was torn down (its task ended) while the caller held a reference.
+    //
     // Unmaps the pager's page at `address` and returns its frame. NotFound
     // if no page the pager mapped is there. The caller makes sure no CPU
     // still runs the task with the old translation cached (docs/memory.md).
@@ -68,17 +93,31 @@ public:
     // of it is taken.
     ErrorOr<void> map_device(VirtualAddress base, PhysicalRange range);
     // Copies into already-mapped user memory through the physmap (the target
-    // pages may be read-only for the user).
+    // pages may be read-only for the user). Without the lock, as translate():
+    // for the builder of a task that does not run yet (the copy may be long).
     ErrorOr<void> write(VirtualAddress destination, const u8* source, usize length);
-    Optional<Translation> translate(VirtualAddress address) const { return m_builder.translate(address); }
-    usize user_pages() const { return m_user_pages; }
+    // Without the lock (above): for the task's own threads, and for a
+    // partner blocked in IPC with it, whose task cannot be torn down meanwhile.
+    Optional<Translation> translate(VirtualAddress address) const NO_THREAD_SAFETY_ANALYSIS
+    {
+        return m_builder.translate(address);
+    }
 
 private:
     AddressSpace(TableMemory& memory, PageTableBuilder::Options options) : m_builder(memory, options) { }
-    ErrorOr<void> share_kernel_entries();
+    ErrorOr<void> share_kernel_entries() REQUIRES(m_lock);
+    void free_tables(); // once marked torn down: nobody else reaches the tables
 
-    PageTableBuilder m_builder;
-    usize m_user_pages { 0 };
+    // Only through Ref<AddressSpace> (object/ref.hpp), as for kernel objects.
+    template<typename>
+    friend class Ref;
+    void retain() { __atomic_add_fetch(&m_references, 1, __ATOMIC_RELAXED); }
+    void release();
+
+    SpinLock m_lock;
+    PageTableBuilder m_builder GUARDED_BY(m_lock);
+    bool m_torn_down GUARDED_BY(m_lock) { false };
+    u32 m_references { 1 };
 };
 
 // Frames for user memory. Freed frames are reused first.

@@ -145,6 +145,34 @@ ErrorOr<void> PageTableBuilder::map(VirtualAddress virtual_base, PhysicalAddress
     return {};
 }
 
+// The tables above the leaf get User (as in map_page) once nothing can fail
+// any more, and before the leaf: a CPU that walks them meanwhile finds the
+// leaf absent, or present and reachable.
+ErrorOr<void> PageTableBuilder::map_small_page(VirtualAddress virtual_address, PhysicalAddress physical_address, PageFlags flags)
+{
+    HERALD_ASSERT(m_has_root);
+    HERALD_TRY(validate(virtual_address, physical_address, kPageSize4KiB));
+    u64 address = virtual_address.get();
+    u64* above[kRootLevel - 1];
+    u64* entries = m_memory.table_at(m_root);
+    for (int level = kRootLevel; level > 1; --level) {
+        u64& entry = entries[index_at(address, level)];
+        if (is_present(entry) && (entry & PageSize))
+            return Error::AlreadyMapped; // a larger page covers it
+        entries = HERALD_TRY(next_table_for_mapping(entry, false));
+        above[kRootLevel - level] = &entry;
+    }
+    u64& leaf = entries[index_at(address, 1)];
+    if (is_present(leaf))
+        return Error::AlreadyMapped;
+    if (flags.user) {
+        for (u64* entry : above)
+            *entry |= User;
+    }
+    leaf = leaf_entry(physical_address.get(), 1, flags);
+    return {};
+}
+
 ErrorOr<void> PageTableBuilder::map_page(u64 virtual_address, u64 physical_address, u64 page_size, PageFlags flags)
 {
     int leaf_level = level_for_page_size(page_size);

@@ -114,6 +114,12 @@ public:
     // OutOfMemory: a table could not be allocated (see "Failure" above).
     ErrorOr<void> map(VirtualAddress virtual_base, PhysicalAddress physical_base, u64 size, PageFlags flags);
 
+    // One 4 KiB page, in one walk of the tables: map() of a 4 KiB range
+    // walks them twice (the overlap check, then the mapping) and looks for a
+    // larger page first. The same answers and the same tables as map() for
+    // that range (host-tested); the pager maps every page fault so.
+    ErrorOr<void> map_small_page(VirtualAddress virtual_address, PhysicalAddress physical_address, PageFlags flags);
+
     Optional<Translation> translate(VirtualAddress address) const;
 
     // Clears the 4 KiB leaf that maps `address` and returns the entry it

@@ -19,33 +19,11 @@ namespace {
 Error map_error(Error e)
 {
     switch (e) {
-    case Error::NotFound: return Error::PeerGone; // no such task (any more)
+    case Error::PeerGone: return Error::PeerGone; // no such task (any more)
     case Error::OutOfRange: return Error::BadAddress;
     case Error::OutOfMemory: return Error::OutOfMemory;
-    default: return Error::BadArgument; // already mapped, or not the pager's page
+    default: return Error::BadArgument; // already mapped, not a managed frame, a bad flag
     }
-}
-
-// MemoryUnmap takes the entry out under the task table lock (the task
-// cannot be freed meanwhile), then, with no lock held, makes every CPU that
-// may hold a translation through it drop it (smp/tlb_shootdown.hpp): the
-// task's threads may run on other CPUs, or still be on their way off one.
-// Only then does the frame go back to the server, which may reuse it.
-struct UnmapRequest {
-    u64 address;
-    u64 root;
-};
-
-ErrorOr<u64> unmap_entry(u64 task_id, UnmapRequest& request)
-{
-    return with_address_space_of(task_id, [](Task& task, AddressSpace& space, void* context) -> ErrorOr<u64> {
-        auto& request = *static_cast<UnmapRequest*>(context);
-        auto frame = space.unmap_pager_frame(VirtualAddress(request.address));
-        if (frame.is_error())
-            return Error::OutOfRange; // no page of the pager's there
-        request.root = task.root.get();
-        return frame.value().get();
-    }, &request);
 }
 
 } // namespace
@@ -54,28 +32,33 @@ MemoryControl MemoryControl::s_the;
 
 MemoryControl& MemoryControl::the() { return s_the; }
 
+// The checks of the frame and flags are map_managed_frame's (it serves the
+// ring-0 pager too).
 ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
 {
-    if (flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed))
-        return Error::BadArgument;
-    if (!is_managed_frame(PhysicalAddress(frame)))
-        return Error::BadArgument;
     auto mapped = map_managed_frame(task_id, VirtualAddress(address), PhysicalAddress(frame), flags);
     if (mapped.is_error())
         return map_error(mapped.error());
     return {};
 }
 
+// The entry goes under the space's own lock; then, with no lock held, every
+// CPU that may hold a translation through it drops it (smp/tlb_shootdown.hpp):
+// the task's threads may run on other CPUs, or still be on their way off
+// one. Only then does the frame go back to the server, which may reuse it.
+// The reference keeps the space (and so its root's value) valid meanwhile.
 ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
 {
-    UnmapRequest request { address, 0 };
-    auto frame = unmap_entry(task_id, request);
+    Ref<AddressSpace> space = address_space_of(task_id);
+    if (!space)
+        return Error::PeerGone;
+    auto frame = space->unmap_pager_frame(VirtualAddress(address));
     if (frame.is_error())
-        return frame.error() == Error::NotFound ? Error::PeerGone : Error::BadAddress;
+        return frame.error() == Error::PeerGone ? Error::PeerGone : Error::BadAddress;
     // The task may end meanwhile and its PML4 be reused: then a CPU running
     // the new task drops one translation for nothing.
-    tlb_shootdown(request.root, &request.address, 1);
-    return frame.value();
+    tlb_shootdown(space->root().get(), &address, 1);
+    return frame.value().get();
 }
 
 usize MemoryControl::take_reclaimed(u64* out, usize max) { return reclaim_take(out, max); }

@@ -67,21 +67,12 @@ ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAdd
 {
     if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed)
         || !is_managed_frame(frame))
-        return Error::OutOfRange;
-    struct Request {
-        VirtualAddress address;
-        PhysicalAddress frame;
-        PageFlags flags;
-        bool reclaimed;
-    } request { address, frame, { .writable = (map_flags & abi::MapWritable) != 0, .executable = (map_flags & abi::MapExecutable) != 0 },
-        !(map_flags & abi::MapNotReclaimed) };
-    auto mapped = with_address_space_of(task_id, [](Task&, AddressSpace& space, void* context) -> ErrorOr<u64> {
-        auto& r = *static_cast<Request*>(context);
-        HERALD_TRY(space.map_pager_frame(r.address, r.frame, r.flags, r.reclaimed));
-        return 0;
-    }, &request);
-    if (mapped.is_error())
-        return mapped.error();
+        return Error::BadArgument;
+    Ref<AddressSpace> space = address_space_of(task_id); // the task table lock for the look-up only
+    if (!space)
+        return Error::PeerGone;
+    PageFlags flags { .writable = (map_flags & abi::MapWritable) != 0, .executable = (map_flags & abi::MapExecutable) != 0 };
+    HERALD_TRY(space->map_pager_frame(address, frame, flags, !(map_flags & abi::MapNotReclaimed)));
     if (map_flags & abi::MapZeroed)
         count<Event::FramesZeroed>(); // where the pager zeroed it: on this CPU, just before (ring 3 or 0)
     return {};

@@ -24,10 +24,13 @@ bool is_managed_frame(PhysicalAddress frame);
 u64 managed_frame_count();
 
 // Maps managed `frame` at `address` in task `task_id` for the pager (flags:
-// abi::MemoryMapFlags), under the task table lock so that the task cannot
-// go meanwhile. NotFound: no such task; OutOfRange: not a managed frame, a
-// bad flag, or an address outside user memory or inside the memory view;
-// AlreadyMapped; OutOfMemory (a page table).
+// abi::MemoryMapFlags), under the task's address-space lock, with a
+// reference to the space taken under the task table lock (task.hpp,
+// address_space_of): a task that dies meanwhile either has the page (its
+// teardown reclaims it) or is gone. PeerGone: no such task (any more);
+// BadArgument: not a managed frame, or a bad flag; OutOfRange: an address
+// outside user memory or inside the memory view; AlreadyMapped; OutOfMemory
+// (a page table).
 ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags);
 
 } // namespace herald

@@ -44,6 +44,23 @@ usize g_threads_ending; // Dead, their CPU not yet switched away (release_thread
 u64 g_next_thread_id = 1;
 Task g_kernel_task;
 
+// A task lives in slot id % kMaxTasks when that one was free at its
+// creation (nearly always: ids grow by one), so that a look-up by id reads
+// one slot instead of scanning the table under its lock (the pager's
+// MemoryMap looks a task up for every page fault); the others anywhere.
+usize preferred_slot(u64 id) { return id % kMaxTasks; }
+
+Task* find_in_table(u64 id) REQUIRES(g_table_lock)
+{
+    if (Task* task = g_table[preferred_slot(id)]; task && task->id == id)
+        return task;
+    for (Task* task : g_table) {
+        if (task && task->id == id)
+            return task;
+    }
+    return nullptr;
+}
+
 // What switch_context pops: the callee-saved registers, RFLAGS, then its
 // return address.
 struct SwitchFrame {
@@ -271,13 +288,11 @@ void exit_current_thread(i64 value) { end_current_thread(current_thread(), value
 bool kill_task(u64 task_id)
 {
     SpinLockGuard guard(g_table_lock); // the task cannot be freed while we hold it
-    for (Task* task : g_table) {
-        if (task && task->id == task_id && task != &g_kernel_task) {
-            request_end(*task, nullptr);
-            return true;
-        }
-    }
-    return false;
+    Task* task = find_in_table(task_id);
+    if (!task || task == &g_kernel_task)
+        return false;
+    request_end(*task, nullptr);
+    return true;
 }
 
 void kill_current_task_if_requested()
@@ -344,6 +359,11 @@ ErrorOr<Task*> create_task(StringView name, AddressSpace* address_space)
     task->address_space = address_space;
     task->root = address_space->root();
     SpinLockGuard guard(g_table_lock);
+    if (usize slot = preferred_slot(g_next_task_id); slot != 0 && !g_table[slot]) {
+        task->id = g_next_task_id++;
+        g_table[slot] = task;
+        return task;
+    }
     for (usize slot = 1; slot < kMaxTasks; ++slot) {
         if (!g_table[slot]) {
             task->id = g_next_task_id++;
@@ -527,14 +547,12 @@ void thread_ending(Thread&) { __atomic_add_fetch(&g_threads_ending, 1, __ATOMIC_
 Optional<ThreadSnapshot> main_thread_snapshot(u64 task_id)
 {
     SpinLockGuard guard(g_table_lock); // release_thread takes a task out of the table under it before freeing
-    for (Task* task : g_table) {
-        if (task && task->id == task_id && task != &g_kernel_task && task->main_thread) {
-            const Thread& thread = *task->main_thread;
-            return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations, thread.runtime_ticks,
-                __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, __atomic_load_n(&thread.wake_at, __ATOMIC_RELAXED) };
-        }
-    }
-    return nullopt;
+    Task* task = find_in_table(task_id);
+    if (!task || task == &g_kernel_task || !task->main_thread)
+        return nullopt;
+    const Thread& thread = *task->main_thread;
+    return ThreadSnapshot { thread.state, thread.cpu, thread.has_run, thread.migrations, thread.runtime_ticks,
+        __atomic_load_n(&thread.ipc.saved_reply, __ATOMIC_ACQUIRE) != nullptr, __atomic_load_n(&thread.wake_at, __ATOMIC_RELAXED) };
 }
 
 usize live_task_count()
@@ -549,21 +567,25 @@ usize live_task_count()
 Task* find_task(u64 id)
 {
     SpinLockGuard guard(g_table_lock);
-    for (Task* task : g_table) {
-        if (task && task->id == id)
-            return task;
-    }
-    return nullptr;
+    return find_in_table(id);
 }
 
 ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context)
 {
     SpinLockGuard guard(g_table_lock);
-    for (Task* task : g_table) {
-        if (task && task->id == task_id && task->address_space)
-            return action(*task, *task->address_space, context);
-    }
-    return Error::NotFound;
+    Task* task = find_in_table(task_id);
+    if (!task || !task->address_space)
+        return Error::NotFound;
+    return action(*task, *task->address_space, context);
+}
+
+Ref<AddressSpace> address_space_of(u64 task_id)
+{
+    SpinLockGuard guard(g_table_lock); // the teardown comes after the task left the table (release_thread)
+    Task* task = find_in_table(task_id);
+    if (!task || !task->address_space)
+        return {};
+    return Ref<AddressSpace>(*task->address_space);
 }
 
 usize list_tasks(usize from, abi::TaskListEntry* out, usize max, usize& next)

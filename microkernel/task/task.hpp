@@ -15,6 +15,7 @@
 #include "../arch/x86_64/gdt.hpp"
 #include "../arch/x86_64/traps.hpp"
 #include "../abi/task.hpp"
+#include "../object/ref.hpp"
 
 namespace herald {
 
@@ -145,6 +146,13 @@ ErrorOr<i64> join_thread(u64 thread_id);
 // into tasks that may be dying). NotFound: no such user task.
 using AddressSpaceAction = ErrorOr<u64> (*)(Task& task, AddressSpace& space, void* context);
 ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context);
+
+// Task `task_id`'s address space, with a reference of its own: the task
+// table lock is held for the look-up only, and the caller's map or unmap
+// then takes the space's own lock (mm/address_space.hpp). The space stays
+// valid if the task dies meanwhile; its calls then answer PeerGone. Null:
+// no such user task.
+Ref<AddressSpace> address_space_of(u64 task_id);
 
 // Up to `max` entries for TaskList, from table slot `from` on; `next` is
 // where the next call goes on. Returns the number written.
