@@ -12,12 +12,19 @@
 //   RequestPorts  first, last -> an IoPortRange handle (ports=)
 //   RequestIrq    line -> an Interrupt handle for that line (irq=)
 //   Claim         index -> the function is the caller's (pci=, class=);
-//                 Denied if another task that still runs holds it
+//                 Denied if another task that still runs holds it. For a
+//                 new holder the function's bus mastering goes off first
+//                 and a virtio function is reset (kNotReset if it does not)
+//                 before it is handed out
 //   RequestBar    index, bar -> the claimed function's BAR as a
 //                 DeviceMemory or IoPortRange handle; NotFound for a BAR it
 //                 does not have
-//   RequestFunctionIrq index -> the claimed function's interrupt line as an
-//                 Interrupt handle; NotFound if it has none
+//   RequestFunctionIrq index -> the line the claimed function's INTx pin
+//                 reaches (intx_route.hpp: QEMU's q35 and i440fx; on q35 a
+//                 GSI from 16, level-triggered), as an Interrupt handle;
+//                 NotFound if it has no pin; kNoRoute if this server does
+//                 not know where it goes (another chipset: only ACPI _PRT
+//                 says; behind a bridge; a PIRQ the firmware left off)
 //   ReadConfig    index, offset -> the 32 bits at `offset` (a multiple of 4
 //                 below 256) of the claimed function's configuration space:
 //                 a driver reads its capabilities (virtio's structures);
@@ -52,6 +59,13 @@
 #include "libipc/protocol.hpp"
 
 namespace pci {
+
+// RequestFunctionIrq: the function has a pin, but where it goes is not known
+// here (the server's log says why).
+inline constexpr ipc::Error kNoRoute = ipc::protocol_error(0);
+// Claim: a virtio function did not reset (its device_status never read 0):
+// it is not handed out, since it may still use its last driver's memory.
+inline constexpr ipc::Error kNotReset = ipc::protocol_error(1);
 
 struct List {
     static constexpr uint32_t label = 1;
