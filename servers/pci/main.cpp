@@ -341,8 +341,10 @@ struct Service {
             bars += bar.kind != pci::BarKind::None;
         char name[sizeof(abi::TaskListEntry::name) + 1];
         uint64_t holder = g_holders[request.index] && task_name(g_holders[request.index], name) ? g_holders[request.index] : 0;
+        pci::IntxRoute route = pci::route_intx(*g_config, g_chipset, f);
+        uint8_t line = route.status == pci::RouteStatus::Ok ? static_cast<uint8_t>(route.line) : 0;
         return pci::List::Reply { f.address.bus, f.address.device, f.address.function, f.class_code, f.subclass,
-            f.prog_if, f.irq_line, f.irq_pin, f.vendor, f.device, bars, holder };
+            f.prog_if, line, f.irq_pin, f.vendor, f.device, bars, holder };
     }
 
     ipc::Result<ipc::WithHandle<>> handle(pci::RequestPorts, const pci::RequestPorts::Request& request, ipc::Badge badge)

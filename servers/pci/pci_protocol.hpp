@@ -2,7 +2,8 @@
 // registry as "pci".
 //
 //   List          index -> the index-th function found (bus, device,
-//                 function, ids, class, interrupt), and the task id of the
+//                 function, ids, class, its INTx pin and the line it
+//                 reaches: intx_route.hpp), and the task id of the
 //                 driver that holds it (0: none); NotFound past the last.
 //
 // A driver's requests (docs/drivers.md, "Authority"): each is checked
@@ -79,8 +80,8 @@ struct List {
         uint8_t class_code;
         uint8_t subclass;
         uint8_t prog_if;
-        uint8_t irq_line;
-        uint8_t irq_pin;
+        uint8_t irq_line; // the line its INTx reaches (RequestFunctionIrq's); 0: no pin, or not routed
+        uint8_t irq_pin;  // 1-4: INTA-INTD; 0: none
         uint16_t vendor;
         uint16_t device_id;
         uint32_t bars; // how many BARs it has
