@@ -26,8 +26,8 @@
 // thread, with no lock. Until the first interrupt arrives the thread also
 // looks every 5 ms (a vector or line that never fires still leaves a slow,
 // working driver); with MSI-X or a level-triggered line, from the first
-// interrupt on it only waits. Exits 2 when there is no device for it, 3 when the device
-// cannot be set up (each with a log line).
+// interrupt on it only waits. Exits 2 when there is no device for it, 3
+// when the device cannot be set up (each with a log line).
 #include <stdint.h>
 
 #include "blk_driver.hpp"
