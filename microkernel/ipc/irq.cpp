@@ -27,6 +27,7 @@ struct Binding {
 // interrupts read them on the boot CPU.
 SpinLock g_lock;
 Binding g_bindings[kMaxIrqLines] GUARDED_BY(g_lock);
+u64 g_driver_line_interrupts; // atomic
 
 bool is_bound(const Binding& binding) { return binding.notification || binding.handler; }
 
@@ -39,8 +40,10 @@ void deliver(x86::InterruptFrame& frame)
     {
         SpinLockGuard guard(g_lock);
         Binding& binding = g_bindings[line];
-        if (binding.driver_owner)
+        if (binding.driver_owner) {
             x86::ioapic::set_line_masked(static_cast<u32>(line), true); // until the driver acknowledges
+            __atomic_add_fetch(&g_driver_line_interrupts, 1, __ATOMIC_RELAXED);
+        }
         if (binding.notification)
             binding.notification->signal(binding.bits);
         handler = binding.handler;
@@ -160,6 +163,8 @@ void unbind_line(u32 line, const void* owner)
     }
     // Dropped here, not under the lock: it may be the last reference.
 }
+
+u64 driver_line_interrupts_received() { return __atomic_load_n(&g_driver_line_interrupts, __ATOMIC_RELAXED); }
 
 namespace {
 

@@ -72,6 +72,9 @@ ErrorOr<void> bind_line_for_driver(u32 line, Ref<Notification> notification, u64
 ErrorOr<void> acknowledge_line(u32 line, const void* owner);
 // Masks `line` and lets its notification go, if `owner` bound it.
 void unbind_line(u32 line, const void* owner);
+// Interrupts delivered on lines drivers bound, since boot: what the
+// self-tests look at (an INTx that arrives, tests/insystem/virtio_blk_tests.cpp).
+u64 driver_line_interrupts_received();
 
 // The MSI pool: vectors kVectorFirstMsi.. (arch/x86_64/vectors.hpp), sent
 // to the boot CPU.

@@ -9,11 +9,13 @@
 #include "libipc/protocols/loader.hpp"
 #include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
+#include "libvirtio/virtio_pci.hpp"
 #include "microkernel/abi/device.hpp"
 #include "microkernel/abi/task.hpp"
 #include "user/init/manifest.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "msix_vectors.hpp"
+#include "intx_route.hpp"
 #include "pci_config.hpp"
 #include "pci_protocol.hpp"
 #include "user/runtime/herald.hpp"
@@ -27,6 +29,7 @@ using user::number_of;
 constexpr uint64_t kEcamAt = 0x30'0000'0000; // free user memory for the mapped area
 constexpr uint64_t kMsixTablesAt = 0x31'0000'0000; // function i's MSI-X table at + i x kMsixTableSpacing
 constexpr uint64_t kMsixTableSpacing = 1ull << 20; // 2048 entries (32 KiB) and the page offset fit
+constexpr uint64_t kVirtioCommonAt = 0x32'0000'0000; // function i's virtio common configuration at + i x kMsixTableSpacing
 constexpr uint64_t kBusMask = 0xFF;
 constexpr uint64_t kAreaAlignment = 1ull << 20;
 constexpr uint16_t kConfigAddressPort = 0xCF8;
@@ -42,7 +45,6 @@ constexpr uint64_t kIoWindow = 0xC000;
 constexpr uint64_t kIoWindowEnd = 0x1'0000;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kConfigHeaderBytes = 256; // what ReadConfig reads: PCI 3.0's whole header
-constexpr uint8_t kNoIrqLine = 0xFF; // PCI 3.0 §6.2.4: "unknown" or "no connection"
 
 int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
 {
@@ -86,10 +88,12 @@ private:
 pci::Function g_functions[kMaxFunctions];
 size_t g_count;
 pci::ConfigSpace* g_config;
+pci::Chipset g_chipset; // whose INTx routes RequestFunctionIrq knows (intx_route.hpp)
 bool g_bus_master[kMaxFunctions]; // turned on by this server for its holder
 bool g_msix_on[kMaxFunctions];    // MSI-X enabled by this server for its holder
 volatile uint32_t* g_msix_tables[kMaxFunctions]; // mapped at the first RequestFunctionMsix
 pci::MsixVectors<kMaxFunctions> g_msix_vectors;  // each entry's vector while its holder runs
+volatile uint8_t* g_virtio_common[kMaxFunctions]; // mapped at the first Claim of a virtio function
 // Drivers that got DMA memory, and how much: until the memory service has
 // released their frames (after they ended and their devices were stopped).
 struct DmaUser {
@@ -284,6 +288,68 @@ volatile uint32_t* msix_table(uint64_t index, const pci::Msix& msix)
     return g_msix_tables[index];
 }
 
+uint32_t read_function_config(void* address, uint16_t offset)
+{
+    return g_config->read32(*static_cast<const pci::Address*>(address), offset);
+}
+
+// Virtio function `index`'s common configuration (VIRTIO 1.1 §4.1.4.3),
+// mapped once; nullptr if it has none in an assigned memory BAR (a legacy
+// 0.9 device keeps its status in an I/O BAR instead).
+volatile uint8_t* virtio_common(uint64_t index)
+{
+    if (g_virtio_common[index])
+        return g_virtio_common[index];
+    pci::Address address = g_functions[index].address;
+    virtio::Regions regions {};
+    (void)virtio::find_regions(read_function_config, &address, regions); // only the common structure matters here
+    if (!regions.common.present)
+        return nullptr;
+    const pci::Bar& bar = g_functions[index].bars[regions.common.bar];
+    if ((bar.kind != pci::BarKind::Memory32 && bar.kind != pci::BarKind::Memory64) || bar.base == 0
+        || uint64_t(regions.common.offset) + virtio::common::kSize > bar.size)
+        return nullptr;
+    uint64_t start = bar.base + regions.common.offset;
+    uint64_t page = start & ~(kPage - 1);
+    uint64_t length = ((start + virtio::common::kSize + kPage - 1) & ~(kPage - 1)) - page;
+    uint64_t at = kVirtioCommonAt + index * kMsixTableSpacing;
+    int64_t memory = call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, page, length);
+    if (memory <= 0)
+        return nullptr;
+    bool mapped = call(abi::SyscallNumber::DeviceMemoryMap, static_cast<uint64_t>(memory), at) == 0;
+    (void)ipc::sys::handle_close(static_cast<ipc::Handle>(memory)); // the mapping stays
+    if (!mapped)
+        return nullptr;
+    g_virtio_common[index] = reinterpret_cast<volatile uint8_t*>(at + (start - page));
+    return g_virtio_common[index];
+}
+
+// Before function `index` goes to a new driver: its last driver (or the
+// firmware: SeaBIOS boots from virtio disks) may have left it running, with
+// queues in memory that is no longer theirs. Its bus mastering is turned
+// off first (no DMA from here on), then a virtio function is reset (its
+// device_status written 0 and read back 0: it forgets its queues; §2.4).
+// Any other function only loses bus mastering: this server knows no reset
+// for it. False if a virtio function did not reset.
+bool quiesce_for_new_driver(uint64_t index, uint64_t driver)
+{
+    const pci::Function& f = g_functions[index];
+    pci::set_bus_master(*g_config, f.address, false);
+    g_bus_master[index] = false;
+    if (f.vendor != virtio::kVirtioVendor)
+        return true;
+    volatile uint8_t* common = virtio_common(index);
+    if (!common) {
+        user::println("pci: {:02x}:{:02x}.{}: no virtio 1.x common configuration: not reset", unsigned(f.address.bus),
+            unsigned(f.address.device), unsigned(f.address.function));
+        return true;
+    }
+    bool reset = virtio::reset_device(common);
+    user::println("pci: {:02x}:{:02x}.{}: virtio device {} for its new driver (task {})", unsigned(f.address.bus),
+        unsigned(f.address.device), unsigned(f.address.function), reset ? "reset" : "did not reset", driver);
+    return reset;
+}
+
 bool holds(ipc::Badge badge, uint64_t index)
 {
     char name[sizeof(abi::TaskListEntry::name) + 1];
@@ -302,8 +368,10 @@ struct Service {
             bars += bar.kind != pci::BarKind::None;
         char name[sizeof(abi::TaskListEntry::name) + 1];
         uint64_t holder = g_holders[request.index] && task_name(g_holders[request.index], name) ? g_holders[request.index] : 0;
+        pci::IntxRoute route = pci::route_intx(*g_config, g_chipset, f);
+        uint8_t line = route.status == pci::RouteStatus::Ok ? static_cast<uint8_t>(route.line) : 0;
         return pci::List::Reply { f.address.bus, f.address.device, f.address.function, f.class_code, f.subclass,
-            f.prog_if, f.irq_line, f.irq_pin, f.vendor, f.device, bars, holder };
+            f.prog_if, line, f.irq_pin, f.vendor, f.device, bars, holder };
     }
 
     ipc::Result<ipc::WithHandle<>> handle(pci::RequestPorts, const pci::RequestPorts::Request& request, ipc::Badge badge)
@@ -334,6 +402,8 @@ struct Service {
         uint64_t holder = g_holders[request.index];
         if (holder != 0 && holder != badge && task_name(holder, name))
             return ipc::Error::Denied; // another driver has it
+        if (holder != badge && !quiesce_for_new_driver(request.index, badge))
+            return pci::kNotReset;
         g_holders[request.index] = badge;
         // A driver that may have DMA memory gets its device's DMA on (the
         // sweep turns it off when the driver ends). Others' devices cannot
@@ -408,9 +478,19 @@ struct Service {
         if (!holds(badge, request.index))
             return ipc::Error::Denied;
         const pci::Function& f = g_functions[request.index];
-        if (f.irq_pin == 0 || f.irq_line == kNoIrqLine)
+        // Not the interrupt-line register: that is what the firmware wrote
+        // for the 8259 (PIC mode); Herald runs the I/O APIC.
+        pci::IntxRoute route = pci::route_intx(*g_config, g_chipset, f);
+        if (route.status == pci::RouteStatus::NoPin)
             return ipc::Error::NotFound;
-        return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, f.irq_line, f.irq_line));
+        if (route.status != pci::RouteStatus::Ok) {
+            user::println("pci: {:02x}:{:02x}.{}: INTx not routed: {}", unsigned(f.address.bus), unsigned(f.address.device),
+                unsigned(f.address.function), pci::route_status_name(route.status));
+            return pci::kNoRoute;
+        }
+        if (g_chipset == pci::Chipset::Q35)
+            pci::q35_disable_pic_route(*g_config, route.pirq); // its GSI alone, not also a PIC-mode ISA IRQ
+        return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, route.line, route.line));
     }
 
     // The server, not the driver, decides which interrupt a device sends:
@@ -480,13 +560,17 @@ bool open_config(uint64_t parameter, uint8_t& last_bus, const char*& how, pci::C
 
 void log_functions(const char* how)
 {
-    user::println("pci: {} functions through {}", g_count, how);
+    user::println("pci: {} functions through {}; INTx routes: {}", g_count, how, pci::chipset_name(g_chipset));
     for (size_t i = 0; i < g_count && i < kMaxFunctions; ++i) {
         const pci::Function& f = g_functions[i];
+        pci::IntxRoute route = pci::route_intx(*g_config, g_chipset, f);
+        bool routed = route.status == pci::RouteStatus::Ok;
         user::println("pci: {:02x}:{:02x}.{} {:04x}:{:04x} class {:02x}{:02x} ({}) irq {}", unsigned(f.address.bus),
             unsigned(f.address.device), unsigned(f.address.function), unsigned(f.vendor), unsigned(f.device),
             unsigned(f.class_code), unsigned(f.subclass), pci::class_name(f.class_code),
             unsigned(f.irq_pin ? f.irq_line : 0));
+        if (routed)
+            user::println("pci:   INTx (pin {}) to line {}", unsigned(f.irq_pin), route.line);
         for (size_t b = 0; b < pci::kMaxBars; ++b) {
             const pci::Bar& bar = f.bars[b];
             if (bar.kind != pci::BarKind::None)
@@ -508,6 +592,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
         return 1;
     }
     g_config = config;
+    g_chipset = pci::identify_chipset(*config);
     g_count = pci::enumerate(*config, 0, last_bus, g_functions, kMaxFunctions);
     if (g_count > kMaxFunctions)
         g_count = kMaxFunctions;

@@ -2,7 +2,8 @@
 // registry as "pci".
 //
 //   List          index -> the index-th function found (bus, device,
-//                 function, ids, class, interrupt), and the task id of the
+//                 function, ids, class, its INTx pin and the line it
+//                 reaches: intx_route.hpp), and the task id of the
 //                 driver that holds it (0: none); NotFound past the last.
 //
 // A driver's requests (docs/drivers.md, "Authority"): each is checked
@@ -12,12 +13,19 @@
 //   RequestPorts  first, last -> an IoPortRange handle (ports=)
 //   RequestIrq    line -> an Interrupt handle for that line (irq=)
 //   Claim         index -> the function is the caller's (pci=, class=);
-//                 Denied if another task that still runs holds it
+//                 Denied if another task that still runs holds it. For a
+//                 new holder the function's bus mastering goes off first
+//                 and a virtio function is reset (kNotReset if it does not)
+//                 before it is handed out
 //   RequestBar    index, bar -> the claimed function's BAR as a
 //                 DeviceMemory or IoPortRange handle; NotFound for a BAR it
 //                 does not have
-//   RequestFunctionIrq index -> the claimed function's interrupt line as an
-//                 Interrupt handle; NotFound if it has none
+//   RequestFunctionIrq index -> the line the claimed function's INTx pin
+//                 reaches (intx_route.hpp: QEMU's q35 and i440fx; on q35 a
+//                 GSI from 16, level-triggered), as an Interrupt handle;
+//                 NotFound if it has no pin; kNoRoute if this server does
+//                 not know where it goes (another chipset: only ACPI _PRT
+//                 says; behind a bridge; a PIRQ the firmware left off)
 //   ReadConfig    index, offset -> the 32 bits at `offset` (a multiple of 4
 //                 below 256) of the claimed function's configuration space:
 //                 a driver reads its capabilities (virtio's structures);
@@ -59,6 +67,13 @@
 
 namespace pci {
 
+// RequestFunctionIrq: the function has a pin, but where it goes is not known
+// here (the server's log says why).
+inline constexpr ipc::Error kNoRoute = ipc::protocol_error(0);
+// Claim: a virtio function did not reset (its device_status never read 0):
+// it is not handed out, since it may still use its last driver's memory.
+inline constexpr ipc::Error kNotReset = ipc::protocol_error(1);
+
 struct List {
     static constexpr uint32_t label = 1;
     struct Request {
@@ -71,8 +86,8 @@ struct List {
         uint8_t class_code;
         uint8_t subclass;
         uint8_t prog_if;
-        uint8_t irq_line;
-        uint8_t irq_pin;
+        uint8_t irq_line; // the line its INTx reaches (RequestFunctionIrq's); 0: no pin, or not routed
+        uint8_t irq_pin;  // 1-4: INTA-INTD; 0: none
         uint16_t vendor;
         uint16_t device_id;
         uint32_t bars; // how many BARs it has

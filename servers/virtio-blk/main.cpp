@@ -15,8 +15,9 @@
 // The interrupt: an MSI-X vector (the PCI server takes it from the kernel
 // and writes the function's MSI-X table; the driver names the table entry
 // as the queue's vector), or, when the function has no MSI-X or the
-// argument's kArgumentNoMsix bit says not to use it, the function's INTx
-// line as the firmware wrote it. The log says which ("virtio-blk:
+// argument's kArgumentNoMsix bit says not to use it, the line the
+// function's INTx pin reaches, as the PCI server routes it (on q35 a GSI
+// from 16, level-triggered). The log says which ("virtio-blk:
 // interrupts: ...").
 //
 // Requests are answered on completion: a request saves its reply
@@ -24,10 +25,10 @@
 // interrupt and Calls the server's own endpoint with the internal Poll
 // request, so that every queue operation and reply happens on the main
 // thread, with no lock. Until the first interrupt arrives the thread also
-// looks every 5 ms (an INTx line the firmware wrote may not reach us:
-// Herald has no ACPI _PRT routing); with MSI-X, from the first interrupt on
-// it only waits. Exits 2 when there is no device for it, 3 when the device
-// cannot be set up (each with a log line).
+// looks every 5 ms (a vector or line that never fires still leaves a slow,
+// working driver); with MSI-X or a level-triggered line, from the first
+// interrupt on it only waits. Exits 2 when there is no device for it, 3
+// when the device cannot be set up (each with a log line).
 #include <stdint.h>
 
 #include "blk_driver.hpp"
@@ -103,6 +104,12 @@ ipc::Handle g_notification;
 ipc::Handle g_poll_handle;
 bool g_broken;             // the device broke the queue's rules: every request is kIoError
 bool g_interrupted_once;   // said once in the log: the line works
+uint64_t g_line;           // InterruptMode::Line: the line bound
+// A line from abi::kFirstGsiLine on is a GSI, which the kernel routes
+// level-triggered (docs/drivers.md, "Interrupts"): the device holds it
+// until its ISR is read, so a completion while the line is masked is seen
+// at the acknowledge. An ISA IRQ may be edge-routed: a masked edge is lost.
+bool level_triggered() { return g_mode == InterruptMode::Line && g_line >= abi::kFirstGsiLine; }
 
 void notify_device(void*) { g_device.notify(0); }
 
@@ -256,9 +263,11 @@ struct Server {
         if (g_mode != InterruptMode::Msix)
             (void)g_device.read_isr(); // clears it: the device lowers its line
         if (request.interrupted && g_interrupt != abi::HandleNone) {
-            if (!g_interrupted_once)
-                user::println("virtio-blk: the first interrupt arrived{}",
-                    g_mode == InterruptMode::Msix ? " (MSI-X): no more polling" : "");
+            if (!g_interrupted_once && g_mode == InterruptMode::Msix)
+                user::println("virtio-blk: the first interrupt arrived (MSI-X): no more polling");
+            else if (!g_interrupted_once)
+                user::println("virtio-blk: the first interrupt arrived (INTx line {}){}", g_line,
+                    level_triggered() ? ": no more polling" : "");
             g_interrupted_once = true;
             // Before the queue is read: a completion after this point is a
             // new interrupt (MSI-X: remembered by the kernel until now).
@@ -308,10 +317,11 @@ private:
 Server g_server;
 
 // The interrupt thread: wait for the interrupt (or kPollMs), then have the
-// main thread look at the queue. With MSI-X, once one interrupt has arrived
-// the vector is known to work and no message is lost (the kernel remembers
-// one that comes before the acknowledge): no more polling. An INTx line
-// keeps the timeout (an edge-routed line loses edges while masked).
+// main thread look at the queue. Once one interrupt has arrived the vector
+// or line is known to work, and with MSI-X (the kernel remembers a message
+// that comes before the acknowledge) or a level-triggered line (the device
+// holds it until its ISR is read) none is lost: no more polling. An ISA
+// line keeps the timeout (it may be edge-routed: masked edges are lost).
 // Register-only calls: this thread has no IPC buffer.
 int64_t interrupt_loop(uint64_t)
 {
@@ -319,7 +329,7 @@ int64_t interrupt_loop(uint64_t)
     for (;;) {
         bool interrupted = false;
         if (g_interrupt != abi::HandleNone) {
-            bool only_wait = heard && g_mode == InterruptMode::Msix;
+            bool only_wait = heard && (g_mode == InterruptMode::Msix || level_triggered());
             auto bits = only_wait ? ipc::sys::wait(g_notification, abi::WaitMode::Forever)
                                   : ipc::sys::wait(g_notification, abi::WaitMode::Timeout, kPollMs);
             interrupted = !bits.is_error() && (bits.value() & kInterruptBit);
@@ -452,22 +462,32 @@ bool set_up(ipc::Client<pci::Protocol>& pci, uint64_t index, bool use_msix)
     return true;
 }
 
-// Without MSI-X: the function's interrupt line bound to our notification;
-// none if it has none or it cannot be bound (then the thread only polls).
+// Without MSI-X: the line the function's INTx reaches, bound to our
+// notification; none if the PCI server cannot route it or it cannot be
+// bound (Busy: another driver's function shares it), and then the thread
+// only polls.
 void bind_line(ipc::Client<pci::Protocol>& pci, uint64_t index)
 {
     auto line = pci.call<pci::RequestFunctionIrq>({ index });
-    if (line.is_error())
+    if (line.is_error()) {
+        user::println("virtio-blk: no INTx line: {}",
+            line.error() == pci::kNoRoute ? "the PCI server cannot route it" : ipc::error_name(line.error()));
         return;
-    if (call(abi::SyscallNumber::InterruptBind, line.value().handle, g_notification, kInterruptBit) != 0) {
-        user::println("virtio-blk: the interrupt line cannot be bound");
+    }
+    abi::DeviceInfo info {};
+    (void)call(abi::SyscallNumber::DeviceInfo, line.value().handle, reinterpret_cast<uint64_t>(&info));
+    int64_t bound = call(abi::SyscallNumber::InterruptBind, line.value().handle, g_notification, kInterruptBit);
+    if (bound != 0) {
+        user::println("virtio-blk: INTx line {} cannot be bound: {}", info.first, ipc::error_name(ipc::error_from_status(bound)));
+        (void)ipc::sys::handle_close(line.value().handle);
         return;
     }
     g_interrupt = line.value().handle;
+    g_line = info.first;
     g_mode = InterruptMode::Line;
 }
 
-void log_mode(uint64_t index, ipc::Client<pci::Protocol>& pci)
+void log_mode()
 {
     switch (g_mode) {
     case InterruptMode::Msix: {
@@ -477,12 +497,10 @@ void log_mode(uint64_t index, ipc::Client<pci::Protocol>& pci)
             kMsixEntry, info.first, kPollMs);
         return;
     }
-    case InterruptMode::Line: {
-        auto f = pci.call<pci::List>({ index });
-        user::println("virtio-blk: interrupts: INTx line {} (and polling every {} ms)",
-            f.is_error() ? 0u : unsigned(f.value().irq_line), kPollMs);
+    case InterruptMode::Line:
+        user::println("virtio-blk: interrupts: INTx line {}, {} (polling every {} ms {})", g_line,
+            level_triggered() ? "level-triggered" : "an ISA IRQ", kPollMs, level_triggered() ? "until the first arrives" : "as well");
         return;
-    }
     case InterruptMode::Polling: user::println("virtio-blk: interrupts: none: polling every {} ms", kPollMs); return;
     }
 }
@@ -521,7 +539,7 @@ extern "C" int64_t herald_main(uint64_t argument)
         return 3;
     if (g_mode == InterruptMode::Polling && !g_msix_on)
         bind_line(pci, static_cast<uint64_t>(index));
-    log_mode(static_cast<uint64_t>(index), pci);
+    log_mode();
 
     auto endpoint = ipc::sys::endpoint_create();
     if (endpoint.is_error())

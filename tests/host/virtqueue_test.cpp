@@ -357,3 +357,18 @@ TEST_CASE("virtio pci: broken capability lists end the walk with a clear no", "[
         CHECK_FALSE(virtio::find_regions(FakeConfig::read, &e, r));
     }
 }
+
+TEST_CASE("virtio pci: reset_device writes 0 to device_status and sees it read back", "[virtio]")
+{
+    // A device left running by its last driver (ACKNOWLEDGE | DRIVER |
+    // FEATURES_OK | DRIVER_OK) and its neighbours in the common structure.
+    alignas(8) uint8_t common[virtio::common::kSize];
+    for (size_t i = 0; i < sizeof(common); ++i)
+        common[i] = 0xA5;
+    common[virtio::common::kDeviceStatus] = virtio::kStatusAcknowledge | virtio::kStatusDriver
+        | virtio::kStatusFeaturesOk | virtio::kStatusDriverOk;
+    CHECK(virtio::reset_device(common, 1));
+    CHECK(common[virtio::common::kDeviceStatus] == 0);
+    CHECK(common[virtio::common::kDeviceStatus - 1] == 0xA5); // only device_status is written
+    CHECK(common[virtio::common::kConfigGeneration] == 0xA5);
+}

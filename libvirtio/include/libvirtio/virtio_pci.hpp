@@ -133,6 +133,21 @@ inline constexpr uint16_t kNoVector = 0xFFFF;            // VIRTIO_MSI_NO_VECTOR
 inline constexpr uint8_t kIsrQueue = 1;                  // §4.1.4.5: a used buffer
 inline constexpr uint8_t kIsrConfig = 2;                 // the device configuration changed
 
+// §2.4 and §4.1.4.3.1: writing 0 to device_status resets the device (it
+// forgets its queues and features and stops using their memory), and the
+// reset is done once device_status reads 0. False if it did not within
+// `spins` reads. Used by every driver as it starts (Transport::negotiate),
+// and by the PCI server before it hands a function to a new driver.
+inline bool reset_device(volatile uint8_t* common_cfg, uint32_t spins = 1'000'000)
+{
+    common_cfg[common::kDeviceStatus] = 0;
+    for (uint32_t waited = 0; common_cfg[common::kDeviceStatus] != 0;) {
+        if (++waited == spins)
+            return false;
+    }
+    return true;
+}
+
 // The driver's view of one device: its registers, mapped by the caller.
 class Transport {
 public:
@@ -156,12 +171,8 @@ public:
     // and check the device kept it. The accepted features in `accepted`.
     Status negotiate(uint64_t wanted, uint64_t& accepted, uint32_t spins = 1'000'000)
     {
-        write8(common::kDeviceStatus, 0);
-        uint32_t waited = 0;
-        while (read8(common::kDeviceStatus) != 0) {
-            if (++waited == spins)
-                return Status::ResetTimeout;
-        }
+        if (!reset_device(m_common, spins))
+            return Status::ResetTimeout;
         write8(common::kDeviceStatus, kStatusAcknowledge);
         write8(common::kDeviceStatus, kStatusAcknowledge | kStatusDriver);
         uint64_t offered = device_features();
