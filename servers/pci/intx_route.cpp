@@ -118,13 +118,16 @@ IntxRoute route_intx(ConfigSpace& config, Chipset chipset, const Function& funct
     return IntxRoute { RouteStatus::Ok, pirq, irq };
 }
 
-void q35_disable_pic_route(ConfigSpace& config, uint8_t pirq)
+void q35_disable_pic_routes(ConfigSpace& config)
 {
-    uint16_t offset = route_register(pirq);
-    uint32_t routes = config.read32(kIch9LpcAt, offset);
-    uint32_t bit = static_cast<uint32_t>(kRouteDisabled) << route_shift(pirq);
-    if (!(routes & bit))
-        config.write32(kIch9LpcAt, offset, routes | bit);
+    constexpr uint8_t kPirqs = 8; // PIRQ A-H
+    for (uint8_t pirq = 0; pirq < kPirqs; ++pirq) {
+        uint16_t offset = route_register(pirq);
+        uint32_t routes = config.read32(kIch9LpcAt, offset);
+        uint32_t bit = static_cast<uint32_t>(kRouteDisabled) << route_shift(pirq);
+        if (!(routes & bit))
+            config.write32(kIch9LpcAt, offset, routes | bit);
+    }
 }
 
 } // namespace pci

@@ -9,7 +9,7 @@
 //
 // q35 (MCH 8086:29c0 with the ICH9 LPC bridge 8086:2918 at 00:1f.0), QEMU
 // hw/isa/lpc_ich9.c: each slot's INTA-INTD go to one of eight PIRQs, A-H.
-// Slots 0-24: PIRQ (slot + pin) % 4 + 4, that is E-H (ich9_cc_init; A-D are
+// Slots 0-24: PIRQ (slot + pin - 1) % 4 + 4 (pin 1-4), that is E-H (ich9_cc_init; A-D are
 // left to the chipset's own devices). Slots 25-31: the D25IR-D31IR chipset
 // registers, whose reset value 0x3210 (hw/i386/ich9.h ICH9_CC_DIR_DEFAULT)
 // sends INTA-INTD to PIRQ A-D; slot 30 (the DMI-to-PCI bridge) to E-H.
@@ -69,9 +69,52 @@ uint8_t piix_pirq(uint8_t slot, uint8_t pin);
 // route register through `config`).
 IntxRoute route_intx(ConfigSpace& config, Chipset chipset, const Function& function);
 
-// q35: turns PIRQ `pirq`'s 8259 route off (bit 7 of its route register), so
-// that the function's INTx reaches its GSI alone and not also an ISA IRQ
-// the firmware chose for PIC mode (which another driver could bind).
-void q35_disable_pic_route(ConfigSpace& config, uint8_t pirq);
+// q35: turns the 8259 route of all eight PIRQs off (bit 7 of each route
+// register), once at the server's start, so that a function's INTx reaches
+// its GSI alone and not also an ISA IRQ the firmware chose for PIC mode
+// (which another driver could bind). Herald never runs PCI on the 8259.
+void q35_disable_pic_routes(ConfigSpace& config);
+
+// One holder per routed line: which function (its index in the server's
+// list) owns each line, so that a driver of another function whose INTx
+// reaches the same line cannot bind it first and deny or flood the owner.
+// The owner keeps the line while its driver runs; `running(index)` says
+// whether function `index`'s holder still runs.
+class IntxLineOwners {
+public:
+    static constexpr uint32_t kMaxLines = 24; // ISA IRQs 0-15 and q35's GSIs 16-23
+    static constexpr uint16_t kNone = 0xFFFF;
+
+    enum class Take : uint8_t { Taken, Busy, BadLine };
+    struct Result {
+        Take take;
+        uint16_t previous; // the owner replaced (its INTx to turn off again), kNone: none
+    };
+
+    template<typename Running>
+    Result take(uint32_t line, uint16_t index, Running running)
+    {
+        if (line >= kMaxLines)
+            return { Take::BadLine, kNone };
+        uint16_t owner = m_owner[line];
+        if (owner != kNone && owner != index && running(owner))
+            return { Take::Busy, kNone };
+        m_owner[line] = index;
+        return { Take::Taken, owner == index ? kNone : owner };
+    }
+    // Function `index` changes hands (a new driver's Claim): it owns no line.
+    void release(uint16_t index)
+    {
+        for (uint16_t& owner : m_owner) {
+            if (owner == index)
+                owner = kNone;
+        }
+    }
+    uint16_t owner(uint32_t line) const { return line < kMaxLines ? m_owner[line] : kNone; }
+
+private:
+    uint16_t m_owner[kMaxLines] = { kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+        kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone };
+};
 
 } // namespace pci

@@ -153,17 +153,52 @@ TEST_CASE("intx: what cannot be routed is refused with its reason", "[intx]")
         CHECK(std::string(pci::route_status_name(status)) != "?");
 }
 
-TEST_CASE("intx: q35's PIC route of a PIRQ is turned off alone", "[intx]")
+TEST_CASE("intx: q35's PIC routes of all eight PIRQs are turned off, the IRQ bits kept", "[intx]")
 {
     FakeConfig config = q35();
     config.registers[{ 0, 31, 0, 0x60 }] = 0x0B0B0A0A; // a PIC-mode firmware's routes
-    config.registers[{ 0, 31, 0, 0x68 }] = 0x0B0B0A0A;
-    pci::q35_disable_pic_route(config, 7); // PIRQH: byte 3 of 0x68
-    CHECK(config.registers[{ 0, 31, 0, 0x68 }] == 0x8B0B0A0A);
-    CHECK(config.registers[{ 0, 31, 0, 0x60 }] == 0x0B0B0A0A);
-    pci::q35_disable_pic_route(config, 1); // PIRQB: byte 1 of 0x60
-    CHECK(config.registers[{ 0, 31, 0, 0x60 }] == 0x0B0B8A0A);
+    config.registers[{ 0, 31, 0, 0x68 }] = 0x8B0B0A0A; // PIRQH off already
+    pci::q35_disable_pic_routes(config);
+    CHECK(config.registers[{ 0, 31, 0, 0x60 }] == 0x8B8B8A8A);
+    CHECK(config.registers[{ 0, 31, 0, 0x68 }] == 0x8B8B8A8A);
     int writes = config.writes;
-    pci::q35_disable_pic_route(config, 7); // off already: not written again
+    pci::q35_disable_pic_routes(config); // all off already: nothing written again
     CHECK(config.writes == writes);
+}
+
+TEST_CASE("intx: one function owns a line while its driver runs; others are Busy", "[intx]")
+{
+    using Take = pci::IntxLineOwners::Take;
+    pci::IntxLineOwners owners;
+    bool running[8] = { true, true, true, true, true, true, true, true };
+    auto runs = [&](uint16_t index) { return running[index]; };
+    CHECK(owners.owner(23) == pci::IntxLineOwners::kNone);
+    auto first = owners.take(23, 3, runs);
+    CHECK(first.take == Take::Taken);
+    CHECK(first.previous == pci::IntxLineOwners::kNone);
+    CHECK(owners.owner(23) == 3);
+    // Another function whose INTx reaches GSI 23 too: Busy while 3's driver runs.
+    CHECK(owners.take(23, 4, runs).take == Take::Busy);
+    CHECK(owners.owner(23) == 3);
+    // The owner asks again: still its own.
+    auto again = owners.take(23, 3, runs);
+    CHECK(again.take == Take::Taken);
+    CHECK(again.previous == pci::IntxLineOwners::kNone);
+    // Other lines are independent.
+    CHECK(owners.take(22, 4, runs).take == Take::Taken);
+    // The owner's driver ended: the line goes to 4, which names 3 to silence.
+    running[3] = false;
+    auto next = owners.take(23, 4, runs);
+    CHECK(next.take == Take::Taken);
+    CHECK(next.previous == 3);
+    CHECK(owners.owner(23) == 4);
+    // 4 changes hands (a new driver's Claim): it owns no line any more.
+    owners.release(4);
+    CHECK(owners.owner(23) == pci::IntxLineOwners::kNone);
+    CHECK(owners.owner(22) == pci::IntxLineOwners::kNone);
+    running[3] = true;
+    CHECK(owners.take(23, 3, runs).take == Take::Taken);
+    // A line beyond the table is refused, not written out of bounds.
+    CHECK(owners.take(pci::IntxLineOwners::kMaxLines, 1, runs).take == Take::BadLine);
+    CHECK(owners.owner(pci::IntxLineOwners::kMaxLines) == pci::IntxLineOwners::kNone);
 }

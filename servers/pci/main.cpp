@@ -45,6 +45,10 @@ constexpr uint64_t kIoWindow = 0xC000;
 constexpr uint64_t kIoWindowEnd = 0x1'0000;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kConfigHeaderBytes = 256; // what ReadConfig reads: PCI 3.0's whole header
+// A virtio reset at Claim: device_status read up to kResetPolls times, 1 ms
+// apart (~100 ms), before the function is refused as not reset.
+constexpr uint32_t kResetPolls = 100;
+constexpr uint64_t kResetPollMs = 1;
 
 int64_t call(abi::SyscallNumber number, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
 {
@@ -94,6 +98,11 @@ bool g_msix_on[kMaxFunctions];    // MSI-X enabled by this server for its holder
 volatile uint32_t* g_msix_tables[kMaxFunctions]; // mapped at the first RequestFunctionMsix
 pci::MsixVectors<kMaxFunctions> g_msix_vectors;  // each entry's vector while its holder runs
 volatile uint8_t* g_virtio_common[kMaxFunctions]; // mapped at the first Claim of a virtio function
+// INTx: every function starts with Interrupt Disable set (herald_main); only
+// the one whose RequestFunctionIrq succeeded has it clear (g_intx_on), and
+// it owns its line (g_line_owners) while its driver runs.
+bool g_intx_on[kMaxFunctions];
+pci::IntxLineOwners g_line_owners;
 // Drivers that got DMA memory, and how much: until the memory service has
 // released their frames (after they ended and their devices were stopped).
 struct DmaUser {
@@ -169,6 +178,15 @@ void release_msix_vectors(size_t index)
     });
 }
 
+// Function `index` raises no INTx from here on.
+void silence_intx(uint64_t index)
+{
+    pci::set_intx_disabled(*g_config, g_functions[index].address, true);
+    g_intx_on[index] = false;
+}
+
+void sweep_intx(int64_t count);
+
 // Before any answer: a driver that ended has its devices' bus mastering
 // turned off, and only then are its DMA frames given back to the memory
 // service (ReleaseDma): without an IOMMU, a device still running could
@@ -196,6 +214,7 @@ void sweep()
         if (g_msix_vectors.count(i) != 0 && !running_in(count, g_holders[i]))
             release_msix_vectors(i);
     }
+    sweep_intx(count);
     ipc::Client<ipc::memory::Protocol> memory(user::ipc(), pci::kDmaAuthorityHandle);
     for (DmaUser& entry : g_dma_users) {
         if (entry.task == 0 || running_in(count, entry.task))
@@ -203,6 +222,16 @@ void sweep()
         auto released = memory.call<ipc::memory::ReleaseDma>({ entry.task });
         if (!released.is_error() && released.value().held == 0)
             entry = DmaUser {};
+    }
+}
+
+// A driver that ended leaves its function's INTx disabled again: nothing
+// asserts its line until the next driver asks for it.
+void sweep_intx(int64_t count)
+{
+    for (size_t i = 0; i < g_count; ++i) {
+        if (g_intx_on[i] && !running_in(count, g_holders[i]))
+            silence_intx(i);
     }
 }
 
@@ -336,6 +365,8 @@ bool quiesce_for_new_driver(uint64_t index, uint64_t driver)
     const pci::Function& f = g_functions[index];
     pci::set_bus_master(*g_config, f.address, false);
     g_bus_master[index] = false;
+    silence_intx(index); // the new driver asks for its line again (RequestFunctionIrq)
+    g_line_owners.release(static_cast<uint16_t>(index));
     if (f.vendor != virtio::kVirtioVendor)
         return true;
     volatile uint8_t* common = virtio_common(index);
@@ -344,7 +375,14 @@ bool quiesce_for_new_driver(uint64_t index, uint64_t driver)
             unsigned(f.address.device), unsigned(f.address.function));
         return true;
     }
-    bool reset = virtio::reset_device(common);
+    // With memory decoding off the read-back does not come from the device.
+    if (!pci::memory_space(*g_config, f.address)) {
+        user::println("pci: {:02x}:{:02x}.{}: memory decoding off: virtio device not reset", unsigned(f.address.bus),
+            unsigned(f.address.device), unsigned(f.address.function));
+        return false;
+    }
+    // Paced, not spun: this server answers everyone from one thread.
+    bool reset = virtio::reset_device_paced(common, kResetPolls, [] { (void)ipc::sys::sleep_ms(kResetPollMs); });
     user::println("pci: {:02x}:{:02x}.{}: virtio device {} for its new driver (task {})", unsigned(f.address.bus),
         unsigned(f.address.device), unsigned(f.address.function), reset ? "reset" : "did not reset", driver);
     return reset;
@@ -488,9 +526,23 @@ struct Service {
                 unsigned(f.address.function), pci::route_status_name(route.status));
             return pci::kNoRoute;
         }
-        if (g_chipset == pci::Chipset::Q35)
-            pci::q35_disable_pic_route(*g_config, route.pirq); // its GSI alone, not also a PIC-mode ISA IRQ
-        return hand_out(call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, route.line, route.line));
+        // One function per line: another function whose INTx reaches it
+        // too is Busy while the owner's driver runs (its INTx stays disabled).
+        char name[sizeof(abi::TaskListEntry::name) + 1];
+        auto owner_runs = [&](uint16_t owner) { return g_holders[owner] != 0 && task_name(g_holders[owner], name); };
+        auto taken = g_line_owners.take(route.line, static_cast<uint16_t>(request.index), owner_runs);
+        if (taken.take == pci::IntxLineOwners::Take::Busy)
+            return ipc::Error::Busy;
+        if (taken.take != pci::IntxLineOwners::Take::Taken)
+            return pci::kNoRoute;
+        if (taken.previous != pci::IntxLineOwners::kNone)
+            silence_intx(taken.previous);
+        int64_t line = call(abi::SyscallNumber::InterruptRestrict, pci::kInterruptRootHandle, route.line, route.line);
+        if (line > 0) {
+            pci::set_intx_disabled(*g_config, f.address, false);
+            g_intx_on[request.index] = true;
+        }
+        return hand_out(line);
     }
 
     // The server, not the driver, decides which interrupt a device sends:
@@ -596,6 +648,15 @@ extern "C" int64_t herald_main(uint64_t parameter)
     g_count = pci::enumerate(*config, 0, last_bus, g_functions, kMaxFunctions);
     if (g_count > kMaxFunctions)
         g_count = kMaxFunctions;
+    // No function asserts INTx until its driver's RequestFunctionIrq (a
+    // firmware's or an earlier driver's function could otherwise flood a
+    // line shared with another); and on q35 no PIRQ reaches the 8259 too.
+    for (size_t i = 0; i < g_count; ++i) {
+        if (g_functions[i].irq_pin != 0)
+            silence_intx(i);
+    }
+    if (g_chipset == pci::Chipset::Q35)
+        pci::q35_disable_pic_routes(*config);
     bool firmware_assigned = false;
     for (size_t i = 0; i < g_count; ++i) {
         for (const pci::Bar& bar : g_functions[i].bars)

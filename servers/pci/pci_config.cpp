@@ -206,6 +206,22 @@ void set_bus_master(ConfigSpace& config, Address address, bool on)
 bool bus_master(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kBusMasterEnable; }
 
 namespace {
+constexpr uint32_t kInterruptDisable = 1u << 10;
+constexpr uint32_t kMemorySpaceEnable = 1u << 1;
+} // namespace
+
+void set_intx_disabled(ConfigSpace& config, Address address, bool disabled)
+{
+    uint32_t command = config.read32(address, kCommand) & kCommandMask;
+    command = disabled ? command | kInterruptDisable : command & ~kInterruptDisable;
+    config.write32(address, kCommand, command);
+}
+
+bool intx_disabled(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kInterruptDisable; }
+
+bool memory_space(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kMemorySpaceEnable; }
+
+namespace {
 
 constexpr uint32_t kStatusCapabilityList = 1u << (16 + 4); // status register bit 4, in the command dword
 constexpr uint16_t kCapabilityPointer = 0x34;

@@ -86,6 +86,13 @@ size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint6
 // write-one-to-clear).
 void set_bus_master(ConfigSpace& config, Address address, bool on);
 bool bus_master(ConfigSpace& config, Address address);
+// Interrupt Disable (command register bit 10, PCI Local Bus 3.0 §6.2.2): set,
+// the function does not assert its INTx pin (MSI-X is not affected).
+void set_intx_disabled(ConfigSpace& config, Address address, bool disabled);
+bool intx_disabled(ConfigSpace& config, Address address);
+// Memory Space (command register bit 1): whether the function decodes its
+// memory BARs (off, reads of them do not reach it).
+bool memory_space(ConfigSpace& config, Address address);
 
 // MSI-X (PCI Local Bus 3.0 §6.8.2): the capability (id 0x11) and its table,
 // which lives in one of the function's memory BARs. Each entry is 16 bytes:

@@ -14,9 +14,10 @@
 //   RequestIrq    line -> an Interrupt handle for that line (irq=)
 //   Claim         index -> the function is the caller's (pci=, class=);
 //                 Denied if another task that still runs holds it. For a
-//                 new holder the function's bus mastering goes off first
-//                 and a virtio function is reset (kNotReset if it does not)
-//                 before it is handed out
+//                 new holder the function's bus mastering goes off first,
+//                 its INTx is disabled again (it gives up its line), and a
+//                 virtio function is reset (kNotReset if it does not, or if
+//                 its memory decoding is off) before it is handed out
 //   RequestBar    index, bar -> the claimed function's BAR as a
 //                 DeviceMemory or IoPortRange handle; NotFound for a BAR it
 //                 does not have
@@ -25,7 +26,18 @@
 //                 GSI from 16, level-triggered), as an Interrupt handle;
 //                 NotFound if it has no pin; kNoRoute if this server does
 //                 not know where it goes (another chipset: only ACPI _PRT
-//                 says; behind a bridge; a PIRQ the firmware left off)
+//                 says; behind a bridge; a PIRQ the firmware left off).
+//                 One function per line: Busy while another function whose
+//                 INTx reaches the same line got it and its driver runs.
+//                 Every function's INTx is disabled (command register bit
+//                 10) from the server's start; only the function given its
+//                 line has it enabled, until its driver ends (the sweep) or
+//                 the function goes to a new driver (Claim). On i440fx the
+//                 ISA IRQs 3-7, 12, 14 and 15 stay edge-triggered (the MADT
+//                 overrides only 5, 9, 10 and 11 to level): a function
+//                 routed there may lose a level interrupt (its line stays
+//                 asserted, no new edge), so a driver must not rely on it
+//                 alone there (virtio-blk goes on polling)
 //   ReadConfig    index, offset -> the 32 bits at `offset` (a multiple of 4
 //                 below 256) of the claimed function's configuration space:
 //                 a driver reads its capabilities (virtio's structures);

@@ -316,6 +316,24 @@ TEST_CASE("pci: bus mastering on and off, the rest of the command register kept,
     CHECK(config.functions[{ 0, 3, 0 }].registers[0x04] == 0x0003); // decoding stays on
 }
 
+TEST_CASE("pci: INTx Disable set and cleared alone, status never written; Memory Space read", "[pci]")
+{
+    FakeConfig config;
+    config.functions[{ 0, 3, 0 }] = function(0x1af4, 0x1042, 0x01, 0x00);
+    pci::Address a { 0, 3, 0 };
+    config.functions[{ 0, 3, 0 }].registers[0x04] = 0x0018'0006; // status: INTx pending, capability list; memory + bus master
+    CHECK_FALSE(pci::intx_disabled(config, a));
+    CHECK(pci::memory_space(config, a));
+    pci::set_intx_disabled(config, a, true);
+    CHECK(pci::intx_disabled(config, a));
+    CHECK(config.functions[{ 0, 3, 0 }].registers[0x04] == 0x0406); // bit 10; status written as zeros (RW1C)
+    pci::set_intx_disabled(config, a, false);
+    CHECK_FALSE(pci::intx_disabled(config, a));
+    CHECK(config.functions[{ 0, 3, 0 }].registers[0x04] == 0x0006);
+    config.functions[{ 0, 3, 0 }].registers[0x04] = 0x0005; // I/O decoding and bus master, no memory
+    CHECK_FALSE(pci::memory_space(config, a));
+}
+
 namespace {
 
 // A virtio-blk function as QEMU builds it: a capability list with a

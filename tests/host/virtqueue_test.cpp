@@ -372,3 +372,16 @@ TEST_CASE("virtio pci: reset_device writes 0 to device_status and sees it read b
     CHECK(common[virtio::common::kDeviceStatus - 1] == 0xA5); // only device_status is written
     CHECK(common[virtio::common::kConfigGeneration] == 0xA5);
 }
+
+TEST_CASE("virtio pci: reset_device_paced pauses only while device_status is not 0, and gives up", "[virtio]")
+{
+    alignas(8) uint8_t common[virtio::common::kSize] = {};
+    common[virtio::common::kDeviceStatus] = virtio::kStatusAcknowledge | virtio::kStatusDriverOk;
+    int pauses = 0;
+    CHECK(virtio::reset_device_paced(common, 100, [&] { ++pauses; }));
+    CHECK(common[virtio::common::kDeviceStatus] == 0);
+    CHECK(pauses == 0); // read back 0 at once: no pause
+    common[virtio::common::kDeviceStatus] = virtio::kStatusDriverOk;
+    CHECK_FALSE(virtio::reset_device_paced(common, 0, [&] { ++pauses; })); // no read allowed: not seen reset
+    CHECK(pauses == 0);
+}

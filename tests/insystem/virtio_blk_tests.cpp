@@ -17,6 +17,7 @@
 // (docs/security.md, "The disk").
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/task.hpp"
+#include "microkernel/arch/x86_64/cpu.hpp"
 #include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/ipc/irq.hpp"
@@ -58,6 +59,26 @@ bool second_binding_busy(u64 line)
         return false;
     auto bound = handle.value()->bind(Ref<Notification>(*notification), 1);
     return bound.is_error() && bound.error() == Error::Busy;
+}
+
+// The disk's function (00:03.0 on qemu-selftest-virtio-blk's q35) through
+// configuration mechanism #1: its command register's Interrupt Disable
+// (bit 10, PCI 3.0 §6.2.2), -1 if it is not a virtio function. The PCI
+// server sets it on every function and clears it only for the function
+// whose driver got its line (RequestFunctionIrq).
+int disk_intx_disabled()
+{
+    constexpr u16 kAddress = 0xCF8, kData = 0xCFC;
+    constexpr u32 kDiskAt = 0x8000'0000u | 3u << 11;
+    x86::outl(kAddress, kDiskAt);
+    u32 id;
+    asm volatile("inl %1, %0" : "=a"(id) : "Nd"(kData));
+    if ((id & 0xFFFF) != 0x1AF4)
+        return -1;
+    x86::outl(kAddress, kDiskAt | 0x04);
+    u32 command;
+    asm volatile("inl %1, %0" : "=a"(command) : "Nd"(kData));
+    return (command >> 10) & 1;
 }
 
 // The driver as these tests run it: it serves blk_checks too, and holds the
@@ -234,6 +255,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
     EXPECT_EQ(timed_blk_checks("msi-x", messages, line_interrupts), 0);
     EXPECT(messages > 0); // interrupt-driven, not polled
     EXPECT_EQ(line_interrupts, 0u); // with MSI-X on, the function raises no INTx
+    EXPECT_EQ(disk_intx_disabled(), 1); // nobody asked for its line: disabled since the server's start
     // Raw sectors are for the driver's clients alone: another program is
     // Denied Info, Read, Write, Flush and the internal Poll, and the driver
     // goes on serving its client.
@@ -308,6 +330,7 @@ HERALD_SELFTEST(alone_virtio_blk_reads_writes_and_survives_a_killed_driver)
     // the legacy driver's requests): their entries masked, and every vector
     // back in the kernel's pool.
     EXPECT(eventually([&] { return msi_vectors_in_use() == vectors_before; }, 5'000));
+    EXPECT_EQ(disk_intx_disabled(), 0); // enabled for the driver that got the line
     // Another function on the same GSI would get the same line: refused
     // while the driver holds it.
     EXPECT(second_binding_busy(kDiskLineOnQ35));

@@ -148,6 +148,22 @@ inline bool reset_device(volatile uint8_t* common_cfg, uint32_t spins = 1'000'00
     return true;
 }
 
+// The same reset for a caller that must not spin (the PCI server answers
+// everyone from one thread): `pause()` between reads (the server sleeps
+// 1 ms), at most `polls` reads after the write. QEMU resets at the write;
+// a device may take longer (§4.1.4.3.1 lets it).
+template<typename Pause>
+inline bool reset_device_paced(volatile uint8_t* common_cfg, uint32_t polls, Pause pause)
+{
+    common_cfg[common::kDeviceStatus] = 0;
+    for (uint32_t read = 0; read < polls; ++read) {
+        if (common_cfg[common::kDeviceStatus] == 0)
+            return true;
+        pause();
+    }
+    return false;
+}
+
 // The driver's view of one device: its registers, mapped by the caller.
 class Transport {
 public:
