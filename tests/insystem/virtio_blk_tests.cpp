@@ -194,7 +194,8 @@ HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
 // once, and init's new fat must still get the disk and serve fs_checks.
 // With the driver admitting any task running `fat`, the copy took the disk
 // in that window and init's new fat was refused (its mount gave up, and
-// fs_checks failed).
+// fs_checks failed). The copy, refused for 30 s, then ends
+// with status 2 (servers/fat/main.cpp kExitRefused).
 HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
 {
     // Short runs in a row before init waits kFirstBackoffMs x 2^4 = 1.6 s
@@ -234,6 +235,20 @@ HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
     EXPECT(eventually([&] { return (fat = running_task_named("fat", stray)) != 0 && fat != ended; }, kPatienceMs));
     klog("selftest: init's fat is task {}, the copy task {}", fat, stray);
     EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // served by init's new fat
+
+    // Refused for fat's whole patience (servers/fat/main.cpp
+    // kRefusedPatienceMs, 30 s), the copy ends with kExitRefused (2) rather
+    // than stay published with no volume: init's own fat, so refused, would
+    // be started again by init.
+    constexpr u64 kStrayEndsWithinMs = 45'000;
+    constexpr i64 kFatExitRefused = 2;
+    auto stray_end = wait_for_exit(stray, kStrayEndsWithinMs);
+    EXPECT(stray_end.has_value());
+    if (stray_end) {
+        EXPECT(!stray_end->killed);
+        EXPECT_EQ(stray_end->status, kFatExitRefused);
+    }
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // init's fat goes on
 
     (void)kill_task(stray);
     (void)kill_task(init);
