@@ -11,7 +11,9 @@
 // init starts it at boot, after virtio-blk, which serves only the fat init
 // started (docs/security.md, "The disk"): a refusal (Denied: init has not
 // named us yet, or a fat that held the disk is still ending) is asked
-// again with backoff (connect_until_served). Without a disk it still serves,
+// again with backoff (connect_until_served); still refused after
+// kRefusedPatienceMs, it exits with kExitRefused, so that init's supervision
+// starts it again (a copy nobody supervises just ends). Without a disk it still serves,
 // and every request is kNoVolume: one line at boot says why (virtio-blk's
 // "no disk attached" when the PCI bus has no virtio-blk function; this
 // server's when the driver does not serve or the mount fails), the rest of
@@ -53,6 +55,8 @@ constexpr uint64_t kRefusedFirstWaitMs = 20;
 constexpr uint64_t kRefusedLastWaitMs = 1'000;
 constexpr uint64_t kRefusedPatienceMs = 30'000;
 constexpr const char* kDriverName = "virtio-blk";
+// The exit status of a fat the driver still refuses after kRefusedPatienceMs.
+constexpr int64_t kExitRefused = 2;
 
 // Where init puts the task list it gives (tasks=list: SpawnWith's handle).
 constexpr ipc::Handle kTaskListHandle = abi::HandleFirstFree;
@@ -162,39 +166,52 @@ ipc::Result<void> connect_until_served(fat::BlockClient& device)
     }
 }
 
-// Mounts the disk; false (with the one line that says why) if there is none to mount.
-bool mount_disk()
+enum class Mount : uint8_t {
+    Mounted,
+    NoVolume, // no disk, or none we can mount: serve kNoVolume
+    Refused,  // the driver still refuses us: end, for init to start us again
+};
+
+// Mounts the disk; anything but Mounted comes with the one line that says why.
+Mount mount_disk()
 {
     if (!disk_attached())
-        return false; // virtio-blk said so, in the one line a boot without a disk gets
+        return Mount::NoVolume; // virtio-blk said so, in the one line a boot without a disk gets
     auto driver = ipc::registry::lookup_waiting(user::ipc(), abi::HandleRegistry, kDriverName, kDriverPatienceMs);
     if (driver.is_error()) {
         user::println("fat: the disk's driver (virtio-blk) is not serving: no files");
-        return false;
+        return Mount::NoVolume;
     }
     auto* device = new (g_device_storage) fat::BlockClient(user::ipc(), abi::HandleRegistry, kDriverName, driver.value());
     if (auto connected = connect_until_served(*device); connected.is_error()) {
+        if (connected.error() == ipc::Error::Denied) {
+            user::println("fat: the disk's driver still refuses us after {} s (it serves only the fat init "
+                          "started): exiting with status {}",
+                kRefusedPatienceMs / 1000, kExitRefused);
+            return Mount::Refused;
+        }
         user::println("fat: the disk's driver does not answer Info: {}: no files", ipc::error_name(connected.error()));
-        return false;
+        return Mount::NoVolume;
     }
     if (auto mounted = g_volume.mount(*device); mounted.is_error()) {
         user::println("fat: cannot mount the disk ({} sectors): {}: no files", device->sector_count(),
             fat::error_text(mounted.error()));
-        return false;
+        return Mount::NoVolume;
     }
     fat::VolumeInfo info = g_volume.info();
     uint64_t cluster = info.bytes_per_cluster;
     user::println("fat: FAT{} volume, {} MiB, {} MiB free, {}-byte clusters{}: serving \"fat\"",
         info.type == fat::FatType::Fat32 ? 32 : 16, info.cluster_count * cluster / kBytesPerMiB,
         info.free_clusters * cluster / kBytesPerMiB, cluster, device->read_only() ? ", read-only" : "");
-    return true;
+    return Mount::Mounted;
 }
 
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t)
 {
-    (void)mount_disk();
+    if (mount_disk() == Mount::Refused)
+        return kExitRefused;
     auto endpoint = ipc::sys::endpoint_create();
     if (endpoint.is_error())
         return 3;

@@ -141,6 +141,12 @@ namespace {
 // A Spawn name that starts so names a file on the disk (docs/storage.md).
 constexpr StringView kDiskPrefix = "/disk/";
 
+// The kernel starts init (microkernel/bootstrap.cpp start_init), and nothing
+// else may: init's task name lets it Reserve the manifest's names
+// (ipc::registry::kReservingProgram), and a copy would name its own copies
+// of the servers (docs/security.md, "A copy of init").
+constexpr StringView kStartedByTheKernelOnly = "init";
+
 // A disk file read for a Spawn, released however the Spawn ends.
 class DiskFileGuard {
 public:
@@ -178,6 +184,10 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     // registry's system names and init's Reserve), and a file anyone can
     // write must never run as `rtc` or `init`. No manifest name has a '/'.
     StringView name = StringView::from_bounded(request.name.bytes, kNameSize);
+    if (name == kStartedByTheKernelOnly) {
+        log(*m_backend, "loader: task {} asked to start {}: only the kernel starts it", starter, name);
+        return ipc::Error::Denied;
+    }
     DiskFileGuard disk_file(*m_backend);
     ByteReader bytes(nullptr, 0);
     if (name.starts_with(kDiskPrefix)) {

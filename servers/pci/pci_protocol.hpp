@@ -56,7 +56,9 @@
 //                 MSI-X, or no such entry; Denied: not the holder, or its
 //                 function cannot master the bus (a message is a DMA write:
 //                 the grant needs dma=); QuotaExceeded: the function holds
-//                 kMaxMsixVectorsPerFunction vectors already (msix_vectors.hpp);
+//                 as many vectors as its MSI-X table has entries, or
+//                 kMaxMsixVectorsPerFunction (8), whichever is fewer
+//                 (msix_vectors.hpp);
 //                 the kernel's OutOfMemory when its pool is empty. When the
 //                 driver ends, the sweep turns MSI-X off, masks its entries
 //                 and gives their vectors back to the kernel, before any

@@ -1286,6 +1286,19 @@ TEST_CASE("libipc registry: owners, system names, the per-task limit", "[libipc]
         CHECK(reserved_for("kv").value().task_id == 11);
         CHECK(service.handle(registry::ReservedFor {}, registry::Name {}, 12).error() == Error::InvalidRequest);
     }
+    SECTION("a copy of init may not reserve: only the task of init that reserved first")
+    {
+        tasks.running[20] = "init"; // a copy, started after the real one reserved
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("fat").value(), 0 }, 10).is_error());
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("fat").value(), 11 }, 10).is_error());
+        CHECK(service.handle(registry::Reserve {}, { registry::make_name("fat").value(), 20 }, 20).error() == Error::Denied);
+        CHECK(service.handle(registry::Reserve {}, { registry::make_name("fat").value(), 0 }, 20).error() == Error::Denied);
+        CHECK(service.handle(registry::Reserve {}, { registry::make_name("copy").value(), 0 }, 20).error() == Error::Denied);
+        CHECK(service.handle(registry::ReservedFor {}, registry::make_name("fat").value(), 12).value().task_id == 11);
+        CHECK(service.handle(registry::ReservedFor {}, registry::make_name("copy").value(), 12).error() == Error::NotFound);
+        REQUIRE_FALSE(service.handle(registry::Reserve {}, { registry::make_name("fat").value(), 0 }, 10).is_error());
+        CHECK(service.handle(registry::ReservedFor {}, registry::make_name("fat").value(), 12).value().task_id == 0);
+    }
     SECTION("a task holds at most kMaxNamesPerTask names; others still publish")
     {
         for (size_t i = 0; i < registry::kMaxNamesPerTask; ++i)

@@ -183,6 +183,7 @@ Blob make_archive(Blob* hello_out = nullptr)
         *hello_out = hello;
     tools::ArchiveWriter writer;
     REQUIRE(writer.add("hello", ArchiveKind::Program, hello).empty());
+    REQUIRE(writer.add("init", ArchiveKind::Program, hello).empty()); // a program, but only the kernel starts it
     REQUIRE(writer.add("broken", ArchiveKind::Program, Blob(hello.begin(), hello.begin() + 100)).empty());
     REQUIRE(writer.add("notes.txt", ArchiveKind::File, Blob { '#', ' ', 'h', 'i', '\n' }).empty());
     REQUIRE(writer.add("big.txt", ArchiveKind::File, Blob(ipc::kMaxPayload + 1, 'x')).empty());
@@ -295,6 +296,18 @@ TEST_CASE("loader service: SpawnWith gives the task the handle, and is then done
     FakeTask& task = f.backend.tasks.begin()->second;
     CHECK(task.given == std::vector<ipc::Handle> { 17 });
     CHECK(f.backend.done == std::vector<ipc::Handle> { 17 });
+}
+
+TEST_CASE("loader service: init is the kernel's to start: Spawn refuses it, with a log line", "[loader_service]")
+{
+    Fixture f;
+    auto copy = f.spawn("init");
+    REQUIRE(copy.is_error());
+    CHECK(copy.error() == IpcError::Denied);
+    CHECK(f.backend.created() == 0);
+    REQUIRE(f.backend.lines.size() == 1);
+    CHECK(f.backend.lines[0] == "loader: task 3 asked to start init: only the kernel starts it");
+    CHECK(!f.spawn("hello").is_error()); // the same program under another name starts
 }
 
 TEST_CASE("loader service: bad programs are refused with a log line, and no task is left", "[loader_service]")

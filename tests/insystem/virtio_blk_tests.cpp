@@ -143,6 +143,51 @@ u64 running_task_named(const char* name, u64 other_than)
     }
 }
 
+// Kills every running task named `name` but `keep`.
+void kill_all_named(const char* name, u64 keep)
+{
+    while (u64 task = running_task_named(name, keep)) {
+        (void)kill_task(task);
+        (void)wait_for_exit(task, kPatienceMs);
+    }
+}
+
+// A copy of init (docs/security.md, "A copy of init") would reserve every
+// manifest name for its own copies of the servers, its fat among them, and
+// so get the disk: the loader refuses to start one (hostile_authority asks
+// it, as a user's `run init` would), and a copy started past the loader
+// (here by the kernel, as bootstrap starts init, but without
+// SystemControl) runs init's code and starts its copies of virtio-blk and
+// fat, but the registry refuses its every Reserve: "fat" still names
+// init's fat, which goes on serving. Without the loader's refusal the first
+// hostile_authority run fails; without the registry's, the second (the
+// copy named its own fat).
+void check_a_copy_of_init_cannot_reserve(u64 inits_fat, u64 driver)
+{
+    constexpr u64 kHostileCopyOfInit = 8; // user/programs/hostile_authority.cpp ModeCopyOfInit
+    constexpr u64 kHostileModeBits = 8;   // its kModeBits: the value above the mode
+    // The copy reserves for its fat just after the loader answers its Spawn.
+    constexpr u64 kCopySettleMs = 2'000;
+    u64 check_reservation = kHostileCopyOfInit | inits_fat << kHostileModeBits;
+    EXPECT_EQ(run_to_exit("hostile_authority", check_reservation), 0);
+
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    u64 copy = spawn("init", options);
+    EXPECT(copy != 0);
+    u64 copys_fat = 0;
+    EXPECT(eventually([&] { return (copys_fat = running_task_named("fat", inits_fat)) != 0; }, kPatienceMs));
+    scheduler_sleep_ms(kCopySettleMs);
+    klog("selftest: a copy of init is task {}, its fat task {}", copy, copys_fat);
+    EXPECT_EQ(run_to_exit("hostile_authority", check_reservation), 0);
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
+
+    (void)kill_task(copy);
+    (void)wait_for_exit(copy, kPatienceMs);
+    kill_all_named("fat", inits_fat);
+    kill_all_named("virtio-blk", driver);
+}
+
 } // namespace
 
 // init restarts the disk driver (init.manifest: virtio-blk ... restart), and
@@ -193,7 +238,8 @@ HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
 // once, and init's new fat must still get the disk and serve fs_checks.
 // With the driver admitting any task running `fat`, the copy took the disk
 // in that window and init's new fat was refused (its mount gave up, and
-// fs_checks failed).
+// fs_checks failed). The copy, refused for 30 s, then ends
+// with status 2 (servers/fat/main.cpp kExitRefused).
 HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
 {
     // Short runs in a row before init waits kFirstBackoffMs x 2^4 = 1.6 s
@@ -210,6 +256,8 @@ HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
     EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
     if (!init || !driver || !fat)
         return;
+
+    check_a_copy_of_init_cannot_reserve(fat, driver);
 
     u64 beside = spawn("fat"); // a copy beside init's: refused, and init's goes on
     EXPECT(beside != 0);
@@ -231,6 +279,20 @@ HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
     EXPECT(eventually([&] { return (fat = running_task_named("fat", stray)) != 0 && fat != ended; }, kPatienceMs));
     klog("selftest: init's fat is task {}, the copy task {}", fat, stray);
     EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // served by init's new fat
+
+    // Refused for fat's whole patience (servers/fat/main.cpp
+    // kRefusedPatienceMs, 30 s), the copy ends with kExitRefused (2) rather
+    // than stay published with no volume: init's own fat, so refused, would
+    // be started again by init.
+    constexpr u64 kStrayEndsWithinMs = 45'000;
+    constexpr i64 kFatExitRefused = 2;
+    auto stray_end = wait_for_exit(stray, kStrayEndsWithinMs);
+    EXPECT(stray_end.has_value());
+    if (stray_end) {
+        EXPECT(!stray_end->killed);
+        EXPECT_EQ(stray_end->status, kFatExitRefused);
+    }
+    EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // init's fat goes on
 
     (void)kill_task(stray);
     (void)kill_task(init);

@@ -137,17 +137,36 @@ uint64_t now_ms()
     return info.uptime_ms;
 }
 
+// A Reserve the IPC did not carry (not the registry's answer) is sent again
+// this many times, this long apart: a name left unreserved is one a copy of
+// the program may take.
+constexpr int kReserveTries = 3;
+constexpr uint64_t kReserveRetryMs = 20;
+
+// The registry's own refusals, which the same request would get again.
+bool is_registry_answer(ipc::Error error)
+{
+    return error == ipc::Error::Denied || error == ipc::Error::InvalidRequest || error == ipc::registry::kFull;
+}
+
 // Makes `name` a system name in the registry: for `task_id`, or for any task
 // of that program while it is 0.
 void reserve(const char* name, uint64_t task_id)
 {
     auto wire = ipc::registry::make_name(name);
-    auto reserved = wire.is_error()
-        ? ipc::Result<ipc::Empty>(wire.error())
-        : ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
-              .call<ipc::registry::Reserve>({ wire.value(), task_id });
-    if (reserved.is_error())
-        say("init: cannot reserve the name {}: {}", name, ipc::error_name(reserved.error()));
+    for (int tries = 1;; ++tries) {
+        auto reserved = wire.is_error()
+            ? ipc::Result<ipc::Empty>(wire.error())
+            : ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
+                  .call<ipc::registry::Reserve>({ wire.value(), task_id });
+        if (!reserved.is_error())
+            return;
+        if (tries == kReserveTries || wire.is_error() || is_registry_answer(reserved.error())) {
+            say("init: cannot reserve the name {} ({} tries): {}", name, tries, ipc::error_name(reserved.error()));
+            return;
+        }
+        (void)user::sleep_ms(kReserveRetryMs);
+    }
 }
 
 void close(ipc::Handle& handle)

@@ -23,6 +23,15 @@
 //             badge the copy it got as another task: NoRights (the
 //             registry used to hand out the published handle itself, mint
 //             right and all); the copy still reaches the loader.
+//   copy_init asks the loader to start `init`, whose copy would reserve the
+//             manifest's names for its own copies of the servers: Denied
+//             (only the kernel starts init). Its value is the task the
+//             self-test knows init started for `fat`: the registry's
+//             ReservedFor("fat") must still name it, also after the
+//             self-test started a copy of init itself, past the loader
+//             (the registry takes Reserve only from the init that
+//             reserved first). The self-test
+//             alone_a_copy_of_fat_cannot_take_the_disk_from_inits runs it.
 #include <stdint.h>
 
 #include "libipc/protocols/loader.hpp"
@@ -46,6 +55,7 @@ enum Mode : uint64_t {
     ModePublishAndExit = 5,
     ModePublishOne = 6,
     ModeUnbadgedLookup = 7,
+    ModeCopyOfInit = 8, // value: the task init started for `fat`
 };
 constexpr uint64_t kModeBits = 8;
 constexpr uint64_t kIdBits = 28; // task ids count up from 1: far below 2^28 in any test run
@@ -281,6 +291,27 @@ int64_t registry_attack()
     return g_failures;
 }
 
+int64_t copy_of_init(uint64_t inits_fat)
+{
+    ipc::Handle loader = user::find_server("loader");
+    check(loader != abi::HandleNone, "the loader is in the registry");
+    if (loader == abi::HandleNone)
+        return g_failures;
+    auto copy = ipc::loader::spawn(user::ipc(), loader, "init", 0);
+    check(copy.is_error() && copy.error() == ipc::Error::Denied, "the loader refuses to start init");
+    if (!copy.is_error()) { // it started: end it before it reserves anything more
+        (void)user::syscall1(number_of(abi::SyscallNumber::TaskKill), copy.value().task);
+        (void)ipc::sys::handle_close(copy.value().task);
+    }
+    auto fat = ipc::Client<ipc::registry::Protocol>(user::ipc(), abi::HandleRegistry)
+                   .call<ipc::registry::ReservedFor>(ipc::registry::make_name("fat").value());
+    check(!fat.is_error() && fat.value().task_id == inits_fat, "ReservedFor(\"fat\") still names init's fat");
+    if (!fat.is_error() && fat.value().task_id != inits_fat)
+        user::println("hostile_authority: ReservedFor(\"fat\") names task {}, init's fat is task {}",
+            fat.value().task_id, inits_fat);
+    return g_failures;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -294,6 +325,7 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case ModePublishAndExit: return publish(kGoneName).is_error() ? 1 : 0;
     case ModePublishOne: return publish(kOtherName).is_error() ? 1 : 0;
     case ModeUnbadgedLookup: return unbadged_lookup();
+    case ModeCopyOfInit: return copy_of_init(value);
     default: user::println("hostile_authority: unknown mode {}", parameter); return 1;
     }
 }

@@ -11,6 +11,8 @@
 //             kTooManyTasks: the caller already has kMaxTasksPerClient
 //             live tasks it started, its tree has kMaxTasksPerTree, or the
 //             loader's table of tasks is full (docs/security.md, "Quotas")
+//             Denied: `init`, which only the kernel starts (a copy would
+//             reserve names in the registry: docs/security.md)
 //   Kill      task id -> {}: a task this loader started for the caller (or
 //             the caller itself). NotFound: no such task of this loader's;
 //             Denied: somebody else started it. The tasks it started

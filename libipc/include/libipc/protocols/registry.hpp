@@ -19,7 +19,8 @@
 //             that task (0: for any task of the program of that name)
 //             Denied: only init may (it reserves its manifest's names
 //                     before it starts anything, then each for the task it
-//                     started, again at every restart)
+//                     started, again at every restart), and only the task
+//                     of init that reserved first: a copy of init may not
 //             kFull: kMaxReserved names are reserved already
 //   ReservedFor name                      -> task id: the task init named
 //             for that system name (its last Reserve), 0 while any task of
@@ -328,11 +329,19 @@ public:
 
     Result<Empty> handle(Reserve, const Reserve::Request& request, Badge caller)
     {
+        if (caller == kSystem || !m_tasks || !m_tasks->runs_program(caller, kReservingProgram))
+            return Error::Denied;
+        // Only the task of init that reserved first: the kernel's init, which
+        // reserves before it starts anything. A copy of init (the loader
+        // refuses to start one; this holds if one starts anyway) runs init's
+        // code and would name its own copies of the servers (its `fat`
+        // would get the disk: ReservedFor).
+        if (m_reserver != kSystem && m_reserver != caller)
+            return Error::Denied;
+        m_reserver = caller;
         const Name& name = request.name;
         if (!is_valid_name(name))
             return Error::InvalidRequest;
-        if (caller == kSystem || !m_tasks || !m_tasks->runs_program(caller, kReservingProgram))
-            return Error::Denied;
         Reserved* reserved = find_reserved(name);
         if (!reserved) {
             if (m_reserved_count == kMaxReserved)
@@ -453,6 +462,7 @@ private:
     size_t m_count = 0;
     Reserved m_reserved[kMaxReserved] = {};
     size_t m_reserved_count = 0;
+    Badge m_reserver = kSystem; // the task of init that reserved first; kSystem: none yet
     Tasks* m_tasks = nullptr;
 };
 
