@@ -55,6 +55,10 @@ bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
     return copy_between(from, source, to, destination, length, true);
 }
 
+// Without either space's lock (translate()): a MemoryUnmap of a buffer page
+// and the frame's reuse between the look-up and the copy would send the
+// bytes to another task's frame. A known window, not fixed yet (hot path):
+// docs/security.md, "Not done yet".
 bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write)
 {
     while (length > 0) {

@@ -186,9 +186,14 @@ void AddressSpace::free_tables() NO_THREAD_SAFETY_ANALYSIS // marked torn down (
 
 // The mark goes on under the lock: a MemoryMap that holds a reference either
 // finished before (its frame is reclaimed here with the others) or finds
-// the space torn down. The tables are freed after, with the lock let go and
-// interrupts on (a big task has thousands of leaves): from the mark on,
-// every call that changes them refuses, and no thread of the task runs.
+// the space torn down. The tables are freed after, with the lock let go:
+// from the mark on, every call that changes them refuses, and no thread of
+// the task runs, so nothing else reaches them. Letting it go keeps short
+// the time another CPU's map or unmap spins for it with interrupts off (a
+// big task has thousands of leaves; the caller, release_thread inside
+// schedule() or TaskObject::destroy under handles_lock, has interrupts off
+// anyway), and keeps the reclaim queue's lock (a pager frame's way back)
+// out from under the space's lock.
 void AddressSpace::destroy()
 {
     {
@@ -291,6 +296,25 @@ ErrorOr<void> AddressSpace::map_device(VirtualAddress base, PhysicalRange range)
     if (m_torn_down)
         return Error::PeerGone;
     return m_builder.map(base, range.base, range.length, flags);
+}
+
+ErrorOr<void> AddressSpace::with_own_ram_byte(VirtualAddress address, bool writable_only, RamByteAction action, void* context)
+{
+    if (address.get() < abi::kUserCodeBase || address.get() >= abi::kUserSpaceEnd)
+        return Error::BadAddress;
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return Error::PeerGone;
+    auto translation = m_builder.translate(address);
+    if (!translation || !translation->flags.user || !is_ram_page(*translation))
+        return Error::BadAddress;
+    if (writable_only && !translation->flags.writable)
+        return Error::BadAddress;
+    auto owner = static_cast<FrameOwner>(translation->flags.software);
+    if (owner != FrameOwner::Kernel && owner != FrameOwner::Pager)
+        return Error::BadAddress;
+    action(reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get())), context);
+    return {};
 }
 
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)

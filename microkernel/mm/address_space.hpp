@@ -17,7 +17,9 @@
 // spin lock, not the task table's, so that the pager maps into different
 // tasks on different CPUs at once. translate() takes none: the tables are
 // freed only by the teardown, once no thread of the task runs, and one
-// 64-bit entry is written at a time. The object is reference-counted
+// 64-bit entry is written at a time; but the page it found may be unmapped
+// right after, so a write into another task's memory goes through
+// with_own_ram_byte, which holds the lock over the look-up and the write. The object is reference-counted
 // (Ref<AddressSpace>, object/ref.hpp): the task holds the first reference,
 // and the pager takes one for a MemoryMap (task.hpp, address_space_of), so
 // that the object stays valid when the task dies meanwhile; its calls then
@@ -96,8 +98,21 @@ public:
     // pages may be read-only for the user). Without the lock, as translate():
     // for the builder of a task that does not run yet (the copy may be long).
     ErrorOr<void> write(VirtualAddress destination, const u8* source, usize length);
+    // Runs `action` on the physmap address of the byte at `address` (in
+    // user memory) if it lies in the task's own RAM: a page the kernel or
+    // the pager gave it, not a device's registers nor a page another task's
+    // memory shows through (the memory server's view), and, with
+    // `writable_only`, one the task may write. Under the lock, so that the
+    // page cannot be unmapped, and its frame handed to another task,
+    // between the look-up and the action (fault injection writes there).
+    // BadAddress if the byte is not such; PeerGone once torn down.
+    using RamByteAction = void (*)(u8* byte, void* context);
+    ErrorOr<void> with_own_ram_byte(VirtualAddress address, bool writable_only, RamByteAction action, void* context);
     // Without the lock (above): for the task's own threads, and for a
-    // partner blocked in IPC with it, whose task cannot be torn down meanwhile.
+    // partner blocked in IPC with it, whose task cannot be torn down
+    // meanwhile. Its answer may be stale by the time it is used: a
+    // MemoryUnmap from another thread or the pager can take the page away
+    // (IPC's copy has that window still: docs/security.md, "Not done yet").
     Optional<Translation> translate(VirtualAddress address) const NO_THREAD_SAFETY_ANALYSIS
     {
         return m_builder.translate(address);

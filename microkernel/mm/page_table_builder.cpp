@@ -145,30 +145,32 @@ ErrorOr<void> PageTableBuilder::map(VirtualAddress virtual_base, PhysicalAddress
     return {};
 }
 
-// The tables above the leaf get User (as in map_page) once nothing can fail
-// any more, and before the leaf: a CPU that walks them meanwhile finds the
-// leaf absent, or present and reachable.
+// A table created here is linked with User already set (next_table_for_mapping),
+// so that no CPU walking the tables meanwhile caches an entry without it
+// (a spurious fault). An existing entry is written only if it lacks User:
+// the upper entries are shared by every page below them, and the pager
+// maps many pages under each.
 ErrorOr<void> PageTableBuilder::map_small_page(VirtualAddress virtual_address, PhysicalAddress physical_address, PageFlags flags)
 {
     HERALD_ASSERT(m_has_root);
     HERALD_TRY(validate(virtual_address, physical_address, kPageSize4KiB));
     u64 address = virtual_address.get();
-    u64* above[kRootLevel - 1];
     u64* entries = m_memory.table_at(m_root);
     for (int level = kRootLevel; level > 1; --level) {
         u64& entry = entries[index_at(address, level)];
         if (is_present(entry) && (entry & PageSize))
             return Error::AlreadyMapped; // a larger page covers it
-        entries = HERALD_TRY(next_table_for_mapping(entry, false));
-        above[kRootLevel - level] = &entry;
+        // The common case (the table is there, with User if needed) inline:
+        // a call per level cost 84 instructions a fault in all (page_fault,
+        // icount, -smp 1: 2,474 with the calls, 2,390 inline).
+        if (is_present(entry) && (!flags.user || (entry & User)))
+            entries = table(entry);
+        else
+            entries = HERALD_TRY(next_table_for_mapping(entry, flags.user));
     }
     u64& leaf = entries[index_at(address, 1)];
     if (is_present(leaf))
         return Error::AlreadyMapped;
-    if (flags.user) {
-        for (u64* entry : above)
-            *entry |= User;
-    }
     leaf = leaf_entry(physical_address.get(), 1, flags);
     return {};
 }
@@ -210,11 +212,12 @@ ErrorOr<u64*> PageTableBuilder::next_table_for_mapping(u64& entry, bool user)
             return Error::OutOfMemory;
         HERALD_ASSERT(frame->is_aligned_to(kPageSize4KiB));
         ++m_tables_allocated;
-        entry = frame->get() | Present | Writable;
+        entry = frame->get() | Present | Writable | (user ? User : 0);
+        return table(entry);
     }
     HERALD_ASSERT(!(entry & PageSize)); // map() checked for overlaps
-    if (user)
-        entry |= User;
+    if (user && !(entry & User))
+        entry |= User; // only if missing: a shared entry is not rewritten for each page
     return table(entry);
 }
 

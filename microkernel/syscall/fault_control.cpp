@@ -12,13 +12,17 @@
 // thread running in ring 3 (deliver_armed_fault, called by idt.cpp for every
 // interrupt from ring 3: one load of a flag that is almost never set).
 //
-// Nothing here may hurt the kernel: a register flip keeps RIP and RSP
-// canonical and RFLAGS's system bits alone (abi/faults.hpp says why), memory
-// flips reach only the task's own RAM pages (never a device's registers or
-// the memory server's view of every frame), and the work happens under the
-// task table lock, so that neither the thread nor the address space can be
-// freed meanwhile. A thread on a CPU is Busy: its saved registers are stale
-// while it runs, and a change would be lost (or land half-way).
+// Nothing here may hurt the kernel or another task: a register flip keeps
+// RIP and RSP canonical and RFLAGS's system bits alone (abi/faults.hpp says
+// why), and memory flips reach only the task's own RAM pages (never a
+// device's registers or the memory server's view of every frame). The work
+// happens under the task table lock, so that neither the thread nor the
+// address space can be freed meanwhile; a write into the task's memory also
+// takes the address space's lock (AddressSpace::with_own_ram_byte) for the
+// look-up and the write together, since a MemoryUnmap takes only that one:
+// the page cannot be unmapped, and its frame given to another task, in
+// between. A thread on a CPU is Busy: its saved registers are stale while it
+// runs, and a change would be lost (or land half-way).
 #include "handlers.hpp"
 
 #include "../abi/faults.hpp"
@@ -104,23 +108,20 @@ bool flip_allowed(FaultRegister which, u64 bit)
     return true;
 }
 
-// The physmap address of the task's RAM byte at `address`, or null: not
-// mapped, not the user's, a device's registers, a page another task's
-// memory shows through (the memory server's view), or, for `data_only`, a
-// page the task cannot write.
-u8* own_ram_byte(AddressSpace& space, u64 address, bool data_only)
+// The changes made to a byte of the task's own RAM (with_own_ram_byte).
+void flip_bit_of_word(u8* word, void* bit)
 {
-    if (address < abi::kUserCodeBase || address >= abi::kUserSpaceEnd)
-        return nullptr;
-    auto translation = space.translate(VirtualAddress(address));
-    if (!translation || !translation->flags.user || !is_ram_page(*translation))
-        return nullptr;
-    if (data_only && !translation->flags.writable)
-        return nullptr; // code and read-only data: the Exception kind's
-    auto owner = static_cast<FrameOwner>(translation->flags.software);
-    if (owner != FrameOwner::Kernel && owner != FrameOwner::Pager)
-        return nullptr;
-    return reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get()));
+    __atomic_fetch_xor(reinterpret_cast<u64*>(word), 1ull << *static_cast<const u64*>(bit), __ATOMIC_SEQ_CST);
+}
+
+void write_hlt(u8* byte, void*)
+{
+    __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
+}
+
+void read_byte(u8* byte, void* value)
+{
+    *static_cast<u8*>(value) = __atomic_load_n(byte, __ATOMIC_RELAXED);
 }
 
 // Exception at Interrupt (arm) or Disarm (-> 1 if the mark was still
@@ -138,7 +139,8 @@ ErrorOr<u64> mark_for_interrupt(Thread& thread, FaultMoment moment)
 }
 
 // Under the task table lock (with_address_space_of): the task, its main
-// thread and its address space stay as they are.
+// thread and its address space stay. Its mappings do not (MemoryUnmap takes
+// only the space's lock): a memory write goes through with_own_ram_byte.
 ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
 {
     const Request& request = *static_cast<const Request*>(context);
@@ -149,10 +151,8 @@ ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
     if (request.kind == FaultKind::Exception && request.a != static_cast<u64>(FaultMoment::Next))
         return mark_for_interrupt(*task.main_thread, static_cast<FaultMoment>(request.a));
     if (request.kind == FaultKind::MemoryBit) {
-        u8* byte = own_ram_byte(space, request.a & ~7ull, true);
-        if (!byte)
-            return Error::BadAddress;
-        __atomic_fetch_xor(reinterpret_cast<u64*>(byte), 1ull << request.b, __ATOMIC_SEQ_CST);
+        u64 bit = request.b;
+        HERALD_TRY(space.with_own_ram_byte(VirtualAddress(request.a & ~7ull), true, flip_bit_of_word, &bit));
         return 0u;
     }
     x86::InterruptFrame* frame = saved_user_frame(*task.main_thread);
@@ -164,10 +164,7 @@ ErrorOr<u64> inject_into(Task& task, AddressSpace& space, void* context)
         return 0u;
     }
     // Exception: the instruction it resumes at.
-    u8* byte = own_ram_byte(space, frame->rip, false);
-    if (!byte)
-        return Error::BadAddress;
-    __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
+    HERALD_TRY(space.with_own_ram_byte(VirtualAddress(frame->rip), false, write_hlt, nullptr));
     return 0u;
 }
 
@@ -200,9 +197,20 @@ ErrorOr<void> check_arguments(const Request& request)
 // system calls would get the same instruction nearly every time.
 bool follows_syscall(AddressSpace& space, u64 rip)
 {
-    u8* first = own_ram_byte(space, rip - 2, false);
-    u8* second = own_ram_byte(space, rip - 1, false); // perhaps on the page before
-    return first && second && *first == kSyscallOpcode[0] && *second == kSyscallOpcode[1];
+    u8 first = 0, second = 0;
+    if (space.with_own_ram_byte(VirtualAddress(rip - 2), false, read_byte, &first).is_error()
+        || space.with_own_ram_byte(VirtualAddress(rip - 1), false, read_byte, &second).is_error()) // perhaps on the page before
+        return false;
+    return first == kSyscallOpcode[0] && second == kSyscallOpcode[1];
+}
+
+// Once the page is known to be the task's own (with_own_ram_byte): the
+// mark, then the HLT. The mark is taken only here, so that exactly one of
+// this delivery and Disarm has it (abi/faults.hpp), and never put back.
+void take_mark_and_write_hlt(u8* byte, void* thread)
+{
+    if (__atomic_exchange_n(&static_cast<Thread*>(thread)->fault_armed, false, __ATOMIC_SEQ_CST))
+        write_hlt(byte, nullptr);
 }
 
 } // namespace
@@ -211,10 +219,12 @@ bool follows_syscall(AddressSpace& space, u64 rip)
 // boundary (SDM Vol. 3A §6.6: an interrupt is taken between instructions),
 // wherever its code happened to be (unless it just came back from a system
 // call: follows_syscall): the HLT goes there, and the thread faults on it
-// as soon as it resumes. Its own task's address space is the
-// live one, so no lock is needed to reach its page. A page the kernel may
-// not write (never seen: code is the task's own RAM) leaves the mark for
-// the next interrupt, or for Disarm.
+// as soon as it resumes. The look-up and the write take the address
+// space's lock (with_own_ram_byte), as in inject_into: another thread of the
+// task, or the pager, may unmap the page meanwhile. The interrupt came from
+// ring 3, so this CPU holds no lock yet. A page the kernel may not write
+// (never seen: code is the task's own RAM) leaves the mark for the next
+// interrupt, or for Disarm.
 void deliver_armed_fault(x86::InterruptFrame& frame)
 {
     Thread& thread = current_thread();
@@ -223,14 +233,7 @@ void deliver_armed_fault(x86::InterruptFrame& frame)
     AddressSpace* space = thread.task ? thread.task->address_space : nullptr;
     if (!space || follows_syscall(*space, frame.rip))
         return; // not a moment of its own choosing: the next interrupt's
-    // The page first: once the mark is taken it is never put back, so that
-    // exactly one of this delivery and Disarm has it (abi/faults.hpp).
-    u8* byte = own_ram_byte(*space, frame.rip, false);
-    if (!byte)
-        return;
-    if (!__atomic_exchange_n(&thread.fault_armed, false, __ATOMIC_SEQ_CST))
-        return; // Disarm took it first
-    __atomic_store_n(byte, kHltOpcode, __ATOMIC_SEQ_CST);
+    (void)space->with_own_ram_byte(VirtualAddress(frame.rip), false, take_mark_and_write_hlt, &thread);
 }
 
 // (fault control, FaultKind, task id, a, b) -> 0 (Exception's Disarm: 0 or 1).

@@ -142,8 +142,13 @@ ErrorOr<i64> join_thread(u64 thread_id);
 // current task if that was asked for (arch/x86_64/traps.hpp).
 
 // Runs `action` on task `task_id`'s address space with the task table lock
-// held, so that the task cannot be freed meanwhile (the pager maps pages
-// into tasks that may be dying). NotFound: no such user task.
+// held, so that the task, its threads and its address space cannot be freed
+// meanwhile (fault injection reaches a thread's saved registers; device
+// memory and the ring-0 memory service map and unmap). It does not hold the
+// mappings still: MemoryMap and MemoryUnmap take only the space's own lock
+// (address_space_of), so an action that reads or writes through a
+// translation does both under that lock (AddressSpace::with_own_ram_byte).
+// NotFound: no such user task.
 using AddressSpaceAction = ErrorOr<u64> (*)(Task& task, AddressSpace& space, void* context);
 ErrorOr<u64> with_address_space_of(u64 task_id, AddressSpaceAction action, void* context);
 
