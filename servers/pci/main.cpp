@@ -288,32 +288,38 @@ ipc::Result<ipc::WithHandle<>> hand_out_copy(uint64_t vector)
     return hand_out(static_cast<int64_t>(copy.value()));
 }
 
-// Function `index`'s MSI-X table, mapped once (the mapping lasts as long
-// as this server); nullptr if its BAR is not memory, not assigned, or too
-// small for the table.
-volatile uint32_t* msix_table(uint64_t index, const pci::Msix& msix)
+// Maps `bytes` at `offset` into memory BAR `bar` at `at` (whole pages, at
+// most kMsixTableSpacing: each function's window of this server's address
+// space); the address of the first byte, or 0 if the BAR is not memory, not
+// assigned, too small, or the pages do not fit the window. The mapping lasts
+// as long as this server.
+uint64_t map_bar_window(const pci::Bar& bar, uint64_t offset, uint64_t bytes, uint64_t at)
 {
-    if (g_msix_tables[index])
-        return g_msix_tables[index];
-    const pci::Bar& bar = g_functions[index].bars[msix.table_bar];
-    uint64_t bytes = uint64_t(msix.table_size) * pci::kMsixEntryBytes;
     if ((bar.kind != pci::BarKind::Memory32 && bar.kind != pci::BarKind::Memory64) || bar.base == 0
-        || msix.table_offset + bytes > bar.size)
-        return nullptr;
-    uint64_t start = bar.base + msix.table_offset;
+        || offset + bytes > bar.size)
+        return 0;
+    uint64_t start = bar.base + offset;
     uint64_t page = start & ~(kPage - 1);
     uint64_t length = ((start + bytes + kPage - 1) & ~(kPage - 1)) - page;
-    uint64_t at = kMsixTablesAt + index * kMsixTableSpacing;
     if (length > kMsixTableSpacing)
-        return nullptr;
+        return 0;
     int64_t memory = call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, page, length);
     if (memory <= 0)
-        return nullptr;
+        return 0;
     bool mapped = call(abi::SyscallNumber::DeviceMemoryMap, static_cast<uint64_t>(memory), at) == 0;
     (void)ipc::sys::handle_close(static_cast<ipc::Handle>(memory)); // the mapping stays
-    if (!mapped)
-        return nullptr;
-    g_msix_tables[index] = reinterpret_cast<volatile uint32_t*>(at + (start - page));
+    return mapped ? at + (start - page) : 0;
+}
+
+// Function `index`'s MSI-X table, mapped once; nullptr if its BAR cannot
+// hold it (map_bar_window).
+volatile uint32_t* msix_table(uint64_t index, const pci::Msix& msix)
+{
+    if (!g_msix_tables[index]) {
+        uint64_t at = map_bar_window(g_functions[index].bars[msix.table_bar], msix.table_offset,
+            uint64_t(msix.table_size) * pci::kMsixEntryBytes, kMsixTablesAt + index * kMsixTableSpacing);
+        g_msix_tables[index] = reinterpret_cast<volatile uint32_t*>(at);
+    }
     return g_msix_tables[index];
 }
 
@@ -334,22 +340,9 @@ volatile uint8_t* virtio_common(uint64_t index)
     (void)virtio::find_regions(read_function_config, &address, regions); // only the common structure matters here
     if (!regions.common.present)
         return nullptr;
-    const pci::Bar& bar = g_functions[index].bars[regions.common.bar];
-    if ((bar.kind != pci::BarKind::Memory32 && bar.kind != pci::BarKind::Memory64) || bar.base == 0
-        || uint64_t(regions.common.offset) + virtio::common::kSize > bar.size)
-        return nullptr;
-    uint64_t start = bar.base + regions.common.offset;
-    uint64_t page = start & ~(kPage - 1);
-    uint64_t length = ((start + virtio::common::kSize + kPage - 1) & ~(kPage - 1)) - page;
-    uint64_t at = kVirtioCommonAt + index * kMsixTableSpacing;
-    int64_t memory = call(abi::SyscallNumber::DeviceMemoryRestrict, pci::kDeviceMemoryRootHandle, page, length);
-    if (memory <= 0)
-        return nullptr;
-    bool mapped = call(abi::SyscallNumber::DeviceMemoryMap, static_cast<uint64_t>(memory), at) == 0;
-    (void)ipc::sys::handle_close(static_cast<ipc::Handle>(memory)); // the mapping stays
-    if (!mapped)
-        return nullptr;
-    g_virtio_common[index] = reinterpret_cast<volatile uint8_t*>(at + (start - page));
+    uint64_t at = map_bar_window(g_functions[index].bars[regions.common.bar], regions.common.offset,
+        virtio::common::kSize, kVirtioCommonAt + index * kMsixTableSpacing);
+    g_virtio_common[index] = reinterpret_cast<volatile uint8_t*>(at);
     return g_virtio_common[index];
 }
 
