@@ -194,13 +194,20 @@ size_t assign_bars(ConfigSpace& config, Function* functions, size_t count, uint6
 namespace {
 constexpr uint32_t kBusMasterEnable = 1u << 2;
 constexpr uint32_t kCommandMask = 0xFFFF; // the status register above it is RW1C
+
+// Sets or clears one bit of the command register, never writing the
+// status register above it (RW1C: a 1 written there would clear a bit).
+void set_command_bit(ConfigSpace& config, Address address, uint32_t bit, bool on)
+{
+    uint32_t command = config.read32(address, kCommand) & kCommandMask;
+    command = on ? command | bit : command & ~bit;
+    config.write32(address, kCommand, command);
+}
 } // namespace
 
 void set_bus_master(ConfigSpace& config, Address address, bool on)
 {
-    uint32_t command = config.read32(address, kCommand) & kCommandMask;
-    command = on ? command | kBusMasterEnable : command & ~kBusMasterEnable;
-    config.write32(address, kCommand, command);
+    set_command_bit(config, address, kBusMasterEnable, on);
 }
 
 bool bus_master(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kBusMasterEnable; }
@@ -212,9 +219,7 @@ constexpr uint32_t kMemorySpaceEnable = 1u << 1;
 
 void set_intx_disabled(ConfigSpace& config, Address address, bool disabled)
 {
-    uint32_t command = config.read32(address, kCommand) & kCommandMask;
-    command = disabled ? command | kInterruptDisable : command & ~kInterruptDisable;
-    config.write32(address, kCommand, command);
+    set_command_bit(config, address, kInterruptDisable, disabled);
 }
 
 bool intx_disabled(ConfigSpace& config, Address address) { return config.read32(address, kCommand) & kInterruptDisable; }

@@ -188,6 +188,18 @@ void check_a_copy_of_init_cannot_reserve(u64 inits_fat, u64 driver)
     kill_all_named("virtio-blk", driver);
 }
 
+// The end of a test that started init: init, then every pinger still
+// running (killing init does not end the programs it started).
+void end_init_and_its_pingers(u64 init)
+{
+    (void)kill_task(init);
+    (void)wait_for_exit(init, kPatienceMs);
+    while (u64 pinger = running_task_named("pinger", 0)) {
+        (void)kill_task(pinger);
+        (void)wait_for_exit(pinger, kPatienceMs);
+    }
+}
+
 } // namespace
 
 // init restarts the disk driver (init.manifest: virtio-blk ... restart), and
@@ -219,12 +231,7 @@ HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
     EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
     EXPECT_EQ(running_task_named("fat", 0), fat); // fat reconnected; it was not restarted
 
-    (void)kill_task(init);
-    (void)wait_for_exit(init, kPatienceMs);
-    while (u64 pinger = running_task_named("pinger", 0)) {
-        (void)kill_task(pinger);
-        (void)wait_for_exit(pinger, kPatienceMs);
-    }
+    end_init_and_its_pingers(init);
     (void)kill_task(fat);
     (void)kill_task(again);
 }
@@ -295,12 +302,7 @@ HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
     EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0); // init's fat goes on
 
     (void)kill_task(stray);
-    (void)kill_task(init);
-    (void)wait_for_exit(init, kPatienceMs);
-    while (u64 pinger = running_task_named("pinger", 0)) {
-        (void)kill_task(pinger);
-        (void)wait_for_exit(pinger, kPatienceMs);
-    }
+    end_init_and_its_pingers(init);
     (void)kill_task(fat);
     (void)kill_task(driver);
 }
