@@ -8,8 +8,64 @@ using namespace ipc::console;
 
 ipc::Result<Write::Reply> ConsoleService::handle(Write, const ipc::Bytes& text, ipc::Badge)
 {
-    m_backend->write(text.data, text.length);
+    write_output(text.data, text.length);
     return Write::Reply { text.length };
+}
+
+// Another task's output must not land inside the line being typed: it
+// starts on a line of its own, and once it has ended its line the typed
+// line is drawn again below it. Output that does not end its line (a
+// program's own prompt) leaves the typed line to be drawn again later: by
+// the next output that ends a line, or by the next Echo.
+void ConsoleService::write_output(const uint8_t* bytes, size_t length)
+{
+    if (length == 0)
+        return;
+    m_out_length = 0;
+    if (m_open_line.is_open() && !m_open_line_interrupted) {
+        append_out(reinterpret_cast<const uint8_t*>("\n"), 1);
+        m_open_line_interrupted = true;
+    }
+    append_out(bytes, length);
+    if (m_open_line_interrupted && m_at_line_start)
+        append_open_line_again();
+    send_out();
+}
+
+ipc::Result<Write::Reply> ConsoleService::handle(Echo, const ipc::Bytes& text, ipc::Badge)
+{
+    m_out_length = 0;
+    if (m_open_line_interrupted) {
+        if (!m_at_line_start)
+            append_out(reinterpret_cast<const uint8_t*>("\n"), 1);
+        append_open_line_again();
+    }
+    append_out(text.data, text.length);
+    m_open_line.follow(text.data, text.length);
+    send_out();
+    return Write::Reply { text.length };
+}
+
+void ConsoleService::append_out(const uint8_t* bytes, size_t length)
+{
+    for (size_t i = 0; i < length && m_out_length < sizeof(m_out); ++i)
+        m_out[m_out_length++] = bytes[i];
+    if (length > 0)
+        m_at_line_start = bytes[length - 1] == '\n';
+}
+
+void ConsoleService::append_open_line_again()
+{
+    append_out(m_open_line.shown(), m_open_line.length());
+    if (m_open_line.length() > 0)
+        m_at_line_start = false;
+    m_open_line_interrupted = false;
+}
+
+void ConsoleService::send_out()
+{
+    if (m_out_length > 0)
+        m_backend->write(m_out, m_out_length);
 }
 
 ipc::Result<ipc::Bytes> ConsoleService::handle(Read, const Read::Request& request, ipc::Badge)

@@ -8,6 +8,9 @@
 //              sends whole lines never has another's bytes inside them
 //   Read       up to `max` buffered input bytes, maybe none: it never waits
 //   Subscribe  a notification signalled with kInputBit when input arrives
+//   Echo       like Write, for the line being typed (open_line.hpp): other
+//              output that comes while it is open goes on a line of its
+//              own, and the typed line is drawn again after it
 // and, when the device says it has input (input_arrived), moves the bytes
 // the UART holds into a kInputBuffer-byte ring and signals every subscriber.
 // Nothing typed is dropped: with the ring full, bytes stay in the UART, whose
@@ -22,6 +25,7 @@
 #include <stdint.h>
 
 #include "libipc/protocols/console.hpp"
+#include "open_line.hpp"
 
 namespace herald::console {
 
@@ -74,6 +78,11 @@ public:
     ipc::Result<ipc::console::Write::Reply> handle(ipc::console::Write, const ipc::Bytes& text, ipc::Badge);
     ipc::Result<ipc::Bytes> handle(ipc::console::Read, const ipc::console::Read::Request& request, ipc::Badge);
     ipc::Result<ipc::Empty> handle(ipc::console::Subscribe, const ipc::WithHandle<>& request, ipc::Badge);
+    ipc::Result<ipc::console::Write::Reply> handle(ipc::console::Echo, const ipc::Bytes& text, ipc::Badge);
+
+    // Output that is nobody's typing, from outside the protocol (the ring-3
+    // console's kernel log lines): treated as a Write.
+    void write_output(const uint8_t* bytes, size_t length);
 
     // The device interrupted: what the UART holds goes into the input ring,
     // as far as it has room, and subscribers are told (if any byte came).
@@ -90,6 +99,9 @@ public:
 
 private:
     void signal_subscribers(uint64_t bits);
+    void append_out(const uint8_t* bytes, size_t length);
+    void append_open_line_again();
+    void send_out();
 
     Backend* m_backend { nullptr };
     uint8_t m_input[ipc::console::kInputBuffer] {};
@@ -98,6 +110,17 @@ private:
     uint8_t m_reply[ipc::kMaxPayload] {};
     Subscriber m_subscribers[ipc::console::kMaxSubscribers] {};
     size_t m_subscriber_count { 0 };
+
+    // The typed line and whether other output has gone out after it (then
+    // it must be drawn again before it goes on), and whether the last byte
+    // out ended a line.
+    OpenLine m_open_line;
+    bool m_open_line_interrupted { false };
+    bool m_at_line_start { true };
+    // One output, built whole and written in one piece: the newline that
+    // leaves the typed line, the bytes, the typed line drawn again.
+    uint8_t m_out[1 + ipc::kMaxPayload + 1 + OpenLine::kMaxLength] {};
+    size_t m_out_length { 0 };
 };
 
 } // namespace herald::console

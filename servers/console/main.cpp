@@ -95,7 +95,7 @@ void print_kernel_log()
     int64_t got = user::syscall3(user::number_of(abi::SyscallNumber::LogRead), abi::kKernelLogHandle,
         reinterpret_cast<uint64_t>(lines), sizeof(lines));
     if (got > 0)
-        g_backend.write(lines, static_cast<size_t>(got));
+        g_console.write_output(lines, static_cast<size_t>(got)); // not inside a typed line
 }
 
 // The console's protocol, plus its bound notification's bits (ipc::serve

@@ -247,3 +247,76 @@ TEST_CASE("console service: kernel messages other than fault injection get no an
     forged.badge = 7; // no kernel badge: not honoured (it would fault)
     CHECK(f.service.on_kernel_message(forged, reply) == ipc::KernelMessage::NoAnswer);
 }
+
+// The line being typed (Echo, open_line.hpp): another task's output that
+// arrives meanwhile goes on a line of its own and the typed line is drawn
+// again below it. The flake this fixes: rtc's first line inside the shell's
+// echo of "run sleep 500".
+TEST_CASE("console service: output during a typed line goes on its own line, and the line is drawn again", "[console_service]")
+{
+    Fixture f;
+    auto echo = [&](const std::string& text) { REQUIRE(!f.reply_of<proto::Echo>(bytes_of(text)).is_error()); };
+    auto write = [&](const std::string& text) { REQUIRE(!f.reply_of<proto::Write>(bytes_of(text)).is_error()); };
+    auto all = [&] {
+        std::string out;
+        for (auto& piece : f.backend.writes)
+            out += piece;
+        return out;
+    };
+
+    echo("herald> ");
+    echo("r");
+    write("rtc: serving\n");
+    CHECK(f.backend.writes.back() == "\nrtc: serving\nherald> r"); // one piece: nothing between
+    echo("u");
+    echo("n");
+    write("kv: ready\n");
+    echo(" x");
+    echo("\b \b"); // an erased character is not drawn again
+    write("pci: 3 functions\n");
+    echo("\r\n");
+    write("after the line\n"); // no line open: as it comes
+    CHECK(all() == "herald> r\nrtc: serving\nherald> run\nkv: ready\nherald> run x\b \b\npci: 3 functions\nherald> run \r\nafter the line\n");
+}
+
+TEST_CASE("console service: output that does not end its line leaves the typed line to be drawn later", "[console_service]")
+{
+    Fixture f;
+    auto echo = [&](const std::string& text) { REQUIRE(!f.reply_of<proto::Echo>(bytes_of(text)).is_error()); };
+    auto write = [&](const std::string& text) { REQUIRE(!f.reply_of<proto::Write>(bytes_of(text)).is_error()); };
+    echo("herald> ls");
+    write("half ");
+    CHECK(f.backend.writes.back() == "\nhalf ");
+    write("a line\n");
+    CHECK(f.backend.writes.back() == "a line\nherald> ls");
+    write("part");
+    echo("x"); // the typing goes on below the other output, not after it
+    CHECK(f.backend.writes.back() == "\nherald> lsx");
+
+    uint8_t log[] = "herald: a kernel line\n";
+    f.service.write_output(log, sizeof(log) - 1); // the ring-3 console's kernel log
+    CHECK(f.backend.writes.back() == "\nherald: a kernel line\nherald> lsx");
+    f.service.write_output(log, 0);
+    CHECK(f.backend.writes.back() == "\nherald: a kernel line\nherald> lsx"); // nothing written
+}
+
+TEST_CASE("open line: the model keeps what the terminal shows", "[console_service]")
+{
+    OpenLine line;
+    auto follow = [&](const std::string& text) { line.follow(reinterpret_cast<const uint8_t*>(text.data()), text.size()); };
+    auto shown = [&] { return std::string(reinterpret_cast<const char*>(line.shown()), line.length()); };
+    CHECK(!line.is_open());
+    follow("herald> ");
+    CHECK(line.is_open());
+    follow("ab\a"); // the bell shows nothing
+    follow("\b \b\b \bz");
+    CHECK(shown() == "herald> z");
+    follow("\b\b\b\b\b\b\b\b\b\b\b\b"); // more backspaces than shown characters
+    CHECK(shown().empty());
+    CHECK(line.is_open());
+    follow("^C\r\n");
+    CHECK(!line.is_open());
+    CHECK(shown().empty());
+    follow(std::string(OpenLine::kMaxLength + 50, 'x'));
+    CHECK(line.length() == OpenLine::kMaxLength);
+}

@@ -168,7 +168,7 @@ expect chain "^cat: /readme.txt: the file system is corrupt$" "^fat: the file sy
 
 # --- no-disk ---
 session no-disk 1 none "ls" "run hello"
-expect no-disk "^(herald> )?virtio-blk: no disk attached \(no virtio-blk device on the PCI bus\): no files$" \
+expect no-disk "^virtio-blk: no disk attached \(no virtio-blk device on the PCI bus\): no files$" \
     "^ls: /: no file system mounted" "^hello \(task [0-9]+\) exited with status 0$"
 reject no-disk "^fat: "
 

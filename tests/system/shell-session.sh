@@ -39,14 +39,29 @@ seen=""     # what came since the last prompt
 fail() { echo "shell-session: FAILED: $*" | tee -a "$log.result" >&2; failures=$((failures + 1)); }
 
 # Reads the serial output until `seen` ends with the prompt, or gives up.
+# wait_for_prompt TYPED: first waits for the echo of the line TYPED (the
+# shell's "herald> TYPED", or just "TYPED" when its prompt was read before),
+# and only then for the prompt, with `seen` holding what came between: a
+# server's line that arrives while a line is open makes the console draw
+# the open line again ("herald> " on a line of its own, docs/system.md, "The
+# console"), which is not the answer's prompt.
 wait_for_prompt() {
-    local deadline=$((SECONDS + timeout)) c
+    local typed="${1-}" deadline=$((SECONDS + timeout)) c line echoed=1
+    [ -n "$typed" ] && echoed=""
     seen=""
     while [ $SECONDS -lt $deadline ]; do
         if IFS= read -r -t 1 -N 1 c <&3; then
             [ "$c" = $'\r' ] && continue
             seen+="$c"
             printf '%s' "$c" >>"$log"
+            if [ -z "$echoed" ]; then
+                if [ "$c" = $'\n' ]; then
+                    line="${seen%$'\n'}"
+                    line="${line##*$'\n'}"
+                    [[ "$line" == "herald> $typed" || "$line" == "$typed" ]] && echoed=1 && seen=""
+                fi
+                continue
+            fi
             [[ "$seen" == *$'\n'"herald> " || "$seen" == "herald> " ]] && return 0
         elif ! kill -0 "$qemu_pid" 2>/dev/null; then
             return 1
@@ -60,7 +75,7 @@ wait_for_prompt() {
 command() {
     local text="$1"; shift
     printf '%s\r' "$text" >&4
-    if ! wait_for_prompt; then
+    if ! wait_for_prompt "$text"; then
         fail "no prompt after '$text'"
         return
     fi
@@ -104,7 +119,7 @@ command "mem" "^free +[0-9]+ +[0-9]+$" "^managed +[0-9]+"
 command "cpus" "^$Q_SMP CPUs online"
 # Typed ahead: two lines at once are two commands.
 printf 'cpus\rcpus\r' >&4
-if wait_for_prompt && first="$seen" && wait_for_prompt; then
+if wait_for_prompt cpus && first="$seen" && wait_for_prompt cpus; then
     grep -q "CPUs online" <<<"$first" && grep -q "CPUs online" <<<"$seen" || fail "two lines typed at once did not run two commands"
 else
     fail "no two prompts after two lines typed at once"
@@ -135,7 +150,7 @@ grep -Eq "^ +$spin_id  running" <<<"$seen" && fail "spin (task $spin_id) still r
 printf 'run spin\r' >&4
 sleep 1
 printf '\003' >&4
-if wait_for_prompt; then
+if wait_for_prompt "run spin"; then
     grep -Eq "^spin \(task [0-9]+\) was killed" <<<"$seen" || fail "Ctrl-C did not kill 'run spin'"
 else
     fail "no prompt after Ctrl-C during 'run spin'"
@@ -145,7 +160,7 @@ fi
 command "ps"
 shell_id=$(grep -E "^ +[0-9]+  running +[0-9]+  shell$" <<<"$seen" | awk '{print $1}')
 printf 'kill %s\r' "$shell_id" >&4
-if wait_for_prompt; then
+if wait_for_prompt "kill $shell_id"; then
     grep -q "init: shell was killed; starting it again$" <<<"$seen" || fail "no 'init: shell was killed; starting it again' after killing the shell"
     grep -q "Herald shell" <<<"$seen" || fail "no new shell banner after killing the shell"
 else

@@ -40,6 +40,10 @@ inline void print(const char* text) { print(StringView(text)); }
 void flush();
 // flush(), ending an unfinished line with '\n' first (done at exit).
 void finish_line();
+// flush(), then `text` as part of the line being typed (a prompt, a line
+// editor's echo: the console's Echo), so that other tasks' output does not
+// land inside it (docs/system.md, "The console").
+void echo(StringView text);
 
 class ConsoleSink final : public FormatSink {
 public:

@@ -145,6 +145,23 @@ void print(StringView text)
 
 void flush() { send_line(); }
 
+void echo(StringView text)
+{
+    flush();
+    for (usize done = 0; done < text.length();) {
+        usize length = text.length() - done;
+        if (length > ipc::kMaxPayload)
+            length = ipc::kMaxPayload;
+        bool sent = console_ready()
+            && !g_console.call<ipc::console::Echo>(ipc::Bytes { reinterpret_cast<const uint8_t*>(text.chars() + done), static_cast<uint32_t>(length) }).is_error();
+        if (!sent) { // no console: to the kernel log, as print() does
+            print(StringView(text.chars() + done, length));
+            flush();
+        }
+        done += length;
+    }
+}
+
 // At the end: a last line without '\n' gets one, so that whatever is
 // written next starts on a line of its own.
 void finish_line()

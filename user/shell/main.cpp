@@ -397,8 +397,7 @@ extern "C" int64_t herald_main(uint64_t)
 {
     println("Herald shell, {} ms after boot. Type help.", self_info().uptime_ms);
     for (;;) {
-        user::print("herald> ");
-        user::flush();
+        user::echo("herald> ");
         for (;;) {
             uint8_t byte;
             if (!next_byte(byte)) {
@@ -408,8 +407,7 @@ extern "C" int64_t herald_main(uint64_t)
             char echo[shell::LineEditor::kMaxEcho];
             size_t echo_length = 0;
             auto event = g_editor.feed(byte, echo, sizeof(echo), echo_length);
-            user::print(StringView(echo, echo_length));
-            user::flush();
+            user::echo(StringView(echo, echo_length));
             if (event == shell::LineEditor::Event::LineReady) {
                 execute_and_record(g_editor.line());
                 break;

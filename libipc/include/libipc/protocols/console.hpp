@@ -10,6 +10,13 @@
 //                                      (payload), maybe none: it never waits
 //   Subscribe  notification (handle) -> {}: the console signals bit 1 on it
 //                                      whenever input arrives (then Read)
+//   Echo       bytes (payload)      -> bytes written. Like Write, for the
+//                                      line being typed (a prompt, the line
+//                                      editor's echo): while it is open,
+//                                      another task's output goes on a line
+//                                      of its own and the typed line is
+//                                      drawn again after it. One open line:
+//                                      the last Echo's (the shell's).
 //
 // Input comes from COM1's interrupt, which the kernel delivers to the server
 // as a notification; it keeps kInputBuffer bytes, and when nobody reads,
@@ -50,7 +57,13 @@ struct Subscribe {
     using Reply = Empty;
 };
 
-using Protocol = ipc::Protocol<Write, Read, Subscribe>;
+struct Echo {
+    static constexpr uint32_t label = 4;
+    using Request = Bytes;
+    using Reply = Write::Reply;
+};
+
+using Protocol = ipc::Protocol<Write, Read, Subscribe, Echo>;
 
 inline constexpr Error kTooManySubscribers = protocol_error(0);
 
