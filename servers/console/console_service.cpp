@@ -21,6 +21,11 @@ void ConsoleService::write_output(const uint8_t* bytes, size_t length)
 {
     if (length == 0)
         return;
+    if (!m_open_line.is_open()) { // nobody types: as it comes, no copy
+        m_backend->write(bytes, length);
+        m_at_line_start = bytes[length - 1] == '\n';
+        return;
+    }
     m_out_length = 0;
     if (m_open_line.is_open() && !m_open_line_interrupted) {
         append_out(reinterpret_cast<const uint8_t*>("\n"), 1);
