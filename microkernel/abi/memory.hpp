@@ -114,6 +114,17 @@ enum MemoryMapFlags : uint64_t {
     MapNotReclaimed = 1u << 3,
 };
 
+// MemoryMapReply (docs/syscalls.md): the page fault's frame mapped, the
+// fault answered and the next message received, in one call. Before it does
+// anything, the kernel stores kMapReplyPending in the caller's outcome word
+// (BadAddress if it cannot: nothing done); once it has tried the map, it
+// stores the map's result there (0, or a negative SyscallError), before it
+// answers: the memory server's other threads may read the word while this
+// one waits for its next message, and end the fault in flight for it
+// (docs/memory.md, "A fault in flight"). Each store is one aligned 8-byte
+// store: a thread reading the word sees the old value or the new one.
+inline constexpr int64_t kMapReplyPending = 1;
+
 // One range of the managed set (MemoryRanges).
 struct ManagedRange {
     uint64_t base;  // physical, page-aligned

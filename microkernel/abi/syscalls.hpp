@@ -43,6 +43,10 @@ enum class SyscallNumber : uint64_t {
     MemoryUnmap = 33,   // (control, task id, address) -> the frame that was mapped there (docs/memory.md: whose pages)
     MemoryReclaim = 34, // (control, uint64_t* out, max) -> entries written (kReclaimTaskBit)
     MemoryRanges = 35,  // (control, ManagedRange* out, max) -> ranges written (all of them fit in 256)
+    // A page fault's whole answer (docs/syscalls.md, "MemoryMapReply"): maps the frame into the task of
+    // the call the caller would reply to, stores the map's result at `outcome`, answers that call
+    // Resolved and receives the next message (abi/ipc.hpp's registers); a map that fails answers nothing.
+    MemoryMapReply = 36, // (endpoint, control, address, frame, MemoryMapFlags, int64_t* outcome) -> the next message
 
     // Tasks as capabilities (abi/task.hpp).
     TaskCreate = 40,     // (process control, name, length) -> task handle (a task with no thread yet)

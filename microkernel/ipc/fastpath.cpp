@@ -1,6 +1,7 @@
 // The IPC fast paths, after seL4's fastpath.c: the common case of Call and
-// ReplyReceive when the partner is already waiting on this CPU and the
-// message is registers only. Each path is a straight run of guards, each of
+// ReplyReceive (and of MemoryMapReply's answer, ipc_answer_and_receive) when
+// the partner is already waiting on this CPU and the message is registers
+// only. Each path is a straight run of guards, each of
 // which hands the call to the full path (ipc.cpp) with its reason, then a
 // marked point of no return, then the commit: hand the message over and
 // switch straight to the partner, with no run queue in between. The one
@@ -100,20 +101,44 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     return true; // the reply is in the frame
 }
 
-bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
+namespace {
+
+// Past a reply-and-receive's point of no return, under `endpoint`'s lock:
+// `caller` (its right claimed) gets `reply`, and `self` waits on `endpoint`.
+// False when `self`'s own task was killed as it answered (the kill found no
+// wait yet): then the caller has its reply, and we end instead of waiting.
+[[gnu::always_inline]] inline bool answer_and_queue(Thread& self, Thread& caller, Endpoint& endpoint, const IpcMessage& reply)
+    REQUIRES(endpoint.lock)
 {
-    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
-    if (unlikely(!caller))
-        return false; // nothing to reply to: a plain receive
-    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
-        return false; // payload, handle or bad bits
-    if (unlikely(caller->cpu != this_processor().index))
+    caller.ipc.awaiting_reply = false;
+    caller.ipc.replier = nullptr;
+    write_message(*caller.ipc.frame, reply);
+    count<Event::IpcFast>();
+    __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_SEQ_CST);
+    endpoint.receivers.push_back(self);
+    if (unlikely(__atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST))) {
+        endpoint.receivers.remove(self);
+        self.ipc.blocked_on = nullptr;
+        return false;
+    }
+    self.state = ThreadState::Blocked;
+    return true;
+}
+
+// Both reply-and-receive paths: `reply` to `caller`, then the next message
+// on `handle`. `claim` is the last guard: it takes the reply right
+// (ReplyReceive), or finds it taken already (MemoryMapReply's answer).
+template<typename Claim>
+bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
+    Claim claim)
+{
+    if (unlikely(caller.cpu != this_processor().index))
         return false; // the caller must be woken on its own CPU
     Task& task = *self.task;
     lock_in_syscall(task.handles_lock);
     SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
     const HandleEntry* entry;
-    Endpoint* found = find_endpoint(task, ipc_handle(frame), abi::RightReceive, entry);
+    Endpoint* found = find_endpoint(task, handle, abi::RightReceive, entry);
     if (unlikely(!found))
         return false; // the full path replies, then reports the error
     Endpoint& endpoint = *found;
@@ -126,33 +151,39 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         // switched to.
         return false;
     }
-
-    if (unlikely(!claim_reply_right(self, *caller))) {
+    if (unlikely(!claim())) {
         // The caller's task was killed while we got here: no reply to give.
         return false;
     }
 
     // ---- point of no return ----
-    caller->ipc.awaiting_reply = false;
-    caller->ipc.replier = nullptr;
-    write_message(*caller->ipc.frame, read_message(frame));
-    count<Event::IpcFast>();
-    __atomic_store_n(&self.ipc.blocked_on, &endpoint, __ATOMIC_SEQ_CST);
-    endpoint.receivers.push_back(self);
-    if (unlikely(__atomic_load_n(&self.task->kill_requested, __ATOMIC_SEQ_CST))) {
-        // Killed as it answered (the kill found no wait yet): the caller has
-        // its reply; we end instead of waiting for the next message.
-        endpoint.receivers.remove(self);
-        self.ipc.blocked_on = nullptr;
-        guard.unlock();
+    bool waits = answer_and_queue(self, caller, endpoint, reply);
+    guard.unlock(); // a queued waiter holds no reference (kernel_object.hpp)
+    if (unlikely(!waits)) {
         set_syscall_result(frame, encode_result(Error::PeerGone));
-        scheduler_wake(*caller);
+        scheduler_wake(caller);
         return true;
     }
-    self.state = ThreadState::Blocked;
-    guard.unlock(); // a queued waiter holds no reference (kernel_object.hpp)
-    scheduler_block_and_switch_to(*caller);
+    scheduler_block_and_switch_to(caller);
     return true; // the next message is in the frame
+}
+
+} // namespace
+
+bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
+{
+    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
+    if (unlikely(!caller))
+        return false; // nothing to reply to: a plain receive
+    if (unlikely(ipc_message_info(frame) & ~kLabelOnly))
+        return false; // payload, handle or bad bits
+    return reply_and_wait(self, *caller, read_message(frame), ipc_handle(frame), frame,
+        [&self, caller] { return claim_reply_right(self, *caller); });
+}
+
+bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame)
+{
+    return reply_and_wait(self, caller, reply, handle, frame, [] { return true; });
 }
 
 } // namespace herald

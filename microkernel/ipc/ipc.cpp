@@ -641,6 +641,29 @@ ErrorOr<void> ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const I
     return {};
 }
 
+Thread* ipc_claim_caller(Thread& self)
+{
+    Thread* caller = __atomic_load_n(&self.ipc.reply_to, __ATOMIC_ACQUIRE);
+    return caller && claim_reply_right(self, *caller) ? caller : nullptr;
+}
+
+void ipc_unclaim_caller(Thread& self, Thread& caller)
+{
+    // Only `self` gives itself reply rights (when it receives), and it is
+    // here: the slot is still empty. seq_cst, as give_reply_right's.
+    __atomic_store_n(&self.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
+}
+
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle)
+{
+    if (fastpath_answer_receive(self, caller, reply, handle, *self.ipc.frame))
+        return decode_result(syscall_result(*self.ipc.frame)); // the next message is in the frame
+    caller.ipc.awaiting_reply = false;
+    caller.ipc.replier = nullptr;
+    deliver(self, caller, reply, nullptr);
+    return receive(self, handle, &caller); // the caller runs again once we wait (or right away, elsewhere)
+}
+
 void ipc_thread_exiting(Thread& thread)
 {
     if (Thread* caller = __atomic_exchange_n(&thread.ipc.reply_to, nullptr, __ATOMIC_ACQ_REL))

@@ -35,6 +35,25 @@ inline bool ipc_fastpath(Thread& self, u64 number, x86::InterruptFrame& frame)
     return false;
 }
 
+// For a server's call that does work on its caller's behalf before it
+// answers (MemoryMapReply, syscall/memory_control.cpp), in three steps:
+//
+// The caller `self`'s reply right names, claimed: nobody else (a kill of
+// the caller's task: ipc_cancel_wait) can end its wait now, so the caller,
+// its task and its address space stay until it is answered. nullptr: no
+// call to answer (none received, answered already, or its task was killed
+// meanwhile and the kill took the right).
+Thread* ipc_claim_caller(Thread& self);
+// Gives a claimed right back unanswered (the work failed: the server
+// answers later, as after any call). A kill that looked meanwhile found the
+// right taken and left the caller waiting: the answer wakes it, and it ends.
+void ipc_unclaim_caller(Thread& self, Thread& caller);
+// Answers a claimed caller with `reply` (registers only: no payload, no
+// handle) and receives the next message on `handle`, as ReplyReceive does
+// (on the fast path when it can, fastpath.cpp): the message lands in
+// `self`'s frame; the result is the receive's.
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle);
+
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);
 

@@ -15,6 +15,10 @@ namespace herald {
 void give_reply_right(Thread& server, Thread& caller);
 bool claim_reply_right(Thread& server, Thread& caller);
 
+// ipc_answer_and_receive's fast path (fastpath.cpp): true when it answered
+// `caller` (claimed already) and `self` has its next message in `frame`.
+bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame);
+
 // Right after give_reply_right(server, caller), by whichever side gave it:
 // whether the caller's task is being killed. A kill that looked for the
 // caller's wait before the right was given found nothing to cancel;

@@ -13,10 +13,7 @@
 
 namespace herald {
 
-namespace {
-
-// What map_managed_frame's errors mean to the memory server.
-Error map_error(Error e)
+Error MemoryControl::map_error(Error e)
 {
     switch (e) {
     case Error::PeerGone: return Error::PeerGone; // no such task (any more)
@@ -25,8 +22,6 @@ Error map_error(Error e)
     default: return Error::BadArgument; // already mapped, not a managed frame, a bad flag
     }
 }
-
-} // namespace
 
 MemoryControl MemoryControl::s_the;
 

@@ -21,6 +21,9 @@ public:
 
     // MemoryMap: `frame` (managed) at `address` of task `task_id`.
     ErrorOr<void> map(u64 task_id, u64 address, u64 frame, u64 flags);
+    // What map_managed_frame's errors mean to the memory server (map's,
+    // and MemoryMapReply's: syscall/memory_control.cpp).
+    static Error map_error(Error e);
     // MemoryUnmap, for `server`: the frame that was mapped at `address`
     // (docs/memory.md: whose pages it may touch).
     ErrorOr<u64> unmap(Thread& server, u64 task_id, u64 address);

@@ -65,14 +65,25 @@ u64 managed_frame_count() { return g_managed.total_bytes() / layout::kPageSize; 
 
 ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags)
 {
-    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed)
-        || !is_managed_frame(frame))
-        return Error::BadArgument;
+    HERALD_TRY(check_managed_mapping(frame, map_flags));
     Ref<AddressSpace> space = address_space_of(task_id); // the task table lock for the look-up only
     if (!space)
         return Error::PeerGone;
+    return map_checked_frame(*space, address, frame, map_flags);
+}
+
+ErrorOr<void> check_managed_mapping(PhysicalAddress frame, u64 map_flags)
+{
+    if (map_flags & ~static_cast<u64>(abi::MapWritable | abi::MapExecutable | abi::MapZeroed | abi::MapNotReclaimed)
+        || !frame.is_aligned_to(layout::kPageSize) || !g_managed.contains(frame))
+        return Error::BadArgument;
+    return {};
+}
+
+ErrorOr<void> map_checked_frame(AddressSpace& space, VirtualAddress address, PhysicalAddress frame, u64 map_flags)
+{
     PageFlags flags { .writable = (map_flags & abi::MapWritable) != 0, .executable = (map_flags & abi::MapExecutable) != 0 };
-    HERALD_TRY(space->map_pager_frame(address, frame, flags, !(map_flags & abi::MapNotReclaimed)));
+    HERALD_TRY(space.map_pager_frame(address, frame, flags, !(map_flags & abi::MapNotReclaimed)));
     if (map_flags & abi::MapZeroed)
         count<Event::FramesZeroed>(); // where the pager zeroed it: on this CPU, just before (ring 3 or 0)
     return {};

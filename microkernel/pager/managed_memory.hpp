@@ -33,4 +33,13 @@ u64 managed_frame_count();
 // (a page table).
 ErrorOr<void> map_managed_frame(u64 task_id, VirtualAddress address, PhysicalAddress frame, u64 map_flags);
 
+// Its two halves, for a caller that has the space already (MemoryMapReply:
+// the faulting thread's, kept by the reply right it claimed): the checks of
+// the frame and the flags (BadArgument), and the map into `space` of what
+// passed them (the same errors as above but BadArgument and PeerGone for a
+// space torn down).
+ErrorOr<void> check_managed_mapping(PhysicalAddress frame, u64 map_flags);
+class AddressSpace;
+ErrorOr<void> map_checked_frame(AddressSpace& space, VirtualAddress address, PhysicalAddress frame, u64 map_flags);
+
 } // namespace herald

@@ -43,6 +43,7 @@ ErrorOr<u64> sys_memory_map(const SyscallArgs& args);
 ErrorOr<u64> sys_memory_unmap(const SyscallArgs& args);
 ErrorOr<u64> sys_memory_reclaim(const SyscallArgs& args);
 ErrorOr<u64> sys_memory_ranges(const SyscallArgs& args);
+ErrorOr<u64> sys_memory_map_reply(const SyscallArgs& args);
 
 // syscall/task_control.cpp: tasks as capabilities, power, the kernel log.
 ErrorOr<u64> sys_task_create(const SyscallArgs& args);

@@ -4,11 +4,17 @@
 #include "handlers.hpp"
 #include "user_access.hpp"
 
+#include "../abi/ipc.hpp"
 #include "../abi/memory.hpp"
 #include "../abi/syscalls.hpp"
+#include "../arch/x86_64/user_copy.hpp"
+#include "../ipc/ipc.hpp"
+#include "../lib/syscall_error.hpp"
+#include "../task/task.hpp"
 #include "../object/lookup.hpp"
 #include "../mm/memory_inventory.hpp"
 #include "../object/memory_control.hpp"
+#include "../pager/managed_memory.hpp"
 #include "../sched/scheduler.hpp"
 
 namespace herald {
@@ -24,7 +30,92 @@ ErrorOr<Ref<MemoryControl>> control_of(const SyscallArgs& args)
     return lookup<MemoryControl>(current_thread(), args.arg(0), abi::RightSend);
 }
 
+// MemoryMapReply's control handle, looked at without a reference (the
+// object lives as long as the kernel: memory_control.hpp); the full look-up
+// only to say why not.
+ErrorOr<void> check_control(Thread& self, u64 handle)
+{
+    {
+        Task& task = *self.task;
+        task.handles_lock.lock_with_interrupts_off(); // a system call runs with interrupts off
+        SpinLockGuard guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
+        const HandleEntry* entry;
+        if (task.handles && find_unretained<MemoryControl>(*task.handles, handle, abi::RightSend, entry))
+            return {};
+    }
+    HERALD_TRY(lookup<MemoryControl>(self, handle, abi::RightSend));
+    return {};
+}
+
+// The outcome word (abi::kMapReplyPending): user memory, so a store that
+// may fault; false if it did (or the word is not aligned).
+bool store_outcome(u64 outcome, i64 value) { return x86::store_to_user(outcome, static_cast<u64>(value)); }
+
+// The answer MemoryMapReply gives the fault: the page is mapped, run the
+// instruction again (what the kernel's pager_resolve_fault reads).
+IpcMessage fault_resolved()
+{
+    return IpcMessage { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
+        { static_cast<u64>(abi::PageFaultVerdict::Resolved) }, 0 };
+}
+
+// MemoryMapReply's arguments, all checked before anything is claimed: a
+// page of user memory (map_pager_frame checks again, under the space's
+// lock, with the memory view), a managed frame, known flags.
+ErrorOr<void> check_map(u64 address, u64 frame, u64 flags)
+{
+    if (address % abi::kPageSize != 0 || address < abi::kUserCodeBase || address >= abi::kUserSpaceEnd)
+        return Error::BadAddress;
+    auto checked = check_managed_mapping(PhysicalAddress(frame), flags);
+    if (checked.is_error())
+        return MemoryControl::map_error(checked.error());
+    return {};
+}
+
+// The faulting task's space: its thread waits for our answer (claimed), so
+// the task, and the space, stay. A kernel thread's call has none.
+ErrorOr<void> map_for(Thread& caller, u64 address, u64 frame, u64 flags)
+{
+    AddressSpace* space = caller.task->address_space;
+    if (!space)
+        return Error::PeerGone;
+    auto mapped = map_checked_frame(*space, VirtualAddress(address), PhysicalAddress(frame), flags);
+    if (mapped.is_error())
+        return MemoryControl::map_error(mapped.error());
+    return {};
+}
+
 } // namespace
+
+// Everything that can be refused is checked before anything is done; then
+// the reply right is claimed (which keeps the faulting thread, its task and
+// its space until the answer), the frame mapped, and the map's result stored
+// in the outcome word. Only a mapped page is answered (Resolved) and
+// followed by the receive; a map that fails gives the right back and
+// returns its error: the server ends the fault and answers as before
+// (docs/syscalls.md, "MemoryMapReply").
+ErrorOr<u64> sys_memory_map_reply(const SyscallArgs& args)
+{
+    Thread& self = current_thread();
+    u64 endpoint = args.arg(0), address = args.arg(2), frame = args.arg(3), flags = args.arg(4), outcome = args.arg(5);
+    HERALD_TRY(check_control(self, args.arg(1)));
+    HERALD_TRY(check_map(address, frame, flags));
+    // Stored before anything happens, so that the store of the result
+    // cannot fail after the map: the server's own pages are not the pager's
+    // (MemoryUnmap refuses them).
+    if (!store_outcome(outcome, abi::kMapReplyPending))
+        return Error::BadAddress;
+    Thread* caller = ipc_claim_caller(self);
+    if (!caller)
+        return Error::NoReply;
+    auto mapped = map_for(*caller, address, frame, flags);
+    (void)store_outcome(outcome, mapped.is_error() ? static_cast<i64>(to_syscall_error(mapped.error())) : 0);
+    if (mapped.is_error()) {
+        ipc_unclaim_caller(self, *caller);
+        return mapped.error();
+    }
+    return ipc_answer_and_receive(self, *caller, fault_resolved(), endpoint);
+}
 
 ErrorOr<u64> sys_memory_map(const SyscallArgs& args)
 {

@@ -146,6 +146,7 @@ constexpr SyscallTable make_table()
     table.set(SyscallNumber::MemoryUnmap, sys_memory_unmap);
     table.set(SyscallNumber::MemoryReclaim, sys_memory_reclaim);
     table.set(SyscallNumber::MemoryRanges, sys_memory_ranges);
+    table.set(SyscallNumber::MemoryMapReply, sys_memory_map_reply);
     table.set(SyscallNumber::TaskCreate, sys_task_create);
     table.set(SyscallNumber::TaskGiveHandle, sys_task_give_handle);
     table.set(SyscallNumber::TaskStart, sys_task_start);

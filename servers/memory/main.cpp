@@ -20,13 +20,15 @@
 // main thread on CPU 0. The threads share the MemoryService under one lock
 // (ServerThread), held only for the books: a fault's frame comes from the
 // thread's batch (MemoryService::kBatchFrames taken from the frame table at
-// once), and is zeroed and mapped (MemoryMap) with the lock let go
+// once), and is zeroed with the lock let go; one system call, MemoryMapReply,
+// then maps it, answers the fault and receives the next message, and the
+// fault in flight ends (the books) once the map's result is known
 // (docs/memory.md, "A fault in flight"). Their stacks are static: the server's own faults are
 // never served (they kill it), and .bss is mapped when the kernel loads it.
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libipc/syscall_transport.hpp"
+#include "libipc/syscalls.hpp"
 #include "memory_service.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "microkernel/abi/task.hpp"
@@ -43,16 +45,24 @@ using user::syscall5;
 
 constexpr uint64_t kControl = abi::kMemoryControlHandle;
 constexpr size_t kMaxRanges = 256;
+// How a fault's frame is mapped (MemoryService::map_fault's flags).
+constexpr uint64_t kFaultMapFlags = abi::MapWritable | abi::MapZeroed;
+
+// What MemoryMap's (and MemoryMapReply's) result means to the service.
+memory::Backend::Map map_result(int64_t result)
+{
+    if (result == 0)
+        return memory::Backend::Map::Mapped;
+    // BadArgument: a page is mapped there (the frame and flags are ours, and right).
+    return result == static_cast<int64_t>(abi::SyscallError::BadArgument) ? memory::Backend::Map::Occupied
+                                                                           : memory::Backend::Map::Refused;
+}
 
 class SyscallBackend final : public memory::Backend {
 public:
     Map map(uint64_t task, uint64_t address, uint64_t frame, uint64_t flags) override
     {
-        int64_t result = syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags);
-        if (result == 0)
-            return Map::Mapped;
-        // BadArgument: a page is mapped there (the frame and flags are ours, and right).
-        return result == static_cast<int64_t>(abi::SyscallError::BadArgument) ? Map::Occupied : Map::Refused;
+        return map_result(syscall5(number_of(abi::SyscallNumber::MemoryMap), kControl, task, address, frame, flags));
     }
     bool unstarted_task(uint64_t handle, uint64_t& task) override
     {
@@ -111,38 +121,74 @@ private:
 };
 
 // What a server thread serves: g_service, under the one lock. A request
-// over pages with a fault in flight (MemoryService::must_wait) lets the
-// lock go until the fault is finished: the fault's thread needs the lock
-// to finish it.
+// first ends the faults that are mapped and answered (finish_answered_faults:
+// the books are then as exact as before MemoryMapReply, Stats's figures
+// included); one over pages with a fault still in flight
+// (MemoryService::must_wait) lets the lock go until the fault is finished.
 class ServerThread {
 public:
     template<typename Operation, typename Request>
     auto handle(Operation operation, const Request& request, ipc::Badge badge)
     {
         Guard guard(s_lock);
-        while (g_service.must_wait(operation, request, badge))
-            guard.wait();
+        finish_answered_faults();
+        while (g_service.must_wait(operation, request, badge)) {
+            if (!finish_answered_faults())
+                guard.wait();
+        }
         return g_service.handle(operation, request, badge);
     }
     // A page fault holds the lock twice for its books; the zeroing (512
-    // REP STOSQ iterations) and the MemoryMap system call run with it let
-    // go, so that faults on other CPUs wait only for the books.
+    // REP STOSQ iterations) and the map run with it let go, so that faults
+    // on other CPUs wait only for the books. A fault with a frame is
+    // answered by reply_receive (MemoryMapReply), with the frame mapped.
     ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply)
     {
         if (!memory::MemoryService::is_page_fault(in)) {
             Guard guard(s_lock);
             return g_service.on_kernel_message(in, reply);
         }
-        memory::MemoryService::PendingFault pending;
+        reply = ipc::make_message(abi::kPageFaultLabel);
         {
             Guard guard(s_lock);
-            pending = g_service.begin_fault(m_index, in.words[0], in.words[1], in.words[2]);
+            m_fault = g_service.begin_fault(m_index, in.words[0], in.words[1], in.words[2]);
+            if (!m_fault.has_frame) {
+                reply.words[0] = static_cast<uint64_t>(m_fault.verdict);
+                return ipc::KernelMessage::Answered;
+            }
+            // The word from the last fault said 0 (mapped): reset under the
+            // lock, before another thread may look at it.
+            __atomic_store_n(&m_outcome, abi::kMapReplyPending, __ATOMIC_RELAXED);
+            m_in_flight = true;
         }
-        auto mapped = pending.has_frame ? g_service.map_fault(pending) : memory::Backend::Map::Refused;
-        reply = ipc::make_message(abi::kPageFaultLabel);
-        Guard guard(s_lock);
-        reply.words[0] = static_cast<uint64_t>(g_service.finish_fault(pending, mapped));
+        g_backend.zero(m_fault.frame); // map_fault's first half; MemoryMapReply is its second
+        m_map_on_reply = true;
+        reply.words[0] = static_cast<uint64_t>(abi::PageFaultVerdict::Resolved); // what MemoryMapReply answers
         return ipc::KernelMessage::Answered;
+    }
+    // The answer and the next message (FaultTransport): after a fault with
+    // a frame, one MemoryMapReply. If the frame was mapped, the fault is
+    // answered and what came back is the next message; if not (the outcome
+    // word says why, or still kMapReplyPending: refused before the map, no
+    // call to answer), the fault was not answered: its verdict goes as any
+    // answer. The fault in flight ends first, either way.
+    ipc::Result<ipc::Message> reply_receive(ipc::Handle endpoint, const ipc::Message& reply)
+    {
+        if (!m_map_on_reply)
+            return ipc::sys::reply_receive(endpoint, reply);
+        m_map_on_reply = false;
+        ipc::sys::Registers registers { endpoint, kControl,
+            { m_fault.page, m_fault.frame, kFaultMapFlags, reinterpret_cast<uint64_t>(&m_outcome), 0, 0, 0, 0 } };
+        int64_t status = ipc::sys::message_syscall(abi::SyscallNumber::MemoryMapReply, registers);
+        int64_t outcome = __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
+        abi::PageFaultVerdict verdict = finish_own(outcome);
+        if (outcome == 0) {
+            IPC_TRY(ipc::sys::ok_or_error(status)); // answered; the receive failed
+            return ipc::sys::detail::message_from(registers, true);
+        }
+        ipc::Message answer = ipc::make_message(abi::kPageFaultLabel);
+        answer.words[0] = static_cast<uint64_t>(verdict);
+        return ipc::sys::reply_receive(endpoint, answer);
     }
     void set_index(size_t index) { m_index = index; }
 
@@ -164,11 +210,52 @@ private:
         ServiceLock& lock;
         unsigned waits { 0 };
     };
+    // Ends this thread's fault in flight, unless another thread did (it
+    // does so only once the word says mapped).
+    abi::PageFaultVerdict finish_own(int64_t outcome)
+    {
+        Guard guard(s_lock);
+        if (!m_in_flight)
+            return abi::PageFaultVerdict::Resolved;
+        return finish(outcome);
+    }
+    // Under the lock.
+    abi::PageFaultVerdict finish(int64_t outcome)
+    {
+        m_in_flight = false;
+        return g_service.finish_fault(m_fault, map_result(outcome));
+    }
+    static bool finish_answered_faults();
+
     static ServiceLock s_lock;
     size_t m_index { 0 }; // its batch and fault slot in the service
+    memory::MemoryService::PendingFault m_fault; // its fault in flight, if m_in_flight
+    bool m_in_flight { false };    // under s_lock
+    bool m_map_on_reply { false }; // its own: the next reply_receive is a MemoryMapReply
+    // MemoryMapReply's outcome word (abi::kMapReplyPending): the kernel
+    // stores the map's result here before it answers the fault.
+    alignas(8) int64_t m_outcome { abi::kMapReplyPending };
 };
 
 ServiceLock ServerThread::s_lock;
+
+// A server thread's transport: the system calls (words only: no IPC
+// buffer), but the answer to a fault goes through its ServerThread
+// (MemoryMapReply).
+class FaultTransport final : public ipc::Transport {
+public:
+    explicit FaultTransport(ServerThread& thread) : m_thread(thread) { }
+    ipc::Result<ipc::Message> receive(ipc::Handle endpoint) override { return ipc::sys::receive(endpoint); }
+    ipc::Result<ipc::Message> reply_receive(ipc::Handle endpoint, const ipc::Message& reply) override
+    {
+        return m_thread.reply_receive(endpoint, reply);
+    }
+    ipc::Result<void> close(ipc::Handle handle) override { return ipc::sys::handle_close(handle); }
+    uint8_t* payload() override { return nullptr; }
+
+private:
+    ServerThread& m_thread;
+};
 
 constexpr size_t kMaxServerThreads = memory::MemoryService::kMaxServerThreads; // CPUs beyond get their faults answered by another CPU's thread
 constexpr size_t kServerStackBytes = 16 * 1024;
@@ -176,12 +263,33 @@ alignas(16) uint8_t g_stacks[kMaxServerThreads][kServerStackBytes];
 user::ThreadControl g_controls[kMaxServerThreads];
 ServerThread g_threads[kMaxServerThreads];
 
+// A fault whose frame is mapped and whose answer has gone is in flight
+// until its thread comes back from MemoryMapReply, which waits for that
+// thread's next message: maybe long, while a Shrink or Release of a
+// sibling of the faulting thread waits for the fault, or the faulting task
+// asks for Stats (a heap fault in flight still counts as promised). So a
+// thread serving a request ends, under the lock, every fault whose outcome
+// word says mapped; whether it ended any.
+bool ServerThread::finish_answered_faults()
+{
+    if (g_service.faults_in_flight() == 0)
+        return false;
+    bool ended = false;
+    for (ServerThread& thread : g_threads) {
+        if (thread.m_in_flight && __atomic_load_n(&thread.m_outcome, __ATOMIC_ACQUIRE) == 0) {
+            (void)thread.finish(0);
+            ended = true;
+        }
+    }
+    return ended;
+}
+
 // Thread `index` (its CPU's number) serves.
 int64_t serve(uint64_t index)
 {
     ServerThread& thread = g_threads[index];
     thread.set_index(index);
-    ipc::SyscallTransport transport(nullptr); // words only: no IPC buffer
+    FaultTransport transport(thread);
     ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, thread);
     user::debug_write("memory: receiving failed:");
     user::debug_write(ipc::error_name(error));

@@ -2,7 +2,11 @@
 // the guard page, reclamation of everything a task held, running out of
 // memory. The same cases run against the memory server (herald-test) and
 // against the memory service in ring 0 (herald-test-monolithic).
+#include "microkernel/ipc/ipc.hpp"
 #include "microkernel/log.hpp"
+#include "microkernel/object/endpoint.hpp"
+#include "microkernel/object/memory_control.hpp"
+#include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/pager/pager.hpp"
 #include "programs.hpp"
 
@@ -163,6 +167,42 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
 // Run alone (qemu-selftest-memory-server-ends): the memory server ends. The
 // kernel says so once; from then on a task that needs a page is killed with
 // a clear reason, Grow fails, and a task that needs no new page still runs.
+// MemoryMapReply refuses every bad argument with its error and leaves the
+// reply right where it was (docs/syscalls.md, "MemoryMapReply"):
+// map_reply_checks holds a MemoryControl and an endpoint, as the memory
+// server does, and this case Calls it from the kernel (as a page fault is
+// sent). Its answer arriving proves that no refusal used the right up; its
+// status counts the answers that were not the expected error. (That the
+// call maps, answers and receives: every fault of the other cases, served by
+// the memory server through it.) The same in every placement: the system
+// call is the kernel's.
+HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
+{
+    constexpr u64 kEndpoint = 8, kControl = 9; // map_reply_checks.cpp's
+    constexpr u32 kDoneLabel = 0x4D52'4344;
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
+    if (!endpoint)
+        return;
+    SpawnOptions options;
+    options.parameter = managed_ranges()[0].base.get(); // a managed frame: past the frame check
+    options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpoint };
+    options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, kControl };
+    u64 task = spawn("map_reply_checks", options);
+    if (!task)
+        return;
+    IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(), { task, abi::kUserHeapBase, 0 },
+        abi::kKernelBadge };
+    IpcMessage reply;
+    auto status = ipc_call_from_kernel(current_thread(), move(endpoint), request, reply);
+    EXPECT(!status.is_error());
+    EXPECT_EQ(abi::MessageInfo::decode(reply.info).label, kDoneLabel);
+    EXPECT_EQ(reply.words[0], 0u);
+    auto exit = wait_for_exit(task, 60'000);
+    EXPECT(exit.has_value() && !exit->killed);
+    EXPECT_EQ(exit ? exit->status : -1, 0);
+}
+
 HERALD_SELFTEST(alone_memory_server_ends)
 {
     if (pager_in_kernel())

@@ -107,6 +107,7 @@ extern "C" int64_t herald_main(uint64_t)
     // MemoryControl), 3 and up are not ours at all.
     const uint64_t memory_handle = herald::abi::HandleMemory;
     expect("memory_map with the memory handle", syscall5(number_of(SyscallNumber::MemoryMap), memory_handle, 1, 0x4000'0000, 0x800'0000, 1), error(SyscallError::BadHandle));
+    expect("memory_map_reply with the memory handle as control", syscall5(number_of(SyscallNumber::MemoryMapReply), memory_handle, memory_handle, 0x4000'0000, 0x800'0000, 1), error(SyscallError::BadHandle));
     expect("memory_unmap without a handle", syscall3(number_of(SyscallNumber::MemoryUnmap), 77, 1, 0x4000'0000), error(SyscallError::BadHandle));
     expect("memory_reclaim without a handle", syscall3(number_of(SyscallNumber::MemoryReclaim), 0, address(g_long_text), 4), error(SyscallError::BadHandle));
     expect("memory_ranges with the registry handle", syscall3(number_of(SyscallNumber::MemoryRanges), herald::abi::HandleRegistry, address(g_long_text), 4), error(SyscallError::BadHandle));

@@ -8,6 +8,9 @@
 extern "C" bool user_copy_bytes(void* destination, const void* source, herald::u64 length);
 extern "C" const char user_copy_access[];
 extern "C" const char user_copy_fixup[];
+extern "C" bool user_store_u64(herald::u64* destination, herald::u64 value);
+extern "C" const char user_store_access[];
+extern "C" const char user_store_fixup[];
 
 namespace herald::x86 {
 
@@ -64,17 +67,31 @@ bool copy_to_user(u64 user_destination, const void* kernel_source, u64 length)
     return true;
 }
 
+bool store_to_user(u64 user_destination, u64 value)
+{
+    if (user_destination % sizeof(u64) != 0 || !is_user_range(user_destination, sizeof(u64)))
+        return false;
+    UserAccessWindow window;
+    return user_store_u64(reinterpret_cast<u64*>(user_destination), value);
+}
+
 bool recover_from_user_copy_fault(InterruptFrame& frame)
 {
-    // Only the copying instruction itself, and only on an address in the
-    // user range: a kernel pointer that faults is a kernel bug to report.
-    if (frame.rip != reinterpret_cast<u64>(user_copy_access))
+    // Only the copying (or storing) instruction itself, and only on an
+    // address in the user range: a kernel pointer that faults is a kernel
+    // bug to report.
+    u64 fixup;
+    if (frame.rip == reinterpret_cast<u64>(user_copy_access))
+        fixup = reinterpret_cast<u64>(user_copy_fixup);
+    else if (frame.rip == reinterpret_cast<u64>(user_store_access))
+        fixup = reinterpret_cast<u64>(user_store_fixup);
+    else
         return false;
     if (frame.vector == kVectorPageFault && !is_user_range(read_cr2(), 1))
         return false;
     if (frame.vector != kVectorPageFault && frame.vector != kVectorGeneralProtection)
         return false;
-    frame.rip = reinterpret_cast<u64>(user_copy_fixup);
+    frame.rip = fixup;
     return true;
 }
 

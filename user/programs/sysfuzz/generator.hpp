@@ -583,7 +583,7 @@ private:
         { N::SetIpcBuffer, 3 }, { N::IpcSend, 5 }, { N::IpcReceive, 2 }, { N::IpcCall, 9 },
         { N::IpcReplyReceive, 3 }, { N::NotifySignal, 5 }, { N::NotifyWait, 5 }, { N::IpcReplySave, 3 },
         { N::IpcReplyTo, 4 }, { N::MemoryMap, 1 }, { N::MemoryUnmap, 1 }, { N::MemoryReclaim, 1 },
-        { N::MemoryRanges, 1 }, { N::TaskCreate, 1 }, { N::TaskGiveHandle, 2 }, { N::TaskStart, 2 },
+        { N::MemoryRanges, 1 }, { N::MemoryMapReply, 1 }, { N::TaskCreate, 1 }, { N::TaskGiveHandle, 2 }, { N::TaskStart, 2 },
         { N::TaskKill, 2 }, { N::TaskWait, 2 }, { N::TaskInfo, 3 }, { N::TaskList, 1 }, { N::SystemShutdown, 1 },
         { N::LogRead, 1 }, { N::EventCounters, 2 }, { N::ServerTask, 1 },
         { N::ThreadCreate, 3 }, { N::ThreadJoin, 3 }, { N::ThreadSetPointer, 2 }, // not ThreadExit: the threads make it
@@ -792,6 +792,14 @@ private:
         case N::MemoryUnmap:
             use_handle(call, any_handle());
             r.rdx = address();
+            break;
+        case N::MemoryMapReply: // refused: a fuzzer holds no MemoryControl (argument 2)
+            use_handle(call, any_handle());
+            r.rsi = any_handle();
+            r.rdx = address();
+            r.r10 = junk();
+            r.r8 = junk();
+            r.r9 = address();
             break;
         case N::MemoryReclaim:
         case N::MemoryRanges:
