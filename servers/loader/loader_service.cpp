@@ -173,16 +173,20 @@ public:
         BooksGuard books(*m_service.m_backend);
         *m_entry = Tracked {};
     }
-    // The root of the tree it joins (0: the new task is a root).
-    uint64_t root() const { return m_entry->root; }
-    void fill(uint64_t task_id, TaskRef task)
+    // The task's id, before it starts: a task it starts at once (on
+    // another CPU, before fill) joins its tree (root_for).
+    void name(uint64_t task_id)
     {
         BooksGuard books(*m_service.m_backend);
         m_entry->task_id = task_id;
+        if (m_entry->root == 0)
+            m_entry->root = task_id; // a root of its own
+    }
+    void fill(TaskRef task)
+    {
+        BooksGuard books(*m_service.m_backend);
         m_entry->task = task;
         m_entry->building = false;
-        if (m_entry->root == 0)
-            m_entry->root = task_id;
         m_entry = nullptr;
     }
 
@@ -257,6 +261,8 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     }
     Reservation entry(*this, *IPC_TRY(reserve(starter)));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
+    uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
+    entry.name(task_id);
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), bytes, image.value().segments[i]); loaded.is_error())
             return no_memory_for(name, loaded.error());
@@ -268,9 +274,8 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     if (given != abi::HandleNone)
         IPC_TRY(m_backend->give(task.get(), given));
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
-    uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
     ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
-    entry.fill(task_id, task.release());
+    entry.fill(task.release());
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
     return ipc::WithHandle<Started> { { task_id }, for_client };
@@ -337,11 +342,18 @@ ipc::Result<void> LoaderService::check_quota(ipc::Badge starter, uint64_t root)
 }
 
 // The root of the tree a task `starter` starts joins: the starter's, if
-// the loader started the starter; 0 if not (the new task will be a root).
+// the loader started the starter (its entry may still be `building`: a
+// task can run, and spawn, before the spawn that started it has filled its
+// entry in); 0 if not (the new task will be a root).
 uint64_t LoaderService::root_for(ipc::Badge starter)
 {
-    Tracked* tracked = starter ? find_tracked(starter) : nullptr;
-    return tracked ? tracked->root : 0;
+    if (starter == 0)
+        return 0;
+    for (const Tracked& tracked : m_tracked) {
+        if (tracked.in_use() && tracked.task_id == starter)
+            return tracked.root;
+    }
+    return 0;
 }
 
 // The starter's tasks and the tree's that still run; ended ones are

@@ -41,8 +41,10 @@
 // the backend's lock_books(); reading and checking a program and building
 // its task run without it, so that spawns overlap. A spawn takes its table
 // entry (quota checked) under the lock before it builds (the entry is
-// `building`: it counts against the quotas, no request can find it), and
-// fills it in under the lock once the task has started. A task whose
+// `building`: it counts against the quotas, no request can find it but
+// root_for, once it has the new task's id: the task may run and spawn
+// before its entry is filled in), and fills it in under the lock once the
+// task has started. A task whose
 // starter was ended while it was being built is ended at the next request
 // (end_orphans).
 //
@@ -198,8 +200,8 @@ private:
         TaskRef task;
         ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
         bool ending;        // ended, or killed by the loader: what it started is being ended
-        uint64_t root;      // the task id of its tree's root (its own, for a root; 0 while building a root)
-        bool building;      // taken by a spawn that is building its task (task 0, task_id 0)
+        uint64_t root;      // the task id of its tree's root (its own, for a root; 0 until a building root is named)
+        bool building;      // taken by a spawn that is building its task (task 0; task_id once created)
         bool in_use() const { return task != 0 || building; }
     };
     class Reservation;
