@@ -48,7 +48,7 @@ using user::number_of;
 
 constexpr uint64_t kPage = abi::kPageSize;
 constexpr size_t kMaxServerThreads = 8;  // CPUs beyond are served by the others
-constexpr uint64_t kWindowPages = 32;    // larger than any segment of the archive's programs but the shell's
+constexpr uint64_t kWindowPages = 32;    // 128 KiB: every segment of the archive's programs but the FAT and PCI servers' largest
 
 // A spin lock whose waiter spins with PAUSE, then yields: its holder may be
 // in an IPC call (a TaskInfo of the books, the memory server's Grow).
