@@ -39,6 +39,18 @@ private:
     TaskRef m_task;
 };
 
+// The books, held for a scope (loader_service.hpp).
+class BooksGuard {
+public:
+    explicit BooksGuard(Backend& backend) : m_backend(backend) { m_backend.lock_books(); }
+    ~BooksGuard() { m_backend.unlock_books(); }
+    BooksGuard(const BooksGuard&) = delete;
+    BooksGuard& operator=(const BooksGuard&) = delete;
+
+private:
+    Backend& m_backend;
+};
+
 // One formatted log line through the backend.
 template<typename... Args>
 void log(Backend& backend, const char* format_string, const Args&... args)
@@ -65,18 +77,25 @@ bool LoaderService::init(Backend& backend, ByteReader archive_bytes)
 
 ipc::Result<Spawn::Reply> LoaderService::handle(Spawn, const Program& request, ipc::Badge badge)
 {
-    end_orphans();
+    {
+        BooksGuard books(*m_backend);
+        end_orphans();
+    }
     return spawn(request, abi::HandleNone, badge);
 }
 
 ipc::Result<SpawnWith::Reply> LoaderService::handle(SpawnWith, const SpawnWith::Request& request, ipc::Badge badge)
 {
-    end_orphans();
+    {
+        BooksGuard books(*m_backend);
+        end_orphans();
+    }
     return spawn(request.value, request.handle, badge);
 }
 
 ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request, ipc::Badge badge)
 {
+    BooksGuard books(*m_backend);
     end_orphans();
     Tracked* tracked = find_tracked(request.task_id);
     if (!tracked)
@@ -88,18 +107,21 @@ ipc::Result<ipc::Empty> LoaderService::handle(Kill, const Kill::Request& request
     return ipc::Empty {};
 }
 
-ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge badge)
+ipc::Result<ipc::Bytes> LoaderService::handle(List, const ipc::Empty&, ipc::Badge badge) { return list(m_list, badge); }
+
+ipc::Result<ipc::Bytes> LoaderService::list(abi::TaskListEntry* out, ipc::Badge badge)
 {
+    BooksGuard books(*m_backend);
     end_orphans();
-    size_t count = IPC_TRY(m_backend->list(m_list, kMaxListed));
+    size_t count = IPC_TRY(m_backend->list(out, kMaxListed));
     if (count > kMaxListed)
         return ipc::Error::BadLength; // not reached: the backend fills at most kMaxListed
     size_t kept = 0;
     for (size_t i = 0; i < count; ++i) {
-        if (started_by(m_list[i].task_id, badge))
-            m_list[kept++] = m_list[i];
+        if (started_by(out[i].task_id, badge))
+            out[kept++] = out[i];
     }
-    return ipc::Bytes { reinterpret_cast<const uint8_t*>(m_list), static_cast<uint32_t>(kept * sizeof(abi::TaskListEntry)) };
+    return ipc::Bytes { reinterpret_cast<const uint8_t*>(out), static_cast<uint32_t>(kept * sizeof(abi::TaskListEntry)) };
 }
 
 bool LoaderService::started_by(uint64_t task_id, ipc::Badge caller) const
@@ -135,6 +157,43 @@ size_t LoaderService::tracked() const
         count += tracked.task != 0;
     return count;
 }
+
+// A spawn's table entry, taken (quota checked) under the books' lock before
+// the task is built: given back if the spawn fails, filled in if it
+// succeeds.
+class LoaderService::Reservation {
+public:
+    Reservation(LoaderService& service, Tracked& entry) : m_service(service), m_entry(&entry) { }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+    ~Reservation()
+    {
+        if (!m_entry)
+            return;
+        BooksGuard books(*m_service.m_backend);
+        *m_entry = Tracked {};
+    }
+    // The task's id, before it starts: a task it starts at once (on
+    // another CPU, before fill) joins its tree (root_for).
+    void name(uint64_t task_id)
+    {
+        BooksGuard books(*m_service.m_backend);
+        m_entry->task_id = task_id;
+        if (m_entry->root == 0)
+            m_entry->root = task_id; // a root of its own
+    }
+    void fill(TaskRef task)
+    {
+        BooksGuard books(*m_service.m_backend);
+        m_entry->task = task;
+        m_entry->building = false;
+        m_entry = nullptr;
+    }
+
+private:
+    LoaderService& m_service;
+    Tracked* m_entry;
+};
 
 namespace {
 
@@ -200,9 +259,10 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
         log(*m_backend, "loader: {} is not a program Herald can run: {}", name, error_name(image.error()));
         return kBadProgram;
     }
-    uint64_t root = root_for(starter); // 0: the new task roots a tree of its own
-    IPC_TRY(check_quota(starter, root));
+    Reservation entry(*this, *IPC_TRY(reserve(starter)));
     BuildingTask task(*m_backend, IPC_TRY(m_backend->create(name)));
+    uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
+    entry.name(task_id);
     for (usize i = 0; i < image.value().segment_count; ++i) {
         if (auto loaded = load_segment(task.get(), bytes, image.value().segments[i]); loaded.is_error())
             return no_memory_for(name, loaded.error());
@@ -214,9 +274,8 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     if (given != abi::HandleNone)
         IPC_TRY(m_backend->give(task.get(), given));
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
-    uint64_t task_id = IPC_TRY(m_backend->task_id(task.get()));
     ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
-    track(task_id, task.release(), starter, root ? root : task_id);
+    entry.fill(task.release());
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
     return ipc::WithHandle<Started> { { task_id }, for_client };
@@ -256,6 +315,20 @@ ipc::Error LoaderService::no_memory_for(StringView name, ipc::Error error)
     return out_of_memory ? ipc::Error::NoMemory : error;
 }
 
+// The table entry a spawn by `starter` builds in, marked `building`; or
+// kTooManyTasks (check_quota).
+ipc::Result<LoaderService::Tracked*> LoaderService::reserve(ipc::Badge starter)
+{
+    BooksGuard books(*m_backend);
+    uint64_t root = root_for(starter); // 0: the new task roots a tree of its own
+    IPC_TRY(check_quota(starter, root));
+    Tracked* entry = free_slot();
+    if (!entry)
+        return kTooManyTasks; // not reached: check_quota saw a free slot
+    *entry = Tracked { 0, 0, starter, false, root, true };
+    return entry;
+}
+
 // Refused before anything is built. No log line: a fork bomb would flood
 // the log; the error says it all.
 ipc::Result<void> LoaderService::check_quota(ipc::Badge starter, uint64_t root)
@@ -263,33 +336,41 @@ ipc::Result<void> LoaderService::check_quota(ipc::Badge starter, uint64_t root)
     Live live = live_tasks_of(starter, root);
     if (live.of_starter >= kMaxTasksPerClient || live.in_tree >= kMaxTasksPerTree)
         return kTooManyTasks;
-    if (!has_free_slot())
+    if (!free_slot())
         return kTooManyTasks;
     return {};
 }
 
 // The root of the tree a task `starter` starts joins: the starter's, if
-// the loader started the starter; 0 if not (the new task will be a root).
+// the loader started the starter (its entry may still be `building`: a
+// task can run, and spawn, before the spawn that started it has filled its
+// entry in); 0 if not (the new task will be a root).
 uint64_t LoaderService::root_for(ipc::Badge starter)
 {
-    Tracked* tracked = starter ? find_tracked(starter) : nullptr;
-    return tracked ? tracked->root : 0;
+    if (starter == 0)
+        return 0;
+    for (const Tracked& tracked : m_tracked) {
+        if (tracked.in_use() && tracked.task_id == starter)
+            return tracked.root;
+    }
+    return 0;
 }
 
 // The starter's tasks and the tree's that still run; ended ones are
 // forgotten on the way. Only those entries are asked about (at most
 // kMaxTasksPerClient + kMaxTasksPerTree live ones), so a spawn costs a
 // bounded number of TaskInfo calls. A forgotten entry's children are
-// killed, never untracked (forget), so the counts only go down.
+// killed, never untracked (forget), so the counts only go down. An entry
+// being built counts as live.
 LoaderService::Live LoaderService::live_tasks_of(ipc::Badge starter, uint64_t root)
 {
     Live live {};
     for (Tracked& tracked : m_tracked) {
         bool of_starter = tracked.starter == starter;
         bool in_tree = root != 0 && tracked.root == root;
-        if (!tracked.task || (!of_starter && !in_tree))
+        if (!tracked.in_use() || (!of_starter && !in_tree))
             continue;
-        if (m_backend->has_ended(tracked.task)) {
+        if (!tracked.building && m_backend->has_ended(tracked.task)) {
             forget(tracked);
             continue;
         }
@@ -299,29 +380,16 @@ LoaderService::Live LoaderService::live_tasks_of(ipc::Badge starter, uint64_t ro
     return live;
 }
 
-bool LoaderService::has_free_slot()
+LoaderService::Tracked* LoaderService::free_slot()
 {
     for (int pass = 0; pass < 2; ++pass) {
-        for (const Tracked& tracked : m_tracked) {
-            if (!tracked.task)
-                return true;
+        for (Tracked& tracked : m_tracked) {
+            if (!tracked.in_use())
+                return &tracked;
         }
         forget_ended();
     }
-    return false;
-}
-
-void LoaderService::track(uint64_t task_id, TaskRef task, ipc::Badge starter, uint64_t root)
-{
-    for (Tracked& tracked : m_tracked) {
-        if (!tracked.task) {
-            tracked = Tracked { task_id, task, starter, false, root };
-            return;
-        }
-    }
-    // Not reached: check_quota saw a free slot, and one request is served
-    // at a time. Should it happen, the task runs but cannot be killed by id.
-    m_backend->close(task);
+    return nullptr;
 }
 
 // What it started is ended first: once its entry is gone, nothing would

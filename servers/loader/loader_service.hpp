@@ -36,6 +36,18 @@
 // request), the tasks it started are killed too, and theirs, so a fork bomb
 // leaves no orphans behind.
 //
+// Several threads may serve at once (the ring-3 loader has a thread per
+// CPU): the books (the tracked tasks, the quotas, the trees) are kept under
+// the backend's lock_books(); reading and checking a program and building
+// its task run without it, so that spawns overlap. A spawn takes its table
+// entry (quota checked) under the lock before it builds (the entry is
+// `building`: it counts against the quotas, no request can find it but
+// root_for, once it has the new task's id: the task may run and spawn
+// before its entry is filled in), and fills it in under the lock once the
+// task has started. A task whose
+// starter was ended while it was being built is ended at the next request
+// (end_orphans).
+//
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once
 
@@ -134,6 +146,10 @@ public:
         return ipc::Error::Unsupported;
     }
     virtual void release_disk_file() { }
+    // The books' lock (above): ring 3 has a lock, ring 0 serves under its
+    // own lock around the whole service.
+    virtual void lock_books() { }
+    virtual void unlock_books() { }
     // One line of the log, without its '\n'.
     virtual void log(StringView line) { (void)line; }
 
@@ -164,6 +180,10 @@ public:
     ipc::Result<ipc::Empty> handle(ipc::loader::Kill, const ipc::loader::Kill::Request& request, ipc::Badge);
     // The kernel's list, cut to the tasks this caller started.
     ipc::Result<ipc::Bytes> handle(ipc::loader::List, const ipc::Empty&, ipc::Badge);
+    // The same into `out` (kMaxListed entries): a thread's own, for a
+    // server whose threads answer at once (the reply is sent after the
+    // books' lock has gone).
+    ipc::Result<ipc::Bytes> list(abi::TaskListEntry* out, ipc::Badge);
     ipc::Result<ipc::Bytes> handle(ipc::loader::ReadFile, const ipc::loader::Name& request, ipc::Badge);
 
     // Messages only the kernel sends (badge abi::kKernelBadge): the
@@ -180,12 +200,16 @@ private:
         TaskRef task;
         ipc::Badge starter; // the badge of the client that asked for it (0: nobody named)
         bool ending;        // ended, or killed by the loader: what it started is being ended
-        uint64_t root;      // the task id of its tree's root (its own, for a root)
+        uint64_t root;      // the task id of its tree's root (its own, for a root; 0 until a building root is named)
+        bool building;      // taken by a spawn that is building its task (task 0; task_id once created)
+        bool in_use() const { return task != 0 || building; }
     };
+    class Reservation;
 
     ipc::Result<ipc::WithHandle<ipc::loader::Started>> spawn(const ipc::loader::Program& request, ipc::Handle given,
         ipc::Badge starter);
     bool started_by(uint64_t task_id, ipc::Badge caller) const;
+    ipc::Result<Tracked*> reserve(ipc::Badge starter);
     ipc::Result<void> check_quota(ipc::Badge starter, uint64_t root);
     uint64_t root_for(ipc::Badge starter);
     struct Live {
@@ -193,11 +217,10 @@ private:
         size_t in_tree;
     };
     Live live_tasks_of(ipc::Badge starter, uint64_t root);
-    bool has_free_slot();
+    Tracked* free_slot();
     ipc::Result<ArchiveEntry> find(StringView name);
     ipc::Result<void> load_segment(TaskRef task, ByteReader file, const ElfSegment& segment);
     ipc::Error no_memory_for(StringView name, ipc::Error error);
-    void track(uint64_t task_id, TaskRef task, ipc::Badge starter, uint64_t root);
     void forget(Tracked& tracked);
     Tracked* find_tracked(uint64_t task_id);
     void end_orphans();

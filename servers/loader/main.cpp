@@ -14,6 +14,21 @@
 // (grown, filled, then moved into the task with the memory protocol's Give,
 // and the reservation shrunk away), so they come from the memory service
 // like every other page of the program.
+//
+// A thread per CPU (up to kMaxServerThreads), all receiving on the one
+// endpoint: the kernel hands a request to the thread waiting on the
+// caller's CPU, so spawns asked for on different CPUs are built at once
+// (docs/system.md, "The loader"; the figure is spawn_clients in
+// docs/benchmarks.md). The threads share the LoaderService, whose books are
+// under one lock (lock_books); what a request leaves to do after its reply
+// is the thread's own (thread_local). Each thread builds a program's pages
+// in a window of its own in the heap (kWindowPages, taken with malloc at
+// the start): touched, filled, given (Give leaves them reserved and empty,
+// and the next touch maps zeroed frames), never grown or shrunk, so that
+// threads never move the heap's end under one another. A segment larger
+// than the window, and a file read from the disk, are built at the heap's
+// end as before, one thread at a time (HeapEndLock); the loader's threads
+// never malloc once they serve (a malloc could grow the heap under them).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +39,7 @@
 #include "microkernel/abi/memory.hpp"
 #include "user/runtime/herald.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
 
 namespace {
 
@@ -31,6 +47,61 @@ using namespace herald;
 using user::number_of;
 
 constexpr uint64_t kPage = abi::kPageSize;
+constexpr size_t kMaxServerThreads = 8;  // CPUs beyond are served by the others
+constexpr uint64_t kWindowPages = 32;    // 128 KiB: every segment of the archive's programs but the FAT and PCI servers' largest
+
+// A spin lock whose waiter spins with PAUSE, then yields: its holder may be
+// in an IPC call (a TaskInfo of the books, the memory server's Grow).
+class SpinYieldLock {
+public:
+    void lock()
+    {
+        for (unsigned spins = 1; __atomic_exchange_n(&m_taken, true, __ATOMIC_ACQUIRE); ++spins) {
+            if (spins % kSpinsBeforeYield == 0)
+                user::yield();
+            else
+                __builtin_ia32_pause();
+        }
+    }
+    void unlock() { __atomic_store_n(&m_taken, false, __ATOMIC_RELEASE); }
+
+private:
+    static constexpr unsigned kSpinsBeforeYield = 64;
+    bool m_taken { false };
+};
+
+// The thread's build window (nullptr: none, build at the heap's end) and
+// the handle its last reply carried a copy of (closed after the reply).
+thread_local uint8_t* t_window;
+thread_local ipc::Handle t_close_after_reply = abi::HandleNone;
+
+// The heap's end: grown and shrunk by one thread at a time, last in first
+// out. A disk spawn holds it from the read to the release (its segments'
+// pages are grown above the file's), so it is the thread's own again then.
+class HeapEndLock {
+public:
+    void lock()
+    {
+        if (t_depth++ == 0)
+            m_lock.lock();
+    }
+    void unlock()
+    {
+        if (--t_depth == 0)
+            m_lock.unlock();
+    }
+
+private:
+    static thread_local unsigned t_depth;
+    SpinYieldLock m_lock;
+};
+thread_local unsigned HeapEndLock::t_depth;
+
+struct HeapEndGuard {
+    explicit HeapEndGuard(HeapEndLock& lock) : lock(lock) { lock.lock(); }
+    ~HeapEndGuard() { lock.unlock(); }
+    HeapEndLock& lock;
+};
 
 int64_t syscall(abi::SyscallNumber number, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0, uint64_t d = 0)
 {
@@ -57,10 +128,13 @@ public:
     }
 
     // Builds the pages in this loader's heap (zeros, then the bytes), then
-    // moves them to the task.
+    // moves them to the task: in the thread's window, or at the heap's end.
     ipc::Result<void> map(loader::TaskRef task, uint64_t to, uint64_t pages, uint64_t flags, const uint8_t* data,
         size_t length, uint64_t offset) override
     {
+        if (t_window && pages <= kWindowPages)
+            return map_in_window(task, to, pages, flags, data, length, offset);
+        HeapEndGuard guard(m_heap_end);
         ipc::Transport& t = user::ipc();
         auto grown = IPC_TRY(ipc::memory::grow(t, pages));
         auto* here = reinterpret_cast<uint8_t*>(grown.old_end);
@@ -95,7 +169,7 @@ public:
     ipc::Result<ipc::Handle> handle_for_client(loader::TaskRef task) override
     {
         ipc::Handle handle = IPC_TRY(ipc::sys::handle_mint(task, abi::RightReceive | abi::RightSend, 0));
-        m_close_after_reply = handle;
+        t_close_after_reply = handle;
         return handle;
     }
 
@@ -123,31 +197,63 @@ public:
     // The whole file, read through the FAT server ("fat") into pages grown
     // on this loader's heap, kept until release_disk_file() shrinks them
     // away (map() grows and shrinks above them meanwhile: last in, first out).
+    // Holds the heap's end from here to release_disk_file().
     ipc::Result<ByteReader> read_disk_file(StringView path) override
     {
         auto server = ipc::registry::lookup(user::ipc(), abi::HandleRegistry, "fat");
         if (server.is_error())
             return ipc::Error::NotFound; // no file server: no disk
+        m_heap_end.lock();
         auto read = read_through(server.value(), path);
         (void)ipc::sys::handle_close(server.value());
+        if (read.is_error())
+            m_heap_end.unlock(); // no release_disk_file() follows
         return read;
     }
 
     void release_disk_file() override
+    {
+        drop_disk_pages();
+        m_heap_end.unlock();
+    }
+
+    void lock_books() override { m_books.lock(); }
+    void unlock_books() override { m_books.unlock(); }
+
+    void after_reply()
+    {
+        if (t_close_after_reply != abi::HandleNone)
+            (void)ipc::sys::handle_close(t_close_after_reply);
+        t_close_after_reply = abi::HandleNone;
+    }
+
+private:
+    void drop_disk_pages()
     {
         if (m_disk_pages)
             (void)ipc::memory::shrink(user::ipc(), m_disk_pages);
         m_disk_pages = 0;
     }
 
-    void after_reply()
+    // The window's pages are empty (reserved, unmapped) but after a Give
+    // that failed: those are released, so that the next program finds
+    // zeros where it has no bytes (its BSS).
+    ipc::Result<void> map_in_window(loader::TaskRef task, uint64_t to, uint64_t pages, uint64_t flags,
+        const uint8_t* data, size_t length, uint64_t offset)
     {
-        if (m_close_after_reply != abi::HandleNone)
-            (void)ipc::sys::handle_close(m_close_after_reply);
-        m_close_after_reply = abi::HandleNone;
+        ipc::Transport& t = user::ipc();
+        uint8_t* here = t_window;
+        for (uint64_t page = 0; page < pages; ++page)
+            here[page * kPage] = 0; // every page must be mapped to move
+        if (length)
+            __builtin_memcpy(here + offset, data, length);
+        auto window = reinterpret_cast<uint64_t>(here);
+        auto given = ipc::memory::give(t, task, window, to, pages, flags);
+        if (given.is_error())
+            (void)ipc::memory::release(t, window, pages);
+        return given;
     }
 
-private:
     ipc::Result<ByteReader> read_through(ipc::Handle server, StringView path)
     {
         ipc::Client<ipc::file::Protocol> files(user::ipc(), server);
@@ -186,7 +292,7 @@ private:
         for (uint64_t offset = 0; offset < size;) {
             auto piece = files.call<ipc::file::Read>({ file, offset, ipc::kMaxPayload });
             if (piece.is_error() || piece.value().length == 0 || piece.value().length > size - offset) {
-                release_disk_file();
+                drop_disk_pages(); // read_disk_file lets the heap's end go
                 return ipc::loader::kBadProgram; // it changed under us, or the server failed
             }
             __builtin_memcpy(here + offset, piece.value().data, piece.value().length);
@@ -204,17 +310,24 @@ private:
     // A program on the disk may be this large (the heap pages it takes while it is loaded).
     static constexpr uint64_t kMaxDiskProgram = 4 * 1024 * 1024;
 
-    ipc::Handle m_close_after_reply = abi::HandleNone;
-    uint64_t m_disk_pages = 0;
+    uint64_t m_disk_pages = 0; // under m_heap_end
+    HeapEndLock m_heap_end;
+    SpinYieldLock m_books;
 };
 
 SyscallBackend g_backend;
 loader::LoaderService g_loader;
 
 // The service, plus what ipc::serve does after each reply (close the handle
-// it carried a copy of) and with the kernel's own messages.
+// it carried a copy of) and with the kernel's own messages. One per thread:
+// a List is answered from the thread's own entries.
 class Server {
 public:
+    ipc::Result<ipc::Bytes> handle(ipc::loader::List, const ipc::Empty&, ipc::Badge badge)
+    {
+        return g_loader.list(m_list, badge);
+    }
+
     void after_reply() { g_backend.after_reply(); }
 
     ipc::KernelMessage on_kernel_message(const ipc::Message& message, ipc::Message& reply)
@@ -227,15 +340,77 @@ public:
     {
         return g_loader.handle(operation, request, badge);
     }
+
+private:
+    abi::TaskListEntry m_list[loader::LoaderService::kMaxListed] {};
 };
 
-Server g_server;
+constexpr ipc::Handle kEndpoint = 4; // microkernel/bootstrap.hpp kServerEndpointHandle
+Server g_servers[kMaxServerThreads];
+uint8_t* g_windows[kMaxServerThreads];
+
+// Thread `index` serves (the main thread is 0).
+int64_t serve(uint64_t index)
+{
+    t_window = g_windows[index];
+    ipc::Error error = ipc::serve<ipc::loader::Protocol>(user::ipc(), kEndpoint, g_servers[index]);
+    user::println("loader: thread {} stopped serving: {}", index, ipc::error_name(error));
+    return 1;
+}
+
+// A window of kWindowPages whole pages inside one malloc'd block; nullptr
+// if the heap has no room (that thread builds at the heap's end).
+uint8_t* new_window()
+{
+    void* block = malloc((kWindowPages + 1) * kPage);
+    if (!block)
+        return nullptr;
+    return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(block) + kPage - 1) & ~(kPage - 1));
+}
+
+// Whether the memory service is the memory server, a task of its own. The
+// one in ring 0 (the memory-in-kernel placement) refuses to take pages
+// from a task with several threads (it cannot wait for a TLB shootdown
+// under its spin lock: microkernel/services/memory_in_kernel.cpp), and a
+// Give takes them: with it the loader keeps one thread.
+bool memory_server_is_a_task()
+{
+    static abi::TaskListEntry entries[loader::LoaderService::kMaxListed];
+    auto count = g_backend.list(entries, loader::LoaderService::kMaxListed);
+    for (size_t i = 0; !count.is_error() && i < count.value(); ++i) {
+        if (StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == "memory")
+            return true;
+    }
+    return false;
+}
+
+// The windows (all taken here, before anyone serves: no malloc after),
+// then a thread for each CPU from 1, pinned to it. How many serve.
+size_t start_threads()
+{
+    abi::SelfInfo info {};
+    size_t cpus = user::self_info(&info) == 0 ? static_cast<size_t>(info.cpu_count) : 1;
+    size_t threads = cpus < kMaxServerThreads ? cpus : kMaxServerThreads;
+    if (!memory_server_is_a_task())
+        threads = 1;
+    for (size_t i = 0; i < threads; ++i)
+        g_windows[i] = new_window();
+    size_t started = 1;
+    for (size_t cpu = 1; cpu < threads; ++cpu) {
+        if (!user::thread_create(serve, cpu, cpu)) {
+            user::debug_write("loader: cannot start a server thread; fewer CPUs serve spawns");
+            break;
+        }
+        ++started;
+    }
+    return started;
+}
 
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t archive_length)
 {
-    const ipc::Handle endpoint = 4; // microkernel/bootstrap.hpp kServerEndpointHandle
+    const ipc::Handle endpoint = kEndpoint;
     ipc::SyscallTransport& transport = user::ipc();
     g_loader.init(g_backend, ByteReader(reinterpret_cast<const u8*>(abi::kArchiveViewBase), archive_length));
     // With RightMint: the registry gives each client a copy badged with its
@@ -244,7 +419,7 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");
-    ipc::Error error = ipc::serve<ipc::loader::Protocol>(transport, endpoint, g_server);
-    user::println("loader: stopped serving: {}", ipc::error_name(error));
-    return 1;
+    size_t threads = start_threads();
+    user::println("loader: serving with {} thread{}", threads, threads == 1 ? "" : "s (a thread per CPU)");
+    return serve(0);
 }

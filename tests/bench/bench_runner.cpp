@@ -652,6 +652,27 @@ void figure_spawn_storm()
     report_cost("spawn_storm", per_program, per_program, *window);
 }
 
+constexpr usize kSpawnClients = 4;
+// 4 x 12 children and the 4 clients end within the kernel's 64 exit
+// records (kExitRecords), so that the runner still finds each client's.
+constexpr u64 kSpawnsPerClient = 12;
+constexpr u64 kSmallestChild = 1 << 16; // user/programs/bench_spawn_storm.cpp
+
+// 4 clients (client i on CPU i modulo the CPUs) x 12 spawns of
+// exit_at_once, each client waiting for one before the next: the loader
+// asked by several clients at once. Ticks per spawn over the window in
+// which all run.
+void figure_spawn_clients()
+{
+    bool all = run_together("bench_spawn_storm", kSpawnClients, kSmallestChild | kSpawnsPerClient);
+    auto window = probe().window();
+    if (!all || !window)
+        return failed("spawn_clients", "a client did not finish (see the log above)");
+    klog("spawn_clients: {} programs in {} ticks", window->operations, window->ticks);
+    u64 per_program = window->ticks / max<u64>(window->operations, 1);
+    report_cost("spawn_clients", per_program, per_program, *window);
+}
+
 constexpr usize kRequestClients = 4;
 constexpr u64 kRequestRounds = 100; // of 100 calls: 10,000 calls per client
 
@@ -810,6 +831,7 @@ constexpr Figure kFigures[] = {
 
 constexpr Figure kMacroFigures[] = {
     { "spawn_storm", figure_spawn_storm },
+    { "spawn_clients", figure_spawn_clients },
     { "request_reply", figure_request_reply },
     { "console_flood", figure_console_flood },
     { "disk_read_sequential", figure_disk_read_sequential },

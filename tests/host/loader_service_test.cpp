@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -63,6 +64,21 @@ public:
     int maps_before_failure { -1 }; // -1: never fails
     bool fail_start { false };
     bool fail_give { false };
+    // The books' lock (a pool of threads serves in ring 3): how deep it is
+    // held, and another thread's request to run while a task is being built.
+    int books_depth { 0 };
+    std::function<void()> while_building;
+
+    void lock_books() override
+    {
+        if (books_depth++ != 0)
+            errors.push_back("the books' lock taken twice (it is not recursive: a thread would wait for itself)");
+    }
+    void unlock_books() override
+    {
+        if (--books_depth < 0)
+            errors.push_back("the books' lock let go but not held");
+    }
 
     FakeTask* live(TaskRef task, const char* what)
     {
@@ -76,6 +92,10 @@ public:
 
     ipc::Result<TaskRef> create(StringView name) override
     {
+        if (books_depth != 0)
+            errors.push_back("a task built under the books' lock: spawns could not overlap");
+        if (auto other = std::exchange(while_building, nullptr))
+            other();
         TaskRef ref = next_ref++;
         tasks[ref].name = std::string(name.chars(), name.length());
         tasks[ref].id = next_id++;
@@ -610,4 +630,35 @@ TEST_CASE("loader service: a tree may have kMaxTasksPerTree live tasks, each cli
     }
     CHECK(!spawn_as(c).is_error());
     CHECK(spawn_as(c).is_error());
+}
+
+TEST_CASE("loader service: spawns at once (a pool of threads) hold their entries while building, within the quota",
+    "[loader_service]")
+{
+    Fixture f;
+    for (size_t i = 0; i + 1 < LoaderService::kMaxTasksPerClient; ++i)
+        REQUIRE(!f.spawn("hello").is_error());
+
+    // While the client's last allowed spawn is being built (outside the
+    // books' lock), another of its threads asks for one more: the entry the
+    // first one holds counts, so the second is refused.
+    std::vector<bool> others_refused_for_quota;
+    f.backend.while_building = [&] {
+        auto other = f.service.handle(proto::Spawn {}, proto::Program { proto::make_name("hello").value(), 0 }, f.caller);
+        others_refused_for_quota.push_back(other.is_error() && other.error() == proto::kTooManyTasks);
+    };
+    CHECK(!f.spawn("hello").is_error());
+    REQUIRE(others_refused_for_quota.size() == 1);
+    CHECK(others_refused_for_quota[0]);
+    CHECK(f.service.tracked() == LoaderService::kMaxTasksPerClient);
+
+    // A spawn that fails while building gives its entry back.
+    f.caller = 4;
+    f.backend.maps_before_failure = 0;
+    CHECK(f.spawn("hello").is_error());
+    f.backend.maps_before_failure = -1;
+    for (size_t i = 0; i < LoaderService::kMaxTasksPerClient; ++i)
+        CHECK(!f.spawn("hello").is_error());
+    CHECK(f.spawn("hello").error() == proto::kTooManyTasks);
+    CHECK(f.backend.books_depth == 0);
 }

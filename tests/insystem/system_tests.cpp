@@ -95,6 +95,21 @@ HERALD_SELFTEST(two_hundred_programs_print_whole_lines_and_give_back_their_frame
     EXPECT_EQ(free_frames(), before);
 }
 
+// Four threads of one task, one per CPU (modulo), each spawning 8 programs
+// through the loader at once and printing as they go: every spawn ends with
+// its child's own status (a loader thread that built or answered with
+// another thread's state, or a client thread whose IPC went through another
+// thread's buffer, gives a wrong program or status), and tests/qemu checks
+// that every child's line came out whole.
+HERALD_SELFTEST(threads_spawn_through_the_loader_at_once)
+{
+    (void)system();
+    constexpr u64 kThreads = 4;
+    constexpr u64 kSpawnsPerThread = 8;
+    EXPECT_EQ(run_to_exit("spawn_together", kThreads | kSpawnsPerThread << 8, -1, 120'000), 0);
+    expect_serving(Server::Loader, system().loader);
+}
+
 HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
 {
     (void)system();

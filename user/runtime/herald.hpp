@@ -13,9 +13,11 @@
 // runtime looks "console" up again (ipc::ReconnectingClient), without
 // waiting for it.
 //
-// The runtime registers one IPC buffer for the thread the first time it is
-// needed. A program that registers its own (SetIpcBuffer) must then do all
-// its IPC through that one, and not print: both would claim the buffer.
+// Each thread has its own transport and IPC buffer (the kernel keeps one
+// per thread), registered the first time the thread needs it, and its own
+// line: threads may print and make IPC calls at once (thread.hpp). A thread
+// that registers its own buffer (SetIpcBuffer) must then do all its IPC
+// through that one, and not print: both would claim the buffer.
 #pragma once
 
 #include <stddef.h>
@@ -26,7 +28,7 @@
 
 namespace herald::user {
 
-// The runtime's transport (its IPC buffer registered on first use).
+// The calling thread's transport (its IPC buffer registered on first use).
 ipc::SyscallTransport& ipc();
 
 // A handle to the server published under `name`, waiting a while for it to

@@ -7,16 +7,91 @@
 #include "libipc/protocols/memory.hpp"
 #include "libipc/protocols/registry.hpp"
 #include "libipc/reconnecting_client.hpp"
+#include "microkernel/lib/utility.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "syscall.hpp"
+#include "thread.hpp"
 
 namespace herald::user {
 
 namespace {
 
+// A yielding spin lock: its holder may be in an IPC call (the memory
+// server's Grow, the console's Write) or preempted on this very CPU.
+class YieldingLock {
+public:
+    void lock()
+    {
+        while (__atomic_exchange_n(&m_taken, true, __ATOMIC_ACQUIRE))
+            yield();
+    }
+    void unlock() { __atomic_store_n(&m_taken, false, __ATOMIC_RELEASE); }
+
+private:
+    bool m_taken { false };
+};
+
+struct LockGuard {
+    explicit LockGuard(YieldingLock& lock) : lock(lock) { lock.lock(); }
+    ~LockGuard() { lock.unlock(); }
+    YieldingLock& lock;
+};
+
+// What each thread has of its own (user/runtime/thread.hpp): its
+// transport over its IPC buffer (the kernel keeps one per thread) and the
+// line it is printing. The main thread's is static; a thread_create'd
+// thread's follows its control block, over its stack slot's top page.
+struct ThreadIo {
+    constexpr explicit ThreadIo(uint8_t* buffer) : transport(buffer) { }
+    ipc::SyscallTransport transport;
+    bool registered { false };
+    size_t line_length { 0 };
+    char line[ipc::kMaxPayload] {};
+};
+
 alignas(4096) uint8_t g_ipc_buffer[ipc::kMaxPayload];
-constinit ipc::SyscallTransport g_transport(g_ipc_buffer);
-bool g_buffer_registered;
+constinit ThreadIo g_main_io(g_ipc_buffer);
+// For a thread with no IPC buffer (thread_start_on's): words only.
+constinit ipc::SyscallTransport g_words_only(nullptr);
+
+// nullptr for a thread with none (thread_start_on's).
+ThreadIo* current_io()
+{
+    ThreadControl* control = current_thread_or_null();
+    return control ? static_cast<ThreadIo*>(control->io) : &g_main_io;
+}
+
+// The calling thread's transport, for clients shared by all threads (the
+// console's): every call goes through the IPC buffer of the thread making it.
+class CurrentThreadTransport final : public ipc::Transport {
+public:
+    ipc::Result<void> send(ipc::Handle endpoint, const ipc::Message& message) override { return ipc().send(endpoint, message); }
+    ipc::Result<ipc::Message> receive(ipc::Handle endpoint) override { return ipc().receive(endpoint); }
+    ipc::Result<ipc::Message> call(ipc::Handle endpoint, const ipc::Message& message) override
+    {
+        return ipc().call(endpoint, message);
+    }
+    ipc::Result<ipc::Message> reply_receive(ipc::Handle endpoint, const ipc::Message& reply) override
+    {
+        return ipc().reply_receive(endpoint, reply);
+    }
+    ipc::Result<ipc::Handle> save_reply() override { return ipc().save_reply(); }
+    ipc::Result<void> reply_to(ipc::Handle saved_reply, const ipc::Message& reply) override
+    {
+        return ipc().reply_to(saved_reply, reply);
+    }
+    ipc::Result<void> signal(ipc::Handle notification, uint64_t bits) override { return ipc().signal(notification, bits); }
+    ipc::Result<uint64_t> wait(ipc::Handle notification, ipc::WaitMode mode, uint64_t timeout_ms = 0) override
+    {
+        return ipc().wait(notification, mode, timeout_ms);
+    }
+    ipc::Result<void> close(ipc::Handle handle) override { return ipc().close(handle); }
+    ipc::Result<void> yield() override { return ipc().yield(); }
+    ipc::Result<void> sleep_ms(uint64_t milliseconds) override { return ipc().sleep_ms(milliseconds); }
+    uint8_t* payload() override { return ipc().payload(); }
+};
+
+constinit CurrentThreadTransport g_current_transport;
 
 // How long find_server() waits for a server to register: time, not a count
 // of lookups, because a server started with us may be on an emulated CPU
@@ -43,14 +118,16 @@ constexpr uint64_t kInputCheckMs = 1000;
 
 enum class ConsoleState : uint8_t { Unknown, Found, Absent };
 ConsoleState g_console_state;
-constinit ipc::ReconnectingClient<ipc::console::Protocol> g_console(g_transport, abi::HandleRegistry, "console",
+// The console client is the task's, shared by its threads under
+// g_console_lock (a reconnect changes its handle); each Write goes through
+// the IPC buffer of the thread that prints.
+YieldingLock g_console_lock;
+constinit ipc::ReconnectingClient<ipc::console::Protocol> g_console(g_current_transport, abi::HandleRegistry, "console",
     kConsoleCallTries, kConsoleReconnectPatienceMs);
 ipc::Handle g_input; // notification the console signals on input
 bool g_subscribed;
 uint32_t g_subscribed_reconnects; // g_console.reconnects() when we subscribed
 uint64_t g_console_lines;
-char g_line[ipc::kMaxPayload];
-size_t g_line_length;
 
 bool console_ready()
 {
@@ -63,22 +140,25 @@ bool console_ready()
     return g_console_state == ConsoleState::Found;
 }
 
-void send_line()
+void send_line(ThreadIo& io)
 {
-    if (g_line_length == 0)
+    if (io.line_length == 0)
         return;
     bool sent = false;
-    if (console_ready()) {
-        sent = !g_console.call<ipc::console::Write>(ipc::Bytes { reinterpret_cast<const uint8_t*>(g_line), static_cast<uint32_t>(g_line_length) }).is_error();
-        g_console_lines += sent;
+    {
+        LockGuard guard(g_console_lock);
+        if (console_ready()) {
+            sent = !g_console.call<ipc::console::Write>(ipc::Bytes { reinterpret_cast<const uint8_t*>(io.line), static_cast<uint32_t>(io.line_length) }).is_error();
+            g_console_lines += sent;
+        }
     }
     if (!sent) {
-        size_t length = g_line_length;
-        if (length > 0 && g_line[length - 1] == '\n')
+        size_t length = io.line_length;
+        if (length > 0 && io.line[length - 1] == '\n')
             --length; // DebugWrite makes its own line
-        debug_write(g_line, length);
+        debug_write(io.line, length);
     }
-    g_line_length = 0;
+    io.line_length = 0;
 }
 
 // Subscribes our notification with the console there now.
@@ -123,10 +203,19 @@ constinit HeapAllocator g_heap(&g_source);
 
 ipc::SyscallTransport& ipc()
 {
-    if (!g_buffer_registered)
-        g_buffer_registered = !g_transport.register_buffer().is_error();
-    return g_transport;
+    ThreadIo* io = current_io();
+    if (!io)
+        return g_words_only;
+    if (!io->registered)
+        io->registered = !io->transport.register_buffer().is_error();
+    return io->transport;
 }
+
+size_t thread_io_bytes() { return (sizeof(ThreadIo) + 15) & ~size_t(15); }
+
+void* thread_io_init(void* storage, uint8_t* ipc_buffer) { return new (storage) ThreadIo(ipc_buffer); }
+
+void* main_thread_io() { return &g_main_io; }
 
 ipc::Handle find_server(const char* name)
 {
@@ -136,14 +225,23 @@ ipc::Handle find_server(const char* name)
 
 void print(StringView text)
 {
+    ThreadIo* io = current_io();
+    if (!io) {
+        debug_write(text.chars(), text.length()); // no IPC buffer: the kernel log
+        return;
+    }
     for (usize i = 0; i < text.length(); ++i) {
-        g_line[g_line_length++] = text[i];
-        if (text[i] == '\n' || g_line_length == sizeof(g_line))
-            send_line();
+        io->line[io->line_length++] = text[i];
+        if (text[i] == '\n' || io->line_length == sizeof(io->line))
+            send_line(*io);
     }
 }
 
-void flush() { send_line(); }
+void flush()
+{
+    if (ThreadIo* io = current_io())
+        send_line(*io);
+}
 
 void echo(StringView text)
 {
@@ -166,7 +264,8 @@ void echo(StringView text)
 // written next starts on a line of its own.
 void finish_line()
 {
-    if (g_line_length > 0 && g_line[g_line_length - 1] != '\n')
+    ThreadIo* io = current_io();
+    if (io && io->line_length > 0 && io->line[io->line_length - 1] != '\n')
         print("\n");
     flush();
 }
@@ -224,14 +323,9 @@ extern "C" {
 // lock, which a thread that finds it taken yields for (its holder may be
 // waiting for the memory server's Grow, or run on this very CPU).
 namespace {
-bool g_heap_lock;
-struct HeapGuard {
-    HeapGuard()
-    {
-        while (__atomic_exchange_n(&g_heap_lock, true, __ATOMIC_ACQUIRE))
-            herald::user::yield();
-    }
-    ~HeapGuard() { __atomic_store_n(&g_heap_lock, false, __ATOMIC_RELEASE); }
+herald::user::YieldingLock g_heap_lock;
+struct HeapGuard : herald::user::LockGuard {
+    HeapGuard() : LockGuard(g_heap_lock) { }
 };
 } // namespace
 

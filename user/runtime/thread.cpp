@@ -46,10 +46,16 @@ TlsLayout tls_layout()
 // it, filled from the template; nullptr if the heap has no room. The
 // allocation has pointer_align bytes of slack: rounding the end of the
 // block up to the thread pointer's alignment moves it by less than that.
-ThreadControl* new_control()
+// With `with_io`, the runtime's per-thread I/O state follows the control
+// block in the same allocation (thread_create's threads; not the main
+// thread's, which is static).
+constexpr size_t kControlBytes = (sizeof(ThreadControl) + 15) & ~size_t(15);
+
+ThreadControl* new_control(bool with_io)
 {
     TlsLayout tls = tls_layout();
-    void* allocation = calloc(1, tls.block_size + sizeof(ThreadControl) + tls.pointer_align);
+    size_t io_bytes = with_io ? thread_io_bytes() : 0;
+    void* allocation = calloc(1, tls.block_size + kControlBytes + io_bytes + tls.pointer_align);
     if (!allocation)
         return nullptr;
     uintptr_t pointer = (reinterpret_cast<uintptr_t>(allocation) + tls.block_size + tls.pointer_align - 1)
@@ -59,6 +65,8 @@ ThreadControl* new_control()
     auto* control = reinterpret_cast<ThreadControl*>(pointer);
     control->self = control;
     control->allocation = allocation;
+    if (with_io)
+        control->io = reinterpret_cast<void*>(pointer + kControlBytes); // made by thread_create, over its slot's page
     return control;
 }
 
@@ -84,6 +92,7 @@ void install_main_control()
         return;
     g_main_control->self = g_main_control;
     g_main_control->stack_slot = kStackSlots;
+    g_main_control->io = main_thread_io();
     sys_thread_set_pointer(reinterpret_cast<uint64_t>(g_main_control));
     uint64_t here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
     if (here >= kMainStackGuard + abi::kPageSize && here < abi::kUserSpaceEnd) {
@@ -147,7 +156,7 @@ int64_t sys_thread_set_stack_guard(uint64_t page)
 ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_t cpu, int64_t* error)
 {
     install_main_control();
-    ThreadControl* control = new_control();
+    ThreadControl* control = new_control(true);
     uint64_t slot = control ? take_stack_slot() : kStackSlots;
     if (slot == kStackSlots) {
         free(control ? control->allocation : nullptr);
@@ -160,7 +169,9 @@ ThreadControl* thread_create(ThreadFunction function, uint64_t argument, uint64_
     control->argument = argument;
     control->stack_guard = slot_guard(slot);
     control->stack_slot = slot;
-    uint64_t stack_top = slot_guard(slot) + kStackSlotBytes;
+    uint64_t ipc_buffer = slot_guard(slot) + kSlotIpcBufferOffset;
+    control->io = thread_io_init(control->io, reinterpret_cast<uint8_t*>(ipc_buffer));
+    uint64_t stack_top = ipc_buffer;
     int64_t id = sys_thread_create(reinterpret_cast<uint64_t>(&herald_thread_start), stack_top,
         reinterpret_cast<uint64_t>(control), cpu);
     if (id < 0) {
@@ -209,6 +220,11 @@ void thread_exit(int64_t value)
     __builtin_trap(); // ThreadExit does not return
 }
 
+ThreadControl* current_thread_or_null()
+{
+    return __atomic_load_n(&g_main_installed, __ATOMIC_ACQUIRE) ? current_control() : nullptr;
+}
+
 uint64_t& thread_local_slot(size_t index)
 {
     install_main_control(); // the main thread's, if no thread was created yet
@@ -225,7 +241,7 @@ extern "C" void herald_runtime_start()
     using namespace herald::user;
     if (tls_layout().block_size == 0)
         return;
-    g_main_control = new_control();
+    g_main_control = new_control(false);
     if (!g_main_control) {
         debug_write("no memory for the main thread's thread-local storage");
         exit(-1);

@@ -9,7 +9,8 @@
 // Each thread gets its own stack: one of kStackSlots slots at the bottom of
 // the task's stack region (abi::kUserStackBottom), kThreadStackBytes above
 // a guard page that nothing ever touches, mapped by the pager on first touch
-// like any stack page. The thread tells the kernel its guard
+// like any stack page. The slot's top page is the thread's IPC buffer (the
+// kernel keeps one per thread), so the stack proper is a page less. The thread tells the kernel its guard
 // (ThreadSetStackGuard), so a thread that overflows its stack faults there
 // and the task is killed with one line, "... stack overflow in thread N
 // (guard page)", instead of running on into another thread's stack. The
@@ -29,10 +30,14 @@
 // of user/runtime/user.ld): a block just below the ThreadControl with a copy
 // of .tdata and zeroed .tbss, made at thread_create (and before herald_main
 // for the main thread, if the program has any).
-// malloc and free may be used from every thread (a lock). The console output
-// (print, println) and the runtime's IPC transport belong to the main thread
-// (the kernel registers IPC buffers per thread): other threads print with
-// debug_write and make register-only IPC calls.
+// malloc and free may be used from every thread (a lock). So may the
+// runtime's IPC transport (herald::user::ipc()) and the console output
+// (print, println): each thread_create'd thread has its own transport over
+// its own IPC buffer, registered at its first IPC, and its own line (a line
+// goes out whole, in one Write, whichever threads print at once). A thread
+// of thread_start_on has no IPC buffer: its ipc() carries words only and
+// its print goes to the kernel log. Console input (read_input) is the main
+// thread's.
 #pragma once
 
 #include <stddef.h>
@@ -57,6 +62,8 @@ inline constexpr uint64_t kStackSlotBytes = abi::kPageSize + kThreadStackBytes;
 inline constexpr uint64_t kStackSlotsBase = abi::kUserStackBottom;
 inline constexpr uint64_t kMainStackGuard = kStackSlotsBase + kStackSlots * kStackSlotBytes;
 inline constexpr uint64_t kMainStackBytes = abi::kUserSpaceEnd - kMainStackGuard - abi::kPageSize;
+// A slot's top page: the thread's IPC buffer; its stack starts below it.
+inline constexpr uint64_t kSlotIpcBufferOffset = kStackSlotBytes - abi::kPageSize;
 static_assert(kStackSlots <= 64, "the slots' bitmap is one word");
 static_assert(kThreadStackBytes % abi::kPageSize == 0);
 static_assert(kMainStackBytes >= abi::kUserStackRegionSize / 2, "the main stack keeps most of the region");
@@ -70,6 +77,7 @@ struct ThreadControl {
     uint64_t stack_guard; // the guard page below its stack (0: none)
     uint64_t stack_slot;  // its slot (thread_create's), or kStackSlots: none
     void* allocation;     // what thread_join frees: this block and its TLS below it
+    void* io;             // the runtime's per-thread transport and line (libherald.cpp); nullptr: none
 };
 
 // Starts function(argument) in a new thread of this task, pinned to `cpu`
@@ -98,6 +106,17 @@ int64_t thread_join(ThreadControl* thread, int64_t* value);
 
 // The calling thread's own words of thread-local storage, through FS.
 uint64_t& thread_local_slot(size_t index);
+
+// The calling thread's control block; nullptr while the program has had
+// no thread and no thread-local storage (FS is not set up yet).
+ThreadControl* current_thread_or_null();
+
+// The runtime's per-thread I/O state (libherald.cpp), for thread_create:
+// how many bytes it takes (16-aligned), and makes one in `storage` over the
+// IPC buffer `ipc_buffer`. main_thread_io(): the main thread's, static.
+size_t thread_io_bytes();
+void* thread_io_init(void* storage, uint8_t* ipc_buffer);
+void* main_thread_io();
 
 // The raw calls, for tests that pass bad arguments on purpose.
 int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t parameter, uint64_t cpu);
