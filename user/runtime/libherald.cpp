@@ -250,8 +250,12 @@ void echo(StringView text)
         usize length = text.length() - done;
         if (length > ipc::kMaxPayload)
             length = ipc::kMaxPayload;
-        bool sent = console_ready()
-            && !g_console.call<ipc::console::Echo>(ipc::Bytes { reinterpret_cast<const uint8_t*>(text.chars() + done), static_cast<uint32_t>(length) }).is_error();
+        bool sent = false;
+        {
+            LockGuard guard(g_console_lock); // as send_line: the client is the task's
+            sent = console_ready()
+                && !g_console.call<ipc::console::Echo>(ipc::Bytes { reinterpret_cast<const uint8_t*>(text.chars() + done), static_cast<uint32_t>(length) }).is_error();
+        }
         if (!sent) { // no console: to the kernel log, as print() does
             print(StringView(text.chars() + done, length));
             flush();
