@@ -1,10 +1,12 @@
 // The IPC fast paths, after seL4's fastpath.c: the common case of Call and
 // ReplyReceive (and of MemoryMapReply's answer, ipc_answer_and_receive) when
 // the partner is already waiting on this CPU and the message is registers
-// only. Each path is a straight run of guards, each of
-// which hands the call to the full path (ipc.cpp) with its reason, then a
-// marked point of no return, then the commit: hand the message over and
-// switch straight to the partner, with no run queue in between. The one
+// only, and of the Call the kernel makes in a thread's name (a page fault
+// for the memory server, ipc_call_from_kernel). Each path is a straight run
+// of guards, each of which hands the call to the full path (ipc.cpp) with
+// its reason, then a marked point of no return, then the commit: hand the
+// message over and switch straight to the partner, with no run queue in
+// between. The one
 // branch after that point is for a kill of our own task that looked for our
 // wait a moment before we made it findable (docs/ipc.md): then we wake the
 // partner instead of switching to it, and end.
@@ -20,6 +22,7 @@
 // lock go. A receiver left queued holds no reference, as on the full path.
 #include "../abi/ipc.hpp"
 #include "../abi/syscalls.hpp"
+#include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/syscall_abi.hpp"
 #include "../sched/scheduler.hpp"
 #include "../smp/processor.hpp"
@@ -40,9 +43,11 @@ constexpr u64 kLabelOnly = 0xFFFF'FFFFull;
 
 bool unlikely(bool condition) { return __builtin_expect(condition, false); }
 
-// Both fast paths run in a system call, where interrupts are off (SYSCALL
-// clears IF through IA32_FMASK, syscalls.cpp's kFmask) until SYSRET: their
-// locks need not save or restore the interrupt flag.
+// The system calls' fast paths run in a system call, where interrupts are
+// off (SYSCALL clears IF through IA32_FMASK, syscalls.cpp's kFmask) until
+// SYSRET; the kernel's Call runs in a page fault's handler (an interrupt
+// gate) or a system call, and checks: their locks need not save or restore
+// the interrupt flag.
 void lock_in_syscall(SpinLock& lock) ACQUIRE(lock) { lock.lock_with_interrupts_off(); }
 
 // Under `self`'s handles_lock: the endpoint its handle names with `rights`
@@ -184,6 +189,51 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
 bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame)
 {
     return reply_and_wait(self, caller, reply, handle, frame, [] { return true; });
+}
+
+// The kernel's Call (ipc_call_from_kernel): the message is the kernel's own
+// (no handle to look up, no rights to check, registers only), and the
+// caller keeps the endpoint alive (the pager's is held for good), so no
+// reference is taken. The reply lands in self.ipc.frame, which the caller
+// has pointed at a frame of its own.
+bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message)
+{
+    if (unlikely(message.info & ~kLabelOnly))
+        return false; // a payload or a handle: the full path copies or grants it
+    if (unlikely(x86::read_rflags() & x86::kRflagsInterruptEnable))
+        return false; // interrupts on (no caller today): the full path's lock saves and restores them
+    u32 cpu = this_processor().index;
+    lock_in_syscall(endpoint.lock);
+    SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
+    if (unlikely(endpoint.receive_rights == 0))
+        return false; // its server closed its handle: the full path answers PeerGone
+    Thread* server = endpoint.receiver_for(cpu);
+    if (unlikely(!server || server->cpu != cpu || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
+        // Nobody waiting (the server is busy: the caller must queue with its
+        // message), or the waiting thread is on another CPU (it must be
+        // woken there, by IPI), or still switching away.
+        return false;
+    }
+
+    // ---- point of no return ----
+    endpoint.receivers.remove(*server);
+    guard.unlock();
+    server->ipc.blocked_on = nullptr;
+    write_message(*server->ipc.frame, message); // straight into its receive's registers
+    count<Event::IpcFast>();
+    give_reply_right(*server, self);
+    if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
+        // Killed as the kernel called (the kill found no wait yet): the
+        // server takes the message, its answer will find nobody; the
+        // thread ends on its way out.
+        self.ipc.awaiting_reply = false;
+        self.ipc.replier = nullptr;
+        set_syscall_result(*self.ipc.frame, encode_result(Error::PeerGone));
+        scheduler_wake(*server);
+        return true;
+    }
+    scheduler_block_and_switch_to(*server);
+    return true; // the reply (or a kill's PeerGone) is in self.ipc.frame
 }
 
 } // namespace herald

@@ -625,19 +625,36 @@ void ipc_cancel_wait(Thread& thread)
     }
 }
 
-ErrorOr<void> ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const IpcMessage& message, IpcMessage& reply)
+namespace {
+
+// The kernel's Call on the full path, through `scratch` (zeroed, as it
+// always was). A reference for the wait's start: send_message drops it
+// before the thread blocks.
+ErrorOr<u64> full_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, x86::InterruptFrame& scratch)
 {
-    // The message and the reply travel through a frame of their own: the
-    // thread's real frame (a fault's, or a system call's in progress) must
-    // not be touched.
-    x86::InterruptFrame scratch {};
+    scratch = {};
+    return send_message(self, Ref<Endpoint>(endpoint), message, true);
+}
+
+} // namespace
+
+ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
+{
+    // The reply travels through a frame of its own: the thread's real frame
+    // (a fault's, or a system call's in progress) must not be touched. Not
+    // zeroed on the fast path: whoever ends the wait writes its result, and
+    // the registers of a reply, before it is read (a reply, or a kill's
+    // PeerGone); the full path zeroes it, as it always did.
+    x86::InterruptFrame scratch;
     x86::InterruptFrame* saved = self.ipc.frame;
     self.ipc.frame = &scratch;
-    auto status = send_message(self, move(endpoint), message, true);
-    reply = read_delivered_message(scratch);
+    ErrorOr<u64> status = fastpath_call_from_kernel(self, endpoint, message)
+        ? decode_result(syscall_result(scratch))
+        : full_call_from_kernel(self, endpoint, message, scratch);
     self.ipc.frame = saved;
     if (status.is_error())
         return status.error();
+    reply = read_delivered_message(scratch);
     return {};
 }
 

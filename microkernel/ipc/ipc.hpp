@@ -66,8 +66,11 @@ void ipc_cancel_wait(Thread& thread);
 // A Call made by the kernel in `self`'s name (a page fault for the pager):
 // blocks `self` until the reply, which lands in `reply`. The error a system
 // call would have got (PeerGone: the server died, or the thread's task is
-// being killed).
-ErrorOr<void> ipc_call_from_kernel(Thread& self, Ref<Endpoint> endpoint, const IpcMessage& message, IpcMessage& reply);
+// being killed). The caller keeps `endpoint` alive throughout (the pager's
+// endpoint is the kernel's for good). A server thread waiting on this CPU
+// gets the message on a fast path (fastpath.cpp; docs/ipc.md, "The
+// kernel's Call"), with interrupts off; anything else takes the full path.
+ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.

@@ -31,4 +31,10 @@ inline bool kill_seen_after_reply_right(Thread& caller)
     return __atomic_load_n(&caller.task->kill_requested, __ATOMIC_SEQ_CST);
 }
 
+// The fast path of the kernel's Call in `self`'s name (fastpath.cpp): true
+// when it handed `message` to a server thread waiting on this CPU and the
+// call is over (its result, and the reply, in *self.ipc.frame); false when
+// one of its guards leaves the call to the full path, untouched.
+bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message);
+
 } // namespace herald

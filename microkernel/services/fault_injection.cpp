@@ -23,7 +23,7 @@ i64 inject_server_fault(Server server)
     }
     if (auto* endpoint = object_cast<Endpoint>(*object)) {
         IpcMessage reply;
-        auto status = ipc_call_from_kernel(current_thread(), Ref<Endpoint>(*endpoint), request, reply);
+        auto status = ipc_call_from_kernel(current_thread(), *endpoint, request, reply); // `object` keeps it
         return status.is_error() ? static_cast<i64>(to_syscall_error(status.error())) : 0;
     }
     return static_cast<i64>(to_syscall_error(Error::BadHandle));

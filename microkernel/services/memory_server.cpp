@@ -86,7 +86,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
         { thread.task->id, address, error_code }, abi::kKernelBadge };
     IpcMessage reply;
     count<Event::FaultsPager>();
-    if (ipc_call_from_kernel(thread, Ref<Endpoint>(*endpoint), request, reply).is_error())
+    if (ipc_call_from_kernel(thread, *endpoint, request, reply).is_error())
         return abi::PageFaultVerdict::PagerUnavailable;
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel
         || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OverLimit)

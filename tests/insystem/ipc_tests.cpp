@@ -1,16 +1,19 @@
 // Self-tests of IPC between ring-3 tasks: the echo server and its clients
 // (user/programs/ipc_*), on one CPU and across CPUs, many clients against
-// one server, every bad argument, and a client whose server dies.
+// one server, every bad argument, and a client whose server dies; and the
+// Call the kernel makes in a thread's name, on its fast and full paths.
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/arch/x86_64/cpu.hpp"
 #include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/boot/command_line.hpp"
+#include "microkernel/ipc/ipc.hpp"
 #include "microkernel/kernel.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/object/endpoint.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/smp/processor.hpp"
+#include "microkernel/stats/event_counters.hpp"
 #include "microkernel/task/program_loader.hpp"
 #include "microkernel/task/task.hpp"
 #include "programs.hpp"
@@ -382,4 +385,137 @@ HERALD_SELFTEST(a_kill_is_never_lost_while_a_thread_starts_to_wait)
         ++ended;
     }
     EXPECT_EQ(ended, kRounds);
+}
+
+// ---- the kernel's Call in a thread's name (ipc_call_from_kernel) ----
+//
+// A page fault reaches the memory server as a Call the kernel makes in the
+// faulting thread's name. It has a fast path of its own (fastpath.cpp;
+// docs/ipc.md, "The kernel's Call"): taken when a server thread waits on
+// the endpoint on this CPU and interrupts are off (as in a fault's
+// handler), not otherwise. Here the server is the echo server and the
+// calls are Pings, from this test's thread: the boot thread, pinned to its
+// CPU, so that the counters of its CPU are its own.
+
+namespace {
+
+constexpr u32 kPingLabel = 1; // ipc::echo::Ping
+constexpr u64 kKernelCalls = 16;
+// Not abi::kKernelBadge: libipc's serve loop drops what the kernel sends in
+// its own name unless the server handles kernel messages (the echo server
+// does not); the path is the same whatever the badge.
+constexpr u64 kPingBadge = 7;
+
+struct PathCounts {
+    u64 fast;
+    u64 full;
+};
+
+PathCounts path_counts(usize cpu)
+{
+    EventCounters counters = event_counters_read(cpu);
+    return { counters.values[static_cast<usize>(Event::IpcFast)], counters.values[static_cast<usize>(Event::IpcFull)] };
+}
+
+// One Ping in the kernel's name, with interrupts off as a fault's handler
+// has them (or on: then the fast path steps aside); whether the echo
+// server answered it.
+bool kernel_ping(Endpoint& endpoint, u64 value, bool interrupts_off = true)
+{
+    IpcMessage request { abi::MessageInfo { kPingLabel, 0, false }.encode(), { value }, kPingBadge };
+    IpcMessage reply;
+    if (interrupts_off)
+        x86::disable_interrupts();
+    auto status = ipc_call_from_kernel(current_thread(), endpoint, request, reply);
+    if (interrupts_off)
+        x86::enable_interrupts();
+    return !status.is_error() && abi::MessageInfo::decode(reply.info).label == kPingLabel && reply.words[0] == value;
+}
+
+bool receiver_waits(Endpoint& endpoint)
+{
+    SpinLockGuard guard(endpoint.lock);
+    return !endpoint.receivers.is_empty();
+}
+
+// An echo server on `cpu`, waiting on `endpoint` once this returns.
+u64 echo_server_waiting_on(Endpoint& endpoint, usize cpu)
+{
+    u64 server = spawn("ipc_echo_server", with_endpoint(endpoint, abi::RightReceive, kEndpointHandle, cpu));
+    EXPECT(selftest::eventually([&] { return receiver_waits(endpoint); }, 10'000));
+    return server;
+}
+
+void stop(u64 server)
+{
+    EXPECT(kill_task(server));
+    EXPECT(wait_for_exit(server).has_value());
+}
+
+// `calls` Pings from `first` on; the messages each path carried meanwhile,
+// counted on this CPU.
+PathCounts kernel_pings(Endpoint& endpoint, u64 first, bool interrupts_off = true)
+{
+    usize here = this_processor().index;
+    PathCounts before = path_counts(here);
+    u64 answered = 0;
+    for (u64 i = 0; i < kKernelCalls; ++i)
+        answered += kernel_ping(endpoint, first + i, interrupts_off);
+    PathCounts after = path_counts(here);
+    EXPECT_EQ(answered, kKernelCalls);
+    return { after.fast - before.fast, after.full - before.full };
+}
+
+} // namespace
+
+HERALD_SELFTEST(the_kernels_call_takes_its_fast_path_only_when_the_server_waits_on_this_cpu)
+{
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
+    if (!endpoint)
+        return;
+    usize here = this_processor().index;
+    EXPECT(current_thread().pinned);
+
+    // The server waits here: each call goes straight to it, and its answer
+    // comes back the same way (two messages on fast paths, none on the
+    // full path).
+    u64 server = echo_server_waiting_on(*endpoint, here);
+    PathCounts counts = kernel_pings(*endpoint, 100);
+    EXPECT(counts.full < kKernelCalls); // 0, but another thread of this CPU may call between two Pings
+    EXPECT(counts.fast >= 2 * kKernelCalls);
+    // With interrupts on (no caller today), the full path's lock keeps them.
+    counts = kernel_pings(*endpoint, 200, false);
+    EXPECT(counts.full >= kKernelCalls);
+    stop(server);
+
+    // The server waits on another CPU: it must be woken there, by the full
+    // path (which counts the message where it is sent: here).
+    if (processor_count() >= 2) {
+        server = echo_server_waiting_on(*endpoint, (here + 1) % processor_count());
+        counts = kernel_pings(*endpoint, 300);
+        EXPECT(counts.full >= kKernelCalls);
+        stop(server);
+    }
+
+    // Nobody waits (the server, queued on this CPU behind this thread, has
+    // not run yet): the call waits in the endpoint's queue with its
+    // message, and the server takes it from there (the full path's receive,
+    // which counts on the server's CPU: here too).
+    server = spawn("ipc_echo_server", with_endpoint(*endpoint, abi::RightReceive, kEndpointHandle, here));
+    x86::disable_interrupts(); // the server cannot start waiting between the look and the call
+    bool waiting = receiver_waits(*endpoint);
+    PathCounts before = path_counts(here);
+    IpcMessage request { abi::MessageInfo { kPingLabel, 0, false }.encode(), { 400 }, kPingBadge };
+    IpcMessage reply;
+    auto status = ipc_call_from_kernel(current_thread(), *endpoint, request, reply);
+    PathCounts after = path_counts(here);
+    x86::enable_interrupts();
+    EXPECT(!status.is_error());
+    EXPECT_EQ(reply.words[0], 400u);
+    if (waiting)
+        klog("selftest: the server was waiting already (a tick let it run): no queued call to check");
+    else
+        EXPECT(after.full - before.full >= 1);
+    stop(server);
 }

@@ -8,6 +8,7 @@
 #include "microkernel/object/memory_control.hpp"
 #include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/pager/pager.hpp"
+#include "microkernel/stats/event_counters.hpp"
 #include "programs.hpp"
 
 using namespace herald;
@@ -65,6 +66,54 @@ HERALD_SELFTEST(memory_heap_and_stack_are_paged_on_demand)
     i64 before = free_frames();
     EXPECT(before > 0);
     EXPECT_EQ(run_to_exit("memory_touch", touch(48 * MiB, 8 * MiB)), 0);
+    EXPECT_EQ(free_frames(), before);
+}
+
+// A fault reaches the memory server by the kernel's Call on its fast path
+// (ipc/fastpath.cpp) when the server's thread for the faulting CPU waits
+// on the endpoint, as it does between faults: the faults of one task add
+// no message on the full path (its start, Grow and exit add a few). The
+// fault's answer comes back on the reply's fast path either way.
+HERALD_SELFTEST(memory_faults_reach_the_server_on_the_kernels_fast_path)
+{
+    constexpr u64 kPages = 256;
+    auto delta = [](const u64* after, const u64* before, Event event) {
+        return after[static_cast<usize>(event)] - before[static_cast<usize>(event)];
+    };
+    EventCounters before = event_counters_sum();
+    EXPECT_EQ(run_to_exit("memory_touch", touch(kPages * kPage, 0)), 0);
+    EventCounters after = event_counters_sum();
+    u64 faults = delta(after.values, before.values, Event::FaultsPager);
+    u64 full = delta(after.values, before.values, Event::IpcFull);
+    klog("selftest: {} faults sent to the pager, {} messages on the fast paths, {} on the full path", faults,
+        delta(after.values, before.values, Event::IpcFast), full);
+    if (pager_in_kernel())
+        return; // no Call: the fault is a function call in ring 0
+    EXPECT(faults >= kPages);
+    EXPECT(full < kPages / 2);
+}
+
+// A task killed while its faults are in flight (waiting for the server, or
+// being served) ends, and every frame comes back: kills at several moments
+// of a run that does little but fault.
+HERALD_SELFTEST(memory_a_task_killed_while_it_faults_ends_cleanly)
+{
+    i64 before = free_frames();
+    constexpr u64 kDelaysMs[] = { 0, 10, 20, 30, 50, 80 };
+    usize killed = 0;
+    for (u64 delay : kDelaysMs) {
+        u64 task = spawn_with("memory_touch", touch(32 * MiB, 0));
+        if (!task)
+            continue;
+        if (delay)
+            scheduler_sleep_ms(delay);
+        bool found = kill_task(task);
+        auto exit = wait_for_exit(task, 30'000);
+        EXPECT(exit.has_value());
+        killed += found && exit && exit->killed;
+    }
+    klog("selftest: {} of {} runs killed before their end", killed, sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
+    EXPECT(killed > 0); // most runs: a run that ended before its kill proves nothing, and is not a failure
     EXPECT_EQ(free_frames(), before);
 }
 
