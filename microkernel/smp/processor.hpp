@@ -14,6 +14,16 @@
 
 namespace herald {
 
+class AddressSpace;
+
+// A page of user RAM this CPU reaches through the physmap right now
+// (mm/address_space.hpp, PageView): written by this CPU only, read by a
+// MemoryUnmap or a teardown on any CPU, which waits for it to go.
+struct PageViewRecord {
+    const AddressSpace* space;
+    u64 frame; // 4 KiB-aligned; 0: the slot is free
+};
+
 struct Processor {
     Processor* self;             // %gs:0
     u64 kernel_stack_top;        // %gs:8
@@ -51,6 +61,7 @@ struct Processor {
     // switch; and a TLB shootdown asked of it (smp/tlb_shootdown.hpp).
     u64 active_root;
     bool shootdown_pending;
+    PageViewRecord page_views[2]; // kViewSlots (mm/address_space.hpp)
     u64 steals;                  // threads taken from other CPUs
 };
 static_assert(__builtin_offsetof(Processor, self) == 0);

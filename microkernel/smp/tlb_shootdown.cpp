@@ -75,6 +75,8 @@ void tlb_shootdown_init(bool disabled)
 
 bool tlb_shootdown_disabled() { return g_disabled; }
 
+void tlb_shootdown_answer_pending() { answer_if_asked(); }
+
 void tlb_shootdown(u64 root, const u64* pages, usize page_count)
 {
     SpinLockGuard guard(g_lock, adopt_lock, lock_answering());

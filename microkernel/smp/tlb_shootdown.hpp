@@ -34,6 +34,11 @@ void tlb_shootdown_init(bool disabled);
 // just changed: returns once no CPU holds them. Call with no spin lock held.
 void tlb_shootdown(u64 root, const u64* pages, usize count);
 
+// Answers a shootdown asked of this CPU, if one is: for a CPU that waits
+// with interrupts off for another (AddressSpace::wait_for_views_of), which
+// may itself be waiting for this one's answer.
+void tlb_shootdown_answer_pending();
+
 // Whether shootdowns were switched off on the command line.
 bool tlb_shootdown_disabled();
 
