@@ -203,12 +203,22 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
     IpcMessage message = read_message(*self.ipc.frame);
     Transfer transfer; // checked; the service looks word 7 up in the caller's table itself
     HERALD_TRY(validate(self, message, service.rights, transfer));
-    PageView buffer = view_ipc_buffer(self);
-    u8* payload = buffer.data();
-    if (MessageInfo::decode(message.info).payload_length > 0 && !payload)
-        return Error::BadAddress;
+    bool has_payload = MessageInfo::decode(message.info).payload_length > 0;
     message.badge = service.badge;
-    IpcMessage reply = service.object->call(self, message, payload);
+    IpcMessage reply;
+    if (service.object->takes_payload()) {
+        PageView buffer = view_ipc_buffer(self);
+        if (has_payload && !buffer)
+            return Error::BadAddress;
+        reply = service.object->call(self, message, buffer.data());
+    } else {
+        // Checked as for any service, but no view is held through the call:
+        // such a service may wait (the benchmarks' probe yields), and a view
+        // must not (a MemoryUnmap spins for it).
+        if (has_payload && !view_ipc_buffer(self))
+            return Error::BadAddress;
+        reply = service.object->call(self, message, nullptr);
+    }
     write_message(*self.ipc.frame, reply);
     return 0u;
 }

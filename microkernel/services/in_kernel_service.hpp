@@ -34,7 +34,12 @@ enum class Payloads : u8 { WithPayload, WithoutPayload };
 template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
 class InKernelService final : public KernelService {
 public:
-    InKernelService(Service& service, SpinLock& lock) : m_service(service), m_lock(lock) { }
+    InKernelService(Service& service, SpinLock& lock)
+        : KernelService(kPayloads == Payloads::WithPayload)
+        , m_service(service)
+        , m_lock(lock)
+    {
+    }
 
     IpcMessage call(Thread&, const IpcMessage& request, u8* payload) override
     {
