@@ -378,8 +378,16 @@ void wait_for_view_slots(Predicate still)
 
 } // namespace
 
+namespace {
+bool g_unmap_ignores_views; // set once at boot, before any task runs
+}
+
+void page_views_ignored_by_unmap() { g_unmap_ignores_views = true; }
+
 void AddressSpace::wait_for_views_of(PhysicalAddress frame)
 {
+    if (g_unmap_ignores_views)
+        return;
     wait_for_view_slots([&](const PageViewRecord& record) {
         return __atomic_load_n(&record.frame, __ATOMIC_ACQUIRE) == frame.get();
     });

@@ -148,6 +148,7 @@ public:
     // Returns once no CPU reaches `frame` (4 KiB-aligned) through a view:
     // call after its entry is gone, with no spin lock held, and before the
     // frame is handed back. Answers TLB shootdowns while it waits.
+    // (Not with `page_views=off` on the kernel command line: see below.)
     static void wait_for_views_of(PhysicalAddress frame);
 
 private:
@@ -200,6 +201,11 @@ private:
     u8* m_data { nullptr };
     usize m_slot { 0 };
 };
+
+// `page_views=off` (kmain): MemoryUnmap no longer waits for views, as before
+// they were made: only for the test image's check that its test of them
+// fails so (qemu-selftest-ipc-copy-caught).
+void page_views_ignored_by_unmap();
 
 // Frames for user memory. Freed frames are reused first.
 Optional<PhysicalAddress> allocate_user_frame();
