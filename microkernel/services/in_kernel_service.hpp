@@ -21,6 +21,7 @@
 #include "libipc/protocol.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/object/kernel_service.hpp"
+#include "microkernel/smp/tlb_shootdown.hpp"
 #include "microkernel/sync/spinlock.hpp"
 
 namespace herald {
@@ -31,13 +32,19 @@ namespace herald {
 // the same, and so answers a hostile caller exactly alike.
 enum class Payloads : u8 { WithPayload, WithoutPayload };
 
+// How a caller waits for the service's lock. The memory service's holder
+// starts TLB shootdowns (an unmap in a task that may run on other CPUs), so
+// a CPU waiting for that lock answers them meanwhile.
+enum class LockWait : u8 { Spin, AnswerShootdowns };
+
 template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
 class InKernelService final : public KernelService {
 public:
-    InKernelService(Service& service, SpinLock& lock)
+    InKernelService(Service& service, SpinLock& lock, LockWait wait = LockWait::Spin)
         : KernelService(kPayloads == Payloads::WithPayload)
         , m_service(service)
         , m_lock(lock)
+        , m_wait(wait)
     {
     }
 
@@ -55,7 +62,7 @@ public:
             in.badge = request.badge;
             if (!payload)
                 in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
-            SpinLockGuard guard(m_lock);
+            SpinLockGuard guard(m_lock, adopt_lock, lock());
             if (in.badge & abi::kKernelBadge)
                 answer_kernel(in, out);
             else
@@ -68,6 +75,11 @@ public:
     }
 
 private:
+    SavedInterrupts lock() ACQUIRE(m_lock) NO_THREAD_SAFETY_ANALYSIS
+    {
+        return m_wait == LockWait::AnswerShootdowns ? lock_answering_shootdowns(m_lock) : m_lock.lock();
+    }
+
     void answer_kernel(const ipc::Message& in, ipc::Message& out)
     {
         out = ipc::make_error_reply(ipc::Error::UnknownLabel, in.label);
@@ -80,6 +92,7 @@ private:
 
     Service& m_service;
     SpinLock& m_lock;
+    LockWait m_wait;
 };
 
 } // namespace herald

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "../lib/types.hpp"
+#include "../sync/spinlock.hpp"
 
 namespace herald {
 
@@ -38,6 +39,12 @@ void tlb_shootdown(u64 root, const u64* pages, usize count);
 // with interrupts off for another (AddressSpace::wait_for_views_of), which
 // may itself be waiting for this one's answer.
 void tlb_shootdown_answer_pending();
+
+// Takes `lock`, answering this CPU's shootdown requests while it spins: for
+// a lock whose holder may start a shootdown (the ring-0 memory service's,
+// services/memory_in_kernel.cpp), which would otherwise wait for ever for
+// a CPU spinning here with interrupts off. Hand the result to a guard.
+SavedInterrupts lock_answering_shootdowns(SpinLock& lock) ACQUIRE(lock);
 
 // Whether shootdowns were switched off on the command line.
 bool tlb_shootdown_disabled();
