@@ -37,14 +37,13 @@ enum class Payloads : u8 { WithPayload, WithoutPayload };
 // a CPU waiting for that lock answers them meanwhile.
 enum class LockWait : u8 { Spin, AnswerShootdowns };
 
-template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
+template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload, LockWait kWait = LockWait::Spin>
 class InKernelService final : public KernelService {
 public:
-    InKernelService(Service& service, SpinLock& lock, LockWait wait = LockWait::Spin)
+    InKernelService(Service& service, SpinLock& lock)
         : KernelService(kPayloads == Payloads::WithPayload)
         , m_service(service)
         , m_lock(lock)
-        , m_wait(wait)
     {
     }
 
@@ -77,7 +76,10 @@ public:
 private:
     SavedInterrupts lock() ACQUIRE(m_lock) NO_THREAD_SAFETY_ANALYSIS
     {
-        return m_wait == LockWait::AnswerShootdowns ? lock_answering_shootdowns(m_lock) : m_lock.lock();
+        if constexpr (kWait == LockWait::AnswerShootdowns)
+            return lock_answering_shootdowns(m_lock);
+        else
+            return m_lock.lock();
     }
 
     void answer_kernel(const ipc::Message& in, ipc::Message& out)
@@ -92,7 +94,6 @@ private:
 
     Service& m_service;
     SpinLock& m_lock;
-    LockWait m_wait;
 };
 
 } // namespace herald

@@ -83,7 +83,7 @@ public:
 SpinLock g_lock;
 KernelBackend g_backend;
 MemoryService g_service;
-InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload> g_object(g_service, g_lock, LockWait::AnswerShootdowns);
+InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload, LockWait::AnswerShootdowns> g_object(g_service, g_lock);
 bool g_running;
 
 } // namespace

@@ -56,7 +56,7 @@ void on_shootdown_ipi(x86::InterruptFrame&) { answer_if_asked(); }
 } // namespace
 
 // The holder may be waiting for this CPU, whose interrupts are off here.
-SavedInterrupts lock_answering_shootdowns(SpinLock& lock) NO_THREAD_SAFETY_ANALYSIS
+SavedInterrupts lock_answering_shootdowns_slowly(SpinLock& lock) NO_THREAD_SAFETY_ANALYSIS
 {
     SavedInterrupts interrupts;
     while (!lock.try_lock(interrupts)) {

@@ -44,7 +44,14 @@ void tlb_shootdown_answer_pending();
 // a lock whose holder may start a shootdown (the ring-0 memory service's,
 // services/memory_in_kernel.cpp), which would otherwise wait for ever for
 // a CPU spinning here with interrupts off. Hand the result to a guard.
-SavedInterrupts lock_answering_shootdowns(SpinLock& lock) ACQUIRE(lock);
+SavedInterrupts lock_answering_shootdowns_slowly(SpinLock& lock) ACQUIRE(lock);
+inline SavedInterrupts lock_answering_shootdowns(SpinLock& lock) ACQUIRE(lock) NO_THREAD_SAFETY_ANALYSIS
+{
+    SavedInterrupts interrupts;
+    if (lock.try_lock(interrupts)) // free: as cheap as lock()
+        return interrupts;
+    return lock_answering_shootdowns_slowly(lock);
+}
 
 // Whether shootdowns were switched off on the command line.
 bool tlb_shootdown_disabled();
