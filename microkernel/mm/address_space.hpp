@@ -146,8 +146,10 @@ public:
     u8* begin_view(VirtualAddress address, bool writable, usize slot);
     static void end_view(usize slot);
     // Returns once no CPU reaches `frame` (4 KiB-aligned) through a view:
-    // call after its entry is gone, with no spin lock held, and before the
-    // frame is handed back. Answers TLB shootdowns while it waits.
+    // call after its entry is gone and before the frame is handed back,
+    // holding no spin lock a view's holder may wait for (the ring-0 memory
+    // service holds its own, which no view holder takes). Answers TLB
+    // shootdowns while it waits.
     // (Not with `page_views=off` on the kernel command line: see below.)
     static void wait_for_views_of(PhysicalAddress frame);
 

@@ -17,6 +17,8 @@
 // Initiators hold no spin lock while they wait (a CPU spinning with
 // interrupts off on a lock the initiator held would never answer); a CPU
 // that waits to start a shootdown of its own answers requests meanwhile.
+// The one exception, the ring-0 memory service, holds its lock through its
+// shootdowns: every CPU waiting for that lock answers requests meanwhile.
 #pragma once
 
 #include "../lib/types.hpp"
@@ -32,7 +34,9 @@ void tlb_shootdown_init(bool disabled);
 
 // The entries for `pages` (virtual addresses; more than kShootdownBatch: the
 // whole address space) of the address space whose PML4 is at `root` were
-// just changed: returns once no CPU holds them. Call with no spin lock held.
+// just changed: returns once no CPU holds them. Call with no spin lock held,
+// but one whose waiters answer shootdowns (lock_answering_shootdowns) and
+// whose holders take no other lock first (the ring-0 memory service's).
 void tlb_shootdown(u64 root, const u64* pages, usize count);
 
 // Answers a shootdown asked of this CPU, if one is: for a CPU that waits
