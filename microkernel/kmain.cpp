@@ -18,7 +18,7 @@
 #include "arch/x86_64/vectors.hpp"
 #include "smp/processor.hpp"
 #include "smp/tlb_shootdown.hpp"
-#include "mm/address_space.hpp"
+#include "smp/page_views.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/serial.hpp"

@@ -19,6 +19,7 @@
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
+#include "../smp/page_views.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
@@ -57,10 +58,10 @@ static_assert(abi::kIpcBufferSize == layout::kPageSize && abi::kMaxPayload <= ab
 // the copy is done (docs/memory.md, "Views").
 bool copy_payload(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length)
 {
-    PageView in(from, VirtualAddress(source), false, kViewSource);
+    PageView in(from, VirtualAddress(source), false, this_cpu_view_slot(kViewSource));
     if (!in)
         return false;
-    PageView out(to, VirtualAddress(destination), true, kViewDestination);
+    PageView out(to, VirtualAddress(destination), true, this_cpu_view_slot(kViewDestination));
     if (!out)
         return false;
     if (__builtin_expect(g_payload_copy_hook != nullptr, false))
@@ -187,7 +188,7 @@ PageView view_ipc_buffer(Thread& self)
 {
     if (!self.ipc.buffer || !self.task->address_space)
         return {};
-    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, kViewDestination);
+    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
 }
 
 // A Call on a handle that names no endpoint may name a service the kernel

@@ -3,8 +3,6 @@
 #include "../abi/syscalls.hpp"
 #include "../arch/x86_64/paging.hpp"
 #include "../kernel.hpp"
-#include "../smp/processor.hpp"
-#include "../smp/tlb_shootdown.hpp"
 #include "../stats/event_counters.hpp"
 #include "../sync/spinlock.hpp"
 #include "kernel_memory.hpp"
@@ -198,16 +196,18 @@ void AddressSpace::free_tables() NO_THREAD_SAFETY_ANALYSIS // marked torn down (
 // out from under the space's lock.
 //
 // A view taken before the mark (a partner's IPC copy into the space) may
-// still be reaching one of its frames: the frames wait for it (views refuse
-// from the mark on).
-void AddressSpace::destroy()
+// still be reaching one of its frames: `wait_for_views`, if given, waits
+// for it between the two (views refuse from the mark on). It is the
+// caller's (smp/page_views.hpp): this layer does not see the other CPUs.
+void AddressSpace::destroy(ViewWait wait_for_views)
 {
     {
         SpinLockGuard guard(m_lock);
         HERALD_ASSERT(!m_torn_down);
         m_torn_down = true;
     }
-    wait_for_views();
+    if (wait_for_views)
+        wait_for_views(this);
     free_tables();
     release();
 }
@@ -326,7 +326,7 @@ ErrorOr<void> AddressSpace::with_own_ram_byte(VirtualAddress address, bool writa
 
 // The record is written under the lock, with the look-up: an unmap of the
 // page takes the lock after, and so sees it (docs/memory.md, "Views").
-u8* AddressSpace::begin_view(VirtualAddress address, bool writable, usize slot)
+u8* AddressSpace::begin_view(VirtualAddress address, bool writable, PageViewRecord& record)
 {
     SpinLockGuard guard(m_lock);
     if (m_torn_down)
@@ -334,70 +334,18 @@ u8* AddressSpace::begin_view(VirtualAddress address, bool writable, usize slot)
     auto translation = m_builder.translate(address);
     if (!translation || !translation->flags.user || !is_ram_page(*translation) || (writable && !translation->flags.writable))
         return nullptr;
-    PageViewRecord& record = this_processor().page_views[slot];
     HERALD_ASSERT(record.space == nullptr);
     u64 physical = translation->physical.get();
-    __atomic_store_n(&record.space, this, __ATOMIC_RELAXED); // published by the lock's release
+    __atomic_store_n(&record.space, static_cast<const void*>(this), __ATOMIC_RELAXED); // published by the lock's release
     __atomic_store_n(&record.frame, align_down(physical, layout::kPageSize), __ATOMIC_RELAXED);
     return reinterpret_cast<u8*>(layout::physmap_address(physical));
 }
 
 // Release: the copy through the view happens before a waiter sees it gone.
-void AddressSpace::end_view(usize slot)
+void AddressSpace::end_view(PageViewRecord& record)
 {
-    PageViewRecord& record = this_processor().page_views[slot];
     __atomic_store_n(&record.frame, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&record.space, nullptr, __ATOMIC_RELEASE);
-}
-
-static_assert(sizeof(Processor::page_views) / sizeof(PageViewRecord) == kViewSlots);
-
-namespace {
-
-// Spins while `still` holds for a view slot of any CPU. This CPU holds none
-// here (a view never outlives the system call or the service answer that
-// took it, and the waiters are neither).
-template<typename Predicate>
-void wait_for_view_slots(Predicate still)
-{
-    Processor& self = this_processor();
-    for (usize i = 0; i < processor_count(); ++i) {
-        Processor& cpu = processor(i);
-        for (usize slot = 0; slot < kViewSlots; ++slot) {
-            if (&cpu == &self) {
-                HERALD_ASSERT(!still(cpu.page_views[slot]));
-                continue;
-            }
-            while (still(cpu.page_views[slot])) {
-                tlb_shootdown_answer_pending();
-                x86::pause();
-            }
-        }
-    }
-}
-
-} // namespace
-
-namespace {
-bool g_unmap_ignores_views; // set once at boot, before any task runs
-}
-
-void page_views_ignored_by_unmap() { g_unmap_ignores_views = true; }
-
-void AddressSpace::wait_for_views_of(PhysicalAddress frame)
-{
-    if (g_unmap_ignores_views)
-        return;
-    wait_for_view_slots([&](const PageViewRecord& record) {
-        return __atomic_load_n(&record.frame, __ATOMIC_ACQUIRE) == frame.get();
-    });
-}
-
-void AddressSpace::wait_for_views()
-{
-    wait_for_view_slots([&](const PageViewRecord& record) {
-        return __atomic_load_n(&record.space, __ATOMIC_ACQUIRE) == this;
-    });
+    __atomic_store_n(&record.space, static_cast<const void*>(nullptr), __ATOMIC_RELEASE);
 }
 
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)

@@ -31,6 +31,7 @@
 
 #include "../lib/address.hpp"
 #include "../lib/error.hpp"
+#include "../lib/page_view_record.hpp"
 #include "memory_inventory.hpp"
 #include "../abi/memory.hpp"
 #include "page_table_builder.hpp"
@@ -66,8 +67,11 @@ public:
     // Tears the space down (every user frame and table goes back; a frame
     // of the pager's through the reclaim queue) and drops the creator's
     // reference: the object goes with the last one. From then on the map
-    // and unmap calls answer PeerGone.
-    void destroy();
+    // and unmap calls answer PeerGone. A task that ran passes
+    // wait_for_page_views_of_space (smp/page_views.hpp): the frames wait
+    // for views of them taken before the end.
+    using ViewWait = void (*)(const void* space);
+    void destroy(ViewWait wait_for_views = nullptr);
 
     // Set once by create(), never changed (the teardown frees the table, not
     // the value): no lock.
@@ -130,7 +134,7 @@ public:
     // the look-up alone runs under the lock, and records the frame in this
     // CPU's view slot there: an unmap that comes after the look-up finds the
     // record (its lock is taken after ours), and waits for it to go
-    // (wait_for_views_of) before the frame goes back to the memory server;
+    // (smp/page_views.hpp) before the frame goes back to the memory server;
     // one that came before left nothing to find. The slots are per CPU, not
     // a count per space: an unmap waits only for views of its own frame that
     // were taken before it, never for a stream of new ones. A view is held
@@ -140,24 +144,16 @@ public:
 
     // The physmap address of the byte at `address` if it lies in user RAM
     // of this space (mapped user, and writable if `writable`; not a
-    // device's registers), recorded in this CPU's view slot `slot`
-    // (kViewSource, kViewDestination) until end_view(slot). nullptr if not,
-    // or once the space is torn down. Use a PageView.
-    u8* begin_view(VirtualAddress address, bool writable, usize slot);
-    static void end_view(usize slot);
-    // Returns once no CPU reaches `frame` (4 KiB-aligned) through a view:
-    // call after its entry is gone and before the frame is handed back,
-    // holding no spin lock a view's holder may wait for (the ring-0 memory
-    // service holds its own, which no view holder takes). Answers TLB
-    // shootdowns while it waits.
-    // (Not with `page_views=off` on the kernel command line: see below.)
-    static void wait_for_views_of(PhysicalAddress frame);
+    // device's registers), recorded in `record` (this CPU's view slot,
+    // smp/page_views.hpp) until end_view(record). nullptr if not, or once
+    // the space is torn down. Use a PageView.
+    u8* begin_view(VirtualAddress address, bool writable, PageViewRecord& record);
+    static void end_view(PageViewRecord& record);
 
 private:
     AddressSpace(TableMemory& memory, PageTableBuilder::Options options) : m_builder(memory, options) { }
     ErrorOr<void> share_kernel_entries() REQUIRES(m_lock);
     void free_tables(); // once marked torn down: nobody else reaches the tables
-    void wait_for_views(); // of any page of this space (the teardown)
 
     // Only through Ref<AddressSpace> (object/ref.hpp), as for kernel objects.
     template<typename>
@@ -171,27 +167,21 @@ private:
     u32 m_references { 1 };
 };
 
-// The view slots of each CPU (smp/processor.hpp, Processor::page_views):
-// an IPC copy holds one on each side.
-inline constexpr usize kViewSource = 0;
-inline constexpr usize kViewDestination = 1;
-inline constexpr usize kViewSlots = 2;
-
 // One page of user RAM the kernel reads or writes through the physmap
 // (AddressSpace::begin_view): the page's frame stays the task's until the
 // view goes, even if the page is unmapped meanwhile.
 class PageView {
 public:
     PageView() = default; // none: data() is null
-    PageView(AddressSpace& space, VirtualAddress address, bool writable, usize slot)
+    PageView(AddressSpace& space, VirtualAddress address, bool writable, PageViewRecord& slot)
         : m_data(space.begin_view(address, writable, slot))
-        , m_slot(slot)
+        , m_slot(&slot)
     {
     }
     ~PageView()
     {
         if (m_data)
-            AddressSpace::end_view(m_slot);
+            AddressSpace::end_view(*m_slot);
     }
     PageView(const PageView&) = delete;
     PageView& operator=(const PageView&) = delete;
@@ -201,13 +191,8 @@ public:
 
 private:
     u8* m_data { nullptr };
-    usize m_slot { 0 };
+    PageViewRecord* m_slot { nullptr };
 };
-
-// `page_views=off` (kmain): MemoryUnmap no longer waits for views, as before
-// they were made: only for the test image's check that its test of them
-// fails so (qemu-selftest-ipc-copy-caught).
-void page_views_ignored_by_unmap();
 
 // Frames for user memory. Freed frames are reused first.
 Optional<PhysicalAddress> allocate_user_frame();

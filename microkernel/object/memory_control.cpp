@@ -7,6 +7,7 @@
 #include "../mm/address_space.hpp"
 #include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
+#include "../smp/page_views.hpp"
 #include "../smp/tlb_shootdown.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
@@ -61,7 +62,7 @@ ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
     // The task may end meanwhile and its PML4 be reused: then a CPU running
     // the new task drops one translation for nothing.
     tlb_shootdown(space->root().get(), &address, 1);
-    AddressSpace::wait_for_views_of(frame.value());
+    wait_for_page_views_of(frame.value().get());
     return frame.value().get();
 }
 
