@@ -18,6 +18,7 @@
 #include "arch/x86_64/vectors.hpp"
 #include "smp/processor.hpp"
 #include "smp/tlb_shootdown.hpp"
+#include "smp/page_views.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/serial.hpp"
@@ -285,6 +286,11 @@ void bring_up_processors()
     tlb_shootdown_init(shootdown_option && *shootdown_option == "off");
     if (tlb_shootdown_disabled())
         klog("herald: warning: tlb_shootdown=off: CPUs keep stale TLB entries (only to show that a test catches them)");
+    auto views_option = command_line_value(g_boot_info.command_line_view(), "page_views");
+    if (views_option && *views_option == "off") {
+        page_views_ignored_by_unmap();
+        klog("herald: warning: page_views=off: MemoryUnmap hands frames back under the kernel's copies (only to show that a test catches it)");
+    }
     klog("smp: {} CPUs listed in the {}, {} I/O APIC inputs, local APIC in {} mode, timer {} ticks/ms",
         g_topology.cpu_count, topology_source(), x86::ioapic::input_count(),
         x86::lapic::x2apic_mode() ? "x2APIC" : "xAPIC", x86::lapic::timer_ticks_per_ms());

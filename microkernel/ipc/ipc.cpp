@@ -19,6 +19,7 @@
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../sched/scheduler.hpp"
+#include "../smp/page_views.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
@@ -40,44 +41,32 @@ using abi::MessageInfo;
 using abi::SyscallError;
 using abi::SyscallNumber;
 
+PayloadCopyHook g_payload_copy_hook;
+
 namespace {
 
-bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write);
+// Both IPC buffers are one aligned page (set_buffer) and a payload fits in
+// one: a copy is one page a side.
+static_assert(abi::kIpcBufferSize == layout::kPageSize && abi::kMaxPayload <= abi::kIpcBufferSize);
 
-// Copies `length` bytes between two user address spaces through the
-// physmap, page by page; the destination must be user-writable.
-bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length)
+// Copies `length` bytes from the sender's IPC buffer to the receiver's
+// through the physmap; the destination must be user-writable. All or
+// nothing: both pages are looked up before a byte is written. Each look-up
+// takes a view of its page (mm/address_space.hpp, PageView): a MemoryUnmap
+// of either page meanwhile (by a sibling thread's Release, or the memory
+// server's Give) does not hand the frame back, to be another task's, until
+// the copy is done (docs/memory.md, "Views").
+bool copy_payload(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length)
 {
-    // All or nothing: every page on both sides is checked before any byte
-    // is written, so a refused copy leaves the receiver's buffer untouched.
-    if (!copy_between(from, source, to, destination, length, false))
+    PageView in(from, VirtualAddress(source), false, this_cpu_view_slot(kViewSource));
+    if (!in)
         return false;
-    return copy_between(from, source, to, destination, length, true);
-}
-
-// Without either space's lock (translate()): a MemoryUnmap of a buffer page
-// and the frame's reuse between the look-up and the copy would send the
-// bytes to another task's frame. A known window, not fixed yet (hot path):
-// docs/security.md, "Not done yet".
-bool copy_between(AddressSpace& from, u64 source, AddressSpace& to, u64 destination, u64 length, bool write)
-{
-    while (length > 0) {
-        auto in = from.translate(VirtualAddress(source));
-        auto out = to.translate(VirtualAddress(destination));
-        if (!in || !out || !in->flags.user || !out->flags.user || !out->flags.writable || !is_ram_page(*in)
-            || !is_ram_page(*out))
-            return false;
-        u64 in_room = layout::kPageSize - (source & (layout::kPageSize - 1));
-        u64 out_room = layout::kPageSize - (destination & (layout::kPageSize - 1));
-        u64 chunk = min(length, min(in_room, out_room));
-        if (write) {
-            __builtin_memcpy(reinterpret_cast<void*>(layout::physmap_address(out->physical.get())),
-                reinterpret_cast<const void*>(layout::physmap_address(in->physical.get())), chunk);
-        }
-        source += chunk;
-        destination += chunk;
-        length -= chunk;
-    }
+    PageView out(to, VirtualAddress(destination), true, this_cpu_view_slot(kViewDestination));
+    if (!out)
+        return false;
+    if (__builtin_expect(g_payload_copy_hook != nullptr, false))
+        g_payload_copy_hook(to, out.data());
+    __builtin_memcpy(out.data(), in.data(), length);
     return true;
 }
 
@@ -135,7 +124,7 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message, const Transfe
     MessageInfo info = MessageInfo::decode(message.info);
     if (info.payload_length > 0) {
         bool copied = receiver.ipc.buffer && sender.task->address_space && receiver.task->address_space
-            && copy_between(*sender.task->address_space, sender.ipc.buffer, *receiver.task->address_space,
+            && copy_payload(*sender.task->address_space, sender.ipc.buffer, *receiver.task->address_space,
                 receiver.ipc.buffer, info.payload_length);
         if (copied)
             count<Event::BytesCopied>(info.payload_length);
@@ -190,16 +179,16 @@ namespace {
 // ---- endpoints ----
 
 // The caller's IPC buffer as the kernel sees it (through the physmap), for a
-// service answering in its thread; nullptr if it has none, or its page is no
-// longer mapped user-writable (heap pages can be released).
-u8* ipc_buffer_view(Thread& self)
+// service answering in its thread: a view (PageView), since the service
+// reads and writes it for its whole answer while another thread of the
+// caller's task may have the page released. None if it has no buffer, or
+// its page is no longer mapped user-writable (heap pages can be released).
+// Through the destination slot: no payload copy runs meanwhile on this CPU.
+PageView view_ipc_buffer(Thread& self)
 {
     if (!self.ipc.buffer || !self.task->address_space)
-        return nullptr;
-    auto page = self.task->address_space->translate(VirtualAddress(self.ipc.buffer));
-    if (!page || !page->flags.user || !page->flags.writable || !is_ram_page(*page))
-        return nullptr;
-    return reinterpret_cast<u8*>(layout::physmap_address(page->physical.get()));
+        return {};
+    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
 }
 
 // A Call on a handle that names no endpoint may name a service the kernel
@@ -215,11 +204,22 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
     IpcMessage message = read_message(*self.ipc.frame);
     Transfer transfer; // checked; the service looks word 7 up in the caller's table itself
     HERALD_TRY(validate(self, message, service.rights, transfer));
-    u8* payload = ipc_buffer_view(self);
-    if (MessageInfo::decode(message.info).payload_length > 0 && !payload)
-        return Error::BadAddress;
+    bool has_payload = MessageInfo::decode(message.info).payload_length > 0;
     message.badge = service.badge;
-    IpcMessage reply = service.object->call(self, message, payload);
+    IpcMessage reply;
+    if (service.object->takes_payload()) {
+        PageView buffer = view_ipc_buffer(self);
+        if (has_payload && !buffer)
+            return Error::BadAddress;
+        reply = service.object->call(self, message, buffer.data());
+    } else {
+        // Checked as for any service, but no view is held through the call:
+        // such a service may wait (the benchmarks' probe yields), and a view
+        // must not (a MemoryUnmap spins for it).
+        if (has_payload && !view_ipc_buffer(self))
+            return Error::BadAddress;
+        reply = service.object->call(self, message, nullptr);
+    }
     write_message(*self.ipc.frame, reply);
     return 0u;
 }

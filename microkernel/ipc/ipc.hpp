@@ -13,6 +13,7 @@ struct InterruptFrame;
 }
 struct Task;
 struct Thread;
+class AddressSpace;
 class KernelObject;
 class Endpoint;
 class Notification;
@@ -71,6 +72,15 @@ void ipc_cancel_wait(Thread& thread);
 // gets the message on a fast path (fastpath.cpp; docs/ipc.md, "The
 // kernel's Call"), with interrupts off; anything else takes the full path.
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
+
+// Test images only (tests/insystem/ipc_copy_tests.cpp): when set, every IPC
+// payload copy calls it with the receiver's space and its buffer's page (as
+// the kernel reaches it through the physmap), its views taken, before the
+// bytes go: a test widens the window there between the look-up and the
+// copy, which a MemoryUnmap must not get into (docs/memory.md, "Views").
+// Null in every other image: one test of a global per payload.
+using PayloadCopyHook = void (*)(const AddressSpace& destination, u8* destination_page);
+extern PayloadCopyHook g_payload_copy_hook;
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.

@@ -194,13 +194,20 @@ void AddressSpace::free_tables() NO_THREAD_SAFETY_ANALYSIS // marked torn down (
 // schedule() or TaskObject::destroy under handles_lock, has interrupts off
 // anyway), and keeps the reclaim queue's lock (a pager frame's way back)
 // out from under the space's lock.
-void AddressSpace::destroy()
+//
+// A view taken before the mark (a partner's IPC copy into the space) may
+// still be reaching one of its frames: `wait_for_views`, if given, waits
+// for it between the two (views refuse from the mark on). It is the
+// caller's (smp/page_views.hpp): this layer does not see the other CPUs.
+void AddressSpace::destroy(ViewWait wait_for_views)
 {
     {
         SpinLockGuard guard(m_lock);
         HERALD_ASSERT(!m_torn_down);
         m_torn_down = true;
     }
+    if (wait_for_views)
+        wait_for_views(this);
     free_tables();
     release();
 }
@@ -315,6 +322,30 @@ ErrorOr<void> AddressSpace::with_own_ram_byte(VirtualAddress address, bool writa
         return Error::BadAddress;
     action(reinterpret_cast<u8*>(layout::physmap_address(translation->physical.get())), context);
     return {};
+}
+
+// The record is written under the lock, with the look-up: an unmap of the
+// page takes the lock after, and so sees it (docs/memory.md, "Views").
+u8* AddressSpace::begin_view(VirtualAddress address, bool writable, PageViewRecord& record)
+{
+    SpinLockGuard guard(m_lock);
+    if (m_torn_down)
+        return nullptr;
+    auto translation = m_builder.translate(address);
+    if (!translation || !translation->flags.user || !is_ram_page(*translation) || (writable && !translation->flags.writable))
+        return nullptr;
+    HERALD_ASSERT(record.space == nullptr);
+    u64 physical = translation->physical.get();
+    __atomic_store_n(&record.space, static_cast<const void*>(this), __ATOMIC_RELAXED); // published by the lock's release
+    __atomic_store_n(&record.frame, align_down(physical, layout::kPageSize), __ATOMIC_RELAXED);
+    return reinterpret_cast<u8*>(layout::physmap_address(physical));
+}
+
+// Release: the copy through the view happens before a waiter sees it gone.
+void AddressSpace::end_view(PageViewRecord& record)
+{
+    __atomic_store_n(&record.frame, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&record.space, static_cast<const void*>(nullptr), __ATOMIC_RELEASE);
 }
 
 ErrorOr<void> AddressSpace::write(VirtualAddress destination, const u8* source, usize length)

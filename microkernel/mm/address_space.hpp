@@ -19,7 +19,10 @@
 // freed only by the teardown, once no thread of the task runs, and one
 // 64-bit entry is written at a time; but the page it found may be unmapped
 // right after, so a write into another task's memory goes through
-// with_own_ram_byte, which holds the lock over the look-up and the write. The object is reference-counted
+// with_own_ram_byte, which holds the lock over the look-up and the write,
+// and the kernel's copies through the physmap (IPC payloads, a ring-0
+// service's view of its caller's buffer) go through a PageView (below),
+// which a MemoryUnmap waits for before the frame goes back. The object is reference-counted
 // (Ref<AddressSpace>, object/ref.hpp): the task holds the first reference,
 // and the pager takes one for a MemoryMap (task.hpp, address_space_of), so
 // that the object stays valid when the task dies meanwhile; its calls then
@@ -28,6 +31,7 @@
 
 #include "../lib/address.hpp"
 #include "../lib/error.hpp"
+#include "../lib/page_view_record.hpp"
 #include "memory_inventory.hpp"
 #include "../abi/memory.hpp"
 #include "page_table_builder.hpp"
@@ -63,8 +67,11 @@ public:
     // Tears the space down (every user frame and table goes back; a frame
     // of the pager's through the reclaim queue) and drops the creator's
     // reference: the object goes with the last one. From then on the map
-    // and unmap calls answer PeerGone.
-    void destroy();
+    // and unmap calls answer PeerGone. A task that ran passes
+    // wait_for_page_views_of_space (smp/page_views.hpp): the frames wait
+    // for views of them taken before the end.
+    using ViewWait = void (*)(const void* space);
+    void destroy(ViewWait wait_for_views = nullptr);
 
     // Set once by create(), never changed (the teardown frees the table, not
     // the value): no lock.
@@ -108,15 +115,40 @@ public:
     // BadAddress if the byte is not such; PeerGone once torn down.
     using RamByteAction = void (*)(u8* byte, void* context);
     ErrorOr<void> with_own_ram_byte(VirtualAddress address, bool writable_only, RamByteAction action, void* context);
-    // Without the lock (above): for the task's own threads, and for a
-    // partner blocked in IPC with it, whose task cannot be torn down
-    // meanwhile. Its answer may be stale by the time it is used: a
-    // MemoryUnmap from another thread or the pager can take the page away
-    // (IPC's copy has that window still: docs/security.md, "Not done yet").
+    // Without the lock (above): for the task's own threads' checks. Its
+    // answer may be stale by the time it is used: a MemoryUnmap from another
+    // thread or the pager can take the page away, and the frame be another
+    // task's. What reaches the frame afterwards takes a PageView instead.
     Optional<Translation> translate(VirtualAddress address) const NO_THREAD_SAFETY_ANALYSIS
     {
         return m_builder.translate(address);
     }
+
+    // ---- views: the kernel reaching a page of user RAM through the physmap ----
+    //
+    // Why views and not the lock (docs/memory.md, "Views"): the look-up and
+    // the copy could both run under the space's lock for an IPC payload (one
+    // page a side), but a copy between two spaces would then hold two spaces'
+    // locks at once, and a ring-0 service reads and writes its caller's
+    // buffer for its whole answer, under its own lock and other spaces'. So
+    // the look-up alone runs under the lock, and records the frame in this
+    // CPU's view slot there: an unmap that comes after the look-up finds the
+    // record (its lock is taken after ours), and waits for it to go
+    // (smp/page_views.hpp) before the frame goes back to the memory server;
+    // one that came before left nothing to find. The slots are per CPU, not
+    // a count per space: an unmap waits only for views of its own frame that
+    // were taken before it, never for a stream of new ones. A view is held
+    // only with interrupts off and nothing that waits (a system call's copy,
+    // or a ring-0 service's answer), so it cannot move to another CPU and
+    // the wait is short.
+
+    // The physmap address of the byte at `address` if it lies in user RAM
+    // of this space (mapped user, and writable if `writable`; not a
+    // device's registers), recorded in `record` (this CPU's view slot,
+    // smp/page_views.hpp) until end_view(record). nullptr if not, or once
+    // the space is torn down. Use a PageView.
+    u8* begin_view(VirtualAddress address, bool writable, PageViewRecord& record);
+    static void end_view(PageViewRecord& record);
 
 private:
     AddressSpace(TableMemory& memory, PageTableBuilder::Options options) : m_builder(memory, options) { }
@@ -133,6 +165,33 @@ private:
     PageTableBuilder m_builder GUARDED_BY(m_lock);
     bool m_torn_down GUARDED_BY(m_lock) { false };
     u32 m_references { 1 };
+};
+
+// One page of user RAM the kernel reads or writes through the physmap
+// (AddressSpace::begin_view): the page's frame stays the task's until the
+// view goes, even if the page is unmapped meanwhile.
+class PageView {
+public:
+    PageView() = default; // none: data() is null
+    PageView(AddressSpace& space, VirtualAddress address, bool writable, PageViewRecord& slot)
+        : m_data(space.begin_view(address, writable, slot))
+        , m_slot(&slot)
+    {
+    }
+    ~PageView()
+    {
+        if (m_data)
+            AddressSpace::end_view(*m_slot);
+    }
+    PageView(const PageView&) = delete;
+    PageView& operator=(const PageView&) = delete;
+
+    u8* data() const { return m_data; }
+    explicit operator bool() const { return m_data != nullptr; }
+
+private:
+    u8* m_data { nullptr };
+    PageViewRecord* m_slot { nullptr };
 };
 
 // Frames for user memory. Freed frames are reused first.

@@ -11,14 +11,17 @@
 //   - words, label and MessageInfo as for an endpoint (reserved bits,
 //     length at most abi::kMaxPayload);
 //   - a payload: the caller's IPC buffer must be registered and still
-//     mapped user-writable now (BadAddress otherwise); the service gets it
-//     as `payload`, the buffer's page through the physmap, and reads the
-//     request's bytes there and writes the reply's bytes over them, as a
-//     ring-3 server does with its own buffer. Nothing else of the caller's
-//     memory is touched. The page cannot go away during the call: only the
-//     caller's own thread (busy here) or a memory service answering it may
-//     unmap it. `payload` is nullptr when the caller has no usable buffer:
-//     a reply that needs one is then an error reply;
+//     mapped user-writable now (BadAddress otherwise); a service that takes
+//     payloads (takes_payload()) gets it as `payload`, the buffer's page
+//     through the physmap, and reads the request's bytes there and writes
+//     the reply's bytes over them, as a ring-3 server does with its own
+//     buffer. Nothing else of the caller's memory is touched. The caller's
+//     other threads may have the page unmapped meanwhile; its frame stays
+//     the caller's until the call returns (a PageView, mm/address_space.hpp),
+//     so such a service must not wait for anything: a MemoryUnmap spins
+//     until it is done. `payload` is nullptr when the caller has no usable
+//     buffer (a reply that needs one is then an error reply), and for a
+//     service that takes none;
 //   - a handle "sent" along (transfer_handle, word 7) must be one of the
 //     caller's and the service handle needs RightGrant, as for a transfer;
 //     but it is not copied: word 7 keeps the caller's own index, which the
@@ -46,10 +49,17 @@ public:
     // its payload, if any, is already in `payload`.
     virtual IpcMessage call(Thread& caller, const IpcMessage& request, u8* payload) = 0;
 
+    // Whether call() gets the caller's buffer (above). Not a virtual call:
+    // read on every request.
+    bool takes_payload() const { return m_takes_payload; }
+
 protected:
-    KernelService() : KernelObject(kType) { }
+    explicit KernelService(bool takes_payload = false) : KernelObject(kType), m_takes_payload(takes_payload) { }
     ~KernelService() = default;
     void destroy() override { } // services live as long as the kernel
+
+private:
+    bool m_takes_payload;
 };
 
 } // namespace herald

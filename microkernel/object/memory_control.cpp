@@ -7,6 +7,7 @@
 #include "../mm/address_space.hpp"
 #include "../pager/managed_memory.hpp"
 #include "../mm/reclaim_queue.hpp"
+#include "../smp/page_views.hpp"
 #include "../smp/tlb_shootdown.hpp"
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
@@ -40,7 +41,10 @@ ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
 // The entry goes under the space's own lock; then, with no lock held, every
 // CPU that may hold a translation through it drops it (smp/tlb_shootdown.hpp):
 // the task's threads may run on other CPUs, or still be on their way off
-// one. Only then does the frame go back to the server, which may reuse it.
+// one; and a copy the kernel makes into or out of the page through the
+// physmap (an IPC payload: a PageView, mm/address_space.hpp), which looked
+// the page up before the entry went, ends. Only then does the frame go back
+// to the server, which may reuse it.
 // The reference keeps the space (and so its root's value) valid meanwhile.
 ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
 {
@@ -53,6 +57,7 @@ ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
     // The task may end meanwhile and its PML4 be reused: then a CPU running
     // the new task drops one translation for nothing.
     tlb_shootdown(space->root().get(), &address, 1);
+    wait_for_page_views_of(frame.value().get());
     return frame.value().get();
 }
 

@@ -21,6 +21,7 @@
 #include "libipc/protocol.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/object/kernel_service.hpp"
+#include "microkernel/smp/tlb_shootdown.hpp"
 #include "microkernel/sync/spinlock.hpp"
 
 namespace herald {
@@ -31,10 +32,20 @@ namespace herald {
 // the same, and so answers a hostile caller exactly alike.
 enum class Payloads : u8 { WithPayload, WithoutPayload };
 
-template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload>
+// How a caller waits for the service's lock. The memory service's holder
+// starts TLB shootdowns (an unmap in a task that may run on other CPUs), so
+// a CPU waiting for that lock answers them meanwhile.
+enum class LockWait : u8 { Spin, AnswerShootdowns };
+
+template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload, LockWait kWait = LockWait::Spin>
 class InKernelService final : public KernelService {
 public:
-    InKernelService(Service& service, SpinLock& lock) : m_service(service), m_lock(lock) { }
+    InKernelService(Service& service, SpinLock& lock)
+        : KernelService(kPayloads == Payloads::WithPayload)
+        , m_service(service)
+        , m_lock(lock)
+    {
+    }
 
     IpcMessage call(Thread&, const IpcMessage& request, u8* payload) override
     {
@@ -50,7 +61,7 @@ public:
             in.badge = request.badge;
             if (!payload)
                 in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
-            SpinLockGuard guard(m_lock);
+            SpinLockGuard guard(m_lock, adopt_lock, lock());
             if (in.badge & abi::kKernelBadge)
                 answer_kernel(in, out);
             else
@@ -63,6 +74,14 @@ public:
     }
 
 private:
+    SavedInterrupts lock() ACQUIRE(m_lock) NO_THREAD_SAFETY_ANALYSIS
+    {
+        if constexpr (kWait == LockWait::AnswerShootdowns)
+            return lock_answering_shootdowns(m_lock);
+        else
+            return m_lock.lock();
+    }
+
     void answer_kernel(const ipc::Message& in, ipc::Message& out)
     {
         out = ipc::make_error_reply(ipc::Error::UnknownLabel, in.label);

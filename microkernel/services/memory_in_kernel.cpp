@@ -19,6 +19,8 @@
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../pager/managed_memory.hpp"
+#include "../object/memory_control.hpp"
+#include "../smp/tlb_shootdown.hpp"
 #include "../mm/reclaim_queue.hpp"
 #include "servers/memory/memory_service.hpp"
 
@@ -40,28 +42,22 @@ public:
         return mapped.error() == Error::AlreadyMapped ? Map::Occupied : Map::Refused;
     }
 
-    // Only in the task that made the request, which runs this very call on
-    // this CPU, and only while it has one thread: its TLB entry is dropped
-    // right here, and no other CPU runs it. A request made through a memory
-    // handle some other task passed on is refused: that task may be running
-    // elsewhere; so is one from a task with several threads (the service
-    // runs under its spin lock, where it cannot wait for a TLB shootdown:
-    // a CPU spinning for that lock with interrupts off would never answer).
+    // As the ring-3 server's MemoryUnmap (object/memory_control.cpp), in any
+    // task, whose threads may run on other CPUs: the entry goes, then a TLB
+    // shootdown and the wait for the kernel's copies into the page (views,
+    // mm/address_space.hpp), and only then is the frame the service's again.
+    // Both wait for other CPUs with this service's lock held: safe because
+    // every CPU that waits for the lock answers shootdowns meanwhile
+    // (LockWait::AnswerShootdowns, and pager_resolve_fault below), no other
+    // lock is held by whoever takes it (a system call's service request or a
+    // page fault), and a view is never held by a CPU that waits for it (the
+    // ring-0 services that take payloads have locks of their own, and this
+    // one takes none: kernel_service.hpp).
     Unmap unmap(u64 task, u64 address, u64& frame) override
     {
-        if (task != current_thread().task->id)
-            return Unmap::Refused;
-        auto result = with_address_space_of(task, [](Task& owner, AddressSpace& space, void* context) -> ErrorOr<u64> {
-            if (owner.live_threads > 1)
-                return Error::Unsupported;
-            u64 page = *static_cast<u64*>(context);
-            PhysicalAddress frame = HERALD_TRY(space.unmap_pager_frame(VirtualAddress(page)));
-            x86::invalidate_page(page);
-            count<Event::TlbFlushPage>();
-            return frame.get();
-        }, &address);
+        auto result = MemoryControl::the().unmap(current_thread(), task, address);
         if (result.is_error())
-            return result.error() == Error::NotFound ? Unmap::NotMapped : Unmap::Refused;
+            return result.error() == Error::BadAddress ? Unmap::NotMapped : Unmap::Refused;
         frame = result.value();
         return Unmap::Unmapped;
     }
@@ -87,7 +83,7 @@ public:
 SpinLock g_lock;
 KernelBackend g_backend;
 MemoryService g_service;
-InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload> g_object(g_service, g_lock);
+InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload, LockWait::AnswerShootdowns> g_object(g_service, g_lock);
 bool g_running;
 
 } // namespace
@@ -128,7 +124,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
         return abi::PageFaultVerdict::PagerUnavailable;
     count<Event::FaultsKernel>();
-    SpinLockGuard guard(g_lock);
+    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock)); // the holder may be shooting down
     return g_service.page_fault(thread.task->id, address, error_code);
 }
 

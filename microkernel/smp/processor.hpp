@@ -6,6 +6,7 @@
 #pragma once
 
 #include "../arch/x86_64/gdt.hpp"
+#include "../lib/page_view_record.hpp"
 #include "../lib/types.hpp"
 #include "../sched/run_queue.hpp"
 #include "../stats/event_counters.hpp"
@@ -51,6 +52,11 @@ struct Processor {
     // switch; and a TLB shootdown asked of it (smp/tlb_shootdown.hpp).
     u64 active_root;
     bool shootdown_pending;
+    // Pages of user RAM this CPU reaches through the physmap right now
+    // (mm/address_space.hpp, PageView): written by this CPU only, read by a
+    // MemoryUnmap or a teardown on any CPU, which waits for them to go
+    // (smp/page_views.hpp).
+    PageViewRecord page_views[kViewSlots];
     u64 steals;                  // threads taken from other CPUs
 };
 static_assert(__builtin_offsetof(Processor, self) == 0);

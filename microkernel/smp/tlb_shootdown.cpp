@@ -53,19 +53,18 @@ void answer_if_asked()
 
 void on_shootdown_ipi(x86::InterruptFrame&) { answer_if_asked(); }
 
-// Takes g_lock, answering this CPU's requests while it waits: the holder may
-// be waiting for this CPU, whose interrupts are off here.
-SavedInterrupts lock_answering() ACQUIRE(g_lock) NO_THREAD_SAFETY_ANALYSIS
+} // namespace
+
+// The holder may be waiting for this CPU, whose interrupts are off here.
+SavedInterrupts lock_answering_shootdowns_slowly(SpinLock& lock) NO_THREAD_SAFETY_ANALYSIS
 {
     SavedInterrupts interrupts;
-    while (!g_lock.try_lock(interrupts)) {
+    while (!lock.try_lock(interrupts)) {
         answer_if_asked();
         x86::pause();
     }
     return interrupts;
 }
-
-} // namespace
 
 void tlb_shootdown_init(bool disabled)
 {
@@ -75,9 +74,11 @@ void tlb_shootdown_init(bool disabled)
 
 bool tlb_shootdown_disabled() { return g_disabled; }
 
+void tlb_shootdown_answer_pending() { answer_if_asked(); }
+
 void tlb_shootdown(u64 root, const u64* pages, usize page_count)
 {
-    SpinLockGuard guard(g_lock, adopt_lock, lock_answering());
+    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock));
     g_request.root = root;
     g_request.count = page_count;
     for (usize i = 0; i < page_count && i < kShootdownBatch; ++i)

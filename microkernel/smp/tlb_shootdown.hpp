@@ -17,9 +17,12 @@
 // Initiators hold no spin lock while they wait (a CPU spinning with
 // interrupts off on a lock the initiator held would never answer); a CPU
 // that waits to start a shootdown of its own answers requests meanwhile.
+// The one exception, the ring-0 memory service, holds its lock through its
+// shootdowns: every CPU waiting for that lock answers requests meanwhile.
 #pragma once
 
 #include "../lib/types.hpp"
+#include "../sync/spinlock.hpp"
 
 namespace herald {
 
@@ -31,8 +34,28 @@ void tlb_shootdown_init(bool disabled);
 
 // The entries for `pages` (virtual addresses; more than kShootdownBatch: the
 // whole address space) of the address space whose PML4 is at `root` were
-// just changed: returns once no CPU holds them. Call with no spin lock held.
+// just changed: returns once no CPU holds them. Call with no spin lock held,
+// but one whose waiters answer shootdowns (lock_answering_shootdowns) and
+// whose holders take no other lock first (the ring-0 memory service's).
 void tlb_shootdown(u64 root, const u64* pages, usize count);
+
+// Answers a shootdown asked of this CPU, if one is: for a CPU that waits
+// with interrupts off for another (AddressSpace::wait_for_views_of), which
+// may itself be waiting for this one's answer.
+void tlb_shootdown_answer_pending();
+
+// Takes `lock`, answering this CPU's shootdown requests while it spins: for
+// a lock whose holder may start a shootdown (the ring-0 memory service's,
+// services/memory_in_kernel.cpp), which would otherwise wait for ever for
+// a CPU spinning here with interrupts off. Hand the result to a guard.
+SavedInterrupts lock_answering_shootdowns_slowly(SpinLock& lock) ACQUIRE(lock);
+inline SavedInterrupts lock_answering_shootdowns(SpinLock& lock) ACQUIRE(lock) NO_THREAD_SAFETY_ANALYSIS
+{
+    SavedInterrupts interrupts;
+    if (lock.try_lock(interrupts)) // free: as cheap as lock()
+        return interrupts;
+    return lock_answering_shootdowns_slowly(lock);
+}
 
 // Whether shootdowns were switched off on the command line.
 bool tlb_shootdown_disabled();

@@ -20,6 +20,7 @@
 #include "../arch/x86_64/syscall_abi.hpp"
 #include "../ipc/message.hpp"
 #include "../lib/syscall_error.hpp"
+#include "../smp/page_views.hpp"
 #include "../smp/processor.hpp"
 
 extern "C" void thread_start(); // arch/x86_64/context_switch.asm
@@ -522,7 +523,7 @@ void release_thread(Thread& thread)
     if (last) {
         close_all_handles(task);
         if (task.address_space) {
-            task.address_space->destroy(); // the pager's frames go to the reclaim queue
+            task.address_space->destroy(wait_for_page_views_of_space); // the pager's frames go to the reclaim queue
             reclaim_task_ended(task.id);   // after them (reclaim_queue.hpp)
         }
         // Logged before the exit is recorded: whoever waits for the exit

@@ -57,6 +57,18 @@
 //                  aligned, write their own values, yield, and read them
 //                  back; no two threads share an address. Exits 0, or the
 //                  number of the first check that failed.
+//   kCopyIntoReleasedBuffer  the receiving side of the IPC copy race
+//                  (tests/insystem/ipc_copy_tests.cpp; docs/memory.md,
+//                  "Views"): a thread takes a fresh heap page as its IPC
+//                  buffer and receives on the endpoint at handle 8; the main
+//                  thread, on the same CPU (bits 8-15), waits until the
+//                  kernel's test hook marks that page (the payload's copy
+//                  into it is held open then), has the memory server Release
+//                  it, and then sleeps (the hook sees that the Release was
+//                  answered). Exits 0 once the message came and the Release
+//                  answered.
+//   kCopySender    sends one message of kCopyBytes of payload on the
+//                  endpoint at handle 8. Exits 0 if the send succeeded.
 #include "libipc/protocols/memory.hpp"
 #include "libipc/syscall_transport.hpp"
 #include "libipc/syscalls.hpp"
@@ -81,6 +93,8 @@ enum Mode : uint64_t {
     kReleaseWhileFaulting = 8,
     kStackOverflow = 9,
     kThreadLocalVariables = 10,
+    kCopyIntoReleasedBuffer = 11,
+    kCopySender = 12,
 };
 
 constexpr int64_t kBadAddress = static_cast<int64_t>(SyscallError::BadAddress);
@@ -689,6 +703,67 @@ int64_t overflow_a_thread_stack()
     return value == 3 || value == 4 ? 10 + value : 1;
 }
 
+// ---- kCopyIntoReleasedBuffer, kCopySender ----
+//
+// The constants are the self-test's (tests/insystem/ipc_copy_tests.cpp).
+
+constexpr ipc::Handle kCopyEndpoint = 8;
+constexpr uint32_t kCopyBytes = 4000;       // the payload; the mark lies beyond it
+constexpr uint64_t kCopyMarkOffset = 4088;  // where the hook marks the receiver's page
+constexpr uint64_t kCopyMark = 0x4B52'414D'5950'4F43ull; // "COPYMARK"
+constexpr uint64_t kCopyMarkWaitMs = 20'000;
+constexpr uint64_t kCopyAnsweredSleepMs = 3'000; // longer than the hook's window
+
+uint64_t g_copy_buffer;
+
+int64_t receive_into_the_page(uint64_t)
+{
+    if (ipc::sys::set_ipc_buffer(reinterpret_cast<void*>(g_copy_buffer)).is_error())
+        return 1;
+    auto message = ipc::sys::receive(kCopyEndpoint);
+    return message.is_error() ? 2 : 0;
+}
+
+int64_t copy_into_released_buffer(uint64_t cpu)
+{
+    auto* block = static_cast<uint8_t*>(malloc(3 * kPage));
+    if (!block)
+        return 10;
+    uint64_t page = (reinterpret_cast<uint64_t>(block) + kPage - 1) & ~(kPage - 1);
+    auto* mark = reinterpret_cast<volatile uint64_t*>(page + kCopyMarkOffset);
+    *mark = 0; // mapped now: SetIpcBuffer wants it so, and the hook finds it
+    g_copy_buffer = page;
+    ThreadControl* receiver = thread_create(receive_into_the_page, 0, cpu % cpu_count());
+    if (!receiver)
+        return 11;
+    uint64_t deadline = uptime_ms() + kCopyMarkWaitMs;
+    while (*mark != kCopyMark) {
+        if (uptime_ms() > deadline)
+            return 12;
+        yield(); // not a sleep: the test takes Sleeping for "the Release was answered"
+    }
+    if (release_page(page) != 0)
+        return 13;
+    sleep_ms(kCopyAnsweredSleepMs);
+    int64_t received = -1;
+    if (thread_join(receiver, &received) != 0 || received != 0)
+        return 14;
+    return 0;
+}
+
+alignas(4096) uint8_t g_send_buffer[4096];
+
+int64_t send_a_long_message()
+{
+    if (ipc::sys::set_ipc_buffer(g_send_buffer).is_error())
+        return 1;
+    for (uint32_t i = 0; i < kCopyBytes; ++i)
+        g_send_buffer[i] = static_cast<uint8_t>(i * 7 + 1);
+    ipc::Message message = ipc::make_message(1);
+    message.payload_length = kCopyBytes;
+    return ipc::sys::send(kCopyEndpoint, message).is_error() ? 2 : 0;
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t parameter)
@@ -707,6 +782,8 @@ extern "C" int64_t herald_main(uint64_t parameter)
     case kStackOverflow: return overflow_a_thread_stack();
     case kThreadLocalVariables:
         return thread_local_variables(threads == 0 || threads > abi::kMaxThreads - 2 ? 4 : threads);
+    case kCopyIntoReleasedBuffer: return copy_into_released_buffer(threads);
+    case kCopySender: return send_a_long_message();
     case kMainExitsFirst:
         if (!thread_create(outlive_main, 0))
             return 1;

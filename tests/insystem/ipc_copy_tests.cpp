@@ -1,0 +1,160 @@
+// Self-test of the IPC payload copy against a MemoryUnmap of the receiver's
+// buffer (docs/memory.md, "Views"; docs/security.md, "IPC payloads"): the
+// kernel looks the receiver's buffer page up, then copies into its frame
+// through the physmap. If a sibling thread of the receiver had the page
+// released in between, and the frame went back to the memory server, the
+// copy would write into a frame that may be another task's by then.
+//
+// The window is a few hundred instructions, too short to hit at will; a
+// hook of the copy (g_payload_copy_hook, set only here) holds it open: once
+// both pages are looked up, it marks the receiver's page, and waits, with
+// interrupts off as the copy runs, up to kWindowMs or until the receiver's
+// Release has been answered. The receiver (user/programs/threads.cpp,
+// kCopyIntoReleasedBuffer) Releases the page as soon as it sees the mark,
+// and sleeps once the server has answered. The memory server and the
+// receiver run on one CPU, the sender (kCopySender), and so the copy, on
+// another.
+//
+// With the copy's views (mm/address_space.hpp) the server's MemoryUnmap
+// waits for the copy: the Release is still unanswered when the window ends.
+// (With the memory service in ring 0 the Release is answered in the
+// receiver's thread, which then runs the same MemoryUnmap.)
+// Without them (the plain translate() there was before) the Release is
+// answered while the copy waits, and the test fails: the frame was back with
+// the memory server, free for any task, before the copy wrote into it.
+// qemu-selftest-ipc-copy-caught checks that it does, with `page_views=off`
+// (MemoryUnmap then does not wait for views).
+#include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
+#include "microkernel/ipc/ipc.hpp"
+#include "microkernel/log.hpp"
+#include "microkernel/mm/address_space.hpp"
+#include "microkernel/object/endpoint.hpp"
+#include "microkernel/pager/pager.hpp"
+#include "microkernel/smp/processor.hpp"
+#include "microkernel/task/task.hpp"
+#include "programs.hpp"
+
+using namespace herald;
+using namespace herald::selftest;
+
+namespace {
+
+// user/programs/threads.cpp
+constexpr u64 kCopyIntoReleasedBuffer = 11;
+constexpr u64 kCopySender = 12;
+constexpr u64 kEndpointHandle = 8;
+constexpr u64 kMarkOffset = 4088;
+constexpr u64 kMark = 0x4B52'414D'5950'4F43ull; // "COPYMARK"
+
+// How long the hook holds the copy back: ample for the receiver to see the
+// mark and the server to answer its Release (a few ms) on a loaded host.
+constexpr u64 kWindowMs = 1000;
+// How long the receiver gets to block in its receive before the send.
+constexpr u64 kReceiverStartMs = 300;
+
+struct Window {
+    const AddressSpace* receiver { nullptr }; // whose copy the hook holds back
+    u64 receiver_task { 0 };
+    bool ran { false };
+    bool copied_by_sender { false };    // the copy ran in the sender's thread, on its CPU
+    bool release_answered { false };    // within the window: the frame was the server's again
+    bool release_in_flight { false };   // at the window's end: the receiver waits for the server
+};
+
+Window g_window;
+
+bool receiver_sleeps(ThreadState state) { return state == ThreadState::Sleeping; }
+
+void hold_the_copy_open(const AddressSpace& destination, u8* page)
+{
+    if (&destination != g_window.receiver || g_window.ran)
+        return;
+    g_window.ran = true;
+    g_window.copied_by_sender = current_thread().task->address_space != &destination;
+    *reinterpret_cast<volatile u64*>(page + kMarkOffset) = kMark;
+    u64 start = tsc::ms_since_boot().value_or(0);
+    for (;;) {
+        auto main = main_thread_snapshot(g_window.receiver_task);
+        if (main && receiver_sleeps(main->state)) {
+            g_window.release_answered = true;
+            return;
+        }
+        if (tsc::ms_since_boot().value_or(0) - start >= kWindowMs) {
+            // Waiting for the server's answer; in ring 0, the service runs
+            // in the receiver's thread: it is still in the Release then.
+            g_window.release_in_flight = main
+                && (main->state == ThreadState::Blocked || (pager_in_kernel() && main->state == ThreadState::Running));
+            return;
+        }
+        x86::pause();
+    }
+}
+
+// The memory server's entry in the task list (its CPU).
+Optional<abi::TaskListEntry> memory_server()
+{
+    abi::TaskListEntry entries[16];
+    usize from = 0;
+    for (;;) {
+        usize next = 0;
+        usize count = list_tasks(from, entries, 16, next);
+        for (usize i = 0; i < count; ++i) {
+            if (StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == "memory")
+                return entries[i];
+        }
+        if (count == 0 || next >= kMaxTasks)
+            return nullopt;
+        from = next;
+    }
+}
+
+SpawnOptions with_endpoint(Endpoint& endpoint, u32 rights, u64 parameter, usize cpu)
+{
+    SpawnOptions options;
+    options.parameter = parameter;
+    options.cpu = cpu;
+    options.handles[0] = InitialHandle { &endpoint, rights, 0, kEndpointHandle };
+    return options;
+}
+
+} // namespace
+
+HERALD_SELFTEST(an_ipc_copy_keeps_the_frame_of_a_buffer_page_released_meanwhile)
+{
+    if (processor_count() < 2)
+        return; // the copy is held open with interrupts off: the memory server must answer on another CPU
+    // In ring 0 the service answers the Release in the receiver's thread, on
+    // its CPU: 0 then.
+    auto server = memory_server();
+    EXPECT(server.has_value() || pager_in_kernel());
+    usize server_cpu = server ? server->cpu : 0;
+    usize sender_cpu = (server_cpu + 1) % processor_count();
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
+    if (!endpoint)
+        return;
+    u64 receiver = spawn("threads",
+        with_endpoint(*endpoint, abi::RightReceive, kCopyIntoReleasedBuffer | server_cpu << 8, server_cpu));
+    if (!receiver)
+        return;
+    Ref<AddressSpace> space = address_space_of(receiver);
+    EXPECT(static_cast<bool>(space));
+    g_window = Window { space.ptr(), receiver };
+    __atomic_store_n(&g_payload_copy_hook, hold_the_copy_open, __ATOMIC_RELEASE);
+    scheduler_sleep_ms(kReceiverStartMs);
+    u64 sender = spawn("threads", with_endpoint(*endpoint, abi::RightSend, kCopySender, sender_cpu));
+    endpoint.clear(); // the tasks' handles keep it alive
+    auto sent = wait_for_exit(sender, 20'000);
+    auto received = wait_for_exit(receiver, 20'000);
+    __atomic_store_n(&g_payload_copy_hook, static_cast<PayloadCopyHook>(nullptr), __ATOMIC_RELEASE);
+    space.clear();
+    EXPECT(sent.has_value() && !sent->killed && sent->status == 0);
+    EXPECT(received.has_value() && !received->killed && received->status == 0);
+    EXPECT(g_window.ran);
+    EXPECT(g_window.copied_by_sender); // else the receiver was not waiting yet: nothing raced
+    if (g_window.release_answered)
+        klog("selftest: FAIL: the memory server had the receiver's buffer frame back before the IPC copy wrote into it");
+    EXPECT(!g_window.release_answered);
+    EXPECT(g_window.release_in_flight); // the Release came within the window, and waited for the copy
+}
