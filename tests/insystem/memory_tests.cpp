@@ -213,14 +213,11 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
     EXPECT_EQ(run_to_exit("memory_touch", touch(kPage, 64 * kPage)), 0); // all is well again
 }
 
-// Run alone (qemu-selftest-memory-server-ends): the memory server ends. The
-// kernel says so once; from then on a task that needs a page is killed with
-// a clear reason, Grow fails, and a task that needs no new page still runs.
 // MemoryMapReply refuses every bad argument with its error and leaves the
 // reply right where it was (docs/syscalls.md, "MemoryMapReply"):
 // map_reply_checks holds a MemoryControl and an endpoint, as the memory
-// server does, and this case Calls it from the kernel (as a page fault is
-// sent). Its answer arriving proves that no refusal used the right up; its
+// server does, and this case Calls it from the kernel (a kernel thread's Call,
+// where a page fault is sent in the faulting user thread's name). Its answer arriving proves that no refusal used the right up; its
 // status counts the answers that were not the expected error. (That the
 // call maps, answers and receives: every fault of the other cases, served by
 // the memory server through it.) The same in every placement: the system
@@ -243,7 +240,7 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(), { task, abi::kUserHeapBase, 0 },
         abi::kKernelBadge };
     IpcMessage reply;
-    auto status = ipc_call_from_kernel(current_thread(), move(endpoint), request, reply);
+    auto status = ipc_call_from_kernel(current_thread(), *endpoint, request, reply);
     EXPECT(!status.is_error());
     EXPECT_EQ(abi::MessageInfo::decode(reply.info).label, kDoneLabel);
     EXPECT_EQ(reply.words[0], 0u);
@@ -252,6 +249,9 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     EXPECT_EQ(exit ? exit->status : -1, 0);
 }
 
+// Run alone (qemu-selftest-memory-server-ends): the memory server ends. The
+// kernel says so once; from then on a task that needs a page is killed with
+// a clear reason, Grow fails, and a task that needs no new page still runs.
 HERALD_SELFTEST(alone_memory_server_ends)
 {
     if (pager_in_kernel())
