@@ -666,8 +666,9 @@ Thread* ipc_claim_caller(Thread& self)
 
 void ipc_unclaim_caller(Thread& self, Thread& caller)
 {
-    // Only `self` gives itself reply rights (when it receives), and it is
-    // here: the slot is still empty. seq_cst, as give_reply_right's.
+    // A reply right is given only to a thread taken off an endpoint's
+    // receivers queue, and `self` is in a system call, queued nowhere: the
+    // slot is still empty. seq_cst, as give_reply_right's.
     __atomic_store_n(&self.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
 }
 

@@ -7,8 +7,8 @@
 // right gets past the frame check.
 //
 // First with no call to answer: NoReply, nothing mapped. Then it receives the
-// self-test's Call (made by the kernel in a kernel thread's name, as a page
-// fault is) and tries every bad argument with the reply right pending: each
+// self-test's Call (made by the kernel in a kernel thread's name; a page
+// fault's is made in the faulting user thread's name) and tries every bad argument with the reply right pending: each
 // is refused and leaves the right in place. The map itself is refused last
 // (the caller is a kernel thread: no user memory, PeerGone), and the outcome
 // word says so. Then it answers the Call with IpcReplyTo (label kDoneLabel,
