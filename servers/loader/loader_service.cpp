@@ -182,11 +182,19 @@ public:
         if (m_entry->root == 0)
             m_entry->root = task_id; // a root of its own
     }
+    // A task whose starter's tree was ended while it was being built (its
+    // entry marked `ending`, with no handle to kill it by) is killed here,
+    // with what it started at once: its starter's entry may be gone by
+    // now, so no later request would find it an orphan.
     void fill(TaskRef task)
     {
         BooksGuard books(*m_service.m_backend);
         m_entry->task = task;
         m_entry->building = false;
+        if (m_entry->ending) {
+            (void)m_service.m_backend->kill(task); // an error: it has ended already
+            m_service.end_tree_of(*m_entry);
+        }
         m_entry = nullptr;
     }
 
@@ -435,7 +443,10 @@ void LoaderService::end_orphans()
 
 // Kills every tracked task `root` started, and theirs, breadth first with a
 // work list (no recursion: in ring 0 this runs on a kernel stack). Each
-// entry is marked `ending` as it joins the list, so it is taken once.
+// entry is marked `ending` as it joins the list, so it is taken once. An
+// entry still `building` has no handle to kill by: it is only marked, and
+// its spawn kills the task when it fills the entry in (Reservation::fill);
+// once named, what that task started at once is ended here too.
 void LoaderService::end_tree_of(Tracked& root)
 {
     root.ending = true;
@@ -444,11 +455,12 @@ void LoaderService::end_tree_of(Tracked& root)
     while (pending) {
         uint64_t parent = m_ending[--pending];
         for (Tracked& tracked : m_tracked) {
-            if (!tracked.task || tracked.ending || tracked.starter != parent)
+            if (!tracked.in_use() || tracked.ending || tracked.starter != parent || parent == 0)
                 continue;
-            (void)m_backend->kill(tracked.task); // an error: it has ended already
+            if (tracked.task)
+                (void)m_backend->kill(tracked.task); // an error: it has ended already
             tracked.ending = true;
-            if (pending < kMaxTracked)
+            if (tracked.task_id != 0 && pending < kMaxTracked)
                 m_ending[pending++] = tracked.task_id;
         }
     }

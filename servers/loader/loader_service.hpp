@@ -44,9 +44,13 @@
 // `building`: it counts against the quotas, no request can find it but
 // root_for, once it has the new task's id: the task may run and spawn
 // before its entry is filled in), and fills it in under the lock once the
-// task has started. A task whose
-// starter was ended while it was being built is ended at the next request
-// (end_orphans).
+// task has started. A task whose starter's tree is ended while it is
+// being built (Kill, or its starter's entry forgotten) has its entry marked
+// `ending` (there is no handle to kill it by yet) and is killed by its own
+// spawn when the entry is filled in; one whose starter merely ended while
+// it was being built, its starter's entry still there, is ended when a
+// later request looks (end_orphans: the next one that finds the starter
+// ended).
 //
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once

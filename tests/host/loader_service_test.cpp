@@ -662,3 +662,32 @@ TEST_CASE("loader service: spawns at once (a pool of threads) hold their entries
     CHECK(f.spawn("hello").error() == proto::kTooManyTasks);
     CHECK(f.backend.books_depth == 0);
 }
+
+TEST_CASE("loader service: a child being built when its starter is forgotten is ended with the starter's tree",
+    "[loader_service]")
+{
+    Fixture f;
+    auto a = f.spawn("hello"); // R (badge 3, untracked) starts A
+    REQUIRE(!a.is_error());
+    uint64_t a_id = a.value().value.task_id;
+    TaskRef a_ref = 0;
+    for (auto& [ref, t] : f.backend.tasks) if (t.id == a_id) a_ref = ref;
+    f.backend.while_building = [&] {
+        // A ends (killed, or another of its threads exits) while B builds;
+        // R spawns again: its quota check forgets A.
+        f.backend.tasks[a_ref].ended = true;
+        auto again = f.service.handle(proto::Spawn {}, proto::Program { proto::make_name("hello").value(), 0 }, 3);
+        CHECK(!again.is_error());
+    };
+    f.caller = a_id;
+    auto b = f.spawn("hello"); // A starts B
+    REQUIRE(!b.is_error());
+    uint64_t b_id = b.value().value.task_id;
+    f.caller = 3;
+    (void)f.reply_of<proto::List>(ipc::Empty {}); // end_orphans
+    (void)f.spawn("hello");
+    bool b_killed = false;
+    for (auto& [ref, t] : f.backend.tasks) if (t.id == b_id) b_killed = t.killed;
+    CHECK(b_killed); // its starter A has ended: B is ended with A's tree
+    CHECK(f.backend.books_depth == 0);
+}
