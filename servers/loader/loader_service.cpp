@@ -185,11 +185,14 @@ public:
     // A task whose starter's tree was ended while it was being built (its
     // entry marked `ending`, with no handle to kill it by) is killed here,
     // with what it started at once: its starter's entry may be gone by
-    // now, so no later request would find it an orphan.
-    void fill(TaskRef task)
+    // now, so no later request would find it an orphan. So is a started
+    // task the client cannot be given (`end`); either stays in its entry
+    // until it is seen ended (forget_ended).
+    void fill(TaskRef task, bool end = false)
     {
         BooksGuard books(*m_service.m_backend);
         m_entry->task = task;
+        m_entry->ending = m_entry->ending || end;
         m_entry->building = false;
         if (m_entry->ending) {
             (void)m_service.m_backend->kill(task); // an error: it has ended already
@@ -282,11 +285,18 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     if (given != abi::HandleNone)
         IPC_TRY(m_backend->give(task.get(), given));
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
-    ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
+    // Point of no return: the task runs. Whatever fails now, it stays in
+    // its entry (it may have spawned already, under its id), killed and
+    // marked ending if the client cannot have it.
+    auto for_client = m_backend->handle_for_client(task.get());
+    if (for_client.is_error()) {
+        entry.fill(task.release(), true);
+        return for_client.error();
+    }
     entry.fill(task.release());
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
-    return ipc::WithHandle<Started> { { task_id }, for_client };
+    return ipc::WithHandle<Started> { { task_id }, for_client.value() };
 }
 
 ipc::Result<ArchiveEntry> LoaderService::find(StringView name)

@@ -64,6 +64,7 @@ public:
     int maps_before_failure { -1 }; // -1: never fails
     bool fail_start { false };
     bool fail_give { false };
+    bool fail_client_handle { false };
     // The books' lock (a pool of threads serves in ring 3): how deep it is
     // held, and another thread's request to run while a task is being built.
     int books_depth { 0 };
@@ -163,6 +164,8 @@ public:
     {
         if (!live(task, "handle_for_client"))
             return IpcError::Denied;
+        if (fail_client_handle)
+            return IpcError::NoMemory;
         return next_client_handle++;
     }
     bool has_ended(TaskRef task) override
@@ -689,5 +692,25 @@ TEST_CASE("loader service: a child being built when its starter is forgotten is 
     bool b_killed = false;
     for (auto& [ref, t] : f.backend.tasks) if (t.id == b_id) b_killed = t.killed;
     CHECK(b_killed); // its starter A has ended: B is ended with A's tree
+    CHECK(f.backend.books_depth == 0);
+}
+
+TEST_CASE("loader service: a task that started but cannot be handed to its client is killed and stays tracked until it ends",
+    "[loader_service]")
+{
+    Fixture f;
+    f.backend.fail_client_handle = true;
+    CHECK(f.spawn("hello").is_error());
+    f.backend.fail_client_handle = false;
+    REQUIRE(f.backend.created() == 1);
+    FakeTask& task = f.backend.tasks.begin()->second;
+    CHECK(task.started);
+    CHECK(task.killed);     // never left running, untracked
+    CHECK(!task.closed);    // tracked: what it may have spawned joins its tree
+    CHECK(f.service.tracked() == 1);
+    task.ended = true;
+    CHECK(!f.spawn("hello").is_error()); // the quota check forgets it
+    CHECK(task.closed);
+    CHECK(f.service.tracked() == 1);
     CHECK(f.backend.books_depth == 0);
 }
