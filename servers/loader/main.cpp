@@ -439,13 +439,16 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     const ipc::Handle endpoint = kEndpoint;
     ipc::SyscallTransport& transport = user::ipc();
     g_loader.init(g_backend, ByteReader(reinterpret_cast<const u8*>(abi::kArchiveViewBase), archive_length));
+    // The threads and their windows before "loader" is published: they
+    // malloc (their windows, their thread-local blocks), and no thread may
+    // malloc once requests can arrive (the file's header).
+    size_t threads = start_threads();
     // With RightMint: the registry gives each client a copy badged with its
     // task id, which Kill and List go by.
     auto client_handle = ipc::sys::handle_mint(endpoint, abi::RightSend | abi::RightGrant | abi::RightMint, 0);
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");
-    size_t threads = start_threads();
     user::println("loader: serving with {} thread{}", threads, threads == 1 ? "" : "s (a thread per CPU)");
     return serve(0);
 }
