@@ -182,11 +182,22 @@ public:
         if (m_entry->root == 0)
             m_entry->root = task_id; // a root of its own
     }
-    void fill(TaskRef task)
+    // A task whose starter's tree was ended while it was being built (its
+    // entry marked `ending`, with no handle to kill it by) is killed here,
+    // with what it started at once: its starter's entry may be gone by
+    // now, so no later request would find it an orphan. So is a started
+    // task the client cannot be given (`end`); either stays in its entry
+    // until it is seen ended (forget_ended).
+    void fill(TaskRef task, bool end = false)
     {
         BooksGuard books(*m_service.m_backend);
         m_entry->task = task;
+        m_entry->ending = m_entry->ending || end;
         m_entry->building = false;
+        if (m_entry->ending) {
+            (void)m_service.m_backend->kill(task); // an error: it has ended already
+            m_service.end_tree_of(*m_entry);
+        }
         m_entry = nullptr;
     }
 
@@ -274,11 +285,18 @@ ipc::Result<ipc::WithHandle<Started>> LoaderService::spawn(const Program& reques
     if (given != abi::HandleNone)
         IPC_TRY(m_backend->give(task.get(), given));
     IPC_TRY(m_backend->start(task.get(), image.value().entry, abi::kUserSpaceEnd, request.argument));
-    ipc::Handle for_client = IPC_TRY(m_backend->handle_for_client(task.get()));
+    // Point of no return: the task runs. Whatever fails now, it stays in
+    // its entry (it may have spawned already, under its id), killed and
+    // marked ending if the client cannot have it.
+    auto for_client = m_backend->handle_for_client(task.get());
+    if (for_client.is_error()) {
+        entry.fill(task.release(), true);
+        return for_client.error();
+    }
     entry.fill(task.release());
     if (given != abi::HandleNone)
         m_backend->done_with(given); // the task has its copy
-    return ipc::WithHandle<Started> { { task_id }, for_client };
+    return ipc::WithHandle<Started> { { task_id }, for_client.value() };
 }
 
 ipc::Result<ArchiveEntry> LoaderService::find(StringView name)
@@ -435,7 +453,10 @@ void LoaderService::end_orphans()
 
 // Kills every tracked task `root` started, and theirs, breadth first with a
 // work list (no recursion: in ring 0 this runs on a kernel stack). Each
-// entry is marked `ending` as it joins the list, so it is taken once.
+// entry is marked `ending` as it joins the list, so it is taken once. An
+// entry still `building` has no handle to kill by: it is only marked, and
+// its spawn kills the task when it fills the entry in (Reservation::fill);
+// once named, what that task started at once is ended here too.
 void LoaderService::end_tree_of(Tracked& root)
 {
     root.ending = true;
@@ -444,11 +465,12 @@ void LoaderService::end_tree_of(Tracked& root)
     while (pending) {
         uint64_t parent = m_ending[--pending];
         for (Tracked& tracked : m_tracked) {
-            if (!tracked.task || tracked.ending || tracked.starter != parent)
+            if (!tracked.in_use() || tracked.ending || tracked.starter != parent || parent == 0)
                 continue;
-            (void)m_backend->kill(tracked.task); // an error: it has ended already
+            if (tracked.task)
+                (void)m_backend->kill(tracked.task); // an error: it has ended already
             tracked.ending = true;
-            if (pending < kMaxTracked)
+            if (tracked.task_id != 0 && pending < kMaxTracked)
                 m_ending[pending++] = tracked.task_id;
         }
     }

@@ -31,10 +31,14 @@
 // every task started by a task of the tree) may have at most
 // kMaxTasksPerTree live tasks, so that a fork bomb's copies, each within its
 // own client limit, cannot fill the table together. The tasks a client
-// started form a tree: when a tracked task ends (Kill
-// ends it at once; one that exits or dies is seen at the loader's next
-// request), the tasks it started are killed too, and theirs, so a fork bomb
-// leaves no orphans behind.
+// started form a tree: when a tracked task ends (Kill ends it at once; one
+// that exits or dies is seen by the first Spawn, SpawnWith, Kill or List
+// that looks after it ended: end_orphans), the tasks it started are killed
+// too, and theirs, so a fork bomb leaves no orphans behind. A task of the
+// tree still being built then is not killed by that request (it has no
+// handle yet): its entry is marked, and its own spawn kills it when it
+// fills the entry in (or, if its starter's tree was not ended but its
+// starter had only ended, the first such request after the fill does).
 //
 // Several threads may serve at once (the ring-3 loader has a thread per
 // CPU): the books (the tracked tasks, the quotas, the trees) are kept under
@@ -44,9 +48,8 @@
 // `building`: it counts against the quotas, no request can find it but
 // root_for, once it has the new task's id: the task may run and spawn
 // before its entry is filled in), and fills it in under the lock once the
-// task has started. A task whose
-// starter was ended while it was being built is ended at the next request
-// (end_orphans).
+// task has started; a task whose starter's tree was ended meanwhile is
+// killed then (above).
 //
 // What differs between the rings is how tasks are built: the Backend.
 #pragma once

@@ -23,8 +23,9 @@
 // under one lock (lock_books); what a request leaves to do after its reply
 // is the thread's own (thread_local). Each thread builds a program's pages
 // in a window of its own in the heap (kWindowPages, taken with malloc at
-// the start): touched, filled, given (Give leaves them reserved and empty,
-// and the next touch maps zeroed frames), never grown or shrunk, so that
+// the start and released at once, so that each starts reserved and empty):
+// touched, filled, given (Give leaves them reserved and empty again, and
+// the next touch maps zeroed frames), never grown or shrunk, so that
 // threads never move the heap's end under one another. A segment larger
 // than the window, and a file read from the disk, are built at the heap's
 // end as before, one thread at a time (HeapEndLock); the loader's threads
@@ -349,23 +350,48 @@ constexpr ipc::Handle kEndpoint = 4; // microkernel/bootstrap.hpp kServerEndpoin
 Server g_servers[kMaxServerThreads];
 uint8_t* g_windows[kMaxServerThreads];
 
+// How much of a thread's stack is touched before it serves: an estimate
+// of how deep a request's handling reaches, with room (not measured).
+constexpr size_t kServingStackBytes = 24 * 1024;
+
+// Maps the stack a thread will serve on now, so that its pages are not
+// mapped, one frame at a time, by the requests themselves: the fuzz test
+// (qemu-sysfuzz-smp*) counts free frames before and after its spawns, and
+// a loader thread's stack growing meanwhile would move that count.
+[[gnu::noinline]] void touch_stack()
+{
+    volatile uint8_t depth[kServingStackBytes];
+    for (size_t i = sizeof(depth); i > 0; i -= abi::kPageSize)
+        depth[i - 1] = 0; // from the top down, one page after another
+}
+
 // Thread `index` serves (the main thread is 0).
 int64_t serve(uint64_t index)
 {
+    touch_stack();
     t_window = g_windows[index];
     ipc::Error error = ipc::serve<ipc::loader::Protocol>(user::ipc(), kEndpoint, g_servers[index]);
     user::println("loader: thread {} stopped serving: {}", index, ipc::error_name(error));
     return 1;
 }
 
-// A window of kWindowPages whole pages inside one malloc'd block; nullptr
-// if the heap has no room (that thread builds at the heap's end).
+// A window of kWindowPages whole pages inside one malloc'd block, released
+// (reserved, no frame behind it: the state a Give leaves it in); nullptr if
+// the heap has no room (that thread builds at the heap's end). The block's
+// pages are not all untouched: the allocator wrote into the heap before
+// (window 0 holds the sentinel the first chunk had when the runtime's TLS
+// calloc made it), and a window that starts with a frame mapped would give
+// it back only at its first Give, one frame off the memory service's count
+// in between (qemu-sysfuzz-smp4 counts them). Nothing of the allocator's
+// lives inside the block: releasing it loses nothing.
 uint8_t* new_window()
 {
     void* block = malloc((kWindowPages + 1) * kPage);
     if (!block)
         return nullptr;
-    return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(block) + kPage - 1) & ~(kPage - 1));
+    auto window = (reinterpret_cast<uintptr_t>(block) + kPage - 1) & ~(kPage - 1);
+    (void)ipc::memory::release(user::ipc(), window, kWindowPages); // if refused: a frame held until the first Give
+    return reinterpret_cast<uint8_t*>(window);
 }
 
 // Whether the memory service is the memory server, a task of its own. The
@@ -413,13 +439,16 @@ extern "C" int64_t herald_main(uint64_t archive_length)
     const ipc::Handle endpoint = kEndpoint;
     ipc::SyscallTransport& transport = user::ipc();
     g_loader.init(g_backend, ByteReader(reinterpret_cast<const u8*>(abi::kArchiveViewBase), archive_length));
+    // The threads and their windows before "loader" is published: they
+    // malloc (their windows, their thread-local blocks), and no thread may
+    // malloc once requests can arrive (the file's header).
+    size_t threads = start_threads();
     // With RightMint: the registry gives each client a copy badged with its
     // task id, which Kill and List go by.
     auto client_handle = ipc::sys::handle_mint(endpoint, abi::RightSend | abi::RightGrant | abi::RightMint, 0);
     if (client_handle.is_error()
         || ipc::registry::publish(transport, abi::HandleRegistry, "loader", client_handle.value()).is_error())
         user::debug_write("loader: cannot publish \"loader\" in the registry");
-    size_t threads = start_threads();
     user::println("loader: serving with {} thread{}", threads, threads == 1 ? "" : "s (a thread per CPU)");
     return serve(0);
 }

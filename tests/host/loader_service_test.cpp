@@ -64,6 +64,7 @@ public:
     int maps_before_failure { -1 }; // -1: never fails
     bool fail_start { false };
     bool fail_give { false };
+    bool fail_client_handle { false };
     // The books' lock (a pool of threads serves in ring 3): how deep it is
     // held, and another thread's request to run while a task is being built.
     int books_depth { 0 };
@@ -163,6 +164,8 @@ public:
     {
         if (!live(task, "handle_for_client"))
             return IpcError::Denied;
+        if (fail_client_handle)
+            return IpcError::NoMemory;
         return next_client_handle++;
     }
     bool has_ended(TaskRef task) override
@@ -660,5 +663,54 @@ TEST_CASE("loader service: spawns at once (a pool of threads) hold their entries
     for (size_t i = 0; i < LoaderService::kMaxTasksPerClient; ++i)
         CHECK(!f.spawn("hello").is_error());
     CHECK(f.spawn("hello").error() == proto::kTooManyTasks);
+    CHECK(f.backend.books_depth == 0);
+}
+
+TEST_CASE("loader service: a child being built when its starter is forgotten is ended with the starter's tree",
+    "[loader_service]")
+{
+    Fixture f;
+    auto a = f.spawn("hello"); // R (badge 3, untracked) starts A
+    REQUIRE(!a.is_error());
+    uint64_t a_id = a.value().value.task_id;
+    TaskRef a_ref = 0;
+    for (auto& [ref, t] : f.backend.tasks) if (t.id == a_id) a_ref = ref;
+    f.backend.while_building = [&] {
+        // A ends (killed, or another of its threads exits) while B builds;
+        // R spawns again: its quota check forgets A.
+        f.backend.tasks[a_ref].ended = true;
+        auto again = f.service.handle(proto::Spawn {}, proto::Program { proto::make_name("hello").value(), 0 }, 3);
+        CHECK(!again.is_error());
+    };
+    f.caller = a_id;
+    auto b = f.spawn("hello"); // A starts B
+    REQUIRE(!b.is_error());
+    uint64_t b_id = b.value().value.task_id;
+    f.caller = 3;
+    (void)f.reply_of<proto::List>(ipc::Empty {}); // end_orphans
+    (void)f.spawn("hello");
+    bool b_killed = false;
+    for (auto& [ref, t] : f.backend.tasks) if (t.id == b_id) b_killed = t.killed;
+    CHECK(b_killed); // its starter A has ended: B is ended with A's tree
+    CHECK(f.backend.books_depth == 0);
+}
+
+TEST_CASE("loader service: a task that started but cannot be handed to its client is killed and stays tracked until it ends",
+    "[loader_service]")
+{
+    Fixture f;
+    f.backend.fail_client_handle = true;
+    CHECK(f.spawn("hello").is_error());
+    f.backend.fail_client_handle = false;
+    REQUIRE(f.backend.created() == 1);
+    FakeTask& task = f.backend.tasks.begin()->second;
+    CHECK(task.started);
+    CHECK(task.killed);     // never left running, untracked
+    CHECK(!task.closed);    // tracked: what it may have spawned joins its tree
+    CHECK(f.service.tracked() == 1);
+    task.ended = true;
+    CHECK(!f.spawn("hello").is_error()); // the quota check forgets it
+    CHECK(task.closed);
+    CHECK(f.service.tracked() == 1);
     CHECK(f.backend.books_depth == 0);
 }

@@ -120,7 +120,13 @@ uint64_t my_thread_id()
 // ---- kChecks ----
 
 int64_t return_argument(uint64_t argument) { return static_cast<int64_t>(argument); }
-int64_t exit_with_minus_seven(uint64_t) { thread_exit(-7); }
+// Its line, without a '\n', is printed by thread_exit (the selftest-smp
+// runs look for it): not lost with the thread's buffer.
+int64_t exit_with_minus_seven(uint64_t)
+{
+    print("threads: the last line of a thread that exits");
+    thread_exit(-7);
+}
 int64_t sleep_a_while(uint64_t milliseconds)
 {
     sleep_ms(milliseconds);

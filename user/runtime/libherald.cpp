@@ -274,8 +274,12 @@ void finish_line()
     flush();
 }
 
+// The console client's calls and state are taken under g_console_lock, as
+// send_line's are (another thread's line may reconnect it meanwhile); no
+// thread sleeps or waits holding it.
 size_t read_input_now(char* buffer, size_t max)
 {
+    LockGuard guard(g_console_lock);
     if (!console_ready() || max == 0)
         return 0;
     auto got = g_console.call<ipc::console::Read>({ max });
@@ -285,31 +289,61 @@ size_t read_input_now(char* buffer, size_t max)
     return got.value().length;
 }
 
+namespace {
+
+enum class InputStep : uint8_t { Got, Retry, Resubscribed, Wait };
+
+// One look at the console for read_input, under the lock: a Read, and if
+// there is nothing, a new subscription if the console is not the one we
+// subscribed with. What to do next is the caller's (it sleeps unlocked).
+InputStep look_for_input(char* buffer, size_t max, size_t& length)
+{
+    LockGuard guard(g_console_lock);
+    auto got = g_console.call<ipc::console::Read>({ max });
+    if (got.is_error())
+        return InputStep::Retry; // being restarted: wait for the new one
+    if (got.value().length > 0) {
+        __builtin_memcpy(buffer, got.value().data, got.value().length);
+        length = got.value().length;
+        return InputStep::Got;
+    }
+    if (!g_subscribed || g_subscribed_reconnects != g_console.reconnects())
+        return subscribe() ? InputStep::Resubscribed : InputStep::Retry;
+    return InputStep::Wait;
+}
+
+} // namespace
+
 size_t read_input(char* buffer, size_t max)
 {
-    if (!console_ready() || max == 0)
-        return 0;
+    {
+        LockGuard guard(g_console_lock);
+        if (!console_ready() || max == 0)
+            return 0;
+    }
     for (;;) {
-        auto got = g_console.call<ipc::console::Read>({ max });
-        if (got.is_error()) {
-            (void)sleep_ms(kConsoleAwayRetryMs); // being restarted: wait for the new one
-            continue;
+        size_t length = 0;
+        switch (look_for_input(buffer, max, length)) {
+        case InputStep::Got:
+            return length;
+        case InputStep::Retry:
+            (void)sleep_ms(kConsoleAwayRetryMs);
+            break;
+        case InputStep::Resubscribed:
+            break; // input may have come before the subscription: read again
+        case InputStep::Wait:
+            (void)ipc::sys::wait(g_input, abi::WaitMode::Timeout, kInputCheckMs);
+            break;
         }
-        if (got.value().length > 0) {
-            __builtin_memcpy(buffer, got.value().data, got.value().length);
-            return got.value().length;
-        }
-        if (!g_subscribed || g_subscribed_reconnects != g_console.reconnects()) {
-            if (!subscribe())
-                (void)sleep_ms(kConsoleAwayRetryMs);
-            continue; // input may have come before the subscription: read again
-        }
-        (void)ipc::sys::wait(g_input, abi::WaitMode::Timeout, kInputCheckMs);
     }
 }
 
 uint64_t console_lines() { return g_console_lines; }
-uint32_t console_reconnects() { return g_console.reconnects(); }
+uint32_t console_reconnects()
+{
+    LockGuard guard(g_console_lock);
+    return g_console.reconnects();
+}
 
 } // namespace herald::user
 

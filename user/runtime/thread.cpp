@@ -216,6 +216,7 @@ int64_t thread_join(ThreadControl* thread, int64_t* value)
 
 void thread_exit(int64_t value)
 {
+    finish_line(); // the line in this thread's buffer, lost with the thread if not sent now
     syscall1(number_of(SyscallNumber::ThreadExit), static_cast<uint64_t>(value));
     __builtin_trap(); // ThreadExit does not return
 }

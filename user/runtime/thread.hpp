@@ -101,7 +101,8 @@ int64_t thread_start_on(ThreadControl& control, void* stack, size_t stack_bytes,
 // (the thread stays joinable after BadAddress).
 int64_t thread_join(ThreadControl* thread, int64_t* value);
 
-// Ends the calling thread; the task too when it is the last one.
+// Ends the calling thread (after printing the line in its buffer, as the
+// main thread's exit does); the task too when it is the last one.
 [[noreturn]] void thread_exit(int64_t value);
 
 // The calling thread's own words of thread-local storage, through FS.
