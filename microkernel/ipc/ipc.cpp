@@ -43,6 +43,15 @@ using abi::SyscallNumber;
 
 PayloadCopyHook g_payload_copy_hook;
 
+// Through the destination slot: no payload copy runs meanwhile on this CPU
+// (a ring-0 service takes it under its lock, with interrupts off).
+PageView view_ipc_buffer(Thread& self)
+{
+    if (!self.ipc.buffer || !self.task->address_space)
+        return {};
+    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
+}
+
 namespace {
 
 // Both IPC buffers are one aligned page (set_buffer) and a payload fits in
@@ -178,19 +187,6 @@ namespace {
 
 // ---- endpoints ----
 
-// The caller's IPC buffer as the kernel sees it (through the physmap), for a
-// service answering in its thread: a view (PageView), since the service
-// reads and writes it for its whole answer while another thread of the
-// caller's task may have the page released. None if it has no buffer, or
-// its page is no longer mapped user-writable (heap pages can be released).
-// Through the destination slot: no payload copy runs meanwhile on this CPU.
-PageView view_ipc_buffer(Thread& self)
-{
-    if (!self.ipc.buffer || !self.task->address_space)
-        return {};
-    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
-}
-
 // A Call on a handle that names no endpoint may name a service the kernel
 // answers itself (a server built into the kernel): answered at once, like a
 // system call, after the checks any message gets (kernel_service.hpp).
@@ -206,20 +202,13 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
     HERALD_TRY(validate(self, message, service.rights, transfer));
     bool has_payload = MessageInfo::decode(message.info).payload_length > 0;
     message.badge = service.badge;
-    IpcMessage reply;
-    if (service.object->takes_payload()) {
-        PageView buffer = view_ipc_buffer(self);
-        if (has_payload && !buffer)
-            return Error::BadAddress;
-        reply = service.object->call(self, message, buffer.data());
-    } else {
-        // Checked as for any service, but no view is held through the call:
-        // such a service may wait (the benchmarks' probe yields), and a view
-        // must not (a MemoryUnmap spins for it).
-        if (has_payload && !view_ipc_buffer(self))
-            return Error::BadAddress;
-        reply = service.object->call(self, message, nullptr);
-    }
+    // Checked as for any service, but no view is held through the call: a
+    // service that takes payloads takes its own under its lock (at most one
+    // a service, for one answer), and the others may wait (the benchmarks'
+    // probe yields), which a view must not (a MemoryUnmap spins for it).
+    if (has_payload && !view_ipc_buffer(self))
+        return Error::BadAddress;
+    IpcMessage reply = service.object->call(self, message);
     write_message(*self.ipc.frame, reply);
     return 0u;
 }

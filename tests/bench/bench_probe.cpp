@@ -70,7 +70,7 @@ Optional<Window> Probe::window() const
     return m_window;
 }
 
-IpcMessage Probe::call(Thread& caller, const IpcMessage& request, u8*)
+IpcMessage Probe::call(Thread& caller, const IpcMessage& request)
 {
     switch (abi::MessageInfo::decode(request.info).label) {
     case kProbeBegin: begin(caller); break;
