@@ -73,9 +73,13 @@ bool copy_payload(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
     PageView out(to, VirtualAddress(destination), true, this_cpu_view_slot(kViewDestination));
     if (!out)
         return false;
-    if (__builtin_expect(g_payload_copy_hook != nullptr, false))
-        g_payload_copy_hook(to, out.data());
-    __builtin_memcpy(out.data(), in.data(), length);
+    if (PayloadCopyHook hook = __atomic_load_n(&g_payload_copy_hook, __ATOMIC_RELAXED); __builtin_expect(hook != nullptr, false))
+        hook(to, out.data());
+    // Two threads of a task may register the same page as their buffer: a
+    // message between them is already where it goes (and memcpy must not
+    // get one buffer as both source and destination).
+    if (out.data() != in.data())
+        __builtin_memcpy(out.data(), in.data(), length);
     return true;
 }
 
