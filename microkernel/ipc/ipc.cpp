@@ -204,15 +204,13 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
     IpcMessage message = read_message(*self.ipc.frame);
     Transfer transfer; // checked; the service looks word 7 up in the caller's table itself
     HERALD_TRY(validate(self, message, service.rights, transfer));
-    bool has_payload = MessageInfo::decode(message.info).payload_length > 0;
     message.badge = service.badge;
-    // Checked as for any service, but no view is held through the call: a
-    // service that takes payloads takes its own under its lock (at most one
-    // a service, for one answer), and the others may wait (the benchmarks'
-    // probe yields), which a view must not (a MemoryUnmap spins for it).
-    if (has_payload && !view_ipc_buffer(self))
-        return Error::BadAddress;
-    IpcMessage reply = service.object->call(self, message);
+    // The service checks the buffer (BadAddress), with no view held through
+    // the call here: one that takes payloads takes its view under its lock
+    // (at most one a service, for one answer), and the others may wait (the
+    // benchmarks' probe yields), which a view must not (a MemoryUnmap spins
+    // for it).
+    IpcMessage reply = HERALD_TRY(service.object->call(self, message));
     write_message(*self.ipc.frame, reply);
     return 0u;
 }

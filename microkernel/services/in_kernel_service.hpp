@@ -48,7 +48,7 @@ public:
     {
     }
 
-    IpcMessage call(Thread& caller, const IpcMessage& request) override
+    ErrorOr<IpcMessage> call(Thread& caller, const IpcMessage& request) override
     {
         ipc::Message in;
         ipc::Message out;
@@ -58,6 +58,13 @@ public:
             for (usize i = 0; i < abi::kMessageWords; ++i)
                 in.words[i] = request.words[i];
             in.badge = request.badge;
+            bool has_payload = in.payload_length > 0;
+            if constexpr (kPayloads == Payloads::WithoutPayload) {
+                // Checked as for any service; no view is held through the answer.
+                if (has_payload && !view_ipc_buffer(caller))
+                    return Error::BadAddress;
+                in.payload_length = 0; // dropped, as for the ring-3 server, which has no buffer
+            }
             SpinLockGuard guard(m_lock, adopt_lock, lock());
             if (in.badge & abi::kKernelBadge) {
                 in.payload_length = 0; // the kernel's own messages carry none
@@ -65,10 +72,11 @@ public:
             } else {
                 // The view only under the lock (kernel_service.hpp): one
                 // answer long, not as long as the queue for the lock. It
-                // ends before the guard lets the lock go.
+                // ends before the guard lets the lock go. One look-up both
+                // checks the buffer and takes the view.
                 PageView buffer = view_buffer(caller);
-                if (!buffer)
-                    in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
+                if (!buffer && has_payload)
+                    return Error::BadAddress;
                 (void)ipc::dispatch<Protocol>(in, buffer.data(), m_service, out); // an unclaimed handle is the caller's
             }
         }
