@@ -75,7 +75,7 @@ public:
                 // ends before the guard lets the lock go. One look-up both
                 // checks the buffer and takes the view.
                 PageView buffer = view_buffer(caller);
-                if (!buffer && has_payload)
+                if (!buffer && in.payload_length > 0) // zero for a service without payloads (above)
                     return Error::BadAddress;
                 (void)ipc::dispatch<Protocol>(in, buffer.data(), m_service, out); // an unclaimed handle is the caller's
             }
