@@ -43,6 +43,15 @@ using abi::SyscallNumber;
 
 PayloadCopyHook g_payload_copy_hook;
 
+// Through the destination slot: no payload copy runs meanwhile on this CPU
+// (a ring-0 service takes it under its lock, with interrupts off).
+PageView view_ipc_buffer(Thread& self)
+{
+    if (!self.ipc.buffer || !self.task->address_space)
+        return {};
+    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
+}
+
 namespace {
 
 // Both IPC buffers are one aligned page (set_buffer) and a payload fits in
@@ -64,9 +73,13 @@ bool copy_payload(AddressSpace& from, u64 source, AddressSpace& to, u64 destinat
     PageView out(to, VirtualAddress(destination), true, this_cpu_view_slot(kViewDestination));
     if (!out)
         return false;
-    if (__builtin_expect(g_payload_copy_hook != nullptr, false))
-        g_payload_copy_hook(to, out.data());
-    __builtin_memcpy(out.data(), in.data(), length);
+    if (PayloadCopyHook hook = __atomic_load_n(&g_payload_copy_hook, __ATOMIC_RELAXED); __builtin_expect(hook != nullptr, false))
+        hook(to, out.data());
+    // Two threads of a task may register the same page as their buffer: a
+    // message between them is already where it goes (and memcpy must not
+    // get one buffer as both source and destination).
+    if (out.data() != in.data())
+        __builtin_memcpy(out.data(), in.data(), length);
     return true;
 }
 
@@ -178,19 +191,6 @@ namespace {
 
 // ---- endpoints ----
 
-// The caller's IPC buffer as the kernel sees it (through the physmap), for a
-// service answering in its thread: a view (PageView), since the service
-// reads and writes it for its whole answer while another thread of the
-// caller's task may have the page released. None if it has no buffer, or
-// its page is no longer mapped user-writable (heap pages can be released).
-// Through the destination slot: no payload copy runs meanwhile on this CPU.
-PageView view_ipc_buffer(Thread& self)
-{
-    if (!self.ipc.buffer || !self.task->address_space)
-        return {};
-    return PageView(*self.task->address_space, VirtualAddress(self.ipc.buffer), true, this_cpu_view_slot(kViewDestination));
-}
-
 // A Call on a handle that names no endpoint may name a service the kernel
 // answers itself (a server built into the kernel): answered at once, like a
 // system call, after the checks any message gets (kernel_service.hpp).
@@ -204,22 +204,13 @@ ErrorOr<u64> call_kernel_service(Thread& self, u64 handle, Error why)
     IpcMessage message = read_message(*self.ipc.frame);
     Transfer transfer; // checked; the service looks word 7 up in the caller's table itself
     HERALD_TRY(validate(self, message, service.rights, transfer));
-    bool has_payload = MessageInfo::decode(message.info).payload_length > 0;
     message.badge = service.badge;
-    IpcMessage reply;
-    if (service.object->takes_payload()) {
-        PageView buffer = view_ipc_buffer(self);
-        if (has_payload && !buffer)
-            return Error::BadAddress;
-        reply = service.object->call(self, message, buffer.data());
-    } else {
-        // Checked as for any service, but no view is held through the call:
-        // such a service may wait (the benchmarks' probe yields), and a view
-        // must not (a MemoryUnmap spins for it).
-        if (has_payload && !view_ipc_buffer(self))
-            return Error::BadAddress;
-        reply = service.object->call(self, message, nullptr);
-    }
+    // The service checks the buffer (BadAddress), with no view held through
+    // the call here: one that takes payloads takes its view under its lock
+    // (at most one a service, for one answer), and the others may wait (the
+    // benchmarks' probe yields), which a view must not (a MemoryUnmap spins
+    // for it).
+    IpcMessage reply = HERALD_TRY(service.object->call(self, message));
     write_message(*self.ipc.frame, reply);
     return 0u;
 }

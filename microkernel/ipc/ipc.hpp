@@ -14,6 +14,7 @@ struct InterruptFrame;
 struct Task;
 struct Thread;
 class AddressSpace;
+class PageView;
 class KernelObject;
 class Endpoint;
 class Notification;
@@ -81,6 +82,14 @@ ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMe
 // Null in every other image: one test of a global per payload.
 using PayloadCopyHook = void (*)(const AddressSpace& destination, u8* destination_page);
 extern PayloadCopyHook g_payload_copy_hook;
+
+// The caller's IPC buffer as the kernel sees it (through the physmap), for a
+// service answering in its thread (object/kernel_service.hpp): a view
+// (PageView, mm/address_space.hpp), since the service reads and writes it
+// for its whole answer while another thread of the caller's task may have
+// the page released. None if it has no buffer, or its page is no longer
+// mapped user-writable (heap pages can be released).
+PageView view_ipc_buffer(Thread& self);
 
 // For the kernel (bootstrap, tests): put `object` in `task`'s handle table.
 // Returns the handle, or 0 when the table is full.

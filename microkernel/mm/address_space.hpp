@@ -139,8 +139,10 @@ public:
     // a count per space: an unmap waits only for views of its own frame that
     // were taken before it, never for a stream of new ones. A view is held
     // only with interrupts off and nothing that waits (a system call's copy,
-    // or a ring-0 service's answer), so it cannot move to another CPU and
-    // the wait is short.
+    // or a ring-0 service's answer), so it cannot move to another CPU. A
+    // copy's view is short; a ring-0 service's lasts its answer (the
+    // console's: a UART write of up to 4 KiB), taken under the service's
+    // lock so that only one is held at a time (docs/memory.md, "Views").
 
     // The physmap address of the byte at `address` if it lies in user RAM
     // of this space (mapped user, and writable if `writable`; not a

@@ -10,18 +10,24 @@
 // reaches call():
 //   - words, label and MessageInfo as for an endpoint (reserved bits,
 //     length at most abi::kMaxPayload);
-//   - a payload: the caller's IPC buffer must be registered and still
-//     mapped user-writable now (BadAddress otherwise); a service that takes
-//     payloads (takes_payload()) gets it as `payload`, the buffer's page
-//     through the physmap, and reads the request's bytes there and writes
-//     the reply's bytes over them, as a ring-3 server does with its own
-//     buffer. Nothing else of the caller's memory is touched. The caller's
-//     other threads may have the page unmapped meanwhile; its frame stays
-//     the caller's until the call returns (a PageView, mm/address_space.hpp),
-//     so such a service must not wait for anything: a MemoryUnmap spins
-//     until it is done. `payload` is nullptr when the caller has no usable
-//     buffer (a reply that needs one is then an error reply), and for a
-//     service that takes none;
+//   - a payload: the caller's IPC buffer must be registered (ipc.cpp checks)
+//     and still mapped user-writable now: call() returns BadAddress
+//     otherwise, and checks it itself. No view of it is held through
+//     call(): a service that takes payloads (InKernelService, WithPayload)
+//     takes its view (view_ipc_buffer, ipc/ipc.hpp), and so checks, only
+//     once it holds its own lock; one that takes none checks with a view it
+//     ends at once. The former reads the request's bytes there and
+//     writes the reply's bytes over them, as a ring-3 server does with its
+//     own buffer, and ends the view before it lets the lock go. Nothing
+//     else of the caller's memory is touched. The caller's other threads
+//     may have the page unmapped meanwhile; its frame stays the caller's
+//     until the view ends (a PageView, mm/address_space.hpp), so such a
+//     service must not wait for anything while it holds one: a MemoryUnmap
+//     spins until it ends. Taken under the lock, at most one view a
+//     service is held at a time, for one answer (not for the time its
+//     callers queue for the lock). A request without a payload whose reply
+//     needs the buffer, from a caller without a usable one, gets an error
+//     reply;
 //   - a handle "sent" along (transfer_handle, word 7) must be one of the
 //     caller's and the service handle needs RightGrant, as for a transfer;
 //     but it is not copied: word 7 keeps the caller's own index, which the
@@ -36,6 +42,7 @@
 // caller's user addresses).
 #pragma once
 
+#include "../lib/error.hpp"
 #include "../task/thread.hpp"
 #include "kernel_object.hpp"
 
@@ -46,20 +53,14 @@ public:
     static constexpr ObjectType kType = ObjectType::KernelService;
 
     // The reply to `request` (whose badge is that of the caller's handle);
-    // its payload, if any, is already in `payload`.
-    virtual IpcMessage call(Thread& caller, const IpcMessage& request, u8* payload) = 0;
-
-    // Whether call() gets the caller's buffer (above). Not a virtual call:
-    // read on every request.
-    bool takes_payload() const { return m_takes_payload; }
+    // its payload, if any, is in the caller's IPC buffer (above), and
+    // BadAddress if that is not mapped user-writable.
+    virtual ErrorOr<IpcMessage> call(Thread& caller, const IpcMessage& request) = 0;
 
 protected:
-    explicit KernelService(bool takes_payload = false) : KernelObject(kType), m_takes_payload(takes_payload) { }
+    KernelService() : KernelObject(kType) { }
     ~KernelService() = default;
     void destroy() override { } // services live as long as the kernel
-
-private:
-    bool m_takes_payload;
 };
 
 } // namespace herald

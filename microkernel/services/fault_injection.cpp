@@ -18,7 +18,7 @@ i64 inject_server_fault(Server server)
     IpcMessage request { abi::MessageInfo { abi::kFaultInjectionLabel, 0, false }.encode(), {}, abi::kKernelBadge };
     if (auto* service = object_cast<KernelService>(*object)) {
         // In the caller's thread, like any Call on it: this is where ring 0 faults.
-        (void)service->call(current_thread(), request, nullptr);
+        (void)service->call(current_thread(), request);
         return 0;
     }
     if (auto* endpoint = object_cast<Endpoint>(*object)) {

@@ -20,6 +20,8 @@
 
 #include "libipc/protocol.hpp"
 #include "microkernel/abi/ipc.hpp"
+#include "microkernel/ipc/ipc.hpp"
+#include "microkernel/mm/address_space.hpp"
 #include "microkernel/object/kernel_service.hpp"
 #include "microkernel/smp/tlb_shootdown.hpp"
 #include "microkernel/sync/spinlock.hpp"
@@ -41,31 +43,42 @@ template<typename Protocol, typename Service, Payloads kPayloads = Payloads::Wit
 class InKernelService final : public KernelService {
 public:
     InKernelService(Service& service, SpinLock& lock)
-        : KernelService(kPayloads == Payloads::WithPayload)
-        , m_service(service)
+        : m_service(service)
         , m_lock(lock)
     {
     }
 
-    IpcMessage call(Thread&, const IpcMessage& request, u8* payload) override
+    ErrorOr<IpcMessage> call(Thread& caller, const IpcMessage& request) override
     {
         ipc::Message in;
         ipc::Message out;
-        if constexpr (kPayloads == Payloads::WithoutPayload)
-            payload = nullptr;
         if (ipc::decode_info(request.info, in).is_error()) {
             out = ipc::make_error_reply(ipc::Error::BadMessage, 0); // not reached: ipc.cpp checked the bits
         } else {
             for (usize i = 0; i < abi::kMessageWords; ++i)
                 in.words[i] = request.words[i];
             in.badge = request.badge;
-            if (!payload)
-                in.payload_length = 0; // as a ring-3 receiver without a buffer gets it
+            bool has_payload = in.payload_length > 0;
+            if constexpr (kPayloads == Payloads::WithoutPayload) {
+                // Checked as for any service; no view is held through the answer.
+                if (has_payload && !view_ipc_buffer(caller))
+                    return Error::BadAddress;
+                in.payload_length = 0; // dropped, as for the ring-3 server, which has no buffer
+            }
             SpinLockGuard guard(m_lock, adopt_lock, lock());
-            if (in.badge & abi::kKernelBadge)
+            if (in.badge & abi::kKernelBadge) {
+                in.payload_length = 0; // the kernel's own messages carry none
                 answer_kernel(in, out);
-            else
-                (void)ipc::dispatch<Protocol>(in, payload, m_service, out); // an unclaimed handle is the caller's
+            } else {
+                // The view only under the lock (kernel_service.hpp): one
+                // answer long, not as long as the queue for the lock. It
+                // ends before the guard lets the lock go. One look-up both
+                // checks the buffer and takes the view.
+                PageView buffer = view_buffer(caller);
+                if (!buffer && in.payload_length > 0) // zero for a service without payloads (above)
+                    return Error::BadAddress;
+                (void)ipc::dispatch<Protocol>(in, buffer.data(), m_service, out); // an unclaimed handle is the caller's
+            }
         }
         IpcMessage reply { ipc::encode_info(out).value(), {}, 0 }; // dispatch never makes a reply too long
         for (usize i = 0; i < abi::kMessageWords; ++i)
@@ -74,6 +87,14 @@ public:
     }
 
 private:
+    static PageView view_buffer(Thread& caller)
+    {
+        if constexpr (kPayloads == Payloads::WithPayload)
+            return view_ipc_buffer(caller);
+        else
+            return {};
+    }
+
     SavedInterrupts lock() ACQUIRE(m_lock) NO_THREAD_SAFETY_ANALYSIS
     {
         if constexpr (kWait == LockWait::AnswerShootdowns)

@@ -52,7 +52,10 @@ public:
     // lock is held by whoever takes it (a system call's service request or a
     // page fault), and a view is never held by a CPU that waits for it (the
     // ring-0 services that take payloads have locks of their own, and this
-    // one takes none: kernel_service.hpp).
+    // one takes none: kernel_service.hpp). The wait lasts as long as another
+    // ring-0 service's answer (a console write), and stalls every page fault
+    // meanwhile: docs/memory.md, "Views", says why it is not done without
+    // the lock.
     Unmap unmap(u64 task, u64 address, u64& frame) override
     {
         auto result = MemoryControl::the().unmap(current_thread(), task, address);

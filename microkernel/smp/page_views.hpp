@@ -30,4 +30,12 @@ void wait_for_page_views_of_space(const void* space);
 // check that its test of them fails so (qemu-selftest-ipc-copy-caught).
 void page_views_ignored_by_unmap();
 
+// How many of the waits above found another CPU's view of what they wait
+// for, and spun (since boot, every CPU): what the IPC copy's self-test
+// checks rises while it holds a copy open (tests/insystem/ipc_copy_tests.cpp),
+// and stays flat with `page_views=off`. Not one of the ABI's event counters
+// (abi/events.hpp): those are the benchmark lines' and the study's columns,
+// and this one is for the test; a relaxed atomic, off the fast paths.
+u64 page_view_waits();
+
 } // namespace herald

@@ -40,7 +40,7 @@ void tlb_shootdown_init(bool disabled);
 void tlb_shootdown(u64 root, const u64* pages, usize count);
 
 // Answers a shootdown asked of this CPU, if one is: for a CPU that waits
-// with interrupts off for another (AddressSpace::wait_for_views_of), which
+// with interrupts off for another (wait_for_page_views_of, smp/page_views.hpp), which
 // may itself be waiting for this one's answer.
 void tlb_shootdown_answer_pending();
 

@@ -4,6 +4,8 @@
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/syscalls.hpp"
 #include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/ipc/ipc.hpp"
+#include "microkernel/mm/address_space.hpp"
 #include "microkernel/sched/scheduler.hpp"
 #include "microkernel/task/task.hpp"
 #include "probe_protocol.hpp"
@@ -70,8 +72,11 @@ Optional<Window> Probe::window() const
     return m_window;
 }
 
-IpcMessage Probe::call(Thread& caller, const IpcMessage& request, u8*)
+ErrorOr<IpcMessage> Probe::call(Thread& caller, const IpcMessage& request)
 {
+    // Checked as for any service (object/kernel_service.hpp); no view kept.
+    if (abi::MessageInfo::decode(request.info).payload_length > 0 && !view_ipc_buffer(caller))
+        return Error::BadAddress;
     switch (abi::MessageInfo::decode(request.info).label) {
     case kProbeBegin: begin(caller); break;
     case kProbeEnd: end(request.words[0]); break;

@@ -52,7 +52,7 @@ public:
     // The window, once every participant has marked its end.
     Optional<Window> window() const;
 
-    IpcMessage call(Thread& caller, const IpcMessage& request, u8* payload) override;
+    ErrorOr<IpcMessage> call(Thread& caller, const IpcMessage& request) override;
 
 private:
     void begin(Thread& caller);
