@@ -188,6 +188,27 @@ void check_a_copy_of_init_cannot_reserve(u64 inits_fat, u64 driver)
     kill_all_named("virtio-blk", driver);
 }
 
+// init started with the disk manifest, and the disk driver and the FAT
+// server it started, found running (0 for any that is not).
+struct InitWithTheDisk {
+    u64 init { 0 };
+    u64 driver { 0 };
+    u64 fat { 0 };
+};
+
+InitWithTheDisk start_init_with_the_disk()
+{
+    InitWithTheDisk started;
+    SpawnOptions options;
+    options.parameter = kManifestDisk;
+    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
+    started.init = spawn("init", options);
+    EXPECT(started.init != 0);
+    EXPECT(eventually([&] { return (started.driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
+    EXPECT(eventually([&] { return (started.fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    return started;
+}
+
 // The end of a test that started init: init, then every pinger still
 // running (killing init does not end the programs it started).
 void end_init_and_its_pingers(u64 init)
@@ -211,14 +232,8 @@ void end_init_and_its_pingers(u64 init)
 HERALD_SELFTEST(alone_supervisor_restarts_the_disk_driver_and_fat_reconnects)
 {
     (void)start_system(false);
-    SpawnOptions options;
-    options.parameter = kManifestDisk;
-    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
-    u64 init = spawn("init", options);
-    EXPECT(init != 0);
-    u64 driver = 0, fat = 0;
-    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
-    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    InitWithTheDisk started = start_init_with_the_disk();
+    u64 init = started.init, driver = started.driver, fat = started.fat;
     if (!init || !driver || !fat)
         return;
     EXPECT_EQ(run_to_exit("fs_checks", kFsSums, -9999, 120'000), 0);
@@ -253,14 +268,8 @@ HERALD_SELFTEST(alone_a_copy_of_fat_cannot_take_the_disk_from_inits)
     // (user/init/manifest.cpp Backoff: the first is restarted at once).
     constexpr int kKillsForBackoff = 6;
     (void)start_system(false);
-    SpawnOptions options;
-    options.parameter = kManifestDisk;
-    options.handles[0] = InitialHandle { &system_control(), abi::RightSend | abi::RightReceive, 0, abi::kSystemControlHandle };
-    u64 init = spawn("init", options);
-    EXPECT(init != 0);
-    u64 driver = 0, fat = 0;
-    EXPECT(eventually([&] { return (driver = running_task_named("virtio-blk", 0)) != 0; }, kPatienceMs));
-    EXPECT(eventually([&] { return (fat = running_task_named("fat", 0)) != 0; }, kPatienceMs));
+    InitWithTheDisk started = start_init_with_the_disk();
+    u64 init = started.init, driver = started.driver, fat = started.fat;
     if (!init || !driver || !fat)
         return;
 
