@@ -394,22 +394,6 @@ uint8_t* new_window()
     return reinterpret_cast<uint8_t*>(window);
 }
 
-// Whether the memory service is the memory server, a task of its own. The
-// one in ring 0 (the memory-in-kernel placement) refuses to take pages
-// from a task with several threads (it cannot wait for a TLB shootdown
-// under its spin lock: microkernel/services/memory_in_kernel.cpp), and a
-// Give takes them: with it the loader keeps one thread.
-bool memory_server_is_a_task()
-{
-    static abi::TaskListEntry entries[loader::LoaderService::kMaxListed];
-    auto count = g_backend.list(entries, loader::LoaderService::kMaxListed);
-    for (size_t i = 0; !count.is_error() && i < count.value(); ++i) {
-        if (StringView::from_bounded(entries[i].name, sizeof(entries[i].name)) == "memory")
-            return true;
-    }
-    return false;
-}
-
 // The windows (all taken here, before anyone serves: no malloc after),
 // then a thread for each CPU from 1, pinned to it. How many serve.
 size_t start_threads()
@@ -417,8 +401,6 @@ size_t start_threads()
     abi::SelfInfo info {};
     size_t cpus = user::self_info(&info) == 0 ? static_cast<size_t>(info.cpu_count) : 1;
     size_t threads = cpus < kMaxServerThreads ? cpus : kMaxServerThreads;
-    if (!memory_server_is_a_task())
-        threads = 1;
     for (size_t i = 0; i < threads; ++i)
         g_windows[i] = new_window();
     size_t started = 1;
