@@ -5,6 +5,8 @@
 // tests before it start and stop a registry of their own).
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/interrupt_frame.hpp"
+#include "microkernel/mm/address_space.hpp"
 #include "microkernel/mm/layout.hpp"
 #include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/abi/faults.hpp"
@@ -108,6 +110,72 @@ HERALD_SELFTEST(threads_spawn_through_the_loader_at_once)
     constexpr u64 kSpawnsPerThread = 8;
     EXPECT_EQ(run_to_exit("spawn_together", kThreads | kSpawnsPerThread << 8, -1, 120'000), 0);
     expect_serving(Server::Loader, system().loader);
+}
+
+// The loader maps the stack each thread will serve on before it serves
+// (servers/loader/main.cpp, touch_stack: kServingStackBytes, 24 KiB), so
+// that a request never grows a loader stack by a frame (qemu-sysfuzz-smp*
+// counts free frames around its spawns). Each loader thread waits for its
+// next request (in IPC, its registers saved at its kernel stack's top): the
+// 16 KiB below where it waits must be mapped, well within the 24 KiB it
+// touched from a little above that point. A thread whose requests alone
+// reached down would have mapped a page or two below it.
+namespace {
+
+constexpr u64 kLoaderStackMapped = 16 * KiB;
+
+struct LoaderStacks {
+    u64 threads { 0 };
+    u64 waiting { 0 };      // blocked, with ring-3 registers saved
+    u64 short_of_stack { 0 };
+};
+
+// Under the task table lock (with_address_space_of): each thread of the
+// loader, and whether the pages below where it waits are mapped.
+ErrorOr<u64> look_at_loader_stacks(Task& task, AddressSpace& space, void* context)
+{
+    auto& stacks = *static_cast<LoaderStacks*>(context);
+    for (Thread* thread = task.threads; thread; thread = thread->sibling) {
+        ++stacks.threads;
+        if (!thread->is_user || !thread->has_run || thread->state != ThreadState::Blocked)
+            continue;
+        auto* frame = reinterpret_cast<x86::InterruptFrame*>(thread->kernel_stack_top - sizeof(x86::InterruptFrame));
+        if (frame->cs != x86::kUserCodeSelector)
+            continue;
+        ++stacks.waiting;
+        u64 top = align_down(frame->rsp, abi::kPageSize);
+        for (u64 page = top - kLoaderStackMapped; page <= top; page += abi::kPageSize) {
+            if (!space.translate(VirtualAddress(page))) {
+                klog("selftest: loader thread {}: no page at {:#x}, {} bytes below where it waits", thread->id, page,
+                    frame->rsp - page);
+                ++stacks.short_of_stack;
+                break;
+            }
+        }
+    }
+    return 0u;
+}
+
+} // namespace
+
+HERALD_SELFTEST(the_loaders_threads_wait_on_stacks_mapped_ahead)
+{
+    u64 loader = system().loader;
+    if (!loader) {
+        klog("selftest: the loader is built into the kernel: no loader stacks");
+        return;
+    }
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // every thread has started, some have served
+    LoaderStacks stacks;
+    bool all_wait = eventually([&] {
+        stacks = {};
+        return !with_address_space_of(loader, look_at_loader_stacks, &stacks).is_error() && stacks.threads > 0
+            && stacks.waiting == stacks.threads;
+    }, 10'000);
+    klog("selftest: {} loader threads, {} waiting, {} short of stack", stacks.threads, stacks.waiting,
+        stacks.short_of_stack);
+    EXPECT(all_wait);
+    EXPECT_EQ(stacks.short_of_stack, 0u);
 }
 
 HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)
