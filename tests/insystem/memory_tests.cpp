@@ -262,11 +262,14 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
 // where a page fault is sent in the faulting user thread's name). Its answer arriving proves that no refusal used the right up; its
 // status counts the answers that were not the expected error. (That the
 // call maps, answers and receives: every fault of the other cases, served by
-// the memory server through it.) The same in every placement: the system
-// call is the kernel's.
+// the memory server through it.) Then, in its status too, a user caller
+// whose page a sibling thread mapped first: the map answers Occupied
+// (BadArgument in the outcome word), the right stays, the program answers
+// Resolved and the caller finds the page. The same in every placement: the
+// system call is the kernel's.
 HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
 {
-    constexpr u64 kEndpoint = 8, kControl = 9; // map_reply_checks.cpp's
+    constexpr u64 kEndpoint = 8, kControl = 9, kCallerEndpoint = 10; // map_reply_checks.cpp's
     constexpr u32 kDoneLabel = 0x4D52'4344;
     Ref<Endpoint> endpoint = Endpoint::create();
     EXPECT(endpoint.ptr() != nullptr);
@@ -276,6 +279,7 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     options.parameter = managed_ranges()[0].base.get(); // a managed frame: past the frame check
     options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpoint };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, kControl };
+    options.handles[2] = InitialHandle { endpoint.ptr(), abi::RightSend, 0, kCallerEndpoint };
     u64 task = spawn("map_reply_checks", options);
     if (!task)
         return;
