@@ -570,6 +570,10 @@ KilledCall call_as_a_killed_caller(Endpoint& endpoint, Thread& server, u64 value
     ErrorOr<void> status = ipc_call_from_kernel(self, endpoint, request, reply);
     PathCounts after = path_counts(here);
     self.task = own;
+    // The stand-in lives on: a later run of this test, or anything that
+    // finds it, sees no kill pending and no page tables of ours.
+    g_killed_stand_in.kill_requested = false;
+    g_killed_stand_in.root = {};
     KilledCall result { status, { after.fast - before.fast, after.full - before.full },
         static_cast<volatile const ThreadState&>(server.state) == ThreadState::Blocked,
         __atomic_load_n(&server.ipc.reply_to, __ATOMIC_ACQUIRE) == &self, self.ipc.awaiting_reply };
