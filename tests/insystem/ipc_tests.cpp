@@ -519,3 +519,98 @@ HERALD_SELFTEST(the_kernels_call_takes_its_fast_path_only_when_the_server_waits_
         EXPECT(after.full - before.full >= 1);
     stop(server);
 }
+
+// The fast path's kill branch (fastpath.cpp, fastpath_call_from_kernel,
+// after the point of no return): the caller's task was killed a moment
+// before the reply right was given, so the kill found no wait to cancel.
+// Then the call must not wait for an answer that may never come: the right
+// is taken back, the server is woken (not switched to) with the message,
+// and the call ends at once with PeerGone.
+//
+// That moment is a window of a few instructions, which no kill from outside
+// hits on purpose; so this thread plays the killed caller. With interrupts
+// off (nothing else runs here meanwhile) it points its Thread at a task of
+// its own whose kill flag is set, and whose scan (request_end) never ran:
+// exactly what a kill that looked too early leaves behind. The task is a
+// stand-in, in no table, with the kernel's page tables (a switch away and
+// back, if the branch were wrong, loads them).
+namespace {
+
+constinit Task g_killed_stand_in;
+
+// The echo server's thread waiting on `endpoint` for this CPU, if one does.
+Thread* waiting_server(Endpoint& endpoint)
+{
+    SpinLockGuard guard(endpoint.lock);
+    return endpoint.receiver_for(this_processor().index);
+}
+
+struct KilledCall {
+    ErrorOr<void> status;
+    PathCounts delta;
+    bool server_still_blocked; // it was switched to and back, or never woken
+    bool server_holds_the_right;
+    bool caller_awaits_reply;
+};
+
+// One Ping in the kernel's name from a caller whose task's kill flag is set
+// and whose kill found nothing to cancel.
+KilledCall call_as_a_killed_caller(Endpoint& endpoint, Thread& server, u64 value)
+{
+    usize here = this_processor().index;
+    Thread& self = current_thread();
+    IpcMessage request { abi::MessageInfo { kPingLabel, 0, false }.encode(), { value }, kPingBadge };
+    IpcMessage reply;
+    x86::disable_interrupts();
+    Task* own = self.task;
+    g_killed_stand_in.root = own->root;
+    g_killed_stand_in.kill_requested = true;
+    self.task = &g_killed_stand_in;
+    PathCounts before = path_counts(here);
+    ErrorOr<void> status = ipc_call_from_kernel(self, endpoint, request, reply);
+    PathCounts after = path_counts(here);
+    self.task = own;
+    // The stand-in lives on: a later run of this test, or anything that
+    // finds it, sees no kill pending and no page tables of ours.
+    g_killed_stand_in.kill_requested = false;
+    g_killed_stand_in.root = {};
+    KilledCall result { status, { after.fast - before.fast, after.full - before.full },
+        static_cast<volatile const ThreadState&>(server.state) == ThreadState::Blocked,
+        __atomic_load_n(&server.ipc.reply_to, __ATOMIC_ACQUIRE) == &self, self.ipc.awaiting_reply };
+    x86::enable_interrupts();
+    return result;
+}
+
+} // namespace
+
+HERALD_SELFTEST(the_kernels_fast_call_ends_at_once_for_a_caller_killed_as_it_calls)
+{
+    Ref<Endpoint> endpoint = Endpoint::create();
+    EXPECT(endpoint.ptr() != nullptr);
+    if (!endpoint)
+        return;
+    EXPECT(current_thread().pinned);
+    u64 server = echo_server_waiting_on(*endpoint, this_processor().index);
+    Thread* waiting = waiting_server(*endpoint);
+    EXPECT(waiting != nullptr);
+    if (!waiting) {
+        stop(server);
+        return;
+    }
+    KilledCall call = call_as_a_killed_caller(*endpoint, *waiting, 700);
+    klog("selftest: killed caller: {} on the fast path, {} on the full path, status {}", call.delta.fast,
+        call.delta.full, call.status.is_error() ? error_name(call.status.error()) : "answered");
+    // The fast path took it (one message, none on the full path: nothing
+    // else ran here with interrupts off), and its kill branch ended it.
+    EXPECT_EQ(call.delta.fast, 1u);
+    EXPECT_EQ(call.delta.full, 0u);
+    EXPECT(call.status.is_error() && call.status.error() == Error::PeerGone);
+    EXPECT(!call.caller_awaits_reply);
+    EXPECT(!call.server_holds_the_right); // its answer finds nobody
+    EXPECT(!call.server_still_blocked);   // woken with the message, not left waiting
+    // The server took the message, answered nobody and waits again; it
+    // still answers a caller that is not being killed.
+    EXPECT(selftest::eventually([&] { return receiver_waits(*endpoint); }, 10'000));
+    EXPECT(kernel_ping(*endpoint, 701));
+    stop(server);
+}

@@ -2,6 +2,8 @@
 // the guard page, reclamation of everything a task held, running out of
 // memory. The same cases run against the memory server (herald-test) and
 // against the memory service in ring 0 (herald-test-monolithic).
+#include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/tsc.hpp"
 #include "microkernel/ipc/ipc.hpp"
 #include "microkernel/log.hpp"
 #include "microkernel/object/endpoint.hpp"
@@ -95,24 +97,64 @@ HERALD_SELFTEST(memory_faults_reach_the_server_on_the_kernels_fast_path)
 
 // A task killed while its faults are in flight (waiting for the server, or
 // being served) ends, and every frame comes back: kills at several moments
-// of a run that does little but fault.
+// of a run that does little but fault. Each kill waits until the run's
+// faults have begun (the system's fault counters moved by kFaultsBeforeKill
+// since its spawn: more than its start takes, memory_touch's loop is under
+// way; the other tasks stand still meanwhile), so a kill that lands before
+// the first fault, and proves nothing, cannot pass for one. A run killed
+// in the middle ends as killed (kKilledStatus), not as its fault's victim.
+namespace {
+
+constexpr u64 kFaultsBeforeKill = 64;
+constexpr u64 kFaultsBeganTimeoutMs = 30'000;
+
+// User page faults served so far, by a memory server or in ring 0.
+u64 faults_served()
+{
+    EventCounters counters = event_counters_sum();
+    return counters.values[static_cast<usize>(Event::FaultsPager)]
+        + counters.values[static_cast<usize>(Event::FaultsKernel)];
+}
+
+// Waits (yielding: at -smp 1 the run needs this CPU) until `faults` more
+// than `from` were served, or `task` ended, or the time is up; the faults
+// served since `from`.
+u64 wait_for_faults(u64 task, u64 from, u64 faults)
+{
+    u64 until = x86::rdtsc() + kFaultsBeganTimeoutMs * tsc::ticks_per_ms().value();
+    while (faults_served() - from < faults && x86::rdtsc() < until && !find_exit(task))
+        scheduler_yield();
+    return faults_served() - from;
+}
+
+} // namespace
+
 HERALD_SELFTEST(memory_a_task_killed_while_it_faults_ends_cleanly)
 {
     i64 before = free_frames();
     constexpr u64 kDelaysMs[] = { 0, 10, 20, 30, 50, 80 };
     usize killed = 0;
     for (u64 delay : kDelaysMs) {
+        u64 at_spawn = faults_served();
         u64 task = spawn_with("memory_touch", touch(32 * MiB, 0));
         if (!task)
             continue;
+        u64 began = wait_for_faults(task, at_spawn, kFaultsBeforeKill);
         if (delay)
             scheduler_sleep_ms(delay);
+        u64 before_kill = faults_served() - at_spawn;
         bool found = kill_task(task);
         auto exit = wait_for_exit(task, 30'000);
         EXPECT(exit.has_value());
-        killed += found && exit && exit->killed;
+        bool killed_here = found && exit && exit->killed;
+        klog("selftest: delay {} ms: {} faults before the kill{}", delay, before_kill,
+            killed_here ? "" : " (the run ended first)");
+        EXPECT(began >= kFaultsBeforeKill); // the faults had begun when the kill came
+        if (killed_here)
+            EXPECT_EQ(exit->status, abi::kKilledStatus); // the kill's end, not a fault's
+        killed += killed_here;
     }
-    klog("selftest: {} of {} runs killed before their end", killed, sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
+    klog("selftest: {} of {} runs killed after their faults began", killed, sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
     EXPECT(killed > 0); // most runs: a run that ended before its kill proves nothing, and is not a failure
     EXPECT_EQ(free_frames(), before);
 }
@@ -220,11 +262,14 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
 // where a page fault is sent in the faulting user thread's name). Its answer arriving proves that no refusal used the right up; its
 // status counts the answers that were not the expected error. (That the
 // call maps, answers and receives: every fault of the other cases, served by
-// the memory server through it.) The same in every placement: the system
-// call is the kernel's.
+// the memory server through it.) Then, in its status too, a user caller
+// whose page a sibling thread mapped first: the map answers Occupied
+// (BadArgument in the outcome word), the right stays, the program answers
+// Resolved and the caller finds the page. The same in every placement: the
+// system call is the kernel's.
 HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
 {
-    constexpr u64 kEndpoint = 8, kControl = 9; // map_reply_checks.cpp's
+    constexpr u64 kEndpoint = 8, kControl = 9, kCallerEndpoint = 10; // map_reply_checks.cpp's
     constexpr u32 kDoneLabel = 0x4D52'4344;
     Ref<Endpoint> endpoint = Endpoint::create();
     EXPECT(endpoint.ptr() != nullptr);
@@ -234,6 +279,7 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     options.parameter = managed_ranges()[0].base.get(); // a managed frame: past the frame check
     options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpoint };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, kControl };
+    options.handles[2] = InitialHandle { endpoint.ptr(), abi::RightSend, 0, kCallerEndpoint };
     u64 task = spawn("map_reply_checks", options);
     if (!task)
         return;
@@ -247,6 +293,10 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     auto exit = wait_for_exit(task, 60'000);
     EXPECT(exit.has_value() && !exit->killed);
     EXPECT_EQ(exit ? exit->status : -1, 0);
+    if (!exit) { // stuck (a caller never answered, say): it must not outlive the test
+        EXPECT(kill_task(task));
+        EXPECT(wait_for_exit(task, 60'000).has_value());
+    }
 }
 
 // Run alone (qemu-selftest-memory-server-ends): the memory server ends. The

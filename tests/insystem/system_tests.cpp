@@ -5,6 +5,10 @@
 // tests before it start and stop a registry of their own).
 #include "microkernel/bootstrap.hpp"
 #include "microkernel/arch/x86_64/cpu.hpp"
+#include "microkernel/arch/x86_64/interrupt_frame.hpp"
+#include "microkernel/arch/x86_64/syscall_abi.hpp"
+#include "microkernel/abi/syscalls.hpp"
+#include "microkernel/mm/address_space.hpp"
 #include "microkernel/mm/layout.hpp"
 #include "microkernel/pager/managed_memory.hpp"
 #include "microkernel/abi/faults.hpp"
@@ -108,6 +112,110 @@ HERALD_SELFTEST(threads_spawn_through_the_loader_at_once)
     constexpr u64 kSpawnsPerThread = 8;
     EXPECT_EQ(run_to_exit("spawn_together", kThreads | kSpawnsPerThread << 8, -1, 120'000), 0);
     expect_serving(Server::Loader, system().loader);
+}
+
+// The loader maps the stack each thread will serve on before it serves
+// (servers/loader/main.cpp, touch_stack: kServingStackBytes, 24 KiB), so
+// that a request never grows a loader stack by a frame (qemu-sysfuzz-smp*
+// counts free frames around its spawns). Each loader thread waits for its
+// next request (in IPC, its registers saved at its kernel stack's top): the
+// 16 KiB below where it waits must be mapped, well within the 24 KiB it
+// touched from a little above that point. A thread whose requests alone
+// reached down would have mapped a page or two below it. Only a thread
+// queued as a receiver counts as waiting: one blocked deeper (in a Call to
+// the console or the memory server, or in a page fault's kernel Call) has
+// its stack pointer below the receive point, and is looked at again later.
+// Each thread's margin (its stack pointer above the lowest page mapped, up
+// to 24 KiB) goes to the log, so that a shrinking margin shows.
+namespace {
+
+constexpr u64 kLoaderStackMapped = 16 * KiB;
+constexpr u64 kLoaderStackTouched = 24 * KiB; // servers/loader/main.cpp, kServingStackBytes
+constexpr u64 kMaxLoaderThreads = 16;
+
+struct LoaderStacks {
+    u64 threads { 0 };
+    u64 waiting { 0 };      // queued as receivers, in their own receive
+    u64 short_of_stack { 0 };
+    u64 ids[kMaxLoaderThreads] {};     // the waiting ones
+    u64 margins[kMaxLoaderThreads] {}; // theirs, in bytes
+};
+
+// Whether `thread` waits in its own receive (IpcReceive or
+// IpcReplyReceive): queued on an endpoint, not as a caller, its system-call
+// frame the one at its kernel stack's top (a kernel Call, a page fault's,
+// puts a scratch frame there).
+bool waits_in_its_receive(const Thread& thread, const x86::InterruptFrame& frame)
+{
+    if (!__atomic_load_n(&thread.ipc.blocked_on, __ATOMIC_ACQUIRE) || thread.ipc.awaiting_reply
+        || thread.ipc.frame != &frame)
+        return false;
+    u64 number = syscall_number(frame);
+    return number == static_cast<u64>(abi::SyscallNumber::IpcReceive)
+        || number == static_cast<u64>(abi::SyscallNumber::IpcReplyReceive);
+}
+
+// How far below `rsp` the pages are mapped without a gap, up to
+// kLoaderStackTouched: the margin.
+u64 mapped_below(AddressSpace& space, u64 rsp)
+{
+    u64 top = align_down(rsp, abi::kPageSize);
+    u64 lowest = top;
+    while (rsp - lowest < kLoaderStackTouched && space.translate(VirtualAddress(lowest - abi::kPageSize)))
+        lowest -= abi::kPageSize;
+    return space.translate(VirtualAddress(top)) ? rsp - lowest : 0;
+}
+
+// Under the task table lock (with_address_space_of): each thread of the
+// loader, and whether the pages below where it waits are mapped.
+ErrorOr<u64> look_at_loader_stacks(Task& task, AddressSpace& space, void* context)
+{
+    auto& stacks = *static_cast<LoaderStacks*>(context);
+    for (Thread* thread = task.threads; thread; thread = thread->sibling) {
+        ++stacks.threads;
+        if (!thread->is_user || !thread->has_run || thread->state != ThreadState::Blocked)
+            continue;
+        auto* frame = reinterpret_cast<x86::InterruptFrame*>(thread->kernel_stack_top - sizeof(x86::InterruptFrame));
+        if (frame->cs != x86::kUserCodeSelector || !waits_in_its_receive(*thread, *frame))
+            continue;
+        u64 margin = mapped_below(space, frame->rsp);
+        if (stacks.waiting < kMaxLoaderThreads) {
+            stacks.ids[stacks.waiting] = thread->id;
+            stacks.margins[stacks.waiting] = margin;
+        }
+        ++stacks.waiting;
+        if (margin < kLoaderStackMapped) {
+            klog("selftest: loader thread {}: waits at {:#x} with only {} bytes mapped below", thread->id, frame->rsp,
+                margin);
+            ++stacks.short_of_stack;
+        }
+    }
+    return 0u;
+}
+
+} // namespace
+
+HERALD_SELFTEST(the_loaders_threads_wait_on_stacks_mapped_ahead)
+{
+    u64 loader = system().loader;
+    if (!loader) {
+        klog("selftest: the loader is built into the kernel: no loader stacks");
+        return;
+    }
+    EXPECT_EQ(run_to_exit("loader_checks", 0), 0); // every thread has started, some have served
+    LoaderStacks stacks;
+    bool all_wait = eventually([&] {
+        stacks = {};
+        return !with_address_space_of(loader, look_at_loader_stacks, &stacks).is_error() && stacks.threads > 0
+            && stacks.waiting == stacks.threads;
+    }, 10'000);
+    klog("selftest: {} loader threads, {} waiting, {} short of stack", stacks.threads, stacks.waiting,
+        stacks.short_of_stack);
+    for (u64 i = 0; i < stacks.waiting && i < kMaxLoaderThreads; ++i)
+        klog("selftest: loader thread {}: {} bytes mapped below where it waits (looked down to {})", stacks.ids[i],
+            stacks.margins[i], kLoaderStackTouched);
+    EXPECT(all_wait);
+    EXPECT_EQ(stacks.short_of_stack, 0u);
 }
 
 HERALD_SELFTEST(a_client_reaches_the_example_server_by_name)

@@ -15,13 +15,26 @@
 // word 0 the mismatches): the answer arriving proves that no refusal used
 // the right up. A MemoryMapReply after that answer finds no call: NoReply.
 //
+// Last, a user caller whose page a sibling thread mapped first (the map
+// answers Occupied: BadArgument, docs/memory.md "A fault in flight"): a
+// thread of its own Calls through kCallerEndpoint (send right) for a page
+// no thread touched yet (released: no frame), as a fault would; once the call has arrived a
+// third thread writes to that page (its own fault maps it), and the
+// MemoryMapReply for the caller then finds it mapped: BadArgument, the
+// outcome word says so, nothing is answered and the reply right stays. The
+// server's part is then to answer Resolved itself (IpcReplyTo here); the
+// caller runs again and finds the page, with the sibling's bytes.
+//
 // Prints "map_reply_checks: MISMATCH <check>: got G, expected E" per wrong
 // result, then "map_reply_checks: N checks, M mismatches", and exits with M.
+#include "libipc/protocols/memory.hpp"
 #include "libipc/syscalls.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/memory.hpp"
+#include "user/runtime/herald.hpp"
 #include "user/runtime/log_line.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
 
 using namespace herald;
 using herald::user::LogLine;
@@ -30,6 +43,7 @@ namespace {
 
 constexpr uint64_t kEndpoint = 8; // the handles the self-test gives (memory_tests.cpp)
 constexpr uint64_t kControl = 9;
+constexpr uint64_t kCallerEndpoint = 10; // the same endpoint, send right
 constexpr uint32_t kDoneLabel = 0x4D52'4344; // "MRCD"
 constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kGoodAddress = abi::kUserHeapBase; // a page any task may have
@@ -110,6 +124,109 @@ void bad_arguments(uint64_t frame)
     expect("an outcome word in the kernel half", map_reply(bad), error(abi::SyscallError::BadAddress));
 }
 
+// ---- a user caller whose page a sibling mapped first ----
+
+constexpr uint8_t kSiblingByte = 0x5A;
+constexpr int64_t kCallerAnsweredWrong = 1, kCallerFoundNoPage = 2, kCallerCallFailed = 3;
+constexpr uint32_t kCallerFailedLabel = 0x4D52'4346; // "MRCF": the caller's Call failed
+
+// A page of heap with no frame behind it (released: reserved, the next
+// touch maps a zeroed frame; the block's headers lie outside it), or
+// nullptr. Before any thread starts: the ring-0 memory service takes no
+// pages from a task with several threads.
+uint8_t* unmapped_page()
+{
+    void* block = malloc(3 * kPage);
+    if (!block)
+        return nullptr;
+    uint64_t page = (reinterpret_cast<uint64_t>(block) + kPage) & ~(kPage - 1);
+    if (ipc::memory::release(user::ipc(), page, 1).is_error())
+        return nullptr;
+    return reinterpret_cast<uint8_t*>(page);
+}
+
+// The faulting thread: asks for `page` as a fault would, then touches it
+// once the answer says Resolved.
+int64_t caller(uint64_t page)
+{
+    ipc::Message fault;
+    fault.label = abi::kPageFaultLabel;
+    fault.words[0] = page;
+    auto answer = ipc::sys::call(kCallerEndpoint, fault);
+    if (answer.is_error()) {
+        ipc::Message failed; // wakes the main thread's receive, if the endpoint still takes it
+        failed.label = kCallerFailedLabel;
+        (void)ipc::sys::send(kCallerEndpoint, failed);
+        return kCallerCallFailed;
+    }
+    if (answer.value().label != abi::kPageFaultLabel
+        || answer.value().words[0] != static_cast<uint64_t>(abi::PageFaultVerdict::Resolved))
+        return kCallerAnsweredWrong;
+    auto* bytes = reinterpret_cast<volatile uint8_t*>(page);
+    return bytes[0] == kSiblingByte && bytes[kPage - 1] == kSiblingByte ? 0 : kCallerFoundNoPage;
+}
+
+// The sibling: maps `page` by touching it.
+int64_t sibling(uint64_t page)
+{
+    __builtin_memset(reinterpret_cast<void*>(page), kSiblingByte, kPage);
+    return 0;
+}
+
+// Whether `thread` ended with 0.
+bool joined_clean(user::ThreadControl* thread)
+{
+    int64_t value = -1;
+    return user::thread_join(thread, &value) == 0 && value == 0;
+}
+
+void occupied_for_a_user_caller(uint64_t frame)
+{
+    uint8_t* page = unmapped_page();
+    expect("a page for the caller", page ? 0 : -1, 0);
+    if (!page)
+        return;
+    auto address = reinterpret_cast<uint64_t>(page);
+    user::ThreadControl* faulting = user::thread_create(caller, address);
+    expect("the caller starts", faulting ? 0 : -1, 0);
+    if (!faulting)
+        return;
+    auto call = ipc::sys::receive(kEndpoint);
+    expect("the caller's call arrives", call.is_error() || call.value().label != abi::kPageFaultLabel ? -1 : 0, 0);
+    if (call.is_error())
+        return; // the exit ends the caller
+    if (call.value().label != abi::kPageFaultLabel) {
+        int64_t value = -1;
+        user::thread_join(faulting, &value); // its Call failed, and it said so: it has ended
+        return;
+    }
+    expect("the call names the page", static_cast<int64_t>(call.value().words[0] == address), 1);
+    user::ThreadControl* first = user::thread_create(sibling, address);
+    expect("the sibling maps the page first", first && joined_clean(first) ? 0 : -1, 0);
+
+    Arguments a;
+    a.address = address;
+    a.frame = frame;
+    a.flags |= abi::MapNotReclaimed; // if a regression mapped it: not handed back at the exit, one owner
+    g_outcome = 0;
+    expect("a page a sibling mapped: Occupied", map_reply(a), error(abi::SyscallError::BadArgument));
+    expect("the outcome word says Occupied", g_outcome, error(abi::SyscallError::BadArgument));
+    auto saved = ipc::sys::reply_save();
+    expect("Occupied: the reply right is still there", saved.is_error() ? -1 : 0, 0);
+    if (saved.is_error())
+        return; // the caller never gets an answer: the exit ends it
+    ipc::Message resolved;
+    resolved.label = abi::kPageFaultLabel;
+    resolved.words[0] = static_cast<uint64_t>(abi::PageFaultVerdict::Resolved);
+    bool answered = !ipc::sys::reply_to(saved.value(), resolved).is_error();
+    expect("the server answers Resolved", answered ? 0 : -1, 0);
+    if (!answered)
+        return; // the caller waits on: the exit ends it
+    int64_t value = -1;
+    expect("the caller ends", user::thread_join(faulting, &value), 0);
+    expect("the caller ran again and found the sibling's page", value, 0);
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t frame)
@@ -141,6 +258,8 @@ extern "C" int64_t herald_main(uint64_t frame)
     done.words[0] = static_cast<uint64_t>(mismatches_so_far);
     expect("the answer goes", ipc::sys::reply_to(saved.value(), done).is_error() ? -1 : 0, 0);
     expect("answered: no call to answer", map_reply(good), error(abi::SyscallError::NoReply));
+
+    occupied_for_a_user_caller(frame);
 
     Line().add("map_reply_checks: {} checks, {} mismatches", g_checks, g_mismatches).write();
     return g_mismatches;
