@@ -102,7 +102,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
         scheduler_wake(*server);
         return true;
     }
-    scheduler_block_and_switch_to(*server);
+    scheduler_hand_over_to(*server);
     return true; // the reply is in the frame
 }
 
@@ -169,7 +169,7 @@ bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 h
         scheduler_wake(caller);
         return true;
     }
-    scheduler_block_and_switch_to(caller);
+    scheduler_hand_over_to(caller);
     return true; // the next message is in the frame
 }
 
@@ -232,7 +232,7 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
         scheduler_wake(*server);
         return true;
     }
-    scheduler_block_and_switch_to(*server);
+    scheduler_hand_over_to(*server);
     return true; // the reply (or a kill's PeerGone) is in self.ipc.frame
 }
 

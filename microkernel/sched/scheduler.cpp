@@ -123,25 +123,67 @@ void switch_address_space(Processor& cpu, Thread& next)
     }
 }
 
+// What a switch leaves to the thread switched to, once it runs on its own
+// stack: the thread switched away from is off this CPU now (on_cpu), and
+// goes where its state says. Always inline: switch_to runs it for every
+// switch (the call, and its saving of registers, cost 5 instructions a
+// switch); thread_start calls it through scheduler_finish_switch().
+[[gnu::always_inline]] inline void finish_switch()
+{
+    Processor& cpu = this_processor();
+    Thread* previous = cpu.previous;
+    cpu.previous = nullptr;
+    if (!previous)
+        return;
+    // Read the state before clearing on_cpu: from then on a waker on another
+    // CPU may change it (a Blocked thread becomes Runnable in its run queue).
+    ThreadState state = previous->state;
+    __atomic_store_n(&previous->on_cpu, false, __ATOMIC_RELEASE);
+    switch (state) {
+    case ThreadState::Runnable:
+        if (!previous->is_idle) {
+            SpinLockGuard guard(cpu.run_lock);
+            cpu.run_queue.push_back(*previous);
+        }
+        break;
+    case ThreadState::Dead:
+        release_thread(*previous);
+        break;
+    case ThreadState::Sleeping:
+    case ThreadState::Blocked:
+    case ThreadState::Running:
+        break;
+    }
+}
+
 // A direct switch (IPC hand-over) passes the rest of the slice on to the
 // partner instead of starting a new one: a client and a server that switch
 // back and forth must still use up a slice, so that other threads queued on
 // this CPU get their turn.
 enum class Slice { Fresh, Donated };
 
+// What is known of the thread switched to. Any: nothing (it may never have
+// run, or last ran on another CPU). BlockedHere: an IPC hand-over's partner,
+// found by the fast path's guards blocked on this CPU (ipc/fastpath.cpp):
+// it has run, here, so there is no migration to count and its CPU is this
+// one already.
+enum class Next { Any, BlockedHere };
+
 // Always inline: the IPC hand-over (scheduler_block_and_switch_to) runs it
 // for every message on the fast path; inline, it saves the call and the
 // saving and restoring of the registers it would use (32 instructions per
 // round trip, docs/benchmarks.md).
-[[gnu::always_inline]] inline void switch_to(Processor& cpu, Thread& previous, Thread& next, Slice slice = Slice::Fresh)
+[[gnu::always_inline]] inline void switch_to(Processor& cpu, Thread& previous, Thread& next, Slice slice = Slice::Fresh,
+    Next known = Next::Any)
 {
     next.state = ThreadState::Running;
     __atomic_store_n(&next.on_cpu, true, __ATOMIC_RELAXED);
-    if (next.has_run && next.cpu != cpu.index)
-        ++next.migrations;
-    next.cpu = cpu.index;
-    next.has_run = true;
-    ++next.context_switches;
+    if (known == Next::Any) {
+        if (next.has_run && next.cpu != cpu.index)
+            ++next.migrations;
+        next.cpu = cpu.index;
+        next.has_run = true;
+    }
     count<Event::ContextSwitches>();
     cpu.previous = &previous;
     cpu.current = &next;
@@ -167,7 +209,7 @@ enum class Slice { Fresh, Donated };
         x86::fpu::restore(next.fpu_state);
     switch_context(&previous.saved_rsp, next.saved_rsp);
     // Back on `previous`, possibly much later and on another CPU.
-    scheduler_finish_switch();
+    finish_switch();
 }
 
 // Picks what runs next on this CPU and switches to it. Interrupts are off.
@@ -291,33 +333,7 @@ void start_this_cpu(Thread* current, Thread* idle)
 
 } // namespace
 
-extern "C" void scheduler_finish_switch()
-{
-    Processor& cpu = this_processor();
-    Thread* previous = cpu.previous;
-    cpu.previous = nullptr;
-    if (!previous)
-        return;
-    // Read the state before clearing on_cpu: from then on a waker on another
-    // CPU may change it (a Blocked thread becomes Runnable in its run queue).
-    ThreadState state = previous->state;
-    __atomic_store_n(&previous->on_cpu, false, __ATOMIC_RELEASE);
-    switch (state) {
-    case ThreadState::Runnable:
-        if (!previous->is_idle) {
-            SpinLockGuard guard(cpu.run_lock);
-            cpu.run_queue.push_back(*previous);
-        }
-        break;
-    case ThreadState::Dead:
-        release_thread(*previous);
-        break;
-    case ThreadState::Sleeping:
-    case ThreadState::Blocked:
-    case ThreadState::Running:
-        break;
-    }
-}
+extern "C" void scheduler_finish_switch() { finish_switch(); }
 
 void scheduler_start_boot_cpu()
 {
@@ -389,6 +405,19 @@ void scheduler_block_and_switch_to(Thread& next)
         x86::pause();
     self.state = ThreadState::Blocked;
     switch_to(cpu, self, next, Slice::Donated);
+}
+
+void scheduler_hand_over_to(Thread& next)
+{
+    // What scheduler_block_and_switch_to does, less what the fast path's
+    // guards made true already: interrupts are off (no flag to save and
+    // restore), and `next` blocked on this CPU, so it is not on_cpu (its
+    // switch away finished here before we ran: no spin) and there is no
+    // migration to count.
+    Processor& cpu = this_processor();
+    Thread& self = *cpu.current;
+    self.state = ThreadState::Blocked;
+    switch_to(cpu, self, next, Slice::Donated, Next::BlockedHere);
 }
 
 void scheduler_kick(Thread& thread)

@@ -101,7 +101,6 @@ struct Thread {
     // dies with the thread (a new Thread starts without it).
     bool fault_armed { false };
     u64 migrations { 0 };         // times it ran on a different CPU than before
-    u64 context_switches { 0 };
     u64 runtime_ticks { 0 };
     IpcState ipc;
     char name[32] {};
