@@ -191,14 +191,18 @@ bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& rep
     return reply_and_wait(self, caller, reply, handle, frame, [] { return true; });
 }
 
-// The kernel's Call (ipc_call_from_kernel): the message is the kernel's own
-// (no handle to look up, no rights to check, registers only), and the
-// caller keeps the endpoint alive (the pager's is held for good), so no
-// reference is taken. The reply lands in self.ipc.frame, which the caller
-// has pointed at a frame of its own.
-bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message)
+namespace {
+
+// The kernel's Call (ipc_call_from_kernel, ipc_short_call_from_kernel): the
+// message is the kernel's own (no handle to look up, no rights to check,
+// registers only; `info` its MessageInfo, `write` puts it into the server's
+// frame), and the caller keeps the endpoint alive (the pager's is held for
+// good), so no reference is taken. The reply lands in self.ipc.frame, which
+// the caller has pointed at a frame of its own.
+template<typename Write>
+[[gnu::always_inline]] inline bool call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, Write write)
 {
-    if (unlikely(message.info & ~kLabelOnly))
+    if (unlikely(info & ~kLabelOnly))
         return false; // a payload or a handle: the full path copies or grants it
     if (unlikely(x86::read_rflags() & x86::kRflagsInterruptEnable))
         return false; // interrupts on (no caller today): the full path's lock saves and restores them
@@ -219,7 +223,7 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
     endpoint.receivers.remove(*server);
     guard.unlock();
     server->ipc.blocked_on = nullptr;
-    write_message(*server->ipc.frame, message); // straight into its receive's registers
+    write(*server->ipc.frame); // straight into its receive's registers
     count<Event::IpcFast>();
     give_reply_right(*server, self);
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
@@ -234,6 +238,39 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
     }
     scheduler_hand_over_to(*server);
     return true; // the reply (or a kill's PeerGone) is in self.ipc.frame
+}
+
+} // namespace
+
+bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message)
+{
+    return call_from_kernel(self, endpoint, message.info,
+        [&message](x86::InterruptFrame& frame) { write_message(frame, message); });
+}
+
+// ipc_short_call_from_kernel (ipc.hpp) is here, not in ipc.cpp, so that the
+// fast path is inlined into it: its three words go from registers into the
+// server's frame, the ones it leaves out are stored as zeros, and no call
+// stands between it and its fast path.
+ErrorOr<KernelCallAnswer> ipc_short_call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, u64 word0, u64 word1,
+    u64 word2)
+{
+    // As ipc_call_from_kernel (ipc.cpp), through a frame of its own.
+    x86::InterruptFrame scratch;
+    x86::InterruptFrame* saved = self.ipc.frame;
+    self.ipc.frame = &scratch;
+    // Built where it is written: a message in memory would be stored only
+    // to be copied.
+    auto request = [=] { return IpcMessage { info, { word0, word1, word2 }, abi::kKernelBadge }; };
+    ErrorOr<u64> status
+        = call_from_kernel(self, endpoint, info, [&request](x86::InterruptFrame& frame) { write_message(frame, request()); })
+        ? decode_result(syscall_result(scratch))
+        : full_call_from_kernel(self, endpoint, request(), scratch);
+    self.ipc.frame = saved;
+    if (status.is_error())
+        return status.error();
+    IpcMessage reply = read_message(scratch);
+    return KernelCallAnswer { reply.info, reply.words[0] };
 }
 
 } // namespace herald

@@ -616,8 +616,6 @@ void ipc_cancel_wait(Thread& thread)
     }
 }
 
-namespace {
-
 // The kernel's Call on the full path, through `scratch` (zeroed, as it
 // always was). A reference for the wait's start: send_message drops it
 // before the thread blocks.
@@ -626,8 +624,6 @@ ErrorOr<u64> full_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMe
     scratch = {};
     return send_message(self, Ref<Endpoint>(endpoint), message, true);
 }
-
-} // namespace
 
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
 {

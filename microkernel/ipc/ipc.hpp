@@ -74,6 +74,19 @@ void ipc_cancel_wait(Thread& thread);
 // kernel's Call"), with interrupts off; anything else takes the full path.
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
 
+// The same for a message of three words and the kernel's badge (abi::
+// kKernelBadge), of which only the reply's MessageInfo and first word are
+// wanted: a page fault's Call to the pager (services/memory_server.cpp).
+// Nothing is built or copied in memory on the way (no IpcMessage for the
+// request, none for the reply): the words go from registers into the
+// server's frame, and the answer comes back in two.
+struct KernelCallAnswer {
+    u64 info;
+    u64 word0;
+};
+ErrorOr<KernelCallAnswer> ipc_short_call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, u64 word0, u64 word1,
+    u64 word2);
+
 // Test images only (tests/insystem/ipc_copy_tests.cpp): when set, every IPC
 // payload copy calls it with the receiver's space and its buffer's page (as
 // the kernel reaches it through the physmap), its views taken, before the

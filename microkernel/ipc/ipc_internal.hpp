@@ -37,4 +37,8 @@ inline bool kill_seen_after_reply_right(Thread& caller)
 // one of its guards leaves the call to the full path, untouched.
 bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message);
 
+// The kernel's Call on the full path (ipc.cpp), its reply and result in
+// `scratch`, which it zeroes first (self.ipc.frame points at it).
+ErrorOr<u64> full_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, x86::InterruptFrame& scratch);
+
 } // namespace herald
