@@ -134,7 +134,7 @@ namespace {
 // on `handle`. `claim` is the last guard: it takes the reply right
 // (ReplyReceive), or finds it taken already (MemoryMapReply's answer).
 template<typename Claim>
-bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
+[[gnu::always_inline]] inline bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
     Claim claim)
 {
     if (unlikely(caller.cpu != this_processor().index))
@@ -186,9 +186,11 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         [&self, caller] { return claim_reply_right(self, *caller); });
 }
 
-bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame)
+bool fastpath_answer_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle, x86::InterruptFrame& frame)
 {
-    return reply_and_wait(self, caller, reply, handle, frame, [] { return true; });
+    // The reply built here, inline: its words past the first are stored as
+    // zeros, not copied from a message in memory.
+    return reply_and_wait(self, caller, IpcMessage { info, { word0 }, 0 }, handle, frame, [] { return true; });
 }
 
 namespace {

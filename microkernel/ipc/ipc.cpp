@@ -659,13 +659,13 @@ void ipc_unclaim_caller(Thread& self, Thread& caller)
     __atomic_store_n(&self.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
 }
 
-ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle)
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle)
 {
-    if (fastpath_answer_receive(self, caller, reply, handle, *self.ipc.frame))
+    if (fastpath_answer_receive(self, caller, info, word0, handle, *self.ipc.frame))
         return decode_result(syscall_result(*self.ipc.frame)); // the next message is in the frame
     caller.ipc.awaiting_reply = false;
     caller.ipc.replier = nullptr;
-    deliver(self, caller, reply, nullptr);
+    deliver(self, caller, IpcMessage { info, { word0 }, 0 }, nullptr);
     return receive(self, handle, &caller); // the caller runs again once we wait (or right away, elsewhere)
 }
 

@@ -50,11 +50,14 @@ Thread* ipc_claim_caller(Thread& self);
 // answers later, as after any call). A kill that looked meanwhile found the
 // right taken and left the caller waiting: the answer wakes it, and it ends.
 void ipc_unclaim_caller(Thread& self, Thread& caller);
-// Answers a claimed caller with `reply` (registers only: no payload, no
-// handle) and receives the next message on `handle`, as ReplyReceive does
-// (on the fast path when it can, fastpath.cpp): the message lands in
-// `self`'s frame; the result is the receive's.
-ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle);
+// Answers a claimed caller with a reply of MessageInfo `info` and one word,
+// `word0` (the other words and the badge zero; no payload, no handle: all
+// a fault's answer is) and receives the next message on `handle`, as
+// ReplyReceive does (on the fast path when it can, fastpath.cpp): the
+// message lands in `self`'s frame; the result is the receive's. The reply
+// is passed as two words, not as an IpcMessage, so that it is not built in
+// memory only to be copied into the caller's registers.
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle);
 
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);

@@ -16,8 +16,9 @@ void give_reply_right(Thread& server, Thread& caller);
 bool claim_reply_right(Thread& server, Thread& caller);
 
 // ipc_answer_and_receive's fast path (fastpath.cpp): true when it answered
-// `caller` (claimed already) and `self` has its next message in `frame`.
-bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame);
+// `caller` (claimed already) with `info` and `word0` and `self` has its next
+// message in `frame`.
+bool fastpath_answer_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle, x86::InterruptFrame& frame);
 
 // Right after give_reply_right(server, caller), by whichever side gave it:
 // whether the caller's task is being killed. A kill that looked for the
