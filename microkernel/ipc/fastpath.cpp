@@ -25,6 +25,7 @@
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/syscall_abi.hpp"
 #include "../sched/scheduler.hpp"
+#include "../sched/switch.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../object/endpoint.hpp"
