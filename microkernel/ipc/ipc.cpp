@@ -158,34 +158,8 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message, const Transfe
 
 } // namespace
 
-// ---- the reply right ----
-//
-// A server holds at most one reply right: Thread::ipc.reply_to, the caller
-// its next reply goes to. It is claimed with atomic exchanges, because three
-// parties may race for it: the server replying, the server's task dying,
-// and the caller's task being killed (ipc_cancel_wait).
-
-// Gives `server` the right to reply to `caller`. A right it still held is
-// dropped, and that earlier caller gets PeerGone instead of waiting forever.
-void give_reply_right(Thread& server, Thread& caller)
-{
-    __atomic_store_n(&caller.ipc.awaiting_reply, true, __ATOMIC_RELAXED);
-    __atomic_store_n(&caller.ipc.replier, &server, __ATOMIC_RELAXED);
-    // seq_cst: whoever gives the right reads the caller's kill flag after
-    // this (a kill that looked for the caller's wait before this exchange is
-    // then seen; see kill_seen_after_reply_right).
-    Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
-    if (earlier && earlier != &caller)
-        ipc_wake_with_status(*earlier, Error::PeerGone);
-}
-
-// Takes the reply right to `caller` back from `server`; false if someone
-// else (a reply, a death, a kill) took it first.
-bool claim_reply_right(Thread& server, Thread& caller)
-{
-    Thread* expected = &caller;
-    return __atomic_compare_exchange_n(&server.ipc.reply_to, &expected, nullptr, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
+// ---- the reply right: give_reply_right and claim_reply_right, inline in
+// ipc_internal.hpp ----
 
 namespace {
 
