@@ -2,9 +2,9 @@
 // ReplyReceive (and of MemoryMapReply's answer, ipc_answer_and_receive) when
 // the partner is already waiting on this CPU and the message is registers
 // only, and of the Call the kernel makes in a thread's name (a page fault
-// for the memory server, ipc_call_from_kernel). Each path is a straight run
-// of guards, each of which hands the call to the full path (ipc.cpp) with
-// its reason, then a marked point of no return, then the commit: hand the
+// for the memory server, ipc_short_call_from_kernel). Each path is a
+// straight run of guards, each of which hands the call to the full path
+// (ipc.cpp) with its reason, then a marked point of no return, then the commit: hand the
 // message over and switch straight to the partner, with no run queue in
 // between. The one
 // branch after that point is for a kill of our own task that looked for our

@@ -1,6 +1,6 @@
 // The memory service in ring 3 (docs/placement.md): the memory server, a
 // ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
-// in the faulting thread's name (ipc_call_from_kernel); it answers after
+// in the faulting thread's name (ipc_short_call_from_kernel); it answers after
 // mapping a frame with its MemoryControl handle (object/memory_control.hpp).
 #include "../pager/pager.hpp"
 
