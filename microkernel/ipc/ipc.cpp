@@ -593,10 +593,23 @@ void ipc_cancel_wait(Thread& thread)
 // The kernel's Call on the full path, through `scratch` (zeroed, as it
 // always was). A reference for the wait's start: send_message drops it
 // before the thread blocks.
+//
+// With interrupts off, as a system call runs it: a kernel thread may call
+// with them on (the IPC self-test's kernel_ping(..., false)). A timer tick
+// between the caller's wake of the server (or its queueing as a sender) and
+// its block would put it in its run queue while it waits; the reply's wake
+// would then queue it a second time, and its block, when it ran again,
+// would lose that wake-up. Here rather than in wait_for_reply_from: the
+// system calls' full paths, which have them off already, pay nothing.
 ErrorOr<u64> full_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, x86::InterruptFrame& scratch)
 {
+    const bool interrupts_were_on = x86::read_rflags() & x86::kRflagsInterruptEnable;
+    x86::disable_interrupts();
     scratch = {};
-    return send_message(self, Ref<Endpoint>(endpoint), message, true);
+    ErrorOr<u64> status = send_message(self, Ref<Endpoint>(endpoint), message, true);
+    if (interrupts_were_on)
+        x86::enable_interrupts();
+    return status;
 }
 
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
