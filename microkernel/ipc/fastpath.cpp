@@ -79,9 +79,11 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
     handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     Thread* server = endpoint.receiver_for(this_processor().index);
-    if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
-        // Nobody waiting (the caller must queue), or the server is on
-        // another CPU (it must be woken there, by IPI), or still switching.
+    if (unlikely(!server || server->cpu != this_processor().index)) {
+        // Nobody waiting (the caller must queue), or the server last ran on
+        // another CPU (it must be woken there, by IPI). No on_cpu check:
+        // `cpu == here` while we run here means its switch away is over
+        // (sched/switch.hpp, scheduler_hand_over_to).
         return false;
     }
 
@@ -138,8 +140,10 @@ template<typename Claim>
 [[gnu::always_inline]] inline bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
     Claim claim)
 {
+    // The caller must be woken on its own CPU. On this one, its switch away
+    // is over: we run here (sched/switch.hpp, scheduler_hand_over_to).
     if (unlikely(caller.cpu != this_processor().index))
-        return false; // the caller must be woken on its own CPU
+        return false;
     Task& task = *self.task;
     lock_in_syscall(task.handles_lock);
     SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
@@ -215,10 +219,12 @@ template<typename Write>
     if (unlikely(endpoint.receive_rights == 0))
         return false; // its server closed its handle: the full path answers PeerGone
     Thread* server = endpoint.receiver_for(cpu);
-    if (unlikely(!server || server->cpu != cpu || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
+    if (unlikely(!server || server->cpu != cpu)) {
         // Nobody waiting (the server is busy: the caller must queue with its
-        // message), or the waiting thread is on another CPU (it must be
-        // woken there, by IPI), or still switching away.
+        // message), or the waiting thread last ran on another CPU (it must
+        // be woken there, by IPI). No on_cpu check: `cpu == here` while we
+        // run here means its switch away is over (sched/switch.hpp,
+        // scheduler_hand_over_to).
         return false;
     }
 

@@ -74,9 +74,10 @@ enum class SwitchSlice { Fresh, Donated };
 
 // What is known of the thread switched to. Any: nothing (it may never have
 // run, or last ran on another CPU). BlockedHere: an IPC hand-over's partner,
-// found by the fast path's guards blocked on this CPU (ipc/fastpath.cpp):
-// it has run, here, so there is no migration to count and its CPU is this
-// one already.
+// blocked, whose `cpu` the fast path's guards found to be this CPU
+// (ipc/fastpath.cpp; why that is enough: scheduler_hand_over_to): it has
+// run, here, so there is no migration to count and its CPU is this one
+// already.
 enum class SwitchTarget { Any, BlockedHere };
 
 // Always inline: the IPC hand-over (scheduler_hand_over_to, below) runs it
@@ -123,11 +124,22 @@ enum class SwitchTarget { Any, BlockedHere };
 }
 
 // The IPC fast paths' switch (ipc/fastpath.cpp): block the current thread
-// and hand this CPU to `next`, which their guards found blocked on this
-// CPU, with interrupts off. What scheduler_block_and_switch_to does, less
-// what those guards made true already: no interrupt flag to save and
-// restore, no wait for next.on_cpu (its switch away finished on this CPU
-// before we ran), no migration to count (it ran here last).
+// and hand this CPU to `next`, a blocked partner whose guards found
+// `next.cpu == this CPU`, with interrupts off. What
+// scheduler_block_and_switch_to does, less what those guards made true
+// already: no interrupt flag to save and restore, no wait for next.on_cpu,
+// no migration to count (it ran here last).
+//
+// Why `cpu == here` is enough: Thread::cpu is written only by switch_to on
+// the CPU that is about to run the thread (and by adopt_current_context,
+// for the context already running there). So `next.cpu == here` means next
+// last ran here, and, since we are running here now, its switch away from
+// this CPU has finished (finish_switch cleared its on_cpu before anything
+// after it ran here). Any future writer of `cpu` (a migration or affinity
+// call) must keep that: write it only on the thread's own CPU as it
+// switches to it, never for a thread blocked elsewhere. No assertion of it
+// here: HERALD_ASSERT(next.cpu == cpu.index) cost 8 instructions a page
+// fault and 6 an IPC round trip (icount, -smp 2, docs/benchmarks.md).
 [[gnu::always_inline]] inline void scheduler_hand_over_to(Thread& next)
 {
     Processor& cpu = this_processor();

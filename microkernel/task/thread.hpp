@@ -94,7 +94,10 @@ struct Thread {
     Thread* sibling { nullptr };
     u32 slot { 0 };
 
-    u32 cpu { 0 };                // where it runs or last ran
+    // Where it runs or last ran. Written only by switch_to, on the CPU that
+    // is about to run it (and adopt_current_context): the IPC fast paths'
+    // hand-over relies on that (sched/switch.hpp, scheduler_hand_over_to).
+    u32 cpu { 0 };
     bool has_run { false };
     // FaultInject's Exception at FaultMoment::Interrupt (syscall/fault_control.cpp):
     // the next interrupt that finds it in ring 3 writes HLT there. Lives and
