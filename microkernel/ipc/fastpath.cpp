@@ -2,9 +2,9 @@
 // ReplyReceive (and of MemoryMapReply's answer, ipc_answer_and_receive) when
 // the partner is already waiting on this CPU and the message is registers
 // only, and of the Call the kernel makes in a thread's name (a page fault
-// for the memory server, ipc_call_from_kernel). Each path is a straight run
-// of guards, each of which hands the call to the full path (ipc.cpp) with
-// its reason, then a marked point of no return, then the commit: hand the
+// for the memory server, ipc_short_call_from_kernel). Each path is a
+// straight run of guards, each of which hands the call to the full path
+// (ipc.cpp) with its reason, then a marked point of no return, then the commit: hand the
 // message over and switch straight to the partner, with no run queue in
 // between. The one
 // branch after that point is for a kill of our own task that looked for our
@@ -25,6 +25,7 @@
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/syscall_abi.hpp"
 #include "../sched/scheduler.hpp"
+#include "../sched/switch.hpp"
 #include "../smp/processor.hpp"
 #include "../stats/event_counters.hpp"
 #include "../object/endpoint.hpp"
@@ -78,9 +79,11 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
     SpinLockGuard guard(endpoint.lock, adopt_lock, kInterruptsWereOff);
     handles_guard.unlock(); // hand over hand: the endpoint's lock keeps it now
     Thread* server = endpoint.receiver_for(this_processor().index);
-    if (unlikely(!server || server->cpu != this_processor().index || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
-        // Nobody waiting (the caller must queue), or the server is on
-        // another CPU (it must be woken there, by IPI), or still switching.
+    if (unlikely(!server || server->cpu != this_processor().index)) {
+        // Nobody waiting (the caller must queue), or the server last ran on
+        // another CPU (it must be woken there, by IPI). No on_cpu check:
+        // `cpu == here` while we run here means its switch away is over
+        // (sched/switch.hpp, scheduler_hand_over_to).
         return false;
     }
 
@@ -102,7 +105,7 @@ bool fastpath_call(Thread& self, x86::InterruptFrame& frame)
         scheduler_wake(*server);
         return true;
     }
-    scheduler_block_and_switch_to(*server);
+    scheduler_hand_over_to(*server);
     return true; // the reply is in the frame
 }
 
@@ -134,11 +137,13 @@ namespace {
 // on `handle`. `claim` is the last guard: it takes the reply right
 // (ReplyReceive), or finds it taken already (MemoryMapReply's answer).
 template<typename Claim>
-bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
+[[gnu::always_inline]] inline bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame,
     Claim claim)
 {
+    // The caller must be woken on its own CPU. On this one, its switch away
+    // is over: we run here (sched/switch.hpp, scheduler_hand_over_to).
     if (unlikely(caller.cpu != this_processor().index))
-        return false; // the caller must be woken on its own CPU
+        return false;
     Task& task = *self.task;
     lock_in_syscall(task.handles_lock);
     SpinLockGuard handles_guard(task.handles_lock, adopt_lock, kInterruptsWereOff);
@@ -169,7 +174,7 @@ bool reply_and_wait(Thread& self, Thread& caller, const IpcMessage& reply, u64 h
         scheduler_wake(caller);
         return true;
     }
-    scheduler_block_and_switch_to(caller);
+    scheduler_hand_over_to(caller);
     return true; // the next message is in the frame
 }
 
@@ -186,19 +191,25 @@ bool fastpath_reply_receive(Thread& self, x86::InterruptFrame& frame)
         [&self, caller] { return claim_reply_right(self, *caller); });
 }
 
-bool fastpath_answer_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle, x86::InterruptFrame& frame)
+bool fastpath_answer_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle, x86::InterruptFrame& frame)
 {
-    return reply_and_wait(self, caller, reply, handle, frame, [] { return true; });
+    // The reply built here, inline: its words past the first are stored as
+    // zeros, not copied from a message in memory.
+    return reply_and_wait(self, caller, IpcMessage { info, { word0 }, 0 }, handle, frame, [] { return true; });
 }
 
-// The kernel's Call (ipc_call_from_kernel): the message is the kernel's own
-// (no handle to look up, no rights to check, registers only), and the
-// caller keeps the endpoint alive (the pager's is held for good), so no
-// reference is taken. The reply lands in self.ipc.frame, which the caller
-// has pointed at a frame of its own.
-bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message)
+namespace {
+
+// The kernel's Call (ipc_call_from_kernel, ipc_short_call_from_kernel): the
+// message is the kernel's own (no handle to look up, no rights to check,
+// registers only; `info` its MessageInfo, `write` puts it into the server's
+// frame), and the caller keeps the endpoint alive (the pager's is held for
+// good), so no reference is taken. The reply lands in self.ipc.frame, which
+// the caller has pointed at a frame of its own.
+template<typename Write>
+[[gnu::always_inline]] inline bool call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, Write write)
 {
-    if (unlikely(message.info & ~kLabelOnly))
+    if (unlikely(info & ~kLabelOnly))
         return false; // a payload or a handle: the full path copies or grants it
     if (unlikely(x86::read_rflags() & x86::kRflagsInterruptEnable))
         return false; // interrupts on (no caller today): the full path's lock saves and restores them
@@ -208,10 +219,12 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
     if (unlikely(endpoint.receive_rights == 0))
         return false; // its server closed its handle: the full path answers PeerGone
     Thread* server = endpoint.receiver_for(cpu);
-    if (unlikely(!server || server->cpu != cpu || __atomic_load_n(&server->on_cpu, __ATOMIC_ACQUIRE))) {
+    if (unlikely(!server || server->cpu != cpu)) {
         // Nobody waiting (the server is busy: the caller must queue with its
-        // message), or the waiting thread is on another CPU (it must be
-        // woken there, by IPI), or still switching away.
+        // message), or the waiting thread last ran on another CPU (it must
+        // be woken there, by IPI). No on_cpu check: `cpu == here` while we
+        // run here means its switch away is over (sched/switch.hpp,
+        // scheduler_hand_over_to).
         return false;
     }
 
@@ -219,7 +232,7 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
     endpoint.receivers.remove(*server);
     guard.unlock();
     server->ipc.blocked_on = nullptr;
-    write_message(*server->ipc.frame, message); // straight into its receive's registers
+    write(*server->ipc.frame); // straight into its receive's registers
     count<Event::IpcFast>();
     give_reply_right(*server, self);
     if (unlikely(kill_seen_after_reply_right(self) && claim_reply_right(*server, self))) {
@@ -232,8 +245,41 @@ bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessag
         scheduler_wake(*server);
         return true;
     }
-    scheduler_block_and_switch_to(*server);
+    scheduler_hand_over_to(*server);
     return true; // the reply (or a kill's PeerGone) is in self.ipc.frame
+}
+
+} // namespace
+
+bool fastpath_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message)
+{
+    return call_from_kernel(self, endpoint, message.info,
+        [&message](x86::InterruptFrame& frame) { write_message(frame, message); });
+}
+
+// ipc_short_call_from_kernel (ipc.hpp) is here, not in ipc.cpp, so that the
+// fast path is inlined into it: its three words go from registers into the
+// server's frame, the ones it leaves out are stored as zeros, and no call
+// stands between it and its fast path.
+ErrorOr<KernelCallAnswer> ipc_short_call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, u64 word0, u64 word1,
+    u64 word2)
+{
+    // As ipc_call_from_kernel (ipc.cpp), through a frame of its own.
+    x86::InterruptFrame scratch;
+    x86::InterruptFrame* saved = self.ipc.frame;
+    self.ipc.frame = &scratch;
+    // Built where it is written: a message in memory would be stored only
+    // to be copied.
+    auto request = [=] { return IpcMessage { info, { word0, word1, word2 }, abi::kKernelBadge }; };
+    ErrorOr<u64> status
+        = call_from_kernel(self, endpoint, info, [&request](x86::InterruptFrame& frame) { write_message(frame, request()); })
+        ? decode_result(syscall_result(scratch))
+        : full_call_from_kernel(self, endpoint, request(), scratch);
+    self.ipc.frame = saved;
+    if (status.is_error())
+        return status.error();
+    IpcMessage reply = read_message(scratch);
+    return KernelCallAnswer { reply.info, reply.words[0] };
 }
 
 } // namespace herald

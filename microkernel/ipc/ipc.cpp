@@ -158,34 +158,8 @@ void deliver(Thread& sender, Thread& receiver, IpcMessage message, const Transfe
 
 } // namespace
 
-// ---- the reply right ----
-//
-// A server holds at most one reply right: Thread::ipc.reply_to, the caller
-// its next reply goes to. It is claimed with atomic exchanges, because three
-// parties may race for it: the server replying, the server's task dying,
-// and the caller's task being killed (ipc_cancel_wait).
-
-// Gives `server` the right to reply to `caller`. A right it still held is
-// dropped, and that earlier caller gets PeerGone instead of waiting forever.
-void give_reply_right(Thread& server, Thread& caller)
-{
-    __atomic_store_n(&caller.ipc.awaiting_reply, true, __ATOMIC_RELAXED);
-    __atomic_store_n(&caller.ipc.replier, &server, __ATOMIC_RELAXED);
-    // seq_cst: whoever gives the right reads the caller's kill flag after
-    // this (a kill that looked for the caller's wait before this exchange is
-    // then seen; see kill_seen_after_reply_right).
-    Thread* earlier = __atomic_exchange_n(&server.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
-    if (earlier && earlier != &caller)
-        ipc_wake_with_status(*earlier, Error::PeerGone);
-}
-
-// Takes the reply right to `caller` back from `server`; false if someone
-// else (a reply, a death, a kill) took it first.
-bool claim_reply_right(Thread& server, Thread& caller)
-{
-    Thread* expected = &caller;
-    return __atomic_compare_exchange_n(&server.ipc.reply_to, &expected, nullptr, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
+// ---- the reply right: give_reply_right and claim_reply_right, inline in
+// ipc_internal.hpp ----
 
 namespace {
 
@@ -616,18 +590,27 @@ void ipc_cancel_wait(Thread& thread)
     }
 }
 
-namespace {
-
 // The kernel's Call on the full path, through `scratch` (zeroed, as it
 // always was). A reference for the wait's start: send_message drops it
 // before the thread blocks.
+//
+// With interrupts off, as a system call runs it: a kernel thread may call
+// with them on (the IPC self-test's kernel_ping(..., false)). A timer tick
+// between the caller's wake of the server (or its queueing as a sender) and
+// its block would put it in its run queue while it waits; the reply's wake
+// would then queue it a second time, and its block, when it ran again,
+// would lose that wake-up. Here rather than in wait_for_reply_from: the
+// system calls' full paths, which have them off already, pay nothing.
 ErrorOr<u64> full_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, x86::InterruptFrame& scratch)
 {
+    const bool interrupts_were_on = x86::read_rflags() & x86::kRflagsInterruptEnable;
+    x86::disable_interrupts();
     scratch = {};
-    return send_message(self, Ref<Endpoint>(endpoint), message, true);
+    ErrorOr<u64> status = send_message(self, Ref<Endpoint>(endpoint), message, true);
+    if (interrupts_were_on)
+        x86::enable_interrupts();
+    return status;
 }
-
-} // namespace
 
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply)
 {
@@ -663,13 +646,13 @@ void ipc_unclaim_caller(Thread& self, Thread& caller)
     __atomic_store_n(&self.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
 }
 
-ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle)
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle)
 {
-    if (fastpath_answer_receive(self, caller, reply, handle, *self.ipc.frame))
+    if (fastpath_answer_receive(self, caller, info, word0, handle, *self.ipc.frame))
         return decode_result(syscall_result(*self.ipc.frame)); // the next message is in the frame
     caller.ipc.awaiting_reply = false;
     caller.ipc.replier = nullptr;
-    deliver(self, caller, reply, nullptr);
+    deliver(self, caller, IpcMessage { info, { word0 }, 0 }, nullptr);
     return receive(self, handle, &caller); // the caller runs again once we wait (or right away, elsewhere)
 }
 

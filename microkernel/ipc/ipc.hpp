@@ -50,11 +50,14 @@ Thread* ipc_claim_caller(Thread& self);
 // answers later, as after any call). A kill that looked meanwhile found the
 // right taken and left the caller waiting: the answer wakes it, and it ends.
 void ipc_unclaim_caller(Thread& self, Thread& caller);
-// Answers a claimed caller with `reply` (registers only: no payload, no
-// handle) and receives the next message on `handle`, as ReplyReceive does
-// (on the fast path when it can, fastpath.cpp): the message lands in
-// `self`'s frame; the result is the receive's.
-ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, const IpcMessage& reply, u64 handle);
+// Answers a claimed caller with a reply of MessageInfo `info` and one word,
+// `word0` (the other words and the badge zero; no payload, no handle: all
+// a fault's answer is) and receives the next message on `handle`, as
+// ReplyReceive does (on the fast path when it can, fastpath.cpp): the
+// message lands in `self`'s frame; the result is the receive's. The reply
+// is passed as two words, not as an IpcMessage, so that it is not built in
+// memory only to be copied into the caller's registers.
+ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle);
 
 // A thread on its way out: a caller waiting for its reply gets PeerGone.
 void ipc_thread_exiting(Thread& thread);
@@ -73,6 +76,19 @@ void ipc_cancel_wait(Thread& thread);
 // gets the message on a fast path (fastpath.cpp; docs/ipc.md, "The
 // kernel's Call"), with interrupts off; anything else takes the full path.
 ErrorOr<void> ipc_call_from_kernel(Thread& self, Endpoint& endpoint, const IpcMessage& message, IpcMessage& reply);
+
+// The same for a message of three words and the kernel's badge (abi::
+// kKernelBadge), of which only the reply's MessageInfo and first word are
+// wanted: a page fault's Call to the pager (services/memory_server.cpp).
+// Nothing is built or copied in memory on the way (no IpcMessage for the
+// request, none for the reply): the words go from registers into the
+// server's frame, and the answer comes back in two.
+struct KernelCallAnswer {
+    u64 info;
+    u64 word0;
+};
+ErrorOr<KernelCallAnswer> ipc_short_call_from_kernel(Thread& self, Endpoint& endpoint, u64 info, u64 word0, u64 word1,
+    u64 word2);
 
 // Test images only (tests/insystem/ipc_copy_tests.cpp): when set, every IPC
 // payload copy calls it with the receiver's space and its buffer's page (as

@@ -1,4 +1,5 @@
 #include "scheduler.hpp"
+#include "switch.hpp"
 
 #include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/fpu.hpp"
@@ -14,8 +15,6 @@
 #include "../stats/event_counters.hpp"
 #include "../task/task.hpp"
 
-extern "C" void switch_context(herald::u64* save_rsp, herald::u64 next_rsp); // context_switch.asm
-extern "C" void scheduler_finish_switch();
 
 namespace herald {
 
@@ -108,66 +107,6 @@ Thread* steal(Processor& self)
     if (thread)
         ++self.steals;
     return thread;
-}
-
-void switch_address_space(Processor& cpu, Thread& next)
-{
-    u64 root = next.task->root.get();
-    if ((x86::read_cr3() & ~0xFFFull) != root) {
-        // Recorded before the CR3 write: a TLB shootdown that misses this
-        // record finds the page tables changed by the time we walk them
-        // (smp/tlb_shootdown.hpp).
-        __atomic_store_n(&cpu.active_root, root, __ATOMIC_RELAXED);
-        x86::write_cr3(root);
-        count<Event::AsSwitches>();
-    }
-}
-
-// A direct switch (IPC hand-over) passes the rest of the slice on to the
-// partner instead of starting a new one: a client and a server that switch
-// back and forth must still use up a slice, so that other threads queued on
-// this CPU get their turn.
-enum class Slice { Fresh, Donated };
-
-// Always inline: the IPC hand-over (scheduler_block_and_switch_to) runs it
-// for every message on the fast path; inline, it saves the call and the
-// saving and restoring of the registers it would use (32 instructions per
-// round trip, docs/benchmarks.md).
-[[gnu::always_inline]] inline void switch_to(Processor& cpu, Thread& previous, Thread& next, Slice slice = Slice::Fresh)
-{
-    next.state = ThreadState::Running;
-    __atomic_store_n(&next.on_cpu, true, __ATOMIC_RELAXED);
-    if (next.has_run && next.cpu != cpu.index)
-        ++next.migrations;
-    next.cpu = cpu.index;
-    next.has_run = true;
-    ++next.context_switches;
-    count<Event::ContextSwitches>();
-    cpu.previous = &previous;
-    cpu.current = &next;
-    __atomic_store_n(&cpu.incoming, nullptr, __ATOMIC_RELEASE);
-    if (slice == Slice::Fresh)
-        cpu.slice_left = kSliceTicks;
-    // Ring-3 entries (interrupts through the TSS, SYSCALL through %gs:8)
-    // must land on the next thread's own kernel stack.
-    x86::tss_of(cpu.index).rsp[0] = next.kernel_stack_top;
-    x86::load_io_ports(cpu.index, next.task->io_ports);
-    cpu.kernel_stack_top = next.kernel_stack_top;
-    switch_address_space(cpu, next);
-    // A thread's FS base (its thread-local storage, ThreadSetPointer). Ring 3
-    // cannot write it (CR4.FSGSBASE is off); it can only reset it to 0 by
-    // loading a selector into FS. So when both threads have 0 the CPU has 0
-    // already, and a switch between threads that never set one (every
-    // thread without thread-local storage) costs one test, no WRMSR.
-    if (__builtin_expect((previous.fs_base | next.fs_base) != 0, false))
-        x86::wrmsr(x86::kMsrFsBase, next.fs_base);
-    if (previous.fpu_state)
-        x86::fpu::save(previous.fpu_state);
-    if (next.fpu_state)
-        x86::fpu::restore(next.fpu_state);
-    switch_context(&previous.saved_rsp, next.saved_rsp);
-    // Back on `previous`, possibly much later and on another CPU.
-    scheduler_finish_switch();
 }
 
 // Picks what runs next on this CPU and switches to it. Interrupts are off.
@@ -291,33 +230,7 @@ void start_this_cpu(Thread* current, Thread* idle)
 
 } // namespace
 
-extern "C" void scheduler_finish_switch()
-{
-    Processor& cpu = this_processor();
-    Thread* previous = cpu.previous;
-    cpu.previous = nullptr;
-    if (!previous)
-        return;
-    // Read the state before clearing on_cpu: from then on a waker on another
-    // CPU may change it (a Blocked thread becomes Runnable in its run queue).
-    ThreadState state = previous->state;
-    __atomic_store_n(&previous->on_cpu, false, __ATOMIC_RELEASE);
-    switch (state) {
-    case ThreadState::Runnable:
-        if (!previous->is_idle) {
-            SpinLockGuard guard(cpu.run_lock);
-            cpu.run_queue.push_back(*previous);
-        }
-        break;
-    case ThreadState::Dead:
-        release_thread(*previous);
-        break;
-    case ThreadState::Sleeping:
-    case ThreadState::Blocked:
-    case ThreadState::Running:
-        break;
-    }
-}
+extern "C" void scheduler_finish_switch() { finish_switch(); }
 
 void scheduler_start_boot_cpu()
 {
@@ -388,7 +301,7 @@ void scheduler_block_and_switch_to(Thread& next)
     while (__atomic_load_n(&next.on_cpu, __ATOMIC_ACQUIRE))
         x86::pause();
     self.state = ThreadState::Blocked;
-    switch_to(cpu, self, next, Slice::Donated);
+    switch_to(cpu, self, next, SwitchSlice::Donated);
 }
 
 void scheduler_kick(Thread& thread)

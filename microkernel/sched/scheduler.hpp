@@ -45,6 +45,8 @@ void scheduler_enqueue_on(Thread& thread, usize cpu_index);
 // caller has just made ready), without going through any run queue.
 void scheduler_block_current();
 void scheduler_block_and_switch_to(Thread& next);
+// The IPC fast paths' variant, scheduler_hand_over_to, is inline, in
+// switch.hpp.
 // Makes a blocked thread runnable again, on the CPU it last ran on.
 void scheduler_wake(Thread& thread);
 

@@ -1,6 +1,6 @@
 // The memory service in ring 3 (docs/placement.md): the memory server, a
 // ring-3 task (servers/memory/main.cpp), is the pager. Page faults reach it as Calls the kernel makes
-// in the faulting thread's name (ipc_call_from_kernel); it answers after
+// in the faulting thread's name (ipc_short_call_from_kernel); it answers after
 // mapping a frame with its MemoryControl handle (object/memory_control.hpp).
 #include "../pager/pager.hpp"
 
@@ -82,17 +82,17 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     Endpoint* endpoint = __atomic_load_n(&g_endpoint, __ATOMIC_ACQUIRE);
     if (!endpoint || thread.task->id == g_server_task)
         return abi::PageFaultVerdict::PagerUnavailable; // the pager cannot page itself
-    IpcMessage request { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
-        { thread.task->id, address, error_code }, abi::kKernelBadge };
-    IpcMessage reply;
     count<Event::FaultsPager>();
-    if (ipc_call_from_kernel(thread, *endpoint, request, reply).is_error())
+    auto answer = ipc_short_call_from_kernel(thread, *endpoint, abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
+        thread.task->id, address, error_code);
+    if (answer.is_error())
         return abi::PageFaultVerdict::PagerUnavailable;
+    KernelCallAnswer reply = answer.value();
     if (abi::MessageInfo::decode(reply.info).label != abi::kPageFaultLabel
-        || reply.words[0] > static_cast<u64>(abi::PageFaultVerdict::OverLimit)
-        || reply.words[0] == static_cast<u64>(abi::PageFaultVerdict::PagerUnavailable))
+        || reply.word0 > static_cast<u64>(abi::PageFaultVerdict::OverLimit)
+        || reply.word0 == static_cast<u64>(abi::PageFaultVerdict::PagerUnavailable))
         return abi::PageFaultVerdict::PagerUnavailable; // an answer that is none
-    return static_cast<abi::PageFaultVerdict>(reply.words[0]);
+    return static_cast<abi::PageFaultVerdict>(reply.word0);
 }
 
 } // namespace herald

@@ -53,11 +53,8 @@ bool store_outcome(u64 outcome, i64 value) { return x86::store_to_user(outcome, 
 
 // The answer MemoryMapReply gives the fault: the page is mapped, run the
 // instruction again (what the kernel's pager_resolve_fault reads).
-IpcMessage fault_resolved()
-{
-    return IpcMessage { abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode(),
-        { static_cast<u64>(abi::PageFaultVerdict::Resolved) }, 0 };
-}
+constexpr u64 kFaultResolvedInfo = abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode();
+constexpr u64 kFaultResolved = static_cast<u64>(abi::PageFaultVerdict::Resolved);
 
 // MemoryMapReply's arguments, all checked before anything is claimed: a
 // page of user memory (map_pager_frame checks again, under the space's
@@ -114,7 +111,7 @@ ErrorOr<u64> sys_memory_map_reply(const SyscallArgs& args)
         ipc_unclaim_caller(self, *caller);
         return mapped.error();
     }
-    return ipc_answer_and_receive(self, *caller, fault_resolved(), endpoint);
+    return ipc_answer_and_receive(self, *caller, kFaultResolvedInfo, kFaultResolved, endpoint);
 }
 
 ErrorOr<u64> sys_memory_map(const SyscallArgs& args)

@@ -94,14 +94,16 @@ struct Thread {
     Thread* sibling { nullptr };
     u32 slot { 0 };
 
-    u32 cpu { 0 };                // where it runs or last ran
+    // Where it runs or last ran. Written only by switch_to, on the CPU that
+    // is about to run it (and adopt_current_context): the IPC fast paths'
+    // hand-over relies on that (sched/switch.hpp, scheduler_hand_over_to).
+    u32 cpu { 0 };
     bool has_run { false };
     // FaultInject's Exception at FaultMoment::Interrupt (syscall/fault_control.cpp):
     // the next interrupt that finds it in ring 3 writes HLT there. Lives and
     // dies with the thread (a new Thread starts without it).
     bool fault_armed { false };
     u64 migrations { 0 };         // times it ran on a different CPU than before
-    u64 context_switches { 0 };
     u64 runtime_ticks { 0 };
     IpcState ipc;
     char name[32] {};
