@@ -133,7 +133,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
         return abi::PageFaultVerdict::PagerUnavailable;
     count<Event::FaultsKernel>();
-    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock)); // the holder may be shooting down
+    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock)); // as a request takes it (in_kernel_service.hpp)
     return g_service.page_fault(thread.task->id, address, error_code);
 }
 
