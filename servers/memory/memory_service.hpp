@@ -34,6 +34,12 @@
 // not freed then: its device may still write it (no IOMMU). The block waits,
 // orphaned, until the PCI server has stopped the task's devices and says so
 // with ReleaseDma.
+//
+// Unmaps in two halves (Backend::clear, Backend::settle): the ring-0
+// service waits for other CPUs (TLB shootdown, the kernel's views of the
+// page) with its lock let go, so a frame may be on its way back meanwhile:
+// allocated in the table, owned by no task, free in substance, freed once
+// when settled (give_back; docs/memory.md, "Views").
 #pragma once
 
 #include <stddef.h>

@@ -3,6 +3,9 @@
 // mappings, refuses to map into dead tasks, zeroes frames in a host buffer
 // that plays physical memory, and hands out a reclaim queue that a test
 // fills the way the kernel does when a task ends (its frames, then its id).
+// It unmaps in two halves as the ring-0 backend does (clear, then settle,
+// where a test's `meanwhile` plays what other CPUs do while the service's
+// lock is let go), unless a test asks for the ring-3 unmap whole.
 #include "servers/memory/memory_service.hpp"
 
 #include <catch2/catch.hpp>
