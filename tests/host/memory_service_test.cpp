@@ -2174,3 +2174,28 @@ TEST_CASE("memory service: a target that ends while Give settles gets nothing, a
     CHECK(s.committed == 0);
     h.check_sane();
 }
+
+TEST_CASE("memory service: a task killed while its Shrink settles keeps no promise and frees every frame once", "[memory_service][returning]")
+{
+    Harness h;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(1, 6).has_value());
+    for (uint64_t page = 0; page < 4; ++page) // pages 4 and 5 stay reserved, never touched
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls != 1)
+            return;
+        h.backend.exit(1);
+        (void)h.stats(); // reclaims its end: the record and its promises go
+        CHECK(h.stats().committed == 0);
+    };
+    CHECK(error_of(h.shrink(1, 6)) == ipc::Error::Denied); // pages 5, 4 (not mapped), then 3 settles, and the task is gone
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1);
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0);
+    h.check_sane();
+}
