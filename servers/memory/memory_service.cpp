@@ -594,6 +594,15 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         return receiver ? ipc::Error::Denied : kOutOfMemory;
     if (f.pages > room(*receiver))
         return kOverLimit;
+    // Every page's promise is taken now, not one by one: settle may let the
+    // lock go between pages, and another task's Grow must not promise the
+    // margin meanwhile. What no page moved for is given back on the way out.
+    m_committed += f.pages;
+    uint64_t ahead = f.pages; // promised, its page not moved yet
+    auto refuse = [&](ipc::Error error) {
+        m_committed -= ahead;
+        return error;
+    };
     for (uint64_t i = 0; i < f.pages; ++i) {
         // A frame between clear and settle is still the caller's to reach
         // (a TLB entry, a view): only once settled does it go into the
@@ -602,13 +611,13 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         // records are looked up afresh after.
         record = find(caller);
         if (!record)
-            return ipc::Error::Denied; // the caller ended meanwhile
+            return refuse(ipc::Error::Denied); // the caller ended meanwhile
         Backend::Clearing clearing;
         Backend::Unmap dropped = m_backend->clear(caller, f.from + i * kPage, clearing);
         if (!taken(dropped)) // the pages before it moved already
-            return dropped == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest;
-        --record->heap_mapped;
-        ++m_committed;
+            return refuse(dropped == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest);
+        --record->heap_mapped; // its promise was taken above
+        --ahead;
         uint64_t frame = clearing.frame;
         uint64_t to = f.to + i * kPage;
         if (to >= abi::kUserStackBottom)
@@ -618,12 +627,12 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         receiver = find_or_add(target);
         if (!receiver || room(*receiver) == 0) {
             m_frames.free(frame); // the target ended meanwhile, or a concurrent Give filled it
-            return receiver ? kOverLimit : ipc::Error::Denied;
+            return refuse(receiver ? kOverLimit : ipc::Error::Denied);
         }
         if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken
             forget_if_empty(receiver); // find_or_add may have made it for a task that ended
-            return ipc::Error::InvalidRequest;
+            return refuse(ipc::Error::InvalidRequest);
         }
         ++receiver->given;
     }

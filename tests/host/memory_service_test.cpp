@@ -2199,3 +2199,32 @@ TEST_CASE("memory service: a task killed while its Shrink settles keeps no promi
     CHECK(s.tasks == 0);
     h.check_sane();
 }
+
+TEST_CASE("memory service: another task's Grow while Give settles cannot take Give's promises", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55, kOther = 2, kGrower = 3;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    auto s = h.stats();
+    REQUIRE(h.grow(kOther, s.free - s.committed - 2).has_value()); // a margin of exactly 2: Give's 2 pages
+    s = h.stats();
+    REQUIRE(s.free - s.committed == 2);
+    int calls = 0;
+    bool grown = false;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 1) // the first page cleared, the second still to come
+            grown = h.grow(kGrower, 1).has_value();
+    };
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2).is_error());
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 2);
+    CHECK_FALSE(grown); // the margin was Give's
+    s = h.stats(); // not check_sane: the child's Heap frames sit at its code address
+    CHECK(s.committed <= s.free); // every promise has a free frame behind it
+    CHECK(s.committed == s.free); // the loader's 2 pages promised again, and task 2's
+    CHECK(h.backend.errors.empty());
+    CHECK(h.service->frames().check_consistency());
+}
