@@ -622,12 +622,21 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         uint64_t to = f.to + i * kPage;
         if (to >= abi::kUserStackBottom)
             m_frames.retag(frame, FrameKind::Stack); // the statistics say what the page is for
-        if (dropped == Backend::Unmap::Cleared)
+        if (dropped == Backend::Unmap::Cleared) {
             m_backend->settle(clearing);
-        receiver = find_or_add(target);
-        if (!receiver || room(*receiver) == 0) {
-            m_frames.free(frame); // the target ended meanwhile, or a concurrent Give filled it
-            return refuse(receiver ? kOverLimit : ipc::Error::Denied);
+            // Meanwhile a sibling may have started the target (it may run:
+            // its pages are not changed under it) or closed the handle, the
+            // target may have ended, or a concurrent Give filled it.
+            uint64_t still = 0;
+            if (!m_backend->unstarted_task(request.handle, still) || still != target) {
+                m_frames.free(frame);
+                return refuse(ipc::Error::Denied);
+            }
+            receiver = find_or_add(target);
+            if (!receiver || room(*receiver) == 0) {
+                m_frames.free(frame);
+                return refuse(receiver ? kOverLimit : kOutOfMemory); // no record: as before the loop
+            }
         }
         if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken

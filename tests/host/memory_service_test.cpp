@@ -2228,3 +2228,29 @@ TEST_CASE("memory service: another task's Grow while Give settles cannot take Gi
     CHECK(h.backend.errors.empty());
     CHECK(h.service->frames().check_consistency());
 }
+
+TEST_CASE("memory service: a target started while Give settles gets no more pages", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 1)
+            h.backend.building.erase(kChildHandle); // a sibling starts the child: it may run now
+    };
+    CHECK(error_of(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2)) == ipc::Error::Denied);
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1); // the second page stays the loader's
+    CHECK_FALSE(h.backend.has(kChild, abi::kUserCodeBase)); // a running task's pages are not changed under it
+    CHECK(h.backend.has(kLoader, heap_page(1)));
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
