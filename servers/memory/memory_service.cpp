@@ -608,8 +608,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         // (a TLB entry, a view): only once settled does it go into the
         // target. It stays allocated meanwhile, owned by neither task, so
         // no fault or reclaim takes it; settle may let the lock go, so the
-        // records are looked up afresh after.
-        record = find(caller);
+        // records are looked up afresh after it.
         if (!record)
             return refuse(ipc::Error::Denied); // the caller ended meanwhile
         Backend::Clearing clearing;
@@ -637,6 +636,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
                 m_frames.free(frame);
                 return refuse(receiver ? kOverLimit : kOutOfMemory); // no record: as before the loop
             }
+            record = find(caller); // after find_or_add, which may reclaim
         }
         if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken

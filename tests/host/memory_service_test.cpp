@@ -2271,3 +2271,31 @@ TEST_CASE("memory service: a target started while Give settles gets no more page
     CHECK(s.committed == 0);
     h.check_sane();
 }
+
+TEST_CASE("memory service: a caller killed while its Give settles keeps no promise", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(kLoader, 3).has_value());
+    for (uint64_t page = 0; page < 3; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls != 1)
+            return;
+        h.backend.exit(kLoader); // its two pages left come back through the queue
+        (void)h.stats();         // reclaims its end: the record and its promises go
+    };
+    CHECK(error_of(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 3)) == ipc::Error::Denied);
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1);
+    CHECK(h.backend.has(kChild, abi::kUserCodeBase)); // the first page moved before the caller ended
+    h.backend.exit(kChild);
+    auto s = h.stats();
+    CHECK(s.committed == 0); // the two promises taken ahead for pages never moved are given back
+    CHECK(s.free == free_at_start);
+    CHECK(s.tasks == 0);
+    h.check_sane();
+}
