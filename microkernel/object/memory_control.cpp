@@ -45,8 +45,18 @@ ErrorOr<void> MemoryControl::map(u64 task_id, u64 address, u64 frame, u64 flags)
 // physmap (an IPC payload: a PageView, mm/address_space.hpp), which looked
 // the page up before the entry went, ends. Only then does the frame go back
 // to the server, which may reuse it.
-// The reference keeps the space (and so its root's value) valid meanwhile.
 ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
+{
+    auto cleared = clear_entry(task_id, address);
+    if (cleared.is_error())
+        return cleared.error();
+    settle(cleared.value());
+    return cleared.value().frame;
+}
+
+// The root is read while the reference keeps the space (and so its root's
+// value) valid.
+ErrorOr<MemoryControl::Cleared> MemoryControl::clear_entry(u64 task_id, u64 address)
 {
     Ref<AddressSpace> space = address_space_of(task_id);
     if (!space)
@@ -54,11 +64,16 @@ ErrorOr<u64> MemoryControl::unmap(Thread&, u64 task_id, u64 address)
     auto frame = space->unmap_pager_frame(VirtualAddress(address));
     if (frame.is_error())
         return frame.error() == Error::PeerGone ? Error::PeerGone : Error::BadAddress;
-    // The task may end meanwhile and its PML4 be reused: then a CPU running
-    // the new task drops one translation for nothing.
-    tlb_shootdown(space->root().get(), &address, 1);
-    wait_for_page_views_of(frame.value().get());
-    return frame.value().get();
+    return Cleared { frame.value().get(), address, space->root().get() };
+}
+
+// The task may have ended since the entry went and its PML4 be reused: then
+// a CPU running the new task drops one translation for nothing. A task that
+// ended is not skipped: its threads may still be on their way off a CPU.
+void MemoryControl::settle(const Cleared& cleared)
+{
+    tlb_shootdown(cleared.root, &cleared.address, 1);
+    wait_for_page_views_of(cleared.frame);
 }
 
 usize MemoryControl::take_reclaimed(u64* out, usize max) { return reclaim_take(out, max); }

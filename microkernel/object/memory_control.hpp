@@ -27,6 +27,18 @@ public:
     // MemoryUnmap, for `server`: the frame that was mapped at `address`
     // (docs/memory.md: whose pages it may touch).
     ErrorOr<u64> unmap(Thread& server, u64 task_id, u64 address);
+    // unmap in two halves, for the ring-0 memory service, which settles
+    // with its own lock let go (services/memory_in_kernel.cpp): the entry
+    // goes (under the space's lock), then, holding no spin lock, settle()
+    // returns once no CPU reaches the frame any more (a TLB entry, a view);
+    // only then may the frame be reused.
+    struct Cleared {
+        u64 frame;   // what was mapped
+        u64 address; // where
+        u64 root;    // the space's PML4, for the shootdown
+    };
+    ErrorOr<Cleared> clear_entry(u64 task_id, u64 address);
+    static void settle(const Cleared& cleared);
     // MemoryReclaim: up to `max` entries of the reclaim queue.
     usize take_reclaimed(u64* out, usize max);
     // MemoryRanges: the managed set.

@@ -35,8 +35,10 @@ namespace herald {
 enum class Payloads : u8 { WithPayload, WithoutPayload };
 
 // How a caller waits for the service's lock. The memory service's holder
-// starts TLB shootdowns (an unmap in a task that may run on other CPUs), so
-// a CPU waiting for that lock answers them meanwhile.
+// used to start TLB shootdowns with it held (an unmap in a task that may
+// run on other CPUs), so a CPU waiting for that lock answers them
+// meanwhile; it lets the lock go for them now (memory_in_kernel.cpp), and
+// the answering stays: free when the lock is (tlb_shootdown.hpp).
 enum class LockWait : u8 { Spin, AnswerShootdowns };
 
 template<typename Protocol, typename Service, Payloads kPayloads = Payloads::WithPayload, LockWait kWait = LockWait::Spin>

@@ -30,6 +30,10 @@ namespace {
 
 using memory::MemoryService;
 
+// One lock around the service (in_kernel_service.hpp), taken by page faults
+// too; a request lets it go while an unmap settles (KernelBackend::settle).
+SpinLock g_lock;
+
 // The service's way into address spaces: the kernel's own calls, with the
 // checks the MemoryControl system calls make.
 class KernelBackend final : public memory::Backend {
@@ -43,26 +47,31 @@ public:
     }
 
     // As the ring-3 server's MemoryUnmap (object/memory_control.cpp), in any
-    // task, whose threads may run on other CPUs: the entry goes, then a TLB
-    // shootdown and the wait for the kernel's copies into the page (views,
-    // mm/address_space.hpp), and only then is the frame the service's again.
-    // Both wait for other CPUs with this service's lock held: safe because
-    // every CPU that waits for the lock answers shootdowns meanwhile
-    // (LockWait::AnswerShootdowns, and pager_resolve_fault below), no other
-    // lock is held by whoever takes it (a system call's service request or a
-    // page fault), and a view is never held by a CPU that waits for it (the
-    // ring-0 services that take payloads have locks of their own, and this
-    // one takes none: kernel_service.hpp). The wait lasts as long as another
-    // ring-0 service's answer (a console write), and stalls every page fault
-    // meanwhile: docs/memory.md, "Views", says why it is not done without
-    // the lock.
-    Unmap unmap(u64 task, u64 address, u64& frame) override
+    // task, whose threads may run on other CPUs, but in two halves: the
+    // entry goes under this service's lock (clear), and the TLB shootdown
+    // and the wait for the kernel's copies into the page (views,
+    // mm/address_space.hpp) run with the lock let go (settle), so that page
+    // faults on other CPUs go on meanwhile: a view may last a ring-0
+    // console's whole UART write. The service keeps the frame aside until
+    // settle returns (MemoryService::give_back; docs/memory.md, "Views").
+    Unmap clear(u64 task, u64 address, Clearing& out) override
     {
-        auto result = MemoryControl::the().unmap(current_thread(), task, address);
+        auto result = MemoryControl::the().clear_entry(task, address);
         if (result.is_error())
             return result.error() == Error::BadAddress ? Unmap::NotMapped : Unmap::Refused;
-        frame = result.value();
-        return Unmap::Unmapped;
+        out = Clearing { result.value().frame, result.value().address, result.value().root };
+        return Unmap::Cleared;
+    }
+
+    // Called only under g_lock, by a request (InKernelService::call, which
+    // took it with interrupts off: they stay off, so this thread finishes
+    // the request on this CPU, and nothing else runs here meanwhile). The
+    // wait holds no spin lock, as tlb_shootdown asks.
+    void settle(const Clearing& cleared) override NO_THREAD_SAFETY_ANALYSIS
+    {
+        g_lock.unlock(kInterruptsWereOff);
+        MemoryControl::settle(MemoryControl::Cleared { cleared.frame, cleared.address, cleared.space });
+        (void)lock_answering_shootdowns(g_lock); // interrupts are off: nothing to save
     }
 
     // The handle is the caller's own (object/kernel_service.hpp): looked up in
@@ -81,9 +90,6 @@ public:
     usize reclaim(u64* out, usize max) override { return reclaim_take(out, max); }
 };
 
-// One lock around the service (in_kernel_service.hpp), taken by page faults
-// too.
-SpinLock g_lock;
 KernelBackend g_backend;
 MemoryService g_service;
 InKernelService<ipc::memory::Protocol, MemoryService, Payloads::WithoutPayload, LockWait::AnswerShootdowns> g_object(g_service, g_lock);
@@ -127,7 +133,7 @@ abi::PageFaultVerdict pager_resolve_fault(Thread& thread, u64 address, u64 error
     if (!__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
         return abi::PageFaultVerdict::PagerUnavailable;
     count<Event::FaultsKernel>();
-    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock)); // the holder may be shooting down
+    SpinLockGuard guard(g_lock, adopt_lock, lock_answering_shootdowns(g_lock)); // as a request takes it (in_kernel_service.hpp)
     return g_service.page_fault(thread.task->id, address, error_code);
 }
 

@@ -17,9 +17,9 @@ inline PageViewRecord& this_cpu_view_slot(usize slot) { return this_processor().
 
 // Returns once no other CPU reaches `frame` (4 KiB-aligned) through a view:
 // call after its entry is gone and before the frame is handed back, holding
-// no spin lock a view's holder may wait for (the ring-0 memory service holds
-// its own, which no view holder takes). Answers TLB shootdowns while it
-// waits. Not with `page_views=off` (below).
+// no spin lock (the ring-0 memory service lets its own go first, so that
+// page faults go on meanwhile: a view may last a console write). Answers TLB
+// shootdowns while it waits. Not with `page_views=off` (below).
 void wait_for_page_views_of(u64 frame);
 // The same for every page of `space` (an AddressSpace being torn down,
 // marked so: no new views).

@@ -34,9 +34,9 @@ void tlb_shootdown_init(bool disabled);
 
 // The entries for `pages` (virtual addresses; more than kShootdownBatch: the
 // whole address space) of the address space whose PML4 is at `root` were
-// just changed: returns once no CPU holds them. Call with no spin lock held,
-// but one whose waiters answer shootdowns (lock_answering_shootdowns) and
-// whose holders take no other lock first (the ring-0 memory service's).
+// just changed: returns once no CPU holds them. Call with no spin lock held
+// (the ring-0 memory service lets its own go first: KernelBackend::settle,
+// services/memory_in_kernel.cpp).
 void tlb_shootdown(u64 root, const u64* pages, usize count);
 
 // Answers a shootdown asked of this CPU, if one is: for a CPU that waits
@@ -45,9 +45,12 @@ void tlb_shootdown(u64 root, const u64* pages, usize count);
 void tlb_shootdown_answer_pending();
 
 // Takes `lock`, answering this CPU's shootdown requests while it spins: for
-// a lock whose holder may start a shootdown (the ring-0 memory service's,
-// services/memory_in_kernel.cpp), which would otherwise wait for ever for
-// a CPU spinning here with interrupts off. Hand the result to a guard.
+// a lock whose holder may start a shootdown, which would otherwise wait for
+// ever for a CPU spinning here with interrupts off. The ring-0 memory
+// service's (services/memory_in_kernel.cpp) is taken so: its holder used to
+// shoot down, and lets the lock go for that now, but a CPU that answers
+// while it spins costs nothing while the lock is free (try_lock first).
+// Hand the result to a guard.
 SavedInterrupts lock_answering_shootdowns_slowly(SpinLock& lock) ACQUIRE(lock);
 inline SavedInterrupts lock_answering_shootdowns(SpinLock& lock) ACQUIRE(lock) NO_THREAD_SAFETY_ANALYSIS
 {

@@ -1,5 +1,6 @@
 #include "user_access.hpp"
 
+#include "../arch/x86_64/cpu.hpp"
 #include "../arch/x86_64/user_copy.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
@@ -17,6 +18,22 @@ constexpr u64 kFaultPresent = 1u << 0;
 constexpr u64 kFaultWrite = 1u << 1;
 constexpr u64 kFaultUser = 1u << 2;
 
+// A fault may answer Resolved with nothing mapped: with every frame taken,
+// the one its promise rests on may be on its way back (the ring-0 memory
+// service settles an unmap with its lock let go; docs/memory.md, "Views"),
+// and a ring-3 access then simply runs again. A kernel copy asks again as
+// often, a short wait apart: a shootdown's wait ends within microseconds,
+// a view's may last a console write, and the copy then fails (BadAddress).
+constexpr int kResolvedRetries = 8;
+constexpr int kRetryPauses = 256;
+
+bool reachable(Thread& thread, u64 page, bool write, bool& present)
+{
+    auto translation = thread.task->address_space->translate(VirtualAddress(page));
+    present = static_cast<bool>(translation);
+    return translation && translation->flags.user && (!write || translation->flags.writable);
+}
+
 // The thread's own stack guard is never paged in on its behalf: a buffer
 // reaching into it would get the page mapped and the guard would be gone
 // for good (user_faults.cpp kills a ring-3 access there instead).
@@ -24,11 +41,20 @@ bool ensure_page(Thread& thread, u64 page, bool write)
 {
     if (thread.stack_guard != 0 && page == thread.stack_guard)
         return false;
-    auto translation = thread.task->address_space->translate(VirtualAddress(page));
-    if (translation && translation->flags.user && (!write || translation->flags.writable))
-        return true;
-    u64 error = kFaultUser | (write ? kFaultWrite : 0) | (translation ? kFaultPresent : 0);
-    return pager_resolve_fault(thread, page, error) == abi::PageFaultVerdict::Resolved;
+    bool present = false;
+    for (int attempt = 0;; ++attempt) {
+        if (reachable(thread, page, write, present))
+            return true;
+        if (attempt > kResolvedRetries)
+            return false; // Resolved each time, and still nothing: as a page not mapped
+        if (attempt > 0) {
+            for (int i = 0; i < kRetryPauses; ++i)
+                x86::pause();
+        }
+        u64 error = kFaultUser | (write ? kFaultWrite : 0) | (present ? kFaultPresent : 0);
+        if (pager_resolve_fault(thread, page, error) != abi::PageFaultVerdict::Resolved)
+            return false;
+    }
 }
 
 } // namespace

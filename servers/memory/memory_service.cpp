@@ -35,6 +35,9 @@ bool may_receive(uint64_t to, uint64_t pages)
 }
 uint64_t max_heap_pages() { return (abi::kUserHeapLimit - abi::kUserHeapBase) / kPage; }
 
+// Whether an unmap took the page's frame (Cleared: not settled yet).
+bool taken(Backend::Unmap result) { return result == Backend::Unmap::Unmapped || result == Backend::Unmap::Cleared; }
+
 } // namespace
 
 const char* MemoryService::describe(InitResult result)
@@ -181,7 +184,7 @@ bool MemoryService::reclaim(uint64_t watched)
 
 uint64_t MemoryService::uncommitted() const
 {
-    uint64_t free = m_frames.count(FrameKind::Free) + m_cached_frames + m_heap_in_flight;
+    uint64_t free = m_frames.count(FrameKind::Free) + m_cached_frames + m_heap_in_flight + m_returning;
     return free > m_committed ? free - m_committed : 0;
 }
 
@@ -241,16 +244,33 @@ void MemoryService::return_batches()
     m_cached_frames = 0;
 }
 
-// Unmaps one heap page and frees its frame, if it has one.
-Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page)
+// Takes one heap page away from its task: Unmapped or Cleared if it had a
+// frame, which the caller then gives back (give_back) once its own books
+// are kept: the page is the task's no more, whatever settle lets happen.
+Backend::Unmap MemoryService::drop_page(TaskRecord& record, uint64_t page, Backend::Clearing& clearing)
 {
-    uint64_t frame = 0;
-    Backend::Unmap result = m_backend->unmap(record.task, page, frame);
-    if (result == Backend::Unmap::Unmapped) {
-        m_frames.free(frame);
+    Backend::Unmap result = m_backend->clear(record.task, page, clearing);
+    if (taken(result))
         --record.heap_mapped;
-    }
     return result;
+}
+
+// The frame of a page drop_page took goes back to the table. A Cleared one
+// is on its way back until settle returns: Heap in the table (neither a
+// fault nor a batch takes it), owned by no task (no reclaim frees it), and
+// counted in m_returning, free in substance; settle may let the lock go,
+// and every record the caller holds is stale after this.
+void MemoryService::give_back(Backend::Unmap dropped, const Backend::Clearing& clearing)
+{
+    if (!taken(dropped))
+        return;
+    if (dropped == Backend::Unmap::Cleared) {
+        ++m_returning;
+        m_backend->settle(clearing);
+        --m_returning;
+    }
+    if (m_frames.free(clearing.frame) != FrameTable::FreeResult::Freed)
+        ++m_reclaim_anomalies; // never expected: the page's frame was Heap
 }
 
 // ---- page faults ----
@@ -287,7 +307,10 @@ MemoryService::PendingFault MemoryService::begin_fault(size_t thread, uint64_t t
     if (fault_in_flight(task, pending.page, 1))
         return pending;
     if (!take_frame(thread, pending.kind, pending.frame)) {
-        pending.verdict = PageFaultVerdict::OutOfMemory;
+        // A frame on its way back may be the one a promise rests on: the
+        // access runs again (Resolved, nothing mapped) until it is back.
+        if (m_returning == 0)
+            pending.verdict = PageFaultVerdict::OutOfMemory;
         forget_if_empty(find(task)); // take_frame may have reclaimed: look again
         return pending;
     }
@@ -476,15 +499,25 @@ ipc::Result<Shrink::Reply> MemoryService::handle(Shrink, const Shrink::Request& 
         return request.pages == 0 ? ipc::Result<Shrink::Reply>(Shrink::Reply { abi::kUserHeapBase }) : ipc::Error::InvalidRequest;
     if (request.pages > record->heap_pages)
         return ipc::Error::InvalidRequest;
+    // Each page's books are kept before its frame goes back (give_back may
+    // let the lock go: a sibling's request then sees the heap as it is).
     for (uint64_t i = 0; i < request.pages; ++i) {
-        Backend::Unmap dropped = drop_page(*record, record->heap_end() - kPage);
+        record = find(task);
+        if (!record)
+            return ipc::Error::Denied; // the task ended meanwhile
+        if (record->heap_pages == 0)
+            break; // a sibling's Shrink took the rest meanwhile
+        Backend::Clearing clearing;
+        Backend::Unmap dropped = drop_page(*record, record->heap_end() - kPage, clearing);
         if (dropped == Backend::Unmap::Refused)
             return ipc::Error::Denied; // what was dropped so far stays dropped
         if (dropped == Backend::Unmap::NotMapped)
             --m_committed; // reserved, never touched
         --record->heap_pages;
+        give_back(dropped, clearing);
     }
-    return Shrink::Reply { record->heap_end() };
+    record = find(task);
+    return Shrink::Reply { record ? record->heap_end() : abi::kUserHeapBase };
 }
 
 ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Request& request, ipc::Badge task)
@@ -497,13 +530,21 @@ ipc::Result<Release::Reply> MemoryService::handle(Release, const Release::Reques
         return ipc::Error::InvalidRequest;
     uint64_t freed = 0;
     for (uint64_t i = 0; i < request.pages; ++i) {
-        Backend::Unmap dropped = drop_page(*record, request.address + i * kPage);
+        uint64_t page = request.address + i * kPage;
+        record = find(task); // give_back may have let the lock go
+        if (!record)
+            return ipc::Error::Denied; // the task ended meanwhile
+        if (page >= record->heap_end())
+            break; // a sibling's Shrink took the rest meanwhile
+        Backend::Clearing clearing;
+        Backend::Unmap dropped = drop_page(*record, page, clearing);
         if (dropped == Backend::Unmap::Refused)
             return ipc::Error::Denied;
-        if (dropped == Backend::Unmap::Unmapped) {
+        if (taken(dropped)) {
             ++freed;
             ++m_committed; // still reserved: promised again
         }
+        give_back(dropped, clearing);
     }
     return Release::Reply { freed };
 }
@@ -515,9 +556,10 @@ ipc::Result<Stats::Reply> MemoryService::handle(Stats, const Stats::Request&, ip
     uint64_t tasks = 0;
     for (const TaskRecord& record : m_tasks)
         tasks += record.task != 0;
-    return Stats::Reply { m_frames.count(FrameKind::Free), m_frames.count(FrameKind::Stack),
-        m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap), m_frames.managed_frames(), m_committed, tasks,
-        m_frames.count(FrameKind::Dma) };
+    // A frame on its way back is Heap in the table but free in substance.
+    return Stats::Reply { m_frames.count(FrameKind::Free) + m_returning, m_frames.count(FrameKind::Stack),
+        m_frames.count(FrameKind::Kernel), m_frames.count(FrameKind::Heap) - m_returning, m_frames.managed_frames(),
+        m_committed, tasks, m_frames.count(FrameKind::Dma) };
 }
 
 // The pages stay allocated (Heap): they just change address spaces. The
@@ -552,19 +594,54 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
         return receiver ? ipc::Error::Denied : kOutOfMemory;
     if (f.pages > room(*receiver))
         return kOverLimit;
+    // Every page's promise is taken now, not one by one: settle may let the
+    // lock go between pages, and another task's Grow must not promise the
+    // margin meanwhile. What no page moved for is given back on the way out.
+    m_committed += f.pages;
+    uint64_t ahead = f.pages; // promised, its page not moved yet
+    auto refuse = [&](ipc::Error error) {
+        m_committed -= ahead;
+        return error;
+    };
     for (uint64_t i = 0; i < f.pages; ++i) {
-        uint64_t frame = 0;
-        Backend::Unmap taken = m_backend->unmap(caller, f.from + i * kPage, frame);
-        if (taken != Backend::Unmap::Unmapped) // the pages before it moved already
-            return taken == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest;
-        --record->heap_mapped;
-        ++m_committed;
+        // A frame between clear and settle is still the caller's to reach
+        // (a TLB entry, a view): only once settled does it go into the
+        // target. It stays allocated meanwhile, owned by neither task, so
+        // no fault or reclaim takes it; settle may let the lock go, so the
+        // records are looked up afresh after it.
+        if (!record)
+            return refuse(ipc::Error::Denied); // the caller ended meanwhile
+        Backend::Clearing clearing;
+        Backend::Unmap dropped = m_backend->clear(caller, f.from + i * kPage, clearing);
+        if (!taken(dropped)) // the pages before it moved already
+            return refuse(dropped == Backend::Unmap::Refused ? ipc::Error::Denied : ipc::Error::InvalidRequest);
+        --record->heap_mapped; // its promise was taken above
+        --ahead;
+        uint64_t frame = clearing.frame;
         uint64_t to = f.to + i * kPage;
         if (to >= abi::kUserStackBottom)
             m_frames.retag(frame, FrameKind::Stack); // the statistics say what the page is for
+        if (dropped == Backend::Unmap::Cleared) {
+            m_backend->settle(clearing);
+            // Meanwhile a sibling may have started the target (it may run:
+            // its pages are not changed under it) or closed the handle, the
+            // target may have ended, or a concurrent Give filled it.
+            uint64_t still = 0;
+            if (!m_backend->unstarted_task(request.handle, still) || still != target) {
+                m_frames.free(frame);
+                return refuse(ipc::Error::Denied);
+            }
+            receiver = find_or_add(target);
+            if (!receiver || room(*receiver) == 0) {
+                m_frames.free(frame);
+                return refuse(receiver ? kOverLimit : kOutOfMemory); // no record: as before the loop
+            }
+            record = find(caller); // after find_or_add, which may reclaim
+        }
         if (m_backend->map(target, to, frame, f.flags) != Backend::Map::Mapped) {
             m_frames.free(frame); // the task went away, or the address was taken
-            return ipc::Error::InvalidRequest;
+            forget_if_empty(receiver); // find_or_add may have made it for a task that ended
+            return refuse(ipc::Error::InvalidRequest);
         }
         ++receiver->given;
     }

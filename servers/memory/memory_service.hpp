@@ -34,6 +34,12 @@
 // not freed then: its device may still write it (no IOMMU). The block waits,
 // orphaned, until the PCI server has stopped the task's devices and says so
 // with ReleaseDma.
+//
+// Unmaps in two halves (Backend::clear, Backend::settle): the ring-0
+// service waits for other CPUs (TLB shootdown, the kernel's views of the
+// page) with its lock let go, so a frame may be on its way back meanwhile:
+// allocated in the table, owned by no task, free in substance, freed once
+// when settled (give_back; docs/memory.md, "Views").
 #pragma once
 
 #include <stddef.h>
@@ -69,12 +75,32 @@ public:
     // Unmaps the page at `address` in `task` and says which frame it was.
     // Refused: the kernel will not touch that task's pages now (it is not
     // waiting for this service: it may be running, with the page in a TLB).
-    enum class Unmap { Unmapped, NotMapped, Refused };
+    enum class Unmap { Unmapped, NotMapped, Refused, Cleared };
     virtual Unmap unmap(uint64_t task, uint64_t address, uint64_t& frame)
     {
         (void)task, (void)address, (void)frame;
         return Unmap::Refused;
     }
+    // The same in two halves, for a backend whose unmap waits for other
+    // CPUs (a TLB shootdown, the kernel's views of the page: docs/memory.md,
+    // "Views") and would wait with the service's lock held (the ring-0
+    // service's). clear() takes the page away: Cleared, the entry is gone
+    // but the frame may still be reached; the service then keeps its books
+    // whole and calls settle(), which returns once nothing reaches the frame
+    // any more and may let the service's lock go meanwhile (anything may
+    // happen to the books then: the service looks at them afresh after).
+    // The defaults are unmap() whole: Unmapped, nothing to settle.
+    struct Clearing {
+        uint64_t frame { 0 };
+        uint64_t address { 0 };
+        uint64_t space { 0 }; // the backend's own: which space to settle
+    };
+    virtual Unmap clear(uint64_t task, uint64_t address, Clearing& out)
+    {
+        out.address = address;
+        return unmap(task, address, out.frame);
+    }
+    virtual void settle(const Clearing& cleared) { (void)cleared; }
     virtual void zero(uint64_t frame) { (void)frame; }
     // Entries from the kernel's reclaim queue (abi::kReclaimTaskBit).
     virtual size_t reclaim(uint64_t* out, size_t max)
@@ -203,6 +229,11 @@ public:
     // substance (uncommitted() counts them); Stats gives them back first.
     uint64_t cached_frames() const { return m_cached_frames; }
     size_t faults_in_flight() const { return m_faults_in_flight; }
+    // Frames on their way back (a Release or Shrink between clear and
+    // settle): Heap in the table, owned by no task, free in substance
+    // (uncommitted() and Stats count them so), and freed once, when they
+    // are settled.
+    uint64_t returning_frames() const { return m_returning; }
     // Server threads (one per CPU) whose faults may be in flight at once,
     // each with its batch.
     static constexpr size_t kMaxServerThreads = 16;
@@ -264,7 +295,8 @@ private:
     bool fault_in_flight(uint64_t task, uint64_t from, uint64_t pages) const;
     void orphan_faults_of(uint64_t task);
     abi::PageFaultVerdict decide(PendingFault& pending, TaskRecord*& record);
-    Backend::Unmap drop_page(TaskRecord& record, uint64_t page);
+    Backend::Unmap drop_page(TaskRecord& record, uint64_t page, Backend::Clearing& clearing);
+    void give_back(Backend::Unmap dropped, const Backend::Clearing& clearing);
     DmaBlock* free_dma_block();
     void free_run(uint64_t physical, uint64_t pages);
 
@@ -275,6 +307,7 @@ private:
     ServerThread m_threads[kMaxServerThreads];
     size_t m_faults_in_flight { 0 };
     uint64_t m_cached_frames { 0 }; // in all threads' batches
+    uint64_t m_returning { 0 };     // returning_frames()
     uint64_t m_committed { 0 };
     // Heap frames of faults in flight (of tasks not yet forgotten): promised
     // frames in all but name, so uncommitted() counts them as free.

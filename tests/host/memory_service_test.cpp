@@ -3,11 +3,15 @@
 // mappings, refuses to map into dead tasks, zeroes frames in a host buffer
 // that plays physical memory, and hands out a reclaim queue that a test
 // fills the way the kernel does when a task ends (its frames, then its id).
+// It unmaps in two halves as the ring-0 backend does (clear, then settle,
+// where a test's `meanwhile` plays what other CPUs do while the service's
+// lock is let go), unless a test asks for the ring-3 unmap whole.
 #include "servers/memory/memory_service.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,7 +61,18 @@ public:
     uint8_t* view { nullptr };
     const FrameTable* table { nullptr };
     uint64_t last_zeroed { ~uint64_t(0) };
-    uint64_t last_unmapped { ~uint64_t(0) }; // Give maps a frame it just unmapped, not a zeroed one
+    std::set<uint64_t> moving; // Give maps a frame it unmapped, not a zeroed one
+    // The ring-0 backend's unmap in two halves (Backend::clear, settle):
+    // true unless a test asks for the ring-3 one (unmap whole). `meanwhile`
+    // runs inside settle, where the ring-0 service has let its lock go: what
+    // another CPU may do then. A frame must not be reused before it is
+    // settled: `unsettled` holds the frames cleared and not yet settled,
+    // and a map or zero of one of them is an error.
+    bool two_halves { true };
+    std::function<void(uint64_t frame)> meanwhile;
+    std::set<uint64_t> unsettled;
+    size_t settles { 0 };
+    size_t clears { 0 };
     size_t zero_calls { 0 };
     size_t reclaim_calls { 0 };
     std::set<uint64_t> not_reclaimed; // frames mapped MapNotReclaimed
@@ -68,7 +83,9 @@ public:
             return Map::Refused;
         if (mapped.count({ task, address }))
             return Map::Occupied;
-        bool moved = frame == last_unmapped;
+        bool moved = moving.count(frame) != 0;
+        if (unsettled.count(frame))
+            errors.push_back("map: a frame not settled yet");
         if (address % kPage != 0 || (!moved && !(flags & herald::abi::MapWritable)))
             errors.push_back("map: unaligned page, or a fresh one read-only");
         if (owner.count(frame))
@@ -80,7 +97,7 @@ public:
             || (in_dma(address) != (kind == FrameKind::Dma)))
             errors.push_back("map: frame kind does not match the region");
         if (moved) {
-            last_unmapped = ~uint64_t(0); // moved from another task: its contents travel with it
+            moving.erase(frame); // moved from another task: its contents travel with it
         } else if (frame != last_zeroed)
             errors.push_back("map: frame not zeroed just before");
         if (moved) {
@@ -118,8 +135,30 @@ public:
         frame = it->second;
         owner.erase(frame);
         mapped.erase(it);
-        last_unmapped = frame;
+        moving.insert(frame);
         return Unmap::Unmapped;
+    }
+
+    Unmap clear(uint64_t task, uint64_t address, Clearing& out) override
+    {
+        ++clears;
+        Unmap result = Backend::clear(task, address, out); // the whole unmap, then pretend it waits
+        if (!two_halves || result != Unmap::Unmapped)
+            return result;
+        out.space = task;
+        unsettled.insert(out.frame);
+        return Unmap::Cleared;
+    }
+
+    void settle(const Clearing& cleared) override
+    {
+        ++settles;
+        if (!unsettled.erase(cleared.frame))
+            errors.push_back("settle: a frame not cleared, or settled twice");
+        unsettled.insert(cleared.frame); // until the wait ends: what happens meanwhile must not reuse it
+        if (meanwhile)
+            meanwhile(cleared.frame);
+        unsettled.erase(cleared.frame);
     }
 
     bool unstarted_task(uint64_t handle, uint64_t& task) override
@@ -141,10 +180,11 @@ public:
             errors.push_back("zero: frame not allocated as Heap, Stack or Dma");
             return; // never scribble on the table itself
         }
+        if (unsettled.count(frame))
+            errors.push_back("zero: a frame not settled yet");
         std::memset(view + frame, 0, kPage);
         last_zeroed = frame;
-        if (frame == last_unmapped)
-            last_unmapped = ~uint64_t(0); // freed and zeroed again: the next map is a fresh frame, not a move
+        moving.erase(frame); // freed and zeroed again: the next map is a fresh frame, not a move
     }
 
     size_t reclaim(uint64_t* out, size_t max) override
@@ -633,6 +673,7 @@ TEST_CASE("memory service: a fault the backend cannot map gives the frame back",
 TEST_CASE("memory service: Release frees the mapped pages and keeps the reservation", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 8).has_value());
     for (uint64_t page : { 0, 2, 5 })
         REQUIRE(h.fault(7, heap_page(page)) == PageFaultVerdict::Resolved);
@@ -695,6 +736,7 @@ TEST_CASE("memory service: Release refuses unaligned ranges and ranges outside t
 TEST_CASE("memory service: Shrink frees mapped pages and uncommits the rest", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 8).has_value());
     REQUIRE(h.fault(7, heap_page(1)) == PageFaultVerdict::Resolved);
     REQUIRE(h.fault(7, heap_page(7)) == PageFaultVerdict::Resolved);
@@ -1114,6 +1156,7 @@ TEST_CASE("memory service: random requests, faults and exits keep the books bala
 TEST_CASE("memory service: a refused unmap refuses Shrink and Release and keeps the books", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 4).has_value());
     for (uint64_t page = 0; page < 2; ++page)
         REQUIRE(h.fault(7, abi::kUserHeapBase + page * kPage) == PageFaultVerdict::Resolved);
@@ -1144,6 +1187,7 @@ TEST_CASE("memory service: a refused unmap refuses Shrink and Release and keeps 
 TEST_CASE("memory service: Give moves mapped heap pages into a task being built", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
     h.backend.building[kChildHandle] = kChild;
     REQUIRE(h.grow(kLoader, 3).has_value());
@@ -1177,6 +1221,7 @@ TEST_CASE("memory service: Give moves mapped heap pages into a task being built"
 TEST_CASE("memory service: Give never promises more frames than are free", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     // check_sane() less its rule that heap frames are at heap addresses:
     // moved pages keep their kind at the child's code address.
     auto check_books = [&h] {
@@ -1218,6 +1263,7 @@ TEST_CASE("memory service: Give never promises more frames than are free", "[mem
 TEST_CASE("memory service: Give puts pages only where programs and stacks live", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
     h.backend.building[kChildHandle] = kChild;
     REQUIRE(h.grow(kLoader, 2).has_value());
@@ -1296,6 +1342,7 @@ TEST_CASE("memory service: stack pages count against the limit; a fault beyond i
 TEST_CASE("memory service: SetLimit lowers a task being built's limit; Give counts against it", "[memory_service]")
 {
     Harness h(kDefaultRanges, MemoryService::kDefaultShareDivisor);
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55, kOther = 10, kOtherHandle = 56;
     h.backend.building[kChildHandle] = kChild;
     h.backend.building[kOtherHandle] = kOther;
@@ -1512,6 +1559,7 @@ TEST_CASE("memory service: a thread has one fault in flight, and thread numbers 
 TEST_CASE("memory service: Shrink waits for a fault in flight over its pages, then takes the page back", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 4).has_value());
     uint64_t free_before = h.stats().free;
     Pending pending = begin(h, 1, 7, heap_page(3));
@@ -1552,6 +1600,7 @@ TEST_CASE("memory service: a Shrink below a fault in flight does not wait", "[me
 TEST_CASE("memory service: Release waits for a fault in flight over its pages, then frees the page", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 4).has_value());
     Pending pending = begin(h, 3, 7, heap_page(1));
     REQUIRE(pending.has_frame);
@@ -1573,6 +1622,7 @@ TEST_CASE("memory service: Release waits for a fault in flight over its pages, t
 TEST_CASE("memory service: Give waits for a fault in flight over the pages it moves", "[memory_service]")
 {
     Harness h;
+    h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     REQUIRE(h.grow(7, 2).has_value());
     REQUIRE(h.fault(7, heap_page(0)) == PageFaultVerdict::Resolved);
     h.backend.building[50] = 20;
@@ -1912,4 +1962,340 @@ TEST_CASE("memory service: random faults in flight on several threads keep the b
         CHECK(h.service->faults_in_flight() == 0);
         h.check_sane();
     }
+}
+
+// ---- an unmap in two halves (the ring-0 service: Backend::clear, settle) ----
+
+// What the ring-0 service does (services/memory_in_kernel.cpp): the entry
+// goes under its lock, and the wait for other CPUs (TLB shootdown, views)
+// runs with the lock let go. The fake's `meanwhile` plays another CPU then.
+
+TEST_CASE("memory service: a frame on its way back is not handed out, is counted free, and is freed once", "[memory_service][returning]")
+{
+    Harness h;
+    REQUIRE(h.grow(1, 4).has_value());
+    for (uint64_t page = 0; page < 4; ++page)
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.grow(2, 40).has_value());
+    uint64_t frame = h.backend.mapped.at({ 1, heap_page(1) });
+    auto before = h.stats();
+    bool ran = false;
+    h.backend.meanwhile = [&](uint64_t returning) {
+        ran = true;
+        CHECK(returning == frame);
+        CHECK(h.service->returning_frames() == 1);
+        FrameKind kind;
+        REQUIRE(h.service->frames().kind_of(frame, kind));
+        CHECK(kind == FrameKind::Heap); // allocated in the table: no fault or batch takes it
+        CHECK_FALSE(h.backend.has(1, heap_page(1)));
+        // Faults on other CPUs go on, and none gets the frame (the fake
+        // records a zero or map of an unsettled frame as an error).
+        for (uint64_t page = 0; page < 40; ++page)
+            CHECK(h.fault(2, heap_page(page)) == PageFaultVerdict::Resolved);
+        // The released page itself faults in afresh: another frame.
+        CHECK(h.fault(1, heap_page(1)) == PageFaultVerdict::Resolved);
+        CHECK(h.backend.mapped.at({ 1, heap_page(1) }) != frame);
+        // Stats counts it as free (in substance), not as heap.
+        auto s = h.stats();
+        CHECK(s.free + s.stack + s.heap + s.kernel + s.dma == s.managed);
+        CHECK(s.heap == h.backend.pages_where(in_heap));
+        CHECK(s.free == before.free - 40 - 1 + 1); // task 2's pages, page 1 again, the frame on its way back
+        CHECK(h.backend.errors.empty());
+    };
+    auto released = h.release(1, heap_page(1), 1);
+    REQUIRE(released.has_value());
+    CHECK(released.value().frames_freed == 1);
+    CHECK(ran);
+    CHECK(h.backend.settles == 1);
+    CHECK(h.service->returning_frames() == 0);
+    FrameKind kind;
+    REQUIRE(h.service->frames().kind_of(frame, kind));
+    CHECK(kind == FrameKind::Free);
+    h.backend.meanwhile = nullptr;
+    auto after = h.stats();
+    CHECK(after.free == before.free - 40); // task 2's 40 pages; task 1 holds 4 again
+    CHECK(after.committed == before.committed - 40);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: the unmap whole (ring 3) keeps the same books", "[memory_service][returning]")
+{
+    Harness h;
+    h.backend.two_halves = false;
+    REQUIRE(h.grow(1, 4).has_value());
+    for (uint64_t page = 0; page < 4; ++page)
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    auto before = h.stats();
+    REQUIRE(h.release(1, heap_page(0), 4).value().frames_freed == 4);
+    REQUIRE(h.shrink(1, 4).has_value());
+    CHECK(h.backend.settles == 0);
+    auto after = h.stats();
+    CHECK(after.free == before.free + 4);
+    CHECK(after.committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: with every frame taken, a fault waits for the frame on its way back", "[memory_service][returning]")
+{
+    Harness h;
+    uint64_t all = h.free_frames();
+    REQUIRE(h.grow(1, all).has_value());
+    for (uint64_t page = 0; page < all; ++page)
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.free_frames() == 0);
+    CHECK(h.service->cached_frames() == 0);
+    uint64_t frame = h.backend.mapped.at({ 1, heap_page(0) });
+    h.backend.meanwhile = [&](uint64_t) {
+        // The page is promised again, and the only frame left is on its way
+        // back: the access runs again (Resolved, nothing mapped) rather
+        // than kill the task for a promise the service keeps.
+        CHECK(h.fault(1, heap_page(0)) == PageFaultVerdict::Resolved);
+        CHECK_FALSE(h.backend.has(1, heap_page(0)));
+        // Neither a stack fault nor Grow may have it: the released page's
+        // promise rests on it (as once the Release is over).
+        CHECK(h.fault(3, stack_page(0)) == PageFaultVerdict::OutOfMemory);
+        CHECK_FALSE(h.backend.has(3, stack_page(0)));
+        CHECK(error_of(h.grow(3, 1)) == proto::kOutOfMemory);
+    };
+    REQUIRE(h.release(1, heap_page(0), 1).value().frames_freed == 1);
+    h.backend.meanwhile = nullptr;
+    CHECK(h.free_frames() == 1);
+    REQUIRE(h.fault(1, heap_page(0)) == PageFaultVerdict::Resolved);
+    CHECK(h.backend.mapped.at({ 1, heap_page(0) }) == frame);
+    CHECK(h.free_frames() == 0);
+    CHECK(h.stats().tasks == 2); // task 1, and the empty record Grow made for task 3
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a task killed while its Release settles gives every frame back once", "[memory_service][returning]")
+{
+    Harness h;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(1, 8).has_value());
+    for (uint64_t page = 0; page < 8; ++page)
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.fault(1, stack_page(0)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls != 2)
+            return;
+        // The task is killed on another CPU and its end reclaimed (Stats
+        // drains the queue), while its thread's Release is in the second page.
+        h.backend.exit(1);
+        auto s = h.stats();
+        CHECK(s.tasks == 0);
+        CHECK(s.committed == 0);
+        CHECK(s.free == free_at_start); // the two frames on their way back count as free
+        CHECK(h.service->returning_frames() == 1);
+    };
+    auto released = h.release(1, heap_page(2), 4);
+    CHECK(error_of(released) == ipc::Error::Denied); // the task ended meanwhile
+    CHECK(calls == 2);
+    h.backend.meanwhile = nullptr;
+    CHECK(h.service->returning_frames() == 0);
+    CHECK(h.free_frames() + h.service->cached_frames() == free_at_start);
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.heap == 0);
+    CHECK(s.stack == 0);
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a sibling's Shrink while a Release settles keeps the books right", "[memory_service][returning]")
+{
+    Harness h;
+    REQUIRE(h.grow(1, 8).has_value());
+    for (uint64_t page = 0; page < 8; ++page)
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 1) // another thread of the task Shrinks the heap to 5 pages, over the range released
+            CHECK(h.shrink(1, 3).value().new_end == heap_page(5));
+    };
+    auto released = h.release(1, heap_page(3), 5); // pages 3..7; 5..7 go with the Shrink meanwhile
+    REQUIRE(released.has_value());
+    CHECK(released.value().frames_freed == 2);
+    // Release stops at the new end: pages past it are no longer the task's
+    // to release. Going on would not change the books (their clears answer
+    // NotMapped, which Release ignores), so what can tell is the clears:
+    // Release's 2 and the Shrink's 3, not 3 more past the end.
+    CHECK(h.backend.clears == 5);
+    h.backend.meanwhile = nullptr;
+    CHECK(h.backend.heap_pages_of(1) == 3);
+    auto s = h.stats();
+    CHECK(s.committed == 2); // pages 3 and 4, released and promised again
+    REQUIRE(h.shrink(1, 5).has_value());
+    CHECK(h.stats().committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: Give maps a frame into its target only once it is settled", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 3).has_value());
+    for (uint64_t page = 0; page < 3; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    REQUIRE(h.grow(2, 8).has_value());
+    std::vector<uint64_t> frames;
+    for (uint64_t page = 0; page < 3; ++page)
+        frames.push_back(h.backend.mapped.at({ kLoader, heap_page(page) }));
+    size_t seen = 0;
+    h.backend.meanwhile = [&](uint64_t frame) {
+        CHECK(frame == frames[seen]);
+        CHECK_FALSE(h.backend.owner.count(frame)); // in neither task yet
+        FrameKind kind;
+        REQUIRE(h.service->frames().kind_of(frame, kind));
+        CHECK(kind != FrameKind::Free);
+        CHECK(h.service->returning_frames() == 0); // not free in substance: it goes to the child
+        CHECK(h.fault(2, heap_page(seen)) == PageFaultVerdict::Resolved); // and no fault takes it
+        ++seen;
+    };
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 3, abi::MapExecutable).is_error());
+    h.backend.meanwhile = nullptr;
+    CHECK(seen == 3);
+    for (uint64_t page = 0; page < 3; ++page)
+        CHECK(h.backend.mapped.at({ kChild, abi::kUserCodeBase + page * kPage }) == frames[page]);
+    REQUIRE(!h.shrink(kLoader, 3).is_error());
+    REQUIRE(!h.shrink(2, 8).is_error());
+    auto s = h.stats();
+    CHECK(s.committed == 0);
+    CHECK(s.heap == 3); // the child's pages
+    CHECK(h.backend.errors.empty());
+}
+
+TEST_CASE("memory service: a target that ends while Give settles gets nothing, and the frame is freed once", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 2) {
+            h.backend.exit(kChild); // its first page comes back through the queue
+            (void)h.stats();
+        }
+    };
+    CHECK(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2).is_error());
+    h.backend.meanwhile = nullptr;
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.tasks == 1); // the loader's, empty; none left for the child
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a task killed while its Shrink settles keeps no promise and frees every frame once", "[memory_service][returning]")
+{
+    Harness h;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(1, 6).has_value());
+    for (uint64_t page = 0; page < 4; ++page) // pages 4 and 5 stay reserved, never touched
+        REQUIRE(h.fault(1, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls != 1)
+            return;
+        h.backend.exit(1);
+        (void)h.stats(); // reclaims its end: the record and its promises go
+        CHECK(h.stats().committed == 0);
+    };
+    CHECK(error_of(h.shrink(1, 6)) == ipc::Error::Denied); // pages 5, 4 (not mapped), then 3 settles, and the task is gone
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1);
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.committed == 0);
+    CHECK(s.tasks == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: another task's Grow while Give settles cannot take Give's promises", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55, kOther = 2, kGrower = 3;
+    h.backend.building[kChildHandle] = kChild;
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    auto s = h.stats();
+    REQUIRE(h.grow(kOther, s.free - s.committed - 2).has_value()); // a margin of exactly 2: Give's 2 pages
+    s = h.stats();
+    REQUIRE(s.free - s.committed == 2);
+    int calls = 0;
+    bool grown = false;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 1) // the first page cleared, the second still to come
+            grown = h.grow(kGrower, 1).has_value();
+    };
+    REQUIRE(!h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2).is_error());
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 2);
+    CHECK_FALSE(grown); // the margin was Give's
+    s = h.stats(); // not check_sane: the child's Heap frames sit at its code address
+    CHECK(s.committed <= s.free); // every promise has a free frame behind it
+    CHECK(s.committed == s.free); // the loader's 2 pages promised again, and task 2's
+    CHECK(h.backend.errors.empty());
+    CHECK(h.service->frames().check_consistency());
+}
+
+TEST_CASE("memory service: a target started while Give settles gets no more pages", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(kLoader, 2).has_value());
+    for (uint64_t page = 0; page < 2; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls == 1)
+            h.backend.building.erase(kChildHandle); // a sibling starts the child: it may run now
+    };
+    CHECK(error_of(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 2)) == ipc::Error::Denied);
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1); // the second page stays the loader's
+    CHECK_FALSE(h.backend.has(kChild, abi::kUserCodeBase)); // a running task's pages are not changed under it
+    CHECK(h.backend.has(kLoader, heap_page(1)));
+    REQUIRE(!h.shrink(kLoader, 2).is_error());
+    auto s = h.stats();
+    CHECK(s.free == free_at_start);
+    CHECK(s.committed == 0);
+    h.check_sane();
+}
+
+TEST_CASE("memory service: a caller killed while its Give settles keeps no promise", "[memory_service][returning]")
+{
+    Harness h;
+    constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
+    h.backend.building[kChildHandle] = kChild;
+    uint64_t free_at_start = h.free_frames();
+    REQUIRE(h.grow(kLoader, 3).has_value());
+    for (uint64_t page = 0; page < 3; ++page)
+        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    int calls = 0;
+    h.backend.meanwhile = [&](uint64_t) {
+        if (++calls != 1)
+            return;
+        h.backend.exit(kLoader); // its two pages left come back through the queue
+        (void)h.stats();         // reclaims its end: the record and its promises go
+    };
+    CHECK(error_of(h.give(kLoader, kChildHandle, heap_page(0), abi::kUserCodeBase, 3)) == ipc::Error::Denied);
+    h.backend.meanwhile = nullptr;
+    CHECK(calls == 1);
+    CHECK(h.backend.has(kChild, abi::kUserCodeBase)); // the first page moved before the caller ended
+    h.backend.exit(kChild);
+    auto s = h.stats();
+    CHECK(s.committed == 0); // the two promises taken ahead for pages never moved are given back
+    CHECK(s.free == free_at_start);
+    CHECK(s.tasks == 0);
+    h.check_sane();
 }
