@@ -195,8 +195,9 @@ private:
     size_t m_index { 0 }; // its batch and fault slot in the service
     memory::MemoryService::PendingFault m_fault; // its fault in flight, if m_in_flight
     bool m_in_flight { false };    // under s_lock
-    // MemoryMapReply's outcome word (abi::kMapReplyPending): the kernel
-    // stores the map's result here before it answers the fault.
+    // MemoryMapReply's outcome word (abi::kMapReplyPending, set before each
+    // call): the kernel stores the map's result here before it answers the
+    // fault.
     alignas(8) int64_t m_outcome { abi::kMapReplyPending };
 };
 
@@ -272,9 +273,9 @@ int64_t received_after_answer(int64_t status, ipc::sys::Registers& registers)
 // frame is answered by MemoryMapReply, which maps the frame, answers and
 // receives: the map's first half (MemoryService::map_fault's) is the
 // zeroing here. If the frame was not mapped (the outcome word says why, or
-// still kMapReplyPending: refused before the map, no call to answer), the
-// fault was not answered: its verdict goes by ReplyReceive. The fault in
-// flight ends first, either way.
+// still kMapReplyPending: refused before the map, no call to answer), or
+// was mapped with nothing answered (kMapReplyUnanswered), its verdict goes
+// by ReplyReceive. The fault in flight ends first, either way.
 int64_t ServerThread::serve_fault(ipc::sys::Registers& registers)
 {
     {
@@ -293,9 +294,12 @@ int64_t ServerThread::serve_fault(ipc::sys::Registers& registers)
     registers = { kEndpoint, kControl,
         { m_fault.page, m_fault.frame, kFaultMapFlags, reinterpret_cast<uint64_t>(&m_outcome), 0, 0, 0, 0 } };
     int64_t status = ipc::sys::message_syscall(abi::SyscallNumber::MemoryMapReply, registers);
-    int64_t outcome = __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
+    // Mapped if the word says 0, or if the status says so whatever the word
+    // says: a message (answered, so mapped), or kMapReplyUnanswered (mapped,
+    // the word could not be written, nothing answered).
+    int64_t outcome = status >= 0 ? 0 : __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
     abi::PageFaultVerdict verdict = finish_own(outcome);
-    if (outcome == 0)
+    if (outcome == 0 && status != abi::kMapReplyUnanswered)
         return received_after_answer(status, registers); // answered: the next message, or the receive's error
     return answer_fault(registers, verdict);
 }

@@ -6,12 +6,14 @@
 // Its start parameter is a managed frame, so that a call with every argument
 // right gets past the frame check.
 //
-// First with no call to answer: NoReply, nothing mapped. Then it receives the
+// First with no call to answer: NoReply, nothing mapped, the outcome word
+// untouched (the kernel stores only the map's result). Then it receives the
 // self-test's Call (made by the kernel in a kernel thread's name; a page
 // fault's is made in the faulting user thread's name) and tries every bad argument with the reply right pending: each
 // is refused and leaves the right in place. The map itself is refused last
 // (the caller is a kernel thread: no user memory, PeerGone), and the outcome
-// word says so. Then it answers the Call with IpcReplyTo (label kDoneLabel,
+// word says so; with a read-only word (aligned user memory: it passes the
+// checks) the status alone says so, and the word is untouched. Then it answers the Call with IpcReplyTo (label kDoneLabel,
 // word 0 the mismatches): the answer arriving proves that no refusal used
 // the right up. A MemoryMapReply after that answer finds no call: NoReply.
 //
@@ -37,8 +39,10 @@ constexpr uint64_t kKernelHalf = 0xFFFF'8000'0000'0000;
 
 int g_checks = 0;
 int g_mismatches = 0;
-int64_t g_outcome = 0;           // where the kernel writes the map's result
-const int64_t g_read_only = 7;   // in .rodata: the kernel must refuse to write here
+constexpr int64_t kUntouched = 42;    // an outcome word the kernel must not have written
+constexpr int64_t kReadOnlyValue = 7;
+int64_t g_outcome = 0;                // where the kernel writes the map's result
+const int64_t g_read_only = kReadOnlyValue; // in .rodata: the kernel's store there fails
 
 using Line = LogLine<160>;
 
@@ -104,8 +108,6 @@ void bad_arguments(uint64_t frame)
     expect("no outcome word", map_reply(bad), error(abi::SyscallError::BadAddress));
     bad.outcome = reinterpret_cast<uint64_t>(&g_outcome) + 4;
     expect("an outcome word not aligned", map_reply(bad), error(abi::SyscallError::BadAddress));
-    bad.outcome = reinterpret_cast<uint64_t>(&g_read_only);
-    expect("a read-only outcome word", map_reply(bad), error(abi::SyscallError::BadAddress));
     bad.outcome = kKernelHalf;
     expect("an outcome word in the kernel half", map_reply(bad), error(abi::SyscallError::BadAddress));
 }
@@ -116,9 +118,12 @@ extern "C" int64_t herald_main(uint64_t frame)
 {
     Arguments good;
     good.frame = frame;
-    g_outcome = 0;
+    g_outcome = kUntouched;
     expect("no call to answer", map_reply(good), error(abi::SyscallError::NoReply));
-    expect("no call: the outcome word says not mapped", g_outcome, abi::kMapReplyPending);
+    expect("no call: the outcome word untouched", g_outcome, kUntouched);
+    Arguments read_only = good;
+    read_only.outcome = reinterpret_cast<uint64_t>(&g_read_only);
+    expect("a read-only outcome word, no call", map_reply(read_only), error(abi::SyscallError::NoReply));
     bad_arguments(frame);
 
     auto call = ipc::sys::receive(kEndpoint);
@@ -127,6 +132,8 @@ extern "C" int64_t herald_main(uint64_t frame)
         return g_mismatches;
     bad_arguments(frame); // each refused with the reply right pending, which stays
     bad_arguments(frame);
+    expect("a read-only outcome word: the map's error", map_reply(read_only), error(abi::SyscallError::PeerGone));
+    expect("a read-only outcome word: untouched", g_read_only, kReadOnlyValue);
     g_outcome = 0;
     expect("a caller with no user memory", map_reply(good), error(abi::SyscallError::PeerGone));
     expect("the outcome word says why", g_outcome, error(abi::SyscallError::PeerGone));
