@@ -16,14 +16,19 @@
 // checks) the status alone says so, and the word is untouched. Then it answers the Call with IpcReplyTo (label kDoneLabel,
 // word 0 the mismatches): the answer arriving proves that no refusal used
 // the right up. A MemoryMapReply after that answer finds no call: NoReply.
+// Last, a map that works but cannot write the word (read-only): the call of
+// the program's own second thread (kEndpointSend) is left unanswered,
+// kMapReplyUnanswered, and the page is mapped (mapped_with_a_read_only_word).
 //
 // Prints "map_reply_checks: MISMATCH <check>: got G, expected E" per wrong
 // result, then "map_reply_checks: N checks, M mismatches", and exits with M.
 #include "libipc/syscalls.hpp"
+#include "memory_common.hpp"
 #include "microkernel/abi/ipc.hpp"
 #include "microkernel/abi/memory.hpp"
 #include "user/runtime/log_line.hpp"
 #include "user/runtime/syscall.hpp"
+#include "user/runtime/thread.hpp"
 
 using namespace herald;
 using herald::user::LogLine;
@@ -32,7 +37,10 @@ namespace {
 
 constexpr uint64_t kEndpoint = 8; // the handles the self-test gives (memory_tests.cpp)
 constexpr uint64_t kControl = 9;
+constexpr uint64_t kEndpointSend = 10; // a send right to kEndpoint: the program's own call
 constexpr uint32_t kDoneLabel = 0x4D52'4344; // "MRCD"
+constexpr uint32_t kOwnCallLabel = 0x4D52'4F43; // "MROC"
+constexpr uint64_t kPattern = 0x6D61'7070'6564'2121; // what the heap page holds
 constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kGoodAddress = abi::kUserHeapBase; // a page any task may have
 constexpr uint64_t kKernelHalf = 0xFFFF'8000'0000'0000;
@@ -112,6 +120,62 @@ void bad_arguments(uint64_t frame)
     expect("an outcome word in the kernel half", map_reply(bad), error(abi::SyscallError::BadAddress));
 }
 
+// The program's second thread: a user caller for the main thread to answer.
+// Its value: the answer's label.
+int64_t own_call(uint64_t)
+{
+    ipc::Message message;
+    message.label = kOwnCallLabel;
+    auto reply = ipc::sys::call(kEndpointSend, message);
+    return reply.is_error() ? -1 : static_cast<int64_t>(reply.value().label);
+}
+
+// A map that works with an outcome word that cannot be written: the page is
+// mapped, nothing answered or received, kMapReplyUnanswered. The frame is
+// the program's own heap page, taken out with MemoryUnmap and put back by
+// MemoryMapReply for its second thread's Call, so the memory server's books
+// (the page mapped there) stay right.
+void mapped_with_a_read_only_word()
+{
+    auto grown = ipc::memory::grow(memory_test::transport(), 1);
+    expect("a heap page", grown.is_error() ? -1 : 0, 0);
+    if (grown.is_error())
+        return;
+    uint64_t address = grown.value().old_end;
+    auto* page = reinterpret_cast<volatile uint64_t*>(address);
+    *page = kPattern; // the memory server maps it
+    abi::SelfInfo info {};
+    (void)user::self_info(&info);
+    int64_t frame = user::syscall3(user::number_of(abi::SyscallNumber::MemoryUnmap), kControl, info.task_id, address);
+    expect("the heap page unmapped", frame > 0 ? 0 : frame, 0);
+    if (frame <= 0)
+        return;
+    user::ThreadControl* caller = user::thread_create(own_call, 0);
+    expect("a thread to call", caller ? 0 : -1, 0);
+    if (!caller)
+        return;
+    auto call = ipc::sys::receive(kEndpoint);
+    expect("the thread's call arrives", call.is_error() ? -1 : static_cast<int64_t>(call.value().label), kOwnCallLabel);
+    Arguments a;
+    a.address = address;
+    a.frame = static_cast<uint64_t>(frame);
+    a.flags = abi::MapWritable;
+    a.outcome = reinterpret_cast<uint64_t>(&g_read_only);
+    expect("mapped, a read-only word: unanswered", map_reply(a), abi::kMapReplyUnanswered);
+    expect("mapped, a read-only word: untouched", g_read_only, kReadOnlyValue);
+    expect("the page is back, with what it held", *page == kPattern ? 0 : -1, 0);
+    auto saved = ipc::sys::reply_save();
+    expect("unanswered: the call still waits", saved.is_error() ? -1 : 0, 0);
+    if (!saved.is_error()) {
+        ipc::Message done;
+        done.label = kDoneLabel;
+        (void)ipc::sys::reply_to(saved.value(), done);
+    }
+    int64_t value = 0;
+    (void)user::thread_join(caller, &value);
+    expect("the thread's call answered once", value, kDoneLabel);
+}
+
 } // namespace
 
 extern "C" int64_t herald_main(uint64_t frame)
@@ -148,6 +212,7 @@ extern "C" int64_t herald_main(uint64_t frame)
     done.words[0] = static_cast<uint64_t>(mismatches_so_far);
     expect("the answer goes", ipc::sys::reply_to(saved.value(), done).is_error() ? -1 : 0, 0);
     expect("answered: no call to answer", map_reply(good), error(abi::SyscallError::NoReply));
+    mapped_with_a_read_only_word();
 
     Line().add("map_reply_checks: {} checks, {} mismatches", g_checks, g_mismatches).write();
     return g_mismatches;
