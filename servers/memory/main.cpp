@@ -10,7 +10,8 @@
 // MemoryService (memory_service.hpp) answers both; this file is its ring-3
 // backend and loop: a page fault goes from the registers it came in
 // straight to the service and to MemoryMapReply (ServerThread::serve_fault,
-// no ipc::Message built), everything else through ipc::serve_one. The ring-0 placement is microkernel/services/memory_in_kernel.cpp.
+// no ipc::Message built), everything else through ipc::serve_one. The ring-0
+// placement is microkernel/services/memory_in_kernel.cpp.
 // It runs forever; it exits (status 1, with a log line) only if it cannot
 // start.
 //
@@ -24,8 +25,9 @@
 // once), and is zeroed with the lock let go; one system call, MemoryMapReply,
 // then maps it, answers the fault and receives the next message, and the
 // fault in flight ends (the books) once the map's result is known
-// (docs/memory.md, "A fault in flight"). Their stacks are static: the server's own faults are
-// never served (they kill it), and .bss is mapped when the kernel loads it.
+// (docs/memory.md, "A fault in flight"). Their stacks are static: the
+// server's own faults are never served (they kill it), and .bss is mapped
+// when the kernel loads it.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -274,18 +276,20 @@ int64_t received_after_answer(int64_t status, ipc::sys::Registers& registers)
 // the books. A fault mapped and answered ends under the lock the thread's
 // next fault takes anyway (or any thread's next request, by its word:
 // finish_answered_faults): it is in flight until the thread's next
-// message either way, and one lock a fault the fewer (27 instructions). A fault with a
-// frame is answered by MemoryMapReply, which maps the frame, answers and
-// receives: the map's first half (MemoryService::map_fault's) is the
-// zeroing here. If the frame was not mapped (the outcome word says why, or
-// still kMapReplyPending: refused before the map, no call to answer), or
-// was mapped with nothing answered (kMapReplyUnanswered), its verdict goes
-// by ReplyReceive. The fault in flight ends first, either way.
+// message either way, and one lock a fault the fewer (27 instructions). A
+// fault with a frame is answered by MemoryMapReply, which maps the frame,
+// answers and receives: the map's first half (MemoryService::map_fault's)
+// is the zeroing here. If the frame was not mapped (the outcome word says
+// why, or still kMapReplyPending: refused before the map, no call to
+// answer), or was mapped with nothing answered (kMapReplyUnanswered), its
+// verdict goes by ReplyReceive. The fault in flight ends first, either way.
 int64_t ServerThread::serve_fault(ipc::sys::Registers& registers)
 {
     {
         Guard guard(s_lock);
-        if (m_in_flight) // the last fault, mapped and answered (its word says 0), unless another thread ended it
+        // The last fault, mapped and answered (its word says 0), unless
+        // another thread ended it.
+        if (m_in_flight)
             (void)finish(__atomic_load_n(&m_outcome, __ATOMIC_RELAXED));
         m_fault = g_service.begin_fault(m_index, registers.words[0], registers.words[1], registers.words[2]);
         if (m_fault.has_frame) {
@@ -305,7 +309,12 @@ int64_t ServerThread::serve_fault(ipc::sys::Registers& registers)
         return 0; // mapped, answered (the word says 0), the next message in: the fault ends with the next one's books
     // Mapped if the word says 0 (answered; the receive failed), or if the
     // status says so whatever the word says: kMapReplyUnanswered (the word
-    // could not be written, nothing answered).
+    // could not be written, nothing answered). That status cannot come here:
+    // m_outcome is in .bss, always mapped and writable; the branch is
+    // defence, should the word ever move. (A caller whose task was killed
+    // meanwhile: the kernel ended its wait as it gave the right back, so the
+    // verdict's ReplyReceive finds nobody and just receives; a page mapped
+    // into the dying task comes back through MemoryReclaim.)
     int64_t outcome = status == abi::kMapReplyUnanswered ? 0 : __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
     abi::PageFaultVerdict verdict = finish_own(outcome);
     if (outcome == 0 && status != abi::kMapReplyUnanswered)
