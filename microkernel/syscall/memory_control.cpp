@@ -49,7 +49,10 @@ ErrorOr<void> check_control(Thread& self, u64 handle)
 
 // The outcome word (abi::kMapReplyPending): an aligned word of user
 // memory, checked without a store (the caller sets it to kMapReplyPending
-// itself). Whether it can be written is known only at the one store.
+// itself). Whether it can be written is known only at the one store. The
+// same range as x86::is_user_range(outcome, 8), written out: that call, out
+// of line, costs the fault 10 instructions (page_fault, icount, -smp 2:
+// 2,022 -> 2,032).
 bool is_outcome_word(u64 outcome)
 {
     return outcome % sizeof(u64) == 0 && outcome >= abi::kUserCodeBase && outcome <= abi::kUserSpaceEnd - sizeof(u64);
