@@ -115,15 +115,21 @@ enum MemoryMapFlags : uint64_t {
 };
 
 // MemoryMapReply (docs/syscalls.md): the page fault's frame mapped, the
-// fault answered and the next message received, in one call. Before it does
-// anything, the kernel stores kMapReplyPending in the caller's outcome word
-// (BadAddress if it cannot: nothing done); once it has tried the map, it
-// stores the map's result there (0, or a negative SyscallError), before it
-// answers: the memory server's other threads may read the word while this
-// one waits for its next message, and end the fault in flight for it
-// (docs/memory.md, "A fault in flight"). Each store is one aligned 8-byte
-// store: a thread reading the word sees the old value or the new one.
+// fault answered and the next message received, in one call. The caller
+// sets its outcome word to kMapReplyPending before the call (the kernel
+// checks only that the word is aligned user memory: BadAddress if not,
+// nothing done); once the kernel has tried the map, it stores the map's
+// result there (0, or a negative SyscallError), before it answers: the
+// memory server's other threads may read the word while this one waits for
+// its next message, and end the fault in flight for it (docs/memory.md, "A
+// fault in flight"). The store is one aligned 8-byte store: a thread reading
+// the word sees the old value or the new one. A word still kMapReplyPending
+// after the call: nothing was mapped, unless the call returned
+// kMapReplyUnanswered: the page was mapped but the word could not be
+// written, so nothing was answered or received (the caller ends the fault,
+// mapped, and answers it itself).
 inline constexpr int64_t kMapReplyPending = 1;
+inline constexpr int64_t kMapReplyUnanswered = 1; // a status, not a word: a received message is status 0
 
 // One range of the managed set (MemoryRanges).
 struct ManagedRange {

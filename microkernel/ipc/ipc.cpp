@@ -644,6 +644,12 @@ void ipc_unclaim_caller(Thread& self, Thread& caller)
     // receivers queue, and `self` is in a system call, queued nowhere: the
     // slot is still empty. seq_cst, as give_reply_right's.
     __atomic_store_n(&self.ipc.reply_to, &caller, __ATOMIC_SEQ_CST);
+    // A kill of the caller's task that looked while the right was claimed
+    // found it taken and left the caller waiting: end its wait here, as
+    // receive does for a right just given (the server's answer, or its next
+    // MemoryMapReply, then finds no caller: NoReply).
+    if (kill_seen_after_reply_right(caller) && claim_reply_right(self, caller))
+        ipc_wake_with_status(caller, Error::PeerGone);
 }
 
 ErrorOr<u64> ipc_answer_and_receive(Thread& self, Thread& caller, u64 info, u64 word0, u64 handle)

@@ -48,7 +48,9 @@ inline bool ipc_fastpath(Thread& self, u64 number, x86::InterruptFrame& frame)
 Thread* ipc_claim_caller(Thread& self);
 // Gives a claimed right back unanswered (the work failed: the server
 // answers later, as after any call). A kill that looked meanwhile found the
-// right taken and left the caller waiting: the answer wakes it, and it ends.
+// right taken and left the caller waiting: the right is then taken back at
+// once and the caller ends (PeerGone), so the server's later answer finds
+// nobody (ReplyReceive just receives; a reply alone: NoReply).
 void ipc_unclaim_caller(Thread& self, Thread& caller);
 // Answers a claimed caller with a reply of MessageInfo `info` and one word,
 // `word0` (the other words and the badge zero; no payload, no handle: all

@@ -7,9 +7,11 @@
 //     (badge abi::kKernelBadge): it answers with a PageFaultVerdict;
 //   - the memory protocol (libipc/protocols/memory.hpp) from every task,
 //     each badged by the kernel with the caller's task id.
-// MemoryService (memory_service.hpp) answers both (ipc::serve hands the
-// kernel's messages to its on_kernel_message); this file is its ring-3
-// backend and loop. The ring-0 placement is microkernel/services/memory_in_kernel.cpp.
+// MemoryService (memory_service.hpp) answers both; this file is its ring-3
+// backend and loop: a page fault goes from the registers it came in
+// straight to the service and to MemoryMapReply (ServerThread::serve_fault,
+// no ipc::Message built), everything else through ipc::serve_one. The ring-0
+// placement is microkernel/services/memory_in_kernel.cpp.
 // It runs forever; it exits (status 1, with a log line) only if it cannot
 // start.
 //
@@ -23,8 +25,9 @@
 // once), and is zeroed with the lock let go; one system call, MemoryMapReply,
 // then maps it, answers the fault and receives the next message, and the
 // fault in flight ends (the books) once the map's result is known
-// (docs/memory.md, "A fault in flight"). Their stacks are static: the server's own faults are
-// never served (they kill it), and .bss is mapped when the kernel loads it.
+// (docs/memory.md, "A fault in flight"). Their stacks are static: the
+// server's own faults are never served (they kill it), and .bss is mapped
+// when the kernel loads it.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +47,7 @@ using user::syscall3;
 using user::syscall5;
 
 constexpr uint64_t kControl = abi::kMemoryControlHandle;
+constexpr uint64_t kEndpoint = abi::kMemoryEndpointHandle;
 constexpr size_t kMaxRanges = 256;
 // How a fault's frame is mapped (MemoryService::map_fault's flags).
 constexpr uint64_t kFaultMapFlags = abi::MapWritable | abi::MapZeroed;
@@ -138,58 +142,18 @@ public:
         }
         return g_service.handle(operation, request, badge);
     }
-    // A page fault holds the lock twice for its books; the zeroing (512
-    // REP STOSQ iterations) and the map run with it let go, so that faults
-    // on other CPUs wait only for the books. A fault with a frame is
-    // answered by reply_receive (MemoryMapReply), with the frame mapped.
+    // Messages the kernel sends but a page fault (the fault-injection
+    // request): serve()'s loop takes every page fault to serve_fault first
+    // (its test on the registers is MemoryService::is_page_fault's).
     ipc::KernelMessage on_kernel_message(const ipc::Message& in, ipc::Message& reply)
     {
-        if (!memory::MemoryService::is_page_fault(in)) {
-            Guard guard(s_lock);
-            return g_service.on_kernel_message(in, reply);
-        }
-        reply = ipc::make_message(abi::kPageFaultLabel);
-        {
-            Guard guard(s_lock);
-            m_fault = g_service.begin_fault(m_index, in.words[0], in.words[1], in.words[2]);
-            if (!m_fault.has_frame) {
-                reply.words[0] = static_cast<uint64_t>(m_fault.verdict);
-                return ipc::KernelMessage::Answered;
-            }
-            // The word from the last fault said 0 (mapped): reset under the
-            // lock, before another thread may look at it.
-            __atomic_store_n(&m_outcome, abi::kMapReplyPending, __ATOMIC_RELAXED);
-            m_in_flight = true;
-        }
-        g_backend.zero(m_fault.frame); // map_fault's first half; MemoryMapReply is its second
-        m_map_on_reply = true;
-        reply.words[0] = static_cast<uint64_t>(abi::PageFaultVerdict::Resolved); // what MemoryMapReply answers
-        return ipc::KernelMessage::Answered;
+        Guard guard(s_lock);
+        return g_service.on_kernel_message(in, reply);
     }
-    // The answer and the next message (FaultTransport): after a fault with
-    // a frame, one MemoryMapReply. If the frame was mapped, the fault is
-    // answered and what came back is the next message; if not (the outcome
-    // word says why, or still kMapReplyPending: refused before the map, no
-    // call to answer), the fault was not answered: its verdict goes as any
-    // answer. The fault in flight ends first, either way.
-    ipc::Result<ipc::Message> reply_receive(ipc::Handle endpoint, const ipc::Message& reply)
-    {
-        if (!m_map_on_reply)
-            return ipc::sys::reply_receive(endpoint, reply);
-        m_map_on_reply = false;
-        ipc::sys::Registers registers { endpoint, kControl,
-            { m_fault.page, m_fault.frame, kFaultMapFlags, reinterpret_cast<uint64_t>(&m_outcome), 0, 0, 0, 0 } };
-        int64_t status = ipc::sys::message_syscall(abi::SyscallNumber::MemoryMapReply, registers);
-        int64_t outcome = __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
-        abi::PageFaultVerdict verdict = finish_own(outcome);
-        if (outcome == 0) {
-            IPC_TRY(ipc::sys::ok_or_error(status)); // answered; the receive failed
-            return ipc::sys::detail::message_from(registers, true);
-        }
-        ipc::Message answer = ipc::make_message(abi::kPageFaultLabel);
-        answer.words[0] = static_cast<uint64_t>(verdict);
-        return ipc::sys::reply_receive(endpoint, answer);
-    }
+    // The loop: page faults from register to register (serve_fault), every
+    // other message through ipc::serve_one, as ipc::serve would. Returns
+    // only if receiving fails, with the error.
+    ipc::Error serve(ipc::Transport& transport);
     void set_index(size_t index) { m_index = index; }
 
 private:
@@ -226,35 +190,33 @@ private:
         return g_service.finish_fault(m_fault, map_result(outcome));
     }
     static bool finish_answered_faults();
+    int64_t serve_fault(ipc::sys::Registers& registers);
+    int64_t answer_fault(ipc::sys::Registers& registers, abi::PageFaultVerdict verdict);
 
     static ServiceLock s_lock;
     size_t m_index { 0 }; // its batch and fault slot in the service
     memory::MemoryService::PendingFault m_fault; // its fault in flight, if m_in_flight
     bool m_in_flight { false };    // under s_lock
-    bool m_map_on_reply { false }; // its own: the next reply_receive is a MemoryMapReply
-    // MemoryMapReply's outcome word (abi::kMapReplyPending): the kernel
-    // stores the map's result here before it answers the fault.
+    // MemoryMapReply's outcome word (abi::kMapReplyPending, set before each
+    // call): the kernel stores the map's result here before it answers the
+    // fault.
     alignas(8) int64_t m_outcome { abi::kMapReplyPending };
 };
 
 ServiceLock ServerThread::s_lock;
 
-// A server thread's transport: the system calls (words only: no IPC
-// buffer), but the answer to a fault goes through its ServerThread
-// (MemoryMapReply).
-class FaultTransport final : public ipc::Transport {
+// A server thread's transport for the messages that are not page faults:
+// the system calls, words only (no IPC buffer: the memory protocol has no
+// payloads).
+class WordTransport final : public ipc::Transport {
 public:
-    explicit FaultTransport(ServerThread& thread) : m_thread(thread) { }
     ipc::Result<ipc::Message> receive(ipc::Handle endpoint) override { return ipc::sys::receive(endpoint); }
     ipc::Result<ipc::Message> reply_receive(ipc::Handle endpoint, const ipc::Message& reply) override
     {
-        return m_thread.reply_receive(endpoint, reply);
+        return ipc::sys::reply_receive(endpoint, reply);
     }
     ipc::Result<void> close(ipc::Handle handle) override { return ipc::sys::handle_close(handle); }
     uint8_t* payload() override { return nullptr; }
-
-private:
-    ServerThread& m_thread;
 };
 
 constexpr size_t kMaxServerThreads = memory::MemoryService::kMaxServerThreads; // CPUs beyond get their faults answered by another CPU's thread
@@ -264,8 +226,9 @@ user::ThreadControl g_controls[kMaxServerThreads];
 ServerThread g_threads[kMaxServerThreads];
 
 // A fault whose frame is mapped and whose answer has gone is in flight
-// until its thread comes back from MemoryMapReply, which waits for that
-// thread's next message: maybe long, while a Shrink or Release of a
+// until its thread's next fault (serve_fault ends it under the lock it
+// takes then): MemoryMapReply waits for that thread's next message, maybe
+// long, while a Shrink or Release of a
 // sibling of the faulting thread waits for the fault, or the faulting task
 // asks for Stats (a heap fault in flight still counts as promised). So a
 // thread serving a request ends, under the lock, every fault whose outcome
@@ -284,13 +247,132 @@ bool ServerThread::finish_answered_faults()
     return ended;
 }
 
+// A page fault as the kernel sends it, seen in the registers of the
+// message received: MemoryService::is_page_fault (the kernel's badge, the
+// label, no payload, no handle) on RDI and RSI, without building an
+// ipc::Message.
+constexpr uint64_t kPageFaultInfo = abi::MessageInfo { abi::kPageFaultLabel, 0, false }.encode();
+
+bool is_page_fault(const ipc::sys::Registers& registers)
+{
+    return registers.rdi == abi::kKernelBadge && registers.rsi == kPageFaultInfo;
+}
+
+// What a system call that answered and received left: a message in the
+// registers (status 0), or an error. As in ipc::serve, an answer nobody
+// waited for (NoReply, PeerGone) is no reason to stop: receive afresh.
+int64_t received_after_answer(int64_t status, ipc::sys::Registers& registers)
+{
+    if (status != static_cast<int64_t>(ipc::Error::NoReply) && status != static_cast<int64_t>(ipc::Error::PeerGone))
+        return status;
+    registers = { kEndpoint, 0, {} };
+    return ipc::sys::message_syscall(abi::SyscallNumber::IpcReceive, registers);
+}
+
+// A page fault, from the registers it came in to the registers of the next
+// message. The lock is held for the books (begin_fault; finish_fault once
+// the map's result is known); the zeroing (512 REP STOSQ iterations) and
+// the map run with it let go, so that faults on other CPUs wait only for
+// the books. A fault mapped and answered ends under the lock the thread's
+// next fault takes anyway (or any thread's next request, by its word:
+// finish_answered_faults): it is in flight until the thread's next
+// message either way, and one lock a fault the fewer (27 instructions). A
+// fault with a frame is answered by MemoryMapReply, which maps the frame,
+// answers and receives: the map's first half (MemoryService::map_fault's)
+// is the zeroing here. If the frame was not mapped (the outcome word says
+// why, or still kMapReplyPending: refused before the map, no call to
+// answer), or was mapped with nothing answered (kMapReplyUnanswered), its
+// verdict goes by ReplyReceive. The fault in flight ends first, either way.
+int64_t ServerThread::serve_fault(ipc::sys::Registers& registers)
+{
+    {
+        Guard guard(s_lock);
+        // The last fault, mapped and answered (its word says 0), unless
+        // another thread ended it.
+        if (m_in_flight)
+            (void)finish(__atomic_load_n(&m_outcome, __ATOMIC_RELAXED));
+        m_fault = g_service.begin_fault(m_index, registers.words[0], registers.words[1], registers.words[2]);
+        if (m_fault.has_frame) {
+            // The word from the last fault said 0 (mapped): reset under the
+            // lock, before another thread may look at it.
+            __atomic_store_n(&m_outcome, abi::kMapReplyPending, __ATOMIC_RELAXED);
+            m_in_flight = true;
+        }
+    }
+    if (!m_fault.has_frame)
+        return answer_fault(registers, m_fault.verdict);
+    g_backend.zero(m_fault.frame);
+    registers = { kEndpoint, kControl,
+        { m_fault.page, m_fault.frame, kFaultMapFlags, reinterpret_cast<uint64_t>(&m_outcome), 0, 0, 0, 0 } };
+    int64_t status = ipc::sys::message_syscall(abi::SyscallNumber::MemoryMapReply, registers);
+    if (status == 0)
+        return 0; // mapped, answered (the word says 0), the next message in: the fault ends with the next one's books
+    // Mapped if the word says 0 (answered; the receive failed), or if the
+    // status says so whatever the word says: kMapReplyUnanswered (the word
+    // could not be written, nothing answered). That status cannot come here:
+    // m_outcome is in .bss, always mapped and writable; the branch is
+    // defence, should the word ever move. (A caller whose task was killed
+    // meanwhile: the kernel ended its wait as it gave the right back, so the
+    // verdict's ReplyReceive finds nobody and just receives; a page mapped
+    // into the dying task comes back through MemoryReclaim.)
+    int64_t outcome = status == abi::kMapReplyUnanswered ? 0 : __atomic_load_n(&m_outcome, __ATOMIC_ACQUIRE);
+    abi::PageFaultVerdict verdict = finish_own(outcome);
+    if (outcome == 0 && status != abi::kMapReplyUnanswered)
+        return received_after_answer(status, registers);
+    return answer_fault(registers, verdict);
+}
+
+// Answers a fault with its verdict and receives the next message.
+int64_t ServerThread::answer_fault(ipc::sys::Registers& registers, abi::PageFaultVerdict verdict)
+{
+    registers = { kEndpoint, kPageFaultInfo, { static_cast<uint64_t>(verdict), 0, 0, 0, 0, 0, 0, 0 } };
+    return received_after_answer(ipc::sys::message_syscall(abi::SyscallNumber::IpcReplyReceive, registers), registers);
+}
+
+// A message received as ipc::serve_one takes it, and the next one back in
+// registers.
+ipc::Result<ipc::Message> message_of(int64_t status, const ipc::sys::Registers& registers)
+{
+    IPC_TRY(ipc::sys::ok_or_error(status));
+    return ipc::sys::detail::message_from(registers, true);
+}
+
+ipc::sys::Registers registers_of(const ipc::Message& message)
+{
+    ipc::sys::Registers registers { message.badge,
+        abi::MessageInfo { message.label, message.payload_length, message.transfer_handle }.encode(), {} };
+    for (size_t i = 0; i < ipc::kMessageWords; ++i)
+        registers.words[i] = message.words[i];
+    return registers;
+}
+
+ipc::Error ServerThread::serve(ipc::Transport& transport)
+{
+    ipc::sys::Registers registers { kEndpoint, 0, {} };
+    int64_t status = ipc::sys::message_syscall(abi::SyscallNumber::IpcReceive, registers);
+    for (;;) {
+        if (status >= 0 && is_page_fault(registers)) {
+            status = serve_fault(registers);
+            continue;
+        }
+        ipc::Result<ipc::Message> in = message_of(status, registers);
+        if (in.is_error())
+            return in.error();
+        ipc::Result<ipc::Message> next = ipc::serve_one<ipc::memory::Protocol>(transport, kEndpoint, *this, in.value());
+        if (next.is_error())
+            return next.error();
+        status = 0;
+        registers = registers_of(next.value());
+    }
+}
+
 // Thread `index` (its CPU's number) serves.
 int64_t serve(uint64_t index)
 {
     ServerThread& thread = g_threads[index];
     thread.set_index(index);
-    FaultTransport transport(thread);
-    ipc::Error error = ipc::serve<ipc::memory::Protocol>(transport, abi::kMemoryEndpointHandle, thread);
+    WordTransport transport;
+    ipc::Error error = thread.serve(transport);
     user::debug_write("memory: receiving failed:");
     user::debug_write(ipc::error_name(error));
     return 1;

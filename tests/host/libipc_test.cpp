@@ -1193,6 +1193,210 @@ TEST_CASE("libipc serve answers with an error when the kernel refuses a reply's 
 
 namespace {
 
+// serve_one is a hand copy of serve's loop body (protocol.hpp says why):
+// the same script, run through serve and through a loop over serve_one,
+// must send the same things in the same order. This transport logs every
+// operation (what each sent, and each receive), refuses the first reply
+// that carries a handle (NoRights, the reply right kept, as the kernel does
+// without RightGrant), and saves replies as handles 100 and up.
+class LoggingTransport final : public ipc::Transport {
+public:
+    struct Incoming {
+        Message message;
+        std::optional<Error> error; // returned instead of the message
+    };
+
+    Result<Message> receive(ipc::Handle endpoint) override
+    {
+        log.push_back("receive " + std::to_string(endpoint));
+        return next();
+    }
+    Result<Message> reply_receive(ipc::Handle endpoint, const Message& reply) override
+    {
+        if (reply.transfer_handle && refusals_left > 0) {
+            --refusals_left;
+            log.push_back("refused " + describe(reply));
+            return Error::NoRights;
+        }
+        log.push_back("reply_receive " + std::to_string(endpoint) + " " + describe(reply));
+        return next();
+    }
+    Result<ipc::Handle> save_reply() override
+    {
+        ipc::Handle handle = static_cast<ipc::Handle>(100 + saves++);
+        log.push_back("save_reply " + std::to_string(handle));
+        return handle;
+    }
+    Result<void> reply_to(ipc::Handle saved, const Message& reply) override
+    {
+        log.push_back("reply_to " + std::to_string(saved) + " " + describe(reply));
+        return {};
+    }
+    Result<void> close(ipc::Handle handle) override
+    {
+        log.push_back("close " + std::to_string(handle));
+        return {};
+    }
+    uint8_t* payload() override { return buffer.data(); }
+
+    static std::string describe(const Message& message)
+    {
+        std::string text = "label " + std::to_string(message.label) + " length "
+            + std::to_string(message.payload_length) + " handle " + std::to_string(message.transfer_handle);
+        for (uint64_t word : message.words)
+            text += " " + std::to_string(word);
+        return text;
+    }
+
+    std::deque<Incoming> script;
+    std::vector<std::string> log;
+    int refusals_left = 1;
+    int saves = 0;
+    std::array<uint8_t, ipc::kMaxPayload> buffer {};
+
+private:
+    Result<Message> next()
+    {
+        if (script.empty())
+            return Error::BadHandle; // the end of the script: the loop must stop
+        Incoming incoming = script.front();
+        script.pop_front();
+        if (incoming.error)
+            return *incoming.error;
+        return incoming.message;
+    }
+};
+
+// The vault, with all a handler may have: it defers every other Ping
+// (answered late when the next comes), answers the kernel's label 1 and
+// drops its other messages, and logs after_reply.
+struct EveryBranchVault {
+    explicit EveryBranchVault(LoggingTransport& transport) : transport(transport) { vault.held[1] = 300; }
+
+    LoggingTransport& transport;
+    VaultHandler vault;
+    ipc::Handle saved = herald::abi::HandleNone;
+    uint64_t saved_value = 0;
+
+    Result<echo::Ping::Reply> handle(echo::Ping, const echo::Ping::Request& request, ipc::Badge)
+    {
+        if (saved == herald::abi::HandleNone) {
+            saved = transport.save_reply().value();
+            saved_value = request.value;
+            return Error::Deferred;
+        }
+        Message late = ipc::make_message(echo::Ping::label);
+        late.words[0] = saved_value;
+        (void)transport.reply_to(saved, late);
+        saved = herald::abi::HandleNone;
+        return echo::Ping::Reply { request.value };
+    }
+    template<typename Operation, typename Request>
+    auto handle(Operation operation, const Request& request, ipc::Badge badge)
+    {
+        return vault.handle(operation, request, badge);
+    }
+    ipc::KernelMessage on_kernel_message(const Message& in, Message& reply)
+    {
+        transport.log.push_back("kernel " + std::to_string(in.label));
+        if (in.label != 1)
+            return ipc::KernelMessage::NoAnswer;
+        reply = ipc::make_message(1);
+        reply.words[0] = in.words[0] + 1;
+        return ipc::KernelMessage::Answered;
+    }
+    void after_reply() { transport.log.push_back("after_reply"); }
+};
+
+// A request from a client (badge 5), one from the kernel, an error.
+LoggingTransport::Incoming from_client(Message message)
+{
+    message.badge = 5;
+    return { message, std::nullopt };
+}
+
+LoggingTransport::Incoming from_kernel(uint32_t label, uint64_t word)
+{
+    Message message = ipc::make_message(label);
+    message.badge = herald::abi::kKernelBadge;
+    message.words[0] = word;
+    return { message, std::nullopt };
+}
+
+// Every branch of the turn, in an order where each error lands where the
+// loop can meet it: a deferred request (a plain receive after it), its
+// late answer, the kernel's messages answered and dropped, a reply with a
+// handle refused then answered with the error, one with a handle sent, a
+// request whose handle nobody takes (closed), a reply nobody waits for
+// (NoReply: receive afresh), PeerGone likewise, an unknown label, and the
+// end of the script (BadHandle).
+std::deque<LoggingTransport::Incoming> every_branch_script()
+{
+    auto ping = [](uint64_t value) { return ipc::encode(echo::Ping::label, echo::Ping::Request { value }, nullptr).value(); };
+    Message withdraw = ipc::encode(Withdraw::label, Withdraw::Request { 1 }, nullptr).value();
+    Message refused_deposit = ipc::encode(Deposit::label, Deposit::Request { { 0 }, 55 }, nullptr).value();
+    Message unknown = ipc::make_message(1234);
+    return {
+        from_client(ping(10)),           // deferred
+        from_client(ping(11)),           // 10's late answer, then 11's
+        from_kernel(1, 7),               // answered
+        from_kernel(2, 3),               // dropped: receive
+        from_client(withdraw),           // its handle refused: the error instead
+        from_client(withdraw),           // its handle sent
+        from_client(refused_deposit),    // InvalidRequest: handle 55 closed
+        { {}, Error::NoReply },          // the reply found nobody: receive
+        from_client(ping(12)),           // deferred
+        from_client(unknown),            // UnknownLabel
+        { {}, Error::PeerGone },         // likewise
+        from_client(ping(13)),           // 12's late answer, then 13's
+    };
+}
+
+template<typename P, typename Handler>
+Error serve_by_turns(ipc::Transport& transport, ipc::Handle endpoint, Handler& handler)
+{
+    Result<Message> incoming = transport.receive(endpoint);
+    while (!incoming.is_error())
+        incoming = ipc::serve_one<P>(transport, endpoint, handler, incoming.value());
+    return incoming.error();
+}
+
+} // namespace
+
+TEST_CASE("libipc serve_one, turn by turn, sends what serve sends", "[libipc]")
+{
+    constexpr ipc::Handle kEndpoint = 7;
+    LoggingTransport whole;
+    whole.script = every_branch_script();
+    EveryBranchVault whole_handler(whole);
+    CHECK(ipc::serve<Vault>(whole, kEndpoint, whole_handler) == Error::BadHandle);
+
+    LoggingTransport turns;
+    turns.script = every_branch_script();
+    EveryBranchVault turns_handler(turns);
+    CHECK(serve_by_turns<Vault>(turns, kEndpoint, turns_handler) == Error::BadHandle);
+
+    CHECK(turns.log == whole.log);
+    // The script met every branch: a deferred request and its late answer,
+    // the kernel's messages, the refused handle, the closed one, a receive
+    // after NoReply and after PeerGone.
+    auto count = [&](const std::string& prefix) {
+        return std::count_if(whole.log.begin(), whole.log.end(),
+            [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
+    };
+    CHECK(count("save_reply") == 2);
+    CHECK(count("reply_to 100") == 1);
+    CHECK(count("reply_to 101") == 1);
+    CHECK(count("kernel") == 2);
+    CHECK(count("refused") == 1);
+    CHECK(count("close 55") == 1);
+    CHECK(count("receive") == 6); // the first, two deferred, a dropped kernel message, NoReply, PeerGone
+    CHECK(count("after_reply") == 7); // one a turn that replied (the refused reply and its retry: one turn)
+    CHECK(whole_handler.saved == herald::abi::HandleNone);
+}
+
+namespace {
+
 // The tasks the registry asks about: ids that run, and the program each runs.
 class FakeTasks final : public ipc::registry::Tasks {
 public:

@@ -285,7 +285,7 @@ HERALD_SELFTEST(memory_out_of_memory_is_an_error_then_a_clean_kill)
 // system call is the kernel's.
 HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
 {
-    constexpr u64 kEndpoint = 8, kControl = 9, kCallerEndpoint = 10; // map_reply_checks.cpp's
+    constexpr u64 kEndpoint = 8, kControl = 9, kEndpointSend = 10; // map_reply_checks.cpp's
     constexpr u32 kDoneLabel = 0x4D52'4344;
     Ref<Endpoint> endpoint = Endpoint::create();
     EXPECT(endpoint.ptr() != nullptr);
@@ -295,7 +295,7 @@ HERALD_SELFTEST(memory_map_reply_refuses_bad_arguments)
     options.parameter = managed_ranges()[0].base.get(); // a managed frame: past the frame check
     options.handles[0] = InitialHandle { endpoint.ptr(), abi::RightReceive, 0, kEndpoint };
     options.handles[1] = InitialHandle { &memory_control(), abi::RightSend, 0, kControl };
-    options.handles[2] = InitialHandle { endpoint.ptr(), abi::RightSend, 0, kCallerEndpoint };
+    options.handles[2] = InitialHandle { endpoint.ptr(), abi::RightSend, 0, kEndpointSend };
     u64 task = spawn("map_reply_checks", options);
     if (!task)
         return;
