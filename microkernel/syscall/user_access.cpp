@@ -1,11 +1,13 @@
 #include "user_access.hpp"
 
 #include "../arch/x86_64/cpu.hpp"
+#include "../arch/x86_64/tsc.hpp"
 #include "../arch/x86_64/user_copy.hpp"
 #include "../mm/address_space.hpp"
 #include "../mm/layout.hpp"
 #include "../pager/pager.hpp"
 #include "../sched/scheduler.hpp"
+#include "../smp/tlb_shootdown.hpp"
 #include "../task/task.hpp"
 
 namespace herald {
@@ -21,11 +23,23 @@ constexpr u64 kFaultUser = 1u << 2;
 // A fault may answer Resolved with nothing mapped: with every frame taken,
 // the one its promise rests on may be on its way back (the ring-0 memory
 // service settles an unmap with its lock let go; docs/memory.md, "Views"),
-// and a ring-3 access then simply runs again. A kernel copy asks again as
-// often, a short wait apart: a shootdown's wait ends within microseconds,
-// a view's may last a console write, and the copy then fails (BadAddress).
-constexpr int kResolvedRetries = 8;
-constexpr int kRetryPauses = 256;
+// and a ring-3 access then simply runs again. A kernel copy asks again for
+// up to kResolvedRetryMs. It answers TLB shootdowns while it waits: the
+// settle it waits for is often a shootdown that waits for this very CPU (the
+// copying task's space is loaded here, and a system call runs with
+// interrupts off). A view held for a console write can outlast the wait;
+// the copy then fails (BadAddress), as for a page not mapped.
+constexpr u64 kResolvedRetryMs = 1;
+
+// Waits a moment, answering shootdowns; false once `until` has passed.
+bool wait_before_asking_again(u64 until)
+{
+    for (int i = 0; i < 64; ++i) {
+        tlb_shootdown_answer_pending();
+        x86::pause();
+    }
+    return x86::rdtsc() < until;
+}
 
 bool reachable(Thread& thread, u64 page, bool write, bool& present)
 {
@@ -42,15 +56,14 @@ bool ensure_page(Thread& thread, u64 page, bool write)
     if (thread.stack_guard != 0 && page == thread.stack_guard)
         return false;
     bool present = false;
+    u64 until = 0;
     for (int attempt = 0;; ++attempt) {
         if (reachable(thread, page, write, present))
             return true;
-        if (attempt > kResolvedRetries)
+        if (attempt == 1)
+            until = x86::rdtsc() + kResolvedRetryMs * tsc::ticks_per_ms().value();
+        if (attempt > 0 && !wait_before_asking_again(until))
             return false; // Resolved each time, and still nothing: as a page not mapped
-        if (attempt > 0) {
-            for (int i = 0; i < kRetryPauses; ++i)
-                x86::pause();
-        }
         u64 error = kFaultUser | (write ? kFaultWrite : 0) | (present ? kFaultPresent : 0);
         if (pager_resolve_fault(thread, page, error) != abi::PageFaultVerdict::Resolved)
             return false;

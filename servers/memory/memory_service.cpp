@@ -629,6 +629,7 @@ ipc::Result<ipc::Empty> MemoryService::handle(Give, const Give::Request& request
             uint64_t still = 0;
             if (!m_backend->unstarted_task(request.handle, still) || still != target) {
                 m_frames.free(frame);
+                forget_if_empty(find(target)); // a record made for it above, for nothing
                 return refuse(ipc::Error::Denied);
             }
             receiver = find_or_add(target);

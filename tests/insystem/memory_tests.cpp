@@ -129,17 +129,22 @@ u64 wait_for_faults(u64 task, u64 from, u64 faults)
 
 // The free frames once they are back to `expected`, or after
 // kFramesSettleMs: a kill can land while a server thread holds a frame for
-// the victim's fault (taken, being zeroed, its map refused as the space
-// goes), and that thread gives it back a moment after the task's exit, not
-// before it. A frame that never comes back still fails the check.
+// the victim's fault (taken and being zeroed: the kill takes the reply right
+// back, the thread's MemoryMapReply then finds no call, NoReply, and the
+// thread frees the frame), a moment after the task's exit, not before it.
+// A frame that never comes back still fails the check; a wait that was
+// needed is logged, so that lateness growing over time shows.
 constexpr u64 kFramesSettleMs = 2'000;
 i64 free_frames_settled(i64 expected)
 {
     i64 now = free_frames();
-    for (u64 waited = 0; now != expected && waited < kFramesSettleMs; waited += kTickMs) {
+    u64 waited = 0;
+    for (; now != expected && waited < kFramesSettleMs; waited += kTickMs) {
         scheduler_sleep_ms(kTickMs);
         now = free_frames();
     }
+    if (waited)
+        klog("selftest: the free frames took {} ms to come back ({} of {})", waited, now, expected);
     return now;
 }
 
