@@ -319,6 +319,16 @@ struct Harness {
     }
 };
 
+// What each Give case starts from: a loader building a child (`child_handle`
+// names `child`) with `pages` heap pages Grown and faulted in.
+void loader_with_heap_pages(Harness& h, uint64_t loader, uint64_t child_handle, uint64_t child, uint64_t pages)
+{
+    h.backend.building[child_handle] = child;
+    REQUIRE(h.grow(loader, pages).has_value());
+    for (uint64_t page = 0; page < pages; ++page)
+        REQUIRE(h.fault(loader, heap_page(page)) == PageFaultVerdict::Resolved);
+}
+
 template<typename T>
 ipc::Error error_of(const ipc::Result<T>& result)
 {
@@ -1189,10 +1199,7 @@ TEST_CASE("memory service: Give moves mapped heap pages into a task being built"
     Harness h;
     h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
-    REQUIRE(h.grow(kLoader, 3).has_value());
-    for (uint64_t page = 0; page < 3; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 3);
     uint64_t code_frame = h.backend.mapped.at({ kLoader, heap_page(0) });
     uint64_t stack_frame = h.backend.mapped.at({ kLoader, heap_page(2) });
 
@@ -1233,10 +1240,7 @@ TEST_CASE("memory service: Give never promises more frames than are free", "[mem
         CHECK(h.backend.errors.empty());
     };
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
-    REQUIRE(h.grow(kLoader, 2).has_value());
-    REQUIRE(h.fault(kLoader, heap_page(0)) == PageFaultVerdict::Resolved);
-    REQUIRE(h.fault(kLoader, heap_page(1)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 2);
     uint64_t rest = h.stats().free - h.stats().committed;
     REQUIRE(h.grow(5, rest - 1).has_value()); // one frame left that nobody was promised
 
@@ -1265,10 +1269,7 @@ TEST_CASE("memory service: Give puts pages only where programs and stacks live",
     Harness h;
     h.backend.two_halves = GENERATE(true, false); // the ring-0 unmap (clear, settle), then the ring-3 one whole
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
-    REQUIRE(h.grow(kLoader, 2).has_value());
-    REQUIRE(h.fault(kLoader, heap_page(0)) == PageFaultVerdict::Resolved);
-    REQUIRE(h.fault(kLoader, heap_page(1)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 2);
     for (uint64_t to : { heap_page(0), abi::kUserHeapBase - kPage, abi::kStackGuardPage, abi::kUserHeapLimit,
              abi::kUserStackBottom - kPage }) {
         CAPTURE(to);
@@ -2134,10 +2135,7 @@ TEST_CASE("memory service: Give maps a frame into its target only once it is set
 {
     Harness h;
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
-    REQUIRE(h.grow(kLoader, 3).has_value());
-    for (uint64_t page = 0; page < 3; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 3);
     REQUIRE(h.grow(2, 8).has_value());
     std::vector<uint64_t> frames;
     for (uint64_t page = 0; page < 3; ++page)
@@ -2170,11 +2168,8 @@ TEST_CASE("memory service: a target that ends while Give settles gets nothing, a
 {
     Harness h;
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
     uint64_t free_at_start = h.free_frames();
-    REQUIRE(h.grow(kLoader, 2).has_value());
-    for (uint64_t page = 0; page < 2; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 2);
     int calls = 0;
     h.backend.meanwhile = [&](uint64_t) {
         if (++calls == 2) {
@@ -2221,10 +2216,7 @@ TEST_CASE("memory service: another task's Grow while Give settles cannot take Gi
 {
     Harness h;
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55, kOther = 2, kGrower = 3;
-    h.backend.building[kChildHandle] = kChild;
-    REQUIRE(h.grow(kLoader, 2).has_value());
-    for (uint64_t page = 0; page < 2; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 2);
     auto s = h.stats();
     REQUIRE(h.grow(kOther, s.free - s.committed - 2).has_value()); // a margin of exactly 2: Give's 2 pages
     s = h.stats();
@@ -2250,11 +2242,8 @@ TEST_CASE("memory service: a target started while Give settles gets no more page
 {
     Harness h;
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
     uint64_t free_at_start = h.free_frames();
-    REQUIRE(h.grow(kLoader, 2).has_value());
-    for (uint64_t page = 0; page < 2; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 2);
     int calls = 0;
     h.backend.meanwhile = [&](uint64_t) {
         if (++calls == 1)
@@ -2276,11 +2265,8 @@ TEST_CASE("memory service: a caller killed while its Give settles keeps no promi
 {
     Harness h;
     constexpr uint64_t kLoader = 4, kChild = 9, kChildHandle = 55;
-    h.backend.building[kChildHandle] = kChild;
     uint64_t free_at_start = h.free_frames();
-    REQUIRE(h.grow(kLoader, 3).has_value());
-    for (uint64_t page = 0; page < 3; ++page)
-        REQUIRE(h.fault(kLoader, heap_page(page)) == PageFaultVerdict::Resolved);
+    loader_with_heap_pages(h, kLoader, kChildHandle, kChild, 3);
     int calls = 0;
     h.backend.meanwhile = [&](uint64_t) {
         if (++calls != 1)
